@@ -1,0 +1,44 @@
+# Finds the Debian bookworm packages the host, broker and tests build against and gives each a
+# namespaced target. ./dev setup installs them.
+find_package(Threads REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(doctest REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(RapidJSON CONFIG REQUIRED)
+find_package(pugixml REQUIRED)
+find_package(benchmark QUIET)
+
+if(NOT TARGET yaml-cpp::yaml-cpp)
+  add_library(yaml-cpp::yaml-cpp ALIAS yaml-cpp)
+endif()
+
+if(NOT TARGET RapidJSON::RapidJSON)
+  add_library(RapidJSON::RapidJSON INTERFACE IMPORTED)
+  set_target_properties(RapidJSON::RapidJSON PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${RapidJSON_INCLUDE_DIRS}")
+endif()
+
+# Proton ships no CMake package and bookworm's libqpid-proton-cpp.pc is broken.
+find_package(ProtonCpp CONFIG QUIET)
+if(NOT TARGET Proton::cpp)
+  find_path(PROTON_CPP_INCLUDE_DIR proton/container.hpp REQUIRED)
+  find_library(PROTON_CPP_LIBRARY qpid-proton-cpp REQUIRED)
+  find_library(PROTON_CORE_LIBRARY qpid-proton-core)
+  add_library(Proton::cpp UNKNOWN IMPORTED)
+  set_target_properties(Proton::cpp PROPERTIES
+    IMPORTED_LOCATION "${PROTON_CPP_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${PROTON_CPP_INCLUDE_DIR}")
+  if(PROTON_CORE_LIBRARY)
+    set_property(TARGET Proton::cpp APPEND PROPERTY INTERFACE_LINK_LIBRARIES "${PROTON_CORE_LIBRARY}")
+  endif()
+endif()
+
+# Boost.DLL header-only on std::filesystem, defined everywhere so no TU mixes the two.
+add_library(stepline_boost INTERFACE)
+target_link_libraries(stepline_boost INTERFACE Boost::headers ${CMAKE_DL_LIBS})
+target_compile_definitions(stepline_boost INTERFACE BOOST_DLL_USE_STD_FS)

@@ -1,0 +1,36 @@
+// `stepline`: the host's command line. Subcommands live in the other files of this folder.
+#include <vector>
+
+#include "command.hpp"
+
+namespace stepline::cli {
+namespace {
+
+std::vector<CommandSetup>& registry() {
+  static std::vector<CommandSetup> commands;
+  return commands;
+}
+
+}  // namespace
+
+CommandRegistration::CommandRegistration(CommandSetup setup) { registry().push_back(std::move(setup)); }
+
+int& exit_status() {
+  static int status = 0;
+  return status;
+}
+
+}  // namespace stepline::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"stepline: runs registered plug-in steps on business operations"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "stepline 0.1.0");
+  for (const auto& setup : stepline::cli::registry()) setup(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return stepline::cli::exit_status();
+}

@@ -1,0 +1,73 @@
+#include <stepline/guid.hpp>
+
+#include <random>
+#include <stdexcept>
+
+namespace stepline {
+namespace {
+
+int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<Guid> Guid::try_parse(std::string_view text) noexcept {
+  if (text.size() == 38 && text.front() == '{' && text.back() == '}') text = text.substr(1, 36);
+  if (text.size() != 36) return std::nullopt;
+  std::array<std::uint8_t, 16> bytes{};
+  std::size_t b = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') return std::nullopt;
+      ++i;
+      continue;
+    }
+    int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    bytes[b++] = static_cast<std::uint8_t>(hi * 16 + lo);
+    i += 2;
+  }
+  return Guid(bytes);
+}
+
+Guid Guid::parse(std::string_view text) {
+  if (auto g = try_parse(text)) return *g;
+  throw std::invalid_argument("'" + std::string(text) +
+                              "' is not a guid (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+}
+
+Guid Guid::random() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::array<std::uint8_t, 16> bytes{};
+  for (std::size_t i = 0; i < 16; i += 8) {
+    std::uint64_t r = engine();
+    for (std::size_t j = 0; j < 8; ++j) bytes[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
+  }
+  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return Guid(bytes);
+}
+
+std::string Guid::str() const {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(digits[bytes_[i] >> 4]);
+    out.push_back(digits[bytes_[i] & 0x0f]);
+  }
+  return out;
+}
+
+}  // namespace stepline
+
+std::size_t std::hash<stepline::Guid>::operator()(const stepline::Guid& g) const noexcept {
+  std::size_t h = 1469598103934665603ull;
+  for (auto b : g.bytes()) h = (h ^ b) * 1099511628211ull;
+  return h;
+}

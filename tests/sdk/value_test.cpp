@@ -1,0 +1,108 @@
+#include <doctest/doctest.h>
+
+#include <stepline/entity.hpp>
+#include <stepline/execution_context.hpp>
+
+using namespace stepline;
+
+TEST_CASE("a guid round-trips through its text and rejects malformed text") {
+  Guid g = Guid::parse("55555555-0000-0000-0000-0000000000AC");
+  CHECK(g.str() == "55555555-0000-0000-0000-0000000000ac");
+  CHECK(Guid::parse("{" + g.str() + "}") == g);
+  CHECK_FALSE(Guid::try_parse("55555555-0000-0000-0000-0000000000a"));
+  CHECK_FALSE(Guid::try_parse("55555555x0000-0000-0000-0000000000ac"));
+  CHECK_THROWS_WITH_AS(Guid::parse("nope"), doctest::Contains("'nope' is not a guid"), std::invalid_argument);
+  CHECK(Guid().is_nil());
+  Guid r = Guid::random();
+  CHECK_FALSE(r.is_nil());
+  CHECK(r != Guid::random());
+  CHECK((r.bytes()[6] >> 4) == 4);
+}
+
+TEST_CASE("date-times are UTC with millisecond precision in ISO-8601") {
+  auto t = parse_iso8601("2024-08-02T07:00:39.5Z");
+  REQUIRE(t);
+  CHECK(to_iso8601(*t) == "2024-08-02T07:00:39.500Z");
+  CHECK(t->time_since_epoch().count() == 1722582039500);
+  auto offset = parse_iso8601("2024-08-02T09:00:39.500+02:00");
+  REQUIRE(offset);
+  CHECK(*offset == *t);
+  CHECK(parse_iso8601("2024-08-02") == DateTime{std::chrono::sys_days{std::chrono::year{2024} / 8 / 2}});
+  CHECK_FALSE(parse_iso8601("2024-13-02T00:00:00Z"));
+  CHECK_FALSE(parse_iso8601("yesterday"));
+}
+
+TEST_CASE("decimals keep their exact text") {
+  CHECK(Decimal("250000.0000").str() == "250000.0000");
+  CHECK(Decimal("+1.5").str() == "1.5");
+  CHECK(Decimal::from_double(12.25).to_double() == doctest::Approx(12.25));
+  CHECK_THROWS_AS(Decimal("1e5"), std::invalid_argument);
+  CHECK_THROWS_AS(Decimal("."), std::invalid_argument);
+  CHECK_THROWS_AS(Decimal(""), std::invalid_argument);
+}
+
+TEST_CASE("a value holds each type of the model and reports its kind") {
+  CHECK(Value().kind() == ValueKind::null);
+  CHECK(Value("x").kind() == ValueKind::string);
+  CHECK(Value(std::int32_t{5}).kind() == ValueKind::integer);
+  CHECK(Value(std::int64_t{5}).kind() == ValueKind::big_integer);
+  CHECK(Value(true).kind() == ValueKind::boolean);
+  CHECK(Value(1.5).kind() == ValueKind::floating);
+  CHECK(Value(Decimal("1.5")).kind() == ValueKind::decimal);
+  CHECK(Value(Money{Decimal("1.5")}).kind() == ValueKind::money);
+  CHECK(Value(OptionSetValue{3}).kind() == ValueKind::option_set);
+  CHECK(Value(OptionSetValueCollection{{1, 2}}).kind() == ValueKind::multi_option_set);
+  CHECK(Value(now_utc()).kind() == ValueKind::date_time);
+  CHECK(Value(Guid::random()).kind() == ValueKind::guid);
+  CHECK(Value(EntityReference{"account", Guid::random(), "Contoso"}).kind() == ValueKind::entity_reference);
+  CHECK(Value(Entity("account")).kind() == ValueKind::entity);
+  CHECK(Value(EntityCollection{}).kind() == ValueKind::entity_collection);
+}
+
+TEST_CASE("reading a value as the wrong type names both types") {
+  Value v(Money{Decimal("10")});
+  CHECK(v.as<Money>().value.str() == "10");
+  CHECK(v.get_if<std::string>() == nullptr);
+  CHECK_THROWS_WITH_AS(v.as<std::string>(), "value holds money, not string", ValueTypeError);
+}
+
+TEST_CASE("a value copies a nested entity deeply") {
+  Entity account("account", Guid::random());
+  account.set("name", "Contoso");
+  Value a(account);
+  Value b = a;
+  b.get_if<Entity>()->set("name", "Fabrikam");
+  CHECK(a.as<Entity>().get("name") == Value("Contoso"));
+  CHECK(b.as<Entity>().get("name") == Value("Fabrikam"));
+  CHECK(a != b);
+  b = a;
+  CHECK(a == b);
+}
+
+TEST_CASE("an entity projects onto an image's columns") {
+  Entity e("account", Guid::random());
+  e.set("name", "Contoso");
+  e.set("revenue", Money{Decimal("100")});
+  e.formatted_values["revenue"] = "$100.00";
+  Entity image = e.project({"revenue", "missing"});
+  CHECK(image.attributes.size() == 1);
+  CHECK(image.contains("revenue"));
+  CHECK_FALSE(image.contains("name"));
+  CHECK(image.formatted_values.at("revenue") == "$100.00");
+  CHECK(image.id == e.id);
+  CHECK(e.get_as<std::string>("name") == "Contoso");
+  CHECK_FALSE(e.get_as<std::string>("missing"));
+}
+
+TEST_CASE("a context exposes its Target and compares with its parent") {
+  ExecutionContext c;
+  CHECK(c.target() == nullptr);
+  c.input_parameters["Target"] = Entity("account");
+  REQUIRE(c.target() != nullptr);
+  c.target()->set("name", "x");
+  CHECK(c.target()->get("name") == Value("x"));
+  ExecutionContext d = c;
+  CHECK(c == d);
+  d.parent_context = std::make_shared<ExecutionContext>(c);
+  CHECK(c != d);
+}
