@@ -29,6 +29,19 @@ const std::vector<Choice<Stage>> stage_choices = {{"pre-validation", Stage::pre_
                                                   {"20", Stage::pre_operation},
                                                   {"40", Stage::post_operation}};
 
+// "step 'name'" when the item has a name to show, else "a step (steps[2])".
+std::string describe_item(const YAML::Node& node, std::string_view kind,
+                          const std::string& prefix) {
+  if (node.IsMap()) {
+    const YAML::Node& map = node;
+    for (auto it = map.begin(); it != map.end(); ++it)
+      if (it->first.IsScalar() && it->first.Scalar() == "name" && it->second.IsScalar() &&
+          !it->second.Scalar().empty())
+        return std::string(kind) + " '" + it->second.Scalar() + "'";
+  }
+  return (kind == "endpoint" ? "an " : "a ") + std::string(kind) + " (" + prefix + ")";
+}
+
 class Loader {
  public:
   explicit Loader(const fs::path& root) : root_(root) {}
@@ -241,7 +254,7 @@ class Loader {
 
   void read_endpoint(const YAML::Node& node, const std::string& file, const fs::path& folder,
                      const std::string& prefix) {
-    Mapping m(node, file, "an endpoint (" + prefix + ")", "",
+    Mapping m(node, file, describe_item(node, "endpoint", prefix), "",
               {"name", "contract", "format", "connection", "path", "user_claim", "auth", "retry",
                "max_message_size", "size_policy", "order", "partition_key", "reply_to", "timeout"},
               problems_);
@@ -250,7 +263,6 @@ class Loader {
     e.where = m.where();
     if (auto v = m.text("name"); v && !v->empty()) {
       e.name = *v;
-      m.rename("endpoint '" + e.name + "'");
       endpoint_names_.push_back({e.name, m.where("name")});
     }
     m.require("name", "add name: a unique name that steps use in handler: endpoint:");
@@ -376,7 +388,7 @@ class Loader {
 
   void read_step(const YAML::Node& node, const std::string& file, const fs::path& folder,
                  const std::string& prefix) {
-    Mapping m(node, file, "a step (" + prefix + ")", "",
+    Mapping m(node, file, describe_item(node, "step", prefix), "",
               {"id", "name", "message", "entity", "stage", "mode", "rank", "filtering_attributes",
                "handler", "configuration", "secure_configuration", "images", "enabled",
                "can_be_bypassed", "auto_delete", "run_as", "isolation"},
@@ -386,7 +398,6 @@ class Loader {
     s.where = m.where();
     if (auto v = m.text("name"); v && !v->empty()) {
       s.name = *v;
-      m.rename("step '" + s.name + "'");
       step_names_.push_back({s.name, m.where("name")});
     }
     m.require("name", "add name: a unique name for the step (its id is derived from it)");
@@ -395,7 +406,7 @@ class Loader {
     } else if (!s.name.empty()) {
       s.id = step_id_from_name(s.name);
     }
-    step_ids_.push_back(m.has("id") ? m.where("id") : m.where("name"));
+    step_ids_.push_back({m.has("id") ? m.where("id") : m.where("name"), m.has("id")});
 
     if (m.require("message", "add message: Create, Update, Delete or a custom message name")) {
       if (auto v = m.text("message")) {
@@ -538,14 +549,16 @@ class Loader {
   void check_unique_names() {
     report_duplicates(endpoint_names_, "endpoint");
     report_duplicates(step_names_, "step");
-    std::map<Guid, SourceLocation> ids;
+    std::map<Guid, StepId> ids;
     for (std::size_t i = 0; i < registration_.steps.size() && i < step_ids_.size(); ++i) {
       const Step& s = registration_.steps[i];
       if (s.id.is_nil()) continue;
       auto [it, inserted] = ids.emplace(s.id, step_ids_[i]);
-      if (!inserted)
-        problems_.error(step_ids_[i], "id: " + s.id.str() + " is already the id of the step at " +
-                                          it->second.str() + "; give each step its own id");
+      // Two derived ids collide only when the names do, which is reported already.
+      if (!inserted && (step_ids_[i].given || it->second.given))
+        problems_.error(step_ids_[i].where,
+                        "id: " + s.id.str() + " is already the id of the step at " +
+                            it->second.where.str() + "; give each step its own id");
     }
   }
 
@@ -597,7 +610,11 @@ class Loader {
   std::optional<SourceLocation> host_where_;
   std::optional<Guid> organization_id_, business_unit_id_, default_user_id_;
   std::vector<Named> endpoint_names_, step_names_;
-  std::vector<SourceLocation> step_ids_;
+  struct StepId {
+    SourceLocation where;
+    bool given;  ///< written as `id:` rather than derived from the name
+  };
+  std::vector<StepId> step_ids_;
 };
 
 std::string summary(const std::vector<Problem>& problems) {

@@ -187,7 +187,8 @@ std::optional<long long> Mapping::integer(std::string_view key, long long min, l
   auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
   if (ec != std::errc{} || end != value->data() + value->size()) {
     problems_.error(where(key), field(key) + ": '" + *value +
-                                    "' is not a whole number; write e.g. " + std::to_string(min));
+                                    "' is not a whole number; write e.g. " +
+                                    std::to_string(std::clamp(1LL, min, max)));
     return std::nullopt;
   }
   if (n < min || n > max) {

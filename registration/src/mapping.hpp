@@ -58,7 +58,6 @@ class Mapping {
   YAML::Node node(std::string_view key) const;
   std::string field(std::string_view key) const { return prefix_ + std::string(key); }
   const std::string& what() const { return what_; }
-  void rename(std::string what) { what_ = std::move(what); }
 
   /// Reports a missing key; `hint` says what to add. Returns whether the key is present.
   bool require(std::string_view key, std::string_view hint);
