@@ -91,7 +91,8 @@ detail::ScanRecord scan_in_child(const fs::path& scanner, const fs::path& file,
         file.string(), timeout.count() / 1000.0);
   } else if (child.signal != 0) {
     record.failure = fmt::format(
-        "{}: crashed while loading ({}); the library was skipped — check its static initialisers",
+        "{}: crashed while loading, ended by {}; the library was skipped — check its static "
+        "initialisers",
         file.string(), child.describe_end(timeout));
   } else {
     // The scanner's last line says why (it names the file).
