@@ -39,14 +39,17 @@ class TempFolder {
   fs::path path_;
 };
 
+#ifdef TEST_PLUGIN_DIR
 inline fs::path test_plugin(const std::string& name) {
   return fs::path(TEST_PLUGIN_DIR) / (name + ".so");
 }
+#endif
 
 inline fs::path stepline_executable() {
   return fs::path(STEPLINE_BINARY_DIR) / "bin" / "stepline";
 }
 
+#ifdef TEST_PLUGIN_DIR
 /// Copies test libraries into `folder/plugins` and returns that folder.
 inline fs::path plugin_folder_with(const TempFolder& folder,
                                    const std::vector<std::string>& names) {
@@ -59,6 +62,7 @@ inline fs::path plugin_folder_with(const TempFolder& folder,
   }
   return plugins;
 }
+#endif
 
 /// Catalog settings for a test folder: the scanner from the build tree and a short timeout.
 inline host::CatalogSettings settings_for(const fs::path& plugin_folder,
