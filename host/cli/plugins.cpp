@@ -14,6 +14,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <yaml-cpp/yaml.h>
 
+#include <stepline/host/log.hpp>
 #include <stepline/host/plugin_catalog.hpp>
 #include <stepline/host/plugin_descriptor.hpp>
 
@@ -90,7 +91,8 @@ host::CatalogSettings read_catalog_settings(const fs::path& registration_file) {
 
 void print_text(const host::PluginCatalog& catalog) {
   for (const auto& library : catalog.libraries()) {
-    std::cout << host::to_string(library.status) << "  " << library.file.string() << "\n";
+    const std::string_view status = host::to_string(library.status);
+    std::cout << status << std::string(9 - status.size(), ' ') << library.file.string() << "\n";
     if (library.status == host::LibraryStatus::refused) {
       std::cout << "         " << library.reason << "\n";
       continue;
@@ -181,6 +183,8 @@ STEPLINE_COMMAND([](CLI::App& app) {
   list_command->add_flag("--json", list_options->json, "Print JSON");
   list_command->callback([list_options] {
     try {
+      // Refusals are the output here, not warnings to repeat on stderr.
+      host::log::configure("error", "text");
       const host::PluginCatalog catalog(read_catalog_settings(list_options->registration));
       if (list_options->json) {
         print_json(catalog);
