@@ -325,3 +325,20 @@ TEST_CASE("a changed library reloads side by side while instances of the old one
     CHECK(library_named(again, "echo.so").loaded_from == reloaded.loaded_from);
   }
 }
+
+TEST_CASE("a library replaced while its old version is still loaded is never mistaken for it") {
+  TempFolder folder;
+  const fs::path plugins = plugin_folder_with(folder, {"echo"});
+  TestServices services;
+  PluginCatalog first(settings_for(plugins));
+  auto old_instance = first.create("Tests.Echo", "", "");
+  replace_file(test_plugin("echo_v2"), plugins / "echo.so");
+
+  // No previous catalog given: the catalog sees the path is open and loads a copy.
+  PluginCatalog second(settings_for(plugins, folder / "data"));
+  const auto& echo = library_named(second, "echo.so");
+  REQUIRE(echo.status == LibraryStatus::loaded);
+  CHECK(echo.loaded_from.parent_path() == folder / "data" / "reloaded");
+  CHECK(run_echo(second.create("Tests.Echo", "", ""), services) == "2.0.0");
+  CHECK(run_echo(old_instance, services) == "1.0.0");
+}

@@ -1,5 +1,8 @@
 #include <stepline/host/plugin_catalog.hpp>
 
+#include <dlfcn.h>
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -107,8 +110,44 @@ detail::ScanRecord scan_in_child(const fs::path& scanner, const fs::path& file,
   return record;
 }
 
-std::string short_sha(const std::string& sha256) {
-  return sha256.substr(0, 16);
+// True when this process has `file` loaded under that name.
+bool already_open(const fs::path& file) {
+  void* handle = ::dlopen(file.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+  if (handle) ::dlclose(handle);
+  return handle != nullptr;
+}
+
+// The folder for reloaded copies: in the data folder, or else private to this process.
+fs::path copies_folder(const fs::path& data_folder) {
+  if (!data_folder.empty()) {
+    fs::create_directories(data_folder / "reloaded");
+    return data_folder / "reloaded";
+  }
+  static const fs::path private_folder = [] {
+    std::string pattern = (fs::temp_directory_path() / "stepline-reloaded-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) {
+      throw std::runtime_error("cannot create a folder for reloaded plug-in libraries");
+    }
+    return fs::path(pattern);
+  }();
+  return private_folder;
+}
+
+// Copies `file` to `<folder>/<stem>.<sha256 prefix>.so` and checks that the copy has the content
+// the catalog examined; an existing copy is reused only when its content matches.
+fs::path content_addressed_copy(const fs::path& file, const std::string& sha256,
+                                const fs::path& data_folder) {
+  const fs::path copy =
+      copies_folder(data_folder) / (file.stem().string() + "." + sha256.substr(0, 16) + ".so");
+  if (fs::exists(copy) && detail::identify(copy).sha256 == sha256) return copy;
+  const fs::path partial = copy.string() + ".partial";
+  fs::copy_file(file, partial, fs::copy_options::overwrite_existing);
+  if (detail::identify(partial).sha256 != sha256) {
+    fs::remove(partial);
+    throw std::runtime_error("it changed while it was being copied for loading");
+  }
+  fs::rename(partial, copy);
+  return copy;
 }
 
 }  // namespace
@@ -232,32 +271,24 @@ void PluginCatalog::build(const PluginCatalog* previous) {
       continue;
     }
 
-    // Load: share an unchanged library with the previous catalog; load a changed one from a copy
-    // named after its content, because the same path would return the old, still-open code.
+    // Load: share an unchanged library with the previous catalog. A changed one, or one whose
+    // path this process still has open (an older version), is loaded from a copy named after
+    // its content, because dlopen of an open path returns the old code (§B5).
     LoadedLibrary loaded;
     loaded.sha256 = identity.sha256;
     loaded.loaded_from = file;
     const LoadedLibrary* before = nullptr;
     if (previous) {
-      if (auto it = previous->loaded_.find(file); it != previous->loaded_.end())
+      if (auto it = previous->loaded_.find(file); it != previous->loaded_.end()) {
         before = &it->second;
+      }
     }
     try {
       if (before && before->sha256 == identity.sha256) {
         loaded = *before;
       } else {
-        if (before) {
-          const fs::path copies = settings_.data_folder.empty()
-                                      ? fs::temp_directory_path() / "stepline-reloaded"
-                                      : settings_.data_folder / "reloaded";
-          fs::create_directories(copies);
-          loaded.loaded_from =
-              copies / (file.stem().string() + "." + short_sha(identity.sha256) + ".so");
-          if (!fs::exists(loaded.loaded_from)) {
-            const fs::path partial = loaded.loaded_from.string() + ".partial";
-            fs::copy_file(file, partial, fs::copy_options::overwrite_existing);
-            fs::rename(partial, loaded.loaded_from);
-          }
+        if (before || already_open(file)) {
+          loaded.loaded_from = content_addressed_copy(file, identity.sha256, settings_.data_folder);
         }
         loaded.library = std::make_shared<boost::dll::shared_library>(
             loaded.loaded_from,
