@@ -99,6 +99,11 @@ class PluginCatalog {
   };
 
   void build(const PluginCatalog* previous);
+  /// Why `description`'s types cannot join the loaded ones (a name taken twice), or nullopt.
+  std::optional<std::string> type_clash(const std::filesystem::path& file,
+                                        const LibraryDescription& description) const;
+  /// Loads an examined library and registers its types; returns why not, or nullopt.
+  std::optional<std::string> load(CatalogLibrary& entry, const PluginCatalog* previous);
 
   CatalogSettings settings_;
   std::vector<CatalogLibrary> libraries_;
