@@ -58,6 +58,8 @@ struct CatalogType {
   std::filesystem::path library;
 };
 
+/// Immutable once built, so its const members may be called from several threads at once; a
+/// reload builds a new catalog from the previous one and the caller swaps them.
 class PluginCatalog {
  public:
   /// Scans and loads. A bad library is refused and reported in libraries(), never thrown; a
