@@ -345,3 +345,15 @@ TEST_CASE("a library replaced while its old version is still loaded is never mis
   CHECK(run_echo(second.create("Tests.Echo", "", ""), services) == "2.0.0");
   CHECK(run_echo(old_instance, services) == "1.0.0");
 }
+
+TEST_CASE("a stripped library, as distribution packages ship them, is still recognised") {
+  TempFolder folder;
+  const fs::path plugins = plugin_folder_with(folder, {"echo"});
+  const auto strip =
+      host::run_child({"/usr/bin/strip", "--strip-unneeded", (plugins / "echo.so").string()},
+                      std::chrono::seconds(30));
+  REQUIRE(strip.succeeded());
+  PluginCatalog catalog(settings_for(plugins));
+  CHECK(library_named(catalog, "echo.so").status == LibraryStatus::loaded);
+  CHECK(catalog.has_type("Tests.Echo"));
+}
