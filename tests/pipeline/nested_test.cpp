@@ -1,7 +1,7 @@
 // Nested requests, loop protection, the depth limit, bypass options and the system-job outbox.
 #include <doctest/doctest.h>
 
-#include "../../host/src/store/json_codec.hpp"
+#include <stepline/format/json.hpp>
 #include "fixture.hpp"
 
 using namespace stepline;
@@ -241,11 +241,18 @@ TEST_CASE("an asynchronous step becomes a system job committed with the record c
   CHECK(job.retry_count == 0);
   CHECK_FALSE(job.postpone_until);
   CHECK(job.endpoint == std::optional<std::string>("orders-queue"));
-  CHECK(job.context.find("\"Mode\":1") != std::string::npos);
-  CHECK(job.context.find("\"IsInTransaction\":false") != std::string::npos);
-  CHECK(job.context.find("\"OperationId\":\"" + job.id.str() + "\"") != std::string::npos);
-  CHECK(job.context.find("\"UserId\":\"" + fixed_guid(55).str() + "\"") != std::string::npos);
-  CHECK(job.context.find("\"PostEntityImages\":{\"after\":") != std::string::npos);
+  auto frozen = format::json::read_context(job.context);
+  CHECK(frozen.mode == Mode::asynchronous);
+  CHECK_FALSE(frozen.is_in_transaction);
+  CHECK(frozen.operation_id == job.id);
+  CHECK(frozen.operation_created_on == job.created_on);
+  CHECK(frozen.stage == Stage::post_operation);
+  CHECK(frozen.user_id == fixed_guid(55));
+  CHECK(frozen.correlation_id == response.correlation_id);
+  CHECK(frozen.owning_extension.name == "notify");
+  REQUIRE(frozen.post_entity_images.count("after") == 1);
+  CHECK(frozen.post_entity_images.at("after").attributes.size() == 1);
+  CHECK(frozen.post_entity_images.at("after").get("name") == Value("B"));
 
   reject = true;
   change.set("name", Value("C"));
