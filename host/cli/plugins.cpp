@@ -1,6 +1,8 @@
 // `stepline plugins scan FILE`: examines one library in this (short-lived) process and prints its
 // descriptor as JSON; the catalog runs it as a child so that a library that crashes or hangs
-// while loading cannot take the host with it.
+// while loading cannot take the host with it. Exit status: 0 with the JSON on stdout, 1 when the
+// library cannot be loaded, 3 when it is not a Stepline plug-in, 4 when loading outlasts
+// --timeout; a library that crashes ends the scan with its signal, after a line on stderr.
 // `stepline plugins list -c FILE [--json]`: every library of a registration, loaded or refused
 // (with the reason), and every plug-in type.
 #include <signal.h>
@@ -25,8 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The scan's crash report, prepared before loading because a signal handler may not allocate.
+// The scan's crash and hang reports, prepared before loading because a signal handler may not
+// allocate.
 std::string crash_prefix;
+std::string hang_report;
 
 extern "C" void report_crash(int signal) {
   const char* name = ::sigabbrev_np(signal);
@@ -39,15 +43,15 @@ extern "C" void report_crash(int signal) {
 }
 
 extern "C" void report_hang(int) {
-  static const char message[] = "did not finish loading in time)\n";
-  (void)!::write(STDERR_FILENO, crash_prefix.data(), crash_prefix.size());
-  (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+  (void)!::write(STDERR_FILENO, hang_report.data(), hang_report.size());
   ::_exit(4);
 }
 
 int scan(const fs::path& file, unsigned timeout_seconds) {
   const fs::path absolute = fs::absolute(file).lexically_normal();
   crash_prefix = "stepline plugins scan: " + absolute.string() + " was stopped while loading (";
+  hang_report = "stepline plugins scan: " + absolute.string() + " did not finish loading within " +
+                std::to_string(timeout_seconds) + " s\n";
   for (int s : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) ::signal(s, report_crash);
   ::signal(SIGALRM, report_hang);
   ::alarm(timeout_seconds);
