@@ -14,10 +14,10 @@
 
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
-#include <yaml-cpp/yaml.h>
 
 #include <stepline/host/log.hpp>
 #include <stepline/host/plugin_catalog.hpp>
+#include <stepline/registration/load.hpp>
 #include <stepline/host/plugin_descriptor.hpp>
 
 #include "command.hpp"
@@ -69,28 +69,12 @@ int scan(const fs::path& file, unsigned timeout_seconds) {
   }
 }
 
-// Reads only the catalog's part of a registration (host.plugin_folder, host.data_folder and
-// plugins:); replaced by the registration loader once that exists.
+// The catalog's part of a registration. Problems elsewhere in the file (an unset connection
+// variable, say) do not stop the plug-ins from being listed; `stepline validate` reports them.
 host::CatalogSettings read_catalog_settings(const fs::path& registration_file) {
-  const YAML::Node root = YAML::LoadFile(registration_file.string());
-  const fs::path base = fs::absolute(registration_file).parent_path();
-  auto resolve = [&](const fs::path& p) { return p.empty() || p.is_absolute() ? p : base / p; };
-  host::CatalogSettings settings;
-  if (const auto h = root["host"]) {
-    if (h["plugin_folder"]) settings.plugin_folder = resolve(h["plugin_folder"].as<std::string>());
-    if (h["data_folder"]) settings.data_folder = resolve(h["data_folder"].as<std::string>());
-  }
-  if (const auto list = root["plugins"]) {
-    for (const auto& item : list) {
-      registration::PluginLibrary library;
-      const YAML::Node file = item.IsScalar() ? item : item["file"];
-      library.file = file.as<std::string>();
-      if (item.IsMap() && item["sha256"]) library.sha256 = item["sha256"].as<std::string>();
-      library.where = {registration_file.string(), item.Mark().line + 1, item.Mark().column + 1};
-      settings.plugins.push_back(std::move(library));
-    }
-  }
-  return settings;
+  if (!fs::exists(registration_file))
+    throw std::runtime_error(registration_file.string() + ": no such file");
+  return host::CatalogSettings::from(registration::read(registration_file).registration);
 }
 
 void print_text(const host::PluginCatalog& catalog) {
