@@ -178,6 +178,23 @@ TEST_CASE("rejections are classified by their condition") {
   }
 }
 
+TEST_CASE("an entity the service cannot find fails every queued post as permanent not-found") {
+  TestPeer peer({.missing = {"nowhere"}});
+  Backend backend(quick_options());
+  auto target = make_target(peer.connection_string(), "nowhere");
+  auto a = backend.post(target, text_message("a"));
+  auto b = backend.post(target, text_message("b"));
+  for (auto* f : {&a, &b}) {
+    Outcome o = wait(*f);
+    CHECK(o.status == OutcomeStatus::permanent);
+    CHECK(o.condition == "amqp:not-found");
+    CHECK(o.description.find("'nowhere'") != std::string::npos);
+  }
+  // Other entities on the same connection are unaffected.
+  auto c = backend.post(make_target(peer.connection_string(), "orders"), text_message("c"));
+  CHECK(wait(c).ok());
+}
+
 TEST_CASE("an unreachable namespace fails the post as transient once its timeout passes") {
   int port = test::free_port();
   Backend backend(quick_options());

@@ -20,7 +20,7 @@ namespace stepline::test {
 
 struct QueueReceiver::State : proton::messaging_handler {
   std::string url, address, user, password;
-  proton::container container;
+  proton::container container{*this};
   proton::work_queue work{container};
   proton::connection connection;
   std::promise<void> attached;
@@ -80,10 +80,17 @@ QueueReceiver::QueueReceiver(const std::string& url, const std::string& address,
     } catch (const std::exception&) {
     }
   });
-  if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    throw std::runtime_error("receiver on " + address + " did not attach within 10 s");
+  try {
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      throw std::runtime_error("receiver on " + address + " did not attach within 10 s");
+    }
+    future.get();
+  } catch (...) {
+    State* s = state_.get();
+    s->work.add([s] { s->container.stop(); });
+    s->thread.join();
+    throw;
   }
-  future.get();
 }
 
 QueueReceiver::~QueueReceiver() {

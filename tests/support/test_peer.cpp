@@ -1,5 +1,6 @@
 #include "support/test_peer.hpp"
 
+#include <algorithm>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -132,8 +133,17 @@ struct TestPeer::State : proton::messaging_handler, proton::listen_handler {
 
   void on_receiver_open(proton::receiver& r) override {
     std::string address = RawLink<proton::receiver>(r).remote_target();
-    r.open(proton::receiver_options().credit_window(4096).auto_accept(false).target(
-        proton::target_options().address(address)));
+    if (std::find(options.missing.begin(), options.missing.end(), address) !=
+        options.missing.end()) {
+      proton::target_options none;
+      r.open(proton::receiver_options().target(none));
+      r.close(proton::error_condition(
+          "amqp:not-found", "The messaging entity '" + address + "' could not be found."));
+      return;
+    }
+    proton::target_options echo;
+    echo.address(address);
+    r.open(proton::receiver_options().credit_window(4096).auto_accept(false).target(echo));
   }
 
   void on_sender_open(proton::sender& s) override {

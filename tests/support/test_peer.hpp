@@ -23,6 +23,9 @@ struct TestPeerOptions {
   bool release = false;           ///< release every message
   /// Shared access rules for $cbs put-token; empty = tokens are not checked (all accepted).
   std::map<std::string, std::string> cbs_keys;
+  /// Addresses that do not exist: an attach is answered with a null target and closed with
+  /// amqp:not-found, as Service Bus does.
+  std::vector<std::string> missing;
   /// Messages to this address that carry reply-to are answered with "reply:" + body.
   std::string responder_address = "responder";
 };
