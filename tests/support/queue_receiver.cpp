@@ -28,6 +28,8 @@ struct QueueReceiver::State : proton::messaging_handler {
   std::thread thread;
   mutable std::mutex mutex;
   std::vector<std::string> bodies;
+  bool keep_bodies = true;
+  std::size_t received = 0;
 
   void on_container_start(proton::container& c) override {
     connection = c.connect(url, proton::connection_options()
@@ -39,6 +41,11 @@ struct QueueReceiver::State : proton::messaging_handler {
   }
   void on_receiver_open(proton::receiver&) override { report({}); }
   void on_message(proton::delivery&, proton::message& m) override {
+    if (!keep_bodies) {
+      std::lock_guard lock(mutex);
+      ++received;
+      return;
+    }
     const proton::value& body = m.body();
     std::string text;
     if (body.type() == proton::STRING) {
@@ -51,6 +58,7 @@ struct QueueReceiver::State : proton::messaging_handler {
     }
     std::lock_guard lock(mutex);
     bodies.push_back(std::move(text));
+    ++received;
   }
   void on_error(const proton::error_condition& e) override {
     report(std::make_exception_ptr(std::runtime_error("receiver on " + address + ": " + e.what())));
@@ -67,8 +75,10 @@ struct QueueReceiver::State : proton::messaging_handler {
 };
 
 QueueReceiver::QueueReceiver(const std::string& url, const std::string& address,
-                             const std::string& user, const std::string& password)
+                             const std::string& user, const std::string& password,
+                             bool keep_bodies)
     : state_(std::make_unique<State>()) {
+  state_->keep_bodies = keep_bodies;
   state_->url = url;
   state_->address = address;
   state_->user = user;
@@ -106,7 +116,7 @@ std::vector<std::string> QueueReceiver::bodies() const {
 
 std::size_t QueueReceiver::count() const {
   std::lock_guard lock(state_->mutex);
-  return state_->bodies.size();
+  return state_->received;
 }
 
 bool QueueReceiver::wait_for(std::size_t n, int timeout_ms) const {

@@ -12,8 +12,10 @@ class QueueReceiver {
  public:
   /// Connects to `url` (amqp://host:port) with SASL PLAIN and attaches to `address`; returns
   /// once the link is attached, or throws std::runtime_error after 10 s.
+  /// With `keep_bodies` false only the count is kept (for benchmarks).
   QueueReceiver(const std::string& url, const std::string& address,
-                const std::string& user = "guest", const std::string& password = "guest");
+                const std::string& user = "guest", const std::string& password = "guest",
+                bool keep_bodies = true);
   ~QueueReceiver();
   QueueReceiver(const QueueReceiver&) = delete;
   QueueReceiver& operator=(const QueueReceiver&) = delete;

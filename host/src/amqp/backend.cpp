@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <algorithm>
 #include <map>
+#include <vector>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -19,6 +21,7 @@ namespace {
 
 constexpr auto tick_interval = std::chrono::milliseconds(100);
 constexpr char separator = '\x1f';
+constexpr char link_separator = '\x1e';  // between the connection key and the entity
 
 // Posts share a connection when they go to the same namespace with the same credential and
 // mechanism; the key holds secrets, so it stays in memory and is never printed.
@@ -36,7 +39,7 @@ std::string connection_key(const Target& t) {
 }
 
 std::string link_key(const std::string& connection, const Target& t) {
-  std::string key = connection + separator + t.entity;
+  std::string key = connection + link_separator + t.entity;
   if (t.contract == registration::Contract::twoway) key += separator + ("reply:" + t.reply_to);
   return key;
 }
@@ -94,7 +97,11 @@ class Backend::Impl final : public Runtime {
     {
       std::unique_lock lock(mutex_);
       auto& admitted = admitted_[post->link_key];
-      room_.wait(lock, [&] { return closing_ || admitted < options_.window; });
+      if (admitted >= options_.window) {
+        // Wait for a quarter of the window to free up rather than for one place, so a fast
+        // caller and the AMQP thread trade batches instead of single messages.
+        room_.wait(lock, [&] { return closing_ || admitted <= low_water(); });
+      }
       if (closing_) {
         lock.unlock();
         post->done(
@@ -103,10 +110,19 @@ class Backend::Impl final : public Runtime {
       }
       ++admitted;
       ++outstanding_;
+      ++posted_;
+      // Posts travel in batches: only the post that finds the inbox empty schedules a drain,
+      // so a fast caller costs the AMQP thread one wake per batch, not one per message.
+      inbox_.push_back(std::move(post));
+      if (inbox_.size() > 1) return;
     }
-    ++posted_;
-    if (!work_.add([this, post] { dispatch(post); })) {
-      finish(*post, Outcome::shutdown("the AMQP backend has stopped"));
+    if (!work_.add([this] { drain(); })) {
+      std::vector<std::shared_ptr<Post>> stranded;
+      {
+        std::lock_guard lock(mutex_);
+        stranded.swap(inbox_);
+      }
+      for (auto& p : stranded) finish(*p, Outcome::shutdown("the AMQP backend has stopped"));
     }
   }
 
@@ -143,6 +159,10 @@ class Backend::Impl final : public Runtime {
     return s;
   }
 
+  std::size_t low_water() const {
+    return options_.window - std::max<std::size_t>(1, options_.window / 4);
+  }
+
   // Runtime
   const BackendOptions& options() const override { return options_; }
   proton::container& container() override { return container_; }
@@ -158,13 +178,14 @@ class Backend::Impl final : public Runtime {
         outcome.description = "endpoint '" + post.target->name + "': " + outcome.description;
       }
     }
+    bool room = false, drained = false;
     {
       std::lock_guard lock(mutex_);
-      --admitted_[post.link_key];
-      --outstanding_;
+      room = --admitted_[post.link_key] == low_water();
+      drained = --outstanding_ == 0;
     }
-    room_.notify_all();
-    drained_.notify_all();
+    if (room) room_.notify_all();
+    if (drained) drained_.notify_all();
     auto done = std::move(post.done);
     post.message = proton::message();
     if (done) done(outcome);
@@ -179,17 +200,29 @@ class Backend::Impl final : public Runtime {
   void note_token_put() override { ++tokens_put_; }
 
  private:
-  void dispatch(const std::shared_ptr<Post>& post) {
-    if (stopping_) {
-      finish(*post, Outcome::shutdown("the AMQP backend is shutting down"));
-      return;
+  void drain() {
+    std::vector<std::shared_ptr<Post>> batch;
+    {
+      std::lock_guard lock(mutex_);
+      batch.swap(inbox_);
     }
-    std::string key = connection_key(*post->target);
-    auto it = connections_.find(key);
-    if (it == connections_.end()) {
-      it = connections_.emplace(key, std::make_unique<Connection>(*this, *post->target)).first;
+    std::vector<Connection*> touched;
+    for (auto& post : batch) {
+      if (stopping_) {
+        finish(*post, Outcome::shutdown("the AMQP backend is shutting down"));
+        continue;
+      }
+      std::string key = post->link_key.substr(0, post->link_key.find(link_separator));
+      auto it = connections_.find(key);
+      if (it == connections_.end()) {
+        it = connections_.emplace(key, std::make_unique<Connection>(*this, *post->target)).first;
+      }
+      it->second->enqueue(std::move(post));
+      if (std::find(touched.begin(), touched.end(), it->second.get()) == touched.end()) {
+        touched.push_back(it->second.get());
+      }
     }
-    it->second->enqueue(post);
+    for (Connection* c : touched) c->flush();
   }
 
   void tick() {
@@ -213,6 +246,7 @@ class Backend::Impl final : public Runtime {
   std::condition_variable room_;     // a window has room, or the backend is closing
   std::condition_variable drained_;  // a post finished
   std::unordered_map<std::string, std::size_t> admitted_;
+  std::vector<std::shared_ptr<Post>> inbox_;  // admitted posts on their way to the AMQP thread
   std::size_t outstanding_ = 0;
   bool closing_ = false;
 

@@ -139,7 +139,6 @@ void Connection::enqueue(std::shared_ptr<Post> post) {
     default:
       break;  // connecting, or waiting out a backoff: the queue waits
   }
-  flush();
 }
 
 void Connection::flush() {

@@ -29,7 +29,10 @@ class Connection : public proton::messaging_handler {
   /// `first` gives the namespace, credential and auth mechanism every post here shares.
   Connection(Runtime& runtime, const Target& first);
 
+  /// Queues a post; call flush() after a batch of them.
   void enqueue(std::shared_ptr<Post> post);
+  /// Wakes the Proton connection so that work done outside its own events gets written.
+  void flush();
   /// Periodic work: expires overdue posts, reconnects after backoff, reattaches links, renews
   /// tokens.
   void tick(Clock::time_point now);
@@ -89,7 +92,6 @@ class Connection : public proton::messaging_handler {
   void on_receiver_error(proton::receiver&) override {}
 
   void connect();
-  void flush();
   void activate(Link& link);
   void authorize(Link& link, bool renewal);
   void attach(Link& link);
