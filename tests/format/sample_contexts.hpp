@@ -31,7 +31,7 @@ inline Entity account_image() {
 inline ParameterCollection every_value_kind() {
   ParameterCollection p;
   p.emplace("null", Value());
-  p.emplace("string", Value("Contoso \"Ltd\" / caf\u00e9 \\ line\nbreak"));
+  p.emplace("string", Value("Contoso \"Ltd\" / caf\u00e9 \\ line\r\nbreak\ttab"));
   p.emplace("int", Value(std::int32_t{-42}));
   p.emplace("bigint", Value(std::int64_t{9007199254740993}));
   p.emplace("bool", Value(true));
