@@ -393,7 +393,8 @@ Value read_value(pugi::xml_node n, const Path& path) {
     OptionSetValueCollection c;
     std::size_t i = 0;
     for_each_element(n, [&](pugi::xml_node option) {
-      Path at(Path(path, i++), "Value");
+      Path item(path, i++);
+      Path at(item, "Value");
       c.values.push_back(
           read_integer<std::int32_t>(text(child(option, "Value")), at, "an option value"));
     });
