@@ -1,6 +1,6 @@
-// Where a parser is inside a document. Each nesting level is a frame on the parser's stack that
-// points at its parent, so the dotted text ("target.attributes.revenue") is only built when an
-// error has to name it.
+// Where a parser is inside a document (header-only: the AMQP format library uses it too). Each
+// nesting level is a frame on the parser's stack that points at its parent, so the dotted text
+// ("target.attributes.revenue") is only built when an error has to name it.
 #pragma once
 
 #include <cstddef>
@@ -18,9 +18,22 @@ class Path {
   Path(const Path& parent, std::string_view key) : parent_(&parent), key_(key) {}
   Path(const Path& parent, std::size_t index) : parent_(&parent), index_(index), is_index_(true) {}
 
-  std::string str() const;
+  std::string str() const {
+    if (!parent_) return {};
+    std::string out = parent_->str();
+    if (is_index_) {
+      out += '[';
+      out += std::to_string(index_);
+      out += ']';
+    } else {
+      if (!out.empty()) out += '.';
+      out += key_;
+    }
+    return out;
+  }
+
   /// Throws FormatError at this path.
-  [[noreturn]] void fail(const std::string& message) const;
+  [[noreturn]] void fail(const std::string& message) const { throw FormatError(str(), message); }
 
  private:
   const Path* parent_ = nullptr;
