@@ -13,6 +13,8 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "path.hpp"
 
@@ -566,6 +568,44 @@ std::string_view contract_of(const rapidjson::Value& obj) {
 
 Value read_value(const rapidjson::Value& n, const Path& path);
 
+bool is_option_set_array(const rapidjson::Value& n) {
+  for (const auto& item : n.GetArray()) {
+    if (!item.IsObject()) return false;
+    std::string_view contract = contract_of(item);
+    const rapidjson::Value* v = find(item, "Value");
+    if (!v || !is_number(*v) || (!contract.empty() && contract != "OptionSetValue")) return false;
+  }
+  return true;
+}
+
+void write_raw(rapidjson::Writer<rapidjson::StringBuffer>& w, const rapidjson::Value& n) {
+  if (is_number(n)) {
+    std::string_view text = number_text(n);
+    w.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+  } else if (n.IsObject()) {
+    w.StartObject();
+    for (auto m = n.MemberBegin(); m != n.MemberEnd(); ++m) {
+      w.Key(m->name.GetString(), m->name.GetStringLength());
+      write_raw(w, m->value);
+    }
+    w.EndObject();
+  } else if (n.IsArray()) {
+    w.StartArray();
+    for (const auto& item : n.GetArray()) write_raw(w, item);
+    w.EndArray();
+  } else {
+    n.Accept(w);
+  }
+}
+
+/// The JSON text of a node, numbers exactly as they were written.
+std::string raw_json(const rapidjson::Value& n) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  write_raw(w, n);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 /// A `[{"key":…,"value":…}]` array, calling `f(key, value, path)` for each pair.
 template <class F>
 void for_each_pair(const rapidjson::Value& n, const Path& path, F&& f) {
@@ -661,15 +701,12 @@ Value read_value(const rapidjson::Value& n, const Path& path) {
     return Value(std::string(s));
   }
   if (n.IsArray()) {
+    if (!is_option_set_array(n)) return Value(raw_json(n));
     OptionSetValueCollection options;
     std::size_t i = 0;
     for (const auto& item : n.GetArray()) {
       Path at(path, i++);
-      std::string_view contract = item.IsObject() ? contract_of(item) : std::string_view{};
-      const rapidjson::Value* v = item.IsObject() ? find(item, "Value") : nullptr;
-      if (!v || (!contract.empty() && contract != "OptionSetValue"))
-        at.fail("only arrays of OptionSetValue (a multi-select choice) are supported as values");
-      options.values.push_back(read_int(*v, Path(at, "Value")));
+      options.values.push_back(read_int(item["Value"], Path(at, "Value")));
     }
     return Value(std::move(options));
   }
@@ -684,13 +721,18 @@ Value read_value(const rapidjson::Value& n, const Path& path) {
     if (contract == "Money") return Value(Money{read_decimal(*v, at)});
     return Value(OptionSetValue{read_int(*v, at)});
   }
+  if (contract == "AliasedValue") {
+    const rapidjson::Value* v = find(n, "Value");
+    static const rapidjson::Value null_value;
+    return read_value(v ? *v : null_value, Path(path, "Value"));
+  }
   if (contract.empty())
     path.fail(
         "an object value needs a \"__type\" hint such as "
         "\"Entity:http:\\/\\/schemas.microsoft.com\\/xrm\\/2011\\/Contracts\"");
-  Path(path, "__type")
-      .fail("unsupported type \"" + std::string(view(n["__type"])) +
-            "\"; supported: Entity, EntityReference, EntityCollection, Money, OptionSetValue");
+  // A known type outside Stepline's value model (KeyValuePairOfstringstring, ColumnSet, …):
+  // keep its JSON text rather than refuse a context Dataverse itself produced.
+  return Value(raw_json(n));
 }
 
 EntityImageCollection read_images(const rapidjson::Value& n, const Path& path) {
