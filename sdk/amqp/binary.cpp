@@ -13,7 +13,7 @@
 #include <proton/timestamp.hpp>
 #include <proton/uuid.hpp>
 
-#include "../src/format/path.hpp"
+#include "../src/format/context_fields.hpp"
 
 namespace stepline::format {
 namespace binary {
@@ -482,24 +482,27 @@ class Reader {
     }
   }
 
+  /// Reads the value of the entity member `k`.
+  void entity_member(Entity& e, const std::string& k, const Path& at) {
+    if (k == "logicalName")
+      e.logical_name = text(at);
+    else if (k == "id")
+      e.id = guid(at);
+    else if (k == "attributes")
+      e.attributes = parameters(at);
+    else if (k == "formattedValues")
+      map(at, [&](const std::string& name, const Path& v) {
+        e.formatted_values.insert_or_assign(name, text(v));
+      });
+    else if (k == "rowVersion")
+      e.row_version = text(at);
+    else
+      skip();
+  }
+
   Entity entity_members(const Path& path) {
     Entity e;
-    members(path, [&](const std::string& k, const Path& at) {
-      if (k == "logicalName")
-        e.logical_name = text(at);
-      else if (k == "id")
-        e.id = guid(at);
-      else if (k == "attributes")
-        e.attributes = parameters(at);
-      else if (k == "formattedValues")
-        map(at, [&](const std::string& name, const Path& v) {
-          e.formatted_values.insert_or_assign(name, text(v));
-        });
-      else if (k == "rowVersion")
-        e.row_version = text(at);
-      else
-        skip();
-    });
+    members(path, [&](const std::string& k, const Path& at) { entity_member(e, k, at); });
     return e;
   }
 
@@ -524,31 +527,10 @@ class Reader {
     start s;
     d_ >> s;
     Entity e;
-    bool first = true;
-    while (d_.more()) {
-      std::string k = text(path);
-      Path at(path, k);
-      if (first && k == "@type") {
-        if (text(at) != "entity") at.fail("expected \"entity\"");
-        e = entity_members(path);
-        break;
-      }
-      first = false;
-      if (k == "logicalName")
-        e.logical_name = text(at);
-      else if (k == "id")
-        e.id = guid(at);
-      else if (k == "attributes")
-        e.attributes = parameters(at);
-      else if (k == "formattedValues")
-        map(at, [&](const std::string& name, const Path& v) {
-          e.formatted_values.insert_or_assign(name, text(v));
-        });
-      else if (k == "rowVersion")
-        e.row_version = text(at);
-      else
-        skip();
-    }
+    members(path, [&](const std::string& k, const Path& at) {
+      if (k != "@type") return entity_member(e, k, at);
+      if (text(at) != "entity") at.fail("expected \"entity\"");
+    });
     d_ >> finish();
     return e;
   }
@@ -577,16 +559,11 @@ class Reader {
         c.primary_entity_id = guid(at);
       else if (k == "secondaryEntityName")
         c.secondary_entity_name = text(at);
-      else if (k == "stage") {
-        int s = int32(at);
-        if (s != 10 && s != 20 && s != 30 && s != 40)
-          at.fail("stage " + std::to_string(s) + " is not one of 10, 20, 30, 40");
-        c.stage = static_cast<Stage>(s);
-      } else if (k == "mode") {
-        int m = int32(at);
-        if (m != 0 && m != 1) at.fail("mode must be 0 (synchronous) or 1 (asynchronous)");
-        c.mode = static_cast<Mode>(m);
-      } else if (k == "depth")
+      else if (k == "stage")
+        c.stage = detail::stage_from(int32(at), at);
+      else if (k == "mode")
+        c.mode = detail::mode_from(int32(at), at);
+      else if (k == "depth")
         c.depth = int32(at);
       else if (k == "inputParameters")
         c.input_parameters = parameters(at);
@@ -636,11 +613,9 @@ class Reader {
         c.is_executing_offline = boolean(at);
       else if (k == "isOfflinePlayback")
         c.is_offline_playback = boolean(at);
-      else if (k == "isolationMode") {
-        int iso = int32(at);
-        if (iso != 1 && iso != 2) at.fail("isolationMode must be 1 (none) or 2 (sandbox)");
-        c.isolation_mode = static_cast<IsolationMode>(iso);
-      } else
+      else if (k == "isolationMode")
+        c.isolation_mode = detail::isolation_mode_from(int32(at), at);
+      else
         skip();
     });
     return c;

@@ -125,4 +125,13 @@ inline ExecutionContext full_context() {
   return c;
 }
 
+/// A Create of a contact whose shared variables are `shared`: a context carrying chosen values.
+inline ExecutionContext holding(ParameterCollection shared) {
+  ExecutionContext c;
+  c.message_name = "Create";
+  c.primary_entity_name = "contact";
+  c.shared_variables = std::move(shared);
+  return c;
+}
+
 }  // namespace stepline::samples

@@ -16,7 +16,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "path.hpp"
+#include "context_fields.hpp"
 
 namespace stepline::format::dataverse_json {
 namespace {
@@ -435,15 +435,8 @@ void parse(std::string_view text, rapidjson::Document& d) {
   };
   d.Populate(generate);
   if (!reader.HasParseError()) return;
-  std::size_t offset = reader.GetErrorOffset(), line = 1, column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n')
-      ++line, column = 1;
-    else
-      ++column;
-  }
-  throw FormatError("", "invalid JSON at line " + std::to_string(line) + ", column " +
-                            std::to_string(column) + ": " +
+  throw FormatError("", "invalid JSON at " +
+                            detail::line_and_column(text, reader.GetErrorOffset()) + ": " +
                             rapidjson::GetParseError_En(reader.GetParseErrorCode()));
 }
 
@@ -771,17 +764,13 @@ ExecutionContext read_context(const rapidjson::Value& n, const Path& path) {
       c.is_in_transaction = read_bool(v, at);
     else if (key == "IsOfflinePlayback")
       c.is_offline_playback = read_bool(v, at);
-    else if (key == "IsolationMode") {
-      int iso = read_int(v, at);
-      if (iso != 1 && iso != 2) at.fail("IsolationMode must be 1 (none) or 2 (sandbox)");
-      c.isolation_mode = static_cast<IsolationMode>(iso);
-    } else if (key == "MessageName")
+    else if (key == "IsolationMode")
+      c.isolation_mode = detail::isolation_mode_from(read_int(v, at), at);
+    else if (key == "MessageName")
       c.message_name = read_string(v, at);
-    else if (key == "Mode") {
-      int mode = read_int(v, at);
-      if (mode != 0 && mode != 1) at.fail("Mode must be 0 (synchronous) or 1 (asynchronous)");
-      c.mode = static_cast<Mode>(mode);
-    } else if (key == "OperationCreatedOn")
+    else if (key == "Mode")
+      c.mode = detail::mode_from(read_int(v, at), at);
+    else if (key == "OperationCreatedOn")
       c.operation_created_on = read_date(v, at);
     else if (key == "OperationId")
       c.operation_id = read_guid(v, at);
@@ -810,12 +799,9 @@ ExecutionContext read_context(const rapidjson::Value& n, const Path& path) {
       c.secondary_entity_name = read_string(v, at);
     else if (key == "SharedVariables")
       c.shared_variables = read_parameters(v, at);
-    else if (key == "Stage") {
-      int s = read_int(v, at);
-      if (s != 10 && s != 20 && s != 30 && s != 40)
-        at.fail("Stage " + std::to_string(s) + " is not one of 10, 20, 30, 40");
-      c.stage = static_cast<Stage>(s);
-    } else if (key == "UserAzureActiveDirectoryObjectId")
+    else if (key == "Stage")
+      c.stage = detail::stage_from(read_int(v, at), at);
+    else if (key == "UserAzureActiveDirectoryObjectId")
       c.user_azure_active_directory_object_id = read_guid(v, at);
     else if (key == "UserId")
       c.user_id = read_guid(v, at);

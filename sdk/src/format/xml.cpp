@@ -8,7 +8,7 @@
 
 #include <pugixml.hpp>
 
-#include "path.hpp"
+#include "context_fields.hpp"
 
 namespace stepline::format::xml {
 namespace {
@@ -459,17 +459,14 @@ ExecutionContext read_context(pugi::xml_node r, const Path& path) {
       c.is_in_transaction = read_bool(m, at);
     else if (key == "IsOfflinePlayback")
       c.is_offline_playback = read_bool(m, at);
-    else if (key == "IsolationMode") {
-      int iso = read_integer<int>(text(m), at, "an isolation mode");
-      if (iso != 1 && iso != 2) at.fail("IsolationMode must be 1 (none) or 2 (sandbox)");
-      c.isolation_mode = static_cast<IsolationMode>(iso);
-    } else if (key == "MessageName")
+    else if (key == "IsolationMode")
+      c.isolation_mode =
+          detail::isolation_mode_from(read_integer<int>(text(m), at, "an isolation mode"), at);
+    else if (key == "MessageName")
       c.message_name = read_string(m);
-    else if (key == "Mode") {
-      int mode = read_integer<int>(text(m), at, "a mode");
-      if (mode != 0 && mode != 1) at.fail("Mode must be 0 (synchronous) or 1 (asynchronous)");
-      c.mode = static_cast<Mode>(mode);
-    } else if (key == "OperationCreatedOn")
+    else if (key == "Mode")
+      c.mode = detail::mode_from(read_integer<int>(text(m), at, "a mode"), at);
+    else if (key == "OperationCreatedOn")
       c.operation_created_on = read_date(m, at);
     else if (key == "OperationId")
       c.operation_id = read_guid(m, at);
@@ -498,12 +495,9 @@ ExecutionContext read_context(pugi::xml_node r, const Path& path) {
       c.secondary_entity_name = read_string(m);
     else if (key == "SharedVariables")
       c.shared_variables = read_parameters(m, at);
-    else if (key == "Stage") {
-      int s = read_integer<int>(text(m), at, "a stage number");
-      if (s != 10 && s != 20 && s != 30 && s != 40)
-        at.fail("Stage " + std::to_string(s) + " is not one of 10, 20, 30, 40");
-      c.stage = static_cast<Stage>(s);
-    } else if (key == "UserAzureActiveDirectoryObjectId")
+    else if (key == "Stage")
+      c.stage = detail::stage_from(read_integer<int>(text(m), at, "a stage number"), at);
+    else if (key == "UserAzureActiveDirectoryObjectId")
       c.user_azure_active_directory_object_id = read_guid(m, at);
     else if (key == "UserId")
       c.user_id = read_guid(m, at);
@@ -546,16 +540,10 @@ ExecutionContext read_context(std::string_view text) {
       doc.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_ws_pcdata_single,
                       pugi::encoding_utf8);
   if (!parsed) {
-    std::size_t line = 1, column = 1;
-    for (std::ptrdiff_t i = 0; i < parsed.offset && i < static_cast<std::ptrdiff_t>(text.size());
-         ++i) {
-      if (text[i] == '\n')
-        ++line, column = 1;
-      else
-        ++column;
-    }
-    throw FormatError("", "invalid XML at line " + std::to_string(line) + ", column " +
-                              std::to_string(column) + ": " + parsed.description());
+    throw FormatError(
+        "", "invalid XML at " +
+                detail::line_and_column(text, static_cast<std::size_t>(parsed.offset)) + ": " +
+                parsed.description());
   }
   pugi::xml_node root = doc.document_element();
   if (local_name(root) != "RemoteExecutionContext")
