@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <stepline/format/binary.hpp>
+#include <stepline/format/dataverse_json.hpp>
 #include <stepline/format/format.hpp>
+#include <stepline/format/json.hpp>
+#include <stepline/format/xml.hpp>
 
 #include "sample_contexts.hpp"
 
@@ -57,5 +60,37 @@ TEST_CASE("a malformed body is a FormatError in every format") {
        {Format::dataverse_json, Format::json, Format::xml, Format::binary, Format::cloudevents}) {
     CAPTURE(to_string(f));
     CHECK_THROWS_AS(parse_any_format("{\"truncated", f), FormatError);
+  }
+}
+
+TEST_CASE("input nested deeper than any real context is refused, not followed down the stack") {
+  const std::size_t deep = 100000;
+  CHECK_THROWS_WITH_AS(format::json::read_value(std::string(deep, '[') + std::string(deep, ']')),
+                       doctest::Contains("nested more than 200 levels"), FormatError);
+  CHECK_THROWS_WITH_AS(
+      format::dataverse_json::read_context(R"({"SharedVariables":[{"key":"x","value":)" +
+                                           std::string(deep, '[') + std::string(deep, ']') + "}]}"),
+      doctest::Contains("nested more than 200 levels"), FormatError);
+  std::string xml =
+      R"(<RemoteExecutionContext xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><SharedVariables>)";
+  for (int i = 0; i < 1000; ++i)
+    xml += R"(<KeyValuePairOfstringanyType><key>k</key><value i:type="a:Entity"><Attributes>)";
+  for (int i = 0; i < 1000; ++i) xml += "</Attributes></value></KeyValuePairOfstringanyType>";
+  xml += "</SharedVariables></RemoteExecutionContext>";
+  CHECK_THROWS_WITH_AS(format::xml::read_context(xml),
+                       doctest::Contains("nested more than 200 levels"), FormatError);
+  // A context whose values nest 300 entities deep: every writer copes, every reader refuses.
+  Entity nested("account");
+  for (int i = 0; i < 300; ++i) {
+    Entity outer("account");
+    outer.set("child", Value(nested));
+    nested = std::move(outer);
+  }
+  ExecutionContext c = samples::holding({{"deep", Value(nested)}});
+  for (Format f :
+       {Format::json, Format::dataverse_json, Format::xml, Format::binary, Format::cloudevents}) {
+    CAPTURE(to_string(f));
+    CHECK_THROWS_WITH_AS(parse_any_format(serialize_any_format(c, f), f),
+                         doctest::Contains("nested more than 200"), FormatError);
   }
 }

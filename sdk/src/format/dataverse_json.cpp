@@ -10,13 +10,11 @@
 #include <cstring>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "context_fields.hpp"
+#include "json_document.hpp"
 
 namespace stepline::format::dataverse_json {
 namespace {
@@ -393,52 +391,12 @@ void write_context(Out& o, const ExecutionContext& c) {
 
 // --- reading ---------------------------------------------------------------------------------
 
-// A number is kept as a string whose first byte is 0xFF: no decoded JSON string can hold that
-// byte because the reader validates UTF-8, so numbers and strings stay apart.
-constexpr char number_mark = '\xff';
-
-class NumberKeepingHandler {
- public:
-  explicit NumberKeepingHandler(rapidjson::Document& d) : d_(d) {}
-  bool Null() { return d_.Null(); }
-  bool Bool(bool b) { return d_.Bool(b); }
-  bool Int(int i) { return d_.Int(i); }
-  bool Uint(unsigned i) { return d_.Uint(i); }
-  bool Int64(std::int64_t i) { return d_.Int64(i); }
-  bool Uint64(std::uint64_t i) { return d_.Uint64(i); }
-  bool Double(double x) { return d_.Double(x); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
-    buffer_.assign(1, number_mark);
-    buffer_.append(s, n);
-    return d_.String(buffer_.data(), static_cast<rapidjson::SizeType>(buffer_.size()), true);
-  }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return d_.String(s, n, copy); }
-  bool StartObject() { return d_.StartObject(); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return d_.Key(s, n, copy); }
-  bool EndObject(rapidjson::SizeType n) { return d_.EndObject(n); }
-  bool StartArray() { return d_.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) { return d_.EndArray(n); }
-
- private:
-  rapidjson::Document& d_;
-  std::string buffer_;
-};
-
 void parse(std::string_view text, rapidjson::Document& d) {
-  rapidjson::Reader reader;
-  auto generate = [&](rapidjson::Document& target) {
-    NumberKeepingHandler handler(target);
-    rapidjson::MemoryStream stream(text.data(), text.size());
-    return static_cast<bool>(
-        reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag>(
-            stream, handler));
-  };
-  d.Populate(generate);
-  if (!reader.HasParseError()) return;
-  throw FormatError("", "invalid JSON at " +
-                            detail::line_and_column(text, reader.GetErrorOffset()) + ": " +
-                            rapidjson::GetParseError_En(reader.GetParseErrorCode()));
+  // Keep each number's text: Money and decimal values must come back digit for digit.
+  detail::build_document<true>(text, d);
 }
+
+using detail::number_mark;
 
 std::string_view view(const rapidjson::Value& s) {
   return {s.GetString(), s.GetStringLength()};

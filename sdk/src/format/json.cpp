@@ -7,10 +7,9 @@
 #include <limits>
 #include <optional>
 
-#include <rapidjson/error/en.h>
-
 #include "context_fields.hpp"
 #include "json_codec.hpp"
+#include "json_document.hpp"
 
 namespace stepline::format {
 namespace detail {
@@ -301,10 +300,7 @@ const char* describe(const rapidjson::Value& node) {
 }
 
 void parse_json(std::string_view text, rapidjson::Document& document) {
-  document.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
-  if (!document.HasParseError()) return;
-  throw FormatError("", "invalid JSON at " + line_and_column(text, document.GetErrorOffset()) +
-                            ": " + rapidjson::GetParseError_En(document.GetParseError()));
+  build_document<false>(text, document);
 }
 
 void write_json_value(JsonWriter& w, const Value& value) {
