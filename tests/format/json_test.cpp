@@ -149,7 +149,7 @@ TEST_CASE("json: a context without parent or request id writes nulls and reads t
 TEST_CASE("json: a context with an impossible stage or a misspelt key is refused with its path") {
   CHECK_THROWS_WITH_AS(
       json::read_context(R"({"messageName":"Create","primaryEntityName":"a","stage":25})"),
-      doctest::Contains("stage: stage 25 is not one of 10, 20, 30, 40"), FormatError);
+      doctest::Contains("stage: 25 is not a stage; use 10 (pre-validation)"), FormatError);
   CHECK_THROWS_WITH_AS(
       json::read_context(
           R"({"messageName":"Create","primaryEntityName":"a","parentContext":{"mesageName":"x"}})"),
