@@ -1,8 +1,9 @@
 # stepline_add_plugin(<name> SOURCES <src>... [LIBRARIES <lib>...] [OUTPUT_DIRECTORY <dir>])
 #
 # Builds one plug-in library the way the host expects it: a MODULE linked against the SDK,
-# hidden visibility (only the descriptor is exported), -fno-gnu-unique so that unloading really
-# unloads, all symbols resolved at link time, and the same C++ standard as the host.
+# hidden visibility and a version script (only the descriptor is exported), -fno-gnu-unique so
+# that unloading really unloads, all symbols resolved at link time, and the same C++ standard as
+# the host.
 function(stepline_add_plugin name)
   cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
   if(NOT ARG_SOURCES)
@@ -19,8 +20,15 @@ function(stepline_add_plugin name)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(${name} PRIVATE -fno-gnu-unique)
   endif()
+  # Hidden visibility still lets the linker export inline template code and the type table's
+  # bounds; the version script leaves exactly the descriptor (the one symbol the host reads).
+  set(version_script ${CMAKE_BINARY_DIR}/stepline_plugin.map)
+  if(NOT EXISTS ${version_script})
+    file(WRITE ${version_script} "{ global: stepline_descriptor_v1; local: *; };\n")
+  endif()
   target_link_options(${name} PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined
-    -Wl,-z,start-stop-visibility=hidden)
+    -Wl,-z,start-stop-visibility=hidden -Wl,--version-script=${version_script})
+  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS ${version_script})
   if(ARG_OUTPUT_DIRECTORY)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIRECTORY}")
   elseif(DEFINED STEPLINE_PLUGIN_OUTPUT_DIRECTORY)

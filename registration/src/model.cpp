@@ -8,13 +8,84 @@ std::string SourceLocation::str() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
+std::string_view to_string(Contract contract) noexcept {
+  switch (contract) {
+    case Contract::queue:
+      return "queue";
+    case Contract::topic:
+      return "topic";
+    case Contract::eventhub:
+      return "eventhub";
+    case Contract::twoway:
+      return "twoway";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(MessageFormat format) noexcept {
+  switch (format) {
+    case MessageFormat::dataverse_json:
+      return "dataverse-json";
+    case MessageFormat::json:
+      return "json";
+    case MessageFormat::xml:
+      return "xml";
+    case MessageFormat::binary:
+      return "binary";
+    case MessageFormat::cloudevents:
+      return "cloudevents";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(UserClaim claim) noexcept {
+  switch (claim) {
+    case UserClaim::none:
+      return "none";
+    case UserClaim::user_id:
+      return "user-id";
+    case UserClaim::user_info:
+      return "user-info";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(SizePolicy policy) noexcept {
+  return policy == SizePolicy::truncate ? "truncate" : "fail";
+}
+
+std::string_view to_string(Ordering order) noexcept {
+  return order == Ordering::none ? "none" : "per-record";
+}
+
+std::string_view to_string(AuthMechanism auth) noexcept {
+  return auth == AuthMechanism::cbs ? "cbs" : "plain";
+}
+
+std::string_view to_string(ImageKind kind) noexcept {
+  switch (kind) {
+    case ImageKind::pre:
+      return "pre";
+    case ImageKind::post:
+      return "post";
+    case ImageKind::both:
+      return "both";
+  }
+  return "unknown";
+}
+
+std::string Problem::str() const {
+  return where.str() + (severity == Severity::error ? ": error: " : ": warning: ") + message;
+}
+
 const Step* Registration::find_step(std::string_view name) const {
   auto it = std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.name == name; });
   return it == steps.end() ? nullptr : &*it;
 }
 
 const ServiceEndpoint* Registration::find_endpoint(std::string_view name) const {
-  auto it = std::find_if(endpoints.begin(), endpoints.end(), [&](const ServiceEndpoint& e) { return e.name == name; });
+  auto it = std::find_if(endpoints.begin(), endpoints.end(),
+                         [&](const ServiceEndpoint& e) { return e.name == name; });
   return it == endpoints.end() ? nullptr : &*it;
 }
 

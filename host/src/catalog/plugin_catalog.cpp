@@ -1,0 +1,333 @@
+#include <stepline/host/plugin_catalog.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <boost/dll/shared_library.hpp>
+
+#include <stepline/host/child_process.hpp>
+#include <stepline/host/log.hpp>
+
+#include "library_file.hpp"
+#include "scan_cache.hpp"
+
+namespace stepline::host {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Candidate {
+  std::optional<std::string> sha256_pin;
+  std::optional<registration::SourceLocation> listed_at;
+};
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+fs::path normal_absolute(const fs::path& p) {
+  return fs::absolute(p).lexically_normal();
+}
+
+std::map<fs::path, Candidate> find_candidates(const CatalogSettings& settings) {
+  std::map<fs::path, Candidate> candidates;
+  if (!settings.plugin_folder.empty()) {
+    std::error_code ec;
+    if (!fs::is_directory(settings.plugin_folder, ec)) {
+      throw std::runtime_error(fmt::format(
+          "the plug-in folder {} does not exist or is not a folder; create it or correct "
+          "host.plugin_folder in the registration",
+          settings.plugin_folder.string()));
+    }
+    for (const auto& entry : fs::directory_iterator(settings.plugin_folder)) {
+      if (entry.path().extension() == ".so" && entry.is_regular_file()) {
+        candidates[normal_absolute(entry.path())];
+      }
+    }
+  }
+  for (const auto& listed : settings.plugins) {
+    const fs::path file = listed.file.is_relative() && !settings.plugin_folder.empty()
+                              ? settings.plugin_folder / listed.file
+                              : listed.file;
+    Candidate& c = candidates[normal_absolute(file)];
+    if (listed.sha256) c.sha256_pin = lower(*listed.sha256);
+    c.listed_at = listed.where;
+  }
+  return candidates;
+}
+
+fs::path default_scanner() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path("stepline") : self.parent_path() / "stepline";
+}
+
+// Runs `stepline plugins scan FILE` and turns its answer into a record.
+detail::ScanRecord scan_in_child(const fs::path& scanner, const fs::path& file,
+                                 std::chrono::milliseconds timeout, bool& cacheable) {
+  detail::ScanRecord record;
+  cacheable = true;
+  const ChildResult child =
+      run_child({scanner.string(), "plugins", "scan", file.string()}, timeout);
+  if (child.succeeded()) {
+    try {
+      record.description = library_description_from_json(child.out);
+    } catch (const std::exception& e) {
+      record.failure =
+          fmt::format("{}: the scanner's answer could not be read ({})", file.string(), e.what());
+      cacheable = false;
+    }
+  } else if (child.timed_out) {
+    // A busy machine may be the cause: try again next time rather than remember it.
+    cacheable = false;
+    record.failure = fmt::format(
+        "{}: did not finish loading within {:.1f} s and was stopped (it hangs in its static "
+        "initialisers or while loading); the library was skipped",
+        file.string(), timeout.count() / 1000.0);
+  } else if (child.signal != 0) {
+    record.failure = fmt::format(
+        "{}: crashed while loading, ended by {}; the library was skipped — check its static "
+        "initialisers",
+        file.string(), child.describe_end(timeout));
+  } else {
+    // The scanner's last line says why (it names the file).
+    std::string why = child.err;
+    while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+    if (const auto nl = why.rfind('\n'); nl != std::string::npos) why.erase(0, nl + 1);
+    if (why.empty())
+      why =
+          fmt::format("{}: the scanner ended with {}", file.string(), child.describe_end(timeout));
+    record.failure = why;
+  }
+  return record;
+}
+
+std::string short_sha(const std::string& sha256) {
+  return sha256.substr(0, 16);
+}
+
+}  // namespace
+
+std::string_view to_string(LibraryStatus status) noexcept {
+  return status == LibraryStatus::loaded ? "loaded" : "refused";
+}
+
+CatalogSettings CatalogSettings::from(const registration::Registration& registration) {
+  CatalogSettings s;
+  s.plugin_folder = registration.host.plugin_folder;
+  s.data_folder = registration.host.data_folder;
+  s.plugins = registration.plugins;
+  return s;
+}
+
+PluginCatalog::PluginCatalog(CatalogSettings settings) : settings_(std::move(settings)) {
+  build(nullptr);
+}
+
+PluginCatalog::PluginCatalog(CatalogSettings settings, const PluginCatalog& previous)
+    : settings_(std::move(settings)) {
+  build(&previous);
+}
+
+PluginCatalog::~PluginCatalog() = default;
+
+void PluginCatalog::build(const PluginCatalog* previous) {
+  const auto candidates = find_candidates(settings_);
+  detail::ScanCache cache(settings_.data_folder.empty()
+                              ? fs::path()
+                              : settings_.data_folder / "plugin-scan-cache.json");
+  const fs::path scanner = settings_.scanner.empty() ? default_scanner() : settings_.scanner;
+
+  for (const auto& [file, candidate] : candidates) {
+    CatalogLibrary entry;
+    entry.file = file;
+    entry.listed_at = candidate.listed_at;
+    auto refuse = [&](std::string reason) {
+      log::warn("plug-in library refused: {}", reason);
+      entry.status = LibraryStatus::refused;
+      entry.reason = std::move(reason);
+      libraries_.push_back(std::move(entry));
+    };
+
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      refuse(fmt::format(
+          "{}: not found{}; correct the path or remove the entry", file.string(),
+          candidate.listed_at ? " (listed at " + candidate.listed_at->str() + ")" : ""));
+      continue;
+    }
+    if (auto why = detail::writable_by_others(file)) {
+      refuse(*why);
+      continue;
+    }
+    detail::FileIdentity identity;
+    try {
+      identity = detail::identify(file);
+    } catch (const std::exception& e) {
+      refuse(e.what());
+      continue;
+    }
+    entry.sha256 = identity.sha256;
+    if (candidate.sha256_pin && *candidate.sha256_pin != identity.sha256) {
+      refuse(
+          fmt::format("{}: its SHA-256 is {} but the registration pins {} (at {}); update the "
+                      "pin if the new library is trusted, or restore the pinned one",
+                      file.string(), identity.sha256, *candidate.sha256_pin,
+                      candidate.listed_at ? candidate.listed_at->str() : "plugins:"));
+      continue;
+    }
+
+    const detail::ScanRecord* record = cache.find(file.string(), identity);
+    entry.from_scan_cache = record != nullptr;
+    if (!record) {
+      std::error_code exists_ec;
+      if (!fs::exists(scanner, exists_ec)) {
+        throw std::runtime_error(fmt::format(
+            "cannot examine plug-in library {}: the scanner {} does not exist; install `stepline` "
+            "next to this program or set the catalog's scanner",
+            file.string(), scanner.string()));
+      }
+      bool cacheable = true;
+      detail::ScanRecord scanned = scan_in_child(scanner, file, settings_.scan_timeout, cacheable);
+      scanned.identity = identity;
+      if (cacheable) {
+        cache.put(file.string(), std::move(scanned));
+        record = cache.find(file.string(), identity);
+      } else {
+        refuse(scanned.failure);
+        continue;
+      }
+    }
+    if (!record->description) {
+      refuse(record->failure);
+      continue;
+    }
+    entry.description = record->description;
+    const LibraryDescription& description = *record->description;
+    if (auto why = incompatibility(file, description)) {
+      refuse(*why);
+      continue;
+    }
+    std::set<std::string> own;
+    std::string duplicate;
+    for (const auto& t : description.types) {
+      if (!own.insert(t.name).second) {
+        duplicate = fmt::format("{}: declares plug-in type '{}' twice; give each type its own name",
+                                file.string(), t.name);
+      } else if (auto it = types_.find(t.name); it != types_.end()) {
+        duplicate = fmt::format(
+            "{}: plug-in type '{}' is already provided by {}; remove one of the two libraries or "
+            "rename the type in one of them",
+            file.string(), t.name, it->second.file.string());
+      }
+      if (!duplicate.empty()) break;
+    }
+    if (!duplicate.empty()) {
+      refuse(duplicate);
+      continue;
+    }
+
+    // Load: share an unchanged library with the previous catalog; load a changed one from a copy
+    // named after its content, because the same path would return the old, still-open code.
+    LoadedLibrary loaded;
+    loaded.sha256 = identity.sha256;
+    loaded.loaded_from = file;
+    const LoadedLibrary* before = nullptr;
+    if (previous) {
+      if (auto it = previous->loaded_.find(file); it != previous->loaded_.end())
+        before = &it->second;
+    }
+    try {
+      if (before && before->sha256 == identity.sha256) {
+        loaded = *before;
+      } else {
+        if (before) {
+          const fs::path copies = settings_.data_folder.empty()
+                                      ? fs::temp_directory_path() / "stepline-reloaded"
+                                      : settings_.data_folder / "reloaded";
+          fs::create_directories(copies);
+          loaded.loaded_from =
+              copies / (file.stem().string() + "." + short_sha(identity.sha256) + ".so");
+          if (!fs::exists(loaded.loaded_from)) {
+            const fs::path partial = loaded.loaded_from.string() + ".partial";
+            fs::copy_file(file, partial, fs::copy_options::overwrite_existing);
+            fs::rename(partial, loaded.loaded_from);
+          }
+        }
+        loaded.library = std::make_shared<boost::dll::shared_library>(
+            loaded.loaded_from,
+            boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+      }
+    } catch (const std::exception& e) {
+      refuse(fmt::format("{}: cannot be loaded: {}", file.string(), e.what()));
+      continue;
+    }
+    if (!loaded.library->has(STEPLINE_DESCRIPTOR_SYMBOL)) {
+      refuse(fmt::format("{}: exports no '{}' any more; it changed after it was examined",
+                         file.string(), STEPLINE_DESCRIPTOR_SYMBOL));
+      continue;
+    }
+    const auto& descriptor =
+        loaded.library->get<const stepline_descriptor>(STEPLINE_DESCRIPTOR_SYMBOL);
+    if (describe(descriptor) != description) {
+      refuse(
+          fmt::format("{}: changed after it was examined (its descriptor differs); the "
+                      "library was skipped and is examined again next time",
+                      file.string()));
+      continue;
+    }
+    for (auto it = descriptor.types_begin; it != descriptor.types_end; ++it) {
+      types_[(*it)->name] =
+          LoadedType{*it, loaded.library, file, (*it)->version ? (*it)->version : ""};
+    }
+    entry.status = LibraryStatus::loaded;
+    entry.loaded_from = loaded.loaded_from;
+    log::debug("plug-in library loaded: {} ({} types)", file.string(), description.types.size());
+    loaded_[file] = std::move(loaded);
+    libraries_.push_back(std::move(entry));
+  }
+  cache.save();
+}
+
+bool PluginCatalog::has_type(std::string_view name) const {
+  return types_.find(name) != types_.end();
+}
+
+std::vector<CatalogType> PluginCatalog::types() const {
+  std::vector<CatalogType> out;
+  for (const auto& [name, t] : types_) out.push_back({name, t.version, t.file});
+  return out;
+}
+
+std::shared_ptr<Plugin> PluginCatalog::create(std::string_view type_name,
+                                              const std::string& unsecure_configuration,
+                                              const std::string& secure_configuration) const {
+  auto it = types_.find(type_name);
+  if (it == types_.end()) {
+    throw std::out_of_range(fmt::format(
+        "no loaded plug-in library provides type '{}'; check the type name, and `stepline "
+        "plugins list` for refused libraries",
+        type_name));
+  }
+  const LoadedType& t = it->second;
+  char error[512] = "";
+  void* raw = t.type->create(unsecure_configuration.c_str(), secure_configuration.c_str(), error,
+                             sizeof error);
+  if (!raw) {
+    throw std::runtime_error(fmt::format("plug-in type '{}' ({}) could not be created: {}",
+                                         it->first, t.file.string(),
+                                         error[0] ? error : "no reason given"));
+  }
+  // The deleter owns a reference to the library: the plug-in's destructor runs first, then the
+  // library may go (reference/PLUGIN-HOSTS.md §B4).
+  return std::shared_ptr<Plugin>(
+      static_cast<Plugin*>(raw),
+      [library = t.library, destroy = t.type->destroy](Plugin* p) { destroy(p); });
+}
+
+}  // namespace stepline::host

@@ -1,0 +1,322 @@
+// Both text forms and the diff are produced from one ordered tree, built with secrets already
+// masked, so no output path can print a secret.
+#include <stepline/registration/describe.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <yaml-cpp/yaml.h>
+
+#include <stepline/registration/values.hpp>
+
+namespace stepline::registration {
+namespace {
+
+struct Tree {
+  enum class Kind { text, number, boolean, map, list };
+  Kind kind = Kind::map;
+  std::string value;
+  std::vector<std::pair<std::string, Tree>> items;
+
+  static Tree text(std::string v) { return {Kind::text, std::move(v), {}}; }
+  static Tree number(long long v) { return {Kind::number, std::to_string(v), {}}; }
+  static Tree number(double v) {
+    std::string s = std::to_string(v);
+    s.erase(s.find_last_not_of('0') + 1);
+    if (s.back() == '.') s.pop_back();
+    return {Kind::number, s, {}};
+  }
+  static Tree boolean(bool v) { return {Kind::boolean, v ? "true" : "false", {}}; }
+  static Tree list() { return {Kind::list, {}, {}}; }
+
+  Tree& add(std::string key, Tree value) {
+    items.emplace_back(std::move(key), std::move(value));
+    return *this;
+  }
+  Tree& push(Tree value) { return add("", std::move(value)); }
+};
+
+constexpr std::string_view masked = "***";
+
+Tree names(const std::vector<std::string>& list) {
+  Tree t = Tree::list();
+  for (const auto& n : list) t.push(Tree::text(n));
+  return t;
+}
+
+Tree host_tree(const HostSettings& h) {
+  Tree t;
+  t.add("plugin_folder", Tree::text(h.plugin_folder.string()))
+      .add("data_folder", Tree::text(h.data_folder.string()))
+      .add("log_level", Tree::text(h.log_level))
+      .add("log_format", Tree::text(h.log_format))
+      .add("organization", Tree()
+                               .add("name", Tree::text(h.organization_name))
+                               .add("id", Tree::text(h.organization_id.str())))
+      .add("business_unit_id", Tree::text(h.business_unit_id.str()))
+      .add("default_user_id", Tree::text(h.default_user_id.str()))
+      .add("max_depth", Tree::number(static_cast<long long>(h.max_depth)))
+      .add("async_workers", Tree::number(static_cast<long long>(h.async_workers)));
+  return t;
+}
+
+Tree plugin_tree(const PluginLibrary& p) {
+  Tree t;
+  t.add("file", Tree::text(p.file.string()));
+  if (p.sha256) t.add("sha256", Tree::text(*p.sha256));
+  return t;
+}
+
+Tree endpoint_tree(const ServiceEndpoint& e) {
+  Tree t;
+  t.add("name", Tree::text(e.name))
+      .add("contract", Tree::text(std::string(to_string(e.contract))))
+      .add("format", Tree::text(std::string(to_string(e.format))))
+      .add("connection", Tree::text(mask_connection_string(e.connection_string)))
+      .add("path", Tree::text(e.path))
+      .add("user_claim", Tree::text(std::string(to_string(e.user_claim))))
+      .add("auth", Tree::text(std::string(to_string(e.auth))))
+      .add("retry",
+           Tree()
+               .add("max_attempts", Tree::number(static_cast<long long>(e.retry.max_attempts)))
+               .add("base_delay", Tree::text(format_duration(e.retry.base_delay)))
+               .add("max_delay", Tree::text(format_duration(e.retry.max_delay)))
+               .add("jitter", Tree::number(e.retry.jitter)));
+  if (e.max_message_size)
+    t.add("max_message_size", Tree::number(static_cast<long long>(e.max_message_size)));
+  t.add("size_policy", Tree::text(std::string(to_string(e.size_policy))))
+      .add("order", Tree::text(std::string(to_string(e.order))));
+  if (!e.partition_key.empty()) t.add("partition_key", Tree::text(e.partition_key));
+  if (!e.reply_to.empty()) t.add("reply_to", Tree::text(e.reply_to));
+  t.add("timeout", Tree::text(format_duration(e.timeout)));
+  return t;
+}
+
+Tree step_tree(const Step& s) {
+  Tree t;
+  t.add("id", Tree::text(s.id.str()))
+      .add("name", Tree::text(s.name))
+      .add("message", Tree::text(s.message))
+      .add("entity", Tree::text(s.entity.empty() ? "any" : s.entity))
+      .add("stage", Tree::text(std::string(to_string(s.stage))))
+      .add("mode", Tree::text(std::string(to_string(s.mode))))
+      .add("rank", Tree::number(static_cast<long long>(s.rank)));
+  if (!s.filtering_attributes.empty()) t.add("filtering_attributes", names(s.filtering_attributes));
+  Tree handler;
+  if (!s.plugin_type.empty()) handler.add("plugin", Tree::text(s.plugin_type));
+  if (!s.endpoint.empty()) handler.add("endpoint", Tree::text(s.endpoint));
+  t.add("handler", std::move(handler));
+  if (!s.unsecure_configuration.empty())
+    t.add("configuration", Tree::text(s.unsecure_configuration));
+  if (!s.secure_configuration.empty())
+    t.add("secure_configuration", Tree::text(std::string(masked)));
+  if (!s.images.empty()) {
+    Tree images = Tree::list();
+    for (const auto& i : s.images) {
+      Tree image;
+      image.add("alias", Tree::text(i.alias))
+          .add("kind", Tree::text(std::string(to_string(i.kind))));
+      if (!i.columns.empty()) image.add("columns", names(i.columns));
+      images.push(std::move(image));
+    }
+    t.add("images", std::move(images));
+  }
+  t.add("enabled", Tree::boolean(s.enabled))
+      .add("can_be_bypassed", Tree::boolean(s.can_be_bypassed))
+      .add("auto_delete", Tree::boolean(s.auto_delete));
+  if (s.run_as) t.add("run_as", Tree::text(s.run_as->str()));
+  t.add("isolation", Tree::text(s.isolation == IsolationMode::sandbox ? "process" : "none"));
+  return t;
+}
+
+Tree registration_tree(const Registration& r) {
+  Tree t;
+  t.add("host", host_tree(r.host));
+  Tree plugins = Tree::list(), endpoints = Tree::list(), steps = Tree::list();
+  for (const auto& p : r.plugins) plugins.push(plugin_tree(p));
+  for (const auto& e : r.endpoints) endpoints.push(endpoint_tree(e));
+  for (const auto& s : r.steps) steps.push(step_tree(s));
+  t.add("plugins", std::move(plugins))
+      .add("endpoints", std::move(endpoints))
+      .add("steps", std::move(steps));
+  return t;
+}
+
+void emit(YAML::Emitter& out, const Tree& t) {
+  switch (t.kind) {
+    case Tree::Kind::text:
+    case Tree::Kind::number:
+    case Tree::Kind::boolean:
+      out << t.value;
+      break;
+    case Tree::Kind::map:
+      out << YAML::BeginMap;
+      for (const auto& [key, value] : t.items) {
+        out << YAML::Key << key << YAML::Value;
+        emit(out, value);
+      }
+      out << YAML::EndMap;
+      break;
+    case Tree::Kind::list:
+      // Lists of names read best on one line.
+      bool flat = std::all_of(t.items.begin(), t.items.end(), [](const auto& item) {
+        return item.second.kind == Tree::Kind::text;
+      });
+      if (flat && !t.items.empty()) out << YAML::Flow;
+      out << YAML::BeginSeq;
+      for (const auto& item : t.items) emit(out, item.second);
+      out << YAML::EndSeq;
+      break;
+  }
+}
+
+template <class Writer>
+void write(Writer& out, const Tree& t) {
+  switch (t.kind) {
+    case Tree::Kind::text:
+      out.String(t.value.data(), static_cast<rapidjson::SizeType>(t.value.size()));
+      break;
+    case Tree::Kind::number:
+      out.RawValue(t.value.data(), t.value.size(), rapidjson::kNumberType);
+      break;
+    case Tree::Kind::boolean:
+      out.Bool(t.value == "true");
+      break;
+    case Tree::Kind::map:
+      out.StartObject();
+      for (const auto& [key, value] : t.items) {
+        out.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+        write(out, value);
+      }
+      out.EndObject();
+      break;
+    case Tree::Kind::list:
+      out.StartArray();
+      for (const auto& item : t.items) write(out, item.second);
+      out.EndArray();
+      break;
+  }
+}
+
+// "retry.base_delay" -> "5s"; lists of names become one "a, b" value so a reordered column
+// list reads as one change.
+void flatten(const Tree& t, const std::string& path,
+             std::vector<std::pair<std::string, std::string>>& out) {
+  switch (t.kind) {
+    case Tree::Kind::map:
+      for (const auto& [key, value] : t.items)
+        flatten(value, path.empty() ? key : path + "." + key, out);
+      break;
+    case Tree::Kind::list: {
+      bool flat = std::all_of(t.items.begin(), t.items.end(), [](const auto& item) {
+        return item.second.kind == Tree::Kind::text;
+      });
+      if (flat) {
+        std::string joined;
+        for (const auto& item : t.items) joined += (joined.empty() ? "" : ", ") + item.second.value;
+        out.emplace_back(path, "[" + joined + "]");
+      } else {
+        for (std::size_t i = 0; i < t.items.size(); ++i)
+          flatten(t.items[i].second, path + "[" + std::to_string(i) + "]", out);
+      }
+      break;
+    }
+    default:
+      out.emplace_back(path, t.value);
+      break;
+  }
+}
+
+std::vector<std::string> changes(const Tree& before, const Tree& after) {
+  std::vector<std::pair<std::string, std::string>> a, b;
+  flatten(before, "", a);
+  flatten(after, "", b);
+  std::map<std::string, std::string> old_values(a.begin(), a.end());
+  std::vector<std::string> out;
+  for (const auto& [key, value] : b) {
+    auto it = old_values.find(key);
+    if (it == old_values.end())
+      out.push_back(key + ": (unset) -> " + value);
+    else if (it->second != value)
+      out.push_back(key + ": " + it->second + " -> " + value);
+    if (it != old_values.end()) old_values.erase(it);
+  }
+  for (const auto& [key, value] : a)
+    if (old_values.count(key)) out.push_back(key + ": " + value + " -> (unset)");
+  return out;
+}
+
+void note_secret(std::vector<std::string>& list, const std::string& field,
+                 const std::string& before, const std::string& after) {
+  if (before == after) return;
+  bool listed = std::any_of(list.begin(), list.end(),
+                            [&](const std::string& c) { return c.starts_with(field + ":"); });
+  if (!listed) list.push_back(field + ": changed (secret value not shown)");
+}
+
+template <class Item, class Key, class Describe, class Secrets>
+void diff_items(const std::vector<Item>& before, const std::vector<Item>& after,
+                std::string_view kind, Key key, Describe describe, Secrets secrets,
+                std::vector<Difference>& out) {
+  auto label = [&](const Item& i) { return std::string(kind) + " '" + key(i) + "'"; };
+  for (const auto& old_item : before) {
+    auto match = std::find_if(after.begin(), after.end(),
+                              [&](const Item& i) { return key(i) == key(old_item); });
+    if (match == after.end()) {
+      out.push_back({Difference::Kind::removed, label(old_item), {}});
+      continue;
+    }
+    auto list = changes(describe(old_item), describe(*match));
+    secrets(old_item, *match, list);
+    if (!list.empty()) out.push_back({Difference::Kind::changed, label(old_item), std::move(list)});
+  }
+  for (const auto& new_item : after)
+    if (std::none_of(before.begin(), before.end(),
+                     [&](const Item& i) { return key(i) == key(new_item); }))
+      out.push_back({Difference::Kind::added, label(new_item), {}});
+}
+
+}  // namespace
+
+std::string to_yaml(const Registration& registration) {
+  YAML::Emitter out;
+  emit(out, registration_tree(registration));
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string to_json(const Registration& registration) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+  writer.SetIndent(' ', 2);
+  write(writer, registration_tree(registration));
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+std::vector<Difference> diff(const Registration& before, const Registration& after) {
+  std::vector<Difference> out;
+  if (auto list = changes(host_tree(before.host), host_tree(after.host)); !list.empty())
+    out.push_back({Difference::Kind::changed, "host", std::move(list)});
+  auto no_secrets = [](const auto&, const auto&, std::vector<std::string>&) {};
+  diff_items(
+      before.plugins, after.plugins, "plug-in",
+      [](const PluginLibrary& p) { return p.file.filename().string(); }, plugin_tree, no_secrets,
+      out);
+  diff_items(
+      before.endpoints, after.endpoints, "endpoint",
+      [](const ServiceEndpoint& e) { return e.name; }, endpoint_tree,
+      [](const ServiceEndpoint& a, const ServiceEndpoint& b, std::vector<std::string>& list) {
+        note_secret(list, "connection", a.connection_string, b.connection_string);
+      },
+      out);
+  diff_items(
+      before.steps, after.steps, "step", [](const Step& s) { return s.name; }, step_tree,
+      [](const Step& a, const Step& b, std::vector<std::string>& list) {
+        note_secret(list, "secure_configuration", a.secure_configuration, b.secure_configuration);
+      },
+      out);
+  return out;
+}
+
+}  // namespace stepline::registration

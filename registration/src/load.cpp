@@ -1,0 +1,667 @@
+// Reads the root registration file and its includes into one Registration, then checks what
+// only the whole registration can tell (unique names, handlers that name declared endpoints).
+#include <stepline/registration/load.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include <stepline/registration/values.hpp>
+
+#include "mapping.hpp"
+#include "references.hpp"
+
+namespace stepline::registration {
+namespace fs = std::filesystem;
+using detail::Choice;
+using detail::Mapping;
+
+namespace {
+
+// Messages whose names people type from memory; a wrong case is a mistake, not a custom message.
+const std::vector<std::string_view> well_known_messages = {
+    "Create", "Update",   "Delete", "Retrieve", "RetrieveMultiple", "Associate", "Disassociate",
+    "Assign", "SetState", "Merge",  "Upsert"};
+
+const std::vector<Choice<Stage>> stage_choices = {{"pre-validation", Stage::pre_validation},
+                                                  {"pre-operation", Stage::pre_operation},
+                                                  {"post-operation", Stage::post_operation},
+                                                  {"10", Stage::pre_validation},
+                                                  {"20", Stage::pre_operation},
+                                                  {"40", Stage::post_operation}};
+
+// "step 'name'" when the item has a name to show, else "a step (steps[2])".
+std::string describe_item(const YAML::Node& node, std::string_view kind,
+                          const std::string& prefix) {
+  if (node.IsMap()) {
+    const YAML::Node& map = node;
+    for (auto it = map.begin(); it != map.end(); ++it)
+      if (it->first.IsScalar() && it->first.Scalar() == "name" && it->second.IsScalar() &&
+          !it->second.Scalar().empty())
+        return std::string(kind) + " '" + it->second.Scalar() + "'";
+  }
+  return (kind == "endpoint" ? "an " : "a ") + std::string(kind) + " (" + prefix + ")";
+}
+
+class Loader {
+ public:
+  explicit Loader(const fs::path& root) : root_(root) {}
+
+  LoadResult run() {
+    load_file(root_, std::nullopt);
+    finish_host();
+    resolve_plugin_files();
+    check_unique_names();
+    check_handlers();
+    sort_problems();
+    LoadResult result;
+    for (const auto& p : problems_.list)
+      if (p.severity == Severity::warning) registration_.warnings.push_back(p);
+    result.registration = std::move(registration_);
+    result.problems = std::move(problems_.list);
+    return result;
+  }
+
+ private:
+  struct Named {
+    std::string name;
+    SourceLocation where;
+  };
+
+  void load_file(const fs::path& path, std::optional<SourceLocation> included_from) {
+    const std::string file = path.string();
+    std::error_code ec;
+    fs::path identity = fs::weakly_canonical(path, ec);
+    if (ec) identity = fs::absolute(path).lexically_normal();
+    if (auto open = std::find(stack_.begin(), stack_.end(), identity); open != stack_.end()) {
+      std::string chain;
+      for (auto it = open; it != stack_.end(); ++it) chain += it->filename().string() + " -> ";
+      problems_.error(*included_from, "include: " + file + " is already being read (" + chain +
+                                          path.filename().string() +
+                                          "); remove one include to break the cycle");
+      return;
+    }
+    // A file reached twice without a cycle (a diamond) is read once.
+    if (std::find(done_.begin(), done_.end(), identity) != done_.end()) return;
+
+    if (!fs::is_regular_file(path, ec)) {
+      SourceLocation where = included_from.value_or(SourceLocation{file, 1, 1});
+      problems_.error(where, (included_from ? "include: " : "") + file +
+                                 " does not exist or is not a file; check the path" +
+                                 (included_from ? " (relative to the including file)" : ""));
+      return;
+    }
+    YAML::Node document;
+    try {
+      document = YAML::LoadFile(file);
+    } catch (const YAML::ParserException& e) {
+      problems_.error(detail::location_of(file, e.mark), "YAML syntax error: " + e.msg);
+      return;
+    } catch (const YAML::Exception& e) {
+      problems_.error({file, 1, 1}, "cannot read the file: " + e.msg);
+      return;
+    }
+    registration_.files.push_back(path);
+    if (!document || document.IsNull()) return;  // an empty file registers nothing
+
+    stack_.push_back(identity);
+    Mapping top(document, file, "a registration file", "",
+                {"include", "host", "plugins", "endpoints", "steps"}, problems_);
+    if (top.ok()) {
+      const fs::path folder = path.parent_path();
+      if (top.has("host")) read_host(top.node("host"), file, folder);
+      for_each_item(top, "plugins", [&](const YAML::Node& n, const std::string& prefix) {
+        read_plugin(n, file, prefix);
+      });
+      for_each_item(top, "endpoints", [&](const YAML::Node& n, const std::string& prefix) {
+        read_endpoint(n, file, folder, prefix);
+      });
+      for_each_item(top, "steps", [&](const YAML::Node& n, const std::string& prefix) {
+        read_step(n, file, folder, prefix);
+      });
+      if (top.has("include")) read_includes(top, folder);
+    }
+    stack_.pop_back();
+    done_.push_back(identity);
+  }
+
+  template <class Read>
+  void for_each_item(Mapping& top, std::string_view section, Read read) {
+    if (!top.has(section)) return;
+    YAML::Node list = top.node(section);
+    if (!list.IsSequence()) {
+      problems_.error(top.where(section), std::string(section) +
+                                              ": expected a list of items, each starting with "
+                                              "'- '");
+      return;
+    }
+    std::size_t index = 0;
+    for (const auto& item : list)
+      read(item, std::string(section) + "[" + std::to_string(index++) + "]");
+  }
+
+  void read_includes(Mapping& top, const fs::path& folder) {
+    YAML::Node node = top.node("include");
+    std::vector<YAML::Node> entries;
+    if (node.IsSequence())
+      for (const auto& entry : node) entries.push_back(entry);
+    else
+      entries.push_back(node);
+    for (const auto& entry : entries) {
+      SourceLocation where = detail::location_of(top.where().file, entry.Mark());
+      if (!entry.IsScalar() || entry.Scalar().empty()) {
+        problems_.error(where, "include: expected a file path or a list of file paths");
+        continue;
+      }
+      fs::path included(entry.Scalar());
+      if (included.is_relative()) included = (folder / included).lexically_normal();
+      load_file(included, where);
+    }
+  }
+
+  fs::path resolve_folder(const fs::path& folder, const std::string& value) {
+    fs::path p(value);
+    if (p.is_relative()) p = folder / p;
+    return fs::absolute(p).lexically_normal();
+  }
+
+  void read_host(const YAML::Node& node, const std::string& file, const fs::path& folder) {
+    Mapping m(node, file, "host", "host.",
+              {"plugin_folder", "data_folder", "log_level", "log_format", "organization",
+               "business_unit_id", "default_user_id", "max_depth", "async_workers"},
+              problems_);
+    if (host_where_) {
+      problems_.error(m.where(),
+                      "host is already set at " + host_where_->str() + "; keep one host section");
+      return;
+    }
+    host_where_ = m.where();
+    HostSettings& host = registration_.host;
+    host.where = m.where();
+    if (!m.ok()) return;
+    if (auto v = m.text("plugin_folder")) host.plugin_folder = resolve_folder(folder, *v);
+    if (auto v = m.text("data_folder")) host.data_folder = resolve_folder(folder, *v);
+    if (auto v = m.choice<std::string>("log_level", {{"trace", "trace"},
+                                                     {"debug", "debug"},
+                                                     {"info", "info"},
+                                                     {"warn", "warn"},
+                                                     {"error", "error"},
+                                                     {"off", "off"}}))
+      host.log_level = *v;
+    if (auto v = m.choice<std::string>("log_format", {{"text", "text"}, {"json", "json"}}))
+      host.log_format = *v;
+    if (m.has("organization")) {
+      Mapping org(m.node("organization"), file, "host.organization", "host.organization.",
+                  {"name", "id"}, problems_);
+      if (org.ok()) {
+        if (auto v = org.text("name")) host.organization_name = *v;
+        if (auto v = org.guid("id")) organization_id_ = *v;
+      }
+    }
+    if (auto v = m.guid("business_unit_id")) business_unit_id_ = *v;
+    if (auto v = m.guid("default_user_id")) default_user_id_ = *v;
+    if (auto v = m.integer("max_depth", 1, 100)) host.max_depth = static_cast<int>(*v);
+    if (auto v = m.integer("async_workers", 1, 256)) host.async_workers = static_cast<int>(*v);
+  }
+
+  void finish_host() {
+    HostSettings& host = registration_.host;
+    const fs::path root_folder = root_.parent_path();
+    if (host.plugin_folder.empty()) host.plugin_folder = resolve_folder(root_folder, "plugins");
+    if (host.data_folder.empty()) host.data_folder = resolve_folder(root_folder, "data");
+    if (host.where.file.empty()) host.where = {root_.string(), 1, 1};
+    // Ids not given are derived from the organization name, so contexts never carry nil ids and
+    // the same registration gives the same ids on every machine.
+    const std::string& org = host.organization_name;
+    host.organization_id = organization_id_.value_or(name_based_id("organization:" + org));
+    host.business_unit_id = business_unit_id_.value_or(name_based_id("business-unit:" + org));
+    host.default_user_id = default_user_id_.value_or(name_based_id("user:" + org));
+  }
+
+  void read_plugin(const YAML::Node& node, const std::string& file, const std::string& prefix) {
+    Mapping m(node, file, "a plug-in entry (" + prefix + ")", prefix + ".", {"file", "sha256"},
+              problems_);
+    if (!m.ok()) return;
+    PluginLibrary plugin;
+    plugin.where = m.where();
+    if (m.require("file", "add file: LIBRARY.so (relative to host.plugin_folder)"))
+      if (auto v = m.text("file")) plugin.file = *v;
+    if (auto v = m.text("sha256")) {
+      std::string hex = *v;
+      std::transform(hex.begin(), hex.end(), hex.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+        problems_.error(
+            m.where("sha256"),
+            m.field("sha256") + ": expected 64 hexadecimal digits; print them with sha256sum FILE");
+      else
+        plugin.sha256 = hex;
+    }
+    if (!plugin.file.empty()) registration_.plugins.push_back(std::move(plugin));
+  }
+
+  void resolve_plugin_files() {
+    std::map<fs::path, SourceLocation> seen;
+    for (auto& plugin : registration_.plugins) {
+      if (plugin.file.is_relative())
+        plugin.file = (registration_.host.plugin_folder / plugin.file).lexically_normal();
+      auto [it, inserted] = seen.emplace(plugin.file, plugin.where);
+      if (!inserted)
+        problems_.error(plugin.where, "plugins: " + plugin.file.filename().string() +
+                                          " is already listed at " + it->second.str() +
+                                          "; list each library once");
+    }
+  }
+
+  void read_endpoint(const YAML::Node& node, const std::string& file, const fs::path& folder,
+                     const std::string& prefix) {
+    Mapping m(node, file, describe_item(node, "endpoint", prefix), "",
+              {"name", "contract", "format", "connection", "path", "user_claim", "auth", "retry",
+               "max_message_size", "size_policy", "order", "partition_key", "reply_to", "timeout"},
+              problems_);
+    if (!m.ok()) return;
+    ServiceEndpoint e;
+    e.where = m.where();
+    if (auto v = m.text("name"); v && !v->empty()) {
+      e.name = *v;
+      endpoint_names_.push_back({e.name, m.where("name")});
+    }
+    m.require("name", "add name: a unique name that steps use in handler: endpoint:");
+    bool has_contract = m.require("contract", "add contract: queue, topic, eventhub or twoway");
+    if (auto v = m.choice<Contract>("contract", {{"queue", Contract::queue},
+                                                 {"topic", Contract::topic},
+                                                 {"eventhub", Contract::eventhub},
+                                                 {"twoway", Contract::twoway}}))
+      e.contract = *v;
+    else
+      has_contract = false;
+    if (auto v =
+            m.choice<MessageFormat>("format", {{"dataverse-json", MessageFormat::dataverse_json},
+                                               {"json", MessageFormat::json},
+                                               {"xml", MessageFormat::xml},
+                                               {"binary", MessageFormat::binary},
+                                               {"cloudevents", MessageFormat::cloudevents}}))
+      e.format = *v;
+    if (auto v = m.choice<UserClaim>("user_claim", {{"none", UserClaim::none},
+                                                    {"user-id", UserClaim::user_id},
+                                                    {"user-info", UserClaim::user_info}}))
+      e.user_claim = *v;
+    if (auto v = m.choice<AuthMechanism>(
+            "auth", {{"cbs", AuthMechanism::cbs}, {"plain", AuthMechanism::plain}}))
+      e.auth = *v;
+    if (auto v = m.choice<SizePolicy>(
+            "size_policy", {{"truncate", SizePolicy::truncate}, {"fail", SizePolicy::fail}}))
+      e.size_policy = *v;
+    if (auto v = m.choice<Ordering>(
+            "order", {{"none", Ordering::none}, {"per-record", Ordering::per_record}}))
+      e.order = *v;
+    if (auto v = m.size("max_message_size")) e.max_message_size = *v;
+    if (auto v = m.text("partition_key")) e.partition_key = *v;
+    if (auto v = m.text("reply_to")) e.reply_to = *v;
+    if (auto v = m.duration("timeout")) {
+      if (v->count() == 0)
+        problems_.error(m.where("timeout"), "timeout: must be longer than 0ms");
+      else
+        e.timeout = *v;
+    }
+    if (auto v = m.text("path")) e.path = *v;
+    if (m.has("retry")) read_retry(m.node("retry"), file, m.what(), e.retry);
+
+    std::optional<std::vector<ConnectionStringPart>> parts;
+    if (m.require("connection",
+                  "add connection: ${env:NAME} naming a variable that holds the connection "
+                  "string (or ${file:PATH})")) {
+      if (auto raw = m.text("connection")) {
+        if (auto resolved = detail::resolve_references(*raw, folder, m.where("connection"),
+                                                       "connection", problems_)) {
+          e.connection_string = std::move(*resolved);
+          auto complaints = check_connection_string(e.connection_string);
+          for (auto& complaint : complaints)
+            problems_.error(m.where("connection"), "connection: " + complaint);
+          if (complaints.empty()) parts = split_connection_string(e.connection_string);
+        }
+      }
+    }
+    if (parts) check_endpoint_credentials(m, e, *parts);
+    if (has_contract && m.ok()) check_endpoint_contract(m, e, parts);
+    registration_.endpoints.push_back(std::move(e));
+  }
+
+  void read_retry(const YAML::Node& node, const std::string& file, const std::string& what,
+                  RetryPolicy& retry) {
+    Mapping m(node, file, "the retry policy of " + what, "retry.",
+              {"max_attempts", "base_delay", "max_delay", "jitter"}, problems_);
+    if (!m.ok()) return;
+    if (auto v = m.integer("max_attempts", 1, 1000)) retry.max_attempts = static_cast<int>(*v);
+    if (auto v = m.duration("base_delay")) retry.base_delay = *v;
+    if (auto v = m.duration("max_delay")) retry.max_delay = *v;
+    if (auto v = m.number("jitter", 0.0, 1.0)) retry.jitter = *v;
+    if (retry.base_delay > retry.max_delay)
+      problems_.error(m.has("base_delay") ? m.where("base_delay") : m.where("max_delay"),
+                      "retry.base_delay (" + format_duration(retry.base_delay) +
+                          ") is longer than retry.max_delay (" + format_duration(retry.max_delay) +
+                          "); make base_delay the shorter one");
+  }
+
+  void check_endpoint_credentials(Mapping& m, const ServiceEndpoint& e,
+                                  const std::vector<ConnectionStringPart>& parts) {
+    auto has = [&](std::string_view key) {
+      return std::any_of(parts.begin(), parts.end(),
+                         [&](const ConnectionStringPart& p) { return p.key == key; });
+    };
+    if (e.auth == AuthMechanism::plain && !has("SharedAccessKey"))
+      problems_.error(m.where("auth"),
+                      "auth: plain sends SharedAccessKeyName and SharedAccessKey, which the "
+                      "connection string does not have; add them or use auth: cbs");
+    else if (!has("SharedAccessKey") && !has("SharedAccessSignature"))
+      problems_.warning(m.where("connection"),
+                        "connection: the connection string has no SharedAccessKey or "
+                        "SharedAccessSignature; only a broker that accepts anonymous clients "
+                        "will take the posts");
+  }
+
+  void check_endpoint_contract(Mapping& m, ServiceEndpoint& e,
+                               const std::optional<std::vector<ConnectionStringPart>>& parts) {
+    std::string entity_path;
+    if (parts)
+      for (const auto& p : *parts)
+        if (p.key == "EntityPath") entity_path = p.value;
+    if (e.path.empty() && !entity_path.empty()) {
+      e.path = entity_path;
+    } else if (!e.path.empty() && !entity_path.empty() && e.path != entity_path) {
+      problems_.error(m.where("path"),
+                      "path: '" + e.path +
+                          "' differs from the connection string's EntityPath; make them the same "
+                          "or drop one");
+    } else if (e.path.empty() && (parts || !m.has("connection"))) {
+      problems_.error(m.where(),
+                      m.what() + " needs 'path'; add path: followed by the " +
+                          (e.contract == Contract::eventhub ? "event hub" : "queue or topic") +
+                          " name");
+    }
+    if (!e.partition_key.empty() && e.contract != Contract::eventhub)
+      problems_.warning(m.where("partition_key"),
+                        "partition_key: only event hubs use a partition key; remove it");
+    if (!e.reply_to.empty() && e.contract != Contract::twoway)
+      problems_.warning(m.where("reply_to"),
+                        "reply_to: only twoway endpoints wait for a reply; remove it");
+  }
+
+  void read_step(const YAML::Node& node, const std::string& file, const fs::path& folder,
+                 const std::string& prefix) {
+    Mapping m(node, file, describe_item(node, "step", prefix), "",
+              {"id", "name", "message", "entity", "stage", "mode", "rank", "filtering_attributes",
+               "handler", "configuration", "secure_configuration", "images", "enabled",
+               "can_be_bypassed", "auto_delete", "run_as", "isolation"},
+              problems_);
+    if (!m.ok()) return;
+    Step s;
+    s.where = m.where();
+    if (auto v = m.text("name"); v && !v->empty()) {
+      s.name = *v;
+      step_names_.push_back({s.name, m.where("name")});
+    }
+    m.require("name", "add name: a unique name for the step (its id is derived from it)");
+    if (auto v = m.guid("id")) {
+      s.id = *v;
+    } else if (!s.name.empty()) {
+      s.id = step_id_from_name(s.name);
+    }
+    step_ids_.push_back({m.has("id") ? m.where("id") : m.where("name"), m.has("id")});
+
+    if (m.require("message", "add message: Create, Update, Delete or a custom message name")) {
+      if (auto v = m.text("message")) {
+        s.message = *v;
+        for (auto known : well_known_messages)
+          if (known != *v && detail::edit_distance(known, *v) == 0)
+            problems_.error(m.where("message"), "message: names are case-sensitive; write " +
+                                                    std::string(known) + " instead of " + *v);
+      }
+    }
+    if (auto v = m.text("entity"); v && *v != "any") s.entity = *v;
+    bool has_stage =
+        m.require("stage", "add stage: pre-validation, pre-operation or post-operation");
+    if (auto v = m.choice<Stage>("stage", stage_choices))
+      s.stage = *v;
+    else
+      has_stage = false;
+    if (auto v =
+            m.choice<Mode>("mode", {{"sync", Mode::synchronous}, {"async", Mode::asynchronous}}))
+      s.mode = *v;
+    if (auto v = m.integer("rank", -2147483647, 2147483647)) s.rank = static_cast<int>(*v);
+    if (auto v = m.names("filtering_attributes")) s.filtering_attributes = *v;
+    if (auto v = m.text("configuration")) s.unsecure_configuration = *v;
+    if (auto raw = m.text("secure_configuration"))
+      if (auto v = detail::resolve_references(*raw, folder, m.where("secure_configuration"),
+                                              "secure_configuration", problems_))
+        s.secure_configuration = *v;
+    if (auto v = m.boolean("enabled")) s.enabled = *v;
+    if (auto v = m.boolean("can_be_bypassed")) s.can_be_bypassed = *v;
+    if (auto v = m.boolean("auto_delete")) s.auto_delete = *v;
+    if (auto v = m.guid("run_as")) s.run_as = *v;
+    if (auto v = m.choice<IsolationMode>(
+            "isolation", {{"none", IsolationMode::none}, {"process", IsolationMode::sandbox}}))
+      s.isolation = *v;
+    if (m.require("handler", "add handler: with plugin: TYPE or endpoint: NAME"))
+      read_handler(m, file, s);
+
+    if (has_stage && s.mode == Mode::asynchronous && s.stage != Stage::post_operation)
+      problems_.error(m.where("mode"),
+                      "mode: async steps can run only at post-operation; set "
+                      "stage: post-operation or mode: sync");
+    if (!s.filtering_attributes.empty() && !s.message.empty() && s.message != "Update")
+      problems_.error(m.where("filtering_attributes"),
+                      "filtering_attributes: only Update steps can be filtered and this step is "
+                      "on " +
+                          s.message + "; remove the list or register the step on Update");
+    if (s.auto_delete && s.mode == Mode::synchronous)
+      problems_.warning(m.where("auto_delete"),
+                        "auto_delete: only async steps leave system jobs to delete; remove it or "
+                        "set mode: async");
+    if (!s.endpoint.empty()) {
+      for (std::string_view key : {"configuration", "secure_configuration"})
+        if (m.has(key))
+          problems_.warning(m.where(key), std::string(key) +
+                                              ": endpoint steps take no configuration (the "
+                                              "endpoint carries its settings); remove it");
+      if (s.isolation == IsolationMode::sandbox)
+        problems_.warning(m.where("isolation"),
+                          "isolation: endpoint steps run no plug-in code; remove it");
+    }
+    if (m.has("images")) read_images(m, file, s, has_stage);
+    registration_.steps.push_back(std::move(s));
+  }
+
+  void read_handler(Mapping& step, const std::string& file, Step& s) {
+    Mapping h(step.node("handler"), file, "the handler of " + step.what(), "handler.",
+              {"plugin", "endpoint"}, problems_);
+    if (!h.ok()) return;
+    if (auto v = h.text("plugin")) {
+      s.plugin_type = *v;
+      s.handler_where = h.where("plugin");
+    }
+    if (auto v = h.text("endpoint")) {
+      s.endpoint = *v;
+      s.handler_where = h.where("endpoint");
+    }
+    if (h.has("plugin") && h.has("endpoint")) {
+      problems_.error(h.where("endpoint"),
+                      "handler: name either plugin: or endpoint:, not both; "
+                      "register two steps to do both");
+      s.endpoint.clear();
+      s.handler_where = h.where("plugin");
+    } else if (!h.has("plugin") && !h.has("endpoint")) {
+      problems_.error(h.where(),
+                      "handler: add plugin: TYPE (a plug-in type) or endpoint: NAME "
+                      "(a declared endpoint)");
+    }
+  }
+
+  void read_images(Mapping& step, const std::string& file, Step& s, bool has_stage) {
+    YAML::Node list = step.node("images");
+    if (!list.IsSequence()) {
+      problems_.error(step.where("images"),
+                      "images: expected a list of images, each starting with '- '");
+      return;
+    }
+    std::size_t index = 0;
+    for (const auto& node : list) {
+      std::string prefix = "images[" + std::to_string(index++) + "].";
+      Mapping m(node, file, "an image of " + step.what(), prefix, {"alias", "kind", "columns"},
+                problems_);
+      if (!m.ok()) continue;
+      StepImage image;
+      image.where = m.where();
+      if (m.require("alias", "add alias: the key the image has in the context, e.g. pre"))
+        if (auto v = m.text("alias")) image.alias = *v;
+      if (auto v = m.choice<ImageKind>(
+              "kind",
+              {{"pre", ImageKind::pre}, {"post", ImageKind::post}, {"both", ImageKind::both}}))
+        image.kind = *v;
+      if (auto v = m.names("columns")) image.columns = *v;
+      bool pre = image.kind != ImageKind::post, post = image.kind != ImageKind::pre;
+      SourceLocation where = m.where("kind");
+      std::string field = m.field("kind");
+      if (pre && s.message == "Create")
+        problems_.error(where, field +
+                                   ": a Create step cannot have a pre-image (the record does "
+                                   "not exist yet); use kind: post at post-operation");
+      else if (post && s.message == "Delete")
+        problems_.error(where, field +
+                                   ": a Delete step cannot have a post-image (the record is "
+                                   "gone); use kind: pre");
+      else if (post && has_stage && s.stage != Stage::post_operation)
+        problems_.error(where, field +
+                                   ": post-images exist only at post-operation; use kind: "
+                                   "pre or stage: post-operation");
+      if (!image.alias.empty()) {
+        auto same = std::find_if(s.images.begin(), s.images.end(),
+                                 [&](const StepImage& i) { return i.alias == image.alias; });
+        if (same != s.images.end())
+          problems_.error(m.where("alias"), m.field("alias") + ": '" + image.alias +
+                                                "' is already used by the image at " +
+                                                same->where.str() +
+                                                "; give each image its own alias");
+      }
+      s.images.push_back(std::move(image));
+    }
+  }
+
+  void check_unique_names() {
+    report_duplicates(endpoint_names_, "endpoint");
+    report_duplicates(step_names_, "step");
+    std::map<Guid, StepId> ids;
+    for (std::size_t i = 0; i < registration_.steps.size() && i < step_ids_.size(); ++i) {
+      const Step& s = registration_.steps[i];
+      if (s.id.is_nil()) continue;
+      auto [it, inserted] = ids.emplace(s.id, step_ids_[i]);
+      // Two derived ids collide only when the names do, which is reported already.
+      if (!inserted && (step_ids_[i].given || it->second.given))
+        problems_.error(step_ids_[i].where,
+                        "id: " + s.id.str() + " is already the id of the step at " +
+                            it->second.where.str() + "; give each step its own id");
+    }
+  }
+
+  void report_duplicates(const std::vector<Named>& names, std::string_view kind) {
+    std::map<std::string, SourceLocation> first;
+    for (const auto& n : names) {
+      auto [it, inserted] = first.emplace(n.name, n.where);
+      if (!inserted)
+        problems_.error(n.where,
+                        "name: there is already a" + std::string(kind == "endpoint" ? "n " : " ") +
+                            std::string(kind) + " named '" + n.name + "' at " + it->second.str() +
+                            "; give each " + std::string(kind) + " its own name");
+    }
+  }
+
+  void check_handlers() {
+    std::vector<std::string_view> declared;
+    for (const auto& e : registration_.endpoints) declared.push_back(e.name);
+    for (const auto& s : registration_.steps) {
+      if (s.endpoint.empty() || registration_.find_endpoint(s.endpoint)) continue;
+      std::string message = "handler.endpoint: no endpoint named '" + s.endpoint + "' is declared";
+      if (auto suggestion = detail::closest(s.endpoint, declared))
+        message += "; did you mean '" + *suggestion + "'?";
+      else
+        message += "; declare it under endpoints: or correct the name";
+      problems_.error(s.handler_where, std::move(message));
+    }
+  }
+
+  void sort_problems() {
+    auto file_rank = [&](const std::string& file) {
+      for (std::size_t i = 0; i < registration_.files.size(); ++i)
+        if (registration_.files[i].string() == file) return i;
+      return registration_.files.size();
+    };
+    std::stable_sort(
+        problems_.list.begin(), problems_.list.end(), [&](const Problem& a, const Problem& b) {
+          auto ka = std::make_tuple(file_rank(a.where.file), a.where.line, a.where.column);
+          auto kb = std::make_tuple(file_rank(b.where.file), b.where.line, b.where.column);
+          return ka < kb;
+        });
+  }
+
+  fs::path root_;
+  Registration registration_;
+  detail::Problems problems_;
+  std::vector<fs::path> stack_;
+  std::vector<fs::path> done_;
+  std::optional<SourceLocation> host_where_;
+  std::optional<Guid> organization_id_, business_unit_id_, default_user_id_;
+  std::vector<Named> endpoint_names_, step_names_;
+  struct StepId {
+    SourceLocation where;
+    bool given;  ///< written as `id:` rather than derived from the name
+  };
+  std::vector<StepId> step_ids_;
+};
+
+std::string summary(const std::vector<Problem>& problems) {
+  std::string out;
+  std::size_t errors = 0;
+  for (const auto& p : problems) {
+    if (p.severity != Severity::error) continue;
+    ++errors;
+    out += '\n';
+    out += p.str();
+  }
+  return "the registration has " + std::to_string(errors) + " error" + (errors == 1 ? "" : "s") +
+         ":" + out;
+}
+
+}  // namespace
+
+RegistrationError::RegistrationError(std::vector<Problem> problems)
+    : std::runtime_error(summary(problems)), problems_(std::move(problems)) {}
+
+bool LoadResult::has_errors() const {
+  return std::any_of(problems.begin(), problems.end(),
+                     [](const Problem& p) { return p.severity == Severity::error; });
+}
+
+LoadResult read(const fs::path& path) {
+  return Loader(path).run();
+}
+
+Registration load(const fs::path& path) {
+  LoadResult result = read(path);
+  if (result.has_errors()) throw RegistrationError(std::move(result.problems));
+  return std::move(result.registration);
+}
+
+std::vector<Problem> check_plugin_types(const Registration& registration,
+                                        const std::function<bool(std::string_view)>& type_exists) {
+  std::vector<Problem> problems;
+  for (const auto& s : registration.steps) {
+    if (s.plugin_type.empty() || type_exists(s.plugin_type)) continue;
+    problems.push_back({s.handler_where,
+                        "handler.plugin: no plug-in library exports the type '" + s.plugin_type +
+                            "'; correct the type name or list the library that has it under "
+                            "plugins:",
+                        Severity::error});
+  }
+  return problems;
+}
+
+}  // namespace stepline::registration

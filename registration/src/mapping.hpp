@@ -1,0 +1,102 @@
+// Reading one YAML mapping of a registration file field by field: unknown and repeated keys are
+// reported when the mapping is opened, every typed read reports its own problem at the value's
+// line and column, and nothing stops at the first error.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include <stepline/guid.hpp>
+#include <stepline/registration/model.hpp>
+
+namespace stepline::registration::detail {
+
+/// Where problems are collected while files are read.
+class Problems {
+ public:
+  void error(SourceLocation where, std::string message);
+  void warning(SourceLocation where, std::string message);
+  bool has_errors() const;
+
+  std::vector<Problem> list;
+};
+
+SourceLocation location_of(const std::string& file, const YAML::Mark& mark);
+
+/// Levenshtein distance, for did-you-mean suggestions.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+/// The candidate that `word` most likely misspells, if any is close enough.
+std::optional<std::string> closest(std::string_view word,
+                                   const std::vector<std::string_view>& candidates);
+std::string join(const std::vector<std::string_view>& words, std::string_view separator);
+
+template <class E>
+struct Choice {
+  std::string_view text;
+  E value;
+};
+
+class Mapping {
+ public:
+  /// `what` names the mapping in messages ("a step", "endpoint 'orders'"); `prefix` is put before
+  /// field names ("retry.", "images[0].").
+  Mapping(YAML::Node node, std::string file, std::string what, std::string prefix,
+          std::vector<std::string_view> keys, Problems& problems);
+
+  /// False when the node is not a mapping (already reported).
+  bool ok() const { return ok_; }
+  SourceLocation where() const;
+  /// The location of `key`'s value, or of the mapping when the key is absent.
+  SourceLocation where(std::string_view key) const;
+  /// Present with a non-null value.
+  bool has(std::string_view key) const;
+  YAML::Node node(std::string_view key) const;
+  std::string field(std::string_view key) const { return prefix_ + std::string(key); }
+  const std::string& what() const { return what_; }
+
+  /// Reports a missing key; `hint` says what to add. Returns whether the key is present.
+  bool require(std::string_view key, std::string_view hint);
+
+  std::optional<std::string> text(std::string_view key);
+  std::optional<long long> integer(std::string_view key, long long min, long long max);
+  std::optional<double> number(std::string_view key, double min, double max);
+  std::optional<bool> boolean(std::string_view key);
+  std::optional<std::chrono::milliseconds> duration(std::string_view key);
+  std::optional<Guid> guid(std::string_view key);
+  /// A list of names or one comma-separated string; blanks dropped.
+  std::optional<std::vector<std::string>> names(std::string_view key);
+  /// A byte count: a whole number or one with a KiB or MiB suffix.
+  std::optional<std::size_t> size(std::string_view key);
+
+  template <class E>
+  std::optional<E> choice(std::string_view key, const std::vector<Choice<E>>& choices) {
+    auto value = text(key);
+    if (!value) return std::nullopt;
+    std::vector<std::string_view> allowed;
+    for (const auto& c : choices) {
+      if (c.text == *value) return c.value;
+      allowed.push_back(c.text);
+    }
+    report_choice(key, *value, allowed);
+    return std::nullopt;
+  }
+
+ private:
+  void report_choice(std::string_view key, const std::string& value,
+                     const std::vector<std::string_view>& allowed);
+  std::optional<std::string> scalar(std::string_view key, std::string_view expected);
+
+  YAML::Node node_;
+  std::string file_;
+  std::string what_;
+  std::string prefix_;
+  Problems& problems_;
+  bool ok_ = false;
+};
+
+}  // namespace stepline::registration::detail

@@ -1,0 +1,811 @@
+// The `dataverse-json` format (docs/FORMATS.md, DataContractJsonSerializer conventions).
+//
+// Written by hand into a string because DataContractJsonSerializer escapes every '/' as "\/",
+// which RapidJSON's writer cannot do. Read with RapidJSON, keeping each number's exact text so
+// that Money and decimal values come back digit for digit.
+#include <stepline/format/dataverse_json.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include "path.hpp"
+
+namespace stepline::format::dataverse_json {
+namespace {
+
+using detail::Path;
+
+constexpr std::string_view contracts_ns =
+    "http:\\/\\/schemas.microsoft.com\\/xrm\\/2011\\/Contracts";
+
+// --- writing ---------------------------------------------------------------------------------
+
+class Out {
+ public:
+  void raw(std::string_view s) { text_ += s; }
+  void raw(char c) { text_ += c; }
+
+  void string(std::string_view s) {
+    text_ += '"';
+    for (char ch : s) {
+      auto c = static_cast<unsigned char>(ch);
+      switch (c) {
+        case '"':
+          text_ += "\\\"";
+          break;
+        case '\\':
+          text_ += "\\\\";
+          break;
+        case '/':
+          text_ += "\\/";
+          break;
+        case '\b':
+          text_ += "\\b";
+          break;
+        case '\f':
+          text_ += "\\f";
+          break;
+        case '\n':
+          text_ += "\\n";
+          break;
+        case '\r':
+          text_ += "\\r";
+          break;
+        case '\t':
+          text_ += "\\t";
+          break;
+        default:
+          if (c < 0x20) {
+            static constexpr char hex[] = "0123456789abcdef";
+            text_ += "\\u00";
+            text_ += hex[c >> 4];
+            text_ += hex[c & 0xf];
+          } else {
+            text_ += ch;
+          }
+      }
+    }
+    text_ += '"';
+  }
+
+  /// `"Name":` preceded by a comma unless it opens the object.
+  void key(std::string_view name, bool first = false) {
+    if (!first) text_ += ',';
+    text_ += '"';
+    text_ += name;
+    text_ += "\":";
+  }
+
+  void integer(std::int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    text_.append(buf, end);
+  }
+
+  void floating(double d) {
+    if (!std::isfinite(d)) {
+      string(std::isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+      return;
+    }
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+    std::string_view s(buf, static_cast<std::size_t>(end - buf));
+    text_ += s;
+    // Keep a fraction so a reader can tell the double from an integer.
+    if (s.find_first_of(".e") == std::string_view::npos) text_ += ".0";
+  }
+
+  void guid(const Guid& g) {
+    text_ += '"';
+    text_ += g.str();
+    text_ += '"';
+  }
+
+  void date(DateTime t, bool with_offset) {
+    text_ += "\"\\/Date(";
+    integer(t.time_since_epoch().count());
+    if (with_offset) text_ += "+0000";
+    text_ += ")\\/\"";
+  }
+
+  void type_hint(std::string_view contract) {
+    text_ += "\"__type\":\"";
+    text_ += contract;
+    text_ += ':';
+    text_ += contracts_ns;
+    text_ += '"';
+  }
+
+  void null_or_string(std::string_view s) {
+    if (s.empty())
+      raw("null");
+    else
+      string(s);
+  }
+
+  std::string take() { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+
+void write_value(Out& o, const Value& v);
+
+void write_parameters(Out& o, const ParameterCollection& p) {
+  o.raw('[');
+  bool first = true;
+  for (const auto& [k, v] : p) {
+    if (!first) o.raw(',');
+    first = false;
+    o.raw("{\"key\":");
+    o.string(k);
+    o.raw(",\"value\":");
+    write_value(o, v);
+    o.raw('}');
+  }
+  o.raw(']');
+}
+
+void write_entity(Out& o, const Entity& e, bool with_type) {
+  o.raw('{');
+  if (with_type) {
+    o.type_hint("Entity");
+    o.raw(',');
+  }
+  o.key("Attributes", true);
+  write_parameters(o, e.attributes);
+  o.key("EntityState");
+  o.raw("null");
+  o.key("FormattedValues");
+  o.raw('[');
+  bool first = true;
+  for (const auto& [k, v] : e.formatted_values) {
+    if (!first) o.raw(',');
+    first = false;
+    o.raw("{\"key\":");
+    o.string(k);
+    o.raw(",\"value\":");
+    o.string(v);
+    o.raw('}');
+  }
+  o.raw(']');
+  o.key("Id");
+  o.guid(e.id);
+  o.key("KeyAttributes");
+  o.raw("[]");
+  o.key("LogicalName");
+  o.string(e.logical_name);
+  o.key("RelatedEntities");
+  o.raw("[]");
+  o.key("RowVersion");
+  o.null_or_string(e.row_version);
+  o.raw('}');
+}
+
+void write_reference(Out& o, const EntityReference& r, bool with_type) {
+  o.raw('{');
+  if (with_type) {
+    o.type_hint("EntityReference");
+    o.raw(',');
+  }
+  o.key("Id", true);
+  o.guid(r.id);
+  o.key("KeyAttributes");
+  o.raw("[]");
+  o.key("LogicalName");
+  o.string(r.logical_name);
+  o.key("Name");
+  o.null_or_string(r.name);
+  o.key("RowVersion");
+  o.raw("null");
+  o.raw('}');
+}
+
+void write_value(Out& o, const Value& v) {
+  switch (v.kind()) {
+    case ValueKind::null:
+      o.raw("null");
+      return;
+    case ValueKind::string:
+      o.string(v.as<std::string>());
+      return;
+    case ValueKind::integer:
+      o.integer(v.as<std::int32_t>());
+      return;
+    case ValueKind::big_integer:
+      o.integer(v.as<std::int64_t>());
+      return;
+    case ValueKind::boolean:
+      o.raw(v.as<bool>() ? "true" : "false");
+      return;
+    case ValueKind::floating:
+      o.floating(v.as<double>());
+      return;
+    case ValueKind::decimal:
+      o.raw(v.as<Decimal>().str());
+      return;
+    case ValueKind::money:
+      o.raw('{');
+      o.type_hint("Money");
+      o.key("Value");
+      o.raw(v.as<Money>().value.str());
+      o.raw('}');
+      return;
+    case ValueKind::option_set:
+      o.raw('{');
+      o.type_hint("OptionSetValue");
+      o.key("Value");
+      o.integer(v.as<OptionSetValue>().value);
+      o.raw('}');
+      return;
+    case ValueKind::multi_option_set: {
+      // A collection in an object slot is a plain array; each item keeps its own hint so a
+      // DataContract reader rebuilds OptionSetValue objects.
+      o.raw('[');
+      bool first = true;
+      for (auto option : v.as<OptionSetValueCollection>().values) {
+        if (!first) o.raw(',');
+        first = false;
+        o.raw('{');
+        o.type_hint("OptionSetValue");
+        o.key("Value");
+        o.integer(option);
+        o.raw('}');
+      }
+      o.raw(']');
+      return;
+    }
+    case ValueKind::date_time:
+      o.date(v.as<DateTime>(), false);
+      return;
+    case ValueKind::guid:
+      o.guid(v.as<Guid>());
+      return;
+    case ValueKind::entity_reference:
+      write_reference(o, v.as<EntityReference>(), true);
+      return;
+    case ValueKind::entity:
+      write_entity(o, v.as<Entity>(), true);
+      return;
+    case ValueKind::entity_collection: {
+      const auto& c = v.as<EntityCollection>();
+      o.raw('{');
+      o.type_hint("EntityCollection");
+      o.key("Entities");
+      o.raw('[');
+      for (std::size_t i = 0; i < c.entities.size(); ++i) {
+        if (i) o.raw(',');
+        write_entity(o, c.entities[i], false);
+      }
+      o.raw(']');
+      o.key("EntityName");
+      o.null_or_string(c.entity_name);
+      o.key("MinActiveRowVersion");
+      o.raw("null");
+      o.key("MoreRecords");
+      o.raw(c.more_records ? "true" : "false");
+      o.key("PagingCookie");
+      o.null_or_string(c.paging_cookie);
+      o.key("TotalRecordCount");
+      o.integer(c.total_record_count);
+      o.key("TotalRecordCountLimitExceeded");
+      o.raw("false");
+      o.raw('}');
+      return;
+    }
+  }
+}
+
+void write_images(Out& o, const EntityImageCollection& images) {
+  o.raw('[');
+  bool first = true;
+  for (const auto& [alias, e] : images) {
+    if (!first) o.raw(',');
+    first = false;
+    o.raw("{\"key\":");
+    o.string(alias);
+    o.raw(",\"value\":");
+    write_entity(o, e, false);
+    o.raw('}');
+  }
+  o.raw(']');
+}
+
+void write_context(Out& o, const ExecutionContext& c) {
+  // Members in ordinal order of their names, as DataContract serializers emit them.
+  o.raw('{');
+  o.key("BusinessUnitId", true);
+  o.guid(c.business_unit_id);
+  o.key("CorrelationId");
+  o.guid(c.correlation_id);
+  o.key("Depth");
+  o.integer(c.depth);
+  o.key("InitiatingUserAgent");
+  o.string(c.initiating_user_agent);
+  o.key("InitiatingUserAzureActiveDirectoryObjectId");
+  o.guid(c.initiating_user_azure_active_directory_object_id);
+  o.key("InitiatingUserId");
+  o.guid(c.initiating_user_id);
+  o.key("InputParameters");
+  write_parameters(o, c.input_parameters);
+  o.key("IsExecutingOffline");
+  o.raw(c.is_executing_offline ? "true" : "false");
+  o.key("IsInTransaction");
+  o.raw(c.is_in_transaction ? "true" : "false");
+  o.key("IsOfflinePlayback");
+  o.raw(c.is_offline_playback ? "true" : "false");
+  o.key("IsolationMode");
+  o.integer(static_cast<int>(c.isolation_mode));
+  o.key("MessageName");
+  o.string(c.message_name);
+  o.key("Mode");
+  o.integer(static_cast<int>(c.mode));
+  o.key("OperationCreatedOn");
+  o.date(c.operation_created_on, true);
+  o.key("OperationId");
+  o.guid(c.operation_id);
+  o.key("OrganizationId");
+  o.guid(c.organization_id);
+  o.key("OrganizationName");
+  o.string(c.organization_name);
+  o.key("OutputParameters");
+  write_parameters(o, c.output_parameters);
+  o.key("OwningExtension");
+  write_reference(o, c.owning_extension, false);
+  o.key("ParentContext");
+  if (c.parent_context)
+    write_context(o, *c.parent_context);
+  else
+    o.raw("null");
+  o.key("PostEntityImages");
+  write_images(o, c.post_entity_images);
+  o.key("PreEntityImages");
+  write_images(o, c.pre_entity_images);
+  o.key("PrimaryEntityId");
+  o.guid(c.primary_entity_id);
+  o.key("PrimaryEntityName");
+  o.string(c.primary_entity_name);
+  o.key("RequestId");
+  if (c.request_id)
+    o.guid(*c.request_id);
+  else
+    o.raw("null");
+  o.key("SecondaryEntityName");
+  o.string(c.secondary_entity_name);
+  o.key("SharedVariables");
+  write_parameters(o, c.shared_variables);
+  o.key("Stage");
+  o.integer(static_cast<int>(c.stage));
+  o.key("UserAzureActiveDirectoryObjectId");
+  o.guid(c.user_azure_active_directory_object_id);
+  o.key("UserId");
+  o.guid(c.user_id);
+  o.raw('}');
+}
+
+// --- reading ---------------------------------------------------------------------------------
+
+// A number is kept as a string whose first byte is 0xFF: no decoded JSON string can hold that
+// byte because the reader validates UTF-8, so numbers and strings stay apart.
+constexpr char number_mark = '\xff';
+
+class NumberKeepingHandler {
+ public:
+  explicit NumberKeepingHandler(rapidjson::Document& d) : d_(d) {}
+  bool Null() { return d_.Null(); }
+  bool Bool(bool b) { return d_.Bool(b); }
+  bool Int(int i) { return d_.Int(i); }
+  bool Uint(unsigned i) { return d_.Uint(i); }
+  bool Int64(std::int64_t i) { return d_.Int64(i); }
+  bool Uint64(std::uint64_t i) { return d_.Uint64(i); }
+  bool Double(double x) { return d_.Double(x); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    buffer_.assign(1, number_mark);
+    buffer_.append(s, n);
+    return d_.String(buffer_.data(), static_cast<rapidjson::SizeType>(buffer_.size()), true);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return d_.String(s, n, copy); }
+  bool StartObject() { return d_.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return d_.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType n) { return d_.EndObject(n); }
+  bool StartArray() { return d_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return d_.EndArray(n); }
+
+ private:
+  rapidjson::Document& d_;
+  std::string buffer_;
+};
+
+void parse(std::string_view text, rapidjson::Document& d) {
+  rapidjson::Reader reader;
+  auto generate = [&](rapidjson::Document& target) {
+    NumberKeepingHandler handler(target);
+    rapidjson::MemoryStream stream(text.data(), text.size());
+    return static_cast<bool>(
+        reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag>(
+            stream, handler));
+  };
+  d.Populate(generate);
+  if (!reader.HasParseError()) return;
+  std::size_t offset = reader.GetErrorOffset(), line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n')
+      ++line, column = 1;
+    else
+      ++column;
+  }
+  throw FormatError("", "invalid JSON at line " + std::to_string(line) + ", column " +
+                            std::to_string(column) + ": " +
+                            rapidjson::GetParseError_En(reader.GetParseErrorCode()));
+}
+
+std::string_view view(const rapidjson::Value& s) {
+  return {s.GetString(), s.GetStringLength()};
+}
+
+bool is_number(const rapidjson::Value& n) {
+  return n.IsString() && n.GetStringLength() > 0 && n.GetString()[0] == number_mark;
+}
+
+std::string_view number_text(const rapidjson::Value& n) {
+  return view(n).substr(1);
+}
+
+bool is_text(const rapidjson::Value& n) {
+  return n.IsString() && !is_number(n);
+}
+
+const char* describe(const rapidjson::Value& n) {
+  if (is_number(n)) return "a number";
+  switch (n.GetType()) {
+    case rapidjson::kNullType:
+      return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType:
+      return "a boolean";
+    case rapidjson::kObjectType:
+      return "an object";
+    case rapidjson::kArrayType:
+      return "an array";
+    default:
+      return "a string";
+  }
+}
+
+const rapidjson::Value* find(const rapidjson::Value& obj, const char* name) {
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string read_string(const rapidjson::Value& n, const Path& path) {
+  if (n.IsNull()) return {};
+  if (!is_text(n)) path.fail(std::string("expected a string, found ") + describe(n));
+  return std::string(view(n));
+}
+
+Guid read_guid(const rapidjson::Value& n, const Path& path) {
+  if (is_text(n))
+    if (auto g = Guid::try_parse(view(n))) return *g;
+  path.fail("expected a guid string like \"55555555-0000-0000-0000-0000000000ac\", found " +
+            (is_text(n) ? "\"" + std::string(view(n)) + "\"" : std::string(describe(n))));
+}
+
+bool read_bool(const rapidjson::Value& n, const Path& path) {
+  if (!n.IsBool()) path.fail(std::string("expected true or false, found ") + describe(n));
+  return n.GetBool();
+}
+
+template <class Int>
+bool parse_integer(std::string_view s, Int& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+std::int32_t read_int(const rapidjson::Value& n, const Path& path) {
+  std::int32_t out = 0;
+  if (!is_number(n) || !parse_integer(number_text(n), out))
+    path.fail(std::string("expected a 32-bit integer, found ") +
+              (is_number(n) ? std::string(number_text(n)) : describe(n)));
+  return out;
+}
+
+Decimal read_decimal(const rapidjson::Value& n, const Path& path) {
+  if (is_number(n)) {
+    try {
+      return Decimal(number_text(n));
+    } catch (const std::invalid_argument&) {
+      // An exponent: go through double and keep the shortest exact text.
+      double d = 0;
+      std::string_view s = number_text(n);
+      std::from_chars(s.data(), s.data() + s.size(), d);
+      return Decimal::from_double(d);
+    }
+  }
+  path.fail(std::string("expected a decimal number like 250000.0000, found ") + describe(n));
+}
+
+/// "/Date(ms)/" or "/Date(ms+hhmm)/": milliseconds since the epoch in UTC; the offset only says
+/// which zone the sender's clock was in and does not move the instant.
+std::optional<DateTime> parse_date(std::string_view s) {
+  if (!s.starts_with("/Date(") || !s.ends_with(")/")) return std::nullopt;
+  s = s.substr(6, s.size() - 8);
+  std::size_t end = 0;
+  if (!s.empty() && s[0] == '-') end = 1;
+  while (end < s.size() && s[end] >= '0' && s[end] <= '9') ++end;
+  std::int64_t ms = 0;
+  if (!parse_integer(s.substr(0, end), ms)) return std::nullopt;
+  std::string_view offset = s.substr(end);
+  if (!offset.empty()) {
+    if (offset.size() != 5 || (offset[0] != '+' && offset[0] != '-')) return std::nullopt;
+    for (char ch : offset.substr(1))
+      if (ch < '0' || ch > '9') return std::nullopt;
+  }
+  return DateTime{std::chrono::milliseconds{ms}};
+}
+
+DateTime read_date(const rapidjson::Value& n, const Path& path) {
+  if (is_text(n))
+    if (auto t = parse_date(view(n))) return *t;
+  path.fail(std::string("expected a date like \"\\/Date(1722582040000+0000)\\/\", found ") +
+            (is_text(n) ? "\"" + std::string(view(n)) + "\"" : describe(n)));
+}
+
+/// The contract name of a "__type" hint: "Money" of "Money:http://schemas.microsoft.com/…".
+std::string_view contract_of(const rapidjson::Value& obj) {
+  const rapidjson::Value* t = find(obj, "__type");
+  if (!t || !is_text(*t)) return {};
+  std::string_view s = view(*t);
+  return s.substr(0, s.find(':'));
+}
+
+Value read_value(const rapidjson::Value& n, const Path& path);
+
+/// A `[{"key":…,"value":…}]` array, calling `f(key, value, path)` for each pair.
+template <class F>
+void for_each_pair(const rapidjson::Value& n, const Path& path, F&& f) {
+  if (n.IsNull()) return;
+  if (!n.IsArray())
+    path.fail(std::string("expected an array of {\"key\":…,\"value\":…}, found ") + describe(n));
+  std::size_t i = 0;
+  for (const auto& pair : n.GetArray()) {
+    Path at(path, i++);
+    if (!pair.IsObject())
+      at.fail(std::string("expected {\"key\":…,\"value\":…}, found ") + describe(pair));
+    const rapidjson::Value* k = find(pair, "key");
+    if (!k || !is_text(*k)) at.fail("expected a string \"key\"");
+    const rapidjson::Value* v = find(pair, "value");
+    static const rapidjson::Value null_value;
+    std::string_view key = view(*k);
+    f(key, v ? *v : null_value, Path(path, key));
+  }
+}
+
+ParameterCollection read_parameters(const rapidjson::Value& n, const Path& path) {
+  ParameterCollection out;
+  for_each_pair(n, path, [&](std::string_view key, const rapidjson::Value& v, const Path& at) {
+    out.insert_or_assign(std::string(key), read_value(v, at));
+  });
+  return out;
+}
+
+Entity read_entity(const rapidjson::Value& n, const Path& path) {
+  if (!n.IsObject()) path.fail(std::string("expected an Entity object, found ") + describe(n));
+  Entity e;
+  if (auto* v = find(n, "LogicalName")) e.logical_name = read_string(*v, Path(path, "LogicalName"));
+  if (auto* v = find(n, "Id"); v && !v->IsNull()) e.id = read_guid(*v, Path(path, "Id"));
+  if (auto* v = find(n, "Attributes")) e.attributes = read_parameters(*v, Path(path, "Attributes"));
+  if (auto* v = find(n, "FormattedValues"))
+    for_each_pair(*v, Path(path, "FormattedValues"),
+                  [&](std::string_view key, const rapidjson::Value& s, const Path& at) {
+                    e.formatted_values.insert_or_assign(std::string(key), read_string(s, at));
+                  });
+  if (auto* v = find(n, "RowVersion")) e.row_version = read_string(*v, Path(path, "RowVersion"));
+  return e;
+}
+
+EntityReference read_reference(const rapidjson::Value& n, const Path& path) {
+  if (!n.IsObject())
+    path.fail(std::string("expected an EntityReference object, found ") + describe(n));
+  EntityReference r;
+  if (auto* v = find(n, "LogicalName")) r.logical_name = read_string(*v, Path(path, "LogicalName"));
+  if (auto* v = find(n, "Id"); v && !v->IsNull()) r.id = read_guid(*v, Path(path, "Id"));
+  if (auto* v = find(n, "Name")) r.name = read_string(*v, Path(path, "Name"));
+  return r;
+}
+
+EntityCollection read_collection(const rapidjson::Value& n, const Path& path) {
+  EntityCollection c;
+  if (auto* v = find(n, "EntityName")) c.entity_name = read_string(*v, Path(path, "EntityName"));
+  if (auto* v = find(n, "Entities"); v && !v->IsNull()) {
+    Path at(path, "Entities");
+    if (!v->IsArray()) at.fail(std::string("expected an array of entities, found ") + describe(*v));
+    std::size_t i = 0;
+    for (const auto& e : v->GetArray()) c.entities.push_back(read_entity(e, Path(at, i++)));
+  }
+  if (auto* v = find(n, "MoreRecords")) c.more_records = read_bool(*v, Path(path, "MoreRecords"));
+  if (auto* v = find(n, "PagingCookie"))
+    c.paging_cookie = read_string(*v, Path(path, "PagingCookie"));
+  if (auto* v = find(n, "TotalRecordCount"))
+    c.total_record_count = read_int(*v, Path(path, "TotalRecordCount"));
+  return c;
+}
+
+Value read_number(std::string_view s, const Path& path) {
+  if (s.find_first_of(".eE") == std::string_view::npos) {
+    std::int32_t i32 = 0;
+    if (parse_integer(s, i32)) return Value(i32);
+    std::int64_t i64 = 0;
+    if (parse_integer(s, i64)) return Value(i64);
+    path.fail("integer " + std::string(s) + " does not fit in 64 bits");
+  }
+  double d = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (ec != std::errc() || end != s.data() + s.size())
+    path.fail("unreadable number " + std::string(s));
+  return Value(d);
+}
+
+Value read_value(const rapidjson::Value& n, const Path& path) {
+  if (n.IsNull()) return Value();
+  if (n.IsBool()) return Value(n.GetBool());
+  if (is_number(n)) return read_number(number_text(n), path);
+  if (n.IsString()) {
+    std::string_view s = view(n);
+    if (auto t = parse_date(s)) return Value(*t);
+    return Value(std::string(s));
+  }
+  if (n.IsArray()) {
+    OptionSetValueCollection options;
+    std::size_t i = 0;
+    for (const auto& item : n.GetArray()) {
+      Path at(path, i++);
+      std::string_view contract = item.IsObject() ? contract_of(item) : std::string_view{};
+      const rapidjson::Value* v = item.IsObject() ? find(item, "Value") : nullptr;
+      if (!v || (!contract.empty() && contract != "OptionSetValue"))
+        at.fail("only arrays of OptionSetValue (a multi-select choice) are supported as values");
+      options.values.push_back(read_int(*v, Path(at, "Value")));
+    }
+    return Value(std::move(options));
+  }
+  std::string_view contract = contract_of(n);
+  if (contract == "Entity") return Value(read_entity(n, path));
+  if (contract == "EntityReference") return Value(read_reference(n, path));
+  if (contract == "EntityCollection") return Value(read_collection(n, path));
+  if (contract == "OptionSetValue" || contract == "Money") {
+    const rapidjson::Value* v = find(n, "Value");
+    if (!v) path.fail(std::string(contract) + " needs a \"Value\" member");
+    Path at(path, "Value");
+    if (contract == "Money") return Value(Money{read_decimal(*v, at)});
+    return Value(OptionSetValue{read_int(*v, at)});
+  }
+  if (contract.empty())
+    path.fail(
+        "an object value needs a \"__type\" hint such as "
+        "\"Entity:http:\\/\\/schemas.microsoft.com\\/xrm\\/2011\\/Contracts\"");
+  Path(path, "__type")
+      .fail("unsupported type \"" + std::string(view(n["__type"])) +
+            "\"; supported: Entity, EntityReference, EntityCollection, Money, OptionSetValue");
+}
+
+EntityImageCollection read_images(const rapidjson::Value& n, const Path& path) {
+  EntityImageCollection out;
+  for_each_pair(n, path, [&](std::string_view alias, const rapidjson::Value& v, const Path& at) {
+    out.insert_or_assign(std::string(alias), read_entity(v, at));
+  });
+  return out;
+}
+
+ExecutionContext read_context(const rapidjson::Value& n, const Path& path) {
+  if (!n.IsObject())
+    path.fail(std::string("expected a RemoteExecutionContext object, found ") + describe(n));
+  ExecutionContext c;
+  for (auto m = n.MemberBegin(); m != n.MemberEnd(); ++m) {
+    std::string_view key = view(m->name);
+    const rapidjson::Value& v = m->value;
+    Path at(path, key);
+    if (key == "BusinessUnitId")
+      c.business_unit_id = read_guid(v, at);
+    else if (key == "CorrelationId")
+      c.correlation_id = read_guid(v, at);
+    else if (key == "Depth")
+      c.depth = read_int(v, at);
+    else if (key == "InitiatingUserAgent")
+      c.initiating_user_agent = read_string(v, at);
+    else if (key == "InitiatingUserAzureActiveDirectoryObjectId")
+      c.initiating_user_azure_active_directory_object_id = read_guid(v, at);
+    else if (key == "InitiatingUserId")
+      c.initiating_user_id = read_guid(v, at);
+    else if (key == "InputParameters")
+      c.input_parameters = read_parameters(v, at);
+    else if (key == "IsExecutingOffline")
+      c.is_executing_offline = read_bool(v, at);
+    else if (key == "IsInTransaction")
+      c.is_in_transaction = read_bool(v, at);
+    else if (key == "IsOfflinePlayback")
+      c.is_offline_playback = read_bool(v, at);
+    else if (key == "IsolationMode") {
+      int iso = read_int(v, at);
+      if (iso != 1 && iso != 2) at.fail("IsolationMode must be 1 (none) or 2 (sandbox)");
+      c.isolation_mode = static_cast<IsolationMode>(iso);
+    } else if (key == "MessageName")
+      c.message_name = read_string(v, at);
+    else if (key == "Mode") {
+      int mode = read_int(v, at);
+      if (mode != 0 && mode != 1) at.fail("Mode must be 0 (synchronous) or 1 (asynchronous)");
+      c.mode = static_cast<Mode>(mode);
+    } else if (key == "OperationCreatedOn")
+      c.operation_created_on = read_date(v, at);
+    else if (key == "OperationId")
+      c.operation_id = read_guid(v, at);
+    else if (key == "OrganizationId")
+      c.organization_id = read_guid(v, at);
+    else if (key == "OrganizationName")
+      c.organization_name = read_string(v, at);
+    else if (key == "OutputParameters")
+      c.output_parameters = read_parameters(v, at);
+    else if (key == "OwningExtension") {
+      if (!v.IsNull()) c.owning_extension = read_reference(v, at);
+    } else if (key == "ParentContext") {
+      if (!v.IsNull())
+        c.parent_context = std::make_shared<const ExecutionContext>(read_context(v, at));
+    } else if (key == "PostEntityImages")
+      c.post_entity_images = read_images(v, at);
+    else if (key == "PreEntityImages")
+      c.pre_entity_images = read_images(v, at);
+    else if (key == "PrimaryEntityId")
+      c.primary_entity_id = read_guid(v, at);
+    else if (key == "PrimaryEntityName")
+      c.primary_entity_name = read_string(v, at);
+    else if (key == "RequestId") {
+      if (!v.IsNull()) c.request_id = read_guid(v, at);
+    } else if (key == "SecondaryEntityName")
+      c.secondary_entity_name = read_string(v, at);
+    else if (key == "SharedVariables")
+      c.shared_variables = read_parameters(v, at);
+    else if (key == "Stage") {
+      int s = read_int(v, at);
+      if (s != 10 && s != 20 && s != 30 && s != 40)
+        at.fail("Stage " + std::to_string(s) + " is not one of 10, 20, 30, 40");
+      c.stage = static_cast<Stage>(s);
+    } else if (key == "UserAzureActiveDirectoryObjectId")
+      c.user_azure_active_directory_object_id = read_guid(v, at);
+    else if (key == "UserId")
+      c.user_id = read_guid(v, at);
+    // Anything else is a member a newer sender added; a DataContract reader skips it too.
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string write_context(const ExecutionContext& context) {
+  Out o;
+  write_context(o, context);
+  return o.take();
+}
+
+ExecutionContext read_context(std::string_view json) {
+  rapidjson::Document d;
+  parse(json, d);
+  return read_context(d, Path());
+}
+
+std::string write_value(const Value& value) {
+  Out o;
+  write_value(o, value);
+  return o.take();
+}
+
+Value read_value(std::string_view json) {
+  rapidjson::Document d;
+  parse(json, d);
+  return read_value(d, Path());
+}
+
+}  // namespace stepline::format::dataverse_json

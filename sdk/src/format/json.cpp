@@ -1,0 +1,739 @@
+// The `json` format: values, entities, parameter collections and contexts (docs/FORMATS.md).
+#include <stepline/format/json.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <optional>
+
+#include <rapidjson/error/en.h>
+
+#include "json_codec.hpp"
+
+namespace stepline::format {
+namespace detail {
+namespace {
+
+std::string_view view(const rapidjson::Value& s) {
+  return {s.GetString(), s.GetStringLength()};
+}
+
+void write_string(JsonWriter& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void write_key(JsonWriter& w, std::string_view key) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+
+void write_typed(JsonWriter& w, ValueKind kind) {
+  w.StartObject();
+  w.Key("@type");
+  write_string(w, to_string(kind));
+  w.Key("value");
+}
+
+void write_double_text(JsonWriter& w, double d) {
+  // JSON has no NaN or infinity; the tagged form keeps them.
+  write_typed(w, ValueKind::floating);
+  w.String(std::isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+  w.EndObject();
+}
+
+void write_reference_members(JsonWriter& w, const EntityReference& ref) {
+  w.Key("logicalName");
+  write_string(w, ref.logical_name);
+  w.Key("id");
+  write_string(w, ref.id.str());
+  if (!ref.name.empty()) {
+    w.Key("name");
+    write_string(w, ref.name);
+  }
+}
+
+void write_collection(JsonWriter& w, const EntityCollection& c) {
+  w.StartObject();
+  w.Key("@type");
+  w.String("entitycollection");
+  w.Key("entityName");
+  write_string(w, c.entity_name);
+  w.Key("entities");
+  w.StartArray();
+  for (const auto& e : c.entities) write_json_entity(w, e, false);
+  w.EndArray();
+  w.Key("moreRecords");
+  w.Bool(c.more_records);
+  w.Key("pagingCookie");
+  write_string(w, c.paging_cookie);
+  w.Key("totalRecordCount");
+  w.Int(c.total_record_count);
+  w.EndObject();
+}
+
+// --- reading ---------------------------------------------------------------------------------
+
+std::string kind_hint(ValueKind kind) {
+  return "\"@type\" \"" + std::string(to_string(kind)) + "\" needs \"value\" as ";
+}
+
+const rapidjson::Value& require_member(const rapidjson::Value& obj, const char* name,
+                                       const Path& path) {
+  auto it = obj.FindMember(name);
+  if (it == obj.MemberEnd()) path.fail(std::string("missing member \"") + name + "\"");
+  return it->value;
+}
+
+std::string read_string(const rapidjson::Value& node, const Path& path,
+                        const char* what = "a string") {
+  if (!node.IsString()) path.fail(std::string("expected ") + what + ", found " + describe(node));
+  return std::string(view(node));
+}
+
+Guid read_guid(const rapidjson::Value& node, const Path& path) {
+  if (node.IsString()) {
+    if (auto g = Guid::try_parse(view(node))) return *g;
+    path.fail("\"" + std::string(view(node)) +
+              "\" is not a guid (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+  }
+  path.fail(std::string("expected a guid string, found ") + describe(node));
+}
+
+bool read_bool(const rapidjson::Value& node, const Path& path) {
+  if (!node.IsBool()) path.fail(std::string("expected true or false, found ") + describe(node));
+  return node.GetBool();
+}
+
+std::int32_t read_int(const rapidjson::Value& node, const Path& path,
+                      const char* what = "a 32-bit integer") {
+  if (!node.IsInt()) path.fail(std::string("expected ") + what + ", found " + describe(node));
+  return node.GetInt();
+}
+
+DateTime read_date_time(const rapidjson::Value& node, const Path& path) {
+  if (node.IsString()) {
+    if (auto t = parse_iso8601(view(node))) return *t;
+  }
+  path.fail(
+      "expected an ISO-8601 date-time like \"2024-08-02T07:00:39.000Z\", found " +
+      (node.IsString() ? "\"" + std::string(view(node)) + "\"" : std::string(describe(node))));
+}
+
+Decimal read_decimal_text(const rapidjson::Value& node, ValueKind kind, const Path& path) {
+  if (node.IsString()) {
+    try {
+      return Decimal(view(node));
+    } catch (const std::invalid_argument&) {
+    }
+  }
+  path.fail(kind_hint(kind) + "a decimal string like \"12.50\"");
+}
+
+void reject_other_members(const rapidjson::Value& obj, std::initializer_list<const char*> allowed,
+                          const Path& path) {
+  for (auto m = obj.MemberBegin(); m != obj.MemberEnd(); ++m) {
+    bool known = false;
+    for (const char* a : allowed) known = known || std::strcmp(m->name.GetString(), a) == 0;
+    if (!known) {
+      std::string list;
+      for (const char* a : allowed) list += (list.empty() ? "\"" : ", \"") + std::string(a) + "\"";
+      Path(path, view(m->name)).fail("unknown member; expected only " + list);
+    }
+  }
+}
+
+EntityReference read_reference(const rapidjson::Value& obj, const Path& path) {
+  reject_other_members(obj, {"@type", "logicalName", "id", "name"}, path);
+  EntityReference ref;
+  ref.logical_name =
+      read_string(require_member(obj, "logicalName", path), Path(path, "logicalName"));
+  ref.id = read_guid(require_member(obj, "id", path), Path(path, "id"));
+  if (auto it = obj.FindMember("name"); it != obj.MemberEnd() && !it->value.IsNull())
+    ref.name = read_string(it->value, Path(path, "name"));
+  return ref;
+}
+
+EntityCollection read_collection(const rapidjson::Value& obj, const Path& path) {
+  reject_other_members(
+      obj, {"@type", "entityName", "entities", "moreRecords", "pagingCookie", "totalRecordCount"},
+      path);
+  EntityCollection c;
+  if (auto it = obj.FindMember("entityName"); it != obj.MemberEnd())
+    c.entity_name = read_string(it->value, Path(path, "entityName"));
+  if (auto it = obj.FindMember("entities"); it != obj.MemberEnd()) {
+    Path at(path, "entities");
+    if (!it->value.IsArray())
+      at.fail(std::string("expected an array of entities, found ") + describe(it->value));
+    std::size_t i = 0;
+    for (const auto& e : it->value.GetArray())
+      c.entities.push_back(read_json_entity(e, Path(at, i++)));
+  }
+  if (auto it = obj.FindMember("moreRecords"); it != obj.MemberEnd())
+    c.more_records = read_bool(it->value, Path(path, "moreRecords"));
+  if (auto it = obj.FindMember("pagingCookie"); it != obj.MemberEnd() && !it->value.IsNull())
+    c.paging_cookie = read_string(it->value, Path(path, "pagingCookie"));
+  if (auto it = obj.FindMember("totalRecordCount"); it != obj.MemberEnd())
+    c.total_record_count = read_int(it->value, Path(path, "totalRecordCount"));
+  return c;
+}
+
+std::optional<ValueKind> kind_named(std::string_view name) {
+  for (int k = 0; k <= static_cast<int>(ValueKind::entity_collection); ++k)
+    if (to_string(static_cast<ValueKind>(k)) == name) return static_cast<ValueKind>(k);
+  return std::nullopt;
+}
+
+Value read_tagged(const rapidjson::Value& obj, const Path& path) {
+  auto type_it = obj.FindMember("@type");
+  if (type_it == obj.MemberEnd())
+    path.fail(
+        "an object value needs \"@type\" (money, decimal, datetime, guid, entityreference, entity, "
+        "…); "
+        "an entity is {\"@type\":\"entity\",\"logicalName\":…}");
+  Path type_path(path, "@type");
+  std::string type_name = read_string(type_it->value, type_path);
+  auto kind = kind_named(type_name);
+  if (!kind)
+    type_path.fail(
+        "unknown type \"" + type_name +
+        "\"; expected one of string, int, bigint, bool, double, decimal, money, optionset, "
+        "multioptionset, datetime, guid, entityreference, entity, entitycollection, null");
+  switch (*kind) {
+    case ValueKind::entity:
+      return read_json_entity(obj, path);
+    case ValueKind::entity_reference:
+      return read_reference(obj, path);
+    case ValueKind::entity_collection:
+      return read_collection(obj, path);
+    default:
+      break;
+  }
+  reject_other_members(obj, {"@type", "value"}, path);
+  auto value_it = obj.FindMember("value");
+  if (value_it == obj.MemberEnd()) {
+    if (*kind == ValueKind::null) return Value();
+    path.fail(kind_hint(*kind) + (*kind == ValueKind::decimal || *kind == ValueKind::money
+                                      ? std::string("a decimal string like \"12.50\"")
+                                      : std::string("its value")));
+  }
+  const rapidjson::Value& v = value_it->value;
+  Path at(path, "value");
+  switch (*kind) {
+    case ValueKind::null:
+      if (!v.IsNull()) at.fail("\"@type\" \"null\" takes no value but null");
+      return Value();
+    case ValueKind::string:
+      return Value(read_string(v, at));
+    case ValueKind::integer:
+      if (!v.IsInt()) path.fail(kind_hint(*kind) + "an integer between -2147483648 and 2147483647");
+      return Value(std::int32_t{v.GetInt()});
+    case ValueKind::big_integer:
+      if (v.IsInt64()) return Value(std::int64_t{v.GetInt64()});
+      if (v.IsString()) {
+        std::string_view s = view(v);
+        std::int64_t out = 0;
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+        if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) return Value(out);
+      }
+      path.fail(kind_hint(*kind) + "a 64-bit integer string like \"9007199254740993\"");
+    case ValueKind::boolean:
+      if (!v.IsBool()) path.fail(kind_hint(*kind) + "true or false");
+      return Value(v.GetBool());
+    case ValueKind::floating:
+      if (v.IsNumber()) return Value(v.GetDouble());
+      if (v.IsString()) {
+        std::string_view s = view(v);
+        if (s == "NaN") return Value(std::numeric_limits<double>::quiet_NaN());
+        if (s == "Infinity") return Value(std::numeric_limits<double>::infinity());
+        if (s == "-Infinity") return Value(-std::numeric_limits<double>::infinity());
+      }
+      path.fail(kind_hint(*kind) + "a number, \"NaN\", \"Infinity\" or \"-Infinity\"");
+    case ValueKind::decimal:
+      return Value(read_decimal_text(v, *kind, path));
+    case ValueKind::money:
+      return Value(Money{read_decimal_text(v, *kind, path)});
+    case ValueKind::option_set:
+      if (!v.IsInt()) path.fail(kind_hint(*kind) + "an integer option value like 3");
+      return Value(OptionSetValue{v.GetInt()});
+    case ValueKind::multi_option_set: {
+      if (!v.IsArray())
+        path.fail(kind_hint(*kind) + "an array of integer option values like [1,2]");
+      OptionSetValueCollection c;
+      std::size_t i = 0;
+      for (const auto& o : v.GetArray())
+        c.values.push_back(read_int(o, Path(at, i++), "an integer option value"));
+      return Value(std::move(c));
+    }
+    case ValueKind::date_time:
+      if (v.IsString())
+        if (auto t = parse_iso8601(view(v))) return Value(*t);
+      path.fail(kind_hint(*kind) + "an ISO-8601 string like \"2024-08-02T07:00:39.000Z\"");
+    case ValueKind::guid:
+      if (v.IsString())
+        if (auto g = Guid::try_parse(view(v))) return Value(*g);
+      path.fail(kind_hint(*kind) + "a guid string like \"55555555-0000-0000-0000-0000000000ac\"");
+    default:
+      break;
+  }
+  path.fail("unsupported type \"" + type_name + "\"");
+}
+
+}  // namespace
+
+const char* describe(const rapidjson::Value& node) {
+  switch (node.GetType()) {
+    case rapidjson::kNullType:
+      return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType:
+      return "a boolean";
+    case rapidjson::kObjectType:
+      return "an object";
+    case rapidjson::kArrayType:
+      return "an array";
+    case rapidjson::kStringType:
+      return "a string";
+    case rapidjson::kNumberType:
+      return "a number";
+  }
+  return "something else";
+}
+
+void parse_json(std::string_view text, rapidjson::Document& document) {
+  document.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
+  if (!document.HasParseError()) return;
+  std::size_t offset = document.GetErrorOffset(), line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n')
+      ++line, column = 1;
+    else
+      ++column;
+  }
+  throw FormatError("", "invalid JSON at line " + std::to_string(line) + ", column " +
+                            std::to_string(column) + ": " +
+                            rapidjson::GetParseError_En(document.GetParseError()));
+}
+
+void write_json_value(JsonWriter& w, const Value& value) {
+  switch (value.kind()) {
+    case ValueKind::null:
+      w.Null();
+      return;
+    case ValueKind::string:
+      write_string(w, value.as<std::string>());
+      return;
+    case ValueKind::integer:
+      w.Int(value.as<std::int32_t>());
+      return;
+    case ValueKind::big_integer:
+      write_typed(w, ValueKind::big_integer);
+      write_string(w, std::to_string(value.as<std::int64_t>()));
+      w.EndObject();
+      return;
+    case ValueKind::boolean:
+      w.Bool(value.as<bool>());
+      return;
+    case ValueKind::floating: {
+      double d = value.as<double>();
+      if (std::isfinite(d))
+        w.Double(d);
+      else
+        write_double_text(w, d);
+      return;
+    }
+    case ValueKind::decimal:
+      write_typed(w, ValueKind::decimal);
+      write_string(w, value.as<Decimal>().str());
+      w.EndObject();
+      return;
+    case ValueKind::money:
+      write_typed(w, ValueKind::money);
+      write_string(w, value.as<Money>().value.str());
+      w.EndObject();
+      return;
+    case ValueKind::option_set:
+      write_typed(w, ValueKind::option_set);
+      w.Int(value.as<OptionSetValue>().value);
+      w.EndObject();
+      return;
+    case ValueKind::multi_option_set:
+      write_typed(w, ValueKind::multi_option_set);
+      w.StartArray();
+      for (auto v : value.as<OptionSetValueCollection>().values) w.Int(v);
+      w.EndArray();
+      w.EndObject();
+      return;
+    case ValueKind::date_time:
+      write_typed(w, ValueKind::date_time);
+      write_string(w, to_iso8601(value.as<DateTime>()));
+      w.EndObject();
+      return;
+    case ValueKind::guid:
+      write_typed(w, ValueKind::guid);
+      write_string(w, value.as<Guid>().str());
+      w.EndObject();
+      return;
+    case ValueKind::entity_reference:
+      w.StartObject();
+      w.Key("@type");
+      w.String("entityreference");
+      write_reference_members(w, value.as<EntityReference>());
+      w.EndObject();
+      return;
+    case ValueKind::entity:
+      write_json_entity(w, value.as<Entity>(), true);
+      return;
+    case ValueKind::entity_collection:
+      write_collection(w, value.as<EntityCollection>());
+      return;
+  }
+}
+
+void write_json_entity(JsonWriter& w, const Entity& e, bool with_type) {
+  w.StartObject();
+  if (with_type) {
+    w.Key("@type");
+    w.String("entity");
+  }
+  w.Key("logicalName");
+  write_string(w, e.logical_name);
+  if (!e.id.is_nil()) {
+    w.Key("id");
+    write_string(w, e.id.str());
+  }
+  w.Key("attributes");
+  write_json_parameters(w, e.attributes);
+  if (!e.formatted_values.empty()) {
+    w.Key("formattedValues");
+    w.StartObject();
+    for (const auto& [k, v] : e.formatted_values) {
+      write_key(w, k);
+      write_string(w, v);
+    }
+    w.EndObject();
+  }
+  if (!e.row_version.empty()) {
+    w.Key("rowVersion");
+    write_string(w, e.row_version);
+  }
+  w.EndObject();
+}
+
+void write_json_parameters(JsonWriter& w, const ParameterCollection& parameters) {
+  w.StartObject();
+  for (const auto& [k, v] : parameters) {
+    write_key(w, k);
+    write_json_value(w, v);
+  }
+  w.EndObject();
+}
+
+Value read_json_value(const rapidjson::Value& node, const Path& path) {
+  switch (node.GetType()) {
+    case rapidjson::kNullType:
+      return Value();
+    case rapidjson::kFalseType:
+      return Value(false);
+    case rapidjson::kTrueType:
+      return Value(true);
+    case rapidjson::kStringType:
+      return Value(std::string(view(node)));
+    case rapidjson::kNumberType:
+      if (node.IsInt()) return Value(std::int32_t{node.GetInt()});
+      if (node.IsInt64()) return Value(std::int64_t{node.GetInt64()});
+      if (node.IsUint64())
+        path.fail("integer " + std::to_string(node.GetUint64()) + " does not fit in 64 bits");
+      return Value(node.GetDouble());
+    case rapidjson::kObjectType:
+      return read_tagged(node, path);
+    case rapidjson::kArrayType:
+      path.fail(
+          "a value cannot be a bare array; write a multi-select choice as "
+          "{\"@type\":\"multioptionset\",\"value\":[1,2]}");
+  }
+  path.fail("unreadable value");
+}
+
+Entity read_json_entity(const rapidjson::Value& node, const Path& path) {
+  if (!node.IsObject())
+    path.fail(std::string("expected an entity object, found ") + describe(node));
+  reject_other_members(
+      node, {"@type", "logicalName", "id", "attributes", "formattedValues", "rowVersion"}, path);
+  if (auto it = node.FindMember("@type"); it != node.MemberEnd()) {
+    if (!it->value.IsString() || view(it->value) != "entity")
+      Path(path, "@type").fail("an entity's \"@type\" must be \"entity\"");
+  }
+  Entity e;
+  e.logical_name =
+      read_string(require_member(node, "logicalName", path), Path(path, "logicalName"));
+  if (auto it = node.FindMember("id"); it != node.MemberEnd() && !it->value.IsNull())
+    e.id = read_guid(it->value, Path(path, "id"));
+  if (auto it = node.FindMember("attributes"); it != node.MemberEnd())
+    e.attributes = read_json_parameters(it->value, Path(path, "attributes"));
+  if (auto it = node.FindMember("formattedValues"); it != node.MemberEnd()) {
+    Path at(path, "formattedValues");
+    if (!it->value.IsObject())
+      at.fail(std::string("expected an object of strings, found ") + describe(it->value));
+    for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m)
+      e.formatted_values.emplace(std::string(view(m->name)),
+                                 read_string(m->value, Path(at, view(m->name))));
+  }
+  if (auto it = node.FindMember("rowVersion"); it != node.MemberEnd() && !it->value.IsNull())
+    e.row_version = read_string(it->value, Path(path, "rowVersion"));
+  return e;
+}
+
+ParameterCollection read_json_parameters(const rapidjson::Value& node, const Path& path) {
+  if (!node.IsObject())
+    path.fail(std::string("expected an object of name → value, found ") + describe(node));
+  ParameterCollection out;
+  for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
+    std::string_view name = view(m->name);
+    out.insert_or_assign(std::string(name), read_json_value(m->value, Path(path, name)));
+  }
+  return out;
+}
+
+// --- contexts --------------------------------------------------------------------------------
+
+namespace {
+
+void write_guid_member(JsonWriter& w, const char* key, const Guid& g) {
+  w.Key(key);
+  write_string(w, g.str());
+}
+
+void write_images(JsonWriter& w, const EntityImageCollection& images) {
+  w.StartObject();
+  for (const auto& [alias, e] : images) {
+    write_key(w, alias);
+    write_json_entity(w, e, false);
+  }
+  w.EndObject();
+}
+
+EntityImageCollection read_images(const rapidjson::Value& node, const Path& path) {
+  if (!node.IsObject())
+    path.fail(std::string("expected an object of alias → entity, found ") + describe(node));
+  EntityImageCollection out;
+  for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
+    std::string_view alias = view(m->name);
+    out.insert_or_assign(std::string(alias), read_json_entity(m->value, Path(path, alias)));
+  }
+  return out;
+}
+
+}  // namespace
+
+void write_json_context(JsonWriter& w, const ExecutionContext& c) {
+  w.StartObject();
+  w.Key("messageName");
+  write_string(w, c.message_name);
+  w.Key("primaryEntityName");
+  write_string(w, c.primary_entity_name);
+  write_guid_member(w, "primaryEntityId", c.primary_entity_id);
+  w.Key("secondaryEntityName");
+  write_string(w, c.secondary_entity_name);
+  w.Key("stage");
+  w.Int(static_cast<int>(c.stage));
+  w.Key("mode");
+  w.Int(static_cast<int>(c.mode));
+  w.Key("depth");
+  w.Int(c.depth);
+  w.Key("inputParameters");
+  write_json_parameters(w, c.input_parameters);
+  w.Key("outputParameters");
+  write_json_parameters(w, c.output_parameters);
+  w.Key("sharedVariables");
+  write_json_parameters(w, c.shared_variables);
+  w.Key("preEntityImages");
+  write_images(w, c.pre_entity_images);
+  w.Key("postEntityImages");
+  write_images(w, c.post_entity_images);
+  write_guid_member(w, "userId", c.user_id);
+  write_guid_member(w, "initiatingUserId", c.initiating_user_id);
+  write_guid_member(w, "businessUnitId", c.business_unit_id);
+  write_guid_member(w, "organizationId", c.organization_id);
+  w.Key("organizationName");
+  write_string(w, c.organization_name);
+  write_guid_member(w, "userAzureActiveDirectoryObjectId", c.user_azure_active_directory_object_id);
+  write_guid_member(w, "initiatingUserAzureActiveDirectoryObjectId",
+                    c.initiating_user_azure_active_directory_object_id);
+  w.Key("initiatingUserAgent");
+  write_string(w, c.initiating_user_agent);
+  write_guid_member(w, "correlationId", c.correlation_id);
+  w.Key("requestId");
+  if (c.request_id)
+    write_string(w, c.request_id->str());
+  else
+    w.Null();
+  write_guid_member(w, "operationId", c.operation_id);
+  w.Key("operationCreatedOn");
+  write_string(w, to_iso8601(c.operation_created_on));
+  w.Key("owningExtension");
+  w.StartObject();
+  write_reference_members(w, c.owning_extension);
+  w.EndObject();
+  w.Key("parentContext");
+  if (c.parent_context)
+    write_json_context(w, *c.parent_context);
+  else
+    w.Null();
+  w.Key("isInTransaction");
+  w.Bool(c.is_in_transaction);
+  w.Key("isExecutingOffline");
+  w.Bool(c.is_executing_offline);
+  w.Key("isOfflinePlayback");
+  w.Bool(c.is_offline_playback);
+  w.Key("isolationMode");
+  w.Int(static_cast<int>(c.isolation_mode));
+  w.EndObject();
+}
+
+ExecutionContext read_json_context(const rapidjson::Value& node, const Path& path) {
+  if (!node.IsObject())
+    path.fail(std::string("expected a context object, found ") + describe(node));
+  ExecutionContext c;
+  bool has_message = false, has_entity = false;
+  for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
+    std::string_view key = view(m->name);
+    const rapidjson::Value& v = m->value;
+    Path at(path, key);
+    if (key == "messageName") {
+      c.message_name = read_string(v, at);
+      has_message = true;
+    } else if (key == "primaryEntityName") {
+      c.primary_entity_name = read_string(v, at);
+      has_entity = true;
+    } else if (key == "primaryEntityId")
+      c.primary_entity_id = read_guid(v, at);
+    else if (key == "secondaryEntityName")
+      c.secondary_entity_name = read_string(v, at);
+    else if (key == "stage") {
+      int s = read_int(v, at, "a stage number");
+      if (s != 10 && s != 20 && s != 30 && s != 40)
+        at.fail("stage " + std::to_string(s) + " is not one of 10, 20, 30, 40");
+      c.stage = static_cast<Stage>(s);
+    } else if (key == "mode") {
+      int mode = read_int(v, at, "a mode number");
+      if (mode != 0 && mode != 1) at.fail("mode must be 0 (synchronous) or 1 (asynchronous)");
+      c.mode = static_cast<Mode>(mode);
+    } else if (key == "depth")
+      c.depth = read_int(v, at, "a depth number");
+    else if (key == "inputParameters")
+      c.input_parameters = read_json_parameters(v, at);
+    else if (key == "outputParameters")
+      c.output_parameters = read_json_parameters(v, at);
+    else if (key == "sharedVariables")
+      c.shared_variables = read_json_parameters(v, at);
+    else if (key == "preEntityImages")
+      c.pre_entity_images = read_images(v, at);
+    else if (key == "postEntityImages")
+      c.post_entity_images = read_images(v, at);
+    else if (key == "userId")
+      c.user_id = read_guid(v, at);
+    else if (key == "initiatingUserId")
+      c.initiating_user_id = read_guid(v, at);
+    else if (key == "businessUnitId")
+      c.business_unit_id = read_guid(v, at);
+    else if (key == "organizationId")
+      c.organization_id = read_guid(v, at);
+    else if (key == "organizationName")
+      c.organization_name = read_string(v, at);
+    else if (key == "userAzureActiveDirectoryObjectId")
+      c.user_azure_active_directory_object_id = read_guid(v, at);
+    else if (key == "initiatingUserAzureActiveDirectoryObjectId")
+      c.initiating_user_azure_active_directory_object_id = read_guid(v, at);
+    else if (key == "initiatingUserAgent")
+      c.initiating_user_agent = read_string(v, at);
+    else if (key == "correlationId")
+      c.correlation_id = read_guid(v, at);
+    else if (key == "requestId") {
+      if (!v.IsNull()) c.request_id = read_guid(v, at);
+    } else if (key == "operationId")
+      c.operation_id = read_guid(v, at);
+    else if (key == "operationCreatedOn")
+      c.operation_created_on = read_date_time(v, at);
+    else if (key == "owningExtension") {
+      if (!v.IsObject())
+        at.fail(std::string("expected an entity reference object, found ") + describe(v));
+      c.owning_extension = read_reference(v, at);
+    } else if (key == "parentContext") {
+      if (!v.IsNull())
+        c.parent_context = std::make_shared<const ExecutionContext>(read_json_context(v, at));
+    } else if (key == "isInTransaction")
+      c.is_in_transaction = read_bool(v, at);
+    else if (key == "isExecutingOffline")
+      c.is_executing_offline = read_bool(v, at);
+    else if (key == "isOfflinePlayback")
+      c.is_offline_playback = read_bool(v, at);
+    else if (key == "isolationMode") {
+      int iso = read_int(v, at, "an isolation mode number");
+      if (iso != 1 && iso != 2) at.fail("isolationMode must be 1 (none) or 2 (sandbox)");
+      c.isolation_mode = static_cast<IsolationMode>(iso);
+    } else {
+      at.fail("unknown context member (docs/schema/execution-context.schema.json lists the keys)");
+    }
+  }
+  if (!has_message) path.fail("missing member \"messageName\"");
+  if (!has_entity) path.fail("missing member \"primaryEntityName\"");
+  return c;
+}
+
+}  // namespace detail
+
+namespace json {
+namespace {
+
+template <class F>
+std::string write_with(F&& f) {
+  rapidjson::StringBuffer buffer;
+  detail::JsonWriter w(buffer);
+  f(w);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+std::string write_value(const Value& value) {
+  return write_with([&](detail::JsonWriter& w) { detail::write_json_value(w, value); });
+}
+
+Value read_value(std::string_view text) {
+  rapidjson::Document d;
+  detail::parse_json(text, d);
+  return detail::read_json_value(d, detail::Path());
+}
+
+std::string write_entity(const Entity& entity) {
+  return write_with([&](detail::JsonWriter& w) { detail::write_json_entity(w, entity, false); });
+}
+
+Entity read_entity(std::string_view text) {
+  rapidjson::Document d;
+  detail::parse_json(text, d);
+  return detail::read_json_entity(d, detail::Path());
+}
+
+std::string write_parameters(const ParameterCollection& parameters) {
+  return write_with([&](detail::JsonWriter& w) { detail::write_json_parameters(w, parameters); });
+}
+
+ParameterCollection read_parameters(std::string_view text) {
+  rapidjson::Document d;
+  detail::parse_json(text, d);
+  return detail::read_json_parameters(d, detail::Path());
+}
+
+std::string write_context(const ExecutionContext& context) {
+  return write_with([&](detail::JsonWriter& w) { detail::write_json_context(w, context); });
+}
+
+ExecutionContext read_context(std::string_view text) {
+  rapidjson::Document d;
+  detail::parse_json(text, d);
+  return detail::read_json_context(d, detail::Path());
+}
+
+}  // namespace json
+}  // namespace stepline::format

@@ -1,0 +1,159 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+
+#include <stepline/format/json.hpp>
+
+#include "sample_contexts.hpp"
+
+using namespace stepline;
+namespace json = stepline::format::json;
+using stepline::format::FormatError;
+
+TEST_CASE("json: every value kind reads back as the same value") {
+  for (const auto& [name, value] : samples::every_value_kind()) {
+    CAPTURE(name);
+    std::string text = json::write_value(value);
+    CAPTURE(text);
+    CHECK(json::read_value(text) == value);
+  }
+}
+
+TEST_CASE("json: values are plain JSON when the JSON type says what they are, tagged otherwise") {
+  CHECK(json::write_value(Value()) == "null");
+  CHECK(json::write_value(Value("text")) == R"("text")");
+  CHECK(json::write_value(Value(std::int32_t{42})) == "42");
+  CHECK(json::write_value(Value(true)) == "true");
+  CHECK(json::write_value(Value(1.5)) == "1.5");
+  CHECK(json::write_value(Value(2.0)) == "2.0");
+  CHECK(json::write_value(Value(std::int64_t{9007199254740993})) ==
+        R"({"@type":"bigint","value":"9007199254740993"})");
+  CHECK(json::write_value(Value(Decimal("12.50"))) == R"({"@type":"decimal","value":"12.50"})");
+  CHECK(json::write_value(Value(Money{Decimal("250000.00")})) ==
+        R"({"@type":"money","value":"250000.00"})");
+  CHECK(json::write_value(Value(OptionSetValue{3})) == R"({"@type":"optionset","value":3})");
+  CHECK(json::write_value(Value(OptionSetValueCollection{{1, 2}})) ==
+        R"({"@type":"multioptionset","value":[1,2]})");
+  CHECK(json::write_value(Value(samples::at_ms(1722582039000))) ==
+        R"({"@type":"datetime","value":"2024-08-02T07:00:39.000Z"})");
+  CHECK(json::write_value(Value(samples::guid("55555555-0000-0000-0000-0000000000ac"))) ==
+        R"({"@type":"guid","value":"55555555-0000-0000-0000-0000000000ac"})");
+  CHECK(
+      json::write_value(Value(EntityReference{
+          "account", samples::guid("55555555-0000-0000-0000-0000000000ac"), "Contoso"})) ==
+      R"({"@type":"entityreference","logicalName":"account","id":"55555555-0000-0000-0000-0000000000ac","name":"Contoso"})");
+}
+
+TEST_CASE("json: an entity where an entity is expected has no @type, inside a value it has one") {
+  Entity e("account", samples::guid("55555555-0000-0000-0000-0000000000ac"));
+  e.set("name", "Contoso");
+  e.set("revenue", Money{Decimal("100.00")});
+  const char* plain =
+      R"({"logicalName":"account","id":"55555555-0000-0000-0000-0000000000ac","attributes":{"name":"Contoso","revenue":{"@type":"money","value":"100.00"}}})";
+  CHECK(json::write_entity(e) == plain);
+  CHECK(json::read_entity(plain) == e);
+  CHECK(json::write_value(Value(e)).starts_with(R"({"@type":"entity","logicalName":"account")"));
+  CHECK(json::read_entity(json::write_value(Value(e))) == e);
+  // A Create target has no id yet.
+  Entity created = json::read_entity(R"({"logicalName":"contact","attributes":{}})");
+  CHECK(created.id.is_nil());
+  CHECK(created.logical_name == "contact");
+}
+
+TEST_CASE("json: plain numbers read as int, bigint or double by their shape") {
+  CHECK(json::read_value("2147483647").kind() == ValueKind::integer);
+  CHECK(json::read_value("2147483648").as<std::int64_t>() == 2147483648);
+  CHECK(json::read_value("-9223372036854775808").as<std::int64_t>() ==
+        std::numeric_limits<std::int64_t>::min());
+  CHECK(json::read_value("1.0").kind() == ValueKind::floating);
+  CHECK(json::read_value("1e3").as<double>() == 1000.0);
+  CHECK_THROWS_AS(json::read_value("18446744073709551615"), FormatError);
+}
+
+TEST_CASE("json: doubles JSON cannot spell survive as tagged text") {
+  std::string nan_text = json::write_value(Value(std::numeric_limits<double>::quiet_NaN()));
+  CHECK(nan_text == R"({"@type":"double","value":"NaN"})");
+  CHECK(std::isnan(json::read_value(nan_text).as<double>()));
+  CHECK(json::read_value(json::write_value(Value(-std::numeric_limits<double>::infinity())))
+            .as<double>() == -std::numeric_limits<double>::infinity());
+}
+
+TEST_CASE("json: a parameter collection is an object of name to value") {
+  ParameterCollection p = samples::every_value_kind();
+  CHECK(json::read_parameters(json::write_parameters(p)) == p);
+  CHECK(json::write_parameters({}) == "{}");
+}
+
+TEST_CASE("json: a bad value is reported with the path of the offending member") {
+  const char* request =
+      R"({"target":{"logicalName":"account","attributes":{"revenue":{"@type":"money","value":12}}}})";
+  // The target is an untyped object, so it is not a value; read it as an entity inside parameters.
+  try {
+    json::read_parameters(
+        R"({"target":{"@type":"entity","logicalName":"account","attributes":{"revenue":{"@type":"money","value":12}}}})");
+    FAIL("expected a FormatError");
+  } catch (const FormatError& e) {
+    CHECK(e.path() == "target.attributes.revenue");
+    CHECK(
+        std::string(e.what()) ==
+        R"(target.attributes.revenue: "@type" "money" needs "value" as a decimal string like "12.50")");
+  }
+  CHECK_THROWS_WITH_AS(json::read_parameters(request),
+                       doctest::Contains("target: an object value needs \"@type\""), FormatError);
+  CHECK_THROWS_WITH_AS(json::read_value(R"({"@type":"guid","value":"nope"})"),
+                       doctest::Contains("needs \"value\" as a guid string"), FormatError);
+  CHECK_THROWS_WITH_AS(json::read_value(R"({"@type":"currency","value":"1"})"),
+                       doctest::Contains("@type: unknown type \"currency\""), FormatError);
+  CHECK_THROWS_WITH_AS(json::read_value(R"({"@type":"optionset","value":3,"label":"x"})"),
+                       doctest::Contains("label: unknown member"), FormatError);
+  CHECK_THROWS_WITH_AS(
+      json::read_entity(R"({"logicalName":"account","attributes":{"tags":[1,2]}})"),
+      doctest::Contains("attributes.tags: a value cannot be a bare array"), FormatError);
+  CHECK_THROWS_WITH_AS(json::read_entity(R"({"attributes":{}})"),
+                       doctest::Contains("missing member \"logicalName\""), FormatError);
+  CHECK_THROWS_WITH_AS(
+      json::read_value(
+          R"({"@type":"entitycollection","entities":[{"logicalName":"a"},{"logicalName":1}]})"),
+      doctest::Contains("entities[1].logicalName: expected a string, found a number"), FormatError);
+}
+
+TEST_CASE("json: a syntax error names its line and column") {
+  CHECK_THROWS_WITH_AS(json::read_value("{\n  \"a\": 1,\n  oops\n}"),
+                       doctest::Contains("invalid JSON at line 3, column 3"), FormatError);
+  CHECK_THROWS_AS(json::read_value(""), FormatError);
+}
+
+TEST_CASE(
+    "json: a full context with a parent, both images and every parameter kind reads back equal") {
+  ExecutionContext c = samples::full_context();
+  std::string text = json::write_context(c);
+  ExecutionContext back = json::read_context(text);
+  CHECK(back == c);
+  REQUIRE(back.parent_context);
+  CHECK(back.parent_context->stage == Stage::main_operation);
+  CHECK(json::write_context(back) == text);
+}
+
+TEST_CASE("json: a context without parent or request id writes nulls and reads them back") {
+  ExecutionContext c;
+  c.message_name = "Create";
+  c.primary_entity_name = "contact";
+  std::string text = json::write_context(c);
+  CHECK(text.find(R"("requestId":null)") != std::string::npos);
+  CHECK(text.find(R"("parentContext":null)") != std::string::npos);
+  CHECK(text.find(R"("stage":20)") != std::string::npos);
+  CHECK(json::read_context(text) == c);
+}
+
+TEST_CASE("json: a context with an impossible stage or a misspelt key is refused with its path") {
+  CHECK_THROWS_WITH_AS(
+      json::read_context(R"({"messageName":"Create","primaryEntityName":"a","stage":25})"),
+      doctest::Contains("stage: stage 25 is not one of 10, 20, 30, 40"), FormatError);
+  CHECK_THROWS_WITH_AS(
+      json::read_context(
+          R"({"messageName":"Create","primaryEntityName":"a","parentContext":{"mesageName":"x"}})"),
+      doctest::Contains("parentContext.mesageName: unknown context member"), FormatError);
+  CHECK_THROWS_WITH_AS(json::read_context(R"({"primaryEntityName":"a"})"),
+                       doctest::Contains("missing member \"messageName\""), FormatError);
+}
