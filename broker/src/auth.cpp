@@ -1,9 +1,11 @@
 #include "auth.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include <proton/sasl_plugin.h>
+#include <stepline/azure/sas_token.hpp>
 
 #include "queue.hpp"
 
@@ -139,9 +141,27 @@ bool allowed(const std::vector<Grant>& grants, const std::string& entity_path, N
 
 }  // namespace stepline::broker
 
-// Placeholder until the shared azure library's SAS verification is merged.
 namespace stepline::broker {
-std::variant<Grant, std::string> Authority::verify_token(const std::string&, int64_t) const {
-  return std::string("SAS tokens are not supported yet");
+
+std::variant<Grant, std::string> Authority::verify_token(const std::string& token,
+                                                         const std::string& audience,
+                                                         int64_t now_ms) const {
+  auto keys = [this](std::string_view name) -> std::optional<std::string> {
+    if (const SasPolicy* p = policy(std::string(name))) return p->key;
+    return std::nullopt;
+  };
+  auto now = azure::SystemTime(std::chrono::milliseconds(now_ms));
+  azure::SasVerification v = azure::verify_sas_token(token, keys, audience, now);
+  if (!v) return v.reason;
+  const SasPolicy* p = policy(v.key_name);
+  if (!p) return std::string("unknown shared access policy");
+  Grant g;
+  g.path = audience_path(audience);
+  g.rights = Rights{p->send, p->listen, p->manage};
+  g.expires_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     azure::SasToken::parse(token).expiry.time_since_epoch())
+                     .count();
+  return g;
 }
+
 }  // namespace stepline::broker

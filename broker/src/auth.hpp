@@ -38,8 +38,11 @@ class Authority {
   const SasPolicy* login(const std::string& user, const std::string& password) const;
   const SasPolicy* policy(const std::string& name) const;
 
-  /// Checks a SAS token (signature with the policy key, expiry); a Grant or the reason it failed.
-  std::variant<Grant, std::string> verify_token(const std::string& token, int64_t now_ms) const;
+  /// Checks a SAS token for `audience` (a URI such as sb://host/orders) with the shared azure
+  /// library: signature by a policy key, expiry, resource covering the audience. Returns the
+  /// Grant for the audience with the policy's rights, or why the token was refused.
+  std::variant<Grant, std::string> verify_token(const std::string& token,
+                                                const std::string& audience, int64_t now_ms) const;
 
  private:
   std::vector<SasPolicy> policies_;

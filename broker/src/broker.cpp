@@ -780,24 +780,27 @@ void Broker::pump_partition(EventHub* hub, int partition) {
 void Broker::deliver_from_queue(pn_link_t* l, LinkState& st) {
   if (!(pn_link_state(l) & PN_LOCAL_ACTIVE)) return;
   Queue* q = st.address.queue;
-  proton::sender& s = st.sender;
   int64_t now = now_ms();
   while (pn_link_credit(l) > 0) {
     QueuedMessage* qm = q->next_available(now);
     if (!qm) break;
     decode_message(qm->bytes, outgoing_);
-    outgoing_.delivery_count(qm->delivery_count);
+    pn_delivery_t* d;
     if (st.peek_lock) {
       const LockToken& token = q->lock(*qm, now);
       outgoing_.message_annotations().put(proton::symbol("x-opt-locked-until"),
                                           proton::timestamp(qm->locked_until));
-      s.send(outgoing_, proton::binary(token.begin(), token.end()));
+      d = pn_delivery(l, pn_dtag(reinterpret_cast<const char*>(token.data()), token.size()));
     } else {
       uint64_t seq = qm->sequence;
-      auto* p = reinterpret_cast<const uint8_t*>(&seq);
-      proton::tracker t = s.send(outgoing_, proton::binary(p, p + sizeof(seq)));
-      if (!t.settled()) t.settle();
-      q->remove(seq);
+      d = pn_delivery(l, pn_dtag(reinterpret_cast<const char*>(&seq), sizeof(seq)));
+    }
+    std::string bytes = encode_for_delivery(outgoing_, qm->delivery_count);
+    pn_link_send(l, bytes.data(), bytes.size());
+    pn_link_advance(l);
+    if (!st.peek_lock) {
+      pn_delivery_settle(d);
+      q->remove(qm->sequence);
     }
   }
 }

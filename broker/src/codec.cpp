@@ -1,5 +1,7 @@
 #include "codec.hpp"
 
+#include <algorithm>
+
 #include <proton/codec.h>
 
 namespace stepline::broker {
@@ -12,6 +14,37 @@ std::string encode_message(const proton::message& m) {
 
 void decode_message(std::string_view bytes, proton::message& m) {
   m.decode(std::vector<char>(bytes.begin(), bytes.end()));
+}
+
+std::string encode_for_delivery(const proton::message& m, uint32_t delivery_count) {
+  std::string body = encode_message(m);
+  // drop Proton's header section, if any
+  if (body.size() >= 3 && body[0] == 0x00 && body[1] == 0x53 && body[2] == 0x70) {
+    pn_data_t* d = pn_data(8);
+    ssize_t used = pn_data_decode(d, body.data(), body.size());
+    pn_data_free(d);
+    if (used > 0) body.erase(0, static_cast<size_t>(used));
+  }
+  pn_data_t* h = pn_data(8);
+  pn_data_put_described(h);
+  pn_data_enter(h);
+  pn_data_put_ulong(h, 0x70);
+  pn_data_put_list(h);
+  pn_data_enter(h);
+  pn_data_put_bool(h, m.durable());
+  pn_data_put_ubyte(h, m.priority());
+  if (m.ttl().milliseconds() > 0)
+    pn_data_put_uint(h, static_cast<uint32_t>(m.ttl().milliseconds()));
+  else
+    pn_data_put_null(h);
+  pn_data_put_bool(h, m.first_acquirer());
+  pn_data_put_uint(h, delivery_count);
+  pn_data_exit(h);
+  pn_data_exit(h);
+  char buf[64];
+  ssize_t n = pn_data_encode(h, buf, sizeof(buf));
+  pn_data_free(h);
+  return std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))) + body;
 }
 
 namespace {

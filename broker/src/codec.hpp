@@ -13,6 +13,10 @@ namespace stepline::broker {
 std::string encode_message(const proton::message& m);
 void decode_message(std::string_view bytes, proton::message& m);
 
+/// Encodes `m` for delivery with a header that always carries delivery-count, even 0: Proton
+/// leaves default values out, and the JS SDK then reports no delivery count at all.
+std::string encode_for_delivery(const proton::message& m, uint32_t delivery_count);
+
 /// The encoded bytes of the message Proton decoded last on this thread: inside on_message, the
 /// delivery's complete payload. Proton 0.37 gives a C++ handler neither the payload nor the
 /// message-format, and its decoder keeps only the last data section, so raw_delivery.cpp

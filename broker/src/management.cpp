@@ -10,6 +10,8 @@
 #include <proton/timestamp.hpp>
 #include <proton/uuid.hpp>
 
+#include <stepline/azure/cbs.hpp>
+
 #include "broker.hpp"
 #include "log.hpp"
 #include "proton_access.hpp"
@@ -88,32 +90,24 @@ void Broker::reply(pn_connection_t* c, const proton::message& request, proton::m
 
 void Broker::handle_cbs(proton::delivery& d, proton::message& m, pn_connection_t* c) {
   d.accept();
-  std::string operation = text_property(m, "operation");
-  std::string audience = text_property(m, "name");
-  if (operation != "put-token")
-    return reply(
-        c, m,
-        management_reply(400, "The $cbs node supports only put-token.", "amqp:not-implemented"));
-  std::string token =
-      m.body().type() == proton::type_id::STRING ? proton::get<std::string>(m.body()) : "";
-  auto result = authority_.verify_token(token, now_ms());
+  using azure::cbs::PutTokenResponse;
+  azure::cbs::PutTokenRequest request;
+  try {
+    request = azure::cbs::PutTokenRequest::from_message(m);
+  } catch (const std::invalid_argument& e) {
+    return reply(c, m, PutTokenResponse::reply(m, 400, e.what(), "amqp:invalid-field"));
+  }
+  auto result = authority_.verify_token(request.token, request.audience, now_ms());
   if (auto* why = std::get_if<std::string>(&result)) {
-    log::info("put-token for '{}' refused: {}", audience, *why);
-    return reply(c, m, management_reply(401, "Unauthorized: " + *why, "amqp:unauthorized-access"));
+    log::info("put-token for '{}' refused: {}", request.audience, *why);
+    return reply(
+        c, m, PutTokenResponse::reply(m, 401, "Unauthorized: " + *why, "amqp:unauthorized-access"));
   }
   Grant grant = std::get<Grant>(result);
-  if (!covers(grant.path, audience_path(audience))) {
-    log::info("put-token for '{}' refused: the token is for '{}'", audience, grant.path);
-    return reply(c, m,
-                 management_reply(
-                     401, "Unauthorized: the token's resource does not cover '" + audience + "'.",
-                     "amqp:unauthorized-access"));
-  }
-  grant.path = audience_path(audience);
   auto& grants = connection_state(c).grants;
   std::erase_if(grants, [&](const Grant& g) { return g.expires_ms && g.path == grant.path; });
   grants.push_back(grant);
-  reply(c, m, management_reply(202, "Accepted"));
+  reply(c, m, PutTokenResponse::reply(m, 202, "Accepted"));
 }
 
 bool Broker::settle_lock(Queue* q, const LockToken& token, const std::string& disposition,
@@ -144,9 +138,9 @@ void Broker::handle_management(proton::delivery& d, proton::message& m, LinkStat
     bool ok = allowed(cs.grants, hub->first, Need::any, now);
     std::string token = text_property(m, "security_token");
     if (!ok && !token.empty()) {
-      auto result = authority_.verify_token(token, now);
-      ok =
-          std::holds_alternative<Grant>(result) && covers(std::get<Grant>(result).path, hub->first);
+      std::string host = cs.host.empty() ? "localhost" : cs.host;
+      ok = std::holds_alternative<Grant>(
+          authority_.verify_token(token, "sb://" + host + "/" + name, now));
     }
     if (!ok)
       return reply(c, m,
