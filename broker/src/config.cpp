@@ -48,7 +48,7 @@ class Reader {
 
   std::string text(const YAML::Node& n, const std::string& field) {
     if (!n.IsScalar()) {
-      error(n, fmt::format("'{}' must be a text value", field));
+      error(n, fmt::format("{} must be a text value", field));
       return {};
     }
     return n.Scalar();
@@ -64,7 +64,7 @@ class Reader {
         throw YAML::Exception(n.Mark(), "");
       return static_cast<T>(v);
     } catch (const YAML::Exception&) {
-      error(n, fmt::format("'{}' must be a whole number between {} and {}", field, min, max));
+      error(n, fmt::format("{} must be a whole number between {} and {}", field, min, max));
       return fallback;
     }
   }
@@ -72,21 +72,21 @@ class Reader {
   Millis duration(const YAML::Node& n, const std::string& field, Millis fallback) {
     if (n.IsScalar())
       if (auto d = parse_duration(n.Scalar())) return *d;
-    error(n, fmt::format("'{}' must be a duration such as 500ms, 30s, 5m, 1h, 7d or PT1M", field));
+    error(n, fmt::format("{} must be a duration such as 500ms, 30s, 5m, 1h, 7d or PT1M", field));
     return fallback;
   }
 
   QueueSettings queue_settings(const YAML::Node& n, const std::string& where) {
     QueueSettings s;
     if (auto v = n["lock_duration"]) {
-      s.lock_duration = duration(v, where + ".lock_duration", s.lock_duration);
+      s.lock_duration = duration(v, where + " lock_duration", s.lock_duration);
       if (s.lock_duration < Millis(1000)) error(v, where + ".lock_duration must be at least 1s");
     }
     if (auto v = n["max_delivery_count"])
-      s.max_delivery_count = number<uint32_t>(v, where + ".max_delivery_count", 1, 2000, 10);
+      s.max_delivery_count = number<uint32_t>(v, where + " max_delivery_count", 1, 2000, 10);
     if (auto v = n["duplicate_detection_window"])
-      s.duplicate_detection_window = duration(v, where + ".duplicate_detection_window", Millis(0));
-    if (auto v = n["default_ttl"]) s.default_ttl = duration(v, where + ".default_ttl", Millis(0));
+      s.duplicate_detection_window = duration(v, where + " duplicate_detection_window", Millis(0));
+    if (auto v = n["default_ttl"]) s.default_ttl = duration(v, where + " default_ttl", Millis(0));
     return s;
   }
 
@@ -121,32 +121,33 @@ class Reader {
                {"listen", "data_dir", "max_message_size", "idle_timeout", "commit_interval",
                 "commit_batch", "sas_policies", "queues", "topics", "event_hubs"},
                "the broker configuration");
-    if (auto v = root["listen"]) c.listen = text(v, "listen");
-    if (auto v = root["data_dir"]) c.data_dir = text(v, "data_dir");
+    if (auto v = root["listen"]) c.listen = text(v, "'listen'");
+    if (auto v = root["data_dir"]) c.data_dir = text(v, "'data_dir'");
     if (auto v = root["max_message_size"])
       c.max_message_size =
-          number<uint64_t>(v, "max_message_size", 1024, 100 << 20, c.max_message_size);
-    if (auto v = root["idle_timeout"]) c.idle_timeout = duration(v, "idle_timeout", c.idle_timeout);
+          number<uint64_t>(v, "'max_message_size'", 1024, 100 << 20, c.max_message_size);
+    if (auto v = root["idle_timeout"])
+      c.idle_timeout = duration(v, "'idle_timeout'", c.idle_timeout);
     if (auto v = root["commit_interval"])
-      c.commit_interval = duration(v, "commit_interval", c.commit_interval);
+      c.commit_interval = duration(v, "'commit_interval'", c.commit_interval);
     if (auto v = root["commit_batch"])
-      c.commit_batch = number<uint32_t>(v, "commit_batch", 1, 100000, c.commit_batch);
+      c.commit_batch = number<uint32_t>(v, "'commit_batch'", 1, 100000, c.commit_batch);
 
     std::set<std::string> policy_names;
     for (const auto& p : sequence(root, "sas_policies")) {
       known_keys(p, {"name", "key", "rights"}, "a SAS policy");
       SasPolicy policy;
-      policy.name = text(p["name"] ? p["name"] : p, "sas_policies[].name");
+      policy.name = text(p["name"] ? p["name"] : p, "'sas_policies[].name'");
       if (!policy_names.insert(policy.name).second)
         error(p, "SAS policy '" + policy.name + "' is defined twice");
-      if (auto k = p["key"]) policy.key = text(k, "sas_policies[].key");
+      if (auto k = p["key"]) policy.key = text(k, "'sas_policies[].key'");
       if (policy.key.empty()) error(p, "SAS policy '" + policy.name + "' needs a non-empty 'key'");
       auto rights = p["rights"];
       if (!rights || !rights.IsSequence()) {
         error(p, "SAS policy '" + policy.name + "' needs 'rights': a list of manage, send, listen");
       } else {
         for (const auto& r : rights) {
-          std::string right = lower(text(r, "rights[]"));
+          std::string right = lower(text(r, "'rights[]'"));
           if (right == "manage")
             policy.manage = policy.send = policy.listen = true;
           else if (right == "send")
@@ -176,7 +177,7 @@ class Reader {
       TopicConfig tc;
       tc.name = entity_name(t, "topic", names);
       if (auto v = t["duplicate_detection_window"])
-        tc.duplicate_detection_window = duration(v, "duplicate_detection_window", Millis(0));
+        tc.duplicate_detection_window = duration(v, "'duplicate_detection_window'", Millis(0));
       std::set<std::string> sub_names;
       for (const auto& s : sequence(t, "subscriptions")) {
         known_keys(
@@ -187,7 +188,7 @@ class Reader {
         sc.name = entity_name(s, "subscription", sub_names);
         sc.settings = queue_settings(s, "subscription '" + sc.name + "'");
         if (auto f = s["filter"]) {
-          sc.sql_filter = text(f, "filter");
+          sc.sql_filter = text(f, "'filter'");
           try {
             SqlFilter check(sc.sql_filter);
           } catch (const FilterSyntaxError& e) {
@@ -217,19 +218,19 @@ class Reader {
                  "an event hub");
       EventHubConfig hc;
       hc.name = entity_name(h, "event hub", names);
-      if (auto v = h["partitions"]) hc.partitions = number<int>(v, "partitions", 1, 32, 4);
+      if (auto v = h["partitions"]) hc.partitions = number<int>(v, "'partitions'", 1, 32, 4);
       if (auto v = h["max_message_size"])
         hc.max_message_size =
-            number<uint64_t>(v, "max_message_size", 1024, 100 << 20, hc.max_message_size);
-      if (auto v = h["retention"]) hc.retention = duration(v, "retention", hc.retention);
+            number<uint64_t>(v, "'max_message_size'", 1024, 100 << 20, hc.max_message_size);
+      if (auto v = h["retention"]) hc.retention = duration(v, "'retention'", hc.retention);
       if (auto v = h["retention_count"])
-        hc.retention_count = number<uint64_t>(v, "retention_count", 0, uint64_t(1) << 40, 0);
+        hc.retention_count = number<uint64_t>(v, "'retention_count'", 0, uint64_t(1) << 40, 0);
       hc.consumer_groups.push_back("$Default");
       std::set<std::string> groups{"$default"};
       if (auto cgs = h["consumer_groups"]) {
         if (!cgs.IsSequence()) error(cgs, "'consumer_groups' must be a list of names");
         for (const auto& g : cgs) {
-          std::string name = text(g, "consumer_groups[]");
+          std::string name = text(g, "'consumer_groups[]'");
           if (groups.insert(lower(name)).second) hc.consumer_groups.push_back(name);
         }
       }
@@ -260,9 +261,9 @@ class Reader {
       if (key == "properties") {
         if (!kv.second.IsMap()) error(kv.second, "'correlation.properties' must be a mapping");
         for (const auto& p : kv.second)
-          f.properties[p.first.as<std::string>()] = text(p.second, "properties");
+          f.properties[p.first.as<std::string>()] = text(p.second, "'properties'");
       } else if (auto it = fields.find(key); it != fields.end()) {
-        f.system[it->second] = text(kv.second, key);
+        f.system[it->second] = text(kv.second, "'" + key + "'");
       } else {
         error(kv.first, "unknown correlation field '" + key +
                             "' (correlation_id, message_id, to, reply_to, subject, session_id, "
