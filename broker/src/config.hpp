@@ -1,0 +1,95 @@
+// The broker's configuration: listener, limits, SAS policies and the entities it serves, read
+// from YAML. Every error names file:line:column and the field.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace stepline::broker {
+
+using Millis = std::chrono::milliseconds;
+
+struct SasPolicy {
+  std::string name;
+  std::string key;
+  bool manage = false;
+  bool send = false;
+  bool listen = false;
+};
+
+/// Service Bus entity settings shared by queues and subscriptions.
+struct QueueSettings {
+  Millis lock_duration{60'000};
+  uint32_t max_delivery_count = 10;
+  Millis duplicate_detection_window{0};  ///< 0 = duplicate detection off
+  Millis default_ttl{0};                 ///< 0 = messages never expire
+};
+
+struct QueueConfig {
+  std::string name;
+  QueueSettings settings;
+};
+
+/// A correlation filter: every set field must equal the message's field (exact, case-sensitive).
+struct CorrelationFilter {
+  std::map<std::string, std::string> system;  ///< correlation_id, message_id, to, ... → value
+  std::map<std::string, std::string>
+      properties;  ///< application property → value (compared as text)
+};
+
+struct SubscriptionConfig {
+  std::string name;
+  std::string sql_filter;  ///< empty = accept all (unless `correlation` is set)
+  std::optional<CorrelationFilter> correlation;
+  QueueSettings settings;
+};
+
+struct TopicConfig {
+  std::string name;
+  Millis duplicate_detection_window{0};
+  std::vector<SubscriptionConfig> subscriptions;
+};
+
+struct EventHubConfig {
+  std::string name;
+  int partitions = 4;
+  std::vector<std::string> consumer_groups;  ///< always contains $Default
+  uint64_t max_message_size = 1'048'576;
+  uint64_t retention_count = 0;  ///< events kept per partition, 0 = unbounded
+  Millis retention{3'600'000};   ///< age after which events are dropped, 0 = forever
+};
+
+struct BrokerConfig {
+  std::string source;  ///< the file it came from, for messages
+  std::string listen = "127.0.0.1:5672";
+  std::string data_dir;  ///< empty = in memory only
+  uint64_t max_message_size = 262'144;
+  Millis idle_timeout{120'000};
+  Millis commit_interval{5};
+  uint32_t commit_batch = 512;
+  std::vector<SasPolicy> sas_policies;
+  std::vector<QueueConfig> queues;
+  std::vector<TopicConfig> topics;
+  std::vector<EventHubConfig> event_hubs;
+};
+
+/// Bad configuration: what() holds one `file:line:col: message` line per problem.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Reads and validates a broker YAML file; throws ConfigError listing every problem found.
+BrokerConfig load_config(const std::string& path);
+/// Same for YAML text; `source` names it in messages.
+BrokerConfig parse_config(const std::string& yaml, const std::string& source);
+
+/// "500ms", "30s", "5m", "1h", "7d", ISO-8601 ("PT1M", "P1D") or a number of seconds.
+std::optional<Millis> parse_duration(const std::string& text);
+
+}  // namespace stepline::broker

@@ -1,0 +1,120 @@
+#include "event_hub.hpp"
+
+#include <chrono>
+#include <regex>
+
+#include <proton/annotation_key.hpp>
+#include <proton/timestamp.hpp>
+
+#include "codec.hpp"
+#include "queue.hpp"
+
+namespace stepline::broker {
+
+const StoredEvent* Partition::at(int64_t seq) const {
+  if (events.empty() || seq < events.front().sequence || seq >= next_sequence) return nullptr;
+  return &events[static_cast<size_t>(seq - events.front().sequence)];
+}
+
+EventHub::EventHub(const EventHubConfig& config, Journal* journal)
+    : config_(config), key_(entity_key(config.name)), journal_(journal) {
+  for (int i = 0; i < config.partitions; ++i) {
+    Partition p;
+    p.id = i;
+    partitions_.push_back(std::move(p));
+  }
+  created_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+}
+
+bool EventHub::has_consumer_group(const std::string& name) const {
+  for (const auto& g : config_.consumer_groups)
+    if (entity_key(g) == entity_key(name)) return true;
+  return false;
+}
+
+int EventHub::choose_partition(const std::string& partition_key) {
+  if (partition_key.empty()) {
+    int p = next_partition_;
+    next_partition_ = (next_partition_ + 1) % static_cast<int>(partitions_.size());
+    return p;
+  }
+  // FNV-1a: stable across runs and builds, unlike std::hash.
+  uint32_t h = 2166136261u;
+  for (unsigned char c : partition_key) h = (h ^ c) * 16777619u;
+  return static_cast<int>(h % partitions_.size());
+}
+
+const StoredEvent& EventHub::append(int partition, proton::message& event, int64_t now_ms) {
+  Partition& p = partitions_.at(partition);
+  StoredEvent e;
+  e.sequence = p.next_sequence++;
+  e.offset = p.next_offset;
+  e.enqueued_ms = now_ms;
+  auto& ann = event.message_annotations();
+  ann.put(proton::symbol("x-opt-sequence-number"), int64_t(e.sequence));
+  ann.put(proton::symbol("x-opt-offset"), std::to_string(e.offset));
+  ann.put(proton::symbol("x-opt-enqueued-time"), proton::timestamp(now_ms));
+  e.bytes = encode_message(event);
+  p.next_offset += e.bytes.size();
+  p.last_enqueued_ms = now_ms;
+  if (journal_) journal_->event_stored(key_, partition, e);
+  p.events.push_back(std::move(e));
+  return p.events.back();
+}
+
+void EventHub::restore(int partition, StoredEvent e) {
+  Partition& p = partitions_.at(partition);
+  p.next_sequence = e.sequence + 1;
+  p.next_offset = e.offset + e.bytes.size();
+  p.last_enqueued_ms = e.enqueued_ms;
+  p.events.push_back(std::move(e));
+}
+
+void EventHub::prune(int64_t now_ms) {
+  for (auto& p : partitions_) {
+    size_t drop = 0;
+    if (config_.retention_count && p.events.size() > config_.retention_count)
+      drop = p.events.size() - config_.retention_count;
+    if (config_.retention.count())
+      while (drop < p.events.size() &&
+             p.events[drop].enqueued_ms + config_.retention.count() < now_ms)
+        ++drop;
+    if (!drop) continue;
+    p.events.erase(p.events.begin(), p.events.begin() + static_cast<long>(drop));
+    if (journal_) journal_->events_dropped(key_, p.id, p.begin_sequence());
+  }
+}
+
+int64_t EventHub::start_sequence(int partition, const std::string& selector) const {
+  const Partition& p = partitions_.at(partition);
+  if (selector.empty()) return p.begin_sequence();
+  static const std::regex form(
+      R"(\s*amqp\.annotation\.(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time)\s*(>=|>|=)\s*'([^']*)'\s*)",
+      std::regex::icase);
+  std::smatch m;
+  if (!std::regex_match(selector, m, form))
+    throw SelectorError(
+        "unsupported selector filter '" + selector +
+        "' (expected amqp.annotation.x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time > "
+        "or >= a quoted value)");
+  std::string field = m[1].str(), op = m[2].str(), value = m[3].str();
+  bool inclusive = op != ">";
+  if (value == "@latest") return p.next_sequence;
+  long long v;
+  try {
+    v = std::stoll(value);
+  } catch (const std::exception&) {
+    throw SelectorError("selector value '" + value + "' is not a number");
+  }
+  if (field == "x-opt-sequence-number")
+    return std::max<int64_t>(p.begin_sequence(), inclusive ? v : v + 1);
+  for (const auto& e : p.events) {
+    long long have = field == "x-opt-offset" ? static_cast<long long>(e.offset) : e.enqueued_ms;
+    if (inclusive ? have >= v : have > v) return e.sequence;
+  }
+  return p.next_sequence;
+}
+
+}  // namespace stepline::broker

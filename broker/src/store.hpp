@@ -1,0 +1,82 @@
+// Durable storage for messages and events (SQLite in WAL mode). Changes are journalled in
+// memory and written by commit(), which the broker calls every few milliseconds or messages;
+// a publisher's delivery is accepted only after the commit that holds it (group commit).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "journal.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace stepline::broker {
+
+class Store : public Journal {
+ public:
+  /// Opens (creating when needed) <data_dir>/broker.db; throws std::runtime_error naming the file.
+  explicit Store(const std::string& data_dir);
+  ~Store() override;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// Reads every stored message and event.
+  void load(const std::function<void(const std::string& entity, QueuedMessage)>& message,
+            const std::function<void(const std::string& hub, int partition, StoredEvent)>& event);
+  /// True when changes wait for commit().
+  bool dirty() const { return !pending_.empty(); }
+  size_t pending() const { return pending_.size(); }
+  /// Writes pending changes in one transaction and syncs; throws std::runtime_error on failure.
+  void commit();
+
+  void message_stored(const std::string& entity, const QueuedMessage& m) override;
+  void message_removed(const std::string& entity, uint64_t sequence) override;
+  void message_updated(const std::string& entity, const QueuedMessage& m) override;
+  void event_stored(const std::string& hub, int partition, const StoredEvent& e) override;
+  void events_dropped(const std::string& hub, int partition, int64_t sequence) override;
+
+ private:
+  struct Insert {
+    std::string entity;
+    QueuedMessage m;
+  };
+  struct Remove {
+    std::string entity;
+    uint64_t sequence;
+  };
+  struct Update {
+    std::string entity;
+    uint64_t sequence;
+    uint32_t delivery_count;
+    bool deferred;
+  };
+  struct InsertEvent {
+    std::string hub;
+    int partition;
+    StoredEvent e;
+  };
+  struct DropEvents {
+    std::string hub;
+    int partition;
+    int64_t below;
+  };
+  using Op = std::variant<Insert, Remove, Update, InsertEvent, DropEvents>;
+
+  void exec(const char* sql);
+  sqlite3_stmt* prepare(const char* sql);
+  [[noreturn]] void fail(const std::string& what);
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* remove_ = nullptr;
+  sqlite3_stmt* update_ = nullptr;
+  sqlite3_stmt* insert_event_ = nullptr;
+  sqlite3_stmt* drop_events_ = nullptr;
+  std::vector<Op> pending_;
+};
+
+}  // namespace stepline::broker

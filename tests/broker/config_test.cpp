@@ -1,0 +1,76 @@
+// Broker configuration: the sample loads, mistakes are reported with file:line:column.
+#include <doctest/doctest.h>
+
+#include "config.hpp"
+
+using namespace stepline::broker;
+
+TEST_CASE("the sample configuration loads with its queues, topic, subscriptions and event hub") {
+  BrokerConfig c = load_config(STEPLINE_SOURCE_DIR "/samples/broker.yaml");
+  CHECK(c.listen == "127.0.0.1:5672");
+  CHECK(c.data_dir.empty());
+  CHECK(c.max_message_size == 262144);
+  REQUIRE(c.queues.size() == 3);
+  CHECK(c.queues[0].name == "orders");
+  CHECK(c.queues[0].settings.lock_duration == Millis(30000));
+  CHECK(c.queues[0].settings.duplicate_detection_window == Millis(600000));
+  REQUIRE(c.topics.size() == 1);
+  REQUIRE(c.topics[0].subscriptions.size() == 2);
+  CHECK(c.topics[0].subscriptions[0].sql_filter.find("EntityLogicalName") != std::string::npos);
+  CHECK(c.topics[0].subscriptions[1].sql_filter.empty());
+  REQUIRE(c.event_hubs.size() == 1);
+  CHECK(c.event_hubs[0].partitions == 4);
+  CHECK(c.event_hubs[0].max_message_size == 1048576);
+  CHECK(c.event_hubs[0].consumer_groups == std::vector<std::string>{"$Default", "analytics"});
+  REQUIRE(c.sas_policies.size() == 2);
+  CHECK(c.sas_policies[0].manage);
+  CHECK_FALSE(c.sas_policies[1].listen);
+}
+
+TEST_CASE("every configuration mistake is reported with its file, line and column") {
+  const std::string yaml =
+      "listen: 127.0.0.1:5672\n"
+      "queues:\n"
+      "  - name: orders\n"
+      "    lock_duration: soon\n"
+      "  - name: ORDERS\n"
+      "    colour: red\n"
+      "topics:\n"
+      "  - name: t\n"
+      "    subscriptions:\n"
+      "      - name: s\n"
+      "        filter: a = = 1\n"
+      "sas_policies:\n"
+      "  - name: root\n"
+      "    rights: [everything]\n";
+  try {
+    parse_config(yaml, "broker.yaml");
+    FAIL("a bad configuration was accepted");
+  } catch (const ConfigError& e) {
+    std::string what = e.what();
+    CHECK(what.find("broker.yaml:4:20: queue 'orders' lock_duration must be a duration") !=
+          std::string::npos);
+    CHECK(what.find("broker.yaml:5:11: queue name 'ORDERS' is used twice") != std::string::npos);
+    CHECK(what.find("broker.yaml:6:5: unknown key 'colour' in a queue") != std::string::npos);
+    CHECK(what.find("broker.yaml:11:21: subscription 's' filter: unexpected '='") !=
+          std::string::npos);
+    CHECK(what.find("broker.yaml:13:5: SAS policy 'root' needs a non-empty 'key'") !=
+          std::string::npos);
+    CHECK(what.find("broker.yaml:14:14: right 'everything' is not one of manage, send, listen") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("YAML syntax errors carry the parser's position") {
+  CHECK_THROWS_WITH_AS(parse_config("queues: [\n", "b.yaml"), doctest::Contains("b.yaml:2:1:"),
+                       ConfigError);
+}
+
+TEST_CASE("durations read as Azure writes them and in short form") {
+  CHECK(parse_duration("PT1M") == Millis(60000));
+  CHECK(parse_duration("P1DT2H") == Millis(93600000));
+  CHECK(parse_duration("500ms") == Millis(500));
+  CHECK(parse_duration("30") == Millis(30000));
+  CHECK(parse_duration("1.5h") == Millis(5400000));
+  CHECK_FALSE(parse_duration("soon"));
+}

@@ -1,0 +1,186 @@
+// Service Bus queue behaviour over AMQP, with a Proton C++ client against the broker process.
+#include <doctest/doctest.h>
+
+#include <proton/annotation_key.hpp>
+#include <proton/message_id.hpp>
+#include <proton/timestamp.hpp>
+
+#include "amqp_client.hpp"
+#include "broker_process.hpp"
+
+using namespace stepline::broker::testing;
+
+namespace {
+
+const char* config = R"(
+sas_policies:
+  - name: RootManageSharedAccessKey
+    key: test-key
+    rights: [manage, send, listen]
+  - name: sender
+    key: sender-key
+    rights: [send]
+queues:
+  - name: orders
+    lock_duration: 2s
+    max_delivery_count: 2
+  - name: dedup
+    duplicate_detection_window: 1m
+topics:
+  - name: account-events
+    subscriptions:
+      - name: accounts
+        filter: "\"http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName\" = 'account'"
+      - name: all
+event_hubs:
+  - name: telemetry
+    partitions: 4
+)";
+
+const Login root{"RootManageSharedAccessKey", "test-key"};
+
+proton::message text(const std::string& body) {
+  proton::message m;
+  m.body(body);
+  return m;
+}
+
+int64_t annotation(const proton::message& m, const char* key) {
+  proton::value v = m.message_annotations().get(proton::symbol(key));
+  if (v.type() == proton::type_id::TIMESTAMP)
+    return proton::get<proton::timestamp>(v).milliseconds();
+  return v.empty() ? -1 : proton::coerce<int64_t>(v);
+}
+
+}  // namespace
+
+TEST_CASE("a queue delivers peek-locked messages in order and complete removes them") {
+  BrokerProcess broker(config);
+  auto sent = send(broker.url(), "orders", {text("one"), text("two"), text("three")}, root);
+  CHECK(sent.error == "");
+  CHECK(sent.accepted == 3);
+  CHECK(sent.max_message_size == 262144);
+
+  auto got = receive(broker.url(), "orders", 3, Settle::accept, root);
+  REQUIRE(got.messages.size() == 3);
+  CHECK(proton::get<std::string>(got.messages[0].body()) == "one");
+  CHECK(proton::get<std::string>(got.messages[2].body()) == "three");
+  CHECK(annotation(got.messages[0], "x-opt-sequence-number") <
+        annotation(got.messages[1], "x-opt-sequence-number"));
+  CHECK(annotation(got.messages[0], "x-opt-enqueued-time") > 0);
+  CHECK(annotation(got.messages[0], "x-opt-locked-until") >
+        annotation(got.messages[0], "x-opt-enqueued-time"));
+  CHECK_FALSE(got.messages[0].id().empty());  // stamped by the broker
+  CHECK(got.tags[0].size() == 16);            // the lock token
+  CHECK(got.messages[0].delivery_count() == 0);
+
+  auto again = receive(broker.url(), "orders", 1, Settle::accept, root, false, 400);
+  CHECK(again.messages.empty());
+}
+
+TEST_CASE(
+    "an abandoned message comes back with its delivery count raised, then goes to the dead-letter "
+    "queue") {
+  BrokerProcess broker(config);
+  REQUIRE(send(broker.url(), "orders", {text("poison")}, root).accepted == 1);
+  auto first = receive(broker.url(), "orders", 1, Settle::abandon, root);
+  REQUIRE(first.messages.size() == 1);
+  CHECK(first.messages[0].delivery_count() == 0);
+  auto second = receive(broker.url(), "orders", 1, Settle::abandon, root);
+  REQUIRE(second.messages.size() == 1);
+  CHECK(second.messages[0].delivery_count() == 1);
+  // max_delivery_count is 2: the queue is empty, the message waits in the dead-letter queue
+  CHECK(receive(broker.url(), "orders", 1, Settle::accept, root, false, 400).messages.empty());
+  auto dead = receive(broker.url(), "orders/$DeadLetterQueue", 1, Settle::accept, root);
+  REQUIRE(dead.messages.size() == 1);
+  CHECK(proton::get<std::string>(dead.messages[0].body()) == "poison");
+  CHECK(proton::get<std::string>(dead.messages[0].properties().get("DeadLetterReason")) ==
+        "MaxDeliveryCountExceeded");
+}
+
+TEST_CASE("a message whose lock expires is delivered again") {
+  BrokerProcess broker(config);
+  REQUIRE(send(broker.url(), "orders", {text("slow")}, root).accepted == 1);
+  auto held = receive(broker.url(), "orders", 1, Settle::none, root);
+  REQUIRE(held.messages.size() == 1);
+  auto redelivered = receive(broker.url(), "orders", 1, Settle::accept, root, false, 3500);
+  REQUIRE(redelivered.messages.size() == 1);
+  CHECK(redelivered.messages[0].delivery_count() == 1);
+}
+
+TEST_CASE("receive-and-delete takes messages without a lock; dead-lettering moves them") {
+  BrokerProcess broker(config);
+  REQUIRE(send(broker.url(), "orders", {text("a"), text("b")}, root).accepted == 2);
+  auto dl = receive(broker.url(), "orders", 1, Settle::dead_letter, root);
+  REQUIRE(dl.messages.size() == 1);
+  auto rd = receive(broker.url(), "orders", 5, Settle::none, root, true, 400);
+  REQUIRE(rd.messages.size() == 1);
+  CHECK(proton::get<std::string>(rd.messages[0].body()) == "b");
+  auto dead = receive(broker.url(), "Orders/$deadletterqueue", 5, Settle::accept, root, true, 400);
+  REQUIRE(dead.messages.size() == 1);
+  CHECK(proton::get<std::string>(dead.messages[0].body()) == "a");
+}
+
+TEST_CASE("duplicate detection drops a second message with the same id but reports it accepted") {
+  BrokerProcess broker(config);
+  proton::message m = text("once");
+  m.id(std::string("order-42"));
+  REQUIRE(send(broker.url(), "dedup", {m, m}, root).accepted == 2);
+  CHECK(receive(broker.url(), "dedup", 5, Settle::accept, root, false, 400).messages.size() == 1);
+}
+
+TEST_CASE("links without rights or to unknown entities are refused with the Azure conditions") {
+  BrokerProcess broker(config);
+  CHECK(send(broker.url(), "orders", {text("x")}, Login{}).error == "amqp:unauthorized-access");
+  CHECK(send(broker.url(), "no-such-queue", {text("x")}, root).error == "amqp:not-found");
+  CHECK(send(broker.url(), "orders", {text("x")}, Login{"sender", "sender-key"}).accepted == 1);
+  CHECK(receive(broker.url(), "orders", 1, Settle::accept, Login{"sender", "sender-key"}).error ==
+        "amqp:unauthorized-access");
+  CHECK(send(broker.url(), "orders", {text("x")}, Login{"RootManageSharedAccessKey", "wrong"})
+            .error != "");
+}
+
+TEST_CASE("a message larger than max_message_size is rejected with message-size-exceeded") {
+  BrokerProcess broker(config);
+  auto r = send(broker.url(), "orders", {text(std::string(300000, 'x'))}, root);
+  REQUIRE(r.rejected.size() == 1);
+  CHECK(r.rejected[0] == "amqp:link:message-size-exceeded");
+}
+
+TEST_CASE("a topic routes by the EntityLogicalName claim to matching subscriptions only") {
+  BrokerProcess broker(config);
+  proton::message account = text("account created");
+  account.properties().put("http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName",
+                           "account");
+  proton::message contact = text("contact created");
+  contact.properties().put("http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName",
+                           "contact");
+  REQUIRE(send(broker.url(), "account-events", {account, contact}, root).accepted == 2);
+  auto accounts = receive(broker.url(), "account-events/Subscriptions/accounts", 5, Settle::accept,
+                          root, false, 400);
+  REQUIRE(accounts.messages.size() == 1);
+  CHECK(proton::get<std::string>(accounts.messages[0].body()) == "account created");
+  auto all = receive(broker.url(), "ACCOUNT-EVENTS/subscriptions/All", 5, Settle::accept, root,
+                     false, 400);
+  CHECK(all.messages.size() == 2);
+}
+
+TEST_CASE("an event hub partition keeps sequence numbers and offsets for its consumers") {
+  BrokerProcess broker(config);
+  REQUIRE(send(broker.url(), "telemetry/Partitions/2", {text("e1"), text("e2")}, root).accepted ==
+          2);
+  auto events = receive(broker.url(), "telemetry/ConsumerGroups/$Default/Partitions/2", 2,
+                        Settle::accept, root);
+  REQUIRE(events.messages.size() == 2);
+  CHECK(annotation(events.messages[0], "x-opt-sequence-number") == 0);
+  CHECK(annotation(events.messages[1], "x-opt-sequence-number") == 1);
+  CHECK(proton::get<std::string>(
+            events.messages[1].message_annotations().get(proton::symbol("x-opt-offset"))) != "0");
+  CHECK(receive(broker.url(), "telemetry/ConsumerGroups/nope/Partitions/2", 1, Settle::accept, root)
+            .error == "amqp:not-found");
+}
+
+TEST_CASE("the broker stops cleanly on SIGTERM") {
+  BrokerProcess broker(config);
+  CHECK(broker.stop() == 0);
+}
