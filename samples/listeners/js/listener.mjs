@@ -1,0 +1,55 @@
+// An Azure SDK user reading Stepline's messages unchanged: @azure/service-bus receives from a
+// queue or a topic subscription, prints the five Dataverse claim properties each message carries
+// and a summary of the execution context in its body, and completes the message.
+//
+//   node listener.mjs [account-events/Subscriptions/all] [--count N] [--timeout S]
+// The connection string comes from STEPLINE_LISTENER_CONNECTION or STEPLINE_BROKER_CONNECTION.
+import { ServiceBusClient } from "@azure/service-bus";
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i < 0 ? fallback : Number(args.splice(i, 2)[1]);
+};
+const count = option("--count", Infinity);
+const timeout = option("--timeout", 0);
+const [entity = "account-events/Subscriptions/all"] = args;
+const connection = process.env.STEPLINE_LISTENER_CONNECTION ?? process.env.STEPLINE_BROKER_CONNECTION;
+if (!connection) {
+  console.error("set STEPLINE_LISTENER_CONNECTION to a Service Bus connection string");
+  process.exit(2);
+}
+
+const claims = "http://schemas.microsoft.com/xrm/2011/Claims/";
+const claimNames = ["Organization", "User", "InitiatingUser", "EntityLogicalName", "RequestName"];
+
+// Dataverse's JSON (RemoteExecutionContext) and Stepline's own json both parse as plain objects.
+function summary(body) {
+  if (Buffer.isBuffer(body)) return `${body.length} bytes (not JSON)`;
+  const context = typeof body === "string" ? JSON.parse(body) : body;
+  const c = context.data ?? context; // CloudEvents carry the context in data
+  return [c.MessageName ?? c.messageName, c.PrimaryEntityName ?? c.primaryEntityName,
+    c.PrimaryEntityId ?? c.primaryEntityId].join(" ");
+}
+
+const client = new ServiceBusClient(connection);
+const [topic, , subscription] = entity.split("/");
+const receiver = subscription ? client.createReceiver(topic, subscription) : client.createReceiver(entity);
+let received = 0;
+const deadline = timeout > 0 ? Date.now() + timeout * 1000 : Infinity;
+while (received < count && Date.now() < deadline) {
+  const wait = Math.max(100, Math.min(5000, deadline - Date.now()));
+  for (const message of await receiver.receiveMessages(count - received, { maxWaitTimeInMs: wait })) {
+    const props = message.applicationProperties ?? {};
+    const shown = claimNames.map((name) => `${name}=${props[claims + name] ?? "-"}`).join(" ");
+    console.log(`${entity}: ${summary(message.body)} | ${message.contentType} | ${shown}`);
+    await receiver.completeMessage(message);
+    received++;
+  }
+}
+await receiver.close();
+await client.close();
+if (received < count) {
+  console.error(`timeout: ${received} of ${count} messages`);
+  process.exit(1);
+}

@@ -1,0 +1,131 @@
+#include "listener.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <proton/connection_options.hpp>
+#include <proton/receiver.hpp>
+#include <proton/ssl.hpp>
+#include <proton/transport.hpp>
+
+#include <stepline/format/binary.hpp>
+
+namespace samples {
+
+ListenerOptions parse_options(int argc, char** argv, const std::string& description,
+                              const std::string& entity) {
+  CLI::App app{description};
+  std::string connection;
+  ListenerOptions o;
+  o.entity = entity;
+  app.add_option("entity", o.entity, "the entity to read from")->capture_default_str();
+  app.add_option("--connection", connection,
+                 "connection string; default $STEPLINE_LISTENER_CONNECTION, then "
+                 "$STEPLINE_BROKER_CONNECTION");
+  app.add_option("--count", o.count, "exit after this many messages");
+  app.add_option("--timeout", o.timeout, "exit with status 1 after this many seconds");
+  try {
+    app.parse(argc, argv);
+    for (const char* name : {"STEPLINE_LISTENER_CONNECTION", "STEPLINE_BROKER_CONNECTION"}) {
+      if (connection.empty() && std::getenv(name)) connection = std::getenv(name);
+    }
+    if (connection.empty())
+      throw CLI::ValidationError("--connection", "give a connection string or set "
+                                                 "STEPLINE_LISTENER_CONNECTION");
+    o.connection = stepline::azure::ConnectionString::parse(connection);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
+  } catch (const std::exception& e) {
+    std::cerr << app.get_name() << ": " << e.what() << "\n";
+    std::exit(2);
+  }
+  return o;
+}
+
+stepline::ExecutionContext read_context(const proton::message& message) {
+  using namespace stepline::format;
+  const proton::value& body = message.body();
+  if (body.type() == proton::MAP) return binary::from_amqp_value(body);
+  std::string text = body.type() == proton::BINARY
+                         ? std::string(proton::get<proton::binary>(body).begin(),
+                                       proton::get<proton::binary>(body).end())
+                         : proton::get<std::string>(body);
+  const std::string type = message.content_type();
+  Format format = Format::json;
+  if (type == content_type(Format::xml)) format = Format::xml;
+  else if (type == content_type(Format::cloudevents)) format = Format::cloudevents;
+  else if (type == content_type(Format::binary)) format = Format::binary;
+  // json and dataverse-json share application/json: Dataverse's names are PascalCase.
+  else if (text.find("\"MessageName\"") != std::string::npos) format = Format::dataverse_json;
+  return parse_any_format(text, format);
+}
+
+std::string summary(const stepline::ExecutionContext& c) {
+  std::ostringstream out;
+  out << c.message_name << " " << c.primary_entity_name << " " << c.primary_entity_id.str()
+      << " stage " << static_cast<int>(c.stage) << " " << stepline::to_string(c.mode) << " depth "
+      << c.depth;
+  auto values = [&](const char* label, const stepline::ParameterCollection& values) {
+    out << " | " << label << ":";
+    for (const auto& [name, value] : values) {
+      out << " " << name << "=";
+      if (auto s = value.get_if<std::string>()) out << *s;
+      else if (auto m = value.get_if<stepline::Money>()) out << m->value.str();
+      else if (auto i = value.get_if<std::int32_t>()) out << *i;
+      else out << "(" << stepline::to_string(value.kind()) << ")";
+    }
+  };
+  for (const auto& [alias, image] : c.pre_entity_images) values(alias.c_str(), image.attributes);
+  if (!c.shared_variables.empty()) values("shared", c.shared_variables);
+  return out.str();
+}
+
+int Listener::run() {
+  proton::container container(*this);
+  container.run();
+  return failed_ || (options_.count > 0 && received_ < options_.count) ? 1 : 0;
+}
+
+void Listener::received() {
+  if (++received_ == options_.count) connection_.close();
+}
+
+void Listener::on_container_start(proton::container& c) {
+  const auto& cs = options_.connection;
+  proton::connection_options co;
+  co.sasl_enabled(true).sasl_allowed_mechs("PLAIN").user(cs.shared_access_key_name)
+      .password(cs.shared_access_key).virtual_host(cs.host);
+  // amqps to Azure: the system's trust store and a host name check.
+  if (cs.uses_tls()) co.ssl_client_options(proton::ssl_client_options());
+  connection_ = c.connect(cs.host + ":" + std::to_string(cs.effective_port()), co);
+  if (options_.timeout > 0) {
+    c.schedule(proton::duration(static_cast<int64_t>(options_.timeout * 1000)), [this] {
+      if (options_.count > 0 && received_ >= options_.count) return;
+      std::cerr << "timeout: " << received_ << " of " << options_.count << " messages\n";
+      failed_ = true;
+      connection_.close();
+    });
+  }
+}
+
+// A pending timeout would keep the container running: stop it when the connection ends.
+void Listener::on_transport_close(proton::transport& t) {
+  t.connection().container().stop();
+}
+void Listener::on_transport_error(proton::transport& t) {
+  std::cerr << "connection failed: " << t.error().what() << "\n";
+  failed_ = true;
+}
+void Listener::on_connection_error(proton::connection& c) {
+  std::cerr << "connection closed: " << c.error().what() << "\n";
+  failed_ = true;
+}
+void Listener::on_receiver_error(proton::receiver& r) {
+  std::cerr << r.source().address() << ": " << r.error().what() << "\n";
+  failed_ = true;
+  r.connection().close();
+}
+
+}  // namespace samples

@@ -1,0 +1,65 @@
+// What every sample listener shares: the command line (connection string, --count, --timeout),
+// connecting to Service Bus, Event Hubs or stepline-broker with a connection string, reading a
+// posted execution context in whichever format it came, and one line of summary per context.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <proton/connection.hpp>
+#include <proton/container.hpp>
+#include <proton/message.hpp>
+#include <proton/messaging_handler.hpp>
+
+#include <stepline/azure/connection_string.hpp>
+#include <stepline/execution_context.hpp>
+
+namespace samples {
+
+struct ListenerOptions {
+  stepline::azure::ConnectionString connection;
+  std::string entity;   ///< queue, subscription or hub address
+  int count = 0;        ///< stop after this many messages; 0 = run until the timeout or ^C
+  double timeout = 0;   ///< seconds; 0 = no limit
+};
+
+/// Parses `--connection` (else $STEPLINE_LISTENER_CONNECTION, else $STEPLINE_BROKER_CONNECTION),
+/// `--count`, `--timeout` and the entity (default `entity`). Exits with usage on bad arguments.
+ListenerOptions parse_options(int argc, char** argv, const std::string& description,
+                              const std::string& entity);
+
+/// The context in a message, read by its content type with the SDK's parsers (the binary format
+/// as an AMQP map body, the text formats from a data section or string body).
+stepline::ExecutionContext read_context(const proton::message& message);
+
+/// "Update account a000…02 stage 40 async depth 1 | pre: name=Fabrikam | shared: tag=samples".
+std::string summary(const stepline::ExecutionContext& context);
+
+/// Connects with the connection string (SASL PLAIN with its key name and key, TLS for amqps)
+/// and counts messages; stops after --count messages or --timeout seconds. Subclasses open their
+/// links in on_connection_open() and call received() for every message they handle.
+class Listener : public proton::messaging_handler {
+ public:
+  explicit Listener(ListenerOptions options) : options_(std::move(options)) {}
+  /// Runs until done; 0 when --count messages arrived (or no count was asked), 1 otherwise.
+  int run();
+
+ protected:
+  const ListenerOptions& options() const { return options_; }
+  /// Counts one message and closes the connection once the count is reached.
+  void received();
+
+  void on_container_start(proton::container& c) override;
+  void on_transport_close(proton::transport& t) override;
+  void on_transport_error(proton::transport& t) override;
+  void on_connection_error(proton::connection& c) override;
+  void on_receiver_error(proton::receiver& r) override;
+
+ private:
+  ListenerOptions options_;
+  proton::connection connection_;
+  int received_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace samples
