@@ -2,6 +2,9 @@
 // resolve against the declaring file, and includes are followed once and without cycles.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include <stepline/registration/values.hpp>
 
 #include "scratch.hpp"
@@ -328,6 +331,41 @@ TEST_CASE("the sample registration loads when the broker connection is set") {
   CHECK(publish->endpoint == "account-events");
   REQUIRE(publish->images.size() == 1);
   CHECK(publish->images[0].columns == std::vector<std::string>{"name", "revenue"});
+}
+
+}  // namespace stepline::registration
+
+namespace stepline::registration {
+
+TEST_CASE("the complete example in docs/REGISTRATION.md is a valid registration") {
+  std::ifstream in(STEPLINE_SOURCE_DIR "/docs/REGISTRATION.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  // The first two YAML blocks are the example's two files, each starting with "# FILE".
+  std::vector<std::string> blocks;
+  std::string doc = text.str();
+  for (std::size_t at = doc.find("```yaml\n"); at != std::string::npos && blocks.size() < 2;
+       at = doc.find("```yaml\n", at + 1)) {
+    std::size_t start = at + 8;
+    blocks.push_back(doc.substr(start, doc.find("```", start) - start));
+  }
+  REQUIRE(blocks.size() == 2);
+  testing::Scratch scratch;
+  testing::ScopedEnv env("STEPLINE_BROKER_CONNECTION",
+                         "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=a2V5");
+  scratch.write("secrets/validate.txt", "token\n");
+  std::filesystem::path root;
+  for (const auto& block : blocks) {
+    std::string name = block.substr(2, block.find('\n') - 2);  // "# stepline.yaml"
+    auto path = scratch.write(name, block);
+    if (root.empty()) root = path;
+  }
+  LoadResult result = read(root);
+  for (const auto& p : result.problems) INFO(p.str());
+  CHECK(result.problems.empty());
+  CHECK(result.registration.steps.size() == 3);
+  CHECK(result.registration.endpoints.size() == 1);
+  CHECK(result.registration.steps[0].secure_configuration == "token");
 }
 
 }  // namespace stepline::registration
