@@ -78,8 +78,15 @@ steps:
 )");
   LoadResult result = read(path);
   for (const auto& p : result.problems) INFO(p.str());
-  REQUIRE(result.problems.empty());
+  // The only remark: the key is written in the file instead of coming from ${env:} or ${file:}.
+  REQUIRE(result.problems.size() == 1);
+  CHECK(result.problems[0].severity == Severity::warning);
+  CHECK(result.problems[0].where.line == 21);
+  CHECK(result.problems[0].message ==
+        "connection: the SharedAccessKey is written in the registration file; read it with "
+        "${env:NAME} or ${file:PATH} so the file can be shared");
   const Registration& r = result.registration;
+  CHECK(r.warnings.size() == 1);
 
   CHECK(r.host.plugin_folder == (scratch.folder() / "lib/plugins").lexically_normal());
   CHECK(r.host.data_folder == "/var/lib/stepline");
