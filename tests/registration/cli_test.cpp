@@ -119,3 +119,37 @@ TEST_CASE("stepline registration diff shows what a deploy changes") {
 }
 
 }  // namespace stepline::registration
+
+namespace stepline::registration {
+
+TEST_CASE("stepline validate prints warnings but still exits with 0") {
+  testing::Scratch scratch;
+  auto path = scratch.write("stepline.yaml", R"(endpoints:
+  - name: events
+    contract: queue
+    path: events
+    connection: Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=TOPSECRET
+steps:
+  - {name: publish, message: Update, stage: post-operation, mode: async, handler: {endpoint: events}}
+)");
+  // Plug-in libraries are not needed here: no step names a plug-in type.
+  Run run = stepline("validate " + path.string());
+  CAPTURE(run.output);
+  CHECK(run.status == 0);
+  CHECK(run.output.find(path.string() +
+                        ":5:17: warning: connection: the SharedAccessKey is written "
+                        "in the registration file") != std::string::npos);
+  CHECK(run.output.find("valid: 0 plug-ins, 1 endpoint, 1 step (1 warning)") != std::string::npos);
+  CHECK(run.output.find("TOPSECRET") == std::string::npos);
+}
+
+TEST_CASE("stepline registration diff refuses a file with errors") {
+  testing::Scratch scratch;
+  auto good = scratch.write("good.yaml", "steps: []\n");
+  auto bad = scratch.write("bad.yaml", "steps:\n  - name: x\n");
+  Run run = stepline("registration diff " + good.string() + " " + bad.string());
+  CHECK(run.status == 2);
+  CHECK(run.output.find("bad.yaml:2:5: error: step 'x' needs 'message'") != std::string::npos);
+}
+
+}  // namespace stepline::registration
