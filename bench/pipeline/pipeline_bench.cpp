@@ -6,8 +6,10 @@
 // Compare the pairs as ratios: pipeline_dispatch_one_step / direct_virtual_call.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include <stepline/host/pipeline.hpp>
 #include <stepline/host/record_store.hpp>
@@ -126,6 +128,38 @@ void update_operations(benchmark::State& state, int steps) {
 BENCHMARK_CAPTURE(update_operations, no_steps, 0)->UseRealTime();
 BENCHMARK_CAPTURE(update_operations, three_sync_steps, 3)->UseRealTime();
 
+/// The console report, plus each benchmark's CPU time per iteration kept for the ratios.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const auto& run : runs)
+      if (run.run_type == Run::RT_Iteration && !run.error_occurred)
+        cpu_ns[run.benchmark_name()] = run.GetAdjustedCPUTime();
+    ConsoleReporter::ReportRuns(runs);
+  }
+  void print_ratio(const char* label, const std::string& subject,
+                   const std::string& baseline) const {
+    auto s = cpu_ns.find(subject), b = cpu_ns.find(baseline);
+    if (s == cpu_ns.end() || b == cpu_ns.end() || b->second <= 0) return;
+    std::printf("%-58s %8.1fx  (%.0f ns vs %.0f ns CPU)\n", label, s->second / b->second, s->second,
+                b->second);
+  }
+  std::map<std::string, double> cpu_ns;
+};
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  std::printf("\nratios (CPU time per operation):\n");
+  reporter.print_ratio("one step through the pipeline / direct virtual call",
+                       "pipeline_dispatch_one_step", "direct_virtual_call");
+  reporter.print_ratio("Update with 3 sync steps / Update with no steps",
+                       "update_operations/three_sync_steps/real_time",
+                       "update_operations/no_steps/real_time");
+  benchmark::Shutdown();
+  return 0;
+}
