@@ -1,6 +1,9 @@
 // Stage order, rank, filtering attributes, disabled steps, images, failures and context fields.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "fixture.hpp"
 
 using namespace stepline;
@@ -281,4 +284,50 @@ TEST_CASE("malformed operations fail with a message naming what is missing") {
   CHECK(missing.outcome == host::Outcome::failed);
   CHECK(missing.error_code == host::error_code::not_found);
   CHECK(missing.error_message.find(fixed_guid(9).str()) != std::string::npos);
+}
+
+TEST_CASE("loading a new registration re-indexes the steps and creates fresh plug-in instances") {
+  Rig rig({make_step("old", "Create", "account", Stage::pre_operation, "mark")});
+  rig.factory.add("mark", [](ExecutionContext& c, Services&) {
+    c.target()->set("marked_by", Value(c.owning_extension.name));
+  });
+  auto first = rig.create(account("A")).output_parameters.at("id").as<Guid>();
+  rig.pipeline.load(
+      make_registration({make_step("new", "Create", "account", Stage::pre_operation, "mark")}));
+  auto second = rig.create(account("B")).output_parameters.at("id").as<Guid>();
+  CHECK(rig.read("account", first)->get("marked_by") == Value("old"));
+  CHECK(rig.read("account", second)->get("marked_by") == Value("new"));
+  CHECK(rig.factory.created == 2);
+  CHECK(rig.pipeline.registration()->find_step("old") == nullptr);
+}
+
+TEST_CASE("operations from several threads each commit whole") {
+  auto post = make_step("count", "Create", "account", Stage::post_operation, "count");
+  auto async_step = make_step("later", "Create", "account", Stage::post_operation, "count");
+  async_step.mode = Mode::asynchronous;
+  Rig rig({post, async_step});
+  std::atomic<int> runs{0};
+  rig.factory.add("count", [&](ExecutionContext& c, Services& s) {
+    ++runs;
+    Entity note("annotation");
+    note.set("objectid", Value(EntityReference{"account", c.primary_entity_id, {}}));
+    s.organization().create(note);
+  });
+  constexpr int threads = 4, per_thread = 25;
+  std::vector<std::thread> workers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i)
+        if (!rig.create(account("T" + std::to_string(t) + "-" + std::to_string(i))).ok())
+          ++failures;
+    });
+  for (auto& w : workers) w.join();
+  CHECK(failures == 0);
+  CHECK(runs == threads * per_thread);
+  CHECK(rig.store.retrieve_multiple({.entity_name = "account"}).entities.size() ==
+        threads * per_thread);
+  CHECK(rig.store.retrieve_multiple({.entity_name = "annotation"}).entities.size() ==
+        threads * per_thread);
+  CHECK(rig.store.system_jobs().size() == threads * per_thread);
 }
