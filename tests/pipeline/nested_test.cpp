@@ -270,3 +270,41 @@ TEST_CASE(
   CHECK(r.outcome == host::Outcome::failed);
   CHECK(r.error_message.find("orders-queue") != std::string::npos);
 }
+
+TEST_CASE(
+    "a synchronous endpoint step and a plug-in's notification() post through the host's service") {
+  struct Recorder : NotificationService {
+    std::string post(std::string_view endpoint, const ExecutionContext& c) override {
+      posts.emplace_back(std::string(endpoint), c.owning_extension.name);
+      if (endpoint == "refusing") throw InvalidPluginExecution("the endpoint refused the message");
+      return "reply";
+    }
+    std::vector<std::pair<std::string, std::string>> posts;
+  } recorder;
+  auto post = make_step("post now", "Create", "account", Stage::post_operation, "", 1);
+  post.endpoint = "orders-queue";
+  auto aware = make_step("azure aware", "Create", "account", Stage::post_operation, "aware", 2);
+  TestFactory factory;
+  std::string reply;
+  factory.add("aware", [&](ExecutionContext& c, Services& s) {
+    reply = s.notification().post("two-way", c);
+  });
+  TempFolder data;
+  host::RecordStore store(data.path() / "stepline.db");
+  host::Pipeline pipeline(make_registration({post, aware}), factory, store, &recorder);
+  auto r = pipeline.execute({.message = "Create", .parameters = {{"Target", Value(account("A"))}}});
+  REQUIRE(r.ok());
+  CHECK(recorder.posts == std::vector<std::pair<std::string, std::string>>{
+                              {"orders-queue", "post now"}, {"two-way", "azure aware"}});
+  CHECK(reply == "reply");
+
+  auto refusing = make_step("refused", "Update", "account", Stage::post_operation, "");
+  refusing.endpoint = "refusing";
+  pipeline.load(make_registration({refusing}));
+  Entity change("account", r.output_parameters.at("id").as<Guid>());
+  change.set("name", Value("B"));
+  auto refused = pipeline.execute({.message = "Update", .parameters = {{"Target", Value(change)}}});
+  CHECK(refused.outcome == host::Outcome::rejected);
+  CHECK(refused.error_message == "the endpoint refused the message");
+  CHECK(store.retrieve("account", change.id, ColumnSet::all())->get("name") == Value("A"));
+}
