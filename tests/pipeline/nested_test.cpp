@@ -308,3 +308,23 @@ TEST_CASE(
   CHECK(refused.error_message == "the endpoint refused the message");
   CHECK(store.retrieve("account", change.id, ColumnSet::all())->get("name") == Value("A"));
 }
+
+TEST_CASE("a plug-in runs a custom message through execute() and gets its steps' outputs") {
+  Rig rig({make_step("ask", "Create", "account", Stage::pre_operation, "ask"),
+           make_step("score", "sample_Score", "", Stage::main_operation, "score")});
+  rig.factory.add("score", [](ExecutionContext& c, Services&) {
+    auto name = c.input_parameters.at("Name").as<std::string>();
+    c.output_parameters.insert_or_assign("Score", Value(static_cast<std::int32_t>(name.size())));
+    c.output_parameters.insert_or_assign("Depth", Value(c.depth));
+  });
+  rig.factory.add("ask", [](ExecutionContext& c, Services& s) {
+    auto name = c.target()->get_as<std::string>("name").value_or("");
+    auto response = s.organization().execute({"sample_Score", {{"Name", Value(name)}}});
+    c.target()->set("score", response.results.at("Score"));
+    c.target()->set("scored_at_depth", response.results.at("Depth"));
+  });
+  auto id = rig.create(account("Contoso")).output_parameters.at("id").as<Guid>();
+  auto stored = rig.read("account", id);
+  CHECK(stored->get("score") == Value(7));
+  CHECK(stored->get("scored_at_depth") == Value(2));
+}
