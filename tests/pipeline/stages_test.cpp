@@ -4,6 +4,8 @@
 #include <atomic>
 #include <thread>
 
+#include <stepline/host/step_index.hpp>
+
 #include "fixture.hpp"
 
 using namespace stepline;
@@ -330,4 +332,37 @@ TEST_CASE("operations from several threads each commit whole") {
   CHECK(rig.store.retrieve_multiple({.entity_name = "annotation"}).entities.size() ==
         threads * per_thread);
   CHECK(rig.store.system_jobs().size() == threads * per_thread);
+}
+
+TEST_CASE(
+    "a step that can not run is refused when the registration is indexed, naming where it is") {
+  auto async_pre = make_step("too early", "Create", "account", Stage::pre_operation, "x");
+  async_pre.mode = Mode::asynchronous;
+  CHECK_THROWS_WITH_AS(
+      host::StepIndex(make_registration({async_pre})),
+      doctest::Contains("test.yaml:1:1: step 'too early' is asynchronous at stage 20"),
+      std::invalid_argument);
+  auto both = make_step("two handlers", "Create", "account", Stage::pre_operation, "x");
+  both.endpoint = "queue";
+  CHECK_THROWS_WITH_AS(host::StepIndex(make_registration({both})),
+                       doctest::Contains("exactly one handler"), std::invalid_argument);
+}
+
+TEST_CASE("the index merges any-table steps into each table's list and skips disabled ones") {
+  auto off = make_step("off", "Update", "account", Stage::pre_operation, "x");
+  off.enabled = false;
+  auto r = make_registration(
+      {make_step("any", "Update", "", Stage::post_operation, "x", 1),
+       make_step("account", "Update", "account", Stage::post_operation, "x", 2), off,
+       make_step("early", "Update", "account", Stage::pre_validation, "x", 9)});
+  host::StepIndex index(r);
+  auto names = [&](std::string_view entity) {
+    std::vector<std::string> out;
+    for (const auto* e : index.find("Update", entity)) out.push_back(e->step->name);
+    return out;
+  };
+  CHECK(names("account") == std::vector<std::string>{"early", "any", "account"});
+  CHECK(names("contact") == std::vector<std::string>{"any"});
+  CHECK(index.find("Create", "account").empty());
+  CHECK(index.size() == 3);
 }
