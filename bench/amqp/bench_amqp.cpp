@@ -143,12 +143,24 @@ struct Result {
   double cpu = 0;
 };
 
-Result run_child(const char* self, const Settings& s, const std::string& mode, const std::string& address,
-                 const std::filesystem::path& dir) {
+Result run_child(const char* self, const Settings& s, const std::string& mode,
+                 const std::string& address, const std::filesystem::path& dir) {
   auto log = dir / (mode + ".out");
-  std::vector<std::string> argv{self, "--mode", mode, "--url", s.url, "--connection-string", s.connection_string,
-                                "--address", address, "--messages", std::to_string(s.messages),
-                                "--size", std::to_string(s.size), "--window", std::to_string(s.window)};
+  std::vector<std::string> argv{self,
+                                "--mode",
+                                mode,
+                                "--url",
+                                s.url,
+                                "--connection-string",
+                                s.connection_string,
+                                "--address",
+                                address,
+                                "--messages",
+                                std::to_string(s.messages),
+                                "--size",
+                                std::to_string(s.size),
+                                "--window",
+                                std::to_string(s.window)};
   int status = test::run(argv, {}, log);
   std::string out = test::tail(log, 100000);
   Result r;
@@ -156,7 +168,8 @@ Result run_child(const char* self, const Settings& s, const std::string& mode, c
   if (status != 0 || at == std::string::npos ||
       std::sscanf(out.c_str() + at, "result %lf %d %ld %lf", &r.seconds, &r.accepted, &r.rss_kib,
                   &r.cpu) != 4) {
-    throw std::runtime_error(mode + " run failed (exit " + std::to_string(status) + "):\n" + test::tail(log));
+    throw std::runtime_error(mode + " run failed (exit " + std::to_string(status) + "):\n" +
+                             test::tail(log));
   }
   return r;
 }
@@ -177,11 +190,11 @@ int run_driver(const char* self, Settings s) {
   Result backend = run_child(self, s, "backend", "/amq/queue/bench-backend", dir.path());
   double base_rate = baseline.accepted / baseline.seconds;
   double backend_rate = backend.accepted / backend.seconds;
-  std::printf("%d messages of %d bytes into RabbitMQ 3.10 (AMQP 1.0), window %zu\n", s.messages, s.size,
-              s.window);
+  std::printf("%d messages of %d bytes into RabbitMQ 3.10 (AMQP 1.0), window %zu\n", s.messages,
+              s.size, s.window);
   auto row = [&](const char* name, double rate, const Result& r) {
-    std::printf("  %-26s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n", name,
-                rate, r.seconds, r.cpu, r.cpu * 1e6 / s.messages, r.rss_kib / 1024.0);
+    std::printf("  %-26s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n",
+                name, rate, r.seconds, r.cpu, r.cpu * 1e6 / s.messages, r.rss_kib / 1024.0);
   };
   row("plain Proton C++ sender", base_rate, baseline);
   row("stepline AMQP backend", backend_rate, backend);
@@ -199,13 +212,20 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
       return argv[++i];
     };
-    if (arg == "--mode") s.mode = next();
-    else if (arg == "--url") s.url = next();
-    else if (arg == "--connection-string") s.connection_string = next();
-    else if (arg == "--address") s.address = next();
-    else if (arg == "--messages") s.messages = std::stoi(next());
-    else if (arg == "--size") s.size = std::stoi(next());
-    else if (arg == "--window") s.window = std::stoul(next());
+    if (arg == "--mode")
+      s.mode = next();
+    else if (arg == "--url")
+      s.url = next();
+    else if (arg == "--connection-string")
+      s.connection_string = next();
+    else if (arg == "--address")
+      s.address = next();
+    else if (arg == "--messages")
+      s.messages = std::stoi(next());
+    else if (arg == "--size")
+      s.size = std::stoi(next());
+    else if (arg == "--window")
+      s.window = std::stoul(next());
   }
   try {
     if (s.mode == "baseline") return run_baseline(s);

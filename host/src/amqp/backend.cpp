@@ -1,13 +1,13 @@
 #include "stepline/host/amqp/backend.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <algorithm>
 #include <map>
-#include <vector>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <proton/container.hpp>
 #include <proton/work_queue.hpp>
