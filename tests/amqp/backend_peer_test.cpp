@@ -277,6 +277,32 @@ TEST_CASE("a two-way post returns the listener's reply, and times out when none 
   CHECK(none.description.find("no reply") != std::string::npos);
 }
 
+TEST_CASE("a two-way post can name a fixed reply address") {
+  TestPeer peer;
+  Backend backend(quick_options());
+  auto twoway =
+      make_target(peer.connection_string(), "responder", AuthMechanism::cbs, Contract::twoway);
+  twoway.reply_to = "replies/host-1";
+  auto f = backend.post(twoway, text_message("ping"));
+  Outcome o = wait(f);
+  CHECK(o.ok());
+  CHECK(o.reply == "reply:ping");
+  REQUIRE(peer.messages().size() == 1);
+  CHECK(peer.messages()[0].reply_to() == "replies/host-1");
+}
+
+TEST_CASE("heartbeats keep an idle connection open for a peer with a short idle timeout") {
+  TestPeer peer({.idle_timeout = std::chrono::milliseconds(300)});
+  Backend backend(quick_options());
+  auto target = make_target(peer.connection_string(), "orders");
+  auto first = backend.post(target, text_message("first"));
+  CHECK(wait(first).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // five idle timeouts
+  auto second = backend.post(target, text_message("second"));
+  CHECK(wait(second).ok());
+  CHECK(backend.stats().connections_opened == 1);
+}
+
 TEST_CASE("amqps verifies the server against the given CA and refuses it without") {
   test::TempDir dir("stepline-tls-");
   auto files = test::make_tls_files(dir.path());

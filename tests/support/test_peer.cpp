@@ -108,6 +108,8 @@ struct TestPeer::State : proton::messaging_handler, proton::listen_handler {
   proton::connection_options on_accept(proton::listener&) override {
     proton::connection_options o;
     o.handler(*this).sasl_enabled(true).sasl_allowed_mechs("ANONYMOUS");
+    if (options.idle_timeout.count() > 0)
+      o.idle_timeout(proton::duration(options.idle_timeout.count()));
     if (!options.tls_cert.empty()) {
       o.ssl_server_options(
           proton::ssl_server_options(proton::ssl_certificate(options.tls_cert, options.tls_key)));
