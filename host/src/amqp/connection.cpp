@@ -116,13 +116,13 @@ bool Connection::uses_cbs() const {
 }
 
 void Connection::enqueue(std::shared_ptr<Post> post) {
-  auto [it, inserted] = links_.try_emplace(post->link_key);
+  auto [it, inserted] = links_.try_emplace(post->link_key());
   Link& link = it->second;
   if (inserted) {
-    link.key = post->link_key;
-    link.entity = post->target->entity;
-    link.twoway = post->target->contract == Contract::twoway;
-    link.fixed_reply_to = post->target->reply_to;
+    link.key = post->link_key();
+    link.entity = post->target().entity;
+    link.twoway = post->target().contract == Contract::twoway;
+    link.fixed_reply_to = post->target().reply_to;
   }
   link.queue.push_back(std::move(post));
   switch (state_) {
@@ -494,7 +494,7 @@ void Connection::pump(Link& link) {
     link.queue.pop_front();
     if (post->finished) continue;
     proton::message& m = post->message;
-    const Target& target = *post->target;
+    const Target& target = post->target();
     if (target.contract == Contract::eventhub && !target.partition_key.empty() &&
         target.entity.find("/Partitions/") == std::string::npos &&
         !m.message_annotations().exists(partition_key)) {
@@ -592,7 +592,7 @@ void Connection::tick(Clock::time_point now) {
   const bool connected = state_ == State::open;
   auto overdue = [&](const Link& link, const Post& post, std::string_view what) {
     std::string text =
-        std::string(what) + " within " + std::to_string(post.target->timeout.count()) + " ms";
+        std::string(what) + " within " + std::to_string(post.target().timeout.count()) + " ms";
     if (!connected && last_error_) {
       return Outcome::failure(
           local_condition::network,
