@@ -230,6 +230,43 @@ TEST_CASE(
   CHECK(backend.stats().connections_opened == 2);
 }
 
+TEST_CASE("a forced detach fails unsettled posts as transient and the link is attached again") {
+  TestPeer peer({.hold_settlement = true});
+  Backend backend(quick_options());
+  auto target = make_target(peer.connection_string(), "orders");
+  auto held = backend.post(target, text_message("held"));
+  REQUIRE(TestPeer::wait_for([&] { return peer.unsettled() == 1; }));
+  peer.detach_senders("amqp:link:detach-forced");
+  Outcome o = wait(held);
+  CHECK(o.status == OutcomeStatus::transient);
+  CHECK(o.condition == "amqp:link:detach-forced");
+  auto after = backend.post(target, text_message("after"));
+  REQUIRE(TestPeer::wait_for([&] {
+    peer.settle_held();
+    return after.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready;
+  }));
+  CHECK(after.get().ok());
+  CHECK(backend.stats().connections_opened == 1);  // the connection survived
+}
+
+TEST_CASE("a link detached as unauthorized gets a fresh token and its unsettled posts are resent") {
+  TestPeer peer({.hold_settlement = true, .cbs_keys = {{"send", "key"}}});
+  Backend backend(quick_options());
+  auto target = make_target(peer.connection_string(), "orders");
+  auto held = backend.post(target, text_message("expired"));
+  REQUIRE(TestPeer::wait_for([&] { return peer.unsettled() == 1; }));
+  peer.detach_senders("amqp:unauthorized-access");
+  REQUIRE(TestPeer::wait_for([&] {
+    peer.settle_held();
+    return held.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready;
+  }));
+  CHECK(held.get().ok());
+  CHECK(peer.put_tokens().size() == 2);
+  auto received = peer.messages();
+  REQUIRE(received.size() == 2);  // sent, detached unsettled, sent again
+  CHECK(body_of(received[1]) == "expired");
+}
+
 TEST_CASE("event hub posts carry the partition key only when the service picks the partition") {
   TestPeer peer;
   Backend backend(quick_options());

@@ -58,6 +58,8 @@ class TestPeer {
   void settle_held();
   /// Closes every connection with amqp:connection:forced.
   void force_close();
+  /// Detaches every link on which the peer receives messages, with `condition`.
+  void detach_senders(const std::string& condition);
 
   /// Polls `condition` until it holds or `timeout` passes; returns its last value.
   static bool wait_for(const std::function<bool()>& condition,
