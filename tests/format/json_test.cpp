@@ -142,6 +142,10 @@ TEST_CASE("json: a context without parent or request id writes nulls and reads t
   std::string text = json::write_context(c);
   CHECK(text.find(R"("requestId":null)") != std::string::npos);
   CHECK(text.find(R"("parentContext":null)") != std::string::npos);
+  CHECK(
+      text.find(
+          R"("owningExtension":{"logicalName":"","id":"00000000-0000-0000-0000-000000000000","name":null})") !=
+      std::string::npos);
   CHECK(text.find(R"("stage":20)") != std::string::npos);
   CHECK(json::read_context(text) == c);
 }
