@@ -8,6 +8,8 @@
 #include <vector>
 
 #include <proton/codec/encoder.hpp>
+#include <proton/codec/map.hpp>
+#include <proton/codec/vector.hpp>
 #include <proton/delivery.hpp>
 #include <proton/receiver.hpp>
 #include <proton/receiver_options.hpp>

@@ -7,8 +7,10 @@
 #include <CLI/CLI.hpp>
 #include <proton/connection_options.hpp>
 #include <proton/receiver.hpp>
+#include <proton/source.hpp>
 #include <proton/ssl.hpp>
 #include <proton/transport.hpp>
+#include <proton/work_queue.hpp>
 
 #include <stepline/format/binary.hpp>
 

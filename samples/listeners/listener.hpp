@@ -9,6 +9,7 @@
 #include <proton/connection.hpp>
 #include <proton/container.hpp>
 #include <proton/message.hpp>
+#include <proton/message_id.hpp>
 #include <proton/messaging_handler.hpp>
 
 #include <stepline/azure/connection_string.hpp>

@@ -16,7 +16,7 @@ class CheckCredit : public stepline::Plugin {
     if (unsecure_configuration().empty())
       throw stepline::InvalidPluginExecution(
           "Samples.CheckCredit needs the two-way service endpoint's name as the step's "
-          "unsecure_configuration (e.g. unsecure_configuration: credit-check)");
+          "configuration (e.g. configuration: credit-check)");
   }
 
   void execute(stepline::ExecutionContext& context, stepline::Services& services) override {

@@ -15,7 +15,7 @@ class PublishAccountChange : public stepline::Plugin {
     if (unsecure_configuration().empty())
       throw stepline::InvalidPluginExecution(
           "Samples.PublishAccountChange needs the service endpoint's name as the step's "
-          "unsecure_configuration (e.g. unsecure_configuration: account-events)");
+          "configuration (e.g. configuration: account-events)");
   }
 
   void execute(stepline::ExecutionContext& context, stepline::Services& services) override {
