@@ -50,10 +50,13 @@ stepline::ExecutionContext read_context(const proton::message& message) {
   using namespace stepline::format;
   const proton::value& body = message.body();
   if (body.type() == proton::MAP) return binary::from_amqp_value(body);
-  std::string text = body.type() == proton::BINARY
-                         ? std::string(proton::get<proton::binary>(body).begin(),
-                                       proton::get<proton::binary>(body).end())
-                         : proton::get<std::string>(body);
+  std::string text;
+  if (body.type() == proton::BINARY) {
+    auto bytes = proton::get<proton::binary>(body);
+    text.assign(bytes.begin(), bytes.end());
+  } else {
+    text = proton::get<std::string>(body);
+  }
   const std::string type = message.content_type();
   Format format = Format::json;
   if (type == content_type(Format::xml)) format = Format::xml;
