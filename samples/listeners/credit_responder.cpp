@@ -12,6 +12,7 @@
 #include <proton/delivery.hpp>
 #include <proton/receiver_options.hpp>
 #include <proton/sender.hpp>
+#include <proton/tracker.hpp>
 
 #include "credit_decision.hpp"
 #include "listener.hpp"
@@ -48,8 +49,10 @@ class CreditResponder : public samples::Listener {
                                 d.connection().open_sender(request.reply_to())).first;
     sender->second.send(reply);
     d.accept();
-    received();
   }
+
+  // A request counts as answered once the service has taken the reply.
+  void on_tracker_accept(proton::tracker&) override { received(); }
 
  private:
   double limit_;
