@@ -45,8 +45,8 @@ class CreditResponder : public samples::Listener {
     // until the new link has credit.
     auto sender = replies_.find(request.reply_to());
     if (sender == replies_.end())
-      sender = replies_.emplace(request.reply_to(),
-                                d.connection().open_sender(request.reply_to())).first;
+      sender = replies_.emplace(request.reply_to(), d.connection().open_sender(request.reply_to()))
+                   .first;
     sender->second.send(reply);
     d.accept();
   }
@@ -64,8 +64,10 @@ int main(int argc, char** argv) {
   double limit = 10000;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (std::string(argv[i]) == "--limit" && i + 1 < argc) limit = std::stod(argv[++i]);
-    else args.push_back(argv[i]);
+    if (std::string(argv[i]) == "--limit" && i + 1 < argc)
+      limit = std::stod(argv[++i]);
+    else
+      args.push_back(argv[i]);
   }
   return CreditResponder(samples::parse_options(static_cast<int>(args.size()), args.data(),
                                                 "Answer credit checks posted to a two-way endpoint",

@@ -90,8 +90,8 @@ class EventHubListener : public samples::Listener {
 };
 
 int main(int argc, char** argv) {
-  return EventHubListener(samples::parse_options(
-                              argc, argv, "Print the execution contexts posted to an event hub",
-                              "telemetry"))
+  return EventHubListener(
+             samples::parse_options(
+                 argc, argv, "Print the execution contexts posted to an event hub", "telemetry"))
       .run();
 }

@@ -34,8 +34,9 @@ ListenerOptions parse_options(int argc, char** argv, const std::string& descript
       if (connection.empty() && std::getenv(name)) connection = std::getenv(name);
     }
     if (connection.empty())
-      throw CLI::ValidationError("--connection", "give a connection string or set "
-                                                 "STEPLINE_LISTENER_CONNECTION");
+      throw CLI::ValidationError("--connection",
+                                 "give a connection string or set "
+                                 "STEPLINE_LISTENER_CONNECTION");
     o.connection = stepline::azure::ConnectionString::parse(connection);
   } catch (const CLI::ParseError& e) {
     std::exit(app.exit(e));
@@ -45,6 +46,26 @@ ListenerOptions parse_options(int argc, char** argv, const std::string& descript
   }
   return o;
 }
+
+namespace {
+
+// json and dataverse-json share application/json: Dataverse's member names are PascalCase.
+stepline::format::Format format_of(const std::string& type, const std::string& text) {
+  using stepline::format::Format;
+  for (Format f : {Format::xml, Format::cloudevents, Format::binary})
+    if (type == stepline::format::content_type(f)) return f;
+  return text.find("\"MessageName\"") != std::string::npos ? Format::dataverse_json : Format::json;
+}
+
+// Strings, amounts and numbers as they are; other kinds by their kind's name.
+std::string text_of(const stepline::Value& value) {
+  if (auto s = value.get_if<std::string>()) return *s;
+  if (auto m = value.get_if<stepline::Money>()) return m->value.str();
+  if (auto i = value.get_if<std::int32_t>()) return std::to_string(*i);
+  return "(" + std::string(stepline::to_string(value.kind())) + ")";
+}
+
+}  // namespace
 
 stepline::ExecutionContext read_context(const proton::message& message) {
   using namespace stepline::format;
@@ -57,14 +78,7 @@ stepline::ExecutionContext read_context(const proton::message& message) {
   } else {
     text = proton::get<std::string>(body);
   }
-  const std::string type = message.content_type();
-  Format format = Format::json;
-  if (type == content_type(Format::xml)) format = Format::xml;
-  else if (type == content_type(Format::cloudevents)) format = Format::cloudevents;
-  else if (type == content_type(Format::binary)) format = Format::binary;
-  // json and dataverse-json share application/json: Dataverse's names are PascalCase.
-  else if (text.find("\"MessageName\"") != std::string::npos) format = Format::dataverse_json;
-  return parse_any_format(text, format);
+  return parse_any_format(text, format_of(message.content_type(), text));
 }
 
 std::string summary(const stepline::ExecutionContext& c) {
@@ -74,13 +88,7 @@ std::string summary(const stepline::ExecutionContext& c) {
       << c.depth;
   auto values = [&](const char* label, const stepline::ParameterCollection& values) {
     out << " | " << label << ":";
-    for (const auto& [name, value] : values) {
-      out << " " << name << "=";
-      if (auto s = value.get_if<std::string>()) out << *s;
-      else if (auto m = value.get_if<stepline::Money>()) out << m->value.str();
-      else if (auto i = value.get_if<std::int32_t>()) out << *i;
-      else out << "(" << stepline::to_string(value.kind()) << ")";
-    }
+    for (const auto& [name, value] : values) out << " " << name << "=" << text_of(value);
   };
   for (const auto& [alias, image] : c.pre_entity_images) values(alias.c_str(), image.attributes);
   if (!c.shared_variables.empty()) values("shared", c.shared_variables);
@@ -102,8 +110,12 @@ void Listener::on_container_start(proton::container& c) {
   proton::connection_options co;
   // SASL PLAIN with the policy's name and key, as Service Bus accepts it; without TLS (only the
   // local emulator) Proton must be told that sending the key in the clear is intended.
-  co.sasl_enabled(true).sasl_allowed_mechs("PLAIN").sasl_allow_insecure_mechs(!cs.uses_tls())
-      .user(cs.shared_access_key_name).password(cs.shared_access_key).virtual_host(cs.host);
+  co.sasl_enabled(true)
+      .sasl_allowed_mechs("PLAIN")
+      .sasl_allow_insecure_mechs(!cs.uses_tls())
+      .user(cs.shared_access_key_name)
+      .password(cs.shared_access_key)
+      .virtual_host(cs.host);
   // amqps to Azure: the system's trust store and a host name check.
   if (cs.uses_tls()) co.ssl_client_options(proton::ssl_client_options());
   connection_ = c.connect(cs.host + ":" + std::to_string(cs.effective_port()), co);

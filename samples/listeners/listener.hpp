@@ -19,9 +19,9 @@ namespace samples {
 
 struct ListenerOptions {
   stepline::azure::ConnectionString connection;
-  std::string entity;   ///< queue, subscription or hub address
-  int count = 0;        ///< stop after this many messages; 0 = run until the timeout or ^C
-  double timeout = 0;   ///< seconds; 0 = no limit
+  std::string entity;  ///< queue, subscription or hub address
+  int count = 0;       ///< stop after this many messages; 0 = run until the timeout or ^C
+  double timeout = 0;  ///< seconds; 0 = no limit
 };
 
 /// Parses `--connection` (else $STEPLINE_LISTENER_CONNECTION, else $STEPLINE_BROKER_CONNECTION),
