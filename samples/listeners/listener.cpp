@@ -1,8 +1,11 @@
 #include "listener.hpp"
 
+#include <condition_variable>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <proton/connection_options.hpp>
@@ -10,7 +13,6 @@
 #include <proton/source.hpp>
 #include <proton/ssl.hpp>
 #include <proton/transport.hpp>
-#include <proton/work_queue.hpp>
 
 #include <stepline/format/binary.hpp>
 
@@ -97,8 +99,28 @@ std::string summary(const stepline::ExecutionContext& c) {
 
 int Listener::run() {
   proton::container container(*this);
+  // The timeout runs on its own thread: a Proton timer would keep run() going after the last
+  // message until it fired. container::stop() is safe to call from any thread.
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false, timed_out = false;
+  std::thread watchdog([&] {
+    if (options_.timeout <= 0) return;
+    std::unique_lock lock(mutex);
+    auto limit = std::chrono::duration<double>(options_.timeout);
+    if (finished.wait_for(lock, limit, [&] { return done; })) return;
+    timed_out = true;
+    container.stop();
+  });
   container.run();
-  return failed_ || (options_.count > 0 && received_ < options_.count) ? 1 : 0;
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+  }
+  finished.notify_one();
+  watchdog.join();
+  if (timed_out) std::cerr << "timeout: " << received_ << " of " << options_.count << " messages\n";
+  return failed_ || timed_out || (options_.count > 0 && received_ < options_.count) ? 1 : 0;
 }
 
 void Listener::received() {
@@ -119,25 +141,11 @@ void Listener::on_container_start(proton::container& c) {
   // amqps to Azure: the system's trust store and a host name check.
   if (cs.uses_tls()) co.ssl_client_options(proton::ssl_client_options());
   connection_ = c.connect(cs.host + ":" + std::to_string(cs.effective_port()), co);
-  if (options_.timeout > 0) {
-    c.schedule(proton::duration(static_cast<int64_t>(options_.timeout * 1000)), [this] {
-      if (options_.count > 0 && received_ >= options_.count) return;
-      std::cerr << "timeout: " << received_ << " of " << options_.count << " messages\n";
-      failed_ = true;
-      connection_.close();
-    });
-  }
 }
 
-// A pending timeout would keep the container running: stop it when the connection ends
-// (Proton calls on_transport_close or, after a failure, on_transport_error).
-void Listener::on_transport_close(proton::transport& t) {
-  t.connection().container().stop();
-}
 void Listener::on_transport_error(proton::transport& t) {
   std::cerr << "connection failed: " << t.error().what() << "\n";
   failed_ = true;
-  t.connection().container().stop();
 }
 void Listener::on_connection_error(proton::connection& c) {
   std::cerr << "connection closed: " << c.error().what() << "\n";

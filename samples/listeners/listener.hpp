@@ -51,7 +51,6 @@ class Listener : public proton::messaging_handler {
   void received();
 
   void on_container_start(proton::container& c) override;
-  void on_transport_close(proton::transport& t) override;
   void on_transport_error(proton::transport& t) override;
   void on_connection_error(proton::connection& c) override;
   void on_receiver_error(proton::receiver& r) override;
