@@ -376,6 +376,13 @@ TEST_CASE("plain amqp:// is refused unless the backend allows it") {
     CHECK(o.status == OutcomeStatus::permanent);
     CHECK(o.condition == local_condition::configuration);
     CHECK(o.description.find("UseDevelopmentEmulator=true") != std::string::npos);
+    auto keyless =
+        make_target("Endpoint=sb://127.0.0.1:" + std::to_string(peer.port()) + "/", "orders");
+    auto g = backend.post(keyless, text_message("x"));
+    Outcome none = wait(g);
+    CHECK(none.condition == local_condition::configuration);
+    CHECK(none.description.find("neither SharedAccessKey nor SharedAccessSignature") !=
+          std::string::npos);
   }
   BackendOptions options = quick_options();
   options.allow_plain_amqp = true;
