@@ -230,6 +230,22 @@ TEST_CASE(
   CHECK(backend.stats().connections_opened == 2);
 }
 
+TEST_CASE("a server that accepts TCP but never speaks AMQP is dropped after the connect timeout") {
+  test::SilentListener silent;
+  BackendOptions options = quick_options();
+  options.connect_timeout = std::chrono::milliseconds(300);
+  Backend backend(options);
+  auto target =
+      make_target("Endpoint=sb://127.0.0.1:" + std::to_string(silent.port()) +
+                      "/;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true",
+                  "orders", AuthMechanism::cbs, Contract::queue, std::chrono::milliseconds(1500));
+  auto f = backend.post(target, text_message("x"));
+  Outcome o = wait(f);
+  CHECK(o.status == OutcomeStatus::transient);
+  CHECK(o.description.find("no AMQP open within 300 ms") != std::string::npos);
+  CHECK(silent.accepted() >= 2);  // it gave up on the first connection and tried again
+}
+
 TEST_CASE("a forced detach fails unsettled posts as transient and the link is attached again") {
   TestPeer peer({.hold_settlement = true});
   Backend backend(quick_options());

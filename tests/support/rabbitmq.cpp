@@ -67,7 +67,7 @@ void RabbitMq::start() {
   };
   auto log = d / "server.log";
   std::ofstream(log, std::ios::trunc).close();
-  pid_ = spawn({server}, env, log);
+  pid_ = spawn({server}, env, log, d);  // crash dumps land in the temp dir, not the caller's
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     // The listener opens before the plug-ins finish booting; the banner line comes last.

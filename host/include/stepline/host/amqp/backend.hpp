@@ -35,6 +35,8 @@ namespace stepline::host::amqp {
 struct BackendOptions {
   std::size_t window = 256;  ///< posts per link that may be queued or unsettled at once
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};  ///< heartbeats at half
+  /// A connection not open by then (TCP, TLS, SASL and AMQP open) is dropped and retried.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds reconnect_delay{std::chrono::milliseconds(100)};  ///< first backoff
   std::chrono::milliseconds max_reconnect_delay{std::chrono::seconds(30)};
   std::chrono::seconds token_validity{std::chrono::hours(1)};
