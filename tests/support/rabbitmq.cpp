@@ -86,7 +86,7 @@ void RabbitMq::stop() {
   pid_ = -1;
   // The node started its own epmd on a private port. It refuses to exit while it still lists
   // the node, which it notices a moment after the node is gone.
-  for (int attempt = 0; attempt < 20; ++attempt) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
     if (run({"epmd", "-kill"}, {{"ERL_EPMD_PORT", std::to_string(epmd_port_)}}) == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
