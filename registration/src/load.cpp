@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include <stepline/azure/connection_string.hpp>
 #include <stepline/registration/values.hpp>
 
 #include "mapping.hpp"
@@ -12,6 +13,9 @@
 
 namespace stepline::registration {
 namespace fs = std::filesystem;
+using azure::check_connection_string;
+using azure::ConnectionStringPart;
+using azure::split_connection_string;
 using detail::Choice;
 using detail::Mapping;
 
