@@ -84,8 +84,12 @@ void RabbitMq::stop() {
   if (pid_ <= 0) return;
   terminate(pid_);
   pid_ = -1;
-  // The node started its own epmd on a private port; it exits once asked and no node is left.
-  run({"epmd", "-kill"}, {{"ERL_EPMD_PORT", std::to_string(epmd_port_)}});
+  // The node started its own epmd on a private port. It refuses to exit while it still lists
+  // the node, which it notices a moment after the node is gone.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (run({"epmd", "-kill"}, {{"ERL_EPMD_PORT", std::to_string(epmd_port_)}}) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace stepline::test

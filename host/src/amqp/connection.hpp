@@ -95,6 +95,8 @@ class Connection : public proton::messaging_handler {
   void activate(Link& link);
   void authorize(Link& link, bool renewal);
   void attach(Link& link);
+  void open_replies(Link& link);
+  std::shared_ptr<Post> take_unsettled(const proton::tracker& t, Link*& link);
   void pump(Link& link);
   void sender_lost(proton::sender& sender);
   void put_token(std::string audience, std::string token, CbsCallback done);

@@ -56,7 +56,8 @@ class Backend {
   /// from a completion callback. The future completes with accepted (and the reply for two-way),
   /// or a classified failure; after shutdown() it completes at once with a shutdown outcome.
   std::future<Outcome> post(const Target& target, proton::message message);
-  /// The same with a callback, run on the AMQP thread (keep it short, don't post from it).
+  /// The same with a callback, run on the AMQP thread (keep it short, don't post from it); a post
+  /// refused before it is queued (bad configuration, shut down) completes on the calling thread.
   void post(const Target& target, proton::message message, Callback done);
 
   /// Stops taking posts, lets pending ones finish for up to `grace`, fails the rest with a
