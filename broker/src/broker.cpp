@@ -217,21 +217,16 @@ void Broker::run(const std::string& listen) {
       .container_id("stepline-broker");
   Listening listening(*this, options);
   listener_ = container.listen(listen, listening);
-  if (stopping_) return;
   container.run();
   container_ = nullptr;
-  if (store_) commit();
+  // Whatever the writer has not written yet is written now; publishers whose deliveries were not
+  // accepted before the stop will send again.
+  if (store_) store_->commit();
   if (listening.failed) throw std::runtime_error("cannot listen on " + listen);
 }
 
 void Broker::stop() {
-  bool was = stopping_.exchange(true);
-  if (was || !container_) return;
-  container_->schedule(proton::duration(0), [this] {
-    listener_.stop();
-    if (store_) commit();
-    container_->stop();
-  });
+  stop_requested_ = true;
 }
 
 void Broker::on_container_start(proton::container& c) {
@@ -699,29 +694,56 @@ void Broker::schedule_commit() {
 
 void Broker::commit() {
   if (!store_) return;
-  bool failed = false;
-  std::string why;
-  try {
-    store_->commit();
-  } catch (const std::exception& e) {
-    failed = true;
-    why = e.what();
-    log::error("{}", why);
+  if (commit_running_) {
+    commit_again_ = true;
+    return;
   }
-  auto waiting = std::move(awaiting_commit_);
+  if (!store_->dirty() && awaiting_commit_.empty()) return;
+  commit_running_ = true;
+  uint64_t batch = next_batch_++;
+  committing_[batch] = std::move(awaiting_commit_);
   awaiting_commit_.clear();
+  store_->commit_async([this, batch](const std::string& error) {
+    std::lock_guard lock(finished_mutex_);
+    finished_ = std::make_pair(batch, error);
+  });
+  container_->schedule(proton::duration(1), [this] { poll_commit(); });
+}
+
+void Broker::poll_commit() {
+  std::optional<std::pair<uint64_t, std::string>> done;
+  {
+    std::lock_guard lock(finished_mutex_);
+    done.swap(finished_);
+  }
+  if (done)
+    committed(done->first, done->second);
+  else
+    container_->schedule(proton::duration(1), [this] { poll_commit(); });
+}
+
+void Broker::committed(uint64_t batch, const std::string& error) {
+  commit_running_ = false;
+  if (!error.empty()) log::error("{}", error);
+  auto waiting = std::move(committing_[batch]);
+  committing_.erase(batch);
   std::set<pn_connection_t*> woken;
   for (auto& w : waiting) {
     auto it = links_.find(w.link);
     if (it == links_.end() || it->second.id != w.link_id) continue;  // the publisher went away
-    if (failed)
-      reject(pn(w.delivery), "amqp:internal-error",
-             "the broker could not store the message: " + why);
+    if (!error.empty())
+      reject(pn(w.delivery), "amqp:internal-error", "the broker could not store the message");
     else
       w.delivery.accept();
     woken.insert(pn_session_connection(pn_link_session(w.link)));
   }
   for (auto* c : woken) pn_connection_wake(c);
+  if (commit_again_ || awaiting_commit_.size() >= config_.commit_batch) {
+    commit_again_ = false;
+    commit();
+  } else if (!awaiting_commit_.empty()) {
+    schedule_commit();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -912,7 +934,12 @@ void Broker::settle_outcome(proton::tracker& t) {
 // housekeeping
 
 void Broker::tick() {
-  if (stopping_) return;
+  if (stop_requested_) {
+    // Stopping: no more ticks, so no timer keeps the container running.
+    listener_.stop();
+    container_->stop();
+    return;
+  }
   int64_t now = now_ms();
   for (auto* q : all_queues())
     if (q->expire(now)) {
