@@ -153,6 +153,7 @@ class Broker : public proton::messaging_handler {
 
   // housekeeping
   void tick();
+  void detach_expired_links();
   /// Starts a group commit on the store's writer thread (or marks one to follow the running one).
   void commit();
   /// The writer finished batch `batch`: accept (or reject) the publishers' deliveries it held.

@@ -224,7 +224,18 @@ void Broker::handle_management(proton::delivery& d, proton::message& m, LinkStat
                  : std::string();
     };
     std::string disposition = text("disposition-status");
-    for (const auto& token : lock_tokens(body))
+    std::map<std::string, proton::scalar> properties;
+    if (auto it = body.find("properties-to-modify");
+        it != body.end() && it->second.type() == proton::type_id::MAP) {
+      try {
+        proton::get(it->second, properties);
+      } catch (const std::exception&) {
+        properties.clear();  // values that are not scalars are ignored
+      }
+    }
+    for (const auto& token : lock_tokens(body)) {
+      if (!properties.empty() && disposition != "completed")
+        q->modify_properties(token, properties);
       if (!settle_lock(q, token, disposition, text("deadletter-reason"),
                        text("deadletter-description"), now))
         return reply(c, m,
@@ -233,6 +244,7 @@ void Broker::handle_management(proton::delivery& d, proton::message& m, LinkStat
                          "The lock supplied is invalid. Either the lock expired, or the message "
                          "has already been removed from the queue.",
                          "com.microsoft:message-lock-lost"));
+    }
     pump(q);
     if (q->dead_letter_queue()) pump(q->dead_letter_queue());
     return reply(c, m, management_reply(200, "OK"));

@@ -156,6 +156,18 @@ bool Queue::defer(const LockToken& token) {
   return true;
 }
 
+bool Queue::modify_properties(const LockToken& token,
+                              const std::map<std::string, proton::scalar>& properties) {
+  auto m = find_locked(token);
+  if (!m) return false;
+  proton::message msg;
+  decode_message(m->bytes, msg);
+  for (const auto& [key, value] : properties) msg.properties().put(key, value);
+  m->bytes = encode_message(msg);
+  if (journal_) journal_->message_stored(key_, *m);  // rewrites the stored bytes
+  return true;
+}
+
 bool Queue::dead_letter(const LockToken& token, const std::string& reason,
                         const std::string& description, int64_t now_ms) {
   auto m = find_locked(token);

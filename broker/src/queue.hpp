@@ -15,6 +15,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <proton/scalar.hpp>
+
 #include "config.hpp"
 #include "journal.hpp"
 
@@ -72,6 +74,9 @@ class Queue {
   /// abandon: back to the queue with delivery-count + 1, dead-lettered past max_delivery_count.
   bool abandon(const LockToken& token, int64_t now_ms);
   bool defer(const LockToken& token);
+  /// Sets application properties on a locked message (abandon/defer with properties-to-modify).
+  bool modify_properties(const LockToken& token,
+                         const std::map<std::string, proton::scalar>& properties);
   bool dead_letter(const LockToken& token, const std::string& reason,
                    const std::string& description, int64_t now_ms);
   /// Extends a lock; nullopt when the lock was lost.

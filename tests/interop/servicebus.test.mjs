@@ -67,10 +67,11 @@ test("an abandoned message is delivered again with its delivery count raised", a
   const receiver = client.createReceiver("abandoned");
   const [first] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 3000 });
   assert.equal(first.deliveryCount, 0);
-  await receiver.abandonMessage(first);
+  await receiver.abandonMessage(first, { attempt: "first" });
   const [second] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 3000 });
   assert.equal(second.body, "retry me");
   assert.equal(second.deliveryCount, 1);
+  assert.equal(second.applicationProperties.attempt, "first", "properties to modify are applied");
   await receiver.completeMessage(second);
   await receiver.close();
   await sender.close();
