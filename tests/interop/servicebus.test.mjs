@@ -1,6 +1,7 @@
 // The official @azure/service-bus client against stepline-broker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { ServiceBusClient } from "@azure/service-bus";
 import { startBroker, config } from "./broker.mjs";
 
@@ -16,6 +17,7 @@ before(async () => {
 after(async () => {
   await client?.close();
   assert.equal(await broker?.stop(), 0);
+  rmSync(broker.dir, { recursive: true, force: true });
 });
 
 test("a queue takes a single message and a batch, peek-lock receive and complete empty it", async () => {
