@@ -116,6 +116,11 @@ QueuedMessage* Queue::find_locked(const LockToken& token) {
   return m == messages_.end() ? nullptr : &m->second;
 }
 
+QueuedMessage* Queue::find(uint64_t sequence) {
+  auto it = messages_.find(sequence);
+  return it == messages_.end() ? nullptr : &it->second;
+}
+
 bool Queue::complete(const LockToken& token) {
   auto m = find_locked(token);
   if (!m) return false;

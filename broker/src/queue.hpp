@@ -69,6 +69,8 @@ class Queue {
   void remove(uint64_t sequence);
 
   QueuedMessage* find_locked(const LockToken& token);
+  /// A stored message by sequence number, or null.
+  QueuedMessage* find(uint64_t sequence);
   /// complete: false when the lock was lost (expired, or unknown token).
   bool complete(const LockToken& token);
   /// abandon: back to the queue with delivery-count + 1, dead-lettered past max_delivery_count.

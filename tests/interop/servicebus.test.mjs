@@ -96,6 +96,22 @@ test("a dead-lettered message is received from the dead-letter queue with its re
   await sender.close();
 });
 
+test("a deferred message is received by its sequence number and completed through $management", async () => {
+  const sender = client.createSender("abandoned");
+  await sender.sendMessages({ body: "later" });
+  const receiver = client.createReceiver("abandoned");
+  const [m] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 3000 });
+  await receiver.deferMessage(m);
+  assert.equal((await receiver.receiveMessages(1, { maxWaitTimeInMs: 500 })).length, 0, "deferred messages wait");
+  const [deferred] = await receiver.receiveDeferredMessages(m.sequenceNumber);
+  assert.equal(deferred.body, "later");
+  assert.ok(deferred.lockToken);
+  await receiver.completeMessage(deferred);
+  await assert.rejects(receiver.receiveDeferredMessages(m.sequenceNumber));
+  await receiver.close();
+  await sender.close();
+});
+
 test("a lock is renewed through $management", async () => {
   const sender = client.createSender("renewed");
   await sender.sendMessages({ body: "long work" });
