@@ -28,7 +28,8 @@ find_package(ProtonCpp CONFIG QUIET)
 if(NOT TARGET Proton::cpp)
   find_path(PROTON_CPP_INCLUDE_DIR proton/container.hpp REQUIRED)
   find_library(PROTON_CPP_LIBRARY qpid-proton-cpp REQUIRED)
-  find_library(PROTON_CORE_LIBRARY qpid-proton-core)
+  # Code that calls the C API (pn_*) links the core too; Debian ships it without a dev symlink.
+  find_library(PROTON_CORE_LIBRARY NAMES qpid-proton-core libqpid-proton-core.so.10)
   add_library(Proton::cpp UNKNOWN IMPORTED)
   set_target_properties(Proton::cpp PROPERTIES
     IMPORTED_LOCATION "${PROTON_CPP_LIBRARY}"

@@ -23,9 +23,7 @@ function(stepline_add_plugin name)
   # Hidden visibility still lets the linker export inline template code and the type table's
   # bounds; the version script leaves exactly the descriptor (the one symbol the host reads).
   set(version_script ${CMAKE_BINARY_DIR}/stepline_plugin.map)
-  if(NOT EXISTS ${version_script})
-    file(WRITE ${version_script} "{ global: stepline_descriptor_v1; local: *; };\n")
-  endif()
+  file(CONFIGURE OUTPUT ${version_script} CONTENT "{ global: stepline_descriptor_v1; local: *; };\n")
   target_link_options(${name} PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined
     -Wl,-z,start-stop-visibility=hidden -Wl,--version-script=${version_script})
   set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS ${version_script})

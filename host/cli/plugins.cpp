@@ -1,6 +1,8 @@
 // `stepline plugins scan FILE`: examines one library in this (short-lived) process and prints its
 // descriptor as JSON; the catalog runs it as a child so that a library that crashes or hangs
-// while loading cannot take the host with it.
+// while loading cannot take the host with it. Exit status: 0 with the JSON on stdout, 1 when the
+// library cannot be loaded, 3 when it is not a Stepline plug-in, 4 when loading outlasts
+// --timeout; a library that crashes ends the scan with its signal, after a line on stderr.
 // `stepline plugins list -c FILE [--json]`: every library of a registration, loaded or refused
 // (with the reason), and every plug-in type.
 #include <signal.h>
@@ -12,10 +14,10 @@
 
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
-#include <yaml-cpp/yaml.h>
 
 #include <stepline/host/log.hpp>
 #include <stepline/host/plugin_catalog.hpp>
+#include <stepline/registration/load.hpp>
 #include <stepline/host/plugin_descriptor.hpp>
 
 #include "command.hpp"
@@ -25,8 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The scan's crash report, prepared before loading because a signal handler may not allocate.
+// The scan's crash and hang reports, prepared before loading because a signal handler may not
+// allocate.
 std::string crash_prefix;
+std::string hang_report;
 
 extern "C" void report_crash(int signal) {
   const char* name = ::sigabbrev_np(signal);
@@ -39,15 +43,15 @@ extern "C" void report_crash(int signal) {
 }
 
 extern "C" void report_hang(int) {
-  static const char message[] = "did not finish loading in time)\n";
-  (void)!::write(STDERR_FILENO, crash_prefix.data(), crash_prefix.size());
-  (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+  (void)!::write(STDERR_FILENO, hang_report.data(), hang_report.size());
   ::_exit(4);
 }
 
 int scan(const fs::path& file, unsigned timeout_seconds) {
   const fs::path absolute = fs::absolute(file).lexically_normal();
   crash_prefix = "stepline plugins scan: " + absolute.string() + " was stopped while loading (";
+  hang_report = "stepline plugins scan: " + absolute.string() + " did not finish loading within " +
+                std::to_string(timeout_seconds) + " s\n";
   for (int s : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) ::signal(s, report_crash);
   ::signal(SIGALRM, report_hang);
   ::alarm(timeout_seconds);
@@ -65,28 +69,12 @@ int scan(const fs::path& file, unsigned timeout_seconds) {
   }
 }
 
-// Reads only the catalog's part of a registration (host.plugin_folder, host.data_folder and
-// plugins:); replaced by the registration loader once that exists.
+// The catalog's part of a registration. Problems elsewhere in the file (an unset connection
+// variable, say) do not stop the plug-ins from being listed; `stepline validate` reports them.
 host::CatalogSettings read_catalog_settings(const fs::path& registration_file) {
-  const YAML::Node root = YAML::LoadFile(registration_file.string());
-  const fs::path base = fs::absolute(registration_file).parent_path();
-  auto resolve = [&](const fs::path& p) { return p.empty() || p.is_absolute() ? p : base / p; };
-  host::CatalogSettings settings;
-  if (const auto h = root["host"]) {
-    if (h["plugin_folder"]) settings.plugin_folder = resolve(h["plugin_folder"].as<std::string>());
-    if (h["data_folder"]) settings.data_folder = resolve(h["data_folder"].as<std::string>());
-  }
-  if (const auto list = root["plugins"]) {
-    for (const auto& item : list) {
-      registration::PluginLibrary library;
-      const YAML::Node file = item.IsScalar() ? item : item["file"];
-      library.file = file.as<std::string>();
-      if (item.IsMap() && item["sha256"]) library.sha256 = item["sha256"].as<std::string>();
-      library.where = {registration_file.string(), item.Mark().line + 1, item.Mark().column + 1};
-      settings.plugins.push_back(std::move(library));
-    }
-  }
-  return settings;
+  if (!fs::exists(registration_file))
+    throw std::runtime_error(registration_file.string() + ": no such file");
+  return host::CatalogSettings::from(registration::read(registration_file).registration);
 }
 
 void print_text(const host::PluginCatalog& catalog) {

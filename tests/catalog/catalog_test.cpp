@@ -96,7 +96,10 @@ TEST_CASE("a library that aborts while loading is reported with the signal and s
 
 TEST_CASE("a library that hangs while loading is stopped at the deadline and skipped") {
   TempFolder folder;
-  auto settings = settings_for(plugin_folder_with(folder, {"echo", "hangs_while_loading"}));
+  const fs::path plugins = plugin_folder_with(folder, {"echo"});
+  auto settings = settings_for(plugins, folder / "data");
+  PluginCatalog{settings};  // examines echo.so with time to spare and remembers it
+  fs::copy_file(test_plugin("hangs_while_loading"), plugins / "hangs_while_loading.so");
   settings.scan_timeout = std::chrono::milliseconds(1500);
   PluginCatalog catalog(settings);
 
@@ -324,4 +327,33 @@ TEST_CASE("a changed library reloads side by side while instances of the old one
     PluginCatalog again(settings, *new_catalog);
     CHECK(library_named(again, "echo.so").loaded_from == reloaded.loaded_from);
   }
+}
+
+TEST_CASE("a library replaced while its old version is still loaded is never mistaken for it") {
+  TempFolder folder;
+  const fs::path plugins = plugin_folder_with(folder, {"echo"});
+  TestServices services;
+  PluginCatalog first(settings_for(plugins));
+  auto old_instance = first.create("Tests.Echo", "", "");
+  replace_file(test_plugin("echo_v2"), plugins / "echo.so");
+
+  // No previous catalog given: the catalog sees the path is open and loads a copy.
+  PluginCatalog second(settings_for(plugins, folder / "data"));
+  const auto& echo = library_named(second, "echo.so");
+  REQUIRE(echo.status == LibraryStatus::loaded);
+  CHECK(echo.loaded_from.parent_path() == folder / "data" / "reloaded");
+  CHECK(run_echo(second.create("Tests.Echo", "", ""), services) == "2.0.0");
+  CHECK(run_echo(old_instance, services) == "1.0.0");
+}
+
+TEST_CASE("a stripped library, as distribution packages ship them, is still recognised") {
+  TempFolder folder;
+  const fs::path plugins = plugin_folder_with(folder, {"echo"});
+  const auto strip =
+      host::run_child({"/usr/bin/strip", "--strip-unneeded", (plugins / "echo.so").string()},
+                      std::chrono::seconds(30));
+  REQUIRE(strip.succeeded());
+  PluginCatalog catalog(settings_for(plugins));
+  CHECK(library_named(catalog, "echo.so").status == LibraryStatus::loaded);
+  CHECK(catalog.has_type("Tests.Echo"));
 }

@@ -31,7 +31,7 @@ inline Entity account_image() {
 inline ParameterCollection every_value_kind() {
   ParameterCollection p;
   p.emplace("null", Value());
-  p.emplace("string", Value("Contoso \"Ltd\" / caf\u00e9 \\ line\nbreak"));
+  p.emplace("string", Value("Contoso \"Ltd\" / caf\u00e9 \\ line\r\nbreak\ttab"));
   p.emplace("int", Value(std::int32_t{-42}));
   p.emplace("bigint", Value(std::int64_t{9007199254740993}));
   p.emplace("bool", Value(true));
@@ -122,6 +122,15 @@ inline ExecutionContext full_context() {
   c.parent_context = std::make_shared<const ExecutionContext>(parent);
   c.is_in_transaction = false;
   c.isolation_mode = IsolationMode::sandbox;
+  return c;
+}
+
+/// A Create of a contact whose shared variables are `shared`: a context carrying chosen values.
+inline ExecutionContext holding(ParameterCollection shared) {
+  ExecutionContext c;
+  c.message_name = "Create";
+  c.primary_entity_name = "contact";
+  c.shared_variables = std::move(shared);
   return c;
 }
 

@@ -1,5 +1,8 @@
 #include <stepline/host/plugin_catalog.hpp>
 
+#include <dlfcn.h>
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -107,8 +110,98 @@ detail::ScanRecord scan_in_child(const fs::path& scanner, const fs::path& file,
   return record;
 }
 
-std::string short_sha(const std::string& sha256) {
-  return sha256.substr(0, 16);
+// True when this process has `file` loaded under that name.
+bool already_open(const fs::path& file) {
+  void* handle = ::dlopen(file.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+  if (handle) ::dlclose(handle);
+  return handle != nullptr;
+}
+
+// The folder for reloaded copies: in the data folder, or else private to this process.
+fs::path copies_folder(const fs::path& data_folder) {
+  if (!data_folder.empty()) {
+    fs::create_directories(data_folder / "reloaded");
+    return data_folder / "reloaded";
+  }
+  static const fs::path private_folder = [] {
+    std::string pattern = (fs::temp_directory_path() / "stepline-reloaded-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) {
+      throw std::runtime_error("cannot create a folder for reloaded plug-in libraries");
+    }
+    return fs::path(pattern);
+  }();
+  return private_folder;
+}
+
+// Copies `file` to `<folder>/<stem>.<sha256 prefix>.so` and checks that the copy has the content
+// the catalog examined; an existing copy is reused only when its content matches.
+fs::path content_addressed_copy(const fs::path& file, const std::string& sha256,
+                                const fs::path& data_folder) {
+  const fs::path copy =
+      copies_folder(data_folder) / (file.stem().string() + "." + sha256.substr(0, 16) + ".so");
+  if (fs::exists(copy) && detail::identify(copy).sha256 == sha256) return copy;
+  const fs::path partial = copy.string() + ".partial";
+  fs::copy_file(file, partial, fs::copy_options::overwrite_existing);
+  if (detail::identify(partial).sha256 != sha256) {
+    fs::remove(partial);
+    throw std::runtime_error("it changed while it was being copied for loading");
+  }
+  fs::rename(partial, copy);
+  return copy;
+}
+
+// Everything decided before any code of the library runs in this process: the file's checks,
+// its examination (cached or in a child) and the host's compatibility rules. Fills `entry`; on
+// refusal sets its reason and returns false.
+bool examine(const Candidate& candidate, detail::ScanCache& cache, const fs::path& scanner,
+             std::chrono::milliseconds timeout, CatalogLibrary& entry) {
+  const fs::path& file = entry.file;
+  auto refuse = [&](std::string reason) {
+    entry.reason = std::move(reason);
+    return false;
+  };
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    return refuse(
+        fmt::format("{}: not found{}; correct the path or remove the entry", file.string(),
+                    candidate.listed_at ? " (listed at " + candidate.listed_at->str() + ")" : ""));
+  }
+  if (auto why = detail::writable_by_others(file)) return refuse(*why);
+  detail::FileIdentity identity;
+  try {
+    identity = detail::identify(file);
+  } catch (const std::exception& e) {
+    return refuse(e.what());
+  }
+  entry.sha256 = identity.sha256;
+  if (candidate.sha256_pin && *candidate.sha256_pin != identity.sha256) {
+    return refuse(
+        fmt::format("{}: its SHA-256 is {} but the registration pins {} (at {}); update the "
+                    "pin if the new library is trusted, or restore the pinned one",
+                    file.string(), identity.sha256, *candidate.sha256_pin,
+                    candidate.listed_at ? candidate.listed_at->str() : "plugins:"));
+  }
+
+  const detail::ScanRecord* record = cache.find(file.string(), identity);
+  entry.from_scan_cache = record != nullptr;
+  if (!record) {
+    if (!fs::exists(scanner, ec)) {
+      throw std::runtime_error(fmt::format(
+          "cannot examine plug-in library {}: the scanner {} does not exist; install `stepline` "
+          "next to this program or set the catalog's scanner",
+          file.string(), scanner.string()));
+    }
+    bool cacheable = true;
+    detail::ScanRecord scanned = scan_in_child(scanner, file, timeout, cacheable);
+    if (!cacheable) return refuse(scanned.failure);
+    scanned.identity = identity;
+    cache.put(file.string(), std::move(scanned));
+    record = cache.find(file.string(), identity);
+  }
+  if (!record->description) return refuse(record->failure);
+  entry.description = record->description;
+  if (auto why = incompatibility(file, *record->description)) return refuse(*why);
+  return true;
 }
 
 }  // namespace
@@ -147,151 +240,90 @@ void PluginCatalog::build(const PluginCatalog* previous) {
     CatalogLibrary entry;
     entry.file = file;
     entry.listed_at = candidate.listed_at;
-    auto refuse = [&](std::string reason) {
-      log::warn("plug-in library refused: {}", reason);
-      entry.status = LibraryStatus::refused;
-      entry.reason = std::move(reason);
-      libraries_.push_back(std::move(entry));
-    };
-
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) {
-      refuse(fmt::format(
-          "{}: not found{}; correct the path or remove the entry", file.string(),
-          candidate.listed_at ? " (listed at " + candidate.listed_at->str() + ")" : ""));
-      continue;
-    }
-    if (auto why = detail::writable_by_others(file)) {
-      refuse(*why);
-      continue;
-    }
-    detail::FileIdentity identity;
-    try {
-      identity = detail::identify(file);
-    } catch (const std::exception& e) {
-      refuse(e.what());
-      continue;
-    }
-    entry.sha256 = identity.sha256;
-    if (candidate.sha256_pin && *candidate.sha256_pin != identity.sha256) {
-      refuse(
-          fmt::format("{}: its SHA-256 is {} but the registration pins {} (at {}); update the "
-                      "pin if the new library is trusted, or restore the pinned one",
-                      file.string(), identity.sha256, *candidate.sha256_pin,
-                      candidate.listed_at ? candidate.listed_at->str() : "plugins:"));
-      continue;
-    }
-
-    const detail::ScanRecord* record = cache.find(file.string(), identity);
-    entry.from_scan_cache = record != nullptr;
-    if (!record) {
-      std::error_code exists_ec;
-      if (!fs::exists(scanner, exists_ec)) {
-        throw std::runtime_error(fmt::format(
-            "cannot examine plug-in library {}: the scanner {} does not exist; install `stepline` "
-            "next to this program or set the catalog's scanner",
-            file.string(), scanner.string()));
-      }
-      bool cacheable = true;
-      detail::ScanRecord scanned = scan_in_child(scanner, file, settings_.scan_timeout, cacheable);
-      scanned.identity = identity;
-      if (cacheable) {
-        cache.put(file.string(), std::move(scanned));
-        record = cache.find(file.string(), identity);
+    if (examine(candidate, cache, scanner, settings_.scan_timeout, entry)) {
+      if (auto clash = type_clash(file, *entry.description)) {
+        entry.reason = std::move(*clash);
+      } else if (auto failure = load(entry, previous)) {
+        entry.reason = std::move(*failure);
       } else {
-        refuse(scanned.failure);
-        continue;
+        entry.status = LibraryStatus::loaded;
       }
     }
-    if (!record->description) {
-      refuse(record->failure);
-      continue;
+    if (entry.status == LibraryStatus::refused) {
+      log::warn("plug-in library refused: {}", entry.reason);
+    } else {
+      log::debug("plug-in library loaded: {} ({} types)", file.string(),
+                 entry.description->types.size());
     }
-    entry.description = record->description;
-    const LibraryDescription& description = *record->description;
-    if (auto why = incompatibility(file, description)) {
-      refuse(*why);
-      continue;
-    }
-    std::set<std::string> own;
-    std::string duplicate;
-    for (const auto& t : description.types) {
-      if (!own.insert(t.name).second) {
-        duplicate = fmt::format("{}: declares plug-in type '{}' twice; give each type its own name",
-                                file.string(), t.name);
-      } else if (auto it = types_.find(t.name); it != types_.end()) {
-        duplicate = fmt::format(
-            "{}: plug-in type '{}' is already provided by {}; remove one of the two libraries or "
-            "rename the type in one of them",
-            file.string(), t.name, it->second.file.string());
-      }
-      if (!duplicate.empty()) break;
-    }
-    if (!duplicate.empty()) {
-      refuse(duplicate);
-      continue;
-    }
-
-    // Load: share an unchanged library with the previous catalog; load a changed one from a copy
-    // named after its content, because the same path would return the old, still-open code.
-    LoadedLibrary loaded;
-    loaded.sha256 = identity.sha256;
-    loaded.loaded_from = file;
-    const LoadedLibrary* before = nullptr;
-    if (previous) {
-      if (auto it = previous->loaded_.find(file); it != previous->loaded_.end())
-        before = &it->second;
-    }
-    try {
-      if (before && before->sha256 == identity.sha256) {
-        loaded = *before;
-      } else {
-        if (before) {
-          const fs::path copies = settings_.data_folder.empty()
-                                      ? fs::temp_directory_path() / "stepline-reloaded"
-                                      : settings_.data_folder / "reloaded";
-          fs::create_directories(copies);
-          loaded.loaded_from =
-              copies / (file.stem().string() + "." + short_sha(identity.sha256) + ".so");
-          if (!fs::exists(loaded.loaded_from)) {
-            const fs::path partial = loaded.loaded_from.string() + ".partial";
-            fs::copy_file(file, partial, fs::copy_options::overwrite_existing);
-            fs::rename(partial, loaded.loaded_from);
-          }
-        }
-        loaded.library = std::make_shared<boost::dll::shared_library>(
-            loaded.loaded_from,
-            boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-      }
-    } catch (const std::exception& e) {
-      refuse(fmt::format("{}: cannot be loaded: {}", file.string(), e.what()));
-      continue;
-    }
-    if (!loaded.library->has(STEPLINE_DESCRIPTOR_SYMBOL)) {
-      refuse(fmt::format("{}: exports no '{}' any more; it changed after it was examined",
-                         file.string(), STEPLINE_DESCRIPTOR_SYMBOL));
-      continue;
-    }
-    const auto& descriptor =
-        loaded.library->get<const stepline_descriptor>(STEPLINE_DESCRIPTOR_SYMBOL);
-    if (describe(descriptor) != description) {
-      refuse(
-          fmt::format("{}: changed after it was examined (its descriptor differs); the "
-                      "library was skipped and is examined again next time",
-                      file.string()));
-      continue;
-    }
-    for (auto it = descriptor.types_begin; it != descriptor.types_end; ++it) {
-      types_[(*it)->name] =
-          LoadedType{*it, loaded.library, file, (*it)->version ? (*it)->version : ""};
-    }
-    entry.status = LibraryStatus::loaded;
-    entry.loaded_from = loaded.loaded_from;
-    log::debug("plug-in library loaded: {} ({} types)", file.string(), description.types.size());
-    loaded_[file] = std::move(loaded);
     libraries_.push_back(std::move(entry));
   }
   cache.save();
+}
+
+std::optional<std::string> PluginCatalog::type_clash(const fs::path& file,
+                                                     const LibraryDescription& description) const {
+  std::set<std::string> own;
+  for (const auto& t : description.types) {
+    if (!own.insert(t.name).second) {
+      return fmt::format("{}: declares plug-in type '{}' twice; give each type its own name",
+                         file.string(), t.name);
+    }
+    if (auto it = types_.find(t.name); it != types_.end()) {
+      return fmt::format(
+          "{}: plug-in type '{}' is already provided by {}; remove one of the two libraries or "
+          "rename the type in one of them",
+          file.string(), t.name, it->second.file.string());
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> PluginCatalog::load(CatalogLibrary& entry,
+                                               const PluginCatalog* previous) {
+  const fs::path& file = entry.file;
+  // Share an unchanged library with the previous catalog. A changed one, or one whose path this
+  // process still has open (an older version), is loaded from a copy named after its content,
+  // because dlopen of an open path returns the old code (reference/PLUGIN-HOSTS.md §B5).
+  LoadedLibrary loaded;
+  loaded.sha256 = entry.sha256;
+  loaded.loaded_from = file;
+  const LoadedLibrary* before = nullptr;
+  if (previous) {
+    if (auto it = previous->loaded_.find(file); it != previous->loaded_.end()) before = &it->second;
+  }
+  try {
+    if (before && before->sha256 == entry.sha256) {
+      loaded = *before;
+    } else {
+      if (before || already_open(file)) {
+        loaded.loaded_from = content_addressed_copy(file, entry.sha256, settings_.data_folder);
+      }
+      loaded.library = std::make_shared<boost::dll::shared_library>(
+          loaded.loaded_from, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    }
+  } catch (const std::exception& e) {
+    return fmt::format("{}: cannot be loaded: {}", file.string(), e.what());
+  }
+  // The file may have changed since the scan: trust only what this very mapping declares.
+  if (!loaded.library->has(STEPLINE_DESCRIPTOR_SYMBOL)) {
+    return fmt::format("{}: exports no '{}' any more; it changed after it was examined",
+                       file.string(), STEPLINE_DESCRIPTOR_SYMBOL);
+  }
+  const auto& descriptor =
+      loaded.library->get<const stepline_descriptor>(STEPLINE_DESCRIPTOR_SYMBOL);
+  if (describe(descriptor) != *entry.description) {
+    return fmt::format(
+        "{}: changed after it was examined (its descriptor differs); the library was skipped "
+        "and is examined again next time",
+        file.string());
+  }
+  for (auto it = descriptor.types_begin; it != descriptor.types_end; ++it) {
+    types_[(*it)->name] =
+        LoadedType{*it, loaded.library, file, (*it)->version ? (*it)->version : ""};
+  }
+  entry.loaded_from = loaded.loaded_from;
+  loaded_[file] = std::move(loaded);
+  return std::nullopt;
 }
 
 bool PluginCatalog::has_type(std::string_view name) const {

@@ -54,6 +54,10 @@ LibraryDescription describe(const stepline_descriptor& d) {
 LibraryDescription examine_library(const std::filesystem::path& file) {
   using Kind = ExamineError::Kind;
   const auto absolute = std::filesystem::absolute(file);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(absolute, ec)) {
+    throw ExamineError(Kind::load_failed, fmt::format("{}: no such file", absolute.string()));
+  }
   // First look without running anything: a library without the type table is not ours.
   std::vector<std::string> sections;
   try {

@@ -10,11 +10,11 @@
 #include <cstring>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
-#include "path.hpp"
+#include "context_fields.hpp"
+#include "json_document.hpp"
 
 namespace stepline::format::dataverse_json {
 namespace {
@@ -391,59 +391,12 @@ void write_context(Out& o, const ExecutionContext& c) {
 
 // --- reading ---------------------------------------------------------------------------------
 
-// A number is kept as a string whose first byte is 0xFF: no decoded JSON string can hold that
-// byte because the reader validates UTF-8, so numbers and strings stay apart.
-constexpr char number_mark = '\xff';
-
-class NumberKeepingHandler {
- public:
-  explicit NumberKeepingHandler(rapidjson::Document& d) : d_(d) {}
-  bool Null() { return d_.Null(); }
-  bool Bool(bool b) { return d_.Bool(b); }
-  bool Int(int i) { return d_.Int(i); }
-  bool Uint(unsigned i) { return d_.Uint(i); }
-  bool Int64(std::int64_t i) { return d_.Int64(i); }
-  bool Uint64(std::uint64_t i) { return d_.Uint64(i); }
-  bool Double(double x) { return d_.Double(x); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
-    buffer_.assign(1, number_mark);
-    buffer_.append(s, n);
-    return d_.String(buffer_.data(), static_cast<rapidjson::SizeType>(buffer_.size()), true);
-  }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return d_.String(s, n, copy); }
-  bool StartObject() { return d_.StartObject(); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return d_.Key(s, n, copy); }
-  bool EndObject(rapidjson::SizeType n) { return d_.EndObject(n); }
-  bool StartArray() { return d_.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) { return d_.EndArray(n); }
-
- private:
-  rapidjson::Document& d_;
-  std::string buffer_;
-};
-
 void parse(std::string_view text, rapidjson::Document& d) {
-  rapidjson::Reader reader;
-  auto generate = [&](rapidjson::Document& target) {
-    NumberKeepingHandler handler(target);
-    rapidjson::MemoryStream stream(text.data(), text.size());
-    return static_cast<bool>(
-        reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag>(
-            stream, handler));
-  };
-  d.Populate(generate);
-  if (!reader.HasParseError()) return;
-  std::size_t offset = reader.GetErrorOffset(), line = 1, column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n')
-      ++line, column = 1;
-    else
-      ++column;
-  }
-  throw FormatError("", "invalid JSON at line " + std::to_string(line) + ", column " +
-                            std::to_string(column) + ": " +
-                            rapidjson::GetParseError_En(reader.GetParseErrorCode()));
+  // Keep each number's text: Money and decimal values must come back digit for digit.
+  detail::build_document<true>(text, d);
 }
+
+using detail::number_mark;
 
 std::string_view view(const rapidjson::Value& s) {
   return {s.GetString(), s.GetStringLength()};
@@ -566,6 +519,44 @@ std::string_view contract_of(const rapidjson::Value& obj) {
 
 Value read_value(const rapidjson::Value& n, const Path& path);
 
+bool is_option_set_array(const rapidjson::Value& n) {
+  for (const auto& item : n.GetArray()) {
+    if (!item.IsObject()) return false;
+    std::string_view contract = contract_of(item);
+    const rapidjson::Value* v = find(item, "Value");
+    if (!v || !is_number(*v) || (!contract.empty() && contract != "OptionSetValue")) return false;
+  }
+  return true;
+}
+
+void write_raw(rapidjson::Writer<rapidjson::StringBuffer>& w, const rapidjson::Value& n) {
+  if (is_number(n)) {
+    std::string_view text = number_text(n);
+    w.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+  } else if (n.IsObject()) {
+    w.StartObject();
+    for (auto m = n.MemberBegin(); m != n.MemberEnd(); ++m) {
+      w.Key(m->name.GetString(), m->name.GetStringLength());
+      write_raw(w, m->value);
+    }
+    w.EndObject();
+  } else if (n.IsArray()) {
+    w.StartArray();
+    for (const auto& item : n.GetArray()) write_raw(w, item);
+    w.EndArray();
+  } else {
+    n.Accept(w);
+  }
+}
+
+/// The JSON text of a node, numbers exactly as they were written.
+std::string raw_json(const rapidjson::Value& n) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  write_raw(w, n);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 /// A `[{"key":…,"value":…}]` array, calling `f(key, value, path)` for each pair.
 template <class F>
 void for_each_pair(const rapidjson::Value& n, const Path& path, F&& f) {
@@ -661,15 +652,12 @@ Value read_value(const rapidjson::Value& n, const Path& path) {
     return Value(std::string(s));
   }
   if (n.IsArray()) {
+    if (!is_option_set_array(n)) return Value(raw_json(n));
     OptionSetValueCollection options;
     std::size_t i = 0;
     for (const auto& item : n.GetArray()) {
       Path at(path, i++);
-      std::string_view contract = item.IsObject() ? contract_of(item) : std::string_view{};
-      const rapidjson::Value* v = item.IsObject() ? find(item, "Value") : nullptr;
-      if (!v || (!contract.empty() && contract != "OptionSetValue"))
-        at.fail("only arrays of OptionSetValue (a multi-select choice) are supported as values");
-      options.values.push_back(read_int(*v, Path(at, "Value")));
+      options.values.push_back(read_int(item["Value"], Path(at, "Value")));
     }
     return Value(std::move(options));
   }
@@ -684,13 +672,18 @@ Value read_value(const rapidjson::Value& n, const Path& path) {
     if (contract == "Money") return Value(Money{read_decimal(*v, at)});
     return Value(OptionSetValue{read_int(*v, at)});
   }
+  if (contract == "AliasedValue") {
+    const rapidjson::Value* v = find(n, "Value");
+    static const rapidjson::Value null_value;
+    return read_value(v ? *v : null_value, Path(path, "Value"));
+  }
   if (contract.empty())
     path.fail(
         "an object value needs a \"__type\" hint such as "
         "\"Entity:http:\\/\\/schemas.microsoft.com\\/xrm\\/2011\\/Contracts\"");
-  Path(path, "__type")
-      .fail("unsupported type \"" + std::string(view(n["__type"])) +
-            "\"; supported: Entity, EntityReference, EntityCollection, Money, OptionSetValue");
+  // A known type outside Stepline's value model (KeyValuePairOfstringstring, ColumnSet, …):
+  // keep its JSON text rather than refuse a context Dataverse itself produced.
+  return Value(raw_json(n));
 }
 
 EntityImageCollection read_images(const rapidjson::Value& n, const Path& path) {
@@ -729,17 +722,13 @@ ExecutionContext read_context(const rapidjson::Value& n, const Path& path) {
       c.is_in_transaction = read_bool(v, at);
     else if (key == "IsOfflinePlayback")
       c.is_offline_playback = read_bool(v, at);
-    else if (key == "IsolationMode") {
-      int iso = read_int(v, at);
-      if (iso != 1 && iso != 2) at.fail("IsolationMode must be 1 (none) or 2 (sandbox)");
-      c.isolation_mode = static_cast<IsolationMode>(iso);
-    } else if (key == "MessageName")
+    else if (key == "IsolationMode")
+      c.isolation_mode = detail::isolation_mode_from(read_int(v, at), at);
+    else if (key == "MessageName")
       c.message_name = read_string(v, at);
-    else if (key == "Mode") {
-      int mode = read_int(v, at);
-      if (mode != 0 && mode != 1) at.fail("Mode must be 0 (synchronous) or 1 (asynchronous)");
-      c.mode = static_cast<Mode>(mode);
-    } else if (key == "OperationCreatedOn")
+    else if (key == "Mode")
+      c.mode = detail::mode_from(read_int(v, at), at);
+    else if (key == "OperationCreatedOn")
       c.operation_created_on = read_date(v, at);
     else if (key == "OperationId")
       c.operation_id = read_guid(v, at);
@@ -768,12 +757,9 @@ ExecutionContext read_context(const rapidjson::Value& n, const Path& path) {
       c.secondary_entity_name = read_string(v, at);
     else if (key == "SharedVariables")
       c.shared_variables = read_parameters(v, at);
-    else if (key == "Stage") {
-      int s = read_int(v, at);
-      if (s != 10 && s != 20 && s != 30 && s != 40)
-        at.fail("Stage " + std::to_string(s) + " is not one of 10, 20, 30, 40");
-      c.stage = static_cast<Stage>(s);
-    } else if (key == "UserAzureActiveDirectoryObjectId")
+    else if (key == "Stage")
+      c.stage = detail::stage_from(read_int(v, at), at);
+    else if (key == "UserAzureActiveDirectoryObjectId")
       c.user_azure_active_directory_object_id = read_guid(v, at);
     else if (key == "UserId")
       c.user_id = read_guid(v, at);

@@ -7,9 +7,9 @@
 #include <limits>
 #include <optional>
 
-#include <rapidjson/error/en.h>
-
+#include "context_fields.hpp"
 #include "json_codec.hpp"
+#include "json_document.hpp"
 
 namespace stepline::format {
 namespace detail {
@@ -41,7 +41,9 @@ void write_double_text(JsonWriter& w, double d) {
   w.EndObject();
 }
 
-void write_reference_members(JsonWriter& w, const EntityReference& ref) {
+/// `name` is left out when empty, or written as null with `always_name` (the context's
+/// owningExtension, whose keys are all always written).
+void write_reference_members(JsonWriter& w, const EntityReference& ref, bool always_name = false) {
   w.Key("logicalName");
   write_string(w, ref.logical_name);
   w.Key("id");
@@ -49,6 +51,9 @@ void write_reference_members(JsonWriter& w, const EntityReference& ref) {
   if (!ref.name.empty()) {
     w.Key("name");
     write_string(w, ref.name);
+  } else if (always_name) {
+    w.Key("name");
+    w.Null();
   }
 }
 
@@ -300,18 +305,7 @@ const char* describe(const rapidjson::Value& node) {
 }
 
 void parse_json(std::string_view text, rapidjson::Document& document) {
-  document.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
-  if (!document.HasParseError()) return;
-  std::size_t offset = document.GetErrorOffset(), line = 1, column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n')
-      ++line, column = 1;
-    else
-      ++column;
-  }
-  throw FormatError("", "invalid JSON at line " + std::to_string(line) + ", column " +
-                            std::to_string(column) + ": " +
-                            rapidjson::GetParseError_En(document.GetParseError()));
+  build_document<false>(text, document);
 }
 
 void write_json_value(JsonWriter& w, const Value& value) {
@@ -572,7 +566,7 @@ void write_json_context(JsonWriter& w, const ExecutionContext& c) {
   write_string(w, to_iso8601(c.operation_created_on));
   w.Key("owningExtension");
   w.StartObject();
-  write_reference_members(w, c.owning_extension);
+  write_reference_members(w, c.owning_extension, true);
   w.EndObject();
   w.Key("parentContext");
   if (c.parent_context)
@@ -609,16 +603,11 @@ ExecutionContext read_json_context(const rapidjson::Value& node, const Path& pat
       c.primary_entity_id = read_guid(v, at);
     else if (key == "secondaryEntityName")
       c.secondary_entity_name = read_string(v, at);
-    else if (key == "stage") {
-      int s = read_int(v, at, "a stage number");
-      if (s != 10 && s != 20 && s != 30 && s != 40)
-        at.fail("stage " + std::to_string(s) + " is not one of 10, 20, 30, 40");
-      c.stage = static_cast<Stage>(s);
-    } else if (key == "mode") {
-      int mode = read_int(v, at, "a mode number");
-      if (mode != 0 && mode != 1) at.fail("mode must be 0 (synchronous) or 1 (asynchronous)");
-      c.mode = static_cast<Mode>(mode);
-    } else if (key == "depth")
+    else if (key == "stage")
+      c.stage = stage_from(read_int(v, at, "a stage number"), at);
+    else if (key == "mode")
+      c.mode = mode_from(read_int(v, at, "a mode number"), at);
+    else if (key == "depth")
       c.depth = read_int(v, at, "a depth number");
     else if (key == "inputParameters")
       c.input_parameters = read_json_parameters(v, at);
@@ -667,11 +656,9 @@ ExecutionContext read_json_context(const rapidjson::Value& node, const Path& pat
       c.is_executing_offline = read_bool(v, at);
     else if (key == "isOfflinePlayback")
       c.is_offline_playback = read_bool(v, at);
-    else if (key == "isolationMode") {
-      int iso = read_int(v, at, "an isolation mode number");
-      if (iso != 1 && iso != 2) at.fail("isolationMode must be 1 (none) or 2 (sandbox)");
-      c.isolation_mode = static_cast<IsolationMode>(iso);
-    } else {
+    else if (key == "isolationMode")
+      c.isolation_mode = isolation_mode_from(read_int(v, at, "an isolation mode number"), at);
+    else {
       at.fail("unknown context member (docs/schema/execution-context.schema.json lists the keys)");
     }
   }

@@ -58,6 +58,8 @@ struct CatalogType {
   std::filesystem::path library;
 };
 
+/// Immutable once built, so its const members may be called from several threads at once; a
+/// reload builds a new catalog from the previous one and the caller swaps them.
 class PluginCatalog {
  public:
   /// Scans and loads. A bad library is refused and reported in libraries(), never thrown; a
@@ -99,6 +101,11 @@ class PluginCatalog {
   };
 
   void build(const PluginCatalog* previous);
+  /// Why `description`'s types cannot join the loaded ones (a name taken twice), or nullopt.
+  std::optional<std::string> type_clash(const std::filesystem::path& file,
+                                        const LibraryDescription& description) const;
+  /// Loads an examined library and registers its types; returns why not, or nullopt.
+  std::optional<std::string> load(CatalogLibrary& entry, const PluginCatalog* previous);
 
   CatalogSettings settings_;
   std::vector<CatalogLibrary> libraries_;

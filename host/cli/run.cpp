@@ -1,0 +1,148 @@
+// `stepline run -c FILE --requests FILE.jsonl [--fail-on-error]`: runs many requests, one JSON
+// object per line, shows progress on a terminal, reports every request that did not succeed with
+// its line number and the reason, then a summary with the rate. Exit 0 when every line was run
+// (rejections included), 1 with --fail-on-error when any operation was rejected or failed, 2 when
+// a line could not be read as a request or the registration is unusable.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <stepline/host/configured_host.hpp>
+#include <stepline/host/request.hpp>
+
+#include "command.hpp"
+
+namespace stepline::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct RunOptions {
+  std::string config;
+  std::string requests;
+  bool fail_on_error = false;
+};
+
+struct Tally {
+  std::size_t succeeded = 0, rejected = 0, failed = 0, invalid = 0;
+  std::size_t done() const { return succeeded + rejected + failed + invalid; }
+};
+
+/// A one-line bar on stderr, redrawn at most ten times a second.
+class ProgressBar {
+ public:
+  ProgressBar(std::size_t total, bool enabled) : total_(total), enabled_(enabled) {}
+  void update(std::size_t done, double rate, bool force = false) {
+    if (!enabled_) return;
+    auto now = Clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    constexpr int width = 30;
+    int filled = total_ ? static_cast<int>(width * done / total_) : width;
+    std::fprintf(stderr, "\r[%s%s] %zu/%zu  %.0f ops/s", std::string(filled, '#').c_str(),
+                 std::string(width - filled, ' ').c_str(), done, total_, rate);
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  /// Removes the bar so that a report line can be printed in its place.
+  void clear() {
+    if (!enabled_ || !drawn_) return;
+    std::fputs("\r\033[K", stderr);
+    drawn_ = false;
+  }
+
+ private:
+  std::size_t total_;
+  bool enabled_;
+  bool drawn_ = false;
+  Clock::time_point last_{};
+};
+
+int run(const RunOptions& o) {
+  std::ifstream in(o.requests);
+  if (!in) {
+    std::cerr << "stepline run: cannot read the requests file " << o.requests << '\n';
+    return 2;
+  }
+  std::vector<std::pair<std::size_t, std::string>> lines;  // (line number, text)
+  std::string line;
+  for (std::size_t n = 1; std::getline(in, line); ++n)
+    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.emplace_back(n, line);
+
+  std::unique_ptr<host::ConfiguredHost> configured;
+  try {
+    configured = std::make_unique<host::ConfiguredHost>(o.config);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << '\n';
+    return 2;
+  }
+  auto& host = configured->host();
+
+  Tally tally;
+  ProgressBar bar(lines.size(), ::isatty(STDERR_FILENO) == 1);
+  const auto start = Clock::now();
+  auto rate = [&] {
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return seconds > 0 ? tally.done() / seconds : 0.0;
+  };
+  for (const auto& [number, text] : lines) {
+    auto response = host.execute(std::string_view(text));
+    switch (response.outcome) {
+      case host::Outcome::succeeded:
+        ++tally.succeeded;
+        break;
+      case host::Outcome::rejected:
+        ++tally.rejected;
+        break;
+      case host::Outcome::failed:
+        ++tally.failed;
+        break;
+      case host::Outcome::invalid_request:
+        ++tally.invalid;
+        break;
+    }
+    if (!response.ok()) {
+      bar.clear();
+      std::cout << o.requests << ":" << number << ": " << to_string(response.outcome) << ": "
+                << response.error_message << std::endl;
+    }
+    bar.update(tally.done(), rate());
+  }
+  bar.update(tally.done(), rate(), true);
+  bar.clear();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::cout << fmt::format(
+                   "{} requests in {:.3f} s: {} succeeded, {} rejected by a plug-in, {} failed, {} "
+                   "invalid; "
+                   "{:.0f} operations/s",
+                   tally.done(), seconds, tally.succeeded, tally.rejected, tally.failed,
+                   tally.invalid, seconds > 0 ? tally.done() / seconds : 0.0)
+            << std::endl;
+  if (tally.invalid) return 2;
+  if (o.fail_on_error && (tally.rejected || tally.failed)) return 1;
+  return 0;
+}
+
+}  // namespace
+
+STEPLINE_COMMAND([](CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  auto* command =
+      app.add_subcommand("run", "Run every request of a JSONL file (one request per line)");
+  command->add_option("-c,--config", o->config, "the registration YAML file")->required();
+  command->add_option("--requests", o->requests, "the JSONL file of requests (docs/REQUESTS.md)")
+      ->required();
+  command->add_flag("--fail-on-error", o->fail_on_error,
+                    "exit 1 when any operation is rejected or fails");
+  command->callback([o] { exit_status() = run(*o); });
+});
+
+}  // namespace stepline::cli

@@ -1,0 +1,89 @@
+// The AMQP 1.0 backend: posts messages to Service Bus queues and topics, Event Hubs and two-way
+// listeners over Qpid Proton C++. One proton::container runs on its own thread; callers on any
+// thread hand it work through a proton::work_queue. Connections are shared per namespace and
+// credential, sender links per entity; a bounded window of unsettled posts per link keeps memory
+// flat, so post() blocks while its link's window is full.
+//
+// Transport: TLS on 5671 verified against the system store (or BackendOptions::ca_file), SNI and
+// AMQP hostname = the namespace host; plain TCP only for UseDevelopmentEmulator=true, or for an
+// amqp:// Endpoint when allow_plain_amqp is set. Auth per target: SASL PLAIN with the key name
+// and key, or SASL ANONYMOUS plus a CBS put-token per entity audience, renewed before expiry
+// (a SharedAccessSignature string is sent as given and cannot be renewed). Addressing: event hub
+// targets at hub level carry the partition key as x-opt-partition-key; two-way targets get a
+// reply receiver (dynamic unless reply_to is set), stamp reply-to and a message-id, and complete
+// with the reply whose correlation-id matches.
+//
+// Outcomes: accepted; transient for network trouble, timeouts, released/modified, server-busy,
+// forced detach or close; permanent for not-found, size, quota, not-allowed, TLS verification,
+// and unauthorized once a fresh token was refused too.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+
+#include <proton/message.hpp>
+
+#include "stepline/host/amqp/outcome.hpp"
+#include "stepline/host/amqp/target.hpp"
+
+namespace stepline::host::amqp {
+
+struct BackendOptions {
+  std::size_t window = 256;  ///< posts per link that may be queued or unsettled at once
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};  ///< heartbeats at half
+  /// A connection not open by then (TCP, TLS, SASL and AMQP open) is dropped and retried.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds reconnect_delay{std::chrono::milliseconds(100)};  ///< first backoff
+  std::chrono::milliseconds max_reconnect_delay{std::chrono::seconds(30)};
+  std::chrono::seconds token_validity{std::chrono::hours(1)};
+  std::chrono::seconds token_renew_before{std::chrono::minutes(15)};  ///< renew at 45 of 60 min
+  std::string ca_file;  ///< PEM trust store for amqps; empty = the system store
+  /// Allows `amqp://` endpoints (plain TCP, no emulator flag), for local peers such as RabbitMQ.
+  /// Off by default: only UseDevelopmentEmulator=true may otherwise turn TLS off.
+  bool allow_plain_amqp = false;
+};
+
+/// Counters for tests and benchmarks.
+struct BackendStats {
+  std::uint64_t posted = 0;
+  std::uint64_t accepted = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t connections_opened = 0;
+  std::uint64_t tokens_put = 0;
+  std::size_t max_unsettled = 0;  ///< the most unsettled transfers any one link ever had
+};
+
+class Backend {
+ public:
+  using Callback = std::function<void(const Outcome&)>;
+
+  explicit Backend(BackendOptions options = {});
+  /// Shuts down with a 5 s grace period.
+  ~Backend();
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  /// Posts `message` to `target`. Blocks while the target link's window is full; never call it
+  /// from a completion callback. The future completes with accepted (and the reply for two-way),
+  /// or a classified failure; after shutdown() it completes at once with a shutdown outcome.
+  std::future<Outcome> post(const Target& target, proton::message message);
+  /// The same with a callback, run on the AMQP thread (keep it short, don't post from it); a post
+  /// refused before it is queued (bad configuration, shut down) completes on the calling thread.
+  void post(const Target& target, proton::message message, Callback done);
+
+  /// Stops taking posts, lets pending ones finish for up to `grace`, fails the rest with a
+  /// shutdown outcome, closes the connections and joins the AMQP thread. Idempotent.
+  void shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+  BackendStats stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stepline::host::amqp

@@ -1,0 +1,34 @@
+// A Host made from a registration file, the way the `stepline` commands start one: the YAML
+// loaded and checked, logging configured, the plug-in catalog scanned and loaded, every step's
+// plug-in type found, the record store opened in the data folder.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include <stepline/host/host.hpp>
+#include <stepline/host/plugin_catalog.hpp>
+
+namespace stepline::host {
+
+class ConfiguredHost {
+ public:
+  /// Throws registration::RegistrationError for a bad registration (every problem with its
+  /// file:line:col), std::runtime_error for a step whose plug-in type no loaded library exports
+  /// (naming the step's file:line and the refused libraries) or a store that cannot be opened.
+  explicit ConfiguredHost(const std::filesystem::path& registration_file, HostOptions options = {});
+  ~ConfiguredHost();
+  ConfiguredHost(const ConfiguredHost&) = delete;
+  ConfiguredHost& operator=(const ConfiguredHost&) = delete;
+
+  Host& host() noexcept { return *host_; }
+  const PluginCatalog& catalog() const noexcept { return *catalog_; }
+
+ private:
+  class CatalogFactory;
+  std::unique_ptr<PluginCatalog> catalog_;
+  std::unique_ptr<CatalogFactory> factory_;
+  std::unique_ptr<Host> host_;
+};
+
+}  // namespace stepline::host

@@ -1,0 +1,32 @@
+// Posting an execution context to a registered service endpoint: the context is serialized in
+// the endpoint's format, given the message properties listeners filter on, checked against the
+// endpoint's size policy and handed to the AMQP backend. Synchronous steps wait for the outcome
+// on the caller's thread; the async service records it on the system job.
+#pragma once
+
+#include <future>
+#include <string>
+
+#include <stepline/execution_context.hpp>
+#include <stepline/host/amqp/outcome.hpp>
+#include <stepline/registration/model.hpp>
+
+namespace stepline::host {
+
+struct PostOptions {
+  /// Event Hubs partition key / Service Bus session id; empty = the endpoint's own rule
+  /// (its partition_key, else none). Set from the record key for `order: per-record` endpoints.
+  std::string ordering_key;
+};
+
+class EndpointPoster {
+ public:
+  virtual ~EndpointPoster() = default;
+  /// Completes with accepted (and the reply for a two-way endpoint) or a classified failure.
+  /// Never throws for a failed post; throws std::invalid_argument only for misuse.
+  virtual std::future<amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
+                                          const ExecutionContext& context,
+                                          const PostOptions& options = {}) = 0;
+};
+
+}  // namespace stepline::host

@@ -1,0 +1,50 @@
+// The host as a library: a registration, plug-ins from a factory, the record store in the data
+// folder, and one call to run a request. Front ends (the CLI, a JSONL runner, a server) sit on it.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string_view>
+
+#include <stepline/registration/model.hpp>
+#include <stepline/services.hpp>
+
+#include <stepline/host/pipeline.hpp>
+#include <stepline/host/plugin_factory.hpp>
+#include <stepline/host/record_store.hpp>
+
+namespace stepline::host {
+
+struct HostOptions {
+  /// The record store's file; empty = stepline.db in the registration's data folder ("data"
+  /// when that is empty too).
+  std::filesystem::path database;
+  Durability durability = Durability::normal;
+  /// Posts for endpoint steps and plug-ins' notification(); null = none available.
+  NotificationService* notification = nullptr;
+};
+
+class Host {
+ public:
+  /// Opens the record store and indexes the steps. Throws std::runtime_error (store) or
+  /// std::invalid_argument (a step that can not run) naming the file.
+  Host(registration::Registration registration, PluginFactory& factory, HostOptions options = {});
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  /// Runs one operation on the calling thread.
+  OperationResponse execute(const OperationRequest& request);
+  /// Reads a JSON request (docs/REQUESTS.md) and runs it. A request that cannot be read is not
+  /// run: the response has outcome invalid_request and an error naming the JSON path.
+  OperationResponse execute(std::string_view request_json);
+
+  Pipeline& pipeline() noexcept { return *pipeline_; }
+  RecordStore& store() noexcept { return *store_; }
+
+ private:
+  std::unique_ptr<RecordStore> store_;
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+}  // namespace stepline::host

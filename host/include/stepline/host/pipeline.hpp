@@ -1,0 +1,121 @@
+// The execution pipeline: runs one business operation (a message on a record) through the
+// registered steps — pre-validation outside the transaction, then pre-operation, the main
+// operation (the record store or a registered data provider) and post-operation inside it — and
+// queues the asynchronous steps as system jobs in the same commit.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <stepline/errors.hpp>
+#include <stepline/execution_context.hpp>
+#include <stepline/registration/model.hpp>
+#include <stepline/services.hpp>
+
+#include <stepline/host/plugin_factory.hpp>
+#include <stepline/host/record_store.hpp>
+
+namespace stepline::host {
+
+/// Error codes the host reports (Dataverse's values where one exists).
+namespace error_code {
+inline constexpr std::int32_t unexpected = -2147220956;        ///< 0x80040224 IsvUnExpected
+inline constexpr std::int32_t invalid_argument = -2147220989;  ///< 0x80040203
+inline constexpr std::int32_t not_found = -2147220969;         ///< 0x80040217
+inline constexpr std::int32_t duplicate = -2147220937;         ///< 0x80040237
+inline constexpr std::int32_t infinite_loop = -2147204734;     ///< 0x80044182
+inline constexpr std::int32_t configuration = -2147220970;     ///< 0x80040216
+}  // namespace error_code
+
+/// An operation failed for a reason other than a plug-in's rejection: a loop, the depth limit, a
+/// missing record, a bad request, or an unexpected plug-in error (then with a trace id whose
+/// details are in the log). It is an InvalidPluginExecution so that a plug-in whose nested
+/// request failed sees the same exception type either way.
+class OperationFailed : public InvalidPluginExecution {
+ public:
+  OperationFailed(const std::string& message, std::int32_t code, std::string trace_id = {});
+  ~OperationFailed() override;
+  /// Set for unexpected errors: the key to the log entry with the details.
+  const std::string& trace_id() const noexcept { return trace_id_; }
+
+ private:
+  std::string trace_id_;
+};
+
+/// One request: a message and its parameters ("Target", "ColumnSet", bypass options, …).
+struct OperationRequest {
+  std::string message;
+  ParameterCollection parameters;
+  std::optional<Guid> user_id;     ///< the caller; empty = host.default_user_id
+  std::optional<std::string> tag;  ///< read-only shared variable "tag"
+  std::optional<Guid> request_id;  ///< empty = a new one
+  std::string user_agent;          ///< InitiatingUserAgent
+};
+
+enum class Outcome {
+  succeeded,
+  rejected,         ///< a plug-in stopped it with InvalidPluginExecution
+  failed,           ///< anything else: unexpected plug-in error, loop, depth, missing record
+  invalid_request,  ///< the request could not be read (intake)
+};
+/// "succeeded", "rejected", "failed", "invalid-request".
+std::string_view to_string(Outcome outcome) noexcept;
+
+struct OperationResponse {
+  Outcome outcome = Outcome::succeeded;
+  ParameterCollection output_parameters;
+  std::string error_message;
+  std::int32_t error_code = 0;
+  std::string trace_id;             ///< for unexpected errors; look it up in the log
+  std::vector<std::string> traces;  ///< plug-ins' trace lines, "step name: text"
+  Guid correlation_id;
+  Guid request_id;
+
+  bool ok() const noexcept { return outcome == Outcome::succeeded; }
+};
+
+class Pipeline {
+ public:
+  /// Indexes the registration's steps. `notification` posts sync endpoint steps and serves
+  /// plug-ins' notification(); without one those fail with a message saying so.
+  Pipeline(registration::Registration registration, PluginFactory& factory, RecordStore& store,
+           NotificationService* notification = nullptr);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  /// Runs one top-level operation on the calling thread. Never throws for an operation's
+  /// failure: the response says what happened. Several threads may call it at once: their
+  /// pre-validation steps run side by side, their transactions (stages 20-40) take turns on the
+  /// record store.
+  OperationResponse execute(const OperationRequest& request);
+
+  /// Swaps in a new registration (re-indexes, new plug-in instances); operations already running
+  /// finish on the old one.
+  void load(registration::Registration registration);
+
+  /// The registration in use.
+  std::shared_ptr<const registration::Registration> registration() const;
+
+  struct Snapshot;
+  struct Chain;
+  struct Caller;
+
+ private:
+  friend class Operation;
+  friend class StepServices;
+  ParameterCollection run(Chain& chain, const Caller& caller, const std::string& message,
+                          ParameterCollection inputs);
+
+  PluginFactory& factory_;
+  RecordStore& store_;
+  NotificationService* notification_;
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+};
+
+}  // namespace stepline::host

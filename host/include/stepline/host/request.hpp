@@ -1,0 +1,31 @@
+// Requests and responses as JSON text (docs/REQUESTS.md): what the CLI, JSONL files and other
+// front ends hand the host.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <stepline/host/pipeline.hpp>
+
+namespace stepline::host {
+
+/// A request that cannot be read. what() starts with the JSON path of the offending field
+/// ("target.attributes.revenue: …"); path() returns it alone.
+class RequestError : public std::invalid_argument {
+ public:
+  RequestError(std::string path, const std::string& problem);
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+/// Reads one request: {"message":"Update","target":{…},"parameters":{…},"userId":"…",…}.
+/// Throws RequestError.
+OperationRequest parse_request(std::string_view json);
+
+/// The response as one line of JSON: outcome, ids, output parameters, traces and the error.
+std::string write_response(const OperationResponse& response);
+
+}  // namespace stepline::host

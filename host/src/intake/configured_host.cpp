@@ -1,0 +1,45 @@
+#include <stepline/host/configured_host.hpp>
+
+#include <stepline/host/log.hpp>
+#include <stepline/registration/load.hpp>
+
+namespace stepline::host {
+
+/// Serves the pipeline's plug-in instances from the catalog's loaded libraries.
+class ConfiguredHost::CatalogFactory final : public PluginFactory {
+ public:
+  explicit CatalogFactory(const PluginCatalog& catalog) : catalog_(catalog) {}
+  std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
+                                 const std::string& secure) override {
+    return catalog_.create(type, unsecure, secure);
+  }
+
+ private:
+  const PluginCatalog& catalog_;
+};
+
+ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
+                               HostOptions options) {
+  registration::Registration r = registration::load(registration_file);
+  log::configure(r.host.log_level, r.host.log_format);
+  for (const auto& warning : r.warnings) log::warn("{}", warning.str());
+
+  catalog_ = std::make_unique<PluginCatalog>(CatalogSettings::from(r));
+  auto missing = registration::check_plugin_types(
+      r, [&](std::string_view type) { return catalog_->has_type(type); });
+  if (!missing.empty()) {
+    std::string message;
+    for (const auto& problem : missing) message += problem.str() + "\n";
+    for (const auto& library : catalog_->libraries())
+      if (library.status == LibraryStatus::refused)
+        message += "note: refused " + library.reason + "\n";
+    message.pop_back();
+    throw std::runtime_error(message);
+  }
+  factory_ = std::make_unique<CatalogFactory>(*catalog_);
+  host_ = std::make_unique<Host>(std::move(r), *factory_, options);
+}
+
+ConfiguredHost::~ConfiguredHost() = default;
+
+}  // namespace stepline::host

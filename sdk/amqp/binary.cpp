@@ -1,0 +1,674 @@
+// The `binary` format: an ExecutionContext as an AMQP map, streamed through Proton's codec.
+//
+// Kinds AMQP has a type for travel as that type (int, long, double, boolean, string, uuid,
+// timestamp, null); the others are small maps tagged with "@type" like the json format's, and
+// decimals are strings so every digit survives (docs/FORMATS.md says why not decimal128).
+#include <stepline/format/binary.hpp>
+
+#include <cstring>
+
+#include <proton/codec/decoder.hpp>
+#include <proton/codec/encoder.hpp>
+#include <proton/error.hpp>
+#include <proton/timestamp.hpp>
+#include <proton/uuid.hpp>
+
+#include "../src/format/context_fields.hpp"
+
+namespace stepline::format {
+namespace binary {
+namespace {
+
+using detail::Path;
+using proton::codec::decoder;
+using proton::codec::encoder;
+using proton::codec::finish;
+using proton::codec::start;
+
+// --- writing ---------------------------------------------------------------------------------
+
+class Writer {
+ public:
+  explicit Writer(proton::value& v) : e_(v) {}
+
+  /// The AMQP bytes of everything written so far.
+  std::string encode() { return e_.encode(); }
+
+  void key(const char* k) { e_ << std::string(k); }
+  void key(const std::string& k) { e_ << k; }
+  void text(const std::string& s) { e_ << s; }
+  void guid(const Guid& g) {
+    e_ << proton::uuid::copy(reinterpret_cast<const char*>(g.bytes().data()));
+  }
+  void time(DateTime t) { e_ << proton::timestamp(t.time_since_epoch().count()); }
+
+  void tag(ValueKind kind) {
+    e_ << start::map();
+    key("@type");
+    e_ << std::string(to_string(kind));
+  }
+
+  void value(const Value& v) {
+    switch (v.kind()) {
+      case ValueKind::null:
+        e_ << nullptr;
+        return;
+      case ValueKind::string:
+        e_ << v.as<std::string>();
+        return;
+      case ValueKind::integer:
+        e_ << v.as<std::int32_t>();
+        return;
+      case ValueKind::big_integer:
+        e_ << v.as<std::int64_t>();
+        return;
+      case ValueKind::boolean:
+        e_ << v.as<bool>();
+        return;
+      case ValueKind::floating:
+        e_ << v.as<double>();
+        return;
+      case ValueKind::decimal:
+      case ValueKind::money:
+        tag(v.kind());
+        key("value");
+        e_ << (v.kind() == ValueKind::money ? v.as<Money>().value.str() : v.as<Decimal>().str());
+        e_ << finish();
+        return;
+      case ValueKind::option_set:
+        tag(v.kind());
+        key("value");
+        e_ << v.as<OptionSetValue>().value;
+        e_ << finish();
+        return;
+      case ValueKind::multi_option_set:
+        tag(v.kind());
+        key("value");
+        e_ << start::list();
+        for (auto o : v.as<OptionSetValueCollection>().values) e_ << o;
+        e_ << finish();
+        e_ << finish();
+        return;
+      case ValueKind::date_time:
+        time(v.as<DateTime>());
+        return;
+      case ValueKind::guid:
+        guid(v.as<Guid>());
+        return;
+      case ValueKind::entity_reference:
+        reference(v.as<EntityReference>(), true);
+        return;
+      case ValueKind::entity:
+        entity(v.as<Entity>());
+        return;
+      case ValueKind::entity_collection: {
+        const auto& c = v.as<EntityCollection>();
+        tag(v.kind());
+        key("entityName");
+        text(c.entity_name);
+        key("entities");
+        e_ << start::list();
+        for (const auto& e : c.entities) entity(e);
+        e_ << finish();
+        key("moreRecords");
+        e_ << c.more_records;
+        key("pagingCookie");
+        text(c.paging_cookie);
+        key("totalRecordCount");
+        e_ << std::int32_t{c.total_record_count};
+        e_ << finish();
+        return;
+      }
+    }
+  }
+
+  void parameters(const ParameterCollection& p) {
+    e_ << start::map();
+    for (const auto& [k, v] : p) {
+      key(k);
+      value(v);
+    }
+    e_ << finish();
+  }
+
+  void entity(const Entity& e) {
+    tag(ValueKind::entity);
+    key("logicalName");
+    text(e.logical_name);
+    key("id");
+    guid(e.id);
+    key("attributes");
+    parameters(e.attributes);
+    key("formattedValues");
+    e_ << start::map();
+    for (const auto& [k, v] : e.formatted_values) {
+      key(k);
+      text(v);
+    }
+    e_ << finish();
+    key("rowVersion");
+    text(e.row_version);
+    e_ << finish();
+  }
+
+  void reference(const EntityReference& r, bool tagged) {
+    if (tagged)
+      tag(ValueKind::entity_reference);
+    else
+      e_ << start::map();
+    key("logicalName");
+    text(r.logical_name);
+    key("id");
+    guid(r.id);
+    key("name");
+    text(r.name);
+    e_ << finish();
+  }
+
+  void images(const EntityImageCollection& images) {
+    e_ << start::map();
+    for (const auto& [alias, e] : images) {
+      key(alias);
+      entity(e);
+    }
+    e_ << finish();
+  }
+
+  void context(const ExecutionContext& c) {
+    e_ << start::map();
+    key("messageName");
+    text(c.message_name);
+    key("primaryEntityName");
+    text(c.primary_entity_name);
+    key("primaryEntityId");
+    guid(c.primary_entity_id);
+    key("secondaryEntityName");
+    text(c.secondary_entity_name);
+    key("stage");
+    e_ << static_cast<std::int32_t>(c.stage);
+    key("mode");
+    e_ << static_cast<std::int32_t>(c.mode);
+    key("depth");
+    e_ << std::int32_t{c.depth};
+    key("inputParameters");
+    parameters(c.input_parameters);
+    key("outputParameters");
+    parameters(c.output_parameters);
+    key("sharedVariables");
+    parameters(c.shared_variables);
+    key("preEntityImages");
+    images(c.pre_entity_images);
+    key("postEntityImages");
+    images(c.post_entity_images);
+    key("userId");
+    guid(c.user_id);
+    key("initiatingUserId");
+    guid(c.initiating_user_id);
+    key("businessUnitId");
+    guid(c.business_unit_id);
+    key("organizationId");
+    guid(c.organization_id);
+    key("organizationName");
+    text(c.organization_name);
+    key("userAzureActiveDirectoryObjectId");
+    guid(c.user_azure_active_directory_object_id);
+    key("initiatingUserAzureActiveDirectoryObjectId");
+    guid(c.initiating_user_azure_active_directory_object_id);
+    key("initiatingUserAgent");
+    text(c.initiating_user_agent);
+    key("correlationId");
+    guid(c.correlation_id);
+    key("requestId");
+    if (c.request_id)
+      guid(*c.request_id);
+    else
+      e_ << nullptr;
+    key("operationId");
+    guid(c.operation_id);
+    key("operationCreatedOn");
+    time(c.operation_created_on);
+    key("owningExtension");
+    reference(c.owning_extension, false);
+    key("parentContext");
+    if (c.parent_context)
+      context(*c.parent_context);
+    else
+      e_ << nullptr;
+    key("isInTransaction");
+    e_ << c.is_in_transaction;
+    key("isExecutingOffline");
+    e_ << c.is_executing_offline;
+    key("isOfflinePlayback");
+    e_ << c.is_offline_playback;
+    key("isolationMode");
+    e_ << static_cast<std::int32_t>(c.isolation_mode);
+    e_ << finish();
+  }
+
+ private:
+  encoder e_;
+};
+
+// --- reading ---------------------------------------------------------------------------------
+
+const char* describe(proton::type_id t) {
+  switch (t) {
+    case proton::NULL_TYPE:
+      return "null";
+    case proton::BOOLEAN:
+      return "a boolean";
+    case proton::INT:
+      return "an int";
+    case proton::LONG:
+      return "a long";
+    case proton::DOUBLE:
+      return "a double";
+    case proton::STRING:
+      return "a string";
+    case proton::SYMBOL:
+      return "a symbol";
+    case proton::UUID:
+      return "a uuid";
+    case proton::TIMESTAMP:
+      return "a timestamp";
+    case proton::MAP:
+      return "a map";
+    case proton::LIST:
+      return "a list";
+    case proton::ARRAY:
+      return "an array";
+    default:
+      return "another AMQP type";
+  }
+}
+
+class Reader {
+ public:
+  explicit Reader(const proton::value& v) : d_(v, true) {}
+
+  proton::type_id next() { return d_.next_type(); }
+
+  void expect(proton::type_id wanted, const char* what, const Path& path) {
+    proton::type_id t = next();
+    if (t != wanted) path.fail(std::string("expected ") + what + ", found " + describe(t));
+  }
+
+  std::string text(const Path& path) {
+    proton::type_id t = next();
+    if (t != proton::STRING && t != proton::SYMBOL)
+      path.fail(std::string("expected a string, found ") + describe(t));
+    if (t == proton::SYMBOL) {
+      proton::symbol s;
+      d_ >> s;
+      return s;
+    }
+    std::string s;
+    d_ >> s;
+    return s;
+  }
+
+  Guid guid(const Path& path) {
+    expect(proton::UUID, "a uuid", path);
+    proton::uuid u;
+    d_ >> u;
+    std::array<std::uint8_t, 16> bytes;
+    std::memcpy(bytes.data(), u.begin(), 16);
+    return Guid(bytes);
+  }
+
+  DateTime time(const Path& path) {
+    expect(proton::TIMESTAMP, "a timestamp", path);
+    proton::timestamp t;
+    d_ >> t;
+    return DateTime{std::chrono::milliseconds{t.milliseconds()}};
+  }
+
+  std::int32_t int32(const Path& path) {
+    expect(proton::INT, "an int", path);
+    std::int32_t i;
+    d_ >> i;
+    return i;
+  }
+
+  bool boolean(const Path& path) {
+    expect(proton::BOOLEAN, "a boolean", path);
+    bool b;
+    d_ >> b;
+    return b;
+  }
+
+  bool null_next() {
+    if (next() != proton::NULL_TYPE) return false;
+    read_null();
+    return true;
+  }
+
+  // Proton's decoder does not move past a null read into proton::null; reading it as a value does.
+  void read_null() { skip(); }
+
+  /// Enters a map and calls f(key, path) for each entry; f must read the entry's value.
+  template <class F>
+  void map(const Path& path, F&& f) {
+    expect(proton::MAP, "a map", path);
+    start s;
+    d_ >> s;
+    while (d_.more()) {
+      std::string k = text(path);
+      f(k, Path(path, k));
+    }
+    d_ >> finish();
+  }
+
+  /// Enters a list (or array) and calls f(path of the item) for each item.
+  template <class F>
+  void list(const Path& path, F&& f) {
+    proton::type_id t = next();
+    if (t != proton::LIST && t != proton::ARRAY)
+      path.fail(std::string("expected a list, found ") + describe(t));
+    start s;
+    d_ >> s;
+    std::size_t i = 0;
+    while (d_.more()) f(Path(path, i++));
+    d_ >> finish();
+  }
+
+  void skip() {
+    proton::value ignored;
+    d_ >> ignored;
+  }
+
+  Decimal decimal(const Path& path) {
+    std::string s = text(path);
+    try {
+      return Decimal(s);
+    } catch (const std::invalid_argument&) {
+      path.fail("\"" + s + "\" is not a decimal like \"12.50\"");
+    }
+  }
+
+  Value value(const Path& path) {
+    switch (next()) {
+      case proton::NULL_TYPE:
+        read_null();
+        return Value();
+      case proton::BOOLEAN:
+        return Value(boolean(path));
+      case proton::INT:
+        return Value(int32(path));
+      case proton::LONG: {
+        std::int64_t i;
+        d_ >> i;
+        return Value(i);
+      }
+      case proton::DOUBLE: {
+        double x;
+        d_ >> x;
+        return Value(x);
+      }
+      case proton::STRING:
+      case proton::SYMBOL:
+        return Value(text(path));
+      case proton::UUID:
+        return Value(guid(path));
+      case proton::TIMESTAMP:
+        return Value(time(path));
+      case proton::MAP:
+        return tagged(path);
+      default:
+        path.fail(std::string("unsupported AMQP type: ") + describe(next()));
+    }
+  }
+
+  Value tagged(const Path& path) {
+    start s;
+    d_ >> s;
+    if (!d_.more() || text(path) != "@type") path.fail("a map value must begin with \"@type\"");
+    Path type_path(path, "@type");
+    std::string type = text(type_path);
+    Value out;
+    if (type == "entity") {
+      out = Value(entity_members(path));
+    } else if (type == "entityreference") {
+      out = Value(reference_members(path));
+    } else if (type == "entitycollection") {
+      EntityCollection c;
+      members(path, [&](const std::string& k, const Path& at) {
+        if (k == "entityName")
+          c.entity_name = text(at);
+        else if (k == "entities")
+          list(at, [&](const Path& item) { c.entities.push_back(entity(item)); });
+        else if (k == "moreRecords")
+          c.more_records = boolean(at);
+        else if (k == "pagingCookie")
+          c.paging_cookie = text(at);
+        else if (k == "totalRecordCount")
+          c.total_record_count = int32(at);
+        else
+          skip();
+      });
+      out = Value(std::move(c));
+    } else if (type == "decimal" || type == "money" || type == "optionset" ||
+               type == "multioptionset") {
+      bool seen = false;
+      members(path, [&](const std::string& k, const Path& at) {
+        if (k != "value") return skip();
+        seen = true;
+        if (type == "decimal")
+          out = Value(decimal(at));
+        else if (type == "money")
+          out = Value(Money{decimal(at)});
+        else if (type == "optionset")
+          out = Value(OptionSetValue{int32(at)});
+        else {
+          OptionSetValueCollection c;
+          list(at, [&](const Path& item) { c.values.push_back(int32(item)); });
+          out = Value(std::move(c));
+        }
+      });
+      if (!seen) path.fail("\"@type\" \"" + type + "\" needs \"value\"");
+    } else {
+      type_path.fail("unknown type \"" + type + "\"");
+    }
+    d_ >> finish();
+    return out;
+  }
+
+  /// The remaining entries of a map already entered.
+  template <class F>
+  void members(const Path& path, F&& f) {
+    while (d_.more()) {
+      std::string k = text(path);
+      f(k, Path(path, k));
+    }
+  }
+
+  /// Reads the value of the entity member `k`.
+  void entity_member(Entity& e, const std::string& k, const Path& at) {
+    if (k == "logicalName")
+      e.logical_name = text(at);
+    else if (k == "id")
+      e.id = guid(at);
+    else if (k == "attributes")
+      e.attributes = parameters(at);
+    else if (k == "formattedValues")
+      map(at, [&](const std::string& name, const Path& v) {
+        e.formatted_values.insert_or_assign(name, text(v));
+      });
+    else if (k == "rowVersion")
+      e.row_version = text(at);
+    else
+      skip();
+  }
+
+  Entity entity_members(const Path& path) {
+    Entity e;
+    members(path, [&](const std::string& k, const Path& at) { entity_member(e, k, at); });
+    return e;
+  }
+
+  EntityReference reference_members(const Path& path) {
+    EntityReference r;
+    members(path, [&](const std::string& k, const Path& at) {
+      if (k == "logicalName")
+        r.logical_name = text(at);
+      else if (k == "id")
+        r.id = guid(at);
+      else if (k == "name")
+        r.name = text(at);
+      else
+        skip();
+    });
+    return r;
+  }
+
+  /// An entity map, "@type" optional.
+  Entity entity(const Path& path) {
+    expect(proton::MAP, "an entity map", path);
+    start s;
+    d_ >> s;
+    Entity e;
+    members(path, [&](const std::string& k, const Path& at) {
+      if (k != "@type") return entity_member(e, k, at);
+      if (text(at) != "entity") at.fail("expected \"entity\"");
+    });
+    d_ >> finish();
+    return e;
+  }
+
+  ParameterCollection parameters(const Path& path) {
+    ParameterCollection out;
+    map(path, [&](const std::string& k, const Path& at) { out.insert_or_assign(k, value(at)); });
+    return out;
+  }
+
+  EntityImageCollection images(const Path& path) {
+    EntityImageCollection out;
+    map(path,
+        [&](const std::string& alias, const Path& at) { out.insert_or_assign(alias, entity(at)); });
+    return out;
+  }
+
+  ExecutionContext context(const Path& path) {
+    ExecutionContext c;
+    map(path, [&](const std::string& k, const Path& at) {
+      if (k == "messageName")
+        c.message_name = text(at);
+      else if (k == "primaryEntityName")
+        c.primary_entity_name = text(at);
+      else if (k == "primaryEntityId")
+        c.primary_entity_id = guid(at);
+      else if (k == "secondaryEntityName")
+        c.secondary_entity_name = text(at);
+      else if (k == "stage")
+        c.stage = detail::stage_from(int32(at), at);
+      else if (k == "mode")
+        c.mode = detail::mode_from(int32(at), at);
+      else if (k == "depth")
+        c.depth = int32(at);
+      else if (k == "inputParameters")
+        c.input_parameters = parameters(at);
+      else if (k == "outputParameters")
+        c.output_parameters = parameters(at);
+      else if (k == "sharedVariables")
+        c.shared_variables = parameters(at);
+      else if (k == "preEntityImages")
+        c.pre_entity_images = images(at);
+      else if (k == "postEntityImages")
+        c.post_entity_images = images(at);
+      else if (k == "userId")
+        c.user_id = guid(at);
+      else if (k == "initiatingUserId")
+        c.initiating_user_id = guid(at);
+      else if (k == "businessUnitId")
+        c.business_unit_id = guid(at);
+      else if (k == "organizationId")
+        c.organization_id = guid(at);
+      else if (k == "organizationName")
+        c.organization_name = text(at);
+      else if (k == "userAzureActiveDirectoryObjectId")
+        c.user_azure_active_directory_object_id = guid(at);
+      else if (k == "initiatingUserAzureActiveDirectoryObjectId")
+        c.initiating_user_azure_active_directory_object_id = guid(at);
+      else if (k == "initiatingUserAgent")
+        c.initiating_user_agent = text(at);
+      else if (k == "correlationId")
+        c.correlation_id = guid(at);
+      else if (k == "requestId") {
+        if (!null_next()) c.request_id = guid(at);
+      } else if (k == "operationId")
+        c.operation_id = guid(at);
+      else if (k == "operationCreatedOn")
+        c.operation_created_on = time(at);
+      else if (k == "owningExtension") {
+        expect(proton::MAP, "a map", at);
+        start s;
+        d_ >> s;
+        c.owning_extension = reference_members(at);
+        d_ >> finish();
+      } else if (k == "parentContext") {
+        if (!null_next()) c.parent_context = std::make_shared<const ExecutionContext>(context(at));
+      } else if (k == "isInTransaction")
+        c.is_in_transaction = boolean(at);
+      else if (k == "isExecutingOffline")
+        c.is_executing_offline = boolean(at);
+      else if (k == "isOfflinePlayback")
+        c.is_offline_playback = boolean(at);
+      else if (k == "isolationMode")
+        c.isolation_mode = detail::isolation_mode_from(int32(at), at);
+      else
+        skip();
+    });
+    return c;
+  }
+
+ private:
+  decoder d_;
+};
+
+}  // namespace
+
+proton::value to_amqp_value(const ExecutionContext& context) {
+  proton::value v;
+  Writer(v).context(context);
+  return v;
+}
+
+ExecutionContext from_amqp_value(const proton::value& body) {
+  try {
+    return Reader(body).context(Path());
+  } catch (const proton::error& e) {
+    throw FormatError("", std::string("unreadable AMQP context map: ") + e.what());
+  }
+}
+
+std::string write_context(const ExecutionContext& context) {
+  // Encode with the writer's own encoder: a new encoder attached to a value clears it.
+  proton::value v;
+  Writer w(v);
+  w.context(context);
+  return w.encode();
+}
+
+ExecutionContext read_context(std::string_view bytes) {
+  proton::value v;
+  try {
+    decoder(v).decode(bytes.data(), bytes.size());
+  } catch (const proton::error& e) {
+    throw FormatError("", std::string("not an AMQP-encoded value: ") + e.what());
+  }
+  return from_amqp_value(v);
+}
+
+}  // namespace binary
+
+std::string serialize_any_format(const ExecutionContext& context, Format format) {
+  if (format == Format::binary) return binary::write_context(context);
+  return serialize(context, format);
+}
+
+ExecutionContext parse_any_format(std::string_view body, Format format) {
+  if (format == Format::binary) return binary::read_context(body);
+  return parse(body, format);
+}
+
+}  // namespace stepline::format

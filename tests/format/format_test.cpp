@@ -1,0 +1,96 @@
+#include <doctest/doctest.h>
+
+#include <stepline/format/binary.hpp>
+#include <stepline/format/dataverse_json.hpp>
+#include <stepline/format/format.hpp>
+#include <stepline/format/json.hpp>
+#include <stepline/format/xml.hpp>
+
+#include "sample_contexts.hpp"
+
+using namespace stepline;
+using namespace stepline::format;
+
+TEST_CASE("formats are chosen by their registration names and labelled with a content type") {
+  CHECK(parse_format_name("dataverse-json") == Format::dataverse_json);
+  CHECK(parse_format_name("json") == Format::json);
+  CHECK(parse_format_name("xml") == Format::xml);
+  CHECK(parse_format_name("binary") == Format::binary);
+  CHECK(parse_format_name("cloudevents") == Format::cloudevents);
+  CHECK_FALSE(try_parse_format_name("JSON"));
+  CHECK_THROWS_WITH_AS(parse_format_name("msbin1"),
+                       doctest::Contains("use one of dataverse-json, json"), std::invalid_argument);
+  for (Format f :
+       {Format::dataverse_json, Format::json, Format::xml, Format::binary, Format::cloudevents})
+    CHECK(parse_format_name(to_string(f)) == f);
+  CHECK(content_type(Format::json) == "application/json");
+  CHECK(content_type(Format::dataverse_json) == "application/json");
+  CHECK(content_type(Format::xml) == "application/xml");
+  CHECK(content_type(Format::cloudevents) == "application/cloudevents+json");
+  CHECK(content_type(Format::binary) == "application/x-amqp-map");
+}
+
+TEST_CASE("a full context survives every format exactly, except what dataverse-json cannot type") {
+  ExecutionContext c = samples::full_context();
+  for (Format f : {Format::json, Format::xml, Format::binary, Format::cloudevents}) {
+    CAPTURE(to_string(f));
+    CHECK(parse_any_format(serialize_any_format(c, f), f) == c);
+  }
+  ExecutionContext back =
+      parse_any_format(serialize_any_format(c, Format::dataverse_json), Format::dataverse_json);
+  CHECK(back.target()->get("money") == c.target()->get("money"));
+  CHECK(back.pre_entity_images.at("pre").get("revenue") ==
+        c.pre_entity_images.at("pre").get("revenue"));
+  CHECK(back.pre_entity_images.at("pre").formatted_values ==
+        c.pre_entity_images.at("pre").formatted_values);
+  CHECK(back.parent_context->input_parameters == c.parent_context->input_parameters);
+}
+
+TEST_CASE("the text-only entry point sends binary callers to the AMQP library") {
+  ExecutionContext c = samples::full_context();
+  CHECK(serialize(c, Format::json) == serialize_any_format(c, Format::json));
+  CHECK_THROWS_WITH_AS(serialize(c, Format::binary), doctest::Contains("serialize_any_format"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse("", Format::binary), doctest::Contains("stepline_sdk_amqp"),
+                       std::invalid_argument);
+}
+
+TEST_CASE("a malformed body is a FormatError in every format") {
+  for (Format f :
+       {Format::dataverse_json, Format::json, Format::xml, Format::binary, Format::cloudevents}) {
+    CAPTURE(to_string(f));
+    CHECK_THROWS_AS(parse_any_format("{\"truncated", f), FormatError);
+  }
+}
+
+TEST_CASE("input nested deeper than any real context is refused, not followed down the stack") {
+  const std::size_t deep = 100000;
+  CHECK_THROWS_WITH_AS(format::json::read_value(std::string(deep, '[') + std::string(deep, ']')),
+                       doctest::Contains("nested more than 200 levels"), FormatError);
+  CHECK_THROWS_WITH_AS(
+      format::dataverse_json::read_context(R"({"SharedVariables":[{"key":"x","value":)" +
+                                           std::string(deep, '[') + std::string(deep, ']') + "}]}"),
+      doctest::Contains("nested more than 200 levels"), FormatError);
+  std::string xml =
+      R"(<RemoteExecutionContext xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><SharedVariables>)";
+  for (int i = 0; i < 1000; ++i)
+    xml += R"(<KeyValuePairOfstringanyType><key>k</key><value i:type="a:Entity"><Attributes>)";
+  for (int i = 0; i < 1000; ++i) xml += "</Attributes></value></KeyValuePairOfstringanyType>";
+  xml += "</SharedVariables></RemoteExecutionContext>";
+  CHECK_THROWS_WITH_AS(format::xml::read_context(xml),
+                       doctest::Contains("nested more than 200 levels"), FormatError);
+  // A context whose values nest 300 entities deep: every writer copes, every reader refuses.
+  Entity nested("account");
+  for (int i = 0; i < 300; ++i) {
+    Entity outer("account");
+    outer.set("child", Value(nested));
+    nested = std::move(outer);
+  }
+  ExecutionContext c = samples::holding({{"deep", Value(nested)}});
+  for (Format f :
+       {Format::json, Format::dataverse_json, Format::xml, Format::binary, Format::cloudevents}) {
+    CAPTURE(to_string(f));
+    CHECK_THROWS_WITH_AS(parse_any_format(serialize_any_format(c, f), f),
+                         doctest::Contains("nested more than 200"), FormatError);
+  }
+}

@@ -1,0 +1,239 @@
+// `stepline exec` and `stepline run`, run as a user would: the real executable, a registration
+// file, the sample account_rules plug-ins, a data folder of the test's own.
+#include <doctest/doctest.h>
+
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include "fixture.hpp"
+
+using namespace stepline::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string output;  ///< stdout and stderr together
+};
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+Result stepline_cli(const std::vector<std::string>& args) {
+  std::string command = quote((fs::path(STEPLINE_BINARY_DIR) / "bin" / "stepline").string());
+  for (const auto& a : args) command += " " + quote(a);
+  command += " 2>&1";
+  Result r;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe);
+  std::array<char, 4096> buffer;
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    r.output.append(buffer.data(), n);
+  int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+/// A registration with the sample validation and tier plug-ins, in a temp folder.
+struct Workspace {
+  Workspace() {
+    config = folder.path() / "stepline.yaml";
+    std::ofstream(config)
+        << "host:\n"
+        << "  plugin_folder: " << (fs::path(STEPLINE_BINARY_DIR) / "plugins").string() << "\n"
+        << "  data_folder: data\n"
+        << "  log_level: warn\n"
+        << "plugins:\n  - file: account_rules.so\n"
+        << "steps:\n"
+        << "  - name: Validate account\n    message: Create\n    entity: account\n"
+        << "    stage: pre-validation\n    handler:\n      plugin: Samples.ValidateAccount\n"
+        << "  - name: Set tier on Create\n    message: Create\n    entity: account\n"
+        << "    stage: pre-operation\n    handler:\n      plugin: Samples.SetAccountTier\n"
+        << "  - name: Set tier on Update\n    message: Update\n    entity: account\n"
+        << "    stage: pre-operation\n    filtering_attributes: revenue\n"
+        << "    handler:\n      plugin: Samples.SetAccountTier\n";
+  }
+  fs::path write(const std::string& name, const std::string& text) {
+    auto p = folder.path() / name;
+    std::ofstream(p) << text;
+    return p;
+  }
+  TempFolder folder;
+  fs::path config;
+};
+
+const std::string samples = (fs::path(STEPLINE_SOURCE_DIR) / "samples" / "requests.jsonl").string();
+
+}  // namespace
+
+TEST_CASE("stepline exec prints the outcome, output parameters and trace lines") {
+  Workspace w;
+  auto r = stepline_cli(
+      {"exec", "-c", w.config.string(), "--request",
+       R"({"message":"Create","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-0000000000aa","attributes":{"name":"Contoso","revenue":{"@type":"money","value":"2000000.00"}}}})"});
+  CHECK(r.status == 0);
+  CHECK(r.output.find("succeeded") == 0);
+  CHECK(r.output.find(R"(id = {"@type":"guid","value":"a0000000-0000-0000-0000-0000000000aa"})") !=
+        std::string::npos);
+  CHECK(r.output.find("Set tier on Create: tier gold") != std::string::npos);
+  CHECK(r.output.find("Validate account: account") != std::string::npos);
+
+  auto file = w.write(
+      "get.json",
+      R"({"message":"Retrieve","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-0000000000aa"},"columns":["tier"]})");
+  auto get =
+      stepline_cli({"exec", "-c", w.config.string(), "--request-file", file.string(), "--json"});
+  CHECK(get.status == 0);
+  CHECK(get.output.find(R"("outcome":"succeeded")") != std::string::npos);
+  CHECK(get.output.find(R"("attributes":{"tier":"gold"})") != std::string::npos);
+}
+
+TEST_CASE("stepline exec exits 1 with the plug-in's message when the operation is rejected") {
+  Workspace w;
+  auto r =
+      stepline_cli({"exec", "-c", w.config.string(), "--request",
+                    R"({"message":"Create","target":{"logicalName":"account","attributes":{}}})"});
+  CHECK(r.status == 1);
+  CHECK(r.output.find("rejected: An account needs a name.") != std::string::npos);
+  auto missing = stepline_cli(
+      {"exec", "-c", w.config.string(), "--request",
+       R"({"message":"Delete","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-000000000999"}})"});
+  CHECK(missing.status == 1);
+  CHECK(missing.output.find(
+            "failed: account with id a0000000-0000-0000-0000-000000000999 does not exist") !=
+        std::string::npos);
+}
+
+TEST_CASE("stepline exec refuses a malformed request, naming the field, and runs nothing") {
+  Workspace w;
+  auto r = stepline_cli(
+      {"exec", "-c", w.config.string(), "--request",
+       R"({"message":"Create","target":{"logicalName":"account","attributes":{"revenue":{"@type":"money","value":12}}}})"});
+  CHECK(r.status == 2);
+  CHECK(r.output.find("invalid request: target.attributes.revenue:") != std::string::npos);
+  CHECK_FALSE(fs::exists(w.folder.path() / "data" / "stepline.db"));
+
+  auto not_json = stepline_cli({"exec", "-c", w.config.string(), "--request", "{oops"});
+  CHECK(not_json.status == 2);
+  CHECK(not_json.output.find("not valid JSON") != std::string::npos);
+
+  auto unreadable = stepline_cli({"exec", "-c", w.config.string(), "--request-file",
+                                  (w.folder.path() / "none.json").string()});
+  CHECK(unreadable.status == 2);
+  CHECK(unreadable.output.find("none.json") != std::string::npos);
+
+  auto neither = stepline_cli({"exec", "-c", w.config.string()});
+  CHECK(neither.status != 0);
+  CHECK(neither.output.find("--request") != std::string::npos);
+}
+
+TEST_CASE("stepline exec reports a registration it cannot use with its file and line") {
+  Workspace w;
+  auto bad = w.write("bad.yaml", "host:\n  max_depth: deep\n");
+  auto r = stepline_cli({"exec", "-c", bad.string(), "--request",
+                         R"({"message":"Create","target":{"logicalName":"account"}})"});
+  CHECK(r.status == 2);
+  CHECK(r.output.find("bad.yaml:2:") != std::string::npos);
+
+  auto unknown_type =
+      w.write("unknown.yaml",
+              "host:\n  plugin_folder: " + (fs::path(STEPLINE_BINARY_DIR) / "plugins").string() +
+                  "\n  data_folder: data\nplugins:\n  - file: account_rules.so\nsteps:\n"
+                  "  - name: Ghost\n    message: Create\n    entity: account\n"
+                  "    stage: pre-operation\n    handler:\n      plugin: Samples.Nope\n");
+  auto u = stepline_cli({"exec", "-c", unknown_type.string(), "--request",
+                         R"({"message":"Create","target":{"logicalName":"account"}})"});
+  CHECK(u.status == 2);
+  CHECK(u.output.find("Samples.Nope") != std::string::npos);
+  CHECK(u.output.find("unknown.yaml:") != std::string::npos);
+}
+
+TEST_CASE("stepline run executes the sample requests and summarises them") {
+  Workspace w;
+  auto r = stepline_cli({"run", "-c", w.config.string(), "--requests", samples});
+  CHECK(r.status == 0);
+  CHECK(r.output.find("requests.jsonl:7: rejected: An account needs a name.") != std::string::npos);
+  CHECK(r.output.find("7 requests in ") != std::string::npos);
+  CHECK(r.output.find("6 succeeded, 1 rejected by a plug-in, 0 failed, 0 invalid") !=
+        std::string::npos);
+  CHECK(r.output.find("operations/s") != std::string::npos);
+  CHECK(r.output.find('\r') == std::string::npos);  // no progress bar when not on a terminal
+
+  auto gold = stepline_cli(
+      {"exec", "-c", w.config.string(), "--json", "--request",
+       R"({"message":"Retrieve","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-000000000001"},"columns":["tier"]})"});
+  CHECK(gold.output.find(R"("tier":"gold")") != std::string::npos);
+  auto deleted = stepline_cli(
+      {"exec", "-c", w.config.string(), "--request",
+       R"({"message":"Retrieve","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-000000000003"}})"});
+  CHECK(deleted.status == 1);
+
+  auto strict =
+      stepline_cli({"run", "-c", w.config.string(), "--requests", samples, "--fail-on-error"});
+  CHECK(strict.status == 1);
+  // The second run finds the sample ids taken: the Creates fail, the Updates succeed.
+  CHECK(strict.output.find("requests.jsonl:1: failed: a record account with id "
+                           "a0000000-0000-0000-0000-000000000001 already exists") !=
+        std::string::npos);
+}
+
+TEST_CASE("stepline run reports an unreadable line with its number and field, and exits 2") {
+  Workspace w;
+  auto file = w.write("mixed.jsonl",
+                      "{\"message\":\"Create\",\"target\":{\"logicalName\":\"account\","
+                      "\"attributes\":{\"name\":\"A\"}}}\n"
+                      "\n"
+                      "{\"message\":\"Create\",\"target\":{\"logicalName\":\"account\","
+                      "\"attributes\":{\"name\":\"B\"}},\"bypass\":\"All\"}\n"
+                      "{\"message\":\"Create\",\"target\":{\"logicalName\":\"account\","
+                      "\"attributes\":{\"name\":\"C\"}}}\n");
+  auto r = stepline_cli({"run", "-c", w.config.string(), "--requests", file.string()});
+  CHECK(r.status == 2);
+  CHECK(r.output.find("mixed.jsonl:3: invalid-request: bypass: unknown value 'All'") !=
+        std::string::npos);
+  CHECK(r.output.find("3 requests in ") != std::string::npos);
+  CHECK(r.output.find("2 succeeded, 0 rejected by a plug-in, 0 failed, 1 invalid") !=
+        std::string::npos);
+
+  auto missing = stepline_cli(
+      {"run", "-c", w.config.string(), "--requests", (w.folder.path() / "none.jsonl").string()});
+  CHECK(missing.status == 2);
+}
+
+TEST_CASE("stepline run draws a progress bar when its output is a terminal") {
+  Workspace w;
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::string exe = (fs::path(STEPLINE_BINARY_DIR) / "bin" / "stepline").string();
+    std::string config = w.config.string();
+    execl(exe.c_str(), exe.c_str(), "run", "-c", config.c_str(), "--requests", samples.c_str(),
+          nullptr);
+    _exit(127);
+  }
+  std::string output;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = read(master, buffer, sizeof buffer);
+    if (n <= 0) break;  // EIO once the child has exited
+    output.append(buffer, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(master);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(output.find("] 7/7") != std::string::npos);
+  CHECK(output.find("[##############################]") != std::string::npos);
+  CHECK(output.find("6 succeeded") != std::string::npos);
+}

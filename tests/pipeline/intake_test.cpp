@@ -1,0 +1,141 @@
+// Reading JSON requests, writing responses, and the embeddable Host.
+#include <doctest/doctest.h>
+
+#include <stepline/host/host.hpp>
+#include <stepline/host/request.hpp>
+
+#include "fixture.hpp"
+
+using namespace stepline;
+using namespace stepline::test;
+using host::parse_request;
+using host::RequestError;
+
+namespace {
+
+std::string path_of_error(std::string_view json) {
+  try {
+    parse_request(json);
+  } catch (const RequestError& e) {
+    return e.path();
+  }
+  return "<no error>";
+}
+
+}  // namespace
+
+TEST_CASE("an Update request is read with its target, parameters, user, tag and bypass options") {
+  auto r = parse_request(R"({"message":"Update",
+    "target":{"logicalName":"account","id":"55555555-0000-0000-0000-0000000000ac",
+              "attributes":{"name":"Contoso","revenue":{"@type":"money","value":"2000000.00"}}},
+    "parameters":{"SuppressDuplicateDetection":true},
+    "userId":"00000000-0000-0000-0000-000000000042","tag":"import-7",
+    "bypass":"CustomSync","bypassStepIds":"00000000-0000-0000-0000-000000000001, 00000000-0000-0000-0000-000000000002"})");
+  CHECK(r.message == "Update");
+  const Entity& target = r.parameters.at("Target").as<Entity>();
+  CHECK(target.logical_name == "account");
+  CHECK(target.id == Guid::parse("55555555-0000-0000-0000-0000000000ac"));
+  CHECK(target.get("revenue") == Value(Money{Decimal("2000000.00")}));
+  CHECK(r.parameters.at("SuppressDuplicateDetection") == Value(true));
+  CHECK(r.user_id == fixed_guid(42));
+  CHECK(r.tag == "import-7");
+  CHECK(r.parameters.at("BypassBusinessLogicExecution") == Value("CustomSync"));
+  CHECK(r.parameters.at("BypassBusinessLogicExecutionStepIds") ==
+        Value(fixed_guid(1).str() + "," + fixed_guid(2).str()));
+}
+
+TEST_CASE("Delete and Retrieve targets are references; RetrieveMultiple takes a query") {
+  auto d = parse_request(
+      R"({"message":"Delete","target":{"logicalName":"account","id":"00000000-0000-0000-0000-000000000009"}})");
+  CHECK(d.parameters.at("Target") == Value(EntityReference{"account", fixed_guid(9), {}}));
+  auto g = parse_request(
+      R"({"message":"Retrieve","target":{"logicalName":"account","id":"00000000-0000-0000-0000-000000000009"},"columns":["name","revenue"]})");
+  CHECK(g.parameters.at("ColumnSet") == Value("name,revenue"));
+  auto q = parse_request(
+      R"({"message":"RetrieveMultiple","query":{"logicalName":"account","conditions":{"city":"Oslo"},"pageSize":2,"pageNumber":3}})");
+  CHECK(q.parameters.at("Query").as<Entity>().get("city") == Value("Oslo"));
+  CHECK(q.parameters.at("PageSize") == Value(2));
+  CHECK(q.parameters.at("PageNumber") == Value(3));
+}
+
+TEST_CASE("a malformed request is refused with the JSON path of the offending field") {
+  CHECK(
+      path_of_error(
+          R"({"message":"Create","target":{"logicalName":"account","attributes":{"revenue":{"@type":"money"}}}})") ==
+      "target.attributes.revenue");
+  CHECK(
+      path_of_error(
+          R"({"message":"Create","target":{"logicalName":"account","attributes":{"when":{"@type":"datetime","value":"yesterday"}}}})") ==
+      "target.attributes.when");
+  CHECK(path_of_error(R"({"message":"Create"})") == "target");
+  CHECK(path_of_error(R"({"target":{}})") == "message");
+  CHECK(
+      path_of_error(R"({"message":"Update","target":{"logicalName":"account","attributes":{}}})") ==
+      "target.id");
+  CHECK(path_of_error(R"({"message":"Delete","target":{"logicalName":"account","id":"nope"}})") ==
+        "target.id");
+  CHECK(path_of_error(R"({"message":"Create","target":{"logicalName":"account"},"userId":"x"})") ==
+        "userId");
+  CHECK(path_of_error(
+            R"({"message":"Create","target":{"logicalName":"account"},"bypass":"Everything"})") ==
+        "bypass");
+  CHECK(
+      path_of_error(
+          R"({"message":"Create","target":{"logicalName":"account"},"bypassStepIds":["00000000-0000-0000-0000-000000000001","x"]})") ==
+      "bypassStepIds[1]");
+  CHECK(
+      path_of_error(R"({"message":"Create","target":{"logicalName":"account"},"colour":"red"})") ==
+      "colour");
+  CHECK(path_of_error(
+            R"({"message":"RetrieveMultiple","query":{"logicalName":"account","pageSize":-1}})") ==
+        "query.pageSize");
+  CHECK(path_of_error(R"({"message":"Create",)") == "");
+  CHECK_THROWS_WITH_AS(
+      parse_request(
+          R"({"message":"Create","target":{"logicalName":"account","attributes":{"revenue":{"@type":"money"}}}})"),
+      doctest::Contains("target.attributes.revenue: "), RequestError);
+}
+
+TEST_CASE("the host runs JSON requests against the record store in its data folder") {
+  TempFolder data;
+  auto r = make_registration(
+      {make_step("validate", "Create", "account", Stage::pre_validation, "validate")});
+  r.host.data_folder = data.path() / "data";
+  TestFactory factory;
+  factory.add("validate", [](ExecutionContext& c, Services& s) {
+    if (!c.target()->contains("name")) throw InvalidPluginExecution("An account needs a name.");
+    s.tracing().trace("ok");
+  });
+  host::Host h(std::move(r), factory);
+  CHECK(std::filesystem::exists(data.path() / "data" / "stepline.db"));
+
+  auto created = h.execute(std::string_view(
+      R"({"message":"Create","target":{"logicalName":"account","attributes":{"name":"Contoso"}}})"));
+  REQUIRE(created.ok());
+  auto id = created.output_parameters.at("id").as<Guid>();
+  auto line = host::write_response(created);
+  CHECK(line.find(R"("outcome":"succeeded")") != std::string::npos);
+  CHECK(line.find(R"("outputParameters":{"id":{"@type":"guid","value":")" + id.str()) !=
+        std::string::npos);
+  CHECK(line.find(R"("traces":["validate: ok"])") != std::string::npos);
+
+  auto fetched = h.execute(
+      std::string_view(R"({"message":"Retrieve","target":{"logicalName":"account","id":")" +
+                       id.str() + R"("},"columns":["name"]})"));
+  REQUIRE(fetched.ok());
+  CHECK(fetched.output_parameters.at("BusinessEntity").as<Entity>().get("name") ==
+        Value("Contoso"));
+
+  auto rejected = h.execute(std::string_view(
+      R"({"message":"Create","target":{"logicalName":"account","attributes":{}}})"));
+  CHECK(rejected.outcome == host::Outcome::rejected);
+  auto rejected_line = host::write_response(rejected);
+  CHECK(rejected_line.find(R"("outcome":"rejected")") != std::string::npos);
+  CHECK(rejected_line.find(R"("message":"An account needs a name.")") != std::string::npos);
+
+  auto invalid = h.execute(std::string_view(
+      R"({"message":"Create","target":{"logicalName":"account","attributes":{"n":{"@type":"bogus"}}}})"));
+  CHECK(invalid.outcome == host::Outcome::invalid_request);
+  CHECK(invalid.error_message.find("target.attributes.n") == 0);
+  CHECK(h.store().retrieve_multiple({.entity_name = "account"}).entities.size() == 1);
+}
