@@ -1,5 +1,6 @@
 #include <stepline/host/configured_host.hpp>
 
+#include <stepline/host/isolation/isolated_plugin.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/registration/load.hpp>
 
@@ -12,6 +13,9 @@ class ConfiguredHost::CatalogFactory final : public PluginFactory {
   std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
                                  const std::string& secure) override {
     return catalog_.create(type, unsecure, secure);
+  }
+  std::shared_ptr<Plugin> create_for(const registration::Step& step) override {
+    return isolation::create_plugin(catalog_, step);
   }
 
  private:
