@@ -61,7 +61,8 @@ bool wait_ready(int fd, short events, ChildProcess::Clock::time_point deadline) 
         deadline - ChildProcess::Clock::now());
     if (left.count() < 0) return false;
     pollfd p{fd, events, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count() + 1, 1 << 30)));
+    const int ready =
+        ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count() + 1, 1 << 30)));
     if (ready > 0) return true;
     if (ready < 0 && errno != EINTR) throw_errno(errno, "poll on a child process's channel");
   }
@@ -85,7 +86,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  const int spawned = ::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), environ);
+  const int spawned =
+      ::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), environ);
   ::posix_spawn_file_actions_destroy(&actions);
   ::close(ends[1]);
   if (spawned != 0) {
@@ -95,7 +97,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   channel_ = ends[0];
 }
 
-ChildProcess::~ChildProcess() { stop(std::chrono::milliseconds(0)); }
+ChildProcess::~ChildProcess() {
+  stop(std::chrono::milliseconds(0));
+}
 
 ChildProcess::Io ChildProcess::write(std::string_view data, Clock::time_point deadline) {
   while (!data.empty()) {
