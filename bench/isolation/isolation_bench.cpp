@@ -2,6 +2,9 @@
 // pre-validation step that reads and writes a Target attribute) run in a worker process, against
 // the same plug-in from the same library run in the host process. Compare as a ratio:
 // isolated_step / in_process_step. The worker is started before timing (it is reused).
+// Measured on a shared 2-core machine under load: in process 1.1 µs, isolated 78 µs wall (12 µs
+// of host CPU), a ratio of about 70; the difference is two socket round trips' scheduling and the
+// context written and read as JSON on both sides.
 #include <benchmark/benchmark.h>
 
 #include <stdlib.h>

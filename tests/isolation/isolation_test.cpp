@@ -143,8 +143,9 @@ TEST_CASE(
 TEST_CASE(
     "a worker is reused across operations and keeps the secure configuration off its "
     "command line and environment") {
+  ::setenv("ISOLATION_TEST_SECRET", "s3cret-Value-91", 1);
   IsolatedHost h(step("stamp", "Tests.Stamp", "pre-operation", "account",
-                      "    secure_configuration: s3cret-Value-91\n"));
+                      "    secure_configuration: ${env:ISOLATION_TEST_SECRET}\n"));
   auto first = h.create(account("one"));
   auto second = h.create(account("two"));
   REQUIRE(first.ok());
@@ -162,6 +163,7 @@ TEST_CASE(
   CHECK(cmdline.find("plugins") != std::string::npos);  // it is the worker we think it is
   CHECK(cmdline.find("s3cret") == std::string::npos);
   CHECK(read_file(proc / "environ").find("s3cret") == std::string::npos);
+  ::unsetenv("ISOLATION_TEST_SECRET");
 }
 
 TEST_CASE("a nested create from an isolated plug-in runs at depth 2 in the caller's transaction") {
@@ -235,4 +237,25 @@ TEST_CASE("a worker that hangs past the step's timeout is killed and the operati
                              "within 1.5 s") == 0);
   CHECK(::kill(pids[0], 0) != 0);  // the hung worker is gone
   CHECK(h.create(account("after")).ok());
+}
+
+TEST_CASE("a step's timeout must be positive and is warned about without isolation: process") {
+  TempFolder folder;
+  const fs::path file = folder.path() / "stepline.yaml";
+  auto load = [&](const std::string& extra) {
+    std::ofstream(file) << "steps:\n  - name: s\n    message: Create\n    stage: pre-operation\n"
+                           "    handler: { plugin: Tests.Stamp }\n"
+                        << extra;
+    return registration::load(file);
+  };
+  CHECK(load("    isolation: process\n    timeout: 45s\n").steps.at(0).timeout ==
+        std::chrono::seconds(45));
+  CHECK(load("    isolation: process\n").steps.at(0).timeout == std::chrono::minutes(2));
+  const auto unenforced = load("    timeout: 45s\n");
+  REQUIRE(unenforced.warnings.size() == 1);
+  CHECK(unenforced.warnings[0].str().find("timeout: only a step with isolation: process") !=
+        std::string::npos);
+  CHECK_THROWS_WITH_AS(load("    isolation: process\n    timeout: 0s\n"),
+                       doctest::Contains("timeout: must be longer than 0ms"),
+                       registration::RegistrationError);
 }

@@ -74,7 +74,8 @@ std::string ChildEnd::describe() const {
   return signal != 0 ? describe_signal(signal) : fmt::format("exit status {}", exit_code);
 }
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
+ChildProcess::ChildProcess(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& environment) {
   if (argv.empty()) throw std::invalid_argument("ChildProcess: no program given");
   int ends[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
@@ -86,8 +87,11 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  for (const auto& e : environment) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   const int spawned =
-      ::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), environ);
+      ::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), env.data());
   ::posix_spawn_file_actions_destroy(&actions);
   ::close(ends[1]);
   if (spawned != 0) {

@@ -9,6 +9,8 @@
 #include "callbacks.hpp"
 #include "protocol.hpp"
 
+extern char** environ;
+
 namespace stepline::host::isolation {
 namespace fs = std::filesystem;
 namespace json = format::json;
@@ -30,6 +32,21 @@ std::string seconds(std::chrono::milliseconds d) {
   return fmt::format("{:.1f} s", d.count() / 1000.0);
 }
 
+// This process's environment without the entries that hold the step's secure configuration
+// (read from `${env:…}`): the worker receives it over the channel only.
+std::vector<std::string> worker_environment(const std::string& secret) {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    const auto equals = entry.find('=');
+    if (!secret.empty() && equals != std::string_view::npos &&
+        entry.substr(equals + 1).find(secret) != std::string_view::npos)
+      continue;
+    out.emplace_back(entry);
+  }
+  return out;
+}
+
 fs::path default_program() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
@@ -44,7 +61,8 @@ class Worker {
   Worker(const WorkerSpec& spec, Clock::time_point deadline)
       : timeout_(spec.timeout),
         child_({spec.program.string(), "plugins", "worker", "--type", spec.plugin_type, "--step",
-                spec.step_name}) {
+                spec.step_name},
+               worker_environment(spec.secure_configuration)) {
     send(FrameWriter("start")
              .text("library", spec.library.string())
              .text("type", spec.plugin_type)

@@ -47,9 +47,9 @@ class ChildProcess {
   using Clock = std::chrono::steady_clock;
   enum class Io { done, closed, timed_out };
 
-  /// Starts `argv[0]` (a path, not searched in PATH) with `argv` and this environment. Throws
-  /// std::system_error when it cannot be started.
-  explicit ChildProcess(const std::vector<std::string>& argv);
+  /// Starts `argv[0]` (a path, not searched in PATH) with `argv` and `environment`
+  /// ("NAME=value" entries). Throws std::system_error when it cannot be started.
+  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& environment);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
