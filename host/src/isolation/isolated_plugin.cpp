@@ -103,8 +103,8 @@ class Worker {
     if (io == ChildProcess::Io::done) return;
     if (io == ChildProcess::Io::timed_out) {
       lose("did not answer within " + seconds(timeout_) +
-           " (the step's timeout) and was killed; raise the step's timeout: if the work is "
-           "expected to take longer");
+           " (the step's timeout) and was killed; raise the step's timeout if the work "
+           "really takes longer");
     }
     // Closed: the worker is ending; give it a moment to be reaped so the signal can be named.
     const ChildEnd end = child_.stop(std::chrono::milliseconds(500));
@@ -144,8 +144,14 @@ std::unique_ptr<Worker> IsolatedPlugin::acquire(Clock::time_point deadline) {
 }
 
 void IsolatedPlugin::release(std::unique_ptr<Worker> worker) {
-  std::lock_guard lock(mutex_);
-  if (idle_.size() < spec_.max_idle_workers) idle_.push_back(std::move(worker));
+  {
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < spec_.max_idle_workers) {
+      idle_.push_back(std::move(worker));
+      return;
+    }
+  }
+  // One too many: it stops here, outside the lock.
 }
 
 void IsolatedPlugin::execute(ExecutionContext& context, Services& services) {

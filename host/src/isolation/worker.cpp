@@ -1,7 +1,7 @@
 #include <stepline/host/isolation/worker.hpp>
 
 #include <fcntl.h>
-#include <sys/socket.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,8 +22,8 @@ namespace {
 /// The host went away: nothing left to serve.
 struct ChannelClosed {};
 
-/// The blocking end of the channel. The host bounds every exchange with its deadline, so the
-/// worker needs none.
+/// The blocking end of the channel (the host's socket, or any pair of pipes). The host bounds
+/// every exchange with its deadline, so the worker needs none.
 class Channel {
  public:
   explicit Channel(int fd) : fd_(fd) {}
@@ -31,7 +31,7 @@ class Channel {
   void send(const std::string& frame) {
     std::string_view left = frame;
     while (!left.empty()) {
-      const ssize_t n = ::send(fd_, left.data(), left.size(), MSG_NOSIGNAL);
+      const ssize_t n = ::write(fd_, left.data(), left.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) throw ChannelClosed{};
       left.remove_prefix(static_cast<std::size_t>(n));
@@ -49,7 +49,7 @@ class Channel {
  private:
   void read(char* out, std::size_t size) {
     while (size > 0) {
-      const ssize_t n = ::recv(fd_, out, size, 0);
+      const ssize_t n = ::read(fd_, out, size);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) throw ChannelClosed{};
       out += n;
@@ -188,6 +188,8 @@ int run_worker() {
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null >= 0) ::dup2(null, STDIN_FILENO);
   ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  // A host gone away is an end-of-file or EPIPE here, not a signal.
+  ::signal(SIGPIPE, SIG_IGN);
   Channel channel(fd);
   try {
     const Frame start = channel.receive();
