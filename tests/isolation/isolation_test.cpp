@@ -187,6 +187,20 @@ TEST_CASE("a nested create from an isolated plug-in runs at depth 2 in the calle
   CHECK(h.count("account") == 1);
 }
 
+TEST_CASE("a nested request that runs the same isolated step again gets a second worker") {
+  IsolatedHost h(step("create contact", "Tests.CreateContact", "pre-operation", "any"));
+  Entity northwind = account("Northwind");
+  northwind.id = Guid::random();  // not the nested contact's (nil) id, or it looks like a loop
+  auto r = h.create(northwind);
+  REQUIRE_MESSAGE(r.ok(), r.error_message);
+  REQUIRE(r.traces.size() == 2);
+  CHECK(r.traces[0] == "create contact: nothing to do for a contact");
+  CHECK(h.count("contact") == 1);
+  const auto pids = h.factory->isolated("create contact")->idle_worker_pids();
+  REQUIRE(pids.size() == 2);
+  CHECK(pids[0] != pids[1]);
+}
+
 TEST_CASE("an isolated plug-in's unexpected exception gives the generic message with a trace id") {
   IsolatedHost h(step("faulty", "Tests.Faulty", "pre-operation"));
   auto r = h.create(account("x", "throw"));

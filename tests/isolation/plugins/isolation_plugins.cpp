@@ -50,6 +50,10 @@ class CreateContact : public stepline::Plugin {
  public:
   using Plugin::Plugin;
   void execute(ExecutionContext& context, Services& services) override {
+    if (context.primary_entity_name != "account") {
+      services.tracing().trace("nothing to do for a {}", context.primary_entity_name);
+      return;
+    }
     stepline::Entity contact("contact");
     contact.set("lastname", context.target()->get("name"));
     const stepline::Guid id = services.organization().create(contact);
