@@ -129,6 +129,8 @@ Tree step_tree(const Step& s) {
       .add("auto_delete", Tree::boolean(s.auto_delete));
   if (s.run_as) t.add("run_as", Tree::text(s.run_as->str()));
   t.add("isolation", Tree::text(s.isolation == IsolationMode::sandbox ? "process" : "none"));
+  if (s.isolation == IsolationMode::sandbox)
+    t.add("timeout", Tree::text(format_duration(s.timeout)));
   return t;
 }
 
