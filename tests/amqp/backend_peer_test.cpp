@@ -230,6 +230,22 @@ TEST_CASE(
   CHECK(backend.stats().connections_opened == 2);
 }
 
+TEST_CASE("a server that accepts TCP but never speaks AMQP is dropped after the connect timeout") {
+  test::SilentListener silent;
+  BackendOptions options = quick_options();
+  options.connect_timeout = std::chrono::milliseconds(300);
+  Backend backend(options);
+  auto target =
+      make_target("Endpoint=sb://127.0.0.1:" + std::to_string(silent.port()) +
+                      "/;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true",
+                  "orders", AuthMechanism::cbs, Contract::queue, std::chrono::milliseconds(1500));
+  auto f = backend.post(target, text_message("x"));
+  Outcome o = wait(f);
+  CHECK(o.status == OutcomeStatus::transient);
+  CHECK(o.description.find("no AMQP open within 300 ms") != std::string::npos);
+  CHECK(silent.accepted() >= 2);  // it gave up on the first connection and tried again
+}
+
 TEST_CASE("a forced detach fails unsettled posts as transient and the link is attached again") {
   TestPeer peer({.hold_settlement = true});
   Backend backend(quick_options());
@@ -376,6 +392,13 @@ TEST_CASE("plain amqp:// is refused unless the backend allows it") {
     CHECK(o.status == OutcomeStatus::permanent);
     CHECK(o.condition == local_condition::configuration);
     CHECK(o.description.find("UseDevelopmentEmulator=true") != std::string::npos);
+    auto keyless =
+        make_target("Endpoint=sb://127.0.0.1:" + std::to_string(peer.port()) + "/", "orders");
+    auto g = backend.post(keyless, text_message("x"));
+    Outcome none = wait(g);
+    CHECK(none.condition == local_condition::configuration);
+    CHECK(none.description.find("neither SharedAccessKey nor SharedAccessSignature") !=
+          std::string::npos);
   }
   BackendOptions options = quick_options();
   options.allow_plain_amqp = true;

@@ -67,7 +67,7 @@ void RabbitMq::start() {
   };
   auto log = d / "server.log";
   std::ofstream(log, std::ios::trunc).close();
-  pid_ = spawn({server}, env, log);
+  pid_ = spawn({server}, env, log, d);  // crash dumps land in the temp dir, not the caller's
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     // The listener opens before the plug-ins finish booting; the banner line comes last.
@@ -86,7 +86,7 @@ void RabbitMq::stop() {
   pid_ = -1;
   // The node started its own epmd on a private port. It refuses to exit while it still lists
   // the node, which it notices a moment after the node is gone.
-  for (int attempt = 0; attempt < 20; ++attempt) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
     if (run({"epmd", "-kill"}, {{"ERL_EPMD_PORT", std::to_string(epmd_port_)}}) == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

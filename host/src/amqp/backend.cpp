@@ -65,9 +65,7 @@ std::string configuration_problem(const Target& t, const BackendOptions& options
            " asks for plain amqp:// without TLS; use sb:// or amqps://, or add "
            "UseDevelopmentEmulator=true for a local emulator";
   }
-  if (t.auth == registration::AuthMechanism::plain && !cs.has_key()) {
-    if (!cs.has_signature()) return "auth: plain needs SharedAccessKeyName and SharedAccessKey";
-  }
+  // A SharedAccessSignature string always goes through CBS, whatever auth says.
   if (!cs.has_key() && !cs.has_signature()) {
     return "the connection string has neither SharedAccessKey nor SharedAccessSignature";
   }

@@ -20,8 +20,10 @@
 #include <proton/value.hpp>
 
 #include <proton/condition.h>
+#include <proton/connection.h>
 #include <proton/delivery.h>
 #include <proton/disposition.h>
+#include <proton/transport.h>
 
 #include <stepline/azure/conditions.hpp>
 #include <stepline/azure/names.hpp>
@@ -49,6 +51,12 @@ class RawDelivery : public proton::tracker {
     const char* description = pn_condition_get_description(condition);
     return {name ? name : "", description ? description : ""};
   }
+};
+
+class RawConnection : public proton::connection {
+ public:
+  explicit RawConnection(const proton::connection& c) : proton::connection(c) {}
+  pn_connection_t* get() const { return pn_object(); }
 };
 
 std::uint64_t tag_value(const proton::binary& tag) {
@@ -172,6 +180,7 @@ void Connection::connect() {
   }
   ++generation_;
   state_ = State::connecting;
+  connecting_since_ = Clock::now();
   try {
     connection_ = runtime_.container().connect(url, o);
   } catch (const std::exception& e) {
@@ -645,7 +654,27 @@ void Connection::tick(Clock::time_point now) {
     done(timed_out);
   }
   if (state_ == State::backoff && queued && now >= next_attempt_) connect();
+  if (state_ == State::connecting && now - connecting_since_ > runtime_.options().connect_timeout) {
+    give_up_connecting(now);
+  }
   flush();
+}
+
+void Connection::give_up_connecting(Clock::time_point now) {
+  // A peer that accepted TCP but never answers would hold the connection in the handshake
+  // forever (the idle timeout only starts once AMQP is open), and Proton C++ cannot abort one
+  // connection: closing both ends of its transport makes the proactor drop the socket and report
+  // the transport closed, with this condition.
+  connecting_since_ = now;  // once
+  pn_transport_t* transport = pn_connection_transport(RawConnection(connection_).get());
+  if (!transport) return;
+  std::string what =
+      "no AMQP open within " + std::to_string(runtime_.options().connect_timeout.count()) + " ms";
+  pn_condition_t* condition = pn_transport_condition(transport);
+  pn_condition_set_name(condition, std::string(local_condition::timeout).c_str());
+  pn_condition_set_description(condition, what.c_str());
+  pn_transport_close_tail(transport);
+  pn_transport_close_head(transport);
 }
 
 void Connection::abort(const Outcome& outcome) {

@@ -1,5 +1,10 @@
 #include <stepline/host/configured_host.hpp>
 
+#include <stepline/host/amqp/backend.hpp>
+#include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
+#include <stepline/host/endpoints/endpoint_message.hpp>
+#include <stepline/host/endpoints/notification_service.hpp>
+#include <stepline/host/isolation/isolated_plugin.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/registration/load.hpp>
 
@@ -12,6 +17,9 @@ class ConfiguredHost::CatalogFactory final : public PluginFactory {
   std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
                                  const std::string& secure) override {
     return catalog_.create(type, unsecure, secure);
+  }
+  std::shared_ptr<Plugin> create_for(const registration::Step& step) override {
+    return isolation::create_plugin(catalog_, step);
   }
 
  private:
@@ -37,6 +45,16 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
     throw std::runtime_error(message);
   }
   factory_ = std::make_unique<CatalogFactory>(*catalog_);
+  if (!r.endpoints.empty() && !options.notification) {
+    for (const auto& endpoint : r.endpoints)
+      if (auto problem = endpoints::partition_key_problem(endpoint); !problem.empty())
+        throw std::invalid_argument(problem);
+    backend_ = std::make_unique<amqp::Backend>();
+    poster_ = std::make_unique<endpoints::AmqpEndpointPoster>(*backend_);
+    notification_ = std::make_unique<endpoints::EndpointNotificationService>(
+        *poster_, [this] { return host_->pipeline().registration(); });
+    options.notification = notification_.get();
+  }
   host_ = std::make_unique<Host>(std::move(r), *factory_, options);
 }
 

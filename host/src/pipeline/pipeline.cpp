@@ -440,8 +440,7 @@ class Operation {
     const auto& s = *entry.step;
     try {
       std::call_once(snapshot.created[entry.ordinal], [&] {
-        auto created = pipeline_.factory_.create(s.plugin_type, s.unsecure_configuration,
-                                                 s.secure_configuration);
+        auto created = pipeline_.factory_.create_for(s);
         if (!created) throw std::runtime_error("the plug-in factory returned no instance");
         slot = std::move(created);
       });
