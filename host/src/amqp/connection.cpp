@@ -272,6 +272,18 @@ void Connection::authorize(Link& link, bool renewal) {
   std::string audience = identity_->connection.audience(link.entity);
   unsigned generation = generation_;
   std::string key = link.key;
+  if (link.twoway && !link.fixed_reply_to.empty()) {
+    // A fixed reply address is an entity of its own and needs its own (listen) claim. CBS
+    // answers in order, so this token is settled before the entity's callback below attaches;
+    // if it is refused, the reply link's refusal fails the posts with the service's reason.
+    std::string reply_audience = identity_->connection.audience(link.fixed_reply_to);
+    put_token(reply_audience, token_for(reply_audience),
+              [this, generation, reply_audience](const azure::cbs::PutTokenResponse& r) {
+                if (generation != generation_ || r.ok()) return;
+                log::warn("amqp: put-token for the reply address {} on {} answered {} {}",
+                          reply_audience, where_, r.status_code, r.status_description);
+              });
+  }
   put_token(audience, token_for(audience),
             [this, generation, key, renewal](const azure::cbs::PutTokenResponse& r) {
               if (generation != generation_) return;
