@@ -1,36 +1,51 @@
 // Posts N messages of 1 KiB through the AMQP backend and, as the baseline, through a plain
 // Proton C++ sender (the simple_send pattern: send while there is credit, count accepts), to
 // the same broker in the same run. Each side runs in its own child process so its peak RSS is
-// its own. Reports messages per second, the backend/baseline ratio and both peak RSS figures.
+// its own. Reports messages per second, CPU per message, the backend/baseline ratio and both
+// peak RSS figures. Consumers in the driver keep the broker's queues short.
 //
 //   bench_amqp [--messages N] [--size BYTES] [--window W]
+//              [--connection-string S --auth cbs|plain [--baseline-entity E] [--backend-entity E]]
+//              [--test-peer]
 //
-// With no broker given it starts a private RabbitMQ node (tests/support).
+// Without a connection string it starts a private RabbitMQ node (tests/support) and logs in
+// with SASL PLAIN; --test-peer uses the in-process test peer with CBS instead; a connection
+// string points it at any other broker, such as stepline-broker.
 #include <sys/resource.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include <proton/connection.hpp>
 #include <proton/connection_options.hpp>
 #include <proton/container.hpp>
+#include <proton/delivery.hpp>
 #include <proton/message.hpp>
 #include <proton/messaging_handler.hpp>
+#include <proton/receiver.hpp>
+#include <proton/receiver_options.hpp>
 #include <proton/sender.hpp>
+#include <proton/sender_options.hpp>
+#include <proton/ssl.hpp>
 #include <proton/tracker.hpp>
+#include <proton/uuid.hpp>
+#include <proton/work_queue.hpp>
 
+#include <stepline/azure/cbs.hpp>
+#include <stepline/azure/connection_string.hpp>
+#include <stepline/azure/sas_token.hpp>
 #include <stepline/host/amqp/backend.hpp>
 
 #include "support/process.hpp"
-#include "support/queue_receiver.hpp"
 #include "support/rabbitmq.hpp"
+#include "support/test_peer.hpp"
 
 namespace {
 
@@ -39,18 +54,27 @@ using namespace stepline;
 
 struct Settings {
   std::string mode = "driver";  // driver | baseline | backend
-  std::string url;              // amqp://host:port
   std::string connection_string;
-  std::string address;
+  std::string auth = "plain";
+  std::string entity;  // children: the entity they post to
+  std::string baseline_entity, backend_entity;
+  bool test_peer = false;
   int messages = 100000;
   int size = 1024;
   std::size_t window = 256;
+
+  bool cbs() const { return auth == "cbs"; }
 };
 
+// VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over exec, so a child would report
+// the driver's peak if that was higher.
 long peak_rss_kib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss;
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
 }
 
 double cpu_seconds() {
@@ -66,31 +90,134 @@ proton::message payload(int size) {
   return m;
 }
 
-// The baseline: everything a minimal at-least-once Proton sender does, nothing more.
-class PlainSender : public proton::messaging_handler {
+// What any minimal client of these brokers does before it can use an entity: connect (TLS
+// unless the string says otherwise), then SASL PLAIN, or SASL ANONYMOUS and one CBS put-token.
+class MinimalClient : public proton::messaging_handler {
  public:
-  explicit PlainSender(const Settings& s) : s_(s), message_(payload(s.size)) {}
-  int accepted = 0;
+  MinimalClient(const Settings& s, std::string entity)
+      : cs_(azure::ConnectionString::parse(s.connection_string)),
+        cbs_(s.cbs()),
+        entity_(std::move(entity)) {}
 
   void on_container_start(proton::container& c) override {
+    bool plain = cs_.use_development_emulator || cs_.scheme == "amqp";
     proton::connection_options o;
-    o.user("guest").password("guest").sasl_allowed_mechs("PLAIN").sasl_allow_insecure_mechs(true);
-    c.open_sender(s_.url + "/" + s_.address, o);
+    o.virtual_host(cs_.host);
+    if (!plain) o.ssl_client_options(proton::ssl_client_options());
+    if (cbs_) {
+      o.sasl_allowed_mechs("ANONYMOUS");
+    } else {
+      o.user(cs_.shared_access_key_name)
+          .password(cs_.shared_access_key)
+          .sasl_allowed_mechs("PLAIN");
+      o.sasl_allow_insecure_mechs(plain);
+    }
+    c.connect(
+        (plain ? "amqp://" : "amqps://") + cs_.host + ":" + std::to_string(cs_.effective_port()),
+        o);
+  }
+  void on_connection_open(proton::connection& c) override {
+    if (!cbs_) return ready(c);
+    reply_to_ = "cbs-" + proton::uuid::random().str();
+    cbs_sender_ = c.open_sender("$cbs");
+    c.open_receiver("$cbs", proton::receiver_options().name(reply_to_));
   }
   void on_sendable(proton::sender& s) override {
-    while (s.credit() > 0 && sent_ < s_.messages) {
+    if (s == cbs_sender_) {
+      if (token_sent_) return;
+      token_sent_ = true;
+      azure::cbs::PutTokenRequest put;
+      put.audience = cs_.audience(entity_);
+      put.token = cs_.has_signature()
+                      ? cs_.shared_access_signature
+                      : azure::create_sas_token(put.audience, cs_.shared_access_key_name,
+                                                cs_.shared_access_key);
+      put.message_id = proton::uuid::random().str();
+      put.reply_to = reply_to_;
+      s.send(put.to_message());
+      return;
+    }
+    sendable(s);
+  }
+  void on_message(proton::delivery& d, proton::message& m) override {
+    if (d.receiver().name() == reply_to_) {
+      auto response = azure::cbs::PutTokenResponse::from_message(m);
+      if (!response.ok())
+        throw std::runtime_error("put-token refused: " + response.status_description);
+      proton::connection c = d.connection();
+      return ready(c);
+    }
+    received(m);
+  }
+
+ protected:
+  virtual void ready(proton::connection& c) = 0;
+  virtual void sendable(proton::sender&) {}
+  virtual void received(proton::message&) {}
+  const std::string& entity() const { return entity_; }
+  bool is_cbs(const proton::sender& s) const { return s == cbs_sender_; }
+  void on_error(const proton::error_condition& e) override {
+    if (!stopping) std::cerr << "bench_amqp: " << entity_ << ": " << e.what() << "\n";
+  }
+  bool stopping = false;
+
+ private:
+  azure::ConnectionString cs_;
+  bool cbs_;
+  std::string entity_, reply_to_;
+  proton::sender cbs_sender_;
+  bool token_sent_ = false;
+};
+
+class PlainSender : public MinimalClient {
+ public:
+  PlainSender(const Settings& s)
+      : MinimalClient(s, s.entity), total_(s.messages), message_(payload(s.size)) {}
+  int accepted = 0;
+
+ protected:
+  void ready(proton::connection& c) override { c.open_sender(entity()); }
+  void sendable(proton::sender& s) override {
+    while (s.credit() > 0 && sent_ < total_) {
       s.send(message_);
       ++sent_;
     }
   }
   void on_tracker_accept(proton::tracker& t) override {
-    if (++accepted == s_.messages) t.connection().close();
+    if (is_cbs(t.sender())) return;
+    if (++accepted == total_) t.connection().close();
   }
 
  private:
-  const Settings& s_;
+  int total_;
   proton::message message_;
   int sent_ = 0;
+};
+
+// Drains an entity so the broker's queue stays short; runs in the driver.
+class Consumer : public MinimalClient {
+ public:
+  Consumer(const Settings& s, const std::string& entity)
+      : MinimalClient(s, entity), container_(*this) {
+    thread_ = std::thread([this] { container_.run(); });
+  }
+  ~Consumer() {
+    work_.add([this] {
+      stopping = true;
+      container_.stop();
+    });
+    thread_.join();
+  }
+
+ protected:
+  void ready(proton::connection& c) override {
+    c.open_receiver(entity(), proton::receiver_options().credit_window(1000));
+  }
+
+ private:
+  proton::container container_;
+  proton::work_queue work_{container_};
+  std::thread thread_;
 };
 
 int run_baseline(const Settings& s) {
@@ -110,8 +237,8 @@ int run_backend(const Settings& s) {
   host::amqp::Target target;
   target.name = "bench";
   target.connection = azure::ConnectionString::parse(s.connection_string);
-  target.entity = s.address;
-  target.auth = registration::AuthMechanism::plain;
+  target.entity = s.entity;
+  target.auth = s.cbs() ? registration::AuthMechanism::cbs : registration::AuthMechanism::plain;
   target.timeout = std::chrono::seconds(120);
 
   std::mutex mutex;
@@ -143,12 +270,24 @@ struct Result {
   double cpu = 0;
 };
 
-Result run_child(const char* self, const Settings& s, const std::string& mode, const std::string& address,
-                 const std::filesystem::path& dir) {
+Result run_child(const char* self, const Settings& s, const std::string& mode,
+                 const std::string& entity, const std::filesystem::path& dir) {
   auto log = dir / (mode + ".out");
-  std::vector<std::string> argv{self, "--mode", mode, "--url", s.url, "--connection-string", s.connection_string,
-                                "--address", address, "--messages", std::to_string(s.messages),
-                                "--size", std::to_string(s.size), "--window", std::to_string(s.window)};
+  std::vector<std::string> argv{self,
+                                "--mode",
+                                mode,
+                                "--connection-string",
+                                s.connection_string,
+                                "--auth",
+                                s.auth,
+                                "--entity",
+                                entity,
+                                "--messages",
+                                std::to_string(s.messages),
+                                "--size",
+                                std::to_string(s.size),
+                                "--window",
+                                std::to_string(s.window)};
   int status = test::run(argv, {}, log);
   std::string out = test::tail(log, 100000);
   Result r;
@@ -156,32 +295,52 @@ Result run_child(const char* self, const Settings& s, const std::string& mode, c
   if (status != 0 || at == std::string::npos ||
       std::sscanf(out.c_str() + at, "result %lf %d %ld %lf", &r.seconds, &r.accepted, &r.rss_kib,
                   &r.cpu) != 4) {
-    throw std::runtime_error(mode + " run failed (exit " + std::to_string(status) + "):\n" + test::tail(log));
+    throw std::runtime_error(mode + " run failed (exit " + std::to_string(status) + "):\n" +
+                             test::tail(log));
   }
   return r;
 }
 
 int run_driver(const char* self, Settings s) {
   std::unique_ptr<test::RabbitMq> rabbit;
-  if (s.url.empty()) {
+  std::unique_ptr<test::TestPeer> peer;
+  std::string broker = "the given broker";
+  if (s.test_peer) {
+    peer = std::make_unique<test::TestPeer>(test::TestPeerOptions{.cbs_keys = {{"send", "key"}}});
+    s.connection_string = peer->connection_string();
+    s.auth = "cbs";
+    broker = "the in-process test peer (CBS)";
+  } else if (s.connection_string.empty()) {
     rabbit = std::make_unique<test::RabbitMq>();
-    s.url = rabbit->url();
     s.connection_string = rabbit->connection_string();
+    s.auth = "plain";
+    // /queue/<name> declares the queue for the consumer; senders use the existing queue.
+    s.baseline_entity = "/amq/queue/bench-baseline";
+    s.backend_entity = "/amq/queue/bench-backend";
+    broker = "RabbitMQ 3.10 (AMQP 1.0, SASL PLAIN)";
   }
+  if (s.baseline_entity.empty()) s.baseline_entity = "bench-baseline";
+  if (s.backend_entity.empty()) s.backend_entity = "bench-backend";
   test::TempDir dir("stepline-bench-amqp-");
-  // Consumers keep both queues short, so the broker works the same way for both senders.
-  test::QueueReceiver baseline_queue(s.url, "/queue/bench-baseline", "guest", "guest", false);
-  test::QueueReceiver backend_queue(s.url, "/queue/bench-backend", "guest", "guest", false);
+  std::unique_ptr<Consumer> drain_baseline, drain_backend;
+  if (!peer) {
+    auto consumer_address = [&](const std::string& e) {
+      return rabbit ? "/queue/" + e.substr(e.rfind('/') + 1) : e;
+    };
+    drain_baseline = std::make_unique<Consumer>(s, consumer_address(s.baseline_entity));
+    drain_backend = std::make_unique<Consumer>(s, consumer_address(s.backend_entity));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let them attach and declare
+  }
 
-  Result baseline = run_child(self, s, "baseline", "/amq/queue/bench-baseline", dir.path());
-  Result backend = run_child(self, s, "backend", "/amq/queue/bench-backend", dir.path());
+  Result baseline = run_child(self, s, "baseline", s.baseline_entity, dir.path());
+  Result backend = run_child(self, s, "backend", s.backend_entity, dir.path());
   double base_rate = baseline.accepted / baseline.seconds;
   double backend_rate = backend.accepted / backend.seconds;
-  std::printf("%d messages of %d bytes into RabbitMQ 3.10 (AMQP 1.0), window %zu\n", s.messages, s.size,
-              s.window);
+  std::printf("%d messages of %d bytes into %s, backend window %zu\n", s.messages, s.size,
+              broker.c_str(), s.window);
   auto row = [&](const char* name, double rate, const Result& r) {
-    std::printf("  %-26s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n", name,
-                rate, r.seconds, r.cpu, r.cpu * 1e6 / s.messages, r.rss_kib / 1024.0);
+    std::printf("  %-26s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n",
+                name, rate, r.seconds, r.cpu, r.cpu * 1e6 / s.messages, r.rss_kib / 1024.0);
   };
   row("plain Proton C++ sender", base_rate, baseline);
   row("stepline AMQP backend", backend_rate, backend);
@@ -193,21 +352,36 @@ int run_driver(const char* self, Settings s) {
 
 int main(int argc, char** argv) {
   Settings s;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--mode") s.mode = next();
-    else if (arg == "--url") s.url = next();
-    else if (arg == "--connection-string") s.connection_string = next();
-    else if (arg == "--address") s.address = next();
-    else if (arg == "--messages") s.messages = std::stoi(next());
-    else if (arg == "--size") s.size = std::stoi(next());
-    else if (arg == "--window") s.window = std::stoul(next());
-  }
   try {
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      auto next = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--mode")
+        s.mode = next();
+      else if (arg == "--connection-string")
+        s.connection_string = next();
+      else if (arg == "--auth")
+        s.auth = next();
+      else if (arg == "--entity")
+        s.entity = next();
+      else if (arg == "--baseline-entity")
+        s.baseline_entity = next();
+      else if (arg == "--backend-entity")
+        s.backend_entity = next();
+      else if (arg == "--test-peer")
+        s.test_peer = true;
+      else if (arg == "--messages")
+        s.messages = std::stoi(next());
+      else if (arg == "--size")
+        s.size = std::stoi(next());
+      else if (arg == "--window")
+        s.window = std::stoul(next());
+      else
+        throw std::invalid_argument("unknown option " + arg);
+    }
     if (s.mode == "baseline") return run_baseline(s);
     if (s.mode == "backend") return run_backend(s);
     return run_driver(argv[0], s);

@@ -71,7 +71,7 @@ struct BrokerConfig {
   uint64_t max_message_size = 262'144;
   Millis idle_timeout{120'000};
   Millis commit_interval{5};
-  uint32_t commit_batch = 512;
+  uint32_t commit_batch = 256;
   std::vector<SasPolicy> sas_policies;
   std::vector<QueueConfig> queues;
   std::vector<TopicConfig> topics;

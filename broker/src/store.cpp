@@ -19,12 +19,11 @@ Store::Store(const std::string& data_dir) {
       "NOT NULL, "
       "message_id TEXT, enqueued INTEGER, expires INTEGER, delivery_count INTEGER, deferred "
       "INTEGER, "
-      "PRIMARY KEY (entity, seq)) WITHOUT ROWID");
+      "UNIQUE (entity, seq))");
   exec(
       "CREATE TABLE IF NOT EXISTS events (hub TEXT NOT NULL, partition INTEGER NOT NULL, seq "
       "INTEGER NOT NULL, "
-      "offset INTEGER, enqueued INTEGER, bytes BLOB NOT NULL, PRIMARY KEY (hub, partition, seq)) "
-      "WITHOUT ROWID");
+      "offset INTEGER, enqueued INTEGER, bytes BLOB NOT NULL, UNIQUE (hub, partition, seq))");
   insert_ = prepare(
       "INSERT OR REPLACE INTO messages (entity, seq, bytes, message_id, enqueued, expires, "
       "delivery_count, deferred) "

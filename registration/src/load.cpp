@@ -311,6 +311,7 @@ class Loader {
                   "add connection: ${env:NAME} naming a variable that holds the connection "
                   "string (or ${file:PATH})")) {
       if (auto raw = m.text("connection")) {
+        warn_about_written_secrets(m, *raw);
         if (auto resolved = detail::resolve_references(*raw, folder, m.where("connection"),
                                                        "connection", problems_)) {
           e.connection_string = std::move(*resolved);
@@ -324,6 +325,20 @@ class Loader {
     if (parts) check_endpoint_credentials(m, e, *parts);
     if (has_contract && m.ok()) check_endpoint_contract(m, e, parts);
     registration_.endpoints.push_back(std::move(e));
+  }
+
+  // A key written into the file travels wherever the file goes (version control, tickets).
+  void warn_about_written_secrets(Mapping& m, const std::string& raw) {
+    auto parts = split_connection_string(raw);
+    if (!parts) return;
+    for (const auto& part : *parts) {
+      bool secret = part.key == "SharedAccessKey" || part.key == "SharedAccessSignature";
+      if (secret && !part.value.empty() && part.value.find("${") == std::string::npos)
+        problems_.warning(m.where("connection"),
+                          "connection: the " + part.key +
+                              " is written in the registration file; read it with ${env:NAME} "
+                              "or ${file:PATH} so the file can be shared");
+    }
   }
 
   void read_retry(const YAML::Node& node, const std::string& file, const std::string& what,

@@ -160,9 +160,16 @@ bool Mapping::has(std::string_view key) const {
 
 bool Mapping::require(std::string_view key, std::string_view hint) {
   if (!ok_) return false;
-  if (has(key)) return true;
-  problems_.error(where(), what_ + " needs '" + field(key) + "'; " + std::string(hint));
-  return false;
+  if (!has(key)) {
+    problems_.error(where(), what_ + " needs '" + field(key) + "'; " + std::string(hint));
+    return false;
+  }
+  YAML::Node value = node(key);
+  if (value.IsScalar() && value.Scalar().empty()) {
+    problems_.error(where(key), field(key) + ": must not be empty; " + std::string(hint));
+    return false;
+  }
+  return true;
 }
 
 std::optional<std::string> Mapping::scalar(std::string_view key, std::string_view expected) {

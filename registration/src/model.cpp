@@ -84,8 +84,7 @@ const Step* Registration::find_step(std::string_view name) const {
 }
 
 const ServiceEndpoint* Registration::find_endpoint(std::string_view name) const {
-  auto it = std::find_if(endpoints.begin(), endpoints.end(),
-                         [&](const ServiceEndpoint& e) { return e.name == name; });
+  auto it = std::find_if(endpoints.begin(), endpoints.end(), [&](const ServiceEndpoint& e) { return e.name == name; });
   return it == endpoints.end() ? nullptr : &*it;
 }
 

@@ -230,6 +230,59 @@ TEST_CASE(
   CHECK(backend.stats().connections_opened == 2);
 }
 
+TEST_CASE("a server that accepts TCP but never speaks AMQP is dropped after the connect timeout") {
+  test::SilentListener silent;
+  BackendOptions options = quick_options();
+  options.connect_timeout = std::chrono::milliseconds(300);
+  Backend backend(options);
+  auto target =
+      make_target("Endpoint=sb://127.0.0.1:" + std::to_string(silent.port()) +
+                      "/;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true",
+                  "orders", AuthMechanism::cbs, Contract::queue, std::chrono::milliseconds(1500));
+  auto f = backend.post(target, text_message("x"));
+  Outcome o = wait(f);
+  CHECK(o.status == OutcomeStatus::transient);
+  CHECK(o.description.find("no AMQP open within 300 ms") != std::string::npos);
+  CHECK(silent.accepted() >= 2);  // it gave up on the first connection and tried again
+}
+
+TEST_CASE("a forced detach fails unsettled posts as transient and the link is attached again") {
+  TestPeer peer({.hold_settlement = true});
+  Backend backend(quick_options());
+  auto target = make_target(peer.connection_string(), "orders");
+  auto held = backend.post(target, text_message("held"));
+  REQUIRE(TestPeer::wait_for([&] { return peer.unsettled() == 1; }));
+  peer.detach_senders("amqp:link:detach-forced");
+  Outcome o = wait(held);
+  CHECK(o.status == OutcomeStatus::transient);
+  CHECK(o.condition == "amqp:link:detach-forced");
+  auto after = backend.post(target, text_message("after"));
+  REQUIRE(TestPeer::wait_for([&] {
+    peer.settle_held();
+    return after.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready;
+  }));
+  CHECK(after.get().ok());
+  CHECK(backend.stats().connections_opened == 1);  // the connection survived
+}
+
+TEST_CASE("a link detached as unauthorized gets a fresh token and its unsettled posts are resent") {
+  TestPeer peer({.hold_settlement = true, .cbs_keys = {{"send", "key"}}});
+  Backend backend(quick_options());
+  auto target = make_target(peer.connection_string(), "orders");
+  auto held = backend.post(target, text_message("expired"));
+  REQUIRE(TestPeer::wait_for([&] { return peer.unsettled() == 1; }));
+  peer.detach_senders("amqp:unauthorized-access");
+  REQUIRE(TestPeer::wait_for([&] {
+    peer.settle_held();
+    return held.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready;
+  }));
+  CHECK(held.get().ok());
+  CHECK(peer.put_tokens().size() == 2);
+  auto received = peer.messages();
+  REQUIRE(received.size() == 2);  // sent, detached unsettled, sent again
+  CHECK(body_of(received[1]) == "expired");
+}
+
 TEST_CASE("event hub posts carry the partition key only when the service picks the partition") {
   TestPeer peer;
   Backend backend(quick_options());
@@ -277,6 +330,32 @@ TEST_CASE("a two-way post returns the listener's reply, and times out when none 
   CHECK(none.description.find("no reply") != std::string::npos);
 }
 
+TEST_CASE("a two-way post can name a fixed reply address") {
+  TestPeer peer;
+  Backend backend(quick_options());
+  auto twoway =
+      make_target(peer.connection_string(), "responder", AuthMechanism::cbs, Contract::twoway);
+  twoway.reply_to = "replies/host-1";
+  auto f = backend.post(twoway, text_message("ping"));
+  Outcome o = wait(f);
+  CHECK(o.ok());
+  CHECK(o.reply == "reply:ping");
+  REQUIRE(peer.messages().size() == 1);
+  CHECK(peer.messages()[0].reply_to() == "replies/host-1");
+}
+
+TEST_CASE("heartbeats keep an idle connection open for a peer with a short idle timeout") {
+  TestPeer peer({.idle_timeout = std::chrono::milliseconds(300)});
+  Backend backend(quick_options());
+  auto target = make_target(peer.connection_string(), "orders");
+  auto first = backend.post(target, text_message("first"));
+  CHECK(wait(first).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // five idle timeouts
+  auto second = backend.post(target, text_message("second"));
+  CHECK(wait(second).ok());
+  CHECK(backend.stats().connections_opened == 1);
+}
+
 TEST_CASE("amqps verifies the server against the given CA and refuses it without") {
   test::TempDir dir("stepline-tls-");
   auto files = test::make_tls_files(dir.path());
@@ -313,6 +392,13 @@ TEST_CASE("plain amqp:// is refused unless the backend allows it") {
     CHECK(o.status == OutcomeStatus::permanent);
     CHECK(o.condition == local_condition::configuration);
     CHECK(o.description.find("UseDevelopmentEmulator=true") != std::string::npos);
+    auto keyless =
+        make_target("Endpoint=sb://127.0.0.1:" + std::to_string(peer.port()) + "/", "orders");
+    auto g = backend.post(keyless, text_message("x"));
+    Outcome none = wait(g);
+    CHECK(none.condition == local_condition::configuration);
+    CHECK(none.description.find("neither SharedAccessKey nor SharedAccessSignature") !=
+          std::string::npos);
   }
   BackendOptions options = quick_options();
   options.allow_plain_amqp = true;

@@ -142,6 +142,10 @@ TEST_CASE("json: a context without parent or request id writes nulls and reads t
   std::string text = json::write_context(c);
   CHECK(text.find(R"("requestId":null)") != std::string::npos);
   CHECK(text.find(R"("parentContext":null)") != std::string::npos);
+  CHECK(
+      text.find(
+          R"("owningExtension":{"logicalName":"","id":"00000000-0000-0000-0000-000000000000","name":null})") !=
+      std::string::npos);
   CHECK(text.find(R"("stage":20)") != std::string::npos);
   CHECK(json::read_context(text) == c);
 }
@@ -156,4 +160,17 @@ TEST_CASE("json: a context with an impossible stage or a misspelt key is refused
       doctest::Contains("parentContext.mesageName: unknown context member"), FormatError);
   CHECK_THROWS_WITH_AS(json::read_context(R"({"primaryEntityName":"a"})"),
                        doctest::Contains("missing member \"messageName\""), FormatError);
+}
+
+TEST_CASE("json: text that is not UTF-8 is refused with its position, all of UTF-8 is read") {
+  CHECK(json::read_value("\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e\"") ==
+        Value("caf\u00e9 \u20ac \U0001D11E"));
+  for (const char* bad : {"\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
+                          "\"\xe2\x82\"", "\"\xff\"", "\"\x80\""}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(json::read_value(bad),
+                         doctest::Contains("invalid UTF-8 at line 1, column 2"), FormatError);
+  }
+  CHECK_THROWS_WITH_AS(json::read_value("[\"abcdefghijkl\",\n \"\xe2\x28\xa1\"]"),
+                       doctest::Contains("invalid UTF-8 at line 2, column 3"), FormatError);
 }

@@ -39,7 +39,7 @@ class TestFactory : public host::PluginFactory {
     if (it == bodies_.end()) throw std::runtime_error("no plug-in type named '" + type + "'");
     return std::make_shared<LambdaPlugin>(it->second, unsecure);
   }
-  int created = 0;
+  std::atomic<int> created{0};
 
  private:
   std::map<std::string, Body> bodies_;

@@ -270,3 +270,61 @@ TEST_CASE(
   CHECK(r.outcome == host::Outcome::failed);
   CHECK(r.error_message.find("orders-queue") != std::string::npos);
 }
+
+TEST_CASE(
+    "a synchronous endpoint step and a plug-in's notification() post through the host's service") {
+  struct Recorder : NotificationService {
+    std::string post(std::string_view endpoint, const ExecutionContext& c) override {
+      posts.emplace_back(std::string(endpoint), c.owning_extension.name);
+      if (endpoint == "refusing") throw InvalidPluginExecution("the endpoint refused the message");
+      return "reply";
+    }
+    std::vector<std::pair<std::string, std::string>> posts;
+  } recorder;
+  auto post = make_step("post now", "Create", "account", Stage::post_operation, "", 1);
+  post.endpoint = "orders-queue";
+  auto aware = make_step("azure aware", "Create", "account", Stage::post_operation, "aware", 2);
+  TestFactory factory;
+  std::string reply;
+  factory.add("aware", [&](ExecutionContext& c, Services& s) {
+    reply = s.notification().post("two-way", c);
+  });
+  TempFolder data;
+  host::RecordStore store(data.path() / "stepline.db");
+  host::Pipeline pipeline(make_registration({post, aware}), factory, store, &recorder);
+  auto r = pipeline.execute({.message = "Create", .parameters = {{"Target", Value(account("A"))}}});
+  REQUIRE(r.ok());
+  CHECK(recorder.posts == std::vector<std::pair<std::string, std::string>>{
+                              {"orders-queue", "post now"}, {"two-way", "azure aware"}});
+  CHECK(reply == "reply");
+
+  auto refusing = make_step("refused", "Update", "account", Stage::post_operation, "");
+  refusing.endpoint = "refusing";
+  pipeline.load(make_registration({refusing}));
+  Entity change("account", r.output_parameters.at("id").as<Guid>());
+  change.set("name", Value("B"));
+  auto refused = pipeline.execute({.message = "Update", .parameters = {{"Target", Value(change)}}});
+  CHECK(refused.outcome == host::Outcome::rejected);
+  CHECK(refused.error_message == "the endpoint refused the message");
+  CHECK(store.retrieve("account", change.id, ColumnSet::all())->get("name") == Value("A"));
+}
+
+TEST_CASE("a plug-in runs a custom message through execute() and gets its steps' outputs") {
+  Rig rig({make_step("ask", "Create", "account", Stage::pre_operation, "ask"),
+           make_step("score", "sample_Score", "", Stage::main_operation, "score")});
+  rig.factory.add("score", [](ExecutionContext& c, Services&) {
+    auto name = c.input_parameters.at("Name").as<std::string>();
+    c.output_parameters.insert_or_assign("Score", Value(static_cast<std::int32_t>(name.size())));
+    c.output_parameters.insert_or_assign("Depth", Value(c.depth));
+  });
+  rig.factory.add("ask", [](ExecutionContext& c, Services& s) {
+    auto name = c.target()->get_as<std::string>("name").value_or("");
+    auto response = s.organization().execute({"sample_Score", {{"Name", Value(name)}}});
+    c.target()->set("score", response.results.at("Score"));
+    c.target()->set("scored_at_depth", response.results.at("Depth"));
+  });
+  auto id = rig.create(account("Contoso")).output_parameters.at("id").as<Guid>();
+  auto stored = rig.read("account", id);
+  CHECK(stored->get("score") == Value(7));
+  CHECK(stored->get("scored_at_depth") == Value(2));
+}

@@ -1,6 +1,11 @@
 // Stage order, rank, filtering attributes, disabled steps, images, failures and context fields.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
+#include <stepline/host/step_index.hpp>
+
 #include "fixture.hpp"
 
 using namespace stepline;
@@ -281,4 +286,83 @@ TEST_CASE("malformed operations fail with a message naming what is missing") {
   CHECK(missing.outcome == host::Outcome::failed);
   CHECK(missing.error_code == host::error_code::not_found);
   CHECK(missing.error_message.find(fixed_guid(9).str()) != std::string::npos);
+}
+
+TEST_CASE("loading a new registration re-indexes the steps and creates fresh plug-in instances") {
+  Rig rig({make_step("old", "Create", "account", Stage::pre_operation, "mark")});
+  rig.factory.add("mark", [](ExecutionContext& c, Services&) {
+    c.target()->set("marked_by", Value(c.owning_extension.name));
+  });
+  auto first = rig.create(account("A")).output_parameters.at("id").as<Guid>();
+  rig.pipeline.load(
+      make_registration({make_step("new", "Create", "account", Stage::pre_operation, "mark")}));
+  auto second = rig.create(account("B")).output_parameters.at("id").as<Guid>();
+  CHECK(rig.read("account", first)->get("marked_by") == Value("old"));
+  CHECK(rig.read("account", second)->get("marked_by") == Value("new"));
+  CHECK(rig.factory.created == 2);
+  CHECK(rig.pipeline.registration()->find_step("old") == nullptr);
+}
+
+TEST_CASE("operations from several threads each commit whole") {
+  auto post = make_step("count", "Create", "account", Stage::post_operation, "count");
+  auto async_step = make_step("later", "Create", "account", Stage::post_operation, "count");
+  async_step.mode = Mode::asynchronous;
+  Rig rig({post, async_step});
+  std::atomic<int> runs{0};
+  rig.factory.add("count", [&](ExecutionContext& c, Services& s) {
+    ++runs;
+    Entity note("annotation");
+    note.set("objectid", Value(EntityReference{"account", c.primary_entity_id, {}}));
+    s.organization().create(note);
+  });
+  constexpr int threads = 4, per_thread = 25;
+  std::vector<std::thread> workers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i)
+        if (!rig.create(account("T" + std::to_string(t) + "-" + std::to_string(i))).ok())
+          ++failures;
+    });
+  for (auto& w : workers) w.join();
+  CHECK(failures == 0);
+  CHECK(runs == threads * per_thread);
+  CHECK(rig.store.retrieve_multiple({.entity_name = "account"}).entities.size() ==
+        threads * per_thread);
+  CHECK(rig.store.retrieve_multiple({.entity_name = "annotation"}).entities.size() ==
+        threads * per_thread);
+  CHECK(rig.store.system_jobs().size() == threads * per_thread);
+}
+
+TEST_CASE(
+    "a step that can not run is refused when the registration is indexed, naming where it is") {
+  auto async_pre = make_step("too early", "Create", "account", Stage::pre_operation, "x");
+  async_pre.mode = Mode::asynchronous;
+  CHECK_THROWS_WITH_AS(
+      host::StepIndex(make_registration({async_pre})),
+      doctest::Contains("test.yaml:1:1: step 'too early' is asynchronous at stage 20"),
+      std::invalid_argument);
+  auto both = make_step("two handlers", "Create", "account", Stage::pre_operation, "x");
+  both.endpoint = "queue";
+  CHECK_THROWS_WITH_AS(host::StepIndex(make_registration({both})),
+                       doctest::Contains("exactly one handler"), std::invalid_argument);
+}
+
+TEST_CASE("the index merges any-table steps into each table's list and skips disabled ones") {
+  auto off = make_step("off", "Update", "account", Stage::pre_operation, "x");
+  off.enabled = false;
+  auto r = make_registration(
+      {make_step("any", "Update", "", Stage::post_operation, "x", 1),
+       make_step("account", "Update", "account", Stage::post_operation, "x", 2), off,
+       make_step("early", "Update", "account", Stage::pre_validation, "x", 9)});
+  host::StepIndex index(r);
+  auto names = [&](std::string_view entity) {
+    std::vector<std::string> out;
+    for (const auto* e : index.find("Update", entity)) out.push_back(e->step->name);
+    return out;
+  };
+  CHECK(names("account") == std::vector<std::string>{"early", "any", "account"});
+  CHECK(names("contact") == std::vector<std::string>{"any"});
+  CHECK(index.find("Create", "account").empty());
+  CHECK(index.size() == 3);
 }

@@ -111,6 +111,20 @@ TEST_CASE("a missing required field is reported at the item that lacks it") {
                 "message name");
 }
 
+TEST_CASE("a required field written empty is reported at the empty value") {
+  Scratch scratch;
+  auto errors = errors_of(scratch, R"(steps:
+  - name: ""
+    message: Update
+    stage: pre-operation
+    handler: {plugin: A.B}
+)");
+  REQUIRE(errors.size() == 1);
+  check_problem(errors[0], scratch, 2, 11,
+                "name: must not be empty; add name: a unique name for the step (its id is "
+                "derived from it)");
+}
+
 TEST_CASE("two steps with one name are reported at the second, naming the first") {
   Scratch scratch;
   auto errors = errors_of(scratch, R"(steps:

@@ -45,6 +45,35 @@ bool port_open(int port) {
   return open;
 }
 
+SilentListener::SilentListener() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 16) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("cannot listen on 127.0.0.1");
+  }
+  socklen_t length = sizeof addr;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &length);
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] {
+    for (;;) {
+      int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) return;  // shut down
+      clients_.push_back(client);
+      ++accepted_;
+    }
+  });
+}
+
+SilentListener::~SilentListener() {
+  ::shutdown(fd_, SHUT_RDWR);
+  thread_.join();
+  ::close(fd_);
+  for (int c : clients_) ::close(c);
+}
+
 TempDir::TempDir(const std::string& prefix) {
   std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
   if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
@@ -57,7 +86,7 @@ TempDir::~TempDir() {
 }
 
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-            const std::filesystem::path& log) {
+            const std::filesystem::path& log, const std::filesystem::path& cwd) {
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -71,6 +100,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, st
       ::dup2(out, 2);
     }
     if (in >= 0) ::dup2(in, 0);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
     for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -2,10 +2,12 @@
 // running a command and waiting for a port to accept.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/types.h>
@@ -28,10 +30,29 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+/// A TCP listener on 127.0.0.1 that accepts connections and never says a word: a server stuck in
+/// its handshake.
+class SilentListener {
+ public:
+  SilentListener();
+  ~SilentListener();
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  int port() const { return port_; }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> accepted_{0};
+  std::vector<int> clients_;
+  std::thread thread_;
+};
+
 /// Starts `argv` with `env` added to the environment, stdout and stderr to `log`, in its own
-/// process group. Returns the pid.
+/// process group, in `cwd` when given (servers may drop files there). Returns the pid.
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-            const std::filesystem::path& log);
+            const std::filesystem::path& log, const std::filesystem::path& cwd = {});
 /// Runs a command to completion; returns its exit status. Throws when it cannot start.
 int run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
         const std::filesystem::path& log = "/dev/null");

@@ -75,8 +75,7 @@ struct QueueReceiver::State : proton::messaging_handler {
 };
 
 QueueReceiver::QueueReceiver(const std::string& url, const std::string& address,
-                             const std::string& user, const std::string& password,
-                             bool keep_bodies)
+                             const std::string& user, const std::string& password, bool keep_bodies)
     : state_(std::make_unique<State>()) {
   state_->keep_bodies = keep_bodies;
   state_->url = url;

@@ -67,7 +67,7 @@ void RabbitMq::start() {
   };
   auto log = d / "server.log";
   std::ofstream(log, std::ios::trunc).close();
-  pid_ = spawn({server}, env, log);
+  pid_ = spawn({server}, env, log, d);  // crash dumps land in the temp dir, not the caller's
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     // The listener opens before the plug-ins finish booting; the banner line comes last.
@@ -84,8 +84,12 @@ void RabbitMq::stop() {
   if (pid_ <= 0) return;
   terminate(pid_);
   pid_ = -1;
-  // The node started its own epmd on a private port; it exits once asked and no node is left.
-  run({"epmd", "-kill"}, {{"ERL_EPMD_PORT", std::to_string(epmd_port_)}});
+  // The node started its own epmd on a private port. It refuses to exit while it still lists
+  // the node, which it notices a moment after the node is gone.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (run({"epmd", "-kill"}, {{"ERL_EPMD_PORT", std::to_string(epmd_port_)}}) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace stepline::test

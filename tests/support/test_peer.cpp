@@ -89,6 +89,7 @@ struct TestPeer::State : proton::messaging_handler, proton::listen_handler {
   // AMQP thread only.
   std::vector<proton::delivery> held;
   std::vector<proton::connection> connections;
+  std::vector<proton::receiver> incoming;
   std::map<std::string, proton::sender> senders_by_address, senders_by_name;
   int next_dynamic = 0;
 
@@ -108,6 +109,8 @@ struct TestPeer::State : proton::messaging_handler, proton::listen_handler {
   proton::connection_options on_accept(proton::listener&) override {
     proton::connection_options o;
     o.handler(*this).sasl_enabled(true).sasl_allowed_mechs("ANONYMOUS");
+    if (options.idle_timeout.count() > 0)
+      o.idle_timeout(proton::duration(options.idle_timeout.count()));
     if (!options.tls_cert.empty()) {
       o.ssl_server_options(
           proton::ssl_server_options(proton::ssl_certificate(options.tls_cert, options.tls_key)));
@@ -141,6 +144,7 @@ struct TestPeer::State : proton::messaging_handler, proton::listen_handler {
           "amqp:not-found", "The messaging entity '" + address + "' could not be found."));
       return;
     }
+    if (address != "$cbs") incoming.push_back(r);
     proton::target_options echo;
     echo.address(address);
     r.open(proton::receiver_options().credit_window(4096).auto_accept(false).target(echo));
@@ -279,6 +283,24 @@ void TestPeer::settle_held() {
     for (auto& c : s->connections) c.wake();
     std::lock_guard lock(s->mutex);
     s->unsettled = 0;
+  });
+}
+
+void TestPeer::detach_senders(const std::string& condition) {
+  State* s = state_.get();
+  s->work.add([s, condition] {
+    for (auto& r : s->incoming) {
+      if (r.active())
+        r.close(proton::error_condition(condition, "the test peer detached the link"));
+    }
+    s->incoming.clear();
+    // Held deliveries die with their links.
+    s->held.clear();
+    {
+      std::lock_guard lock(s->mutex);
+      s->unsettled = 0;
+    }
+    for (auto& c : s->connections) c.wake();
   });
 }
 

@@ -26,6 +26,9 @@ struct TestPeerOptions {
   /// Addresses that do not exist: an attach is answered with a null target and closed with
   /// amqp:not-found, as Service Bus does.
   std::vector<std::string> missing;
+  /// Idle timeout the peer announces (0 = none): a client that sends no heartbeat within it is
+  /// disconnected.
+  std::chrono::milliseconds idle_timeout{0};
   /// Messages to this address that carry reply-to are answered with "reply:" + body.
   std::string responder_address = "responder";
 };
@@ -55,6 +58,8 @@ class TestPeer {
   void settle_held();
   /// Closes every connection with amqp:connection:forced.
   void force_close();
+  /// Detaches every link on which the peer receives messages, with `condition`.
+  void detach_senders(const std::string& condition);
 
   /// Polls `condition` until it holds or `timeout` passes; returns its last value.
   static bool wait_for(const std::function<bool()>& condition,

@@ -1,13 +1,13 @@
 #include "stepline/host/amqp/backend.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <algorithm>
 #include <map>
-#include <vector>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <proton/container.hpp>
 #include <proton/work_queue.hpp>
@@ -44,6 +44,17 @@ std::string link_key(const std::string& connection, const Target& t) {
   return key;
 }
 
+bool same_target(const Target& a, const Target& b) {
+  const auto &x = a.connection, &y = b.connection;
+  return a.entity == b.entity && a.name == b.name && a.contract == b.contract && a.auth == b.auth &&
+         a.timeout == b.timeout && a.partition_key == b.partition_key && a.reply_to == b.reply_to &&
+         x.endpoint == y.endpoint && x.host == y.host && x.port == y.port && x.scheme == y.scheme &&
+         x.use_development_emulator == y.use_development_emulator &&
+         x.shared_access_key_name == y.shared_access_key_name &&
+         x.shared_access_key == y.shared_access_key &&
+         x.shared_access_signature == y.shared_access_signature && x.entity_path == y.entity_path;
+}
+
 // Refuses targets that can never work, before they take a place in a window.
 std::string configuration_problem(const Target& t, const BackendOptions& options) {
   const auto& cs = t.connection;
@@ -54,9 +65,7 @@ std::string configuration_problem(const Target& t, const BackendOptions& options
            " asks for plain amqp:// without TLS; use sb:// or amqps://, or add "
            "UseDevelopmentEmulator=true for a local emulator";
   }
-  if (t.auth == registration::AuthMechanism::plain && !cs.has_key()) {
-    if (!cs.has_signature()) return "auth: plain needs SharedAccessKeyName and SharedAccessKey";
-  }
+  // A SharedAccessSignature string always goes through CBS, whatever auth says.
   if (!cs.has_key() && !cs.has_signature()) {
     return "the connection string has neither SharedAccessKey nor SharedAccessSignature";
   }
@@ -90,13 +99,12 @@ class Backend::Impl final : public Runtime {
       post->done(Outcome::failure(local_condition::configuration, std::move(text)));
       return;
     }
-    post->target = std::make_shared<const Target>(target);
     post->message = std::move(message);
-    post->link_key = link_key(connection_key(target), target);
     post->deadline = Clock::now() + target.timeout;
     {
       std::unique_lock lock(mutex_);
-      auto& admitted = admitted_[post->link_key];
+      post->route = route_for(target);
+      auto& admitted = *post->route->admitted;
       if (admitted >= options_.window) {
         // Wait for a quarter of the window to free up rather than for one place, so a fast
         // caller and the AMQP thread trade batches instead of single messages.
@@ -159,6 +167,19 @@ class Backend::Impl final : public Runtime {
     return s;
   }
 
+  // Most callers post to the same few endpoints over and over: the last route is reused when the
+  // target is the same, so a post costs no key building and no copy of the target.
+  std::shared_ptr<const Route> route_for(const Target& t) {
+    if (last_route_ && same_target(last_route_->target, t)) return last_route_;
+    auto route = std::make_shared<Route>();
+    route->target = t;
+    route->connection_key = connection_key(t);
+    route->link_key = link_key(route->connection_key, t);
+    route->admitted = &admitted_[route->link_key];
+    last_route_ = route;
+    return route;
+  }
+
   std::size_t low_water() const {
     return options_.window - std::max<std::size_t>(1, options_.window / 4);
   }
@@ -174,14 +195,14 @@ class Backend::Impl final : public Runtime {
       ++accepted_;
     } else {
       ++failed_;
-      if (!post.target->name.empty()) {
-        outcome.description = "endpoint '" + post.target->name + "': " + outcome.description;
+      if (!post.target().name.empty()) {
+        outcome.description = "endpoint '" + post.target().name + "': " + outcome.description;
       }
     }
     bool room = false, drained = false;
     {
       std::lock_guard lock(mutex_);
-      room = --admitted_[post.link_key] == low_water();
+      room = --*post.route->admitted == low_water();
       drained = --outstanding_ == 0;
     }
     if (room) room_.notify_all();
@@ -212,10 +233,10 @@ class Backend::Impl final : public Runtime {
         finish(*post, Outcome::shutdown("the AMQP backend is shutting down"));
         continue;
       }
-      std::string key = post->link_key.substr(0, post->link_key.find(link_separator));
+      const std::string& key = post->route->connection_key;
       auto it = connections_.find(key);
       if (it == connections_.end()) {
-        it = connections_.emplace(key, std::make_unique<Connection>(*this, *post->target)).first;
+        it = connections_.emplace(key, std::make_unique<Connection>(*this, post->target())).first;
       }
       it->second->enqueue(std::move(post));
       if (std::find(touched.begin(), touched.end(), it->second.get()) == touched.end()) {
@@ -246,6 +267,7 @@ class Backend::Impl final : public Runtime {
   std::condition_variable room_;     // a window has room, or the backend is closing
   std::condition_variable drained_;  // a post finished
   std::unordered_map<std::string, std::size_t> admitted_;
+  std::shared_ptr<const Route> last_route_;
   std::vector<std::shared_ptr<Post>> inbox_;  // admitted posts on their way to the AMQP thread
   std::size_t outstanding_ = 0;
   bool closing_ = false;

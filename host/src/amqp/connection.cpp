@@ -20,8 +20,10 @@
 #include <proton/value.hpp>
 
 #include <proton/condition.h>
+#include <proton/connection.h>
 #include <proton/delivery.h>
 #include <proton/disposition.h>
+#include <proton/transport.h>
 
 #include <stepline/azure/conditions.hpp>
 #include <stepline/azure/names.hpp>
@@ -49,6 +51,12 @@ class RawDelivery : public proton::tracker {
     const char* description = pn_condition_get_description(condition);
     return {name ? name : "", description ? description : ""};
   }
+};
+
+class RawConnection : public proton::connection {
+ public:
+  explicit RawConnection(const proton::connection& c) : proton::connection(c) {}
+  pn_connection_t* get() const { return pn_object(); }
 };
 
 std::uint64_t tag_value(const proton::binary& tag) {
@@ -116,13 +124,13 @@ bool Connection::uses_cbs() const {
 }
 
 void Connection::enqueue(std::shared_ptr<Post> post) {
-  auto [it, inserted] = links_.try_emplace(post->link_key);
+  auto [it, inserted] = links_.try_emplace(post->link_key());
   Link& link = it->second;
   if (inserted) {
-    link.key = post->link_key;
-    link.entity = post->target->entity;
-    link.twoway = post->target->contract == Contract::twoway;
-    link.fixed_reply_to = post->target->reply_to;
+    link.key = post->link_key();
+    link.entity = post->target().entity;
+    link.twoway = post->target().contract == Contract::twoway;
+    link.fixed_reply_to = post->target().reply_to;
   }
   link.queue.push_back(std::move(post));
   switch (state_) {
@@ -172,6 +180,7 @@ void Connection::connect() {
   }
   ++generation_;
   state_ = State::connecting;
+  connecting_since_ = Clock::now();
   try {
     connection_ = runtime_.container().connect(url, o);
   } catch (const std::exception& e) {
@@ -343,18 +352,20 @@ void Connection::attach(Link& link) {
                                                .name(link.entity + "-" + suffix)
                                                .delivery_mode(proton::delivery_mode::AT_LEAST_ONCE)
                                                .auto_settle(true));
-  if (link.twoway && !link.replies_open) {
-    proton::receiver_options ro;
-    ro.credit_window(static_cast<int>(runtime_.options().window))
-        .name(link.entity + "-reply-" + suffix);
-    if (!link.fixed_reply_to.empty()) {
-      link.replies = connection_.open_receiver(link.fixed_reply_to, ro);
-    } else {
-      proton::source_options so;
-      so.dynamic(true);
-      ro.source(so);
-      link.replies = connection_.open_receiver("", ro);
-    }
+  if (link.twoway && !link.replies_open) open_replies(link);
+}
+
+void Connection::open_replies(Link& link) {
+  proton::receiver_options ro;
+  ro.credit_window(static_cast<int>(runtime_.options().window))
+      .name(link.entity + "-reply-" + proton::uuid::random().str().substr(0, 8));
+  if (!link.fixed_reply_to.empty()) {
+    link.replies = connection_.open_receiver(link.fixed_reply_to, ro);
+  } else {
+    proton::source_options so;
+    so.dynamic(true);  // the service names the reply address in its attach
+    ro.source(so);
+    link.replies = connection_.open_receiver("", ro);
   }
 }
 
@@ -467,16 +478,7 @@ void Connection::on_receiver_close(proton::receiver& r) {
   for (auto& [id, post] : link->awaiting_reply) runtime_.finish(*post, outcome);
   link->awaiting_reply.clear();
   if (link->state == Link::State::ready) link->state = Link::State::attaching;
-  proton::receiver_options ro;
-  ro.credit_window(static_cast<int>(runtime_.options().window));
-  if (!link->fixed_reply_to.empty()) {
-    link->replies = connection_.open_receiver(link->fixed_reply_to, ro);
-  } else {
-    proton::source_options so;
-    so.dynamic(true);
-    ro.source(so);
-    link->replies = connection_.open_receiver("", ro);
-  }
+  open_replies(*link);
 }
 
 void Connection::on_receiver_detach(proton::receiver& r) {
@@ -501,7 +503,7 @@ void Connection::pump(Link& link) {
     link.queue.pop_front();
     if (post->finished) continue;
     proton::message& m = post->message;
-    const Target& target = *post->target;
+    const Target& target = post->target();
     if (target.contract == Contract::eventhub && !target.partition_key.empty() &&
         target.entity.find("/Partitions/") == std::string::npos &&
         !m.message_annotations().exists(partition_key)) {
@@ -519,25 +521,29 @@ void Connection::pump(Link& link) {
   runtime_.note_unsettled(link.unsettled.size());
 }
 
-void Connection::on_tracker_accept(proton::tracker& t) {
-  Link* link = link_of(t.sender());
-  if (!link) return;
+std::shared_ptr<Post> Connection::take_unsettled(const proton::tracker& t, Link*& link) {
+  link = link_of(t.sender());
+  if (!link) return nullptr;
   auto it = link->unsettled.find(tag_value(t.tag()));
-  if (it == link->unsettled.end()) return;  // already timed out
+  if (it == link->unsettled.end()) return nullptr;  // already timed out
   std::shared_ptr<Post> post = std::move(it->second);
   link->unsettled.erase(it);
+  return post;
+}
+
+void Connection::on_tracker_accept(proton::tracker& t) {
+  Link* link = nullptr;
+  std::shared_ptr<Post> post = take_unsettled(t, link);
+  if (!post) return;
   link->token_refreshed = false;
   if (!link->twoway) runtime_.finish(*post, Outcome::accepted());  // two-way waits for the reply
   pump(*link);
 }
 
 void Connection::on_tracker_reject(proton::tracker& t) {
-  Link* link = link_of(t.sender());
-  if (!link) return;
-  auto it = link->unsettled.find(tag_value(t.tag()));
-  if (it == link->unsettled.end()) return;
-  std::shared_ptr<Post> post = std::move(it->second);
-  link->unsettled.erase(it);
+  Link* link = nullptr;
+  std::shared_ptr<Post> post = take_unsettled(t, link);
+  if (!post) return;
   if (link->twoway) link->awaiting_reply.erase(proton::to_string(post->message.id()));
   proton::error_condition error = RawDelivery(t).remote_condition();
   if (azure::condition::is_unauthorized(error.name()) && uses_cbs() &&
@@ -552,12 +558,9 @@ void Connection::on_tracker_reject(proton::tracker& t) {
 }
 
 void Connection::on_tracker_release(proton::tracker& t) {
-  Link* link = link_of(t.sender());
-  if (!link) return;
-  auto it = link->unsettled.find(tag_value(t.tag()));
-  if (it == link->unsettled.end()) return;
-  std::shared_ptr<Post> post = std::move(it->second);
-  link->unsettled.erase(it);
+  Link* link = nullptr;
+  std::shared_ptr<Post> post = take_unsettled(t, link);
+  if (!post) return;
   if (link->twoway) link->awaiting_reply.erase(proton::to_string(post->message.id()));
   bool modified = t.state() == proton::transfer::MODIFIED;
   runtime_.finish(*post,
@@ -598,7 +601,7 @@ void Connection::tick(Clock::time_point now) {
   const bool connected = state_ == State::open;
   auto overdue = [&](const Link& link, const Post& post, std::string_view what) {
     std::string text =
-        std::string(what) + " within " + std::to_string(post.target->timeout.count()) + " ms";
+        std::string(what) + " within " + std::to_string(post.target().timeout.count()) + " ms";
     if (!connected && last_error_) {
       return Outcome::failure(
           local_condition::network,
@@ -651,7 +654,27 @@ void Connection::tick(Clock::time_point now) {
     done(timed_out);
   }
   if (state_ == State::backoff && queued && now >= next_attempt_) connect();
+  if (state_ == State::connecting && now - connecting_since_ > runtime_.options().connect_timeout) {
+    give_up_connecting(now);
+  }
   flush();
+}
+
+void Connection::give_up_connecting(Clock::time_point now) {
+  // A peer that accepted TCP but never answers would hold the connection in the handshake
+  // forever (the idle timeout only starts once AMQP is open), and Proton C++ cannot abort one
+  // connection: closing both ends of its transport makes the proactor drop the socket and report
+  // the transport closed, with this condition.
+  connecting_since_ = now;  // once
+  pn_transport_t* transport = pn_connection_transport(RawConnection(connection_).get());
+  if (!transport) return;
+  std::string what =
+      "no AMQP open within " + std::to_string(runtime_.options().connect_timeout.count()) + " ms";
+  pn_condition_t* condition = pn_transport_condition(transport);
+  pn_condition_set_name(condition, std::string(local_condition::timeout).c_str());
+  pn_condition_set_description(condition, what.c_str());
+  pn_transport_close_tail(transport);
+  pn_transport_close_head(transport);
 }
 
 void Connection::abort(const Outcome& outcome) {

@@ -92,9 +92,12 @@ class Connection : public proton::messaging_handler {
   void on_receiver_error(proton::receiver&) override {}
 
   void connect();
+  void give_up_connecting(Clock::time_point now);
   void activate(Link& link);
   void authorize(Link& link, bool renewal);
   void attach(Link& link);
+  void open_replies(Link& link);
+  std::shared_ptr<Post> take_unsettled(const proton::tracker& t, Link*& link);
   void pump(Link& link);
   void sender_lost(proton::sender& sender);
   void put_token(std::string audience, std::string token, CbsCallback done);
@@ -119,6 +122,7 @@ class Connection : public proton::messaging_handler {
   unsigned generation_ = 0;
   int failures_ = 0;
   Clock::time_point next_attempt_ = {};
+  Clock::time_point connecting_since_ = {};
   proton::error_condition last_error_;
   std::map<std::string, Link> links_;
   std::uint64_t next_tag_ = 0;

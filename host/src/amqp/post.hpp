@@ -16,13 +16,24 @@ namespace stepline::host::amqp {
 
 using Clock = std::chrono::steady_clock;
 
+/// A target with the keys of its connection and link, built once per distinct target.
+struct Route {
+  Target target;
+  std::string connection_key;
+  std::string link_key;
+  std::size_t* admitted =
+      nullptr;  ///< places taken in the link's window (under the backend's mutex)
+};
+
 struct Post {
-  std::shared_ptr<const Target> target;
+  std::shared_ptr<const Route> route;
   proton::message message;
   Backend::Callback done;
-  std::string link_key;  ///< the window this post holds a place in
   Clock::time_point deadline;
   bool finished = false;
+
+  const Target& target() const { return route->target; }
+  const std::string& link_key() const { return route->link_key; }
 };
 
 /// The backend as its connections see it.

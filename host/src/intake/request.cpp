@@ -47,24 +47,25 @@ Guid guid_field(const Json& j, const std::string& path) {
   return *g;
 }
 
-Entity read_entity_at(const Json& j, const std::string& path) {
+/// Runs one of the codec's readers on a part of the request, with the part's path in errors.
+template <class Read>
+auto read_at(Read read, const Json& j, const std::string& path) {
   try {
-    return codec::read_entity(json_text(j));
+    return read(json_text(j));
   } catch (const FormatError& e) {
-    throw RequestError(
-        prefixed(path, e.path()),
-        e.path().empty() ? e.what() : std::string(e.what()).substr(e.path().size() + 2));
+    // what() is "<inner path>: <problem>"; keep the problem, re-root the path.
+    std::string problem =
+        e.path().empty() ? e.what() : std::string(e.what()).substr(e.path().size() + 2);
+    throw RequestError(prefixed(path, e.path()), problem);
   }
 }
 
+Entity read_entity_at(const Json& j, const std::string& path) {
+  return read_at([](const std::string& text) { return codec::read_entity(text); }, j, path);
+}
+
 ParameterCollection read_parameters_at(const Json& j, const std::string& path) {
-  try {
-    return codec::read_parameters(json_text(j));
-  } catch (const FormatError& e) {
-    throw RequestError(
-        prefixed(path, e.path()),
-        e.path().empty() ? e.what() : std::string(e.what()).substr(e.path().size() + 2));
-  }
+  return read_at([](const std::string& text) { return codec::read_parameters(text); }, j, path);
 }
 
 EntityReference read_reference(const Json& j, const std::string& path) {

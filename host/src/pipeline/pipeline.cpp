@@ -71,10 +71,6 @@ namespace {
 constexpr const char* bypass_parameter = "BypassBusinessLogicExecution";
 constexpr const char* bypass_steps_parameter = "BypassBusinessLogicExecutionStepIds";
 
-bool is_crud(std::string_view message) {
-  return message == "Create" || message == "Update" || message == "Delete";
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
@@ -265,7 +261,8 @@ class Operation {
       : pipeline_(pipeline),
         chain_(chain),
         caller_(caller),
-        settings_(chain.snapshot->registration.host) {
+        settings_(chain.snapshot->registration.host),
+        kind_(kind_of(message)) {
     context_.message_name = message;
     context_.input_parameters = std::move(inputs);
   }
@@ -281,7 +278,7 @@ class Operation {
     if (needs_pre_image(Stage::pre_validation)) pre_record_ = read_record();
     run_stage(Stage::pre_validation);
 
-    if (is_crud(context_.message_name)) {
+    if (is_crud(kind_)) {
       // Create/Update/Delete: stages 20-40 run in an inner context whose parent is the outer one,
       // as the main operation (stage 30) sees it; stage 10's shared variables are reached there.
       auto outer = std::make_shared<ExecutionContext>(context_);
@@ -293,6 +290,13 @@ class Operation {
       context_.shared_variables.clear();
       if (chain_.tag) context_.shared_variables.insert_or_assign("tag", Value(*chain_.tag));
     }
+
+    // A message the store does not handle, with no step after pre-validation, writes nothing:
+    // it needs no transaction.
+    if (kind_ == Kind::other &&
+        std::none_of(steps_.begin(), steps_.end(),
+                     [](const IndexedStep* e) { return e->step->stage != Stage::pre_validation; }))
+      return std::move(context_.output_parameters);
 
     RecordStore::Transaction transaction(pipeline_.store_);
     context_.is_in_transaction = true;
@@ -308,11 +312,27 @@ class Operation {
   }
 
  private:
+  /// The messages the pipeline treats specially, recognised once per operation.
+  enum class Kind { create, update, remove, retrieve, retrieve_multiple, other };
+
+  static Kind kind_of(std::string_view message) {
+    if (message == "Create") return Kind::create;
+    if (message == "Update") return Kind::update;
+    if (message == "Delete") return Kind::remove;
+    if (message == "Retrieve") return Kind::retrieve;
+    if (message == "RetrieveMultiple") return Kind::retrieve_multiple;
+    return Kind::other;
+  }
+
+  static bool is_crud(Kind k) {
+    return k == Kind::create || k == Kind::update || k == Kind::remove;
+  }
+
   void identify_record() {
     const auto& message = context_.message_name;
     auto& in = context_.input_parameters;
     auto target = in.find("Target");
-    if (message == "RetrieveMultiple") {
+    if (kind_ == Kind::retrieve_multiple) {
       auto q = in.find("Query");
       const Entity* query = q == in.end() ? nullptr : q->second.get_if<Entity>();
       if (!query)
@@ -332,14 +352,14 @@ class Operation {
                           std::string(to_string(target->second.kind())));
       }
     }
-    bool needs_entity = message == "Create" || message == "Update";
-    bool needs_reference = message == "Delete" || message == "Retrieve";
+    bool needs_entity = kind_ == Kind::create || kind_ == Kind::update;
+    bool needs_reference = kind_ == Kind::remove || kind_ == Kind::retrieve;
     if ((needs_entity || needs_reference) && (target == in.end() || entity_.empty()))
       throw bad_request(message + " needs a \"Target\" " +
                         (needs_entity ? "entity" : "entity reference") + " naming the table");
     if (needs_entity && !target->second.get_if<Entity>())
       throw bad_request(message + ": \"Target\" must be an entity with attributes");
-    if ((message == "Update" || needs_reference) && id_.is_nil())
+    if ((kind_ == Kind::update || needs_reference) && id_.is_nil())
       throw bad_request(message + " of " + entity_ + " needs the record's id in \"Target\"");
   }
 
@@ -406,7 +426,7 @@ class Operation {
       if (std::find(bypass_steps_.begin(), bypass_steps_.end(), s.id) != bypass_steps_.end())
         return false;
     }
-    if (!s.filtering_attributes.empty() && context_.message_name == "Update") {
+    if (!s.filtering_attributes.empty() && kind_ == Kind::update) {
       const Entity* target = context_.target();
       if (!target) return false;
       return std::any_of(s.filtering_attributes.begin(), s.filtering_attributes.end(),
@@ -416,14 +436,14 @@ class Operation {
   }
 
   bool needs_pre_image(Stage stage) const {
-    if (context_.message_name == "Create" || id_.is_nil()) return false;
+    if (kind_ == Kind::create || id_.is_nil()) return false;
     return std::any_of(steps_.begin(), steps_.end(), [&](const IndexedStep* e) {
       return e->step->stage == stage && e->has_pre_image;
     });
   }
 
   bool needs_post_image() const {
-    if (context_.message_name == "Delete") return false;
+    if (kind_ == Kind::remove) return false;
     return std::any_of(steps_.begin(), steps_.end(), [&](const IndexedStep* e) {
       return e->step->stage == Stage::post_operation && e->has_post_image;
     });
@@ -438,8 +458,7 @@ class Operation {
     c.pre_entity_images.clear();
     c.post_entity_images.clear();
     for (const auto& image : entry.step->images) {
-      if (image.kind != registration::ImageKind::post && pre_record_ &&
-          context_.message_name != "Create")
+      if (image.kind != registration::ImageKind::post && pre_record_ && kind_ != Kind::create)
         c.pre_entity_images.insert_or_assign(image.alias, image_of(*pre_record_, image));
       if (image.kind != registration::ImageKind::pre && post_record_ &&
           entry.step->stage == Stage::post_operation)
@@ -524,7 +543,7 @@ class Operation {
     }
     auto& c = context_;
     if (provided) {
-      if (c.message_name == "Create") {
+      if (kind_ == Kind::create) {
         auto it = c.output_parameters.find("id");
         if (it != c.output_parameters.end() && it->second.get_if<Guid>())
           c.primary_entity_id = it->second.as<Guid>();
@@ -532,23 +551,22 @@ class Operation {
       return;
     }
     auto& store = pipeline_.store_;
-    const auto& message = c.message_name;
     try {
-      if (message == "Create") {
+      if (kind_ == Kind::create) {
         Entity* target = c.target();
         Guid id = store.create(*target);
         target->id = id;
         c.primary_entity_id = id;
         c.output_parameters.insert_or_assign("id", Value(id));
-      } else if (message == "Update") {
+      } else if (kind_ == Kind::update) {
         store.update(*c.target());
-      } else if (message == "Delete") {
+      } else if (kind_ == Kind::remove) {
         store.remove(entity_, id_);
-      } else if (message == "Retrieve") {
+      } else if (kind_ == Kind::retrieve) {
         auto record = store.retrieve(entity_, id_, column_set(c.input_parameters));
         if (!record) throw RecordNotFound(entity_, id_);
         c.output_parameters.insert_or_assign("BusinessEntity", Value(std::move(*record)));
-      } else if (message == "RetrieveMultiple") {
+      } else if (kind_ == Kind::retrieve_multiple) {
         const Entity& q = c.input_parameters.at("Query").as<Entity>();
         Query query;
         query.entity_name = q.logical_name;
@@ -611,6 +629,7 @@ class Operation {
   Pipeline::Chain& chain_;
   const Pipeline::Caller& caller_;
   const registration::HostSettings& settings_;
+  const Kind kind_;
   ExecutionContext context_;
   std::string entity_;
   Guid id_;

@@ -10,6 +10,13 @@
 namespace stepline::format {
 namespace {
 
+// Every format writes and reads each member of these types by name. When one gains a member,
+// this fails to compile: add the member to every writer and reader (sdk/src/format, sdk/amqp),
+// to tests/format/sample_contexts.hpp, the JSON Schema and docs/FORMATS.md, then update the size.
+static_assert(sizeof(void*) != 8 || sizeof(ExecutionContext) == 696, "ExecutionContext changed");
+static_assert(sizeof(void*) != 8 || sizeof(Entity) == 176, "Entity changed");
+static_assert(sizeof(void*) != 8 || sizeof(EntityCollection) == 104, "EntityCollection changed");
+
 constexpr Format all_formats[] = {Format::dataverse_json, Format::json, Format::xml, Format::binary,
                                   Format::cloudevents};
 

@@ -41,7 +41,9 @@ void write_double_text(JsonWriter& w, double d) {
   w.EndObject();
 }
 
-void write_reference_members(JsonWriter& w, const EntityReference& ref) {
+/// `name` is left out when empty, or written as null with `always_name` (the context's
+/// owningExtension, whose keys are all always written).
+void write_reference_members(JsonWriter& w, const EntityReference& ref, bool always_name = false) {
   w.Key("logicalName");
   write_string(w, ref.logical_name);
   w.Key("id");
@@ -49,6 +51,9 @@ void write_reference_members(JsonWriter& w, const EntityReference& ref) {
   if (!ref.name.empty()) {
     w.Key("name");
     write_string(w, ref.name);
+  } else if (always_name) {
+    w.Key("name");
+    w.Null();
   }
 }
 
@@ -561,7 +566,7 @@ void write_json_context(JsonWriter& w, const ExecutionContext& c) {
   write_string(w, to_iso8601(c.operation_created_on));
   w.Key("owningExtension");
   w.StartObject();
-  write_reference_members(w, c.owning_extension);
+  write_reference_members(w, c.owning_extension, true);
   w.EndObject();
   w.Key("parentContext");
   if (c.parent_context)

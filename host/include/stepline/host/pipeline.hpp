@@ -90,7 +90,9 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   /// Runs one top-level operation on the calling thread. Never throws for an operation's
-  /// failure: the response says what happened.
+  /// failure: the response says what happened. Several threads may call it at once: their
+  /// pre-validation steps run side by side, their transactions (stages 20-40) take turns on the
+  /// record store.
   OperationResponse execute(const OperationRequest& request);
 
   /// Runs the plug-in of asynchronous step `step_id` for a system job, on the calling thread,

@@ -24,8 +24,9 @@ struct IndexedStep {
 
 class StepIndex {
  public:
-  /// Throws std::invalid_argument (naming the step and its file:line) for a step that can not
-  /// run: asynchronous outside post-operation, or neither a plug-in type nor an endpoint.
+  /// Keeps pointers into `registration`, which must outlive the index. Throws
+  /// std::invalid_argument (naming the step and its file:line) for a step that can not run:
+  /// asynchronous outside post-operation, or neither a plug-in type nor an endpoint.
   explicit StepIndex(const registration::Registration& registration);
   StepIndex(const StepIndex&) = delete;
   StepIndex& operator=(const StepIndex&) = delete;

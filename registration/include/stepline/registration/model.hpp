@@ -40,22 +40,22 @@ struct Problem {
 };
 
 struct HostSettings {
-  std::filesystem::path plugin_folder;  ///< relative paths resolve against the YAML file's folder
+  std::filesystem::path plugin_folder;   ///< relative paths resolve against the YAML file's folder
   std::filesystem::path data_folder;
-  std::string log_level = "info";   ///< trace|debug|info|warn|error|off
-  std::string log_format = "text";  ///< text|json
+  std::string log_level = "info";        ///< trace|debug|info|warn|error|off
+  std::string log_format = "text";       ///< text|json
   std::string organization_name = "stepline";
   Guid organization_id;
   Guid business_unit_id;
-  Guid default_user_id;   ///< the calling user when a request names none
-  int max_depth = 8;      ///< nested requests deeper than this fail
-  int async_workers = 2;  ///< async-service worker threads
+  Guid default_user_id;                  ///< the calling user when a request names none
+  int max_depth = 8;                     ///< nested requests deeper than this fail
+  int async_workers = 2;                 ///< async-service worker threads
   SourceLocation where;
 };
 
 struct PluginLibrary {
-  std::filesystem::path file;         ///< resolved against the plug-in folder
-  std::optional<std::string> sha256;  ///< lower-case hex pin; the catalog refuses a mismatch
+  std::filesystem::path file;            ///< resolved against the plug-in folder
+  std::optional<std::string> sha256;     ///< lower-case hex pin; the catalog refuses a mismatch
   SourceLocation where;
 };
 
@@ -79,23 +79,23 @@ struct RetryPolicy {
   int max_attempts = 10;
   std::chrono::milliseconds base_delay{std::chrono::seconds(5)};
   std::chrono::milliseconds max_delay{std::chrono::minutes(15)};
-  double jitter = 0.2;  ///< ± fraction of each delay
+  double jitter = 0.2;                   ///< ± fraction of each delay
 };
 
 struct ServiceEndpoint {
   std::string name;
   Contract contract = Contract::queue;
   MessageFormat format = MessageFormat::dataverse_json;
-  std::string connection_string;  ///< secret: resolved from ${env:..} or ${file:..}, never logged
-  std::string path;               ///< queue, topic or hub name (may be "hub/Partitions/0")
+  std::string connection_string;         ///< secret: resolved from ${env:..} or ${file:..}, never logged
+  std::string path;                      ///< queue, topic or hub name (may be "hub/Partitions/0")
   UserClaim user_claim = UserClaim::user_id;
   AuthMechanism auth = AuthMechanism::cbs;
   RetryPolicy retry;
-  std::size_t max_message_size = 0;  ///< 0 = contract default (256 KiB; 1 MiB for event hubs)
+  std::size_t max_message_size = 0;      ///< 0 = contract default (256 KiB; 1 MiB for event hubs)
   SizePolicy size_policy = SizePolicy::truncate;
   Ordering order = Ordering::none;
-  std::string partition_key;  ///< event hubs; empty = primary entity id
-  std::string reply_to;       ///< two-way; empty = a dynamic reply address
+  std::string partition_key;             ///< event hubs; empty = primary entity id
+  std::string reply_to;                  ///< two-way; empty = a dynamic reply address
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   SourceLocation where;
 };
@@ -107,31 +107,31 @@ std::string_view to_string(ImageKind kind) noexcept;
 struct StepImage {
   std::string alias;
   ImageKind kind = ImageKind::pre;
-  std::vector<std::string> columns;  ///< empty = every column
+  std::vector<std::string> columns;      ///< empty = every column
   SourceLocation where;
 };
 
 struct Step {
-  Guid id;  ///< from `id:`, else derived from the name (stable)
+  Guid id;                               ///< from `id:`, else derived from the name (stable)
   std::string name;
-  std::string message;  ///< "Create", "Update", "Delete", or a custom message
-  std::string entity;   ///< table logical name; empty = any table
+  std::string message;                   ///< "Create", "Update", "Delete", or a custom message
+  std::string entity;                    ///< table logical name; empty = any table
   Stage stage = Stage::post_operation;
   Mode mode = Mode::synchronous;
   int rank = 1;
   std::vector<std::string> filtering_attributes;  ///< Update only; empty = any change
-  std::string plugin_type;                        ///< handler: a plug-in type name, or
-  std::string endpoint;  ///< handler: a service endpoint name (exactly one is set)
+  std::string plugin_type;               ///< handler: a plug-in type name, or
+  std::string endpoint;                  ///< handler: a service endpoint name (exactly one is set)
   std::string unsecure_configuration;
-  std::string secure_configuration;  ///< secret
+  std::string secure_configuration;      ///< secret
   std::vector<StepImage> images;
   bool enabled = true;
   bool can_be_bypassed = true;
-  bool auto_delete = false;                       ///< async: delete the system job when it succeeds
-  std::optional<Guid> run_as;                     ///< impersonated user; empty = the calling user
+  bool auto_delete = false;              ///< async: delete the system job when it succeeds
+  std::optional<Guid> run_as;            ///< impersonated user; empty = the calling user
   IsolationMode isolation = IsolationMode::none;  ///< sandbox = run in a worker process
   SourceLocation where;
-  SourceLocation handler_where;  ///< the `plugin:` or `endpoint:` value naming the handler
+  SourceLocation handler_where;          ///< the `plugin:` or `endpoint:` value naming the handler
 };
 
 struct Registration {
@@ -139,9 +139,8 @@ struct Registration {
   std::vector<PluginLibrary> plugins;
   std::vector<ServiceEndpoint> endpoints;
   std::vector<Step> steps;
-  std::vector<std::filesystem::path>
-      files;                      ///< every YAML file read (the root first, then includes)
-  std::vector<Problem> warnings;  ///< doubtful but loadable settings, for the host to log
+  std::vector<std::filesystem::path> files;  ///< every YAML file read (the root first, then includes)
+  std::vector<Problem> warnings;             ///< doubtful but loadable settings, for the host to log
 
   const Step* find_step(std::string_view name) const;
   const ServiceEndpoint* find_endpoint(std::string_view name) const;

@@ -3,6 +3,19 @@
 // thread hand it work through a proton::work_queue. Connections are shared per namespace and
 // credential, sender links per entity; a bounded window of unsettled posts per link keeps memory
 // flat, so post() blocks while its link's window is full.
+//
+// Transport: TLS on 5671 verified against the system store (or BackendOptions::ca_file), SNI and
+// AMQP hostname = the namespace host; plain TCP only for UseDevelopmentEmulator=true, or for an
+// amqp:// Endpoint when allow_plain_amqp is set. Auth per target: SASL PLAIN with the key name
+// and key, or SASL ANONYMOUS plus a CBS put-token per entity audience, renewed before expiry
+// (a SharedAccessSignature string is sent as given and cannot be renewed). Addressing: event hub
+// targets at hub level carry the partition key as x-opt-partition-key; two-way targets get a
+// reply receiver (dynamic unless reply_to is set), stamp reply-to and a message-id, and complete
+// with the reply whose correlation-id matches.
+//
+// Outcomes: accepted; transient for network trouble, timeouts, released/modified, server-busy,
+// forced detach or close; permanent for not-found, size, quota, not-allowed, TLS verification,
+// and unauthorized once a fresh token was refused too.
 #pragma once
 
 #include <chrono>
@@ -22,6 +35,8 @@ namespace stepline::host::amqp {
 struct BackendOptions {
   std::size_t window = 256;  ///< posts per link that may be queued or unsettled at once
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};  ///< heartbeats at half
+  /// A connection not open by then (TCP, TLS, SASL and AMQP open) is dropped and retried.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds reconnect_delay{std::chrono::milliseconds(100)};  ///< first backoff
   std::chrono::milliseconds max_reconnect_delay{std::chrono::seconds(30)};
   std::chrono::seconds token_validity{std::chrono::hours(1)};
@@ -56,7 +71,8 @@ class Backend {
   /// from a completion callback. The future completes with accepted (and the reply for two-way),
   /// or a classified failure; after shutdown() it completes at once with a shutdown outcome.
   std::future<Outcome> post(const Target& target, proton::message message);
-  /// The same with a callback, run on the AMQP thread (keep it short, don't post from it).
+  /// The same with a callback, run on the AMQP thread (keep it short, don't post from it); a post
+  /// refused before it is queued (bad configuration, shut down) completes on the calling thread.
   void post(const Target& target, proton::message message, Callback done);
 
   /// Stops taking posts, lets pending ones finish for up to `grace`, fails the rest with a
