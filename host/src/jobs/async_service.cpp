@@ -170,7 +170,7 @@ bool AsyncService::drain(long long sequence, std::chrono::milliseconds timeout) 
                                                            : Clock::now() + timeout;
   for (;;) {
     try {
-      if (!store_.unfinished_after(sequence)) return true;
+      if (!store_.unfinished_after(sequence, poster_ != nullptr)) return true;
     } catch (const std::exception& e) {
       log::debug("async service: drain check failed, trying again: {}", e.what());
     }

@@ -85,7 +85,7 @@ struct JobStore::Statements {
         last_sequence(db, "SELECT COALESCE(MAX(sequence), 0) FROM system_jobs"),
         unfinished_after(db,
                          "SELECT EXISTS (SELECT 1 FROM system_jobs WHERE sequence > ?1 AND "
-                         "state_code <> 3)"),
+                         "state_code <> 3 AND (?2 OR endpoint IS NULL))"),
         count(db,
               "SELECT state_code, status_code, COUNT(*) FROM system_jobs WHERE sequence > ?1 "
               "GROUP BY state_code, status_code"),
@@ -253,10 +253,10 @@ long long JobStore::last_sequence() {
   return n;
 }
 
-bool JobStore::unfinished_after(long long sequence) {
+bool JobStore::unfinished_after(long long sequence, bool with_endpoints) {
   std::lock_guard lock(mutex_);
   auto& s = statements_->unfinished_after.start();
-  s.bind(1, sequence);
+  s.bind(1, sequence).bind(2, with_endpoints ? 1LL : 0LL);
   bool found = s.step() && s.integer(0) != 0;
   s.done();
   return found;

@@ -70,8 +70,9 @@ class AsyncService {
   /// rest go back to Ready. Joins the workers (a plug-in that never returns blocks here).
   /// Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
-  /// Waits until every job created after `sequence` (see JobStore::last_sequence) is completed;
-  /// false when `timeout` passed first. Waiting jobs count as unfinished.
+  /// Waits until every job created after `sequence` (see JobStore::last_sequence) that this
+  /// service can run is completed; false when `timeout` passed first. Waiting jobs count as
+  /// unfinished; without a poster, endpoint jobs are not waited for.
   bool drain(long long sequence,
              std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
 

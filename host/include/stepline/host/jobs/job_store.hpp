@@ -103,8 +103,9 @@ class JobStore {
 
   /// The highest sequence written so far (0 for none): jobs created later have a higher one.
   long long last_sequence();
-  /// True while any job created after `sequence` is not completed.
-  bool unfinished_after(long long sequence);
+  /// True while any job created after `sequence` is not completed (only plug-in jobs are
+  /// looked at without `with_endpoints`).
+  bool unfinished_after(long long sequence, bool with_endpoints = true);
   /// Jobs by status, only those created after `sequence`.
   std::map<JobStatus, std::size_t> count(long long after_sequence = 0);
 
