@@ -19,8 +19,8 @@ namespace {
 
 class Publisher : public proton::messaging_handler {
  public:
-  Publisher(std::string url, std::string address, int count, size_t size, std::string user, std::string password,
-            bool declare)
+  Publisher(std::string url, std::string address, int count, size_t size, std::string user,
+            std::string password, bool declare)
       : url_(std::move(url)),
         address_(std::move(address)),
         count_(count),
@@ -39,8 +39,10 @@ class Publisher : public proton::messaging_handler {
   void on_connection_open(proton::connection& c) override {
     // RabbitMQ drops messages sent to a queue that does not exist; attaching a receiver to
     // /queue/<name> declares it.
-    if (declare_) c.open_receiver(address_);
-    else open_sender(c);
+    if (declare_)
+      c.open_receiver(address_);
+    else
+      open_sender(c);
   }
   void on_receiver_open(proton::receiver& r) override {
     r.close();
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "sent=" << p.sent_ << " accepted=" << p.accepted_ << " seconds=" << p.seconds_
-            << " rate=" << static_cast<long>(p.accepted_ / (p.seconds_ > 0 ? p.seconds_ : 1)) << "\n";
+            << " rate=" << static_cast<long>(p.accepted_ / (p.seconds_ > 0 ? p.seconds_ : 1))
+            << "\n";
   return p.accepted_ == count ? 0 : 1;
 }

@@ -107,6 +107,52 @@ std::map<std::string, std::string> info_map(pn_condition_t* cond) {
   return out;
 }
 
+// The properties-to-modify of a modified outcome: a map of scalar values.
+std::map<std::string, proton::scalar> scalar_map(pn_data_t* d) {
+  std::map<std::string, proton::scalar> out;
+  if (!d) return out;
+  pn_data_rewind(d);
+  if (!pn_data_next(d) || pn_data_type(d) != PN_MAP) return out;
+  pn_data_enter(d);
+  while (pn_data_next(d)) {
+    std::string key = text_of(d);
+    if (!pn_data_next(d)) break;
+    switch (pn_data_type(d)) {
+      case PN_STRING:
+        out[key] = text_of(d);
+        break;
+      case PN_SYMBOL:
+        out[key] = proton::symbol(text_of(d));
+        break;
+      case PN_BOOL:
+        out[key] = pn_data_get_bool(d);
+        break;
+      case PN_INT:
+        out[key] = pn_data_get_int(d);
+        break;
+      case PN_LONG:
+        out[key] = int64_t(pn_data_get_long(d));
+        break;
+      case PN_UINT:
+        out[key] = pn_data_get_uint(d);
+        break;
+      case PN_ULONG:
+        out[key] = uint64_t(pn_data_get_ulong(d));
+        break;
+      case PN_DOUBLE:
+        out[key] = pn_data_get_double(d);
+        break;
+      case PN_TIMESTAMP:
+        out[key] = proton::timestamp(pn_data_get_timestamp(d));
+        break;
+      default:
+        break;  // other types are not application property values the SDKs send
+    }
+  }
+  pn_data_exit(d);
+  return out;
+}
+
 LockToken token_of(pn_delivery_t* d, bool& ok) {
   LockToken t{};
   pn_delivery_tag_t tag = pn_delivery_tag(d);
@@ -217,21 +263,16 @@ void Broker::run(const std::string& listen) {
       .container_id("stepline-broker");
   Listening listening(*this, options);
   listener_ = container.listen(listen, listening);
-  if (stopping_) return;
   container.run();
   container_ = nullptr;
-  if (store_) commit();
+  // Whatever the writer has not written yet is written now; publishers whose deliveries were not
+  // accepted before the stop will send again.
+  if (store_) store_->commit();
   if (listening.failed) throw std::runtime_error("cannot listen on " + listen);
 }
 
 void Broker::stop() {
-  bool was = stopping_.exchange(true);
-  if (was || !container_) return;
-  container_->schedule(proton::duration(0), [this] {
-    listener_.stop();
-    if (store_) commit();
-    container_->stop();
-  });
+  stop_requested_ = true;
 }
 
 void Broker::on_container_start(proton::container& c) {
@@ -699,29 +740,56 @@ void Broker::schedule_commit() {
 
 void Broker::commit() {
   if (!store_) return;
-  bool failed = false;
-  std::string why;
-  try {
-    store_->commit();
-  } catch (const std::exception& e) {
-    failed = true;
-    why = e.what();
-    log::error("{}", why);
+  if (commit_running_) {
+    commit_again_ = true;
+    return;
   }
-  auto waiting = std::move(awaiting_commit_);
+  if (!store_->dirty() && awaiting_commit_.empty()) return;
+  commit_running_ = true;
+  uint64_t batch = next_batch_++;
+  committing_[batch] = std::move(awaiting_commit_);
   awaiting_commit_.clear();
+  store_->commit_async([this, batch](const std::string& error) {
+    std::lock_guard lock(finished_mutex_);
+    finished_ = std::make_pair(batch, error);
+  });
+  container_->schedule(proton::duration(1), [this] { poll_commit(); });
+}
+
+void Broker::poll_commit() {
+  std::optional<std::pair<uint64_t, std::string>> done;
+  {
+    std::lock_guard lock(finished_mutex_);
+    done.swap(finished_);
+  }
+  if (done)
+    committed(done->first, done->second);
+  else
+    container_->schedule(proton::duration(1), [this] { poll_commit(); });
+}
+
+void Broker::committed(uint64_t batch, const std::string& error) {
+  commit_running_ = false;
+  if (!error.empty()) log::error("{}", error);
+  auto waiting = std::move(committing_[batch]);
+  committing_.erase(batch);
   std::set<pn_connection_t*> woken;
   for (auto& w : waiting) {
     auto it = links_.find(w.link);
     if (it == links_.end() || it->second.id != w.link_id) continue;  // the publisher went away
-    if (failed)
-      reject(pn(w.delivery), "amqp:internal-error",
-             "the broker could not store the message: " + why);
+    if (!error.empty())
+      reject(pn(w.delivery), "amqp:internal-error", "the broker could not store the message");
     else
       w.delivery.accept();
     woken.insert(pn_session_connection(pn_link_session(w.link)));
   }
   for (auto* c : woken) pn_connection_wake(c);
+  if (commit_again_ || awaiting_commit_.size() >= config_.commit_batch) {
+    commit_again_ = false;
+    commit();
+  } else if (!awaiting_commit_.empty()) {
+    schedule_commit();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -873,9 +941,12 @@ void Broker::settle_outcome(proton::tracker& t) {
         ok = q->dead_letter(token, reason, description, now);
         break;
       }
-      case PN_MODIFIED:
+      case PN_MODIFIED: {
+        auto properties = scalar_map(pn_disposition_annotations(remote));
+        if (!properties.empty()) q->modify_properties(token, properties);
         ok = pn_disposition_is_undeliverable(remote) ? q->defer(token) : q->abandon(token, now);
         break;
+      }
       case PN_RELEASED:
         ok = q->abandon(token, now);
         break;
@@ -911,8 +982,43 @@ void Broker::settle_outcome(proton::tracker& t) {
 // ---------------------------------------------------------------------------------------------
 // housekeeping
 
+void Broker::detach_expired_links() {
+  // As Service Bus does: when the token that allowed a link expires (and no other covers it), the
+  // link is detached; the SDKs put a fresh token and attach again.
+  std::vector<pn_link_t*> expired;
+  for (auto& [l, st] : links_) {
+    Need need;
+    switch (st.kind) {
+      case LinkState::Kind::publisher:
+        need = Need::send;
+        break;
+      case LinkState::Kind::consumer:
+      case LinkState::Kind::hub_consumer:
+        need = Need::listen;
+        break;
+      default:
+        continue;
+    }
+    if (!authorize(l, st.address, need)) expired.push_back(l);
+  }
+  for (auto* l : expired) {
+    pn_condition_t* c = pn_link_condition(l);
+    pn_condition_set_name(c, "amqp:unauthorized-access");
+    pn_condition_set_description(
+        c, "The token for this entity expired; put a new token on $cbs and attach again.");
+    pn_link_close(l);
+    pn_connection_wake(pn_session_connection(pn_link_session(l)));
+    forget_link(l);
+  }
+}
+
 void Broker::tick() {
-  if (stopping_) return;
+  if (stop_requested_) {
+    // Stopping: no more ticks, so no timer keeps the container running.
+    listener_.stop();
+    container_->stop();
+    return;
+  }
   int64_t now = now_ms();
   for (auto* q : all_queues())
     if (q->expire(now)) {
@@ -923,6 +1029,7 @@ void Broker::tick() {
   if (now - last_prune > 1000) {
     last_prune = now;
     for (auto& [k, h] : hubs_) h->prune(now);
+    detach_expired_links();
   }
   if (store_ && store_->dirty() && !commit_scheduled_) commit();
   container_->schedule(proton::duration(tick_ms), [this] { tick(); });

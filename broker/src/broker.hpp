@@ -7,6 +7,8 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -151,7 +153,11 @@ class Broker : public proton::messaging_handler {
 
   // housekeeping
   void tick();
+  void detach_expired_links();
+  /// Starts a group commit on the store's writer thread (or marks one to follow the running one).
   void commit();
+  /// The writer finished batch `batch`: accept (or reject) the publishers' deliveries it held.
+  void committed(uint64_t batch, const std::string& error);
   void schedule_commit();
   void load_store();
   std::vector<Queue*> all_queues();
@@ -167,13 +173,22 @@ class Broker : public proton::messaging_handler {
   std::unordered_map<Queue*, std::vector<pn_link_t*>> queue_consumers_;
   std::map<std::pair<EventHub*, int>, std::vector<pn_link_t*>> partition_consumers_;
   std::vector<AwaitingCommit> awaiting_commit_;
+  std::map<uint64_t, std::vector<AwaitingCommit>> committing_;  // by batch
+  uint64_t next_batch_ = 1;
+  bool commit_running_ = false;
+  bool commit_again_ = false;
   bool commit_scheduled_ = false;
+  // Proton 0.37's container::schedule is not safe from other threads: the writer thread and the
+  // signal thread only set these, the container thread polls them.
+  std::mutex finished_mutex_;
+  std::optional<std::pair<uint64_t, std::string>> finished_;  // batch, error
+  std::atomic<bool> stop_requested_{false};
+  void poll_commit();
   uint64_t next_link_id_ = 1;
   proton::message outgoing_;  // reused for deliveries
   proton::container* container_ = nullptr;
   proton::listener listener_;
   std::string listen_;
-  std::atomic<bool> stopping_{false};
 };
 
 int64_t now_ms();

@@ -13,6 +13,7 @@
 #include <stepline/azure/cbs.hpp>
 
 #include "broker.hpp"
+#include "codec.hpp"
 #include "log.hpp"
 #include "proton_access.hpp"
 
@@ -224,7 +225,18 @@ void Broker::handle_management(proton::delivery& d, proton::message& m, LinkStat
                  : std::string();
     };
     std::string disposition = text("disposition-status");
-    for (const auto& token : lock_tokens(body))
+    std::map<std::string, proton::scalar> properties;
+    if (auto it = body.find("properties-to-modify");
+        it != body.end() && it->second.type() == proton::type_id::MAP) {
+      try {
+        proton::get(it->second, properties);
+      } catch (const std::exception&) {
+        properties.clear();  // values that are not scalars are ignored
+      }
+    }
+    for (const auto& token : lock_tokens(body)) {
+      if (!properties.empty() && disposition != "completed")
+        q->modify_properties(token, properties);
       if (!settle_lock(q, token, disposition, text("deadletter-reason"),
                        text("deadletter-description"), now))
         return reply(c, m,
@@ -233,9 +245,55 @@ void Broker::handle_management(proton::delivery& d, proton::message& m, LinkStat
                          "The lock supplied is invalid. Either the lock expired, or the message "
                          "has already been removed from the queue.",
                          "com.microsoft:message-lock-lost"));
+    }
     pump(q);
     if (q->dead_letter_queue()) pump(q->dead_letter_queue());
     return reply(c, m, management_reply(200, "OK"));
+  }
+
+  if (operation == "com.microsoft:receive-by-sequence-number") {
+    // Deferred messages are received by sequence number; they are then settled through
+    // update-disposition with the lock token given here.
+    std::vector<int64_t> sequences;
+    if (auto it = body.find("sequence-numbers"); it != body.end())
+      proton::get(it->second, sequences);
+    bool peek_lock = true;
+    if (auto it = body.find("receiver-settle-mode"); it != body.end())
+      peek_lock = proton::coerce<int64_t>(it->second) != 0;
+    std::vector<proton::value> messages;
+    proton::message msg;
+    for (int64_t seq : sequences) {
+      QueuedMessage* qm = q->find(static_cast<uint64_t>(seq));
+      if (!qm || !qm->deferred || (qm->lock && qm->locked_until > now))
+        return reply(c, m,
+                     management_reply(
+                         404,
+                         "Failed to lock one or more specified messages: " + std::to_string(seq) +
+                             " is not a deferred message of '" + q->path() + "'.",
+                         "com.microsoft:message-not-found"));
+      decode_message(qm->bytes, msg);
+      std::map<std::string, proton::value> entry;
+      if (peek_lock) {
+        const LockToken& token = q->lock(*qm, now);
+        msg.message_annotations().put(proton::symbol("x-opt-locked-until"),
+                                      proton::timestamp(qm->locked_until));
+        // The SDK uses this uuid as is (no reordering, unlike a delivery tag) and sends it back in
+        // the same form, so hand out the form lock_tokens() turns into our token.
+        LockToken wire = dotnet_guid_order(token);
+        proton::uuid id;
+        std::copy(wire.begin(), wire.end(), id.begin());
+        entry["lock-token"] = id;
+      }
+      std::string bytes = encode_for_delivery(msg, qm->delivery_count);
+      entry["message"] = proton::binary(bytes.begin(), bytes.end());
+      messages.push_back(entry);
+      if (!peek_lock) q->remove(qm->sequence);
+    }
+    proton::message r = management_reply(200, "OK");
+    std::map<std::string, proton::value> out;
+    out["messages"] = messages;
+    r.body(out);
+    return reply(c, m, std::move(r));
   }
 
   if (operation == "com.microsoft:peek-message") {

@@ -116,6 +116,11 @@ QueuedMessage* Queue::find_locked(const LockToken& token) {
   return m == messages_.end() ? nullptr : &m->second;
 }
 
+QueuedMessage* Queue::find(uint64_t sequence) {
+  auto it = messages_.find(sequence);
+  return it == messages_.end() ? nullptr : &it->second;
+}
+
 bool Queue::complete(const LockToken& token) {
   auto m = find_locked(token);
   if (!m) return false;
@@ -153,6 +158,18 @@ bool Queue::defer(const LockToken& token) {
   m->lock.reset();
   m->deferred = true;
   if (journal_) journal_->message_updated(key_, *m);
+  return true;
+}
+
+bool Queue::modify_properties(const LockToken& token,
+                              const std::map<std::string, proton::scalar>& properties) {
+  auto m = find_locked(token);
+  if (!m) return false;
+  proton::message msg;
+  decode_message(m->bytes, msg);
+  for (const auto& [key, value] : properties) msg.properties().put(key, value);
+  m->bytes = encode_message(msg);
+  if (journal_) journal_->message_stored(key_, *m);  // rewrites the stored bytes
   return true;
 }
 

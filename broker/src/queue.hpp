@@ -15,6 +15,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <proton/scalar.hpp>
+
 #include "config.hpp"
 #include "journal.hpp"
 
@@ -67,11 +69,16 @@ class Queue {
   void remove(uint64_t sequence);
 
   QueuedMessage* find_locked(const LockToken& token);
+  /// A stored message by sequence number, or null.
+  QueuedMessage* find(uint64_t sequence);
   /// complete: false when the lock was lost (expired, or unknown token).
   bool complete(const LockToken& token);
   /// abandon: back to the queue with delivery-count + 1, dead-lettered past max_delivery_count.
   bool abandon(const LockToken& token, int64_t now_ms);
   bool defer(const LockToken& token);
+  /// Sets application properties on a locked message (abandon/defer with properties-to-modify).
+  bool modify_properties(const LockToken& token,
+                         const std::map<std::string, proton::scalar>& properties);
   bool dead_letter(const LockToken& token, const std::string& reason,
                    const std::string& description, int64_t now_ms);
   /// Extends a lock; nullopt when the lock was lost.

@@ -38,6 +38,14 @@ Store::Store(const std::string& data_dir) {
 }
 
 Store::~Store() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(mutex_);
+      quit_ = true;
+    }
+    wake_.notify_all();
+    writer_.join();
+  }
   for (auto* s : {insert_, remove_, update_, insert_event_, drop_events_}) sqlite3_finalize(s);
   sqlite3_close(db_);
 }
@@ -107,11 +115,11 @@ void step(sqlite3_stmt* s) {
 }
 }  // namespace
 
-void Store::commit() {
-  if (pending_.empty()) return;
+void Store::write(std::vector<Op>& ops) {
+  if (ops.empty()) return;
   exec("BEGIN");
   try {
-    for (auto& op : pending_) {
+    for (auto& op : ops) {
       if (auto* i = std::get_if<Insert>(&op)) {
         sqlite3_bind_text(insert_, 1, i->entity.c_str(), -1, SQLITE_STATIC);
         sqlite3_bind_int64(insert_, 2, static_cast<sqlite3_int64>(i->m.sequence));
@@ -154,7 +162,46 @@ void Store::commit() {
     fail(e.what());
   }
   exec("COMMIT");
+}
+
+void Store::commit() {
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [this] { return !busy_; });
+  write(pending_);
   pending_.clear();
+}
+
+void Store::commit_async(std::function<void(const std::string&)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    handed_ = std::move(pending_);
+    done_ = std::move(done);
+    busy_ = true;
+  }
+  pending_.clear();
+  if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
+  wake_.notify_all();
+}
+
+void Store::writer_loop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return quit_ || busy_; });
+    if (!busy_) return;
+    std::vector<Op> ops = std::move(handed_);
+    auto done = std::move(done_);
+    lock.unlock();
+    std::string error;
+    try {
+      write(ops);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    done(error);
+    lock.lock();
+    busy_ = false;
+    wake_.notify_all();
+  }
 }
 
 void Store::message_stored(const std::string& entity, const QueuedMessage& m) {

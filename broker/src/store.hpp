@@ -1,10 +1,14 @@
 // Durable storage for messages and events (SQLite in WAL mode). Changes are journalled in
-// memory and written by commit(), which the broker calls every few milliseconds or messages;
-// a publisher's delivery is accepted only after the commit that holds it (group commit).
+// memory and written in groups by a writer thread (commit_async), so the AMQP thread keeps
+// reading while a transaction syncs; a publisher's delivery is accepted only after the commit
+// that holds it.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -29,8 +33,13 @@ class Store : public Journal {
   /// True when changes wait for commit().
   bool dirty() const { return !pending_.empty(); }
   size_t pending() const { return pending_.size(); }
-  /// Writes pending changes in one transaction and syncs; throws std::runtime_error on failure.
+  /// Waits for a write in progress, then writes pending changes in one transaction on the
+  /// calling thread; throws std::runtime_error on failure.
   void commit();
+  /// Hands the pending changes to the writer thread, which writes them in one transaction and
+  /// then calls `done` (on the writer thread) with an empty string or the error. At most one
+  /// write runs at a time: call again only after `done`.
+  void commit_async(std::function<void(const std::string& error)> done);
 
   void message_stored(const std::string& entity, const QueuedMessage& m) override;
   void message_removed(const std::string& entity, uint64_t sequence) override;
@@ -65,6 +74,8 @@ class Store : public Journal {
   };
   using Op = std::variant<Insert, Remove, Update, InsertEvent, DropEvents>;
 
+  void write(std::vector<Op>& ops);
+  void writer_loop();
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
   [[noreturn]] void fail(const std::string& what);
@@ -76,7 +87,15 @@ class Store : public Journal {
   sqlite3_stmt* update_ = nullptr;
   sqlite3_stmt* insert_event_ = nullptr;
   sqlite3_stmt* drop_events_ = nullptr;
-  std::vector<Op> pending_;
+  std::vector<Op> pending_;  // AMQP thread only
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Op> handed_;  // guarded by mutex_
+  std::function<void(const std::string&)> done_;
+  bool busy_ = false;
+  bool quit_ = false;
+  std::thread writer_;
 };
 
 }  // namespace stepline::broker

@@ -45,6 +45,7 @@ class BrokerProcess {
  public:
   /// Writes `yaml` to a temporary file and starts the broker on a free port.
   explicit BrokerProcess(const std::string& yaml, std::string dir = {}) {
+    owns_dir_ = dir.empty();
     dir_ = dir.empty() ? std::filesystem::temp_directory_path() /
                              ("stepline-broker-test-" + std::to_string(::getpid()) + "-" +
                               std::to_string(counter()++))
@@ -54,7 +55,13 @@ class BrokerProcess {
     std::ofstream(config_) << yaml;
     start();
   }
-  ~BrokerProcess() { stop(); }
+  ~BrokerProcess() {
+    stop();
+    if (owns_dir_) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+    }
+  }
 
   void start() {
     port_ = free_port();
@@ -99,6 +106,7 @@ class BrokerProcess {
     return n;
   }
   std::filesystem::path dir_;
+  bool owns_dir_ = false;
   std::string config_;
   int port_ = 0;
   pid_t pid_ = -1;

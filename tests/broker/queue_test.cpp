@@ -5,6 +5,8 @@
 #include <proton/message_id.hpp>
 #include <proton/timestamp.hpp>
 
+#include <cstdlib>
+
 #include "amqp_client.hpp"
 #include "broker_process.hpp"
 
@@ -183,4 +185,21 @@ TEST_CASE("an event hub partition keeps sequence numbers and offsets for its con
 TEST_CASE("the broker stops cleanly on SIGTERM") {
   BrokerProcess broker(config);
   CHECK(broker.stop() == 0);
+}
+
+TEST_CASE("a bad configuration stops the broker with exit status 2 and file:line:col messages") {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("stepline-broker-badconfig-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "bad.yaml") << "queues:\n  - name: q\n    lock_duration: soon\n";
+  std::string cmd = std::string(STEPLINE_BROKER_EXE) + " -c " + (dir / "bad.yaml").string() +
+                    " 2>" + (dir / "err.txt").string();
+  int status = std::system(cmd.c_str());
+  CHECK(WEXITSTATUS(status) == 2);
+  std::ifstream err(dir / "err.txt");
+  std::string line;
+  std::getline(err, line);
+  CHECK(line.find("bad.yaml:3:20: queue 'q' lock_duration must be a duration") !=
+        std::string::npos);
+  std::filesystem::remove_all(dir);
 }

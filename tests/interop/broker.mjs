@@ -1,12 +1,17 @@
 // Starts stepline-broker (path in STEPLINE_BROKER) on a free 127.0.0.1 port with a given YAML
 // configuration, and stops it by its pid.
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtempSync, writeFileSync, openSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const key = "interop-test-key";
+
+if (!existsSync(new URL("./node_modules/@azure/service-bus/package.json", import.meta.url))) {
+  throw new Error("the Azure SDK packages are missing: run 'npm ci' in tests/interop (./dev test does)");
+}
 
 export function config(extra = "") {
   return `

@@ -1,6 +1,7 @@
 // The official @azure/event-hubs client against stepline-broker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { EventHubProducerClient, EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
 import { startBroker, config } from "./broker.mjs";
 
@@ -12,6 +13,7 @@ before(async () => {
 
 after(async () => {
   assert.equal(await broker?.stop(), 0);
+  rmSync(broker.dir, { recursive: true, force: true });
 });
 
 test("events sent in batches reach every partition and a subscriber from earliest reads them all", async () => {

@@ -1,7 +1,7 @@
 // Messages accepted by stepline-broker with a data_dir survive a restart.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ServiceBusClient } from "@azure/service-bus";
@@ -49,4 +49,5 @@ test("queued messages and events are still there after a restart with data_dir",
   assert.equal(events[0].sequenceNumber, 0);
   await consumer.close();
   assert.equal(await broker.stop(), 0);
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -1,6 +1,7 @@
 // The official @azure/service-bus client against stepline-broker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { ServiceBusClient } from "@azure/service-bus";
 import { startBroker, config } from "./broker.mjs";
 
@@ -16,6 +17,7 @@ before(async () => {
 after(async () => {
   await client?.close();
   assert.equal(await broker?.stop(), 0);
+  rmSync(broker.dir, { recursive: true, force: true });
 });
 
 test("a queue takes a single message and a batch, peek-lock receive and complete empty it", async () => {
@@ -67,10 +69,11 @@ test("an abandoned message is delivered again with its delivery count raised", a
   const receiver = client.createReceiver("abandoned");
   const [first] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 3000 });
   assert.equal(first.deliveryCount, 0);
-  await receiver.abandonMessage(first);
+  await receiver.abandonMessage(first, { attempt: "first" });
   const [second] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 3000 });
   assert.equal(second.body, "retry me");
   assert.equal(second.deliveryCount, 1);
+  assert.equal(second.applicationProperties.attempt, "first", "properties to modify are applied");
   await receiver.completeMessage(second);
   await receiver.close();
   await sender.close();
@@ -89,6 +92,22 @@ test("a dead-lettered message is received from the dead-letter queue with its re
   assert.equal(dead.deadLetterErrorDescription, "no customer");
   await dlq.completeMessage(dead);
   await dlq.close();
+  await receiver.close();
+  await sender.close();
+});
+
+test("a deferred message is received by its sequence number and completed through $management", async () => {
+  const sender = client.createSender("abandoned");
+  await sender.sendMessages({ body: "later" });
+  const receiver = client.createReceiver("abandoned");
+  const [m] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 3000 });
+  await receiver.deferMessage(m);
+  assert.equal((await receiver.receiveMessages(1, { maxWaitTimeInMs: 500 })).length, 0, "deferred messages wait");
+  const [deferred] = await receiver.receiveDeferredMessages(m.sequenceNumber);
+  assert.equal(deferred.body, "later");
+  assert.ok(deferred.lockToken);
+  await receiver.completeMessage(deferred);
+  await assert.rejects(receiver.receiveDeferredMessages(m.sequenceNumber));
   await receiver.close();
   await sender.close();
 });

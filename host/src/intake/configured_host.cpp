@@ -1,5 +1,9 @@
 #include <stepline/host/configured_host.hpp>
 
+#include <stepline/host/amqp/backend.hpp>
+#include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
+#include <stepline/host/endpoints/endpoint_message.hpp>
+#include <stepline/host/endpoints/notification_service.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/registration/load.hpp>
 
@@ -37,6 +41,16 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
     throw std::runtime_error(message);
   }
   factory_ = std::make_unique<CatalogFactory>(*catalog_);
+  if (!r.endpoints.empty() && !options.notification) {
+    for (const auto& endpoint : r.endpoints)
+      if (auto problem = endpoints::partition_key_problem(endpoint); !problem.empty())
+        throw std::invalid_argument(problem);
+    backend_ = std::make_unique<amqp::Backend>();
+    poster_ = std::make_unique<endpoints::AmqpEndpointPoster>(*backend_);
+    notification_ = std::make_unique<endpoints::EndpointNotificationService>(
+        *poster_, [this] { return host_->pipeline().registration(); });
+    options.notification = notification_.get();
+  }
   host_ = std::make_unique<Host>(std::move(r), *factory_, options);
 }
 

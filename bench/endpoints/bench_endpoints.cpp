@@ -1,0 +1,227 @@
+// Posts N execution contexts of about 1 KiB through the endpoint poster and the AMQP backend into
+// stepline-broker and, as the baseline, the same number of messages of the same encoded size
+// through bench/amqp's plain Proton C++ sender (`bench_amqp --mode baseline`), to the same broker
+// in the same run. Each side runs in its own child process so its peak RSS is its own. The
+// poster's side includes what a real post costs: serializing the context (dataverse-json),
+// the claim properties and the size check.
+//
+//   bench_endpoints [--messages N] [--window W] [--format F]
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <stepline/host/amqp/backend.hpp>
+#include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
+#include <stepline/host/endpoints/endpoint_message.hpp>
+
+#include "support/process.hpp"
+#include "support/queue_receiver.hpp"
+#include "support/stepline_broker.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace stepline;
+
+struct Settings {
+  std::string mode = "driver";  // driver | poster
+  std::string connection_string;
+  int messages = 100000;
+  std::size_t window = 256;
+  std::string format = "dataverse-json";
+};
+
+// VmHWM rather than ru_maxrss, which Linux carries over exec from the driver.
+long peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+registration::ServiceEndpoint bench_endpoint(const Settings& s) {
+  registration::ServiceEndpoint e;
+  e.name = "bench";
+  e.contract = registration::Contract::queue;
+  e.path = "bench-poster";
+  e.connection_string = s.connection_string;
+  e.auth = registration::AuthMechanism::plain;  // as the baseline logs in
+  e.format = *[&] {
+    for (auto f : {registration::MessageFormat::dataverse_json, registration::MessageFormat::json,
+                   registration::MessageFormat::xml, registration::MessageFormat::binary,
+                   registration::MessageFormat::cloudevents})
+      if (registration::to_string(f) == s.format) return std::optional(f);
+    throw std::invalid_argument("--format: unknown format " + s.format);
+  }();
+  e.timeout = std::chrono::seconds(120);
+  return e;
+}
+
+// A post-operation Update of an account whose dataverse-json body is about 1 KiB.
+ExecutionContext kibibyte_context() {
+  ExecutionContext c;
+  c.message_name = "Update";
+  c.primary_entity_name = "account";
+  c.primary_entity_id = Guid::random();
+  c.stage = Stage::post_operation;
+  c.mode = Mode::asynchronous;
+  Entity target("account", c.primary_entity_id);
+  target.set("name", "Contoso Ltd");
+  target.set("revenue", Money{Decimal("250000.0000")});
+  target.set("industrycode", OptionSetValue{7});
+  target.set("description", std::string(160, 'd'));
+  c.input_parameters.emplace("Target", Value(target));
+  c.user_id = c.initiating_user_id = Guid::random();
+  c.organization_id = Guid::random();
+  c.organization_name = "contoso";
+  c.business_unit_id = Guid::random();
+  c.correlation_id = Guid::random();
+  c.operation_id = Guid::random();
+  c.operation_created_on = now_utc();
+  return c;
+}
+
+int run_poster(const Settings& s) {
+  host::amqp::BackendOptions options;
+  options.window = s.window;
+  host::amqp::Backend backend(options);
+  host::endpoints::AmqpEndpointPoster poster(backend);
+  const registration::ServiceEndpoint endpoint = bench_endpoint(s);
+  ExecutionContext context = kibibyte_context();
+
+  int accepted = 0;
+  std::deque<std::future<host::amqp::Outcome>> pending;
+  auto settle_one = [&] {
+    accepted += pending.front().get().ok();
+    pending.pop_front();
+  };
+  auto start = Clock::now();
+  for (int i = 0; i < s.messages; ++i) {
+    context.operation_id = Guid::random();  // each post is its own operation
+    pending.push_back(poster.post(endpoint, context));
+    if (pending.size() > 2 * s.window) settle_one();
+  }
+  while (!pending.empty()) settle_one();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  backend.shutdown();
+  std::printf("result %.6f %d %ld %.6f\n", seconds, accepted, peak_rss_kib(), cpu_seconds());
+  return accepted == s.messages ? 0 : 1;
+}
+
+struct Result {
+  double seconds = 0;
+  int accepted = 0;
+  long rss_kib = 0;
+  double cpu = 0;
+};
+
+Result run_child(const std::vector<std::string>& argv, const std::string& name,
+                 const std::filesystem::path& dir) {
+  auto log = dir / (name + ".out");
+  int status = test::run(argv, {}, log);
+  std::string out = test::tail(log, 100000);
+  Result r;
+  auto at = out.rfind("result ");
+  if (status != 0 || at == std::string::npos ||
+      std::sscanf(out.c_str() + at, "result %lf %d %ld %lf", &r.seconds, &r.accepted, &r.rss_kib,
+                  &r.cpu) != 4)
+    throw std::runtime_error(name + " run failed (exit " + std::to_string(status) + "):\n" +
+                             test::tail(log));
+  return r;
+}
+
+int run_driver(const char* self, const Settings& s) {
+  // `guest`/`guest` is the login bench_amqp's baseline sender uses.
+  test::SteplineBroker broker(R"(
+sas_policies:
+  - name: guest
+    key: guest
+    rights: [manage, send, listen]
+queues:
+  - name: bench-baseline
+  - name: bench-poster
+)");
+  test::TempDir dir("stepline-bench-endpoints-");
+  // Consumers keep both queues short, so the broker works the same way for both senders.
+  test::QueueReceiver baseline_queue(broker.url(), "bench-baseline", "guest", "guest", false);
+  test::QueueReceiver poster_queue(broker.url(), "bench-poster", "guest", "guest", false);
+
+  Settings poster_settings = s;
+  poster_settings.connection_string = broker.connection_string("guest", "guest");
+  // The baseline sends a body as large as the poster's whole encoded message.
+  auto endpoint = bench_endpoint(poster_settings);
+  endpoint.max_message_size = 1 << 20;
+  std::size_t message_bytes =
+      host::endpoints::compose_message(endpoint, kibibyte_context()).message.encode().size();
+
+  std::filesystem::path bin = std::filesystem::path(self).parent_path();
+  Result baseline =
+      run_child({(bin / "bench_amqp").string(), "--mode", "baseline", "--connection-string",
+                 poster_settings.connection_string, "--auth", "plain", "--entity", "bench-baseline",
+                 "--messages", std::to_string(s.messages), "--size", std::to_string(message_bytes)},
+                "baseline", dir.path());
+  Result poster =
+      run_child({self, "--mode", "poster", "--connection-string", poster_settings.connection_string,
+                 "--messages", std::to_string(s.messages), "--window", std::to_string(s.window),
+                 "--format", s.format},
+                "poster", dir.path());
+
+  double base_rate = baseline.accepted / baseline.seconds;
+  double poster_rate = poster.accepted / poster.seconds;
+  std::printf("%d posts of a %s context (%zu bytes encoded) into stepline-broker, window %zu\n",
+              s.messages, s.format.c_str(), message_bytes, s.window);
+  auto row = [&](const char* name, double rate, const Result& r) {
+    std::printf("  %-34s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n",
+                name, rate, r.seconds, r.cpu, r.cpu * 1e6 / s.messages, r.rss_kib / 1024.0);
+  };
+  row("plain Proton C++ sender (same size)", base_rate, baseline);
+  row("endpoint poster + AMQP backend", poster_rate, poster);
+  std::printf("  ratio poster/baseline: %.2f\n", poster_rate / base_rate);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings s;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      auto next = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--mode")
+        s.mode = next();
+      else if (arg == "--connection-string")
+        s.connection_string = next();
+      else if (arg == "--messages")
+        s.messages = std::stoi(next());
+      else if (arg == "--window")
+        s.window = std::stoul(next());
+      else if (arg == "--format")
+        s.format = next();
+      else
+        throw std::invalid_argument("unknown option " + arg);
+    }
+    if (s.mode == "poster") return run_poster(s);
+    return run_driver(argv[0], s);
+  } catch (const std::exception& e) {
+    std::cerr << "bench_endpoints: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,42 @@
+// The EndpointPoster of the host: composes the message for a service endpoint
+// (endpoint_message.hpp) and posts it through the AMQP backend. Every contract Stepline supports
+// goes over AMQP: Service Bus queues and topics, Event Hubs, and two-way request/reply.
+#pragma once
+
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <stepline/host/amqp/backend.hpp>
+#include <stepline/host/amqp/target.hpp>
+#include <stepline/host/endpoint_poster.hpp>
+
+namespace stepline::host::endpoints {
+
+class AmqpEndpointPoster final : public EndpointPoster {
+ public:
+  /// Posts through `backend`, which must outlive the poster.
+  explicit AmqpEndpointPoster(amqp::Backend& backend);
+
+  /// A context the size policy refuses, or an endpoint whose connection string or
+  /// partition_key cannot be used, completes at once with a permanent failure naming the
+  /// endpoint and the record; nothing is sent then.
+  std::future<amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
+                                  const ExecutionContext& context,
+                                  const PostOptions& options = {}) override;
+
+ private:
+  std::shared_ptr<const amqp::Target> target_for(const registration::ServiceEndpoint& endpoint);
+
+  amqp::Backend& backend_;
+  std::mutex mutex_;
+  /// Parsed targets by endpoint name, rebuilt when the endpoint's addressing changes (reload).
+  std::map<std::string,
+           std::pair<registration::ServiceEndpoint, std::shared_ptr<const amqp::Target>>,
+           std::less<>>
+      targets_;
+};
+
+}  // namespace stepline::host::endpoints

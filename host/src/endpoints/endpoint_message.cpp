@@ -1,0 +1,299 @@
+#include "stepline/host/endpoints/endpoint_message.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <proton/annotation_key.hpp>
+#include <proton/binary.hpp>
+#include <proton/message_id.hpp>
+#include <proton/scalar.hpp>
+#include <proton/symbol.hpp>
+#include <proton/timestamp.hpp>
+#include <proton/uuid.hpp>
+
+#include <stepline/azure/names.hpp>
+#include <stepline/format/binary.hpp>
+
+#include "stepline/host/endpoints/message_properties.hpp"
+
+namespace stepline::host::endpoints {
+namespace {
+
+using registration::Contract;
+using registration::ServiceEndpoint;
+
+// Generous per-field and per-message allowances of the AMQP encoding (descriptors, constructors,
+// lengths), so that a message well under its limit is never encoded just to be measured.
+constexpr std::size_t message_overhead = 256;
+constexpr std::size_t field_overhead = 10;
+
+format::Format format_of(registration::MessageFormat format) {
+  switch (format) {
+    case registration::MessageFormat::dataverse_json:
+      return format::Format::dataverse_json;
+    case registration::MessageFormat::json:
+      return format::Format::json;
+    case registration::MessageFormat::xml:
+      return format::Format::xml;
+    case registration::MessageFormat::binary:
+      return format::Format::binary;
+    case registration::MessageFormat::cloudevents:
+      return format::Format::cloudevents;
+  }
+  return format::Format::dataverse_json;
+}
+
+std::string record_text(const ExecutionContext& context) {
+  std::string text = context.message_name + " of " +
+                     (context.primary_entity_name.empty() ? "none" : context.primary_entity_name);
+  if (!context.primary_entity_id.is_nil()) text += " " + context.primary_entity_id.str();
+  return text;
+}
+
+// Fills in one placeholder name; false when the name is unknown.
+bool placeholder_value(std::string_view name, const ExecutionContext& c, std::string& out) {
+  if (name == "primary_entity_id") {
+    out = c.primary_entity_id.str();
+  } else if (name == "primary_entity_name") {
+    out = c.primary_entity_name;
+  } else if (name == "message_name") {
+    out = c.message_name;
+  } else if (name == "correlation_id") {
+    out = c.correlation_id.str();
+  } else if (name == "user_id") {
+    out = c.user_id.str();
+  } else if (name == "initiating_user_id") {
+    out = c.initiating_user_id.str();
+  } else if (name == "organization_id") {
+    out = c.organization_id.str();
+  } else if (name == "business_unit_id") {
+    out = c.business_unit_id.str();
+  } else {
+    return false;
+  }
+  return true;
+}
+
+constexpr std::string_view placeholder_names =
+    "{primary_entity_id}, {primary_entity_name}, {message_name}, {correlation_id}, {user_id}, "
+    "{initiating_user_id}, {organization_id}, {business_unit_id}";
+
+// Expands `text`; returns the problem instead when a placeholder is unknown or unclosed.
+std::pair<std::string, std::string> expand(std::string_view text, const ExecutionContext& c) {
+  std::string out, value;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t open = text.find('{', at);
+    if (open == std::string_view::npos) {
+      out.append(text.substr(at));
+      break;
+    }
+    out.append(text.substr(at, open - at));
+    std::size_t close = text.find('}', open);
+    if (close == std::string_view::npos)
+      return {{}, "partition_key: '{' at offset " + std::to_string(open) + " is never closed"};
+    std::string_view name = text.substr(open + 1, close - open - 1);
+    if (!placeholder_value(name, c, value))
+      return {{},
+              "partition_key: unknown placeholder {" + std::string(name) + "}; use one of " +
+                  std::string(placeholder_names)};
+    out += value;
+    at = close + 1;
+  }
+  return {std::move(out), {}};
+}
+
+// The message without its body, and a bound on what those sections take encoded.
+class Envelope {
+ public:
+  explicit Envelope(proton::message& m) : m_(m) {}
+
+  void property(std::string_view key, std::string value) {
+    bound_ += key.size() + value.size() + 2 * field_overhead;
+    m_.properties().put(std::string(key), std::move(value));
+  }
+  void flag(std::string_view key) {
+    bound_ += key.size() + 2 * field_overhead;
+    m_.properties().put(std::string(key), true);
+  }
+  void annotation(std::string_view key, std::string value) {
+    bound_ += key.size() + value.size() + 2 * field_overhead;
+    m_.message_annotations().put(proton::symbol(std::string(key)), std::move(value));
+  }
+  void text_field(const std::string& value) { bound_ += value.size() + field_overhead; }
+  std::size_t bound() const { return bound_; }
+
+ private:
+  proton::message& m_;
+  std::size_t bound_ = message_overhead;
+};
+
+void add_claims(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionContext& c) {
+  using registration::UserClaim;
+  std::string organization =
+      c.organization_name.empty() ? c.organization_id.str() : c.organization_name;
+  e.property(claim::organization, organization);
+  e.property(twin::organization, std::move(organization));
+  if (endpoint.user_claim != UserClaim::none) {
+    e.property(claim::user, c.user_id.str());
+    e.property(twin::user, c.user_id.str());
+    e.property(claim::initiating_user, c.initiating_user_id.str());
+    e.property(twin::initiating_user, c.initiating_user_id.str());
+  }
+  e.property(claim::entity_logical_name, c.primary_entity_name);
+  e.property(twin::entity, c.primary_entity_name);
+  e.property(claim::request_name, c.message_name);
+  e.property(twin::message, c.message_name);
+  if (endpoint.user_claim == UserClaim::user_info && !c.initiating_user_agent.empty()) {
+    e.property(claim::initiating_user_agent, c.initiating_user_agent);
+    e.property(twin::initiating_user_agent, c.initiating_user_agent);
+  }
+}
+
+// Sets the body; returns its size in bytes, or 0 when only encoding tells (the AMQP map).
+std::size_t set_body(proton::message& m, format::Format format, const ExecutionContext& c) {
+  if (format == format::Format::binary) {
+    m.inferred(false);  // the map travels as an amqp-value section
+    m.body(format::binary::to_amqp_value(c));
+    return 0;
+  }
+  std::string text = format::serialize_any_format(c, format);
+  // Inferred + binary = one data section holding the bytes, what Azure SDK receivers expect of
+  // a JSON or XML body (AZURE-AMQP.md §6.1).
+  m.inferred(true);
+  m.body(proton::binary(text.begin(), text.end()));
+  return text.size();
+}
+
+// The encoded size, exact unless the bound already shows it fits.
+std::size_t measure(const proton::message& m, std::size_t body, std::size_t bound,
+                    std::size_t limit) {
+  if (body != 0 && body + bound <= limit) return body + bound;
+  std::vector<char> bytes;
+  m.encode(bytes);
+  return bytes.size();
+}
+
+std::string session_key(const ServiceEndpoint& endpoint, const ExecutionContext& c,
+                        const PostOptions& options) {
+  if (!options.ordering_key.empty()) return options.ordering_key;
+  if (endpoint.order == registration::Ordering::per_record && !c.primary_entity_id.is_nil())
+    return c.primary_entity_id.str();
+  return {};
+}
+
+}  // namespace
+
+std::string describe(const ServiceEndpoint& endpoint) {
+  std::string text = "endpoint '" + endpoint.name + "'";
+  if (!endpoint.where.file.empty())
+    text += " (" + endpoint.where.file + ":" + std::to_string(endpoint.where.line) + ")";
+  return text;
+}
+
+std::size_t max_message_size(const ServiceEndpoint& endpoint) {
+  if (endpoint.max_message_size != 0) return endpoint.max_message_size;
+  return endpoint.contract == Contract::eventhub ? event_hubs_max_message_size
+                                                 : service_bus_max_message_size;
+}
+
+bool posts_to_partition(const ServiceEndpoint& endpoint) {
+  std::string path = endpoint.path;
+  std::transform(path.begin(), path.end(), path.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return path.find("/partitions/") != std::string::npos;
+}
+
+std::string partition_key(const ServiceEndpoint& endpoint, const ExecutionContext& context,
+                          const PostOptions& options) {
+  if (!options.ordering_key.empty()) return options.ordering_key;
+  if (!endpoint.partition_key.empty()) {
+    auto [key, problem] = expand(endpoint.partition_key, context);
+    if (!problem.empty()) throw std::invalid_argument(describe(endpoint) + ": " + problem);
+    return key;
+  }
+  return context.primary_entity_id.is_nil() ? std::string() : context.primary_entity_id.str();
+}
+
+std::string partition_key_problem(const ServiceEndpoint& endpoint) {
+  if (endpoint.partition_key.empty()) return {};
+  auto [key, problem] = expand(endpoint.partition_key, ExecutionContext{});
+  return problem.empty() ? std::string() : describe(endpoint) + ": " + problem;
+}
+
+EndpointMessage compose_message(const ServiceEndpoint& endpoint, const ExecutionContext& context,
+                                const PostOptions& options) {
+  const std::size_t limit = max_message_size(endpoint);
+  const format::Format format = format_of(endpoint.format);
+  EndpointMessage out;
+  proton::message& m = out.message;
+  Envelope e(m);
+
+  // A two-way post is a call: a retry must reach the listener again and get its own reply, so
+  // it must not look like a duplicate of the first attempt.
+  std::string id = endpoint.contract == Contract::twoway ? proton::uuid::random().str()
+                                                         : context.operation_id.str();
+  e.text_field(id);
+  m.id(id);
+  m.correlation_id(context.correlation_id.str());
+  std::string subject =
+      context.message_name + ":" +
+      (context.primary_entity_name.empty() ? std::string("none") : context.primary_entity_name);
+  e.text_field(subject);
+  m.subject(std::move(subject));
+  std::string content_type(format::content_type(format));
+  e.text_field(content_type);
+  m.content_type(content_type);
+  m.durable(true);
+  if (context.operation_created_on.time_since_epoch().count() != 0)
+    m.creation_time(proton::timestamp(context.operation_created_on.time_since_epoch().count()));
+
+  add_claims(e, endpoint, context);
+  if (endpoint.contract == Contract::eventhub) {
+    if (!posts_to_partition(endpoint)) {
+      std::string key = partition_key(endpoint, context, options);
+      if (!key.empty()) e.annotation(azure::annotation::partition_key, std::move(key));
+    }
+  } else if (std::string session = session_key(endpoint, context, options); !session.empty()) {
+    e.text_field(session);
+    m.group_id(session);
+  }
+
+  std::size_t body = set_body(m, format, context);
+  out.size = measure(m, body, e.bound(), limit);
+  if (out.size <= limit) return out;
+
+  const std::string what = describe(endpoint) + ": the context of " + record_text(context);
+  if (endpoint.size_policy == registration::SizePolicy::fail)
+    throw MessageTooLarge(what + " is " + std::to_string(out.size) +
+                              " bytes, over the endpoint's limit of " + std::to_string(limit) +
+                              " bytes, and size_policy is fail; set size_policy: truncate to "
+                              "send it without ParentContext, InputParameters and images, or "
+                              "raise max_message_size as far as the service allows",
+                          out.size, limit);
+
+  // Dataverse's rule (DATAVERSE-MODEL.md §6.5): drop what a listener can read back from the
+  // record, and flag the message so it knows to.
+  ExecutionContext slim = context;
+  slim.parent_context.reset();
+  slim.input_parameters.clear();
+  slim.pre_entity_images.clear();
+  slim.post_entity_images.clear();
+  e.flag(message_max_size_exceeded);
+  body = set_body(m, format, slim);
+  out.size = measure(m, body, e.bound(), limit);
+  out.truncated = true;
+  if (out.size <= limit) return out;
+  throw MessageTooLarge(what + " is " + std::to_string(out.size) +
+                            " bytes even without ParentContext, InputParameters and images, "
+                            "over the endpoint's limit of " +
+                            std::to_string(limit) +
+                            " bytes; write less into OutputParameters and SharedVariables, or "
+                            "raise max_message_size as far as the service allows",
+                        out.size, limit);
+}
+
+}  // namespace stepline::host::endpoints

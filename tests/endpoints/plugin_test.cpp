@@ -1,0 +1,178 @@
+// A host made from a registration file, posting into stepline-broker: the out-of-box
+// Stepline.ServiceBusPlugin loaded from build/plugins like any plug-in, an endpoint as a step's
+// handler, and a synchronous post that fails rolling the operation back.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include <stepline/host/configured_host.hpp>
+#include <stepline/host/endpoints/message_properties.hpp>
+
+#include "endpoints/endpoint_fixture.hpp"
+#include "support/message_receiver.hpp"
+#include "support/stepline_broker.hpp"
+
+using namespace stepline;
+using registration::MessageFormat;
+using test::MessageReceiver;
+using test::SteplineBroker;
+
+namespace {
+
+SteplineBroker& broker() {
+  static SteplineBroker b(R"(
+sas_policies:
+  - name: RootManageSharedAccessKey
+    key: test-root-key
+    rights: [manage, send, listen]
+queues:
+  - name: oob
+  - name: handler
+)");
+  return b;
+}
+
+MessageReceiver receive(const std::string& queue) {
+  return MessageReceiver(
+      broker().url(), {queue},
+      {.user = "RootManageSharedAccessKey", .password = SteplineBroker::root_key, .reply = {}});
+}
+
+/// A registration file in a temp folder: plug-ins from build/plugins, one endpoint per queue,
+/// and `steps` as given (YAML list items).
+class RegistrationFile {
+ public:
+  RegistrationFile(const std::string& steps, const std::string& key = SteplineBroker::root_key)
+      : dir_("stepline-endpoints-") {
+    std::ofstream(dir_.path() / "stepline.yaml") << "host:\n"
+                                                    "  plugin_folder: " STEPLINE_BINARY_DIR
+                                                    "/plugins\n"
+                                                    "  data_folder: "
+                                                 << (dir_.path() / "data").string()
+                                                 << "\n"
+                                                    "  organization:\n"
+                                                    "    name: contoso\n"
+                                                    "plugins:\n"
+                                                    "  - file: servicebus.so\n"
+                                                    "endpoints:\n";
+    for (const char* queue : {"oob", "handler"}) {
+      std::ofstream(dir_.path() / "stepline.yaml", std::ios::app)
+          << "  - name: " << queue << "\n"
+          << "    contract: queue\n"
+          << "    path: " << queue << "\n"
+          << "    format: dataverse-json\n"
+          << "    user_claim: user-info\n"
+          << "    timeout: 5s\n"
+          << "    connection: \"" << broker().connection_string("RootManageSharedAccessKey", key)
+          << "\"\n";
+    }
+    std::ofstream(dir_.path() / "stepline.yaml", std::ios::app) << "steps:\n" << steps;
+  }
+  std::filesystem::path path() const { return dir_.path() / "stepline.yaml"; }
+
+ private:
+  test::TempDir dir_;
+};
+
+host::OperationRequest create_account(const Guid& id, const std::string& name) {
+  Entity account("account", id);
+  account.set("name", name);
+  host::OperationRequest r;
+  r.message = "Create";
+  r.parameters.emplace("Target", Value(account));
+  r.user_agent = "stepline-tests/1.0";
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("Stepline.ServiceBusPlugin posts the context to the endpoint its configuration names") {
+  MessageReceiver receiver = receive("oob");
+  RegistrationFile file(R"(
+  - name: Publish new accounts
+    message: Create
+    entity: account
+    stage: post-operation
+    handler:
+      plugin: Stepline.ServiceBusPlugin
+    configuration: oob
+)");
+  host::ConfiguredHost configured(file.path());
+  REQUIRE(configured.endpoint_poster() != nullptr);
+  Guid id = Guid::random();
+  auto response = configured.host().execute(create_account(id, "Contoso"));
+  REQUIRE_MESSAGE(response.ok(), response.error_message);
+  CHECK(response.traces.front().find("posted Create of account to endpoint 'oob'") !=
+        std::string::npos);
+
+  REQUIRE(receiver.wait_for(1));
+  proton::message m = receiver.messages()[0];
+  CHECK(m.content_type() == "application/json");
+  CHECK(test::property(m, host::endpoints::claim::organization) == "contoso");
+  CHECK(test::property(m, host::endpoints::claim::entity_logical_name) == "account");
+  CHECK(test::property(m, host::endpoints::claim::request_name) == "Create");
+  CHECK(test::property(m, host::endpoints::claim::initiating_user_agent) == "stepline-tests/1.0");
+  ExecutionContext posted = test::read_body(m, MessageFormat::dataverse_json);
+  CHECK(posted.message_name == "Create");
+  CHECK(posted.primary_entity_id == id);
+  CHECK(posted.stage == Stage::post_operation);
+  CHECK(posted.target()->get("name") == Value("Contoso"));
+  CHECK(proton::to_string(m.correlation_id()) == response.correlation_id.str());
+}
+
+TEST_CASE("a step whose handler is an endpoint posts without any plug-in") {
+  MessageReceiver receiver = receive("handler");
+  RegistrationFile file(R"(
+  - name: Post new accounts
+    message: Create
+    entity: account
+    stage: post-operation
+    handler:
+      endpoint: handler
+)");
+  host::ConfiguredHost configured(file.path());
+  Guid id = Guid::random();
+  auto response = configured.host().execute(create_account(id, "Fabrikam"));
+  REQUIRE_MESSAGE(response.ok(), response.error_message);
+  REQUIRE(receiver.wait_for(1));
+  CHECK(test::read_body(receiver.messages()[0], MessageFormat::dataverse_json).primary_entity_id ==
+        id);
+}
+
+TEST_CASE("a synchronous post the service refuses rolls the operation back") {
+  RegistrationFile file(R"(
+  - name: Publish new accounts
+    message: Create
+    entity: account
+    stage: post-operation
+    handler:
+      plugin: Stepline.ServiceBusPlugin
+    configuration: oob
+)",
+                        "not-the-key");
+  host::ConfiguredHost configured(file.path());
+  Guid id = Guid::random();
+  auto response = configured.host().execute(create_account(id, "Northwind"));
+  CHECK(response.outcome == host::Outcome::rejected);
+  CHECK(response.error_message.find("endpoint 'oob'") != std::string::npos);
+  CHECK(response.error_message.find("Create of account " + id.str()) != std::string::npos);
+  CHECK(response.error_message.find("amqp:unauthorized-access") != std::string::npos);
+  CHECK(response.error_message.find("not-the-key") == std::string::npos);
+  CHECK_FALSE(configured.host().store().retrieve("account", id, ColumnSet::all()).has_value());
+}
+
+TEST_CASE("Stepline.ServiceBusPlugin without an endpoint name says what to configure") {
+  RegistrationFile file(R"(
+  - name: Publish new accounts
+    message: Create
+    entity: account
+    stage: post-operation
+    handler:
+      plugin: Stepline.ServiceBusPlugin
+)");
+  host::ConfiguredHost configured(file.path());
+  auto response = configured.host().execute(create_account(Guid::random(), "Litware"));
+  CHECK_FALSE(response.ok());
+  CHECK(response.error_message.find("Publish new accounts") != std::string::npos);
+  CHECK(response.error_message.find("needs the name of a service endpoint") != std::string::npos);
+}

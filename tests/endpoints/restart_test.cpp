@@ -1,0 +1,102 @@
+// The broker going away under a poster and coming back: what was accepted is kept, what failed
+// is transient and goes through when posted again, and a re-sent post is dropped as a duplicate.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include <stepline/host/amqp/backend.hpp>
+#include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
+
+#include "endpoints/endpoint_fixture.hpp"
+#include "support/message_receiver.hpp"
+#include "support/stepline_broker.hpp"
+
+using namespace stepline;
+using host::amqp::Outcome;
+using host::amqp::OutcomeStatus;
+using registration::Contract;
+using test::SteplineBroker;
+
+namespace {
+
+Outcome wait(std::future<Outcome> f) {
+  REQUIRE(f.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  return f.get();
+}
+
+ExecutionContext fresh_context() {
+  ExecutionContext c = test::small_context();
+  c.operation_id = Guid::random();
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "with the broker down posts fail as transient; posted again after its restart, nothing "
+    "is lost and nothing doubled") {
+  SteplineBroker broker(R"(
+data_dir: {dir}
+sas_policies:
+  - name: RootManageSharedAccessKey
+    key: test-root-key
+    rights: [manage, send, listen]
+queues:
+  - name: orders
+    duplicate_detection_window: 10m
+)");
+  host::amqp::BackendOptions options;
+  options.reconnect_delay = std::chrono::milliseconds(50);
+  options.max_reconnect_delay = std::chrono::milliseconds(400);
+  host::amqp::Backend backend(options);
+  host::endpoints::AmqpEndpointPoster poster(backend);
+  auto endpoint =
+      test::make_endpoint("orders", Contract::queue, "orders", broker.connection_string());
+
+  std::set<std::string> expected;
+  std::vector<ExecutionContext> accepted;
+  for (int i = 0; i < 10; ++i) {
+    accepted.push_back(fresh_context());
+    Outcome o = wait(poster.post(endpoint, accepted.back()));
+    REQUIRE_MESSAGE(o.ok(), o.condition << ": " << o.description);
+    expected.insert(accepted.back().operation_id.str());
+  }
+  // A re-sent post (the async service retrying after an outcome it never saw) is accepted and
+  // dropped by duplicate detection: the message id is the operation id.
+  CHECK(wait(poster.post(endpoint, accepted[3])).ok());
+
+  broker.stop();
+  endpoint.timeout = std::chrono::milliseconds(1000);
+  std::vector<ExecutionContext> failed;
+  for (int i = 0; i < 3; ++i) {
+    failed.push_back(fresh_context());
+    Outcome o = wait(poster.post(endpoint, failed.back()));
+    CHECK(o.status == OutcomeStatus::transient);
+    CHECK(o.retryable());
+    CHECK(o.description.find("orders") != std::string::npos);
+  }
+  // Posts with time to spare wait for the broker instead of failing.
+  endpoint.timeout = std::chrono::seconds(30);
+  std::vector<std::future<Outcome>> waiting;
+  for (int i = 0; i < 3; ++i) {
+    accepted.push_back(fresh_context());
+    waiting.push_back(poster.post(endpoint, accepted.back()));
+    expected.insert(accepted.back().operation_id.str());
+  }
+  broker.start();
+  for (auto& f : waiting) CHECK(wait(std::move(f)).ok());
+  for (const auto& c : failed) {
+    CHECK(wait(poster.post(endpoint, c)).ok());
+    expected.insert(c.operation_id.str());
+  }
+
+  test::MessageReceiver receiver(
+      broker.url(), {"orders"},
+      {.user = "RootManageSharedAccessKey", .password = SteplineBroker::root_key, .reply = {}});
+  REQUIRE(receiver.wait_for(expected.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::set<std::string> received;
+  for (const auto& m : receiver.messages()) received.insert(proton::to_string(m.id()));
+  CHECK(receiver.count() == expected.size());
+  CHECK(received == expected);
+}
