@@ -13,22 +13,14 @@
 
 namespace stepline::cli {
 
-/// The host's endpoint poster (null when it has none).
-template <class Configured>
-host::EndpointPoster* poster_of(Configured& configured) {
-  if constexpr (requires { configured.endpoint_poster(); })
-    return configured.endpoint_poster();
-  else
-    return nullptr;
-}
-
 class Drain {
  public:
   /// Starts the service (when `enabled`) before any request runs, so jobs are worked off while
   /// later requests still run. Jobs created from now on are "these requests' jobs".
-  Drain(host::ConfiguredHost& configured, host::EndpointPoster* poster, bool enabled) {
+  Drain(host::ConfiguredHost& configured, bool enabled) {
     if (!enabled) return;
-    service_ = std::make_unique<host::jobs::AsyncService>(configured.host(), poster);
+    service_ =
+        std::make_unique<host::jobs::AsyncService>(configured.host(), configured.endpoint_poster());
     mark_ = service_->store().last_sequence();
     service_->start();
     start_ = std::chrono::steady_clock::now();

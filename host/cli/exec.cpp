@@ -72,7 +72,7 @@ int exec(const ExecOptions& o) {
     std::cerr << e.what() << '\n';
     return 2;
   }
-  Drain drain(*configured, poster_of(*configured), o.drain);
+  Drain drain(*configured, o.drain);
   auto response = configured->host().execute(request);
   if (o.json)
     std::cout << host::write_response(response) << '\n';

@@ -89,7 +89,7 @@ int run(const RunOptions& o) {
     return 2;
   }
   auto& host = configured->host();
-  Drain drain(*configured, poster_of(*configured), o.drain);
+  Drain drain(*configured, o.drain);
 
   Tally tally;
   ProgressBar bar(lines.size(), ::isatty(STDERR_FILENO) == 1);

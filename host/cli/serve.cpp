@@ -16,7 +16,6 @@
 #include <stepline/registration/values.hpp>
 
 #include "command.hpp"
-#include "drain.hpp"
 
 namespace stepline::cli {
 namespace {
@@ -60,8 +59,8 @@ int serve(const ServeOptions& o) {
 
   std::unique_ptr<host::jobs::AsyncService> service;
   try {
-    service = std::make_unique<host::jobs::AsyncService>(configured->host(), poster_of(*configured),
-                                                         options);
+    service = std::make_unique<host::jobs::AsyncService>(configured->host(),
+                                                         configured->endpoint_poster(), options);
     service->start();
   } catch (const std::exception& e) {
     host::log::error("stepline serve: {}", e.what());
