@@ -3,6 +3,8 @@
 // while loading cannot take the host with it. Exit status: 0 with the JSON on stdout, 1 when the
 // library cannot be loaded, 3 when it is not a Stepline plug-in, 4 when loading outlasts
 // --timeout; a library that crashes ends the scan with its signal, after a line on stderr.
+// `stepline plugins worker`: the worker process of a step with `isolation: process` (see
+// docs/ISOLATION.md).
 // `stepline plugins list -c FILE [--json]`: every library of a registration, loaded or refused
 // (with the reason), and every plug-in type.
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include <stepline/host/isolation/worker.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/host/plugin_catalog.hpp>
 #include <stepline/registration/load.hpp>
@@ -158,6 +161,20 @@ STEPLINE_COMMAND([](CLI::App& app) {
                            "Seconds loading may take before the scan gives up");
   scan_command->callback(
       [scan_options] { exit_status() = scan(scan_options->file, scan_options->timeout); });
+
+  // The far end of `isolation: process`, started by the host, never by hand: hidden from help.
+  // --type and --step only make `ps` readable; the host sends everything else over stdin.
+  struct WorkerLabels {
+    std::string type;
+    std::string step;
+  };
+  auto worker_labels = std::make_shared<WorkerLabels>();
+  auto* worker_command = plugins->add_subcommand(
+      "worker", "Run one plug-in for a host that isolates it (started by the host)");
+  worker_command->group("");
+  worker_command->add_option("--type", worker_labels->type, "The plug-in type (informational)");
+  worker_command->add_option("--step", worker_labels->step, "The step (informational)");
+  worker_command->callback([] { exit_status() = host::isolation::run_worker(); });
 
   struct ListOptions {
     std::string registration;

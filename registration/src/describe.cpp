@@ -9,6 +9,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <yaml-cpp/yaml.h>
 
+#include <stepline/azure/connection_string.hpp>
 #include <stepline/registration/values.hpp>
 
 namespace stepline::registration {
@@ -74,7 +75,7 @@ Tree endpoint_tree(const ServiceEndpoint& e) {
   t.add("name", Tree::text(e.name))
       .add("contract", Tree::text(std::string(to_string(e.contract))))
       .add("format", Tree::text(std::string(to_string(e.format))))
-      .add("connection", Tree::text(mask_connection_string(e.connection_string)))
+      .add("connection", Tree::text(azure::mask_connection_string(e.connection_string)))
       .add("path", Tree::text(e.path))
       .add("user_claim", Tree::text(std::string(to_string(e.user_claim))))
       .add("auth", Tree::text(std::string(to_string(e.auth))))
@@ -128,6 +129,8 @@ Tree step_tree(const Step& s) {
       .add("auto_delete", Tree::boolean(s.auto_delete));
   if (s.run_as) t.add("run_as", Tree::text(s.run_as->str()));
   t.add("isolation", Tree::text(s.isolation == IsolationMode::sandbox ? "process" : "none"));
+  if (s.isolation == IsolationMode::sandbox)
+    t.add("timeout", Tree::text(format_duration(s.timeout)));
   return t;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include <stepline/azure/connection_string.hpp>
 #include <stepline/registration/values.hpp>
 
 #include "mapping.hpp"
@@ -12,6 +13,9 @@
 
 namespace stepline::registration {
 namespace fs = std::filesystem;
+using azure::check_connection_string;
+using azure::ConnectionStringPart;
+using azure::split_connection_string;
 using detail::Choice;
 using detail::Mapping;
 
@@ -406,7 +410,7 @@ class Loader {
     Mapping m(node, file, describe_item(node, "step", prefix), "",
               {"id", "name", "message", "entity", "stage", "mode", "rank", "filtering_attributes",
                "handler", "configuration", "secure_configuration", "images", "enabled",
-               "can_be_bypassed", "auto_delete", "run_as", "isolation"},
+               "can_be_bypassed", "auto_delete", "run_as", "isolation", "timeout"},
               problems_);
     if (!m.ok()) return;
     Step s;
@@ -456,6 +460,16 @@ class Loader {
     if (auto v = m.choice<IsolationMode>(
             "isolation", {{"none", IsolationMode::none}, {"process", IsolationMode::sandbox}}))
       s.isolation = *v;
+    if (auto v = m.duration("timeout")) {
+      if (v->count() <= 0)
+        problems_.error(m.where("timeout"), "timeout: must be longer than 0ms");
+      else
+        s.timeout = *v;
+      if (s.isolation != IsolationMode::sandbox)
+        problems_.warning(m.where("timeout"),
+                          "timeout: only a step with isolation: process can be stopped when it "
+                          "runs too long; add isolation: process or remove the timeout");
+    }
     if (m.require("handler", "add handler: with plugin: TYPE or endpoint: NAME"))
       read_handler(m, file, s);
 

@@ -4,8 +4,11 @@
 
 #include <stepline/azure/connection_string.hpp>
 
+using stepline::azure::check_connection_string;
 using stepline::azure::ConnectionString;
 using stepline::azure::ConnectionStringError;
+using stepline::azure::mask_connection_string;
+using stepline::azure::split_connection_string;
 
 namespace {
 
@@ -145,4 +148,106 @@ TEST_CASE("str() masks the key and the signature but keeps everything else") {
   CHECK(sas.str() == "Endpoint=sb://ns.example/;SharedAccessSignature=***");
   // The masked form parses back into the same shape.
   CHECK(ConnectionString::parse(shown).host == "ns.example");
+}
+
+TEST_CASE("connection strings split like the Azure SDKs split them") {
+  auto parts = split_connection_string(
+      " Endpoint = sb://ns.servicebus.windows.net/ ;SharedAccessKeyName=send;;"
+      "SharedAccessKey=a2V5PT0=;\n EntityPath=orders ");
+  REQUIRE(parts);
+  REQUIRE(parts->size() == 4);
+  CHECK((*parts)[0].key == "Endpoint");
+  CHECK((*parts)[0].value == "sb://ns.servicebus.windows.net/");
+  CHECK((*parts)[2].value == "a2V5PT0=");  // split at the first '=' only
+  CHECK((*parts)[3].value == "orders");
+  CHECK_FALSE(split_connection_string("Endpoint=sb://x/;novalue"));
+  CHECK_FALSE(split_connection_string("=value"));
+}
+
+TEST_CASE("a good connection string has no problems") {
+  CHECK(
+      check_connection_string(
+          "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=a2V5")
+          .empty());
+  CHECK(check_connection_string("Endpoint=sb://localhost:5672;SharedAccessKeyName=k;"
+                                "SharedAccessKey=a2V5;UseDevelopmentEmulator=true")
+            .empty());
+  CHECK(check_connection_string("Endpoint=sb://ns/;SharedAccessSignature=SharedAccessSignature "
+                                "sr=a&sig=b&se=1&skn=k")
+            .empty());
+  CHECK(check_connection_string("Endpoint=localhost:6765").empty());
+}
+
+TEST_CASE("connection string problems name keys, never values") {
+  auto problems = check_connection_string(
+      "Endpoint=sb://ns/;Endpoint=sb://other/;SharedAccessKeyName=k;SharedAccessKey=S3CRET;"
+      "UseDevelopmentEmulator=yes;SharedAccessSignature=S3CRET");
+  for (const auto& p : problems) CHECK(p.find("S3CRET") == std::string::npos);
+  CHECK(problems == std::vector<std::string>{
+                        "the connection string names Endpoint twice; keep one",
+                        "the connection string has both SharedAccessSignature and "
+                        "SharedAccessKey/SharedAccessKeyName; keep one way of authenticating",
+                        "the connection string's UseDevelopmentEmulator must be true or false",
+                        "the connection string's SharedAccessSignature must start with "
+                        "'SharedAccessSignature sr='; paste the whole token"});
+}
+
+TEST_CASE("masking hides keys and signatures and keeps the rest readable") {
+  CHECK(mask_connection_string("Endpoint=sb://ns/;SharedAccessKeyName=send;SharedAccessKey=S3CRET;"
+                               "EntityPath=q") ==
+        "Endpoint=sb://ns/;SharedAccessKeyName=send;SharedAccessKey=***;EntityPath=q;");
+  CHECK(mask_connection_string("Endpoint=sb://ns/;SharedAccessSignature=S3CRET") ==
+        "Endpoint=sb://ns/;SharedAccessSignature=***;");
+  CHECK(mask_connection_string("Endpoint=sb://ns/;sharedaccesskey=S3CRET") ==
+        "Endpoint=sb://ns/;sharedaccesskey=***;");
+  CHECK(mask_connection_string("Endpoint=sb://ns/;S3CRET") == "***");
+}
+
+TEST_CASE("every problem of a connection string is reported at once, in the order written") {
+  auto problems = check_connection_string(
+      "Endpoint=sb://ns:port/;SharedAcessKey=S3CRET;entitypath=q;SharedAccessKeyName=;"
+      "EntityPath=;EntityPath=q");
+  for (const auto& p : problems) CHECK(p.find("S3CRET") == std::string::npos);
+  CHECK(problems ==
+        std::vector<std::string>{
+            "the connection string has an unknown key 'SharedAcessKey'; known keys are Endpoint, "
+            "SharedAccessKeyName, SharedAccessKey, SharedAccessSignature, EntityPath, "
+            "UseDevelopmentEmulator",
+            "the connection string has an unknown key 'entitypath'; keys are case-sensitive: "
+            "write EntityPath",
+            "the connection string's SharedAccessKeyName is empty; give it a value",
+            "the connection string's EntityPath is empty; give it a value",
+            "the connection string names EntityPath twice; keep one",
+            "the connection string's Endpoint has a bad port; use a number 0-65535",
+            "the connection string has SharedAccessKeyName without SharedAccessKey; add the key"});
+}
+
+TEST_CASE("the checker reads Endpoint hosts the way the parser does") {
+  CHECK(check_connection_string("Endpoint=amqp://[::1]:5699/").empty());
+  CHECK(check_connection_string("Endpoint=sb://::1/").empty());
+  CHECK(check_connection_string("Endpoint=sb:///") ==
+        std::vector<std::string>{"the connection string's Endpoint has no host name; write "
+                                 "sb://HOST/"});
+  CHECK(check_connection_string("Endpoint=sb://[::1/") ==
+        std::vector<std::string>{"the connection string's Endpoint has an unclosed '['; write "
+                                 "sb://[ADDRESS]:PORT/"});
+  CHECK(check_connection_string("Endpoint=sb://ns:/") ==
+        std::vector<std::string>{"the connection string's Endpoint has a bad port; use a number "
+                                 "0-65535"});
+}
+
+TEST_CASE("the parser accepts what the SDKs accept even where the checker has doubts") {
+  std::string text =
+      "Endpoint=sb://first/;Endpoint=sb://second/;SharedAccessKeyName=a;SharedAccessKey=b;"
+      "TransportType=Amqp;UseDevelopmentEmulator=yes";
+  CHECK(check_connection_string(text).size() == 3);  // repeated, unknown, not a boolean
+  auto cs = ConnectionString::parse(text);
+  CHECK(cs.host == "second");  // the last value wins, as in the SDKs
+  CHECK(cs.uses_tls());
+}
+
+TEST_CASE("str() and mask_connection_string() hide the same values") {
+  std::string text =
+      "Endpoint=sb://ns.example/;SharedAccessKeyName=send;SharedAccessKey=topsecret;EntityPath=q";
+  CHECK(mask_connection_string(text) == ConnectionString::parse(text).str() + ";");
 }

@@ -4,9 +4,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -44,13 +46,134 @@ struct Pipe {
 
 }  // namespace
 
+namespace {
+
+std::string describe_signal(int signal) {
+  const char* name = ::sigabbrev_np(signal);
+  const char* text = ::sigdescr_np(signal);
+  return fmt::format("SIG{} ({})", name ? name : std::to_string(signal), text ? text : "");
+}
+
+// Waits for `fd` to be ready for `events` until `deadline`; false when it passed.
+bool wait_ready(int fd, short events, ChildProcess::Clock::time_point deadline) {
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - ChildProcess::Clock::now());
+    if (left.count() < 0) return false;
+    pollfd p{fd, events, 0};
+    const int ready =
+        ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count() + 1, 1 << 30)));
+    if (ready > 0) return true;
+    if (ready < 0 && errno != EINTR) throw_errno(errno, "poll on a child process's channel");
+  }
+}
+
+}  // namespace
+
+std::string ChildEnd::describe() const {
+  return signal != 0 ? describe_signal(signal) : fmt::format("exit status {}", exit_code);
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& environment) {
+  if (argv.empty()) throw std::invalid_argument("ChildProcess: no program given");
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
+    throw_errno(errno, "cannot create a channel for a child process");
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, ends[1], STDIN_FILENO);
+  ::posix_spawn_file_actions_adddup2(&actions, ends[1], STDOUT_FILENO);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> env;
+  for (const auto& e : environment) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
+  const int spawned =
+      ::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), env.data());
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::close(ends[1]);
+  if (spawned != 0) {
+    ::close(ends[0]);
+    throw_errno(spawned, fmt::format("cannot start {}", argv[0]));
+  }
+  channel_ = ends[0];
+}
+
+ChildProcess::~ChildProcess() {
+  stop(std::chrono::milliseconds(0));
+}
+
+ChildProcess::Io ChildProcess::write(std::string_view data, Clock::time_point deadline) {
+  while (!data.empty()) {
+    if (channel_ < 0) return Io::closed;
+    const ssize_t n = ::send(channel_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data.remove_prefix(static_cast<std::size_t>(n));
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait_ready(channel_, POLLOUT, deadline)) return Io::timed_out;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return Io::closed;
+    }
+  }
+  return Io::done;
+}
+
+ChildProcess::Io ChildProcess::read(char* out, std::size_t size, Clock::time_point deadline) {
+  while (size > 0) {
+    if (channel_ < 0) return Io::closed;
+    const ssize_t n = ::recv(channel_, out, size, MSG_DONTWAIT);
+    if (n > 0) {
+      out += n;
+      size -= static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait_ready(channel_, POLLIN, deadline)) return Io::timed_out;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return Io::closed;
+    }
+  }
+  return Io::done;
+}
+
+bool ChildProcess::readable() const {
+  if (channel_ < 0) return true;
+  pollfd p{channel_, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+ChildEnd ChildProcess::stop(std::chrono::milliseconds grace) {
+  if (channel_ >= 0) ::close(channel_);
+  channel_ = -1;
+  if (reaped_ || pid_ <= 0) return end_;
+  const auto deadline = Clock::now() + grace;
+  int status = 0;
+  bool killed = false;
+  while (true) {
+    const pid_t done = ::waitpid(pid_, &status, killed ? 0 : WNOHANG);
+    if (done == pid_) break;
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0) return end_;  // not our child any more (reaped elsewhere)
+    if (Clock::now() >= deadline) {
+      ::kill(pid_, SIGKILL);
+      killed = true;
+    } else {
+      ::usleep(1000);
+    }
+  }
+  reaped_ = true;
+  if (WIFEXITED(status)) end_.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) end_.signal = WTERMSIG(status);
+  return end_;
+}
+
 std::string ChildResult::describe_end(std::chrono::milliseconds timeout) const {
   if (timed_out) return fmt::format("timed out after {:.1f} s", timeout.count() / 1000.0);
-  if (signal != 0) {
-    const char* name = ::sigabbrev_np(signal);
-    const char* text = ::sigdescr_np(signal);
-    return fmt::format("signal SIG{} ({})", name ? name : std::to_string(signal), text ? text : "");
-  }
+  if (signal != 0) return "signal " + describe_signal(signal);
   return fmt::format("exit status {}", exit_code);
 }
 

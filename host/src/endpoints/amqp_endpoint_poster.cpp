@@ -57,8 +57,7 @@ std::future<amqp::Outcome> AmqpEndpointPoster::post(const registration::ServiceE
     // A value the format cannot write: no retry makes it writable.
     return ready(amqp::Outcome::failure(
         amqp::local_condition::configuration,
-        describe(endpoint) + ": cannot write the context of " + context.message_name + " of " +
-            context.primary_entity_name + " in " +
+        describe(endpoint) + ": cannot write the context of " + describe(context) + " in " +
             std::string(registration::to_string(endpoint.format)) + ": " + e.what()));
   }
   return backend_.post(*target, std::move(composed.message));

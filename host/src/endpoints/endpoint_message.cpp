@@ -46,13 +46,6 @@ format::Format format_of(registration::MessageFormat format) {
   return format::Format::dataverse_json;
 }
 
-std::string record_text(const ExecutionContext& context) {
-  std::string text = context.message_name + " of " +
-                     (context.primary_entity_name.empty() ? "none" : context.primary_entity_name);
-  if (!context.primary_entity_id.is_nil()) text += " " + context.primary_entity_id.str();
-  return text;
-}
-
 // Fills in one placeholder name; false when the name is unknown.
 bool placeholder_value(std::string_view name, const ExecutionContext& c, std::string& out) {
   if (name == "primary_entity_id") {
@@ -194,6 +187,13 @@ std::string describe(const ServiceEndpoint& endpoint) {
   return text;
 }
 
+std::string describe(const ExecutionContext& context) {
+  std::string text = context.message_name + " of " +
+                     (context.primary_entity_name.empty() ? "none" : context.primary_entity_name);
+  if (!context.primary_entity_id.is_nil()) text += " " + context.primary_entity_id.str();
+  return text;
+}
+
 std::size_t max_message_size(const ServiceEndpoint& endpoint) {
   if (endpoint.max_message_size != 0) return endpoint.max_message_size;
   return endpoint.contract == Contract::eventhub ? event_hubs_max_message_size
@@ -266,7 +266,7 @@ EndpointMessage compose_message(const ServiceEndpoint& endpoint, const Execution
   out.size = measure(m, body, e.bound(), limit);
   if (out.size <= limit) return out;
 
-  const std::string what = describe(endpoint) + ": the context of " + record_text(context);
+  const std::string what = describe(endpoint) + ": the context of " + describe(context);
   if (endpoint.size_policy == registration::SizePolicy::fail)
     throw MessageTooLarge(what + " is " + std::to_string(out.size) +
                               " bytes, over the endpoint's limit of " + std::to_string(limit) +

@@ -15,13 +15,6 @@ namespace {
 // a backend that stopped answering altogether.
 constexpr auto wait_margin = std::chrono::seconds(30);
 
-std::string record_text(const ExecutionContext& c) {
-  std::string text =
-      c.message_name + " of " + (c.primary_entity_name.empty() ? "none" : c.primary_entity_name);
-  if (!c.primary_entity_id.is_nil()) text += " " + c.primary_entity_id.str();
-  return text;
-}
-
 }  // namespace
 
 EndpointNotificationService::EndpointNotificationService(EndpointPoster& poster,
@@ -42,7 +35,7 @@ std::string EndpointNotificationService::post(std::string_view endpoint_name,
     if (registration)
       for (const auto& e : registration->endpoints) names += (names.empty() ? "" : ", ") + e.name;
     throw InvalidPluginExecution(
-        "cannot post " + record_text(context) + ": no service endpoint named '" +
+        "cannot post " + describe(context) + ": no service endpoint named '" +
         std::string(endpoint_name) + "' is registered (" +
         (names.empty() ? std::string("the registration has no endpoints")
                        : "registered: " + names) +
@@ -61,7 +54,7 @@ std::string EndpointNotificationService::post(std::string_view endpoint_name,
 
   const bool retry = context.mode == Mode::asynchronous &&
                      (outcome.retryable() || outcome.status == amqp::OutcomeStatus::shutdown);
-  throw InvalidPluginExecution("posting " + record_text(context) + " to " + describe(*endpoint) +
+  throw InvalidPluginExecution("posting " + describe(context) + " to " + describe(*endpoint) +
                                    " failed (" + std::string(amqp::to_string(outcome.status)) +
                                    ", " + outcome.condition + "): " + outcome.description,
                                retry ? OperationStatus::retry : OperationStatus::failed);

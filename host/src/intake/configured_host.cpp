@@ -4,6 +4,7 @@
 #include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
 #include <stepline/host/endpoints/endpoint_message.hpp>
 #include <stepline/host/endpoints/notification_service.hpp>
+#include <stepline/host/isolation/isolated_plugin.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/registration/load.hpp>
 
@@ -16,6 +17,9 @@ class ConfiguredHost::CatalogFactory final : public PluginFactory {
   std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
                                  const std::string& secure) override {
     return catalog_.create(type, unsecure, secure);
+  }
+  std::shared_ptr<Plugin> create_for(const registration::Step& step) override {
+    return isolation::create_plugin(catalog_, step);
   }
 
  private:

@@ -222,8 +222,7 @@ Plugin& plugin_of(PluginFactory& factory, const Pipeline::Snapshot& snapshot,
   const auto& s = *entry.step;
   try {
     std::call_once(snapshot.created[entry.ordinal], [&] {
-      auto created =
-          factory.create(s.plugin_type, s.unsecure_configuration, s.secure_configuration);
+      auto created = factory.create_for(s);
       if (!created) throw std::runtime_error("the plug-in factory returned no instance");
       slot = std::move(created);
     });

@@ -1,6 +1,6 @@
-// Service Bus / Event Hubs connection strings: parsed the way the Azure SDKs parse them
-// (`Key=Value;` pairs, split at the first `=`, case-sensitive keys), validated, and printable
-// with their secrets masked.
+// Service Bus / Event Hubs connection strings: split the way the Azure SDKs split them
+// (`Key=Value;` pairs, split at the first `=`, case-sensitive keys), parsed, checked for every
+// problem at once, and printable with their secrets masked. The one place that reads them.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stepline::azure {
 
@@ -45,5 +46,27 @@ struct ConnectionString {
   /// safe for logs and error messages.
   std::string str() const;
 };
+
+struct ConnectionStringPart {
+  std::string key;
+  std::string value;
+};
+
+/// Splits a connection string the way the Azure SDKs do: parts separated by ';', each split at
+/// its first '=', whitespace trimmed, empty parts skipped. Returns nullopt when a part has no '='
+/// or an empty key.
+std::optional<std::vector<ConnectionStringPart>> split_connection_string(std::string_view text);
+
+/// Everything wrong with a connection string, in the order it is written: malformed parts, a
+/// missing Endpoint or one without host or with a bad port, unknown keys (with the right spelling
+/// when only the case differs), repeated keys, empty values, a key without its key name, a
+/// SharedAccessSignature next to a key. Empty when parse() accepts it and nothing is suspect.
+/// Messages name keys, never values.
+std::vector<std::string> check_connection_string(std::string_view text);
+
+/// The connection string with every value except Endpoint, SharedAccessKeyName, EntityPath and
+/// UseDevelopmentEmulator replaced by "***" (so a misspelt SharedAccessKey is hidden too); a
+/// malformed string becomes "***" entirely.
+std::string mask_connection_string(std::string_view text);
 
 }  // namespace stepline::azure

@@ -6,6 +6,7 @@
 #include <string>
 
 #include <stepline/plugin.hpp>
+#include <stepline/registration/model.hpp>
 
 namespace stepline::host {
 
@@ -18,6 +19,12 @@ class PluginFactory {
   virtual std::shared_ptr<stepline::Plugin> create(const std::string& type,
                                                    const std::string& unsecure,
                                                    const std::string& secure) = 0;
+  /// The instance for `step`, which the pipeline asks for. A factory that can run plug-ins in a
+  /// worker process returns a proxy for steps with `isolation: process` (the catalog's factory
+  /// does, see isolation/isolated_plugin.hpp); this default creates every plug-in in-process.
+  virtual std::shared_ptr<stepline::Plugin> create_for(const registration::Step& step) {
+    return create(step.plugin_type, step.unsecure_configuration, step.secure_configuration);
+  }
 };
 
 }  // namespace stepline::host

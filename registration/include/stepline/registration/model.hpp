@@ -130,6 +130,8 @@ struct Step {
   bool auto_delete = false;              ///< async: delete the system job when it succeeds
   std::optional<Guid> run_as;            ///< impersonated user; empty = the calling user
   IsolationMode isolation = IsolationMode::none;  ///< sandbox = run in a worker process
+  /// How long one execution may take; enforced for isolated steps (the worker is killed).
+  std::chrono::milliseconds timeout{std::chrono::minutes(2)};
   SourceLocation where;
   SourceLocation handler_where;          ///< the `plugin:` or `endpoint:` value naming the handler
 };

@@ -1,12 +1,11 @@
-// The small value syntaxes a registration uses: durations ("500ms", "1h30m"), name-based ids,
-// and Azure connection strings (checked and masked here, never echoed).
+// The small value syntaxes a registration uses: durations ("500ms", "1h30m") and name-based ids.
+// Connection strings are read by stepline/azure/connection_string.hpp.
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <stepline/guid.hpp>
 
@@ -22,23 +21,5 @@ std::string format_duration(std::chrono::milliseconds duration);
 Guid name_based_id(std::string_view name);
 /// The id of a step declared without `id:`.
 Guid step_id_from_name(std::string_view step_name);
-
-struct ConnectionStringPart {
-  std::string key;
-  std::string value;
-};
-
-/// Splits a Service Bus / Event Hubs connection string the way the Azure SDKs do: parts
-/// separated by ';', each split at its first '=', whitespace trimmed, empty parts skipped.
-/// Returns nullopt when a part has no '=' or an empty key.
-std::optional<std::vector<ConnectionStringPart>> split_connection_string(std::string_view text);
-
-/// What is wrong with a connection string: malformed parts, a missing Endpoint, unknown or
-/// repeated keys, a key without its key name. Messages name keys, never values.
-std::vector<std::string> check_connection_string(std::string_view text);
-
-/// The connection string with SharedAccessKey and SharedAccessSignature values replaced by
-/// "***"; a malformed string becomes "***" entirely.
-std::string mask_connection_string(std::string_view text);
 
 }  // namespace stepline::registration

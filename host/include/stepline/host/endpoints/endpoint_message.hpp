@@ -67,5 +67,7 @@ bool posts_to_partition(const registration::ServiceEndpoint& endpoint);
 
 /// "endpoint 'name' (file:line)", the way every endpoint error starts.
 std::string describe(const registration::ServiceEndpoint& endpoint);
+/// "Update of account <id>": the operation and record a post was about, for errors.
+std::string describe(const ExecutionContext& context);
 
 }  // namespace stepline::host::endpoints

@@ -1,0 +1,101 @@
+// What `isolation: process` costs: one synchronous step (a custom message with one
+// pre-validation step that reads and writes a Target attribute) run in a worker process, against
+// the same plug-in from the same library run in the host process. Compare as a ratio:
+// isolated_step / in_process_step. The worker is started before timing (it is reused).
+// Measured on a shared 2-core machine under load: in process 1.1 µs, isolated 78 µs wall (12 µs
+// of host CPU), a ratio of about 70; the difference is two socket round trips' scheduling and the
+// context written and read as JSON on both sides.
+#include <benchmark/benchmark.h>
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+
+#include <stepline/host/isolation/isolated_plugin.hpp>
+#include <stepline/host/pipeline.hpp>
+#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/record_store.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace stepline;
+
+class CatalogFactory final : public host::PluginFactory {
+ public:
+  explicit CatalogFactory(const host::PluginCatalog& catalog) : catalog_(catalog) {}
+  std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
+                                 const std::string& secure) override {
+    return catalog_.create(type, unsecure, secure);
+  }
+  std::shared_ptr<Plugin> create_for(const registration::Step& step) override {
+    return host::isolation::create_plugin(catalog_, step);
+  }
+
+ private:
+  const host::PluginCatalog& catalog_;
+};
+
+struct Rig {
+  explicit Rig(IsolationMode isolation) {
+    std::string pattern = (fs::temp_directory_path() / "stepline-bench-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) std::abort();
+    folder = pattern;
+    host::CatalogSettings settings;
+    settings.plugins.push_back({fs::path(BENCH_PLUGIN), std::nullopt, {}});
+    settings.scanner = fs::path(STEPLINE_PROGRAM);
+    catalog = std::make_unique<host::PluginCatalog>(settings);
+    factory = std::make_unique<CatalogFactory>(*catalog);
+    store = std::make_unique<host::RecordStore>(folder / "stepline.db");
+    registration::Registration r;
+    registration::Step s;
+    s.id = Guid::random();
+    s.name = "stamp";
+    s.message = "Ping";
+    s.entity = "account";
+    s.stage = Stage::pre_validation;
+    s.plugin_type = "Bench.Stamp";
+    s.isolation = isolation;
+    r.steps.push_back(s);
+    pipeline = std::make_unique<host::Pipeline>(std::move(r), *factory, *store);
+  }
+  ~Rig() {
+    pipeline.reset();
+    std::error_code ec;
+    fs::remove_all(folder, ec);
+  }
+
+  void ping(benchmark::State& state) {
+    Entity target("account", Guid::random());
+    target.set("name", Value("Contoso"));
+    target.set("n", Value(1));
+    const host::OperationRequest request{.message = "Ping",
+                                         .parameters = {{"Target", Value(target)}}};
+    if (!pipeline->execute(request).ok()) state.SkipWithError("the warm-up operation failed");
+    for (auto _ : state) {
+      auto response = pipeline->execute(request);
+      benchmark::DoNotOptimize(response);
+    }
+  }
+
+  fs::path folder;
+  std::unique_ptr<host::PluginCatalog> catalog;
+  std::unique_ptr<CatalogFactory> factory;
+  std::unique_ptr<host::RecordStore> store;
+  std::unique_ptr<host::Pipeline> pipeline;
+};
+
+void in_process_step(benchmark::State& state) {
+  Rig(IsolationMode::none).ping(state);
+}
+void isolated_step(benchmark::State& state) {
+  Rig(IsolationMode::sandbox).ping(state);
+}
+
+BENCHMARK(in_process_step);
+BENCHMARK(isolated_step);
+
+}  // namespace
+
+BENCHMARK_MAIN();
