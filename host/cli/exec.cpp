@@ -1,7 +1,8 @@
-// `stepline exec -c FILE --request JSON | --request-file F [--json]`: runs one request through
-// the pipeline and prints the outcome, the output parameters and the plug-ins' trace lines.
-// Exit 0 when the operation succeeded, 1 when a plug-in rejected it or it failed, 2 for a
-// request or registration that cannot be read.
+// `stepline exec -c FILE --request JSON | --request-file F [--json] [--drain]`: runs one request
+// through the pipeline and prints the outcome, the output parameters and the plug-ins' trace
+// lines; with --drain it also runs the async jobs the request queues and waits for them. Exit 0
+// when the operation succeeded, 1 when a plug-in rejected it or it failed (or, with --drain, one
+// of its jobs did not succeed), 2 for a request or registration that cannot be read.
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <stepline/host/request.hpp>
 
 #include "command.hpp"
+#include "drain.hpp"
 
 namespace stepline::cli {
 namespace {
@@ -22,6 +24,7 @@ struct ExecOptions {
   std::string request;
   std::string request_file;
   bool json = false;
+  bool drain = false;
 };
 
 void print(const host::OperationResponse& r, std::ostream& out) {
@@ -69,12 +72,15 @@ int exec(const ExecOptions& o) {
     std::cerr << e.what() << '\n';
     return 2;
   }
+  Drain drain(*configured, o.drain);
   auto response = configured->host().execute(request);
   if (o.json)
     std::cout << host::write_response(response) << '\n';
   else
     print(response, std::cout);
-  return response.ok() ? 0 : 1;
+  // --json keeps stdout one line of JSON: the jobs summary goes to stderr.
+  const std::size_t unfinished_jobs = drain.finish(o.json ? std::cerr : std::cout);
+  return response.ok() && !unfinished_jobs ? 0 : 1;
 }
 
 }  // namespace
@@ -89,6 +95,8 @@ STEPLINE_COMMAND([](CLI::App& app) {
       command->add_option("--request-file", o->request_file, "a file holding the request JSON");
   inline_request->excludes(file);
   command->add_flag("--json", o->json, "print the response as one line of JSON");
+  command->add_flag("--drain", o->drain,
+                    "run the async jobs the request queues in this process and wait for them");
   command->callback([o, inline_request, file] {
     if (inline_request->count() + file->count() == 0)
       throw CLI::RequiredError("--request or --request-file");

@@ -30,7 +30,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; a command line that cannot be used is bad input (2), the
+    // status every command documents, not one of CLI11's own codes.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return stepline::cli::exit_status();
 }

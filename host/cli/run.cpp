@@ -1,8 +1,10 @@
-// `stepline run -c FILE --requests FILE.jsonl [--fail-on-error]`: runs many requests, one JSON
-// object per line, shows progress on a terminal, reports every request that did not succeed with
-// its line number and the reason, then a summary with the rate. Exit 0 when every line was run
-// (rejections included), 1 with --fail-on-error when any operation was rejected or failed, 2 when
-// a line could not be read as a request or the registration is unusable.
+// `stepline run -c FILE --requests FILE.jsonl [--fail-on-error] [--drain]`: runs many requests, one
+// JSON object per line, shows progress on a terminal, reports every request that did not succeed
+// with its line number and the reason, then a summary with the rate. With --drain the async jobs
+// they queue run in this process too, and it waits for them (docs/JOBS.md). Exit 0 when every
+// line was run (rejections included), 1 with --fail-on-error when any operation was rejected or
+// failed (or, with --drain, any of its jobs), 2 when a line could not be read as a request or
+// the registration is unusable.
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include <stepline/host/request.hpp>
 
 #include "command.hpp"
+#include "drain.hpp"
 
 namespace stepline::cli {
 namespace {
@@ -29,6 +32,7 @@ struct RunOptions {
   std::string config;
   std::string requests;
   bool fail_on_error = false;
+  bool drain = false;
 };
 
 struct Tally {
@@ -85,6 +89,7 @@ int run(const RunOptions& o) {
     return 2;
   }
   auto& host = configured->host();
+  Drain drain(*configured, o.drain);
 
   Tally tally;
   ProgressBar bar(lines.size(), ::isatty(STDERR_FILENO) == 1);
@@ -126,8 +131,9 @@ int run(const RunOptions& o) {
                    tally.done(), seconds, tally.succeeded, tally.rejected, tally.failed,
                    tally.invalid, seconds > 0 ? tally.done() / seconds : 0.0)
             << std::endl;
+  const std::size_t unfinished_jobs = drain.finish(std::cout);
   if (tally.invalid) return 2;
-  if (o.fail_on_error && (tally.rejected || tally.failed)) return 1;
+  if (o.fail_on_error && (tally.rejected || tally.failed || unfinished_jobs)) return 1;
   return 0;
 }
 
@@ -142,6 +148,8 @@ STEPLINE_COMMAND([](CLI::App& app) {
       ->required();
   command->add_flag("--fail-on-error", o->fail_on_error,
                     "exit 1 when any operation is rejected or fails");
+  command->add_flag("--drain", o->drain,
+                    "run the async jobs these requests queue in this process and wait for them");
   command->callback([o] { exit_status() = run(*o); });
 });
 

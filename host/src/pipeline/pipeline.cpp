@@ -213,6 +213,45 @@ NotificationService& StepServices::notification() {
   return pipeline_.notification_ ? *pipeline_.notification_ : missing;
 }
 
+namespace {
+
+/// The step's cached plug-in instance, created on first use.
+Plugin& plugin_of(PluginFactory& factory, const Pipeline::Snapshot& snapshot,
+                  const IndexedStep& entry) {
+  auto& slot = snapshot.plugins[entry.ordinal];
+  const auto& s = *entry.step;
+  try {
+    std::call_once(snapshot.created[entry.ordinal], [&] {
+      auto created = factory.create_for(s);
+      if (!created) throw std::runtime_error("the plug-in factory returned no instance");
+      slot = std::move(created);
+    });
+  } catch (const std::exception& e) {
+    throw OperationFailed("step '" + s.name + "' (" + s.where.str() + "): plug-in type '" +
+                              s.plugin_type + "' is not available: " + e.what(),
+                          error_code::configuration);
+  }
+  return *slot;
+}
+
+/// A plug-in threw something other than InvalidPluginExecution: the details go to the log under
+/// a trace id, the caller (or the system job) gets the generic error with that id.
+[[noreturn]] void fail_unexpectedly(const registration::Step& s, const ExecutionContext& c,
+                                    const std::string& what) {
+  auto trace_id = Guid::random().str();
+  log::error(
+      "trace id {}: step '{}' ({}, plug-in type '{}') failed on {} of {} (correlation {}, depth "
+      "{}): {}",
+      trace_id, s.name, s.id.str(), s.plugin_type, c.message_name,
+      record_text(c.primary_entity_name, c.primary_entity_id), c.correlation_id.str(), c.depth,
+      what);
+  throw OperationFailed("an unexpected error occurred in plug-in step '" + s.name + "'; trace id " +
+                            trace_id + " (the host log has the details)",
+                        error_code::unexpected, trace_id);
+}
+
+}  // namespace
+
 /// One operation (a message on a record) at one depth.
 class Operation {
  public:
@@ -435,21 +474,7 @@ class Operation {
   }
 
   Plugin& plugin_for(const IndexedStep& entry) {
-    auto& snapshot = *chain_.snapshot;
-    auto& slot = snapshot.plugins[entry.ordinal];
-    const auto& s = *entry.step;
-    try {
-      std::call_once(snapshot.created[entry.ordinal], [&] {
-        auto created = pipeline_.factory_.create_for(s);
-        if (!created) throw std::runtime_error("the plug-in factory returned no instance");
-        slot = std::move(created);
-      });
-    } catch (const std::exception& e) {
-      throw OperationFailed("step '" + s.name + "' (" + s.where.str() + "): plug-in type '" +
-                                s.plugin_type + "' is not available: " + e.what(),
-                            error_code::configuration);
-    }
-    return *slot;
+    return plugin_of(pipeline_.factory_, *chain_.snapshot, entry);
   }
 
   void run_step(const IndexedStep& entry) {
@@ -505,16 +530,7 @@ class Operation {
   }
 
   [[noreturn]] void unexpected(const registration::Step& s, const std::string& what) {
-    auto trace_id = Guid::random().str();
-    log::error(
-        "trace id {}: step '{}' ({}, plug-in type '{}') failed on {} of {} (correlation {}, depth "
-        "{}): {}",
-        trace_id, s.name, s.id.str(), s.plugin_type, context_.message_name,
-        record_text(entity_, context_.primary_entity_id), chain_.correlation_id.str(),
-        context_.depth, what);
-    throw OperationFailed("an unexpected error occurred in plug-in step '" + s.name +
-                              "'; trace id " + trace_id + " (the host log has the details)",
-                          error_code::unexpected, trace_id);
+    fail_unexpectedly(s, context_, what);
   }
 
   void main_operation() {
@@ -597,7 +613,12 @@ class Operation {
       row.message = job.message_name;
       row.depth = job.depth;
       row.correlation_id = job.correlation_id;
-      if (!s.endpoint.empty()) row.endpoint = s.endpoint;
+      if (!s.endpoint.empty()) {
+        row.endpoint = s.endpoint;
+        auto* endpoint = chain_.snapshot->registration.find_endpoint(s.endpoint);
+        if (endpoint && endpoint->order == registration::Ordering::per_record)
+          row.ordering_key = job.primary_entity_name + ":" + job.primary_entity_id.str();
+      }
       row.context = codec::write_context(job);
       pipeline_.store_.add_system_job(row);
     }
@@ -635,6 +656,46 @@ void Pipeline::load(registration::Registration registration) {
 std::shared_ptr<const registration::Registration> Pipeline::registration() const {
   auto snapshot = snapshot_.load();
   return {snapshot, &snapshot->registration};
+}
+
+void Pipeline::run_job(ExecutionContext& context, const Guid& step_id,
+                       std::vector<std::string>& traces) {
+  Chain chain;
+  chain.snapshot = snapshot_.load();
+  const auto& steps = chain.snapshot->index.steps();
+  auto entry = std::find_if(steps.begin(), steps.end(),
+                            [&](const IndexedStep& e) { return e.step->id == step_id; });
+  if (entry == steps.end() || entry->step->plugin_type.empty())
+    throw OperationFailed("step " + step_id.str() +
+                              " is no longer registered (or disabled, or not a plug-in step); "
+                              "register it again and retry the job, or cancel it",
+                          error_code::configuration);
+  chain.correlation_id = context.correlation_id;
+  chain.initiating_user_id = context.initiating_user_id;
+  chain.user_agent = context.initiating_user_agent;
+  if (auto tag = context.shared_variables.find("tag"); tag != context.shared_variables.end())
+    if (auto* text = tag->second.get_if<std::string>()) chain.tag = *text;
+  chain.running.emplace_back(&*entry, context.primary_entity_id);
+
+  context.mode = Mode::asynchronous;
+  context.is_in_transaction = false;
+  StepServices services(*this, chain, *entry, context);
+  struct KeepTraces {
+    Chain& chain;
+    std::vector<std::string>& out;
+    ~KeepTraces() {
+      for (auto& line : chain.traces) out.push_back(std::move(line));
+    }
+  } keep{chain, traces};
+  try {
+    plugin_of(factory_, *chain.snapshot, *entry).execute(context, services);
+  } catch (const InvalidPluginExecution&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail_unexpectedly(*entry->step, context, e.what());
+  } catch (...) {
+    fail_unexpectedly(*entry->step, context, "an exception that is not a std::exception");
+  }
 }
 
 ParameterCollection Pipeline::run(Chain& chain, const Caller& caller, const std::string& message,

@@ -2,63 +2,15 @@
 
 #include <sqlite3.h>
 
+#include "job_row.hpp"
 #include "json_codec.hpp"
 #include "schema.hpp"
+#include "sqlite.hpp"
 
 namespace stepline::host {
 namespace {
 
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) !=
-        SQLITE_OK)
-      throw std::runtime_error(std::string("record store: cannot prepare statement: ") +
-                               sqlite3_errmsg(db));
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  /// Resets and clears bindings; returns *this for chaining binds.
-  Statement& start() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-    return *this;
-  }
-  Statement& bind(int i, std::string_view text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind(int i, long long n) {
-    sqlite3_bind_int64(stmt_, i, n);
-    return *this;
-  }
-  Statement& bind_null(int i) {
-    sqlite3_bind_null(stmt_, i);
-    return *this;
-  }
-  /// True while a row is available.
-  bool step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    std::string msg = sqlite3_errmsg(db_);
-    sqlite3_reset(stmt_);
-    throw std::runtime_error("record store: " + msg);
-  }
-  std::string_view text(int col) const {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string_view(p, sqlite3_column_bytes(stmt_, col)) : std::string_view();
-  }
-  long long integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  void done() { sqlite3_reset(stmt_); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using store::Statement;
 
 std::string quote_json_key(std::string_view column) {
   std::string out = "$.\"";
@@ -94,15 +46,7 @@ struct RecordStore::Statements {
                "UPDATE records SET attributes = ?3, modified_on = ?4, version = version + 1 WHERE "
                "entity = ?1 AND id = ?2"),
         remove(db, "DELETE FROM records WHERE entity = ?1 AND id = ?2"),
-        insert_job(
-            db,
-            "INSERT INTO system_jobs (id, created_on, step_id, step_name, regarding_entity, "
-            "regarding_id, "
-            "message, depth, correlation_id, state_code, status_code, retry_count, postpone_until, "
-            "error_code, message_text, friendly_message, execution_time_ms, endpoint, context) "
-            "VALUES "
-            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-            "?19)") {}
+        insert_job(db, store::insert_job_sql) {}
   Statement insert, select, update, remove, insert_job;
 };
 
@@ -113,33 +57,11 @@ DuplicateRecord::DuplicateRecord(std::string_view entity, const Guid& id)
     : std::runtime_error("a record " + std::string(entity) + " with id " + id.str() +
                          " already exists; leave the id out to have one generated") {}
 
-RecordStore::RecordStore(const std::filesystem::path& file, Durability durability) : file_(file) {
-  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
-  if (sqlite3_open_v2(file.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw std::runtime_error("record store " + file.string() + ": cannot open: " + msg +
-                             " (check that the data folder exists and is writable)");
-  }
+RecordStore::RecordStore(const std::filesystem::path& file, Durability durability)
+    : file_(file), db_(store::open_database(file, durability)) {
   try {
-    sqlite3_busy_timeout(db_, 5000);
-    exec("PRAGMA journal_mode=WAL");
-    exec(durability == Durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-    Statement version(db_, "PRAGMA user_version");
-    version.step();
-    long long found = version.integer(0);
-    version.done();
-    if (found > store_schema::version)
-      throw std::runtime_error("schema version " + std::to_string(found) +
-                               " is newer than this build's " +
-                               std::to_string(store_schema::version) + "; use a newer stepline");
-    exec(store_schema::sql);
-    exec(("PRAGMA user_version=" + std::to_string(store_schema::version)).c_str());
     statements_ = std::make_unique<Statements>(db_);
   } catch (const std::exception& e) {
-    statements_.reset();
     sqlite3_close(db_);
     throw std::runtime_error("record store " + file.string() + ": " + e.what());
   }
@@ -155,12 +77,7 @@ int RecordStore::schema_version() noexcept {
 }
 
 void RecordStore::exec(const char* sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string msg = error ? error : "unknown error";
-    sqlite3_free(error);
-    throw std::runtime_error("record store: " + msg);
-  }
+  store::exec(db_, sql);
 }
 
 RecordStore::Transaction::Transaction(RecordStore& store) : store_(store), lock_(store.mutex_) {
@@ -313,61 +230,18 @@ EntityCollection RecordStore::retrieve_multiple(const Query& query) {
 void RecordStore::add_system_job(const SystemJob& job) {
   std::lock_guard lock(mutex_);
   auto& s = statements_->insert_job.start();
-  s.bind(1, job.id.str())
-      .bind(2, to_iso8601(job.created_on))
-      .bind(3, job.step_id.str())
-      .bind(4, job.step_name);
-  s.bind(5, job.regarding_entity).bind(6, job.regarding_id.str()).bind(7, job.message);
-  s.bind(8, static_cast<long long>(job.depth)).bind(9, job.correlation_id.str());
-  s.bind(10, static_cast<long long>(job.state_code))
-      .bind(11, static_cast<long long>(job.status_code));
-  s.bind(12, static_cast<long long>(job.retry_count));
-  if (job.postpone_until) s.bind(13, to_iso8601(*job.postpone_until));
-  if (job.error_code) s.bind(14, static_cast<long long>(*job.error_code));
-  if (!job.message_text.empty()) s.bind(15, job.message_text);
-  if (!job.friendly_message.empty()) s.bind(16, job.friendly_message);
-  if (job.execution_time_ms) s.bind(17, *job.execution_time_ms);
-  if (job.endpoint) s.bind(18, *job.endpoint);
-  s.bind(19, job.context);
+  store::bind_new_job(s, job);
   s.step();
   s.done();
 }
 
 std::vector<SystemJob> RecordStore::system_jobs() {
   std::lock_guard lock(mutex_);
-  Statement s(
-      db_,
-      "SELECT id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, "
-      "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "
-      "message_text, "
-      "friendly_message, execution_time_ms, endpoint, context FROM system_jobs ORDER BY "
-      "created_on, rowid");
+  Statement s(db_,
+              std::string("SELECT ") + store::job_columns + " FROM system_jobs ORDER BY sequence");
   s.start();
   std::vector<SystemJob> out;
-  auto time_of = [](std::string_view t) { return parse_iso8601(t).value_or(DateTime{}); };
-  while (s.step()) {
-    SystemJob j;
-    j.id = Guid::parse(s.text(0));
-    j.created_on = time_of(s.text(1));
-    j.step_id = Guid::parse(s.text(2));
-    j.step_name = s.text(3);
-    j.regarding_entity = s.text(4);
-    if (auto g = Guid::try_parse(s.text(5))) j.regarding_id = *g;
-    j.message = s.text(6);
-    j.depth = static_cast<int>(s.integer(7));
-    j.correlation_id = Guid::parse(s.text(8));
-    j.state_code = static_cast<int>(s.integer(9));
-    j.status_code = static_cast<int>(s.integer(10));
-    j.retry_count = static_cast<int>(s.integer(11));
-    if (!s.is_null(12)) j.postpone_until = time_of(s.text(12));
-    if (!s.is_null(13)) j.error_code = static_cast<int>(s.integer(13));
-    j.message_text = s.text(14);
-    j.friendly_message = s.text(15);
-    if (!s.is_null(16)) j.execution_time_ms = s.integer(16);
-    if (!s.is_null(17)) j.endpoint = std::string(s.text(17));
-    j.context = s.text(18);
-    out.push_back(std::move(j));
-  }
+  while (s.step()) out.push_back(store::read_job(s));
   return out;
 }
 

@@ -1,10 +1,13 @@
-// The record store's schema, in one place. Bump schema_version when it changes and add the
-// migration step to RecordStore's constructor.
+// The record store's schema, in one place. Bump `version` when it changes, add the step that
+// brings the previous version's database up to it to `migrations`, and keep `sql` the complete
+// newest schema (a new database runs only `sql`).
 #pragma once
+
+#include <array>
 
 namespace stepline::host::store_schema {
 
-inline constexpr int version = 1;
+inline constexpr int version = 2;
 
 inline constexpr const char* sql = R"sql(
 -- Records: one row per record; its attributes are one document in Stepline's json format.
@@ -20,12 +23,14 @@ CREATE TABLE IF NOT EXISTS records (
 );
 
 -- System jobs: asynchronous steps to run after the operation that queued them committed. Rows
--- are written in the operation's own transaction (the outbox); the async service runs them.
--- state_code/status_code follow the asyncoperation codes: 0/0 Ready, 1/10 Waiting,
--- 2/20 In progress, 3/30 Succeeded, 3/31 Failed, 3/32 Canceled.
+-- are written in the operation's own transaction (the outbox); the async service runs them
+-- (docs/JOBS.md). state_code/status_code follow the asyncoperation codes: 0/0 Ready, 1/10
+-- Waiting (postponed or waiting for a retry until postpone_until), 2/20 In progress, 2/21
+-- Pausing, 2/22 Canceling, 3/30 Succeeded, 3/31 Failed, 3/32 Canceled.
+-- Every time is ISO-8601 UTC with milliseconds (fixed width), so text order is time order.
 CREATE TABLE IF NOT EXISTS system_jobs (
   id                TEXT    PRIMARY KEY, -- = the frozen context's OperationId
-  created_on        TEXT    NOT NULL,    -- ISO-8601 UTC, = OperationCreatedOn
+  created_on        TEXT    NOT NULL,    -- = OperationCreatedOn
   step_id           TEXT    NOT NULL,
   step_name         TEXT    NOT NULL,
   regarding_entity  TEXT,
@@ -42,9 +47,37 @@ CREATE TABLE IF NOT EXISTS system_jobs (
   friendly_message  TEXT,
   execution_time_ms INTEGER,
   endpoint          TEXT,                -- service endpoint name; NULL for a plug-in step
-  context           TEXT    NOT NULL     -- json format, Mode=1, IsInTransaction=false
+  context           TEXT    NOT NULL,    -- json format, Mode=1, IsInTransaction=false
+  sequence          INTEGER NOT NULL DEFAULT 0, -- creation order (max + 1 when written)
+  ordering_key      TEXT,                -- jobs sharing a key run one at a time, in sequence
+  started_on        TEXT,                -- the last attempt's start
+  completed_on      TEXT,
+  lease_owner       TEXT,                -- host:pid:nonce of the process running it
+  lease_until       TEXT,                -- after this another process may take it back
+  trace             TEXT                 -- the plug-in's trace lines of the last attempt
 );
-CREATE INDEX IF NOT EXISTS system_jobs_due ON system_jobs (state_code, postpone_until, created_on);
+CREATE INDEX IF NOT EXISTS system_jobs_sequence ON system_jobs (sequence);
+CREATE INDEX IF NOT EXISTS system_jobs_state ON system_jobs (state_code, sequence);
+CREATE INDEX IF NOT EXISTS system_jobs_postponed ON system_jobs (postpone_until)
+  WHERE state_code = 1;
+CREATE INDEX IF NOT EXISTS system_jobs_ordered ON system_jobs (ordering_key, sequence)
+  WHERE ordering_key IS NOT NULL;
 )sql";
+
+/// migrations[v - 1] brings a version-v database to version v + 1.
+inline constexpr std::array<const char*, version - 1> migrations = {
+    // 1 -> 2: the async service's columns; creation order taken from the insertion order.
+    R"sql(
+ALTER TABLE system_jobs ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE system_jobs ADD COLUMN ordering_key TEXT;
+ALTER TABLE system_jobs ADD COLUMN started_on TEXT;
+ALTER TABLE system_jobs ADD COLUMN completed_on TEXT;
+ALTER TABLE system_jobs ADD COLUMN lease_owner TEXT;
+ALTER TABLE system_jobs ADD COLUMN lease_until TEXT;
+ALTER TABLE system_jobs ADD COLUMN trace TEXT;
+UPDATE system_jobs SET sequence = rowid;
+DROP INDEX IF EXISTS system_jobs_due;
+)sql",
+};
 
 }  // namespace stepline::host::store_schema

@@ -95,6 +95,14 @@ class Pipeline {
   /// record store.
   OperationResponse execute(const OperationRequest& request);
 
+  /// Runs the plug-in of asynchronous step `step_id` for a system job, on the calling thread,
+  /// with the job's frozen context (Mode async, outside any transaction); its nested requests
+  /// re-enter this pipeline as synchronous operations at depth + 1. The plug-in's trace lines
+  /// are appended to `traces`, also when it throws. Throws what the plug-in threw as
+  /// InvalidPluginExecution (its status says retry or fail), and OperationFailed for an
+  /// unexpected error (with a trace id) or a step that is no longer registered.
+  void run_job(ExecutionContext& context, const Guid& step_id, std::vector<std::string>& traces);
+
   /// Swaps in a new registration (re-indexes, new plug-in instances); operations already running
   /// finish on the old one.
   void load(registration::Registration registration);

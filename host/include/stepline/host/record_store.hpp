@@ -53,6 +53,16 @@ struct SystemJob {
   std::optional<long long> execution_time_ms;
   std::optional<std::string> endpoint;  ///< service endpoint name; empty for plug-in steps
   std::string context;  ///< the serialized context (json format), Mode=1, IsInTransaction=false
+  /// Jobs that must run one at a time in creation order share a key ("account:<id>" for an
+  /// endpoint with `order: per-record`); empty = no ordering.
+  std::string ordering_key;
+  // Kept by the async service (host/include/stepline/host/jobs/job_store.hpp):
+  long long sequence = 0;  ///< creation order, assigned when the row is written
+  std::optional<DateTime> started_on;
+  std::optional<DateTime> completed_on;
+  std::string lease_owner;  ///< the worker process holding an In-progress job
+  std::optional<DateTime> lease_until;
+  std::string trace;  ///< the plug-in's trace lines of the last attempt
 };
 
 enum class Durability {

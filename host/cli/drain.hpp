@@ -1,0 +1,62 @@
+// `--drain` for `stepline run` and `stepline exec`: an async service in the same process works
+// through the jobs these requests queue, and the command waits for them before it exits.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include <stepline/host/configured_host.hpp>
+#include <stepline/host/jobs/async_service.hpp>
+
+namespace stepline::cli {
+
+class Drain {
+ public:
+  /// Starts the service (when `enabled`) before any request runs, so jobs are worked off while
+  /// later requests still run. Jobs created from now on are "these requests' jobs".
+  Drain(host::ConfiguredHost& configured, bool enabled) {
+    if (!enabled) return;
+    service_ =
+        std::make_unique<host::jobs::AsyncService>(configured.host(), configured.endpoint_poster());
+    mark_ = service_->store().last_sequence();
+    service_->start();
+    start_ = std::chrono::steady_clock::now();
+  }
+
+  /// Waits until every job created since the start is completed (Waiting ones included: a
+  /// retry due in ten minutes keeps the command ten minutes), stops the service and prints a
+  /// summary line. Returns the number of jobs that did not succeed.
+  std::size_t finish(std::ostream& out) {
+    if (!service_) return 0;
+    service_->drain(mark_);
+    service_->stop();
+    auto counts = service_->store().count(mark_);
+    auto stats = service_->stats();
+    // Jobs of auto_delete steps are gone once they succeed: the service counted them.
+    auto succeeded = std::max<std::size_t>(counts[host::jobs::JobStatus::succeeded],
+                                           static_cast<std::size_t>(stats.succeeded));
+    auto failed = counts[host::jobs::JobStatus::failed];
+    auto canceled = counts[host::jobs::JobStatus::canceled];
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    out << fmt::format(
+               "async jobs: {} succeeded, {} failed, {} canceled, {} retries; drained in {:.3f} s",
+               succeeded, failed, canceled, stats.retries, seconds)
+        << std::endl;
+    if (failed)
+      out << "  `stepline jobs -c FILE list --status failed` shows why; `stepline jobs -c FILE "
+             "retry ID` runs one again"
+          << std::endl;
+    return failed + canceled;
+  }
+
+ private:
+  std::unique_ptr<host::jobs::AsyncService> service_;
+  long long mark_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace stepline::cli

@@ -1,0 +1,371 @@
+// `stepline jobs -c FILE <command>`: the operator's view of the system jobs in the registration's
+// database — list, show, cancel, resume, retry, postpone, purge (docs/JOBS.md). Exit status:
+// 0 done, 1 refused (the job's status does not allow it), 2 bad input or configuration, 3 no
+// such job. Results go to stdout, errors to stderr, one line each.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/registration/load.hpp>
+#include <stepline/registration/values.hpp>
+
+#include "command.hpp"
+
+namespace stepline::cli {
+namespace {
+
+using host::SystemJob;
+using host::jobs::JobStatus;
+using host::jobs::JobStore;
+
+namespace exit_code {
+constexpr int ok = 0;
+constexpr int refused = 1;
+constexpr int bad_input = 2;
+constexpr int no_such_job = 3;
+}  // namespace exit_code
+
+struct JobsOptions {
+  std::string config;
+  std::string id;
+  std::string status;
+  std::string step;
+  std::string entity;
+  std::size_t limit = 100;
+  bool json = false;
+  bool context = false;
+  std::string until;
+  std::string older_than;
+  bool succeeded = false, failed = false, canceled = false;
+};
+
+/// Input the command cannot use; reported on stderr with exit status 2.
+struct BadInput : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::filesystem::path database_of(const std::string& config) {
+  if (!std::filesystem::exists(config))
+    throw BadInput("cannot read the registration file " + config);
+  // read(), not load(): the job commands need the data folder only, so a registration whose
+  // secrets are not set in this shell still names its database.
+  auto loaded = registration::read(config);
+  auto folder = loaded.registration.host.data_folder;
+  if (folder.empty()) folder = std::filesystem::path(config).parent_path() / "data";
+  auto file = folder / "stepline.db";
+  if (!std::filesystem::exists(file))
+    throw BadInput("no job database at " + file.string() + " (the data folder of " + config +
+                   "): nothing has run with this registration");
+  return file;
+}
+
+/// "30s", "10m", "1h30m", "500ms" or "7d".
+std::chrono::milliseconds duration_of(const std::string& text, const char* option) {
+  if (text.size() > 1 && text.back() == 'd' &&
+      text.find_first_not_of("0123456789") == text.size() - 1)
+    return std::chrono::hours(24) * std::stoll(text.substr(0, text.size() - 1));
+  if (auto d = registration::parse_duration(text)) return *d;
+  throw BadInput(std::string(option) + ": '" + text +
+                 "' is not a duration; write it like 30s, 10m, 2h, 1h30m or 7d");
+}
+
+/// An ISO-8601 time, or a duration from now.
+DateTime time_of(const std::string& text) {
+  if (auto t = parse_iso8601(text)) return *t;
+  if (auto d = registration::parse_duration(text)) return now_utc() + *d;
+  throw BadInput("--until: '" + text +
+                 "' is neither an ISO-8601 time (2026-05-01T08:00:00Z) nor a duration from now "
+                 "(10m, 2h)");
+}
+
+std::string when(const std::optional<DateTime>& t) {
+  return t ? to_iso8601(*t) : "-";
+}
+
+std::string status_text(const SystemJob& j) {
+  auto s = host::jobs::status_of(j);
+  return s ? std::string(to_string(*s)) : fmt::format("{}/{}", j.state_code, j.status_code);
+}
+
+void write_json(rapidjson::Writer<rapidjson::StringBuffer>& w, const SystemJob& j,
+                bool with_context) {
+  auto text = [&](const char* key, std::string_view value) {
+    w.Key(key);
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  };
+  auto time = [&](const char* key, const std::optional<DateTime>& t) {
+    w.Key(key);
+    if (t) {
+      auto s = to_iso8601(*t);
+      w.String(s.c_str());
+    } else {
+      w.Null();
+    }
+  };
+  w.StartObject();
+  text("id", j.id.str());
+  text("status", status_text(j));
+  w.Key("stateCode");
+  w.Int(j.state_code);
+  w.Key("statusCode");
+  w.Int(j.status_code);
+  text("step", j.step_name);
+  text("stepId", j.step_id.str());
+  text("message", j.message);
+  text("entity", j.regarding_entity);
+  text("recordId", j.regarding_id.str());
+  w.Key("endpoint");
+  if (j.endpoint)
+    w.String(j.endpoint->c_str());
+  else
+    w.Null();
+  text("correlationId", j.correlation_id.str());
+  w.Key("depth");
+  w.Int(j.depth);
+  w.Key("sequence");
+  w.Int64(j.sequence);
+  w.Key("orderingKey");
+  if (j.ordering_key.empty())
+    w.Null();
+  else
+    w.String(j.ordering_key.c_str());
+  time("createdOn", j.created_on);
+  time("startedOn", j.started_on);
+  time("completedOn", j.completed_on);
+  time("postponeUntil", j.postpone_until);
+  w.Key("retryCount");
+  w.Int(j.retry_count);
+  w.Key("errorCode");
+  if (j.error_code)
+    w.Int(*j.error_code);
+  else
+    w.Null();
+  text("errorMessage", j.message_text);
+  text("friendlyMessage", j.friendly_message);
+  w.Key("executionTimeMs");
+  if (j.execution_time_ms)
+    w.Int64(*j.execution_time_ms);
+  else
+    w.Null();
+  w.Key("leaseOwner");
+  if (j.lease_owner.empty())
+    w.Null();
+  else
+    w.String(j.lease_owner.c_str());
+  time("leaseUntil", j.lease_until);
+  text("trace", j.trace);
+  if (with_context) {
+    w.Key("contextSize");
+    w.Uint64(j.context.size());
+    w.Key("context");
+    w.RawValue(j.context.data(), j.context.size(), rapidjson::kObjectType);
+  }
+  w.EndObject();
+}
+
+int list(const JobsOptions& o) {
+  host::jobs::JobFilter filter;
+  if (!o.status.empty()) {
+    filter.status = host::jobs::parse_status(o.status);
+    if (!filter.status)
+      throw BadInput("--status: '" + o.status +
+                     "' is not a job status; use ready, waiting, in-progress, pausing, canceling, "
+                     "succeeded, failed or canceled");
+  }
+  filter.step = o.step;
+  filter.entity = o.entity;
+  filter.limit = o.limit;
+  JobStore store(database_of(o.config));
+  std::size_t shown = 0;
+  if (o.json) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    std::cout << '[';
+    store.list(filter, [&](const SystemJob& j) {
+      buffer.Clear();
+      w.Reset(buffer);
+      write_json(w, j, false);
+      std::cout << (shown++ ? ",\n" : "\n") << buffer.GetString();
+    });
+    std::cout << (shown ? "\n]\n" : "]\n");
+    return exit_code::ok;
+  }
+  std::cout << fmt::format("{:<36}  {:<11}  {:<24}  {:<8}  {:>7}  {:<24}  {}\n", "ID", "STATUS",
+                           "STEP", "ENTITY", "RETRIES", "NEXT/COMPLETED", "ERROR");
+  store.list(filter, [&](const SystemJob& j) {
+    ++shown;
+    auto at = j.completed_on ? j.completed_on : j.postpone_until;
+    auto error = j.friendly_message.size() > 80 ? j.friendly_message.substr(0, 77) + "..."
+                                                : j.friendly_message;
+    std::cout << fmt::format("{:<36}  {:<11}  {:<24}  {:<8}  {:>7}  {:<24}  {}\n", j.id.str(),
+                             status_text(j), j.step_name, j.regarding_entity, j.retry_count,
+                             when(at), error);
+  });
+  if (o.limit && shown == o.limit)
+    std::cerr << "(the first " << shown << "; --limit 0 shows every one)\n";
+  return exit_code::ok;
+}
+
+int show(const JobsOptions& o) {
+  JobStore store(database_of(o.config));
+  auto j = store.find(o.id);
+  if (o.json) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    write_json(w, j, true);
+    std::cout << buffer.GetString() << '\n';
+    return exit_code::ok;
+  }
+  auto line = [](std::string_view name, std::string_view value) {
+    std::cout << fmt::format("{:<18} {}\n", name, value.empty() ? "-" : value);
+  };
+  line("id", j.id.str());
+  line("status",
+       fmt::format("{} (state {}, status {})", status_text(j), j.state_code, j.status_code));
+  line("step", fmt::format("{} ({})", j.step_name, j.step_id.str()));
+  line("endpoint", j.endpoint.value_or(""));
+  line("message", j.message);
+  line("record", j.regarding_entity + " " + j.regarding_id.str());
+  line("correlation id", j.correlation_id.str());
+  line("depth", std::to_string(j.depth));
+  line("sequence", std::to_string(j.sequence));
+  line("ordering key", j.ordering_key);
+  line("created on", to_iso8601(j.created_on));
+  line("started on", when(j.started_on));
+  line("completed on", when(j.completed_on));
+  line("postpone until", when(j.postpone_until));
+  line("retry count", std::to_string(j.retry_count));
+  line("execution time", j.execution_time_ms ? std::to_string(*j.execution_time_ms) + " ms" : "");
+  line("lease", j.lease_owner.empty() ? "" : j.lease_owner + " until " + when(j.lease_until));
+  line("error code", j.error_code ? fmt::format("{} (0x{:08X})", *j.error_code,
+                                                static_cast<std::uint32_t>(*j.error_code))
+                                  : "");
+  line("error", j.message_text);
+  line("friendly message", j.friendly_message);
+  line("context size", std::to_string(j.context.size()) + " bytes");
+  if (!j.trace.empty()) {
+    std::cout << "trace:\n";
+    std::size_t start = 0;
+    while (start <= j.trace.size()) {
+      auto end = j.trace.find('\n', start);
+      std::cout << "  " << j.trace.substr(start, end - start) << '\n';
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  if (o.context) std::cout << "context:\n" << j.context << '\n';
+  return exit_code::ok;
+}
+
+template <class Change>
+int change(const JobsOptions& o, Change apply) {
+  JobStore store(database_of(o.config));
+  auto job = store.find(o.id);
+  JobStatus now = apply(store, job.id);
+  std::cout << fmt::format("system job {} is now {}\n", job.id.str(), to_string(now));
+  return exit_code::ok;
+}
+
+int purge(const JobsOptions& o) {
+  if (!o.succeeded && !o.failed && !o.canceled)
+    throw BadInput("purge: say what to remove: --succeeded, --failed and/or --canceled");
+  auto age = duration_of(o.older_than, "--older-than");
+  JobStore store(database_of(o.config));
+  auto before = now_utc() - age;
+  std::size_t removed = 0;
+  if (o.succeeded) removed += store.purge(JobStatus::succeeded, before);
+  if (o.failed) removed += store.purge(JobStatus::failed, before);
+  if (o.canceled) removed += store.purge(JobStatus::canceled, before);
+  std::cout << "purged " << removed << " job(s) completed before " << to_iso8601(before) << '\n';
+  return exit_code::ok;
+}
+
+/// Runs one command and turns its errors into the documented exit statuses.
+template <class F>
+void guarded(F run) {
+  try {
+    exit_status() = run();
+  } catch (const host::jobs::JobRefused& e) {
+    std::cerr << "refused: " << e.what() << '\n';
+    exit_status() = exit_code::refused;
+  } catch (const host::jobs::JobNotFound& e) {
+    std::cerr << e.what() << '\n';
+    exit_status() = exit_code::no_such_job;
+  } catch (const std::exception& e) {
+    std::cerr << "stepline jobs: " << e.what() << '\n';
+    exit_status() = exit_code::bad_input;
+  }
+}
+
+}  // namespace
+
+STEPLINE_COMMAND([](CLI::App& app) {
+  auto o = std::make_shared<JobsOptions>();
+  auto* jobs = app.add_subcommand("jobs", "Inspect and manage system jobs (docs/JOBS.md)");
+  jobs->add_option("-c,--config", o->config, "the registration YAML file")->required();
+  jobs->require_subcommand(1);
+  jobs->fallthrough();
+
+  auto* list_command = jobs->add_subcommand("list", "List jobs in creation order");
+  list_command->add_option("--status", o->status,
+                           "ready|waiting|in-progress|canceling|succeeded|failed|canceled");
+  list_command->add_option("--step", o->step, "only jobs of this step (its name)");
+  list_command->add_option("--entity", o->entity, "only jobs about this table");
+  list_command->add_option("--limit", o->limit, "at most this many (default 100, 0 = all)");
+  list_command->add_flag("--json", o->json, "a JSON array, one object per job");
+  list_command->callback([o] { guarded([&] { return list(*o); }); });
+
+  auto* show_command = jobs->add_subcommand("show", "Every field of one job");
+  show_command->add_option("id", o->id, "the job id (or a unique prefix)")->required();
+  show_command->add_flag("--json", o->json, "one JSON object, context included");
+  show_command->add_flag("--context", o->context, "print the frozen context too");
+  show_command->callback([o] { guarded([&] { return show(*o); }); });
+
+  auto* cancel = jobs->add_subcommand("cancel", "Cancel a ready, waiting or running job");
+  cancel->add_option("id", o->id, "the job id")->required();
+  cancel->callback([o] {
+    guarded([&] {
+      return change(*o, [](JobStore& s, const Guid& id) { return s.cancel(id, now_utc()); });
+    });
+  });
+
+  auto* resume = jobs->add_subcommand("resume", "Run a waiting job now");
+  resume->add_option("id", o->id, "the job id")->required();
+  resume->callback([o] {
+    guarded([&] { return change(*o, [](JobStore& s, const Guid& id) { return s.resume(id); }); });
+  });
+
+  auto* retry = jobs->add_subcommand("retry", "Put a failed or canceled job back to Ready");
+  retry->add_option("id", o->id, "the job id")->required();
+  retry->callback([o] {
+    guarded([&] { return change(*o, [](JobStore& s, const Guid& id) { return s.retry(id); }); });
+  });
+
+  auto* postpone = jobs->add_subcommand("postpone", "Hold a ready or waiting job until a time");
+  postpone->add_option("id", o->id, "the job id")->required();
+  postpone->add_option("--until", o->until, "an ISO-8601 time, or a duration from now (2h)")
+      ->required();
+  postpone->callback([o] {
+    guarded([&] {
+      auto until = time_of(o->until);
+      return change(*o, [until](JobStore& s, const Guid& id) { return s.postpone(id, until); });
+    });
+  });
+
+  auto* purge_command = jobs->add_subcommand("purge", "Delete completed jobs");
+  purge_command->add_flag("--succeeded", o->succeeded, "succeeded jobs");
+  purge_command->add_flag("--failed", o->failed, "failed jobs");
+  purge_command->add_flag("--canceled", o->canceled, "canceled jobs");
+  purge_command->add_option("--older-than", o->older_than, "completed longer ago than this (7d)")
+      ->required();
+  purge_command->callback([o] { guarded([&] { return purge(*o); }); });
+});
+
+}  // namespace stepline::cli

@@ -1,0 +1,116 @@
+// The asynchronous service: a pool of workers that take due system jobs from the store under a
+// lease and run them — a plug-in step with its frozen context through the pipeline, an endpoint
+// step through the EndpointPoster — then record Succeeded, Failed (with the reason) or Waiting
+// (with the next attempt's time) under the step's retry policy. `stepline serve` runs one;
+// `stepline run --drain` runs one in-process until its requests' jobs are done.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <stepline/host/endpoint_poster.hpp>
+#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/jobs/retry_schedule.hpp>
+#include <stepline/host/pipeline.hpp>
+#include <stepline/registration/model.hpp>
+
+namespace stepline::host {
+class Host;
+}
+
+namespace stepline::host::jobs {
+
+struct AsyncServiceOptions {
+  int workers = 0;         ///< worker threads; 0 = the registration's host.async_workers
+  std::size_t batch = 64;  ///< jobs one worker takes at once (their posts overlap)
+  std::chrono::milliseconds lease{std::chrono::seconds(60)};      ///< renewed every third of it
+  std::chrono::milliseconds poll{std::chrono::milliseconds(20)};  ///< idle workers look this often
+  /// For plug-ins that ask for a retry (endpoints have their own policy in the YAML).
+  registration::RetryPolicy plugin_retry = default_plugin_retry();
+  std::uint64_t seed = 0;  ///< jitter's random seed; 0 = a random one
+  Durability durability = Durability::normal;
+};
+
+/// Counts since start, for the drain summary, logs and benchmarks.
+struct AsyncServiceStats {
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t retries = 0;   ///< attempts that ended Waiting for another
+  std::uint64_t canceled = 0;  ///< attempts that ended with the job canceled
+  std::uint64_t released = 0;  ///< jobs handed back to Ready without an attempt (shutdown)
+  std::uint64_t lost = 0;      ///< results not written because another process took the job
+};
+
+class AsyncService {
+ public:
+  /// Runs jobs of `pipeline`'s registration from the database `database`. Without a poster only
+  /// plug-in jobs are taken; endpoint jobs wait for a service that has one.
+  AsyncService(Pipeline& pipeline, const std::filesystem::path& database, EndpointPoster* poster,
+               AsyncServiceOptions options = {});
+  /// The same for a host's pipeline and record store.
+  AsyncService(Host& host, EndpointPoster* poster, AsyncServiceOptions options = {});
+  /// Stops with stop()'s default grace.
+  ~AsyncService();
+  AsyncService(const AsyncService&) = delete;
+  AsyncService& operator=(const AsyncService&) = delete;
+
+  /// Hands back jobs left In progress by processes that died or whose lease expired, then
+  /// starts the workers. Returns how many jobs were handed back.
+  std::size_t start();
+  /// Stops taking jobs; attempts under way get until `grace` to finish and be recorded, the
+  /// rest go back to Ready. Joins the workers (a plug-in that never returns blocks here).
+  /// Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
+  /// Waits until every job created after `sequence` (see JobStore::last_sequence) that this
+  /// service can run is completed; false when `timeout` passed first. Waiting jobs count as
+  /// unfinished; without a poster, endpoint jobs are not waited for.
+  bool drain(long long sequence,
+             std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+
+  AsyncServiceStats stats() const;
+  JobStore& store() noexcept { return store_; }
+  /// "host:pid:nonce", the lease owner written on the jobs this service holds.
+  const std::string& owner() const noexcept { return owner_; }
+
+  /// The lease owner this process would write, without the nonce ("host:pid:").
+  static std::string process_owner_prefix();
+  /// True when `owner` names a process on this machine that no longer exists.
+  static bool owner_is_dead(std::string_view owner);
+
+ private:
+  void work();
+  void keep_leases();
+  std::vector<JobResult> run_batch(std::vector<SystemJob>& jobs);
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+  bool past_deadline() const;
+  void record(std::vector<JobResult>& results);
+
+  Pipeline& pipeline_;
+  EndpointPoster* poster_;
+  AsyncServiceOptions options_;
+  JobStore store_;
+  std::string owner_;
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::int64_t> deadline_ns_{0};  ///< steady clock; set by stop()
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  std::vector<std::thread> threads_;
+  bool started_ = false;
+
+  mutable std::mutex stats_mutex_;
+  AsyncServiceStats stats_;
+  std::mutex random_mutex_;
+  std::mt19937_64 random_;
+};
+
+}  // namespace stepline::host::jobs

@@ -1,0 +1,39 @@
+// One system_jobs row in and out of SQL, shared by the record store (which writes new jobs in an
+// operation's transaction) and the job store (which runs and administers them).
+#pragma once
+
+#include <stepline/host/record_store.hpp>
+
+#include "sqlite.hpp"
+
+namespace stepline::host::store {
+
+/// Every column, in the order read_job expects them.
+inline constexpr const char* job_columns =
+    "id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, "
+    "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "
+    "message_text, friendly_message, execution_time_ms, endpoint, context, sequence, "
+    "ordering_key, started_on, completed_on, lease_owner, lease_until, trace";
+
+/// The same columns without the context, for listings that must not load large documents.
+inline constexpr const char* job_columns_without_context =
+    "id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, "
+    "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "
+    "message_text, friendly_message, execution_time_ms, endpoint, length(context), sequence, "
+    "ordering_key, started_on, completed_on, lease_owner, lease_until, trace";
+
+/// Reads a row selected with job_columns, or with job_columns_without_context and
+/// `with_context` false (the context is then left empty).
+SystemJob read_job(const Statement& s, bool with_context = true);
+
+/// INSERT of a new job with every column bound from `job`; its sequence is max + 1.
+inline constexpr const char* insert_job_sql =
+    "INSERT INTO system_jobs (id, created_on, step_id, step_name, regarding_entity, "
+    "regarding_id, message, depth, correlation_id, state_code, status_code, retry_count, "
+    "postpone_until, error_code, message_text, friendly_message, execution_time_ms, endpoint, "
+    "context, ordering_key, sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+    "(SELECT COALESCE(MAX(sequence), 0) + 1 FROM system_jobs))";
+void bind_new_job(Statement& s, const SystemJob& job);
+
+}  // namespace stepline::host::store

@@ -1,0 +1,73 @@
+#include "sqlite.hpp"
+
+#include "schema.hpp"
+
+namespace stepline::host::store {
+
+void exec(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string msg = error ? error : "unknown error";
+    sqlite3_free(error);
+    throw std::runtime_error("record store: " + msg);
+  }
+}
+
+namespace {
+
+int user_version(sqlite3* db) {
+  Statement version(db, "PRAGMA user_version");
+  version.step();
+  int found = static_cast<int>(version.integer(0));
+  version.done();
+  return found;
+}
+
+void bring_up_to_date(sqlite3* db) {
+  if (user_version(db) == store_schema::version) return;
+  exec(db, "BEGIN IMMEDIATE");
+  try {
+    int found = user_version(db);
+    if (found > store_schema::version)
+      throw std::runtime_error("schema version " + std::to_string(found) +
+                               " is newer than this build's " +
+                               std::to_string(store_schema::version) + "; use a newer stepline");
+    // A database at version 0 is new: `sql` creates everything.
+    for (int v = found; v > 0 && v < store_schema::version; ++v)
+      exec(db, store_schema::migrations[v - 1]);
+    exec(db, store_schema::sql);
+    exec(db, ("PRAGMA user_version=" + std::to_string(store_schema::version)).c_str());
+    exec(db, "COMMIT");
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+}  // namespace
+
+sqlite3* open_database(const std::filesystem::path& file, Durability durability) {
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(file.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error("record store " + file.string() + ": cannot open: " + msg +
+                             " (check that the data folder exists and is writable)");
+  }
+  try {
+    sqlite3_busy_timeout(db, 5000);
+    exec(db, "PRAGMA journal_mode=WAL");
+    exec(db,
+         durability == Durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    bring_up_to_date(db);
+  } catch (const std::exception& e) {
+    sqlite3_close(db);
+    throw std::runtime_error("record store " + file.string() + ": " + e.what());
+  }
+  return db;
+}
+
+}  // namespace stepline::host::store

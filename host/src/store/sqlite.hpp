@@ -1,0 +1,76 @@
+// What the record store and the job store share about the database file: opening it (WAL, the
+// durability setting, the schema brought up to date) and prepared statements.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <sqlite3.h>
+
+#include <stepline/host/record_store.hpp>
+
+namespace stepline::host::store {
+
+/// Opens (creating when absent) `file` in WAL mode with the durability's sync setting and brings
+/// its schema up to date (inside a write transaction, so two processes opening a database at
+/// once migrate it once). Throws std::runtime_error naming the file.
+sqlite3* open_database(const std::filesystem::path& file, Durability durability);
+
+/// Runs SQL text (one or more statements). Throws std::runtime_error with SQLite's message.
+void exec(sqlite3* db, const char* sql);
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) !=
+        SQLITE_OK)
+      throw std::runtime_error(std::string("record store: cannot prepare statement: ") +
+                               sqlite3_errmsg(db));
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  /// Resets and clears bindings; returns *this for chaining binds.
+  Statement& start() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    return *this;
+  }
+  Statement& bind(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, long long n) {
+    sqlite3_bind_int64(stmt_, i, n);
+    return *this;
+  }
+  Statement& bind_null(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  /// True while a row is available.
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    std::string msg = sqlite3_errmsg(db_);
+    sqlite3_reset(stmt_);
+    throw std::runtime_error("record store: " + msg);
+  }
+  std::string_view text(int col) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string_view(p, sqlite3_column_bytes(stmt_, col)) : std::string_view();
+  }
+  long long integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  void done() { sqlite3_reset(stmt_); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+}  // namespace stepline::host::store
