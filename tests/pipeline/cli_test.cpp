@@ -73,6 +73,16 @@ struct Workspace {
 
 const std::string samples = (fs::path(STEPLINE_SOURCE_DIR) / "samples" / "requests.jsonl").string();
 
+/// How many requests the sample file holds: one per non-empty line. The test registration has
+/// only the account rules, so every sample request but the nameless account succeeds.
+std::size_t sample_request_count() {
+  std::ifstream in(samples);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.find_first_not_of(" \t\r") != std::string::npos) ++n;
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("stepline exec prints the outcome, output parameters and trace lines") {
@@ -162,8 +172,11 @@ TEST_CASE("stepline run executes the sample requests and summarises them") {
   auto r = stepline_cli({"run", "-c", w.config.string(), "--requests", samples});
   CHECK(r.status == 0);
   CHECK(r.output.find("requests.jsonl:7: rejected: An account needs a name.") != std::string::npos);
-  CHECK(r.output.find("7 requests in ") != std::string::npos);
-  CHECK(r.output.find("6 succeeded, 1 rejected by a plug-in, 0 failed, 0 invalid") !=
+  const std::size_t total = sample_request_count();
+  REQUIRE(total > 1);
+  CHECK(r.output.find(std::to_string(total) + " requests in ") != std::string::npos);
+  CHECK(r.output.find(std::to_string(total - 1) +
+                      " succeeded, 1 rejected by a plug-in, 0 failed, 0 invalid") !=
         std::string::npos);
   CHECK(r.output.find("operations/s") != std::string::npos);
   CHECK(r.output.find('\r') == std::string::npos);  // no progress bar when not on a terminal
@@ -233,7 +246,8 @@ TEST_CASE("stepline run draws a progress bar when its output is a terminal") {
   close(master);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK(output.find("] 7/7") != std::string::npos);
+  const std::size_t total = sample_request_count();
+  CHECK(output.find("] " + std::to_string(total) + "/" + std::to_string(total)) != std::string::npos);
   CHECK(output.find("[##############################]") != std::string::npos);
-  CHECK(output.find("6 succeeded") != std::string::npos);
+  CHECK(output.find(std::to_string(total - 1) + " succeeded") != std::string::npos);
 }

@@ -70,7 +70,7 @@ TEST_CASE("stepline validate summarises a valid registration and exits with 0") 
   Run run = stepline("validate " + path.string());
   CAPTURE(run.output);
   CHECK(run.status == 0);
-  CHECK(run.output == path.string() + ": valid: 1 plug-in, 1 endpoint, 5 steps\n");
+  CHECK(run.output == path.string() + ": valid: 2 plug-ins, 4 endpoints, 9 steps\n");
 }
 
 TEST_CASE("stepline validate reports an unset connection variable by name") {

@@ -327,17 +327,24 @@ TEST_CASE("the sample registration loads when the broker connection is set") {
       "SharedAccessKey=bG9jYWw=;UseDevelopmentEmulator=true");
   Registration r = load(STEPLINE_SOURCE_DIR "/samples/stepline.yaml");
   CHECK(r.warnings.empty());
-  CHECK(r.plugins.size() == 1);
-  CHECK(r.endpoints.size() == 1);
-  CHECK(r.steps.size() == 5);
+  CHECK(r.plugins.size() == 2);
+  CHECK(r.endpoints.size() == 4);
+  CHECK(r.steps.size() == 9);
   CHECK(r.host.plugin_folder ==
         std::filesystem::path(STEPLINE_SOURCE_DIR "/build/plugins").lexically_normal());
   const Step* publish = r.find_step("Publish account updates");
   REQUIRE(publish);
   CHECK(publish->mode == Mode::asynchronous);
-  CHECK(publish->endpoint == "account-events");
+  CHECK(publish->plugin_type == "Samples.PublishAccountChange");
+  CHECK(publish->unsecure_configuration == "account-events");
   REQUIRE(publish->images.size() == 1);
   CHECK(publish->images[0].columns == std::vector<std::string>{"name", "revenue"});
+  const Step* deletions = r.find_step("Publish account deletions");
+  REQUIRE(deletions);
+  CHECK(deletions->endpoint == "account-events");
+  const ServiceEndpoint* credit = r.find_endpoint("credit-check");
+  REQUIRE(credit);
+  CHECK(credit->contract == Contract::twoway);
 }
 
 }  // namespace stepline::registration
