@@ -91,7 +91,7 @@ struct Endpoint {
   std::optional<std::uint16_t> port;
 };
 
-// Splits Endpoint into scheme, host and optional port (AZURE-AMQP §1.2): host up to the first
+// Splits Endpoint into scheme, host and optional port: host up to the first
 // '/' or the last ':', IPv6 loopbacks as written or in brackets.
 std::optional<Problem> read_endpoint(std::string_view endpoint, Endpoint& out) {
   std::string_view rest = endpoint;

@@ -957,7 +957,7 @@ void Broker::settle_outcome(proton::tracker& t) {
   }
   pn_disposition_t* local = pn_delivery_local(d);
   if (ok) {
-    // Echo the client's outcome, settled, without an error (AZURE-AMQP.md §5.2, §11).
+    // Echo the client's outcome, settled, without an error.
     if (state == PN_MODIFIED) {
       pn_disposition_set_failed(local, pn_disposition_is_failed(remote));
       pn_disposition_set_undeliverable(local, pn_disposition_is_undeliverable(remote));

@@ -1,6 +1,6 @@
 // stepline-broker's AMQP side: one Proton container thread serving Service Bus queues, topics
 // and subscriptions and Event Hubs, with $cbs and $management nodes, the way the Azure SDK
-// clients expect them (reference: AZURE-AMQP.md §3-§7).
+// clients expect them.
 #pragma once
 
 #include <atomic>

@@ -1,6 +1,5 @@
 // The $cbs node (put-token) and the $management nodes: Service Bus lock renewal, disposition
-// updates and peek, Event Hubs READ of hub and partition properties (AZURE-AMQP.md §3.3, §5.4,
-// §5.7).
+// updates and peek, Event Hubs READ of hub and partition properties.
 #include <proton/annotation_key.hpp>
 #include <proton/codec/map.hpp>
 #include <proton/codec/vector.hpp>

@@ -10,7 +10,7 @@
 using namespace stepline::broker;
 
 TEST_CASE("the published SAS token vector verifies, and a changed key does not") {
-  // AZURE-AMQP.md §2: key name RootManageSharedAccessKey, key SAS_KEY_VALUE, audience
+  // The published vector: key name RootManageSharedAccessKey, key SAS_KEY_VALUE, audience
   // sb://localhost/queue.1, se 1700000000.
   const std::string token =
       "SharedAccessSignature "

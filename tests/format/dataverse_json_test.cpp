@@ -225,7 +225,7 @@ TEST_CASE(
   CHECK(dvj::read_context(dvj::write_context(exact)) == exact);
 }
 
-// The example of DATAVERSE-MODEL.md §6.3 as posted; its abbreviated ParentContext is spelled out.
+// A realistic Dataverse post (queue, async post-operation Update of account); its abbreviated ParentContext is spelled out.
 constexpr const char* section_6_3_example = R"json({
  "BusinessUnitId":"11111111-0000-0000-0000-00000000000b",
  "CorrelationId":"22222222-0000-0000-0000-00000000000c",

@@ -283,7 +283,7 @@ std::optional<std::string> PluginCatalog::load(CatalogLibrary& entry,
   const fs::path& file = entry.file;
   // Share an unchanged library with the previous catalog. A changed one, or one whose path this
   // process still has open (an older version), is loaded from a copy named after its content,
-  // because dlopen of an open path returns the old code (reference/PLUGIN-HOSTS.md §B5).
+  // because dlopen of an open path returns the old code.
   LoadedLibrary loaded;
   loaded.sha256 = entry.sha256;
   loaded.loaded_from = file;
@@ -356,7 +356,7 @@ std::shared_ptr<Plugin> PluginCatalog::create(std::string_view type_name,
                                          error[0] ? error : "no reason given"));
   }
   // The deleter owns a reference to the library: the plug-in's destructor runs first, then the
-  // library may go (reference/PLUGIN-HOSTS.md §B4).
+  // library may go.
   return std::shared_ptr<Plugin>(
       static_cast<Plugin*>(raw),
       [library = t.library, destroy = t.type->destroy](Plugin* p) { destroy(p); });

@@ -155,7 +155,7 @@ std::size_t set_body(proton::message& m, format::Format format, const ExecutionC
   }
   std::string text = format::serialize_any_format(c, format);
   // Inferred + binary = one data section holding the bytes, what Azure SDK receivers expect of
-  // a JSON or XML body (AZURE-AMQP.md §6.1).
+  // a JSON or XML body.
   m.inferred(true);
   m.body(proton::binary(text.begin(), text.end()));
   return text.size();
@@ -275,7 +275,7 @@ EndpointMessage compose_message(const ServiceEndpoint& endpoint, const Execution
                               "raise max_message_size as far as the service allows",
                           out.size, limit);
 
-  // Dataverse's rule (DATAVERSE-MODEL.md §6.5): drop what a listener can read back from the
+  // Dataverse's rule: drop what a listener can read back from the
   // record, and flag the message so it knows to.
   ExecutionContext slim = context;
   slim.parent_context.reset();

@@ -8,7 +8,7 @@
 
 namespace stepline::host::endpoints {
 
-/// Dataverse's claim properties (reference: DATAVERSE-MODEL.md §7).
+/// Dataverse's claim properties.
 namespace claim {
 inline constexpr std::string_view organization =
     "http://schemas.microsoft.com/xrm/2011/Claims/Organization";
