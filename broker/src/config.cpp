@@ -11,14 +11,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include "filter.hpp"
+#include "names.hpp"
 
 namespace stepline::broker {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // Collects every problem with its position so one run reports them all.
 class Reader {

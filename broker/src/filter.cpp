@@ -11,13 +11,10 @@
 #include <proton/types.hpp>
 #include <proton/value.hpp>
 
+#include "names.hpp"
+
 namespace stepline::broker {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 FilterValue from_proton(const proton::scalar& v) {
   using proton::type_id;

@@ -54,12 +54,12 @@ Guid Guid::random() {
 
 std::string Guid::str() const {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
+  std::string out(36, '-');
+  char* p = out.data();
   for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(digits[bytes_[i] >> 4]);
-    out.push_back(digits[bytes_[i] & 0x0f]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++p;  // over the '-'
+    *p++ = digits[bytes_[i] >> 4];
+    *p++ = digits[bytes_[i] & 0x0f];
   }
   return out;
 }

@@ -15,7 +15,7 @@ namespace cbs = stepline::azure::cbs;
 
 namespace {
 
-const char* config = R"(
+const char* cbs_config = R"(
 sas_policies:
   - name: RootManageSharedAccessKey
     key: SAS_KEY_VALUE
@@ -104,7 +104,7 @@ class TokenSender : public proton::messaging_handler {
 }  // namespace
 
 TEST_CASE("an ANONYMOUS connection sends after putting a valid SAS token on $cbs") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(cbs_config);
   std::string audience = "sb://localhost:" + std::to_string(broker.port()) + "/orders";
   std::string token =
       stepline::azure::create_sas_token(audience, "RootManageSharedAccessKey", "SAS_KEY_VALUE");
@@ -118,7 +118,7 @@ TEST_CASE("an ANONYMOUS connection sends after putting a valid SAS token on $cbs
 }
 
 TEST_CASE("a token signed with the wrong key gets 401 and no access") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(cbs_config);
   std::string audience = "sb://localhost:" + std::to_string(broker.port()) + "/orders";
   std::string token =
       stepline::azure::create_sas_token(audience, "RootManageSharedAccessKey", "wrong");
@@ -129,7 +129,7 @@ TEST_CASE("a token signed with the wrong key gets 401 and no access") {
 }
 
 TEST_CASE("a token for one queue does not open another") {
-  BrokerProcess broker(config + std::string("  - name: payments\n"));
+  BrokerProcess broker(cbs_config + std::string("  - name: payments\n"));
   std::string audience = "sb://localhost:" + std::to_string(broker.port()) + "/orders";
   std::string token =
       stepline::azure::create_sas_token(audience, "RootManageSharedAccessKey", "SAS_KEY_VALUE");

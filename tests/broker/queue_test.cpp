@@ -14,7 +14,7 @@ using namespace stepline::broker::testing;
 
 namespace {
 
-const char* config = R"(
+const char* entities_config = R"(
 sas_policies:
   - name: RootManageSharedAccessKey
     key: test-key
@@ -57,7 +57,7 @@ int64_t annotation(const proton::message& m, const char* key) {
 }  // namespace
 
 TEST_CASE("a queue delivers peek-locked messages in order and complete removes them") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   auto sent = send(broker.url(), "orders", {text("one"), text("two"), text("three")}, root);
   CHECK(sent.error == "");
   CHECK(sent.accepted == 3);
@@ -83,7 +83,7 @@ TEST_CASE("a queue delivers peek-locked messages in order and complete removes t
 TEST_CASE(
     "an abandoned message comes back with its delivery count raised, then goes to the dead-letter "
     "queue") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   REQUIRE(send(broker.url(), "orders", {text("poison")}, root).accepted == 1);
   auto first = receive(broker.url(), "orders", 1, Settle::abandon, root);
   REQUIRE(first.messages.size() == 1);
@@ -101,7 +101,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a message whose lock expires is delivered again") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   REQUIRE(send(broker.url(), "orders", {text("slow")}, root).accepted == 1);
   auto held = receive(broker.url(), "orders", 1, Settle::none, root);
   REQUIRE(held.messages.size() == 1);
@@ -111,7 +111,7 @@ TEST_CASE("a message whose lock expires is delivered again") {
 }
 
 TEST_CASE("receive-and-delete takes messages without a lock; dead-lettering moves them") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   REQUIRE(send(broker.url(), "orders", {text("a"), text("b")}, root).accepted == 2);
   auto dl = receive(broker.url(), "orders", 1, Settle::dead_letter, root);
   REQUIRE(dl.messages.size() == 1);
@@ -124,7 +124,7 @@ TEST_CASE("receive-and-delete takes messages without a lock; dead-lettering move
 }
 
 TEST_CASE("duplicate detection drops a second message with the same id but reports it accepted") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   proton::message m = text("once");
   m.id(std::string("order-42"));
   REQUIRE(send(broker.url(), "dedup", {m, m}, root).accepted == 2);
@@ -132,7 +132,7 @@ TEST_CASE("duplicate detection drops a second message with the same id but repor
 }
 
 TEST_CASE("links without rights or to unknown entities are refused with the Azure conditions") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   CHECK(send(broker.url(), "orders", {text("x")}, Login{}).error == "amqp:unauthorized-access");
   CHECK(send(broker.url(), "no-such-queue", {text("x")}, root).error == "amqp:not-found");
   CHECK(send(broker.url(), "orders", {text("x")}, Login{"sender", "sender-key"}).accepted == 1);
@@ -143,14 +143,14 @@ TEST_CASE("links without rights or to unknown entities are refused with the Azur
 }
 
 TEST_CASE("a message larger than max_message_size is rejected with message-size-exceeded") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   auto r = send(broker.url(), "orders", {text(std::string(300000, 'x'))}, root);
   REQUIRE(r.rejected.size() == 1);
   CHECK(r.rejected[0] == "amqp:link:message-size-exceeded");
 }
 
 TEST_CASE("a topic routes by the EntityLogicalName claim to matching subscriptions only") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   proton::message account = text("account created");
   account.properties().put("http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName",
                            "account");
@@ -168,7 +168,7 @@ TEST_CASE("a topic routes by the EntityLogicalName claim to matching subscriptio
 }
 
 TEST_CASE("an event hub partition keeps sequence numbers and offsets for its consumers") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   REQUIRE(send(broker.url(), "telemetry/Partitions/2", {text("e1"), text("e2")}, root).accepted ==
           2);
   auto events = receive(broker.url(), "telemetry/ConsumerGroups/$Default/Partitions/2", 2,
@@ -183,7 +183,7 @@ TEST_CASE("an event hub partition keeps sequence numbers and offsets for its con
 }
 
 TEST_CASE("the broker stops cleanly on SIGTERM") {
-  BrokerProcess broker(config);
+  BrokerProcess broker(entities_config);
   CHECK(broker.stop() == 0);
 }
 

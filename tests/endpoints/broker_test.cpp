@@ -78,11 +78,6 @@ registration::ServiceEndpoint endpoint(const std::string& name, Contract contrac
   return e;
 }
 
-Outcome wait(std::future<Outcome> f, std::chrono::seconds limit = std::chrono::seconds(60)) {
-  REQUIRE(f.wait_for(limit) == std::future_status::ready);
-  return f.get();
-}
-
 // A distinct record per post, so each received message can be matched to what was sent.
 ExecutionContext numbered_context(int n) {
   ExecutionContext c = test::small_context();
@@ -131,7 +126,7 @@ TEST_CASE("every contract and format arrives as posted and reads back with the S
          {std::pair{Contract::queue, "orders"}, std::pair{Contract::topic, "account-events"},
           std::pair{Contract::eventhub, "telemetry"}}) {
       ExecutionContext c = numbered_context(++n);
-      Outcome o = wait(poster.post(endpoint("e", contract, path, f), c));
+      Outcome o = test::outcome_of(poster.post(endpoint("e", contract, path, f), c));
       CHECK_MESSAGE(o.ok(), o.condition << ": " << o.description);
       sent.emplace(c.primary_entity_id.str(), std::pair{c, f});
       contract_of.emplace(c.primary_entity_id.str(), contract);
@@ -167,12 +162,12 @@ TEST_CASE("CBS and PLAIN both authenticate the sender policy") {
   host::amqp::Backend backend;
   AmqpEndpointPoster poster(backend);
   ExecutionContext over_cbs = numbered_context(101), over_plain = numbered_context(102);
-  Outcome cbs = wait(poster.post(
+  Outcome cbs = test::outcome_of(poster.post(
       endpoint("cbs", Contract::queue, "plain-orders", MessageFormat::json, AuthMechanism::cbs),
       over_cbs));
   CHECK_MESSAGE(cbs.ok(), cbs.condition << ": " << cbs.description);
   CHECK(backend.stats().tokens_put >= 1);
-  Outcome plain = wait(poster.post(
+  Outcome plain = test::outcome_of(poster.post(
       endpoint("plain", Contract::queue, "plain-orders", MessageFormat::json, AuthMechanism::plain),
       over_plain));
   CHECK_MESSAGE(plain.ok(), plain.condition << ": " << plain.description);
@@ -190,7 +185,7 @@ TEST_CASE("a wrong key is a permanent unauthorized failure, over CBS and over PL
     auto e = test::make_endpoint("wrong-key", Contract::queue, "orders",
                                  broker().connection_string("sender", "not-the-key"));
     e.auth = auth;
-    Outcome o = wait(poster.post(e, numbered_context(110)));
+    Outcome o = test::outcome_of(poster.post(e, numbered_context(110)));
     CHECK(o.status == OutcomeStatus::permanent);
     CHECK(o.condition == "amqp:unauthorized-access");
     CHECK(o.description.find("not-the-key") == std::string::npos);
@@ -217,7 +212,7 @@ TEST_CASE("a two-way endpoint returns the listener's reply, and times out withou
     e.auth = auth;
     host::amqp::Backend backend;
     AmqpEndpointPoster poster(backend);
-    Outcome o = wait(poster.post(e, c));
+    Outcome o = test::outcome_of(poster.post(e, c));
     CHECK_MESSAGE(o.ok(), o.condition << ": " << o.description);
     CHECK(o.reply == "approved account");
     REQUIRE(listener.count() == ++received);
@@ -231,7 +226,7 @@ TEST_CASE("a two-way endpoint returns the listener's reply, and times out withou
   silent.reply_to = "nobody-answers-replies";
   silent.auth = AuthMechanism::plain;
   silent.timeout = std::chrono::milliseconds(1500);
-  Outcome timed_out = wait(poster.post(silent, c));
+  Outcome timed_out = test::outcome_of(poster.post(silent, c));
   CHECK(timed_out.status == OutcomeStatus::transient);
   CHECK(timed_out.condition == "stepline:timeout");
   CHECK(timed_out.description.find("silent") != std::string::npos);
@@ -246,8 +241,8 @@ TEST_CASE(
 
   ExecutionContext c = numbered_context(130);
   c.target()->set("description", std::string(400 * 1024, 'd'));
-  Outcome truncated =
-      wait(poster.post(endpoint("big", Contract::queue, "big", MessageFormat::json), c));
+  Outcome truncated = test::outcome_of(
+      poster.post(endpoint("big", Contract::queue, "big", MessageFormat::json), c));
   CHECK_MESSAGE(truncated.ok(), truncated.condition << ": " << truncated.description);
   REQUIRE(receiver.wait_for(1));
   proton::message m = receiver.messages()[0];
@@ -261,13 +256,13 @@ TEST_CASE(
   generous.max_message_size = 1024 * 1024;
   ExecutionContext bulky = numbered_context(131);
   bulky.shared_variables.insert_or_assign("notes", Value(std::string(400 * 1024, 'n')));
-  Outcome refused = wait(poster.post(generous, bulky));
+  Outcome refused = test::outcome_of(poster.post(generous, bulky));
   CHECK(refused.status == OutcomeStatus::permanent);
   CHECK(refused.condition == "amqp:link:message-size-exceeded");
 
   // Truncation cannot help a context whose bulk is in SharedVariables: refused before sending.
-  Outcome too_big =
-      wait(poster.post(endpoint("big", Contract::queue, "big", MessageFormat::json), bulky));
+  Outcome too_big = test::outcome_of(
+      poster.post(endpoint("big", Contract::queue, "big", MessageFormat::json), bulky));
   CHECK(too_big.status == OutcomeStatus::permanent);
   CHECK(too_big.description.find("endpoint 'big'") != std::string::npos);
   CHECK(too_big.description.find("Update of account " + bulky.primary_entity_id.str()) !=

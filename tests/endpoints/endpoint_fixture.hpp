@@ -2,8 +2,12 @@
 // posted message back the way a listener does, and the claim checks.
 #pragma once
 
+#include <chrono>
+#include <future>
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include <proton/annotation_key.hpp>
 #include <proton/binary.hpp>
@@ -13,6 +17,7 @@
 #include <proton/symbol.hpp>
 
 #include <stepline/format/binary.hpp>
+#include <stepline/host/amqp/outcome.hpp>
 #include <stepline/registration/model.hpp>
 
 #include "format/sample_contexts.hpp"
@@ -34,6 +39,13 @@ inline registration::ServiceEndpoint make_endpoint(
   e.where = {"endpoints.yaml", 12, 5};
   e.timeout = std::chrono::seconds(10);
   return e;
+}
+
+/// A post's outcome; fails the test when it does not come within `limit`.
+inline host::amqp::Outcome outcome_of(std::future<host::amqp::Outcome> f,
+                                      std::chrono::seconds limit = std::chrono::seconds(60)) {
+  REQUIRE(f.wait_for(limit) == std::future_status::ready);
+  return f.get();
 }
 
 inline const std::vector<registration::MessageFormat>& every_format() {

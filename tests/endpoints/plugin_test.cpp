@@ -19,7 +19,7 @@ using test::SteplineBroker;
 
 namespace {
 
-SteplineBroker& broker() {
+SteplineBroker& oob_broker() {
   static SteplineBroker b(R"(
 sas_policies:
   - name: RootManageSharedAccessKey
@@ -34,7 +34,7 @@ queues:
 
 MessageReceiver receive(const std::string& queue) {
   return MessageReceiver(
-      broker().url(), {queue},
+      oob_broker().url(), {queue},
       {.user = "RootManageSharedAccessKey", .password = SteplineBroker::root_key, .reply = {}});
 }
 
@@ -63,8 +63,8 @@ class RegistrationFile {
           << "    format: dataverse-json\n"
           << "    user_claim: user-info\n"
           << "    timeout: 5s\n"
-          << "    connection: \"" << broker().connection_string("RootManageSharedAccessKey", key)
-          << "\"\n";
+          << "    connection: \""
+          << oob_broker().connection_string("RootManageSharedAccessKey", key) << "\"\n";
     }
     std::ofstream(dir_.path() / "stepline.yaml", std::ios::app) << "steps:\n" << steps;
   }

@@ -19,11 +19,6 @@ using test::SteplineBroker;
 
 namespace {
 
-Outcome wait(std::future<Outcome> f) {
-  REQUIRE(f.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
-  return f.get();
-}
-
 ExecutionContext fresh_context() {
   ExecutionContext c = test::small_context();
   c.operation_id = Guid::random();
@@ -57,20 +52,20 @@ queues:
   std::vector<ExecutionContext> accepted;
   for (int i = 0; i < 10; ++i) {
     accepted.push_back(fresh_context());
-    Outcome o = wait(poster.post(endpoint, accepted.back()));
+    Outcome o = test::outcome_of(poster.post(endpoint, accepted.back()));
     REQUIRE_MESSAGE(o.ok(), o.condition << ": " << o.description);
     expected.insert(accepted.back().operation_id.str());
   }
   // A re-sent post (the async service retrying after an outcome it never saw) is accepted and
   // dropped by duplicate detection: the message id is the operation id.
-  CHECK(wait(poster.post(endpoint, accepted[3])).ok());
+  CHECK(test::outcome_of(poster.post(endpoint, accepted[3])).ok());
 
   broker.stop();
   endpoint.timeout = std::chrono::milliseconds(1000);
   std::vector<ExecutionContext> failed;
   for (int i = 0; i < 3; ++i) {
     failed.push_back(fresh_context());
-    Outcome o = wait(poster.post(endpoint, failed.back()));
+    Outcome o = test::outcome_of(poster.post(endpoint, failed.back()));
     CHECK(o.status == OutcomeStatus::transient);
     CHECK(o.retryable());
     CHECK(o.description.find("orders") != std::string::npos);
@@ -84,9 +79,9 @@ queues:
     expected.insert(accepted.back().operation_id.str());
   }
   broker.start();
-  for (auto& f : waiting) CHECK(wait(std::move(f)).ok());
+  for (auto& f : waiting) CHECK(test::outcome_of(std::move(f)).ok());
   for (const auto& c : failed) {
-    CHECK(wait(poster.post(endpoint, c)).ok());
+    CHECK(test::outcome_of(poster.post(endpoint, c)).ok());
     expected.insert(c.operation_id.str());
   }
 

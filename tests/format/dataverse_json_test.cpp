@@ -9,10 +9,12 @@
 #include <stepline/format/dataverse_json.hpp>
 
 #include "sample_contexts.hpp"
+#include "text_checks.hpp"
 
 using namespace stepline;
 namespace dvj = stepline::format::dataverse_json;
 using stepline::format::FormatError;
+using stepline::test::contains;
 
 namespace {
 
@@ -94,10 +96,6 @@ std::string first_unordered_object(const rapidjson::Value& node, const std::stri
     }
   }
   return {};
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace
@@ -225,7 +223,8 @@ TEST_CASE(
   CHECK(dvj::read_context(dvj::write_context(exact)) == exact);
 }
 
-// A realistic Dataverse post (queue, async post-operation Update of account); its abbreviated ParentContext is spelled out.
+// A realistic Dataverse post (queue, async post-operation Update of account); its abbreviated
+// ParentContext is spelled out.
 constexpr const char* section_6_3_example = R"json({
  "BusinessUnitId":"11111111-0000-0000-0000-00000000000b",
  "CorrelationId":"22222222-0000-0000-0000-00000000000c",

@@ -9,18 +9,12 @@
 #include <stepline/format/xml.hpp>
 
 #include "sample_contexts.hpp"
+#include "text_checks.hpp"
 
 using namespace stepline;
 namespace xml = stepline::format::xml;
 using stepline::format::FormatError;
-
-namespace {
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-}  // namespace
+using stepline::test::contains;
 
 TEST_CASE("xml: every value kind reads back as the same value") {
   for (const auto& [name, value] : samples::every_value_kind()) {
