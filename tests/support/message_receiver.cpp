@@ -3,6 +3,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -11,6 +12,7 @@
 #include <proton/connection_options.hpp>
 #include <proton/container.hpp>
 #include <proton/delivery.hpp>
+#include <proton/error.hpp>
 #include <proton/message_id.hpp>
 #include <proton/messaging_handler.hpp>
 #include <proton/receiver.hpp>
@@ -38,6 +40,9 @@ struct MessageReceiver::State : proton::messaging_handler {
   std::thread thread;
   mutable std::mutex mutex;
   std::vector<proton::message> messages;
+  std::vector<proton::receiver> receivers;
+  std::size_t draining = 0;                     // receivers whose drain has not finished
+  std::shared_ptr<std::promise<void>> drained;  // set when `draining` reaches 0
 
   void on_container_start(proton::container& c) override {
     proton::connection_options o;
@@ -49,7 +54,25 @@ struct MessageReceiver::State : proton::messaging_handler {
     }
     connection = c.connect(url, o);
     for (const auto& address : addresses)
-      connection.open_receiver(address, proton::receiver_options().credit_window(500));
+      receivers.push_back(
+          connection.open_receiver(address, proton::receiver_options().credit_window(500)));
+  }
+  void start_drain(std::shared_ptr<std::promise<void>> done) {
+    drained = std::move(done);
+    draining = receivers.size();
+    for (auto& r : receivers) {
+      try {
+        r.drain();
+      } catch (const proton::error&) {
+        // A round that timed out is still under way on this link: its finish counts for this one.
+      }
+    }
+    // Work-queue callbacks run outside the connection's events: without a wake the drain request
+    // waits for the connection's next event (a heartbeat) to be written.
+    connection.wake();
+  }
+  void on_receiver_drain_finish(proton::receiver&) override {
+    if (draining > 0 && --draining == 0) drained->set_value();
   }
   void on_receiver_open(proton::receiver& r) override {
     if (r.source().address().empty()) return;  // refused; the detach reports the error
@@ -142,6 +165,21 @@ bool MessageReceiver::wait_for(std::size_t n, int timeout_ms) const {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return true;
+}
+
+bool MessageReceiver::drain(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  State* s = state_.get();
+  for (;;) {
+    // Messages of a link arrive before the flow that ends its drain, so a round that brought
+    // nothing means the broker had nothing left.
+    const std::size_t before = count();
+    auto done = std::make_shared<std::promise<void>>();
+    auto finished = done->get_future();
+    s->work.add([s, done] { s->start_drain(done); });
+    if (finished.wait_until(deadline) != std::future_status::ready) return false;
+    if (count() == before) return true;
+  }
 }
 
 std::string MessageReceiver::body_text(const proton::message& m) {

@@ -34,6 +34,9 @@ class MessageReceiver {
   std::size_t count() const;
   /// Waits until at least `n` messages arrived; false after `timeout_ms`.
   bool wait_for(std::size_t n, int timeout_ms = 10000) const;
+  /// Takes everything the broker holds for the addresses: drains every receiver's credit until a
+  /// drain round brings no message. False when that does not happen within `timeout_ms`.
+  bool drain(int timeout_ms = 60000);
 
   /// The body as text: a data section's bytes, a string value, else Proton's rendering.
   static std::string body_text(const proton::message& m);
