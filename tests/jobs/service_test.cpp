@@ -91,6 +91,7 @@ TEST_CASE("an accepted post makes the job Succeeded with its timing, and release
   CHECK(posts[0].mode == Mode::asynchronous);
   CHECK_FALSE(posts[0].in_transaction);
   CHECK(posts[0].ordering_key.empty());  // order: none
+  service->stop();  // the counters are updated after the job's row; stopping settles both
   CHECK(service->stats().succeeded == 1);
 }
 
@@ -146,6 +147,7 @@ TEST_CASE("transient failures past the policy's attempts fail the job and keep i
   CHECK(job.friendly_message.find("stepline jobs retry " + job.id.str()) != std::string::npos);
   CHECK(job.message_text.find("stepline:network") != std::string::npos);
   CHECK_FALSE(job.context.empty());
+  service->stop();  // the counters are updated after the job's row; stopping settles both
   CHECK(service->stats().retries == 2);
   CHECK(service->stats().failed == 1);
 }
