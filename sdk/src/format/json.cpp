@@ -492,11 +492,6 @@ ParameterCollection read_json_parameters(const rapidjson::Value& node, const Pat
 
 namespace {
 
-void write_guid_member(JsonWriter& w, const char* key, const Guid& g) {
-  w.Key(key);
-  write_string(w, g.str());
-}
-
 void write_images(JsonWriter& w, const EntityImageCollection& images) {
   w.StartObject();
   for (const auto& [alias, e] : images) {
@@ -517,150 +512,97 @@ EntityImageCollection read_images(const rapidjson::Value& node, const Path& path
   return out;
 }
 
+/// Writes a context member's value; which overload runs is the member's type.
+struct MemberWriter {
+  JsonWriter& w;
+
+  void operator()(const std::string& s) const { write_string(w, s); }
+  void operator()(const Guid& g) const { write_string(w, g.str()); }
+  void operator()(int n) const { w.Int(n); }
+  void operator()(Stage stage) const { w.Int(static_cast<int>(stage)); }
+  void operator()(Mode mode) const { w.Int(static_cast<int>(mode)); }
+  void operator()(IsolationMode mode) const { w.Int(static_cast<int>(mode)); }
+  void operator()(bool b) const { w.Bool(b); }
+  void operator()(DateTime t) const { write_string(w, to_iso8601(t)); }
+  void operator()(const ParameterCollection& p) const { write_json_parameters(w, p); }
+  void operator()(const EntityImageCollection& images) const { write_images(w, images); }
+  void operator()(const std::optional<Guid>& g) const {
+    if (g)
+      write_string(w, g->str());
+    else
+      w.Null();
+  }
+  void operator()(const EntityReference& ref) const {
+    w.StartObject();
+    write_reference_members(w, ref, true);
+    w.EndObject();
+  }
+  void operator()(const std::shared_ptr<const ExecutionContext>& parent) const {
+    if (parent)
+      write_json_context(w, *parent);
+    else
+      w.Null();
+  }
+};
+
+/// Reads a context member's value from `v`; which overload runs is the member's type.
+struct MemberReader {
+  const rapidjson::Value& v;
+  const Path& at;
+
+  void operator()(std::string& out) const { out = read_string(v, at); }
+  void operator()(Guid& out) const { out = read_guid(v, at); }
+  void operator()(int& out) const { out = read_int(v, at, "a depth number"); }
+  void operator()(Stage& out) const { out = stage_from(read_int(v, at, "a stage number"), at); }
+  void operator()(Mode& out) const { out = mode_from(read_int(v, at, "a mode number"), at); }
+  void operator()(IsolationMode& out) const {
+    out = isolation_mode_from(read_int(v, at, "an isolation mode number"), at);
+  }
+  void operator()(bool& out) const { out = read_bool(v, at); }
+  void operator()(DateTime& out) const { out = read_date_time(v, at); }
+  void operator()(ParameterCollection& out) const { out = read_json_parameters(v, at); }
+  void operator()(EntityImageCollection& out) const { out = read_images(v, at); }
+  void operator()(std::optional<Guid>& out) const {
+    if (!v.IsNull()) out = read_guid(v, at);
+  }
+  void operator()(EntityReference& out) const {
+    if (!v.IsObject())
+      at.fail(std::string("expected an entity reference object, found ") + describe(v));
+    out = read_reference(v, at);
+  }
+  void operator()(std::shared_ptr<const ExecutionContext>& out) const {
+    if (!v.IsNull()) out = std::make_shared<const ExecutionContext>(read_json_context(v, at));
+  }
+};
+
 }  // namespace
 
 void write_json_context(JsonWriter& w, const ExecutionContext& c) {
   w.StartObject();
-  w.Key("messageName");
-  write_string(w, c.message_name);
-  w.Key("primaryEntityName");
-  write_string(w, c.primary_entity_name);
-  write_guid_member(w, "primaryEntityId", c.primary_entity_id);
-  w.Key("secondaryEntityName");
-  write_string(w, c.secondary_entity_name);
-  w.Key("stage");
-  w.Int(static_cast<int>(c.stage));
-  w.Key("mode");
-  w.Int(static_cast<int>(c.mode));
-  w.Key("depth");
-  w.Int(c.depth);
-  w.Key("inputParameters");
-  write_json_parameters(w, c.input_parameters);
-  w.Key("outputParameters");
-  write_json_parameters(w, c.output_parameters);
-  w.Key("sharedVariables");
-  write_json_parameters(w, c.shared_variables);
-  w.Key("preEntityImages");
-  write_images(w, c.pre_entity_images);
-  w.Key("postEntityImages");
-  write_images(w, c.post_entity_images);
-  write_guid_member(w, "userId", c.user_id);
-  write_guid_member(w, "initiatingUserId", c.initiating_user_id);
-  write_guid_member(w, "businessUnitId", c.business_unit_id);
-  write_guid_member(w, "organizationId", c.organization_id);
-  w.Key("organizationName");
-  write_string(w, c.organization_name);
-  write_guid_member(w, "userAzureActiveDirectoryObjectId", c.user_azure_active_directory_object_id);
-  write_guid_member(w, "initiatingUserAzureActiveDirectoryObjectId",
-                    c.initiating_user_azure_active_directory_object_id);
-  w.Key("initiatingUserAgent");
-  write_string(w, c.initiating_user_agent);
-  write_guid_member(w, "correlationId", c.correlation_id);
-  w.Key("requestId");
-  if (c.request_id)
-    write_string(w, c.request_id->str());
-  else
-    w.Null();
-  write_guid_member(w, "operationId", c.operation_id);
-  w.Key("operationCreatedOn");
-  write_string(w, to_iso8601(c.operation_created_on));
-  w.Key("owningExtension");
-  w.StartObject();
-  write_reference_members(w, c.owning_extension, true);
-  w.EndObject();
-  w.Key("parentContext");
-  if (c.parent_context)
-    write_json_context(w, *c.parent_context);
-  else
-    w.Null();
-  w.Key("isInTransaction");
-  w.Bool(c.is_in_transaction);
-  w.Key("isExecutingOffline");
-  w.Bool(c.is_executing_offline);
-  w.Key("isOfflinePlayback");
-  w.Bool(c.is_offline_playback);
-  w.Key("isolationMode");
-  w.Int(static_cast<int>(c.isolation_mode));
+  for (const NamedMember& m : json_members) {
+    write_key(w, m.name);
+    visit_member(c, m.member, MemberWriter{w});
+  }
   w.EndObject();
 }
 
 ExecutionContext read_json_context(const rapidjson::Value& node, const Path& path) {
   if (!node.IsObject())
     path.fail(std::string("expected a context object, found ") + describe(node));
+  static constexpr const NamedMember* message = find_named(json_members, "messageName");
+  static constexpr const NamedMember* entity = find_named(json_members, "primaryEntityName");
   ExecutionContext c;
   bool has_message = false, has_entity = false;
+  MemberLookup lookup(json_members);
   for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
     std::string_view key = view(m->name);
-    const rapidjson::Value& v = m->value;
     Path at(path, key);
-    if (key == "messageName") {
-      c.message_name = read_string(v, at);
-      has_message = true;
-    } else if (key == "primaryEntityName") {
-      c.primary_entity_name = read_string(v, at);
-      has_entity = true;
-    } else if (key == "primaryEntityId")
-      c.primary_entity_id = read_guid(v, at);
-    else if (key == "secondaryEntityName")
-      c.secondary_entity_name = read_string(v, at);
-    else if (key == "stage")
-      c.stage = stage_from(read_int(v, at, "a stage number"), at);
-    else if (key == "mode")
-      c.mode = mode_from(read_int(v, at, "a mode number"), at);
-    else if (key == "depth")
-      c.depth = read_int(v, at, "a depth number");
-    else if (key == "inputParameters")
-      c.input_parameters = read_json_parameters(v, at);
-    else if (key == "outputParameters")
-      c.output_parameters = read_json_parameters(v, at);
-    else if (key == "sharedVariables")
-      c.shared_variables = read_json_parameters(v, at);
-    else if (key == "preEntityImages")
-      c.pre_entity_images = read_images(v, at);
-    else if (key == "postEntityImages")
-      c.post_entity_images = read_images(v, at);
-    else if (key == "userId")
-      c.user_id = read_guid(v, at);
-    else if (key == "initiatingUserId")
-      c.initiating_user_id = read_guid(v, at);
-    else if (key == "businessUnitId")
-      c.business_unit_id = read_guid(v, at);
-    else if (key == "organizationId")
-      c.organization_id = read_guid(v, at);
-    else if (key == "organizationName")
-      c.organization_name = read_string(v, at);
-    else if (key == "userAzureActiveDirectoryObjectId")
-      c.user_azure_active_directory_object_id = read_guid(v, at);
-    else if (key == "initiatingUserAzureActiveDirectoryObjectId")
-      c.initiating_user_azure_active_directory_object_id = read_guid(v, at);
-    else if (key == "initiatingUserAgent")
-      c.initiating_user_agent = read_string(v, at);
-    else if (key == "correlationId")
-      c.correlation_id = read_guid(v, at);
-    else if (key == "requestId") {
-      if (!v.IsNull()) c.request_id = read_guid(v, at);
-    } else if (key == "operationId")
-      c.operation_id = read_guid(v, at);
-    else if (key == "operationCreatedOn")
-      c.operation_created_on = read_date_time(v, at);
-    else if (key == "owningExtension") {
-      if (!v.IsObject())
-        at.fail(std::string("expected an entity reference object, found ") + describe(v));
-      c.owning_extension = read_reference(v, at);
-    } else if (key == "parentContext") {
-      if (!v.IsNull())
-        c.parent_context = std::make_shared<const ExecutionContext>(read_json_context(v, at));
-    } else if (key == "isInTransaction")
-      c.is_in_transaction = read_bool(v, at);
-    else if (key == "isExecutingOffline")
-      c.is_executing_offline = read_bool(v, at);
-    else if (key == "isOfflinePlayback")
-      c.is_offline_playback = read_bool(v, at);
-    else if (key == "isolationMode")
-      c.isolation_mode = isolation_mode_from(read_int(v, at, "an isolation mode number"), at);
-    else {
+    const NamedMember* member = lookup.find(key);
+    if (!member)
       at.fail("unknown context member (docs/schema/execution-context.schema.json lists the keys)");
-    }
+    visit_member(c, member->member, MemberReader{m->value, at});
+    has_message = has_message || member == message;
+    has_entity = has_entity || member == entity;
   }
   if (!has_message) path.fail("missing member \"messageName\"");
   if (!has_entity) path.fail("missing member \"primaryEntityName\"");
@@ -680,6 +622,13 @@ std::string write_with(F&& f) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+template <class T>
+T read_with(std::string_view text, T (*read)(const rapidjson::Value&, const detail::Path&)) {
+  rapidjson::Document d;
+  detail::parse_json(text, d);
+  return read(d, detail::Path());
+}
+
 }  // namespace
 
 std::string write_value(const Value& value) {
@@ -687,9 +636,7 @@ std::string write_value(const Value& value) {
 }
 
 Value read_value(std::string_view text) {
-  rapidjson::Document d;
-  detail::parse_json(text, d);
-  return detail::read_json_value(d, detail::Path());
+  return read_with(text, detail::read_json_value);
 }
 
 std::string write_entity(const Entity& entity) {
@@ -697,9 +644,7 @@ std::string write_entity(const Entity& entity) {
 }
 
 Entity read_entity(std::string_view text) {
-  rapidjson::Document d;
-  detail::parse_json(text, d);
-  return detail::read_json_entity(d, detail::Path());
+  return read_with(text, detail::read_json_entity);
 }
 
 std::string write_parameters(const ParameterCollection& parameters) {
@@ -707,9 +652,7 @@ std::string write_parameters(const ParameterCollection& parameters) {
 }
 
 ParameterCollection read_parameters(std::string_view text) {
-  rapidjson::Document d;
-  detail::parse_json(text, d);
-  return detail::read_json_parameters(d, detail::Path());
+  return read_with(text, detail::read_json_parameters);
 }
 
 std::string write_context(const ExecutionContext& context) {
@@ -717,9 +660,7 @@ std::string write_context(const ExecutionContext& context) {
 }
 
 ExecutionContext read_context(std::string_view text) {
-  rapidjson::Document d;
-  detail::parse_json(text, d);
-  return detail::read_json_context(d, detail::Path());
+  return read_with(text, detail::read_json_context);
 }
 
 }  // namespace json
