@@ -122,13 +122,19 @@ class Writer {
     }
   }
 
-  void parameters(const ParameterCollection& p) {
+  /// A map of name → value, each value written by `write_value`.
+  template <class Map, class WriteValue>
+  void map_of(const Map& map, WriteValue&& write_value) {
     e_ << start::map();
-    for (const auto& [k, v] : p) {
-      key(k);
-      value(v);
+    for (const auto& [name, v] : map) {
+      key(name);
+      write_value(v);
     }
     e_ << finish();
+  }
+
+  void parameters(const ParameterCollection& p) {
+    map_of(p, [&](const Value& v) { value(v); });
   }
 
   void entity(const Entity& e) {
@@ -140,12 +146,7 @@ class Writer {
     key("attributes");
     parameters(e.attributes);
     key("formattedValues");
-    e_ << start::map();
-    for (const auto& [k, v] : e.formatted_values) {
-      key(k);
-      text(v);
-    }
-    e_ << finish();
+    map_of(e.formatted_values, [&](const std::string& s) { text(s); });
     key("rowVersion");
     text(e.row_version);
     e_ << finish();
@@ -166,12 +167,7 @@ class Writer {
   }
 
   void images(const EntityImageCollection& images) {
-    e_ << start::map();
-    for (const auto& [alias, e] : images) {
-      key(alias);
-      entity(e);
-    }
-    e_ << finish();
+    map_of(images, [&](const Entity& e) { entity(e); });
   }
 
   void context(const ExecutionContext& c) {
@@ -270,35 +266,29 @@ class Reader {
     return s;
   }
 
+  /// The next value, which must have the AMQP type `type` (`what` in errors).
+  template <class T>
+  T get(proton::type_id type, const char* what, const Path& path) {
+    expect(type, what, path);
+    T out;
+    d_ >> out;
+    return out;
+  }
+
   Guid guid(const Path& path) {
-    expect(proton::UUID, "a uuid", path);
-    proton::uuid u;
-    d_ >> u;
+    auto u = get<proton::uuid>(proton::UUID, "a uuid", path);
     std::array<std::uint8_t, 16> bytes;
     std::memcpy(bytes.data(), u.begin(), 16);
     return Guid(bytes);
   }
 
   DateTime time(const Path& path) {
-    expect(proton::TIMESTAMP, "a timestamp", path);
-    proton::timestamp t;
-    d_ >> t;
+    auto t = get<proton::timestamp>(proton::TIMESTAMP, "a timestamp", path);
     return DateTime{std::chrono::milliseconds{t.milliseconds()}};
   }
 
-  std::int32_t int32(const Path& path) {
-    expect(proton::INT, "an int", path);
-    std::int32_t i;
-    d_ >> i;
-    return i;
-  }
-
-  bool boolean(const Path& path) {
-    expect(proton::BOOLEAN, "a boolean", path);
-    bool b;
-    d_ >> b;
-    return b;
-  }
+  std::int32_t int32(const Path& path) { return get<std::int32_t>(proton::INT, "an int", path); }
+  bool boolean(const Path& path) { return get<bool>(proton::BOOLEAN, "a boolean", path); }
 
   bool null_next() {
     if (next() != proton::NULL_TYPE) return false;

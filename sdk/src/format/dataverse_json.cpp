@@ -138,19 +138,26 @@ class Out {
 
 void write_value(Out& o, const Value& v);
 
-void write_parameters(Out& o, const ParameterCollection& p) {
+/// A map as DataContract writes a dictionary, `[{"key":…,"value":…},…]`, each value written by
+/// `write_value`.
+template <class Map, class WriteValue>
+void write_pairs(Out& o, const Map& map, WriteValue&& write_value) {
   o.raw('[');
   bool first = true;
-  for (const auto& [k, v] : p) {
+  for (const auto& [key, value] : map) {
     if (!first) o.raw(',');
     first = false;
     o.raw("{\"key\":");
-    o.string(k);
+    o.string(key);
     o.raw(",\"value\":");
-    write_value(o, v);
+    write_value(value);
     o.raw('}');
   }
   o.raw(']');
+}
+
+void write_parameters(Out& o, const ParameterCollection& p) {
+  write_pairs(o, p, [&](const Value& v) { write_value(o, v); });
 }
 
 void write_entity(Out& o, const Entity& e, bool with_type) {
@@ -164,18 +171,7 @@ void write_entity(Out& o, const Entity& e, bool with_type) {
   o.key("EntityState");
   o.raw("null");
   o.key("FormattedValues");
-  o.raw('[');
-  bool first = true;
-  for (const auto& [k, v] : e.formatted_values) {
-    if (!first) o.raw(',');
-    first = false;
-    o.raw("{\"key\":");
-    o.string(k);
-    o.raw(",\"value\":");
-    o.string(v);
-    o.raw('}');
-  }
-  o.raw(']');
+  write_pairs(o, e.formatted_values, [&](const std::string& s) { o.string(s); });
   o.key("Id");
   o.guid(e.id);
   o.key("KeyAttributes");
@@ -304,18 +300,7 @@ void write_value(Out& o, const Value& v) {
 }
 
 void write_images(Out& o, const EntityImageCollection& images) {
-  o.raw('[');
-  bool first = true;
-  for (const auto& [alias, e] : images) {
-    if (!first) o.raw(',');
-    first = false;
-    o.raw("{\"key\":");
-    o.string(alias);
-    o.raw(",\"value\":");
-    write_entity(o, e, false);
-    o.raw('}');
-  }
-  o.raw(']');
+  write_pairs(o, images, [&](const Entity& e) { write_entity(o, e, false); });
 }
 
 void write_context(Out& o, const ExecutionContext& c);
@@ -697,30 +682,36 @@ ExecutionContext read_context(const rapidjson::Value& n, const Path& path) {
   return c;
 }
 
+template <class T>
+std::string write_with(const T& x, void (*write)(Out&, const T&)) {
+  Out o;
+  write(o, x);
+  return o.take();
+}
+
+template <class T>
+T read_with(std::string_view json, T (*read)(const rapidjson::Value&, const Path&)) {
+  rapidjson::Document d;
+  parse(json, d);
+  return read(d, Path());
+}
+
 }  // namespace
 
 std::string write_context(const ExecutionContext& context) {
-  Out o;
-  write_context(o, context);
-  return o.take();
+  return write_with(context, write_context);
 }
 
 ExecutionContext read_context(std::string_view json) {
-  rapidjson::Document d;
-  parse(json, d);
-  return read_context(d, Path());
+  return read_with(json, read_context);
 }
 
 std::string write_value(const Value& value) {
-  Out o;
-  write_value(o, value);
-  return o.take();
+  return write_with(value, write_value);
 }
 
 Value read_value(std::string_view json) {
-  rapidjson::Document d;
-  parse(json, d);
-  return read_value(d, Path());
+  return read_with(json, read_value);
 }
 
 }  // namespace stepline::format::dataverse_json

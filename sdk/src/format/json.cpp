@@ -27,6 +27,17 @@ void write_key(JsonWriter& w, std::string_view key) {
   w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
 }
 
+/// A map as a JSON object, each value written by `write_value`.
+template <class Map, class WriteValue>
+void write_object(JsonWriter& w, const Map& map, WriteValue&& write_value) {
+  w.StartObject();
+  for (const auto& [name, value] : map) {
+    write_key(w, name);
+    write_value(value);
+  }
+  w.EndObject();
+}
+
 void write_typed(JsonWriter& w, ValueKind kind) {
   w.StartObject();
   w.Key("@type");
@@ -34,10 +45,10 @@ void write_typed(JsonWriter& w, ValueKind kind) {
   w.Key("value");
 }
 
-void write_double_text(JsonWriter& w, double d) {
-  // JSON has no NaN or infinity; the tagged form keeps them.
-  write_typed(w, ValueKind::floating);
-  w.String(std::isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+/// `{"@type":"<kind>","value":"<text>"}`.
+void write_typed_text(JsonWriter& w, ValueKind kind, std::string_view text) {
+  write_typed(w, kind);
+  write_string(w, text);
   w.EndObject();
 }
 
@@ -132,6 +143,21 @@ Decimal read_decimal_text(const rapidjson::Value& node, ValueKind kind, const Pa
     }
   }
   path.fail(kind_hint(kind) + "a decimal string like \"12.50\"");
+}
+
+/// A JSON object of name → T, each value read by `read`; a repeated name keeps its last value.
+template <class T>
+std::map<std::string, T, std::less<>> read_object(const rapidjson::Value& node, const Path& path,
+                                                  const char* expected,
+                                                  T (*read)(const rapidjson::Value&, const Path&)) {
+  if (!node.IsObject())
+    path.fail(std::string("expected ") + expected + ", found " + describe(node));
+  std::map<std::string, T, std::less<>> out;
+  for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
+    std::string_view name = view(m->name);
+    out.insert_or_assign(std::string(name), read(m->value, Path(path, name)));
+  }
+  return out;
 }
 
 void reject_other_members(const rapidjson::Value& obj, std::initializer_list<const char*> allowed,
@@ -320,30 +346,26 @@ void write_json_value(JsonWriter& w, const Value& value) {
       w.Int(value.as<std::int32_t>());
       return;
     case ValueKind::big_integer:
-      write_typed(w, ValueKind::big_integer);
-      write_string(w, std::to_string(value.as<std::int64_t>()));
-      w.EndObject();
+      write_typed_text(w, ValueKind::big_integer, std::to_string(value.as<std::int64_t>()));
       return;
     case ValueKind::boolean:
       w.Bool(value.as<bool>());
       return;
     case ValueKind::floating: {
       double d = value.as<double>();
-      if (std::isfinite(d))
+      if (std::isfinite(d)) {
         w.Double(d);
-      else
-        write_double_text(w, d);
+      } else {  // JSON has no NaN or infinity; the tagged form keeps them.
+        const char* text = std::isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity";
+        write_typed_text(w, ValueKind::floating, text);
+      }
       return;
     }
     case ValueKind::decimal:
-      write_typed(w, ValueKind::decimal);
-      write_string(w, value.as<Decimal>().str());
-      w.EndObject();
+      write_typed_text(w, ValueKind::decimal, value.as<Decimal>().str());
       return;
     case ValueKind::money:
-      write_typed(w, ValueKind::money);
-      write_string(w, value.as<Money>().value.str());
-      w.EndObject();
+      write_typed_text(w, ValueKind::money, value.as<Money>().value.str());
       return;
     case ValueKind::option_set:
       write_typed(w, ValueKind::option_set);
@@ -358,14 +380,10 @@ void write_json_value(JsonWriter& w, const Value& value) {
       w.EndObject();
       return;
     case ValueKind::date_time:
-      write_typed(w, ValueKind::date_time);
-      write_string(w, to_iso8601(value.as<DateTime>()));
-      w.EndObject();
+      write_typed_text(w, ValueKind::date_time, to_iso8601(value.as<DateTime>()));
       return;
     case ValueKind::guid:
-      write_typed(w, ValueKind::guid);
-      write_string(w, value.as<Guid>().str());
-      w.EndObject();
+      write_typed_text(w, ValueKind::guid, value.as<Guid>().str());
       return;
     case ValueKind::entity_reference:
       w.StartObject();
@@ -399,12 +417,7 @@ void write_json_entity(JsonWriter& w, const Entity& e, bool with_type) {
   write_json_parameters(w, e.attributes);
   if (!e.formatted_values.empty()) {
     w.Key("formattedValues");
-    w.StartObject();
-    for (const auto& [k, v] : e.formatted_values) {
-      write_key(w, k);
-      write_string(w, v);
-    }
-    w.EndObject();
+    write_object(w, e.formatted_values, [&](const std::string& s) { write_string(w, s); });
   }
   if (!e.row_version.empty()) {
     w.Key("rowVersion");
@@ -414,12 +427,7 @@ void write_json_entity(JsonWriter& w, const Entity& e, bool with_type) {
 }
 
 void write_json_parameters(JsonWriter& w, const ParameterCollection& parameters) {
-  w.StartObject();
-  for (const auto& [k, v] : parameters) {
-    write_key(w, k);
-    write_json_value(w, v);
-  }
-  w.EndObject();
+  write_object(w, parameters, [&](const Value& v) { write_json_value(w, v); });
 }
 
 Value read_json_value(const rapidjson::Value& node, const Path& path) {
@@ -478,14 +486,7 @@ Entity read_json_entity(const rapidjson::Value& node, const Path& path) {
 }
 
 ParameterCollection read_json_parameters(const rapidjson::Value& node, const Path& path) {
-  if (!node.IsObject())
-    path.fail(std::string("expected an object of name → value, found ") + describe(node));
-  ParameterCollection out;
-  for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
-    std::string_view name = view(m->name);
-    out.insert_or_assign(std::string(name), read_json_value(m->value, Path(path, name)));
-  }
-  return out;
+  return read_object(node, path, "an object of name → value", read_json_value);
 }
 
 // --- contexts --------------------------------------------------------------------------------
@@ -493,23 +494,11 @@ ParameterCollection read_json_parameters(const rapidjson::Value& node, const Pat
 namespace {
 
 void write_images(JsonWriter& w, const EntityImageCollection& images) {
-  w.StartObject();
-  for (const auto& [alias, e] : images) {
-    write_key(w, alias);
-    write_json_entity(w, e, false);
-  }
-  w.EndObject();
+  write_object(w, images, [&](const Entity& e) { write_json_entity(w, e, false); });
 }
 
 EntityImageCollection read_images(const rapidjson::Value& node, const Path& path) {
-  if (!node.IsObject())
-    path.fail(std::string("expected an object of alias → entity, found ") + describe(node));
-  EntityImageCollection out;
-  for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
-    std::string_view alias = view(m->name);
-    out.insert_or_assign(std::string(alias), read_json_entity(m->value, Path(path, alias)));
-  }
-  return out;
+  return read_object(node, path, "an object of alias → entity", read_json_entity);
 }
 
 /// Writes a context member's value; which overload runs is the member's type.
@@ -591,6 +580,7 @@ ExecutionContext read_json_context(const rapidjson::Value& node, const Path& pat
     path.fail(std::string("expected a context object, found ") + describe(node));
   static constexpr const NamedMember* message = find_named(json_members, "messageName");
   static constexpr const NamedMember* entity = find_named(json_members, "primaryEntityName");
+  static_assert(message && entity, "the required members are in context_fields");
   ExecutionContext c;
   bool has_message = false, has_entity = false;
   MemberLookup lookup(json_members);
