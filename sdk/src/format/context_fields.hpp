@@ -98,10 +98,11 @@ inline constexpr MemberList json_members = named_members(&ContextField::json_nam
 /// DataMember names in ordinal order, as DataContract serializers write them: dataverse-json, xml.
 inline constexpr MemberList contract_members = named_members(&ContextField::contract_name, true);
 
-constexpr const NamedMember* find_named(const MemberList& members, std::string_view name) {
+/// The member called `name`; a name no member has does not compile.
+consteval const NamedMember* find_named(const MemberList& members, std::string_view name) {
   for (const NamedMember& m : members)
     if (m.name == name) return &m;
-  return nullptr;
+  throw "no context member has this name";
 }
 
 /// The DataMember name is the json name with a capital, and no two members share a name.
