@@ -541,6 +541,7 @@ struct MemberReader {
 
   void operator()(std::string& out) const { out = read_string(v, at); }
   void operator()(Guid& out) const { out = read_guid(v, at); }
+  // depth, the one int member
   void operator()(int& out) const { out = read_int(v, at, "a depth number"); }
   void operator()(Stage& out) const { out = stage_from(read_int(v, at, "a stage number"), at); }
   void operator()(Mode& out) const { out = mode_from(read_int(v, at, "a mode number"), at); }

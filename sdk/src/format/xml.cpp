@@ -440,6 +440,7 @@ struct MemberReader {
 
   void operator()(std::string& out) const { out = read_string(m); }
   void operator()(Guid& out) const { out = read_guid(m, at); }
+  // depth, the one int member
   void operator()(int& out) const { out = number("a depth"); }
   void operator()(Stage& out) const { out = detail::stage_from(number("a stage number"), at); }
   void operator()(Mode& out) const { out = detail::mode_from(number("a mode"), at); }
