@@ -172,10 +172,10 @@ class Writer {
 
   void context(const ExecutionContext& c) {
     e_ << start::map();
-    for (const auto& m : detail::json_members) {
-      key(m.name.data());
-      detail::visit_member(c, m.member, [&](const auto& value) { member(value); });
-    }
+    detail::for_each_member<detail::json_members>(c, [&](std::string_view name, const auto& value) {
+      key(name.data());
+      member(value);
+    });
     e_ << finish();
   }
 

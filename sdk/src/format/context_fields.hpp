@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 #include <stepline/execution_context.hpp>
@@ -119,9 +120,26 @@ constexpr bool names_agree() {
 }
 static_assert(names_agree(), "context_fields: a DataMember name is not the capitalised json name");
 
-/// Calls f with a reference to the member `m` of `c` (const when `c` is).
-template <class Context, class F>
-void visit_member(Context& c, const ContextMember& m, F&& f) {
+/// The pointer to member `i` of `members`, as a constant of its own type.
+template <const MemberList& members, std::size_t i>
+inline constexpr auto member_pointer = std::get<members[i].member.index()>(members[i].member);
+
+template <const MemberList& members, class F, std::size_t... i>
+void for_each_member(const ExecutionContext& c, F&& f, std::index_sequence<i...>) {
+  (f(members[i].name, c.*member_pointer<members, i>), ...);
+}
+
+/// Calls f(name, member) for each member of `c` in the order of `members`. The loop unrolls at
+/// compile time and each call sees the member's own type, so writing a context costs what a
+/// hand-written sequence of members would.
+template <const MemberList& members, class F>
+void for_each_member(const ExecutionContext& c, F&& f) {
+  for_each_member<members>(c, f, std::make_index_sequence<context_field_count>{});
+}
+
+/// Calls f with a reference to the member `m` of `c`, for readers that find `m` by name.
+template <class F>
+void visit_member(ExecutionContext& c, const ContextMember& m, F&& f) {
   std::visit([&](auto member) { f(c.*member); }, m);
 }
 

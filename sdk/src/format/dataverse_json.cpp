@@ -337,10 +337,13 @@ struct MemberWriter {
 
 void write_context(Out& o, const ExecutionContext& c) {
   o.raw('{');
-  for (const auto& m : detail::contract_members) {
-    o.key(m.name, &m == &detail::contract_members.front());
-    detail::visit_member(c, m.member, MemberWriter{o});
-  }
+  bool first = true;
+  detail::for_each_member<detail::contract_members>(c,
+                                                    [&](std::string_view name, const auto& value) {
+                                                      o.key(name, first);
+                                                      first = false;
+                                                      MemberWriter{o}(value);
+                                                    });
   o.raw('}');
 }
 

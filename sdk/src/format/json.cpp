@@ -569,10 +569,10 @@ struct MemberReader {
 
 void write_json_context(JsonWriter& w, const ExecutionContext& c) {
   w.StartObject();
-  for (const NamedMember& m : json_members) {
-    write_key(w, m.name);
-    visit_member(c, m.member, MemberWriter{w});
-  }
+  for_each_member<json_members>(c, [&](std::string_view name, const auto& value) {
+    write_key(w, name);
+    MemberWriter{w}(value);
+  });
   w.EndObject();
 }
 

@@ -198,8 +198,10 @@ struct MemberWriter {
 };
 
 void write_context_members(pugi::xml_node r, const ExecutionContext& c) {
-  for (const auto& m : detail::contract_members)
-    detail::visit_member(c, m.member, MemberWriter{r, m.name.data()});
+  detail::for_each_member<detail::contract_members>(c,
+                                                    [&](std::string_view name, const auto& value) {
+                                                      MemberWriter{r, name.data()}(value);
+                                                    });
 }
 
 struct StringWriter : pugi::xml_writer {
