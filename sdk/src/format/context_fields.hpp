@@ -146,7 +146,7 @@ void visit_member(ExecutionContext& c, const ContextMember& m, F&& f) {
 /// Finds members by name in one context object. Writers list members in the order of their
 /// MemberList, and Dataverse uses the same ordinal order, so the search starts after the member
 /// found last and goes round the list: one comparison per member for such documents, a scan of
-/// the list for any other order, as fast as a chain of comparisons.
+/// the list for any other order, no slower than comparing with each name in turn.
 class MemberLookup {
  public:
   explicit MemberLookup(const MemberList& members) : members_(members) {}

@@ -338,12 +338,11 @@ struct MemberWriter {
 void write_context(Out& o, const ExecutionContext& c) {
   o.raw('{');
   bool first = true;
-  detail::for_each_member<detail::contract_members>(c,
-                                                    [&](std::string_view name, const auto& value) {
-                                                      o.key(name, first);
-                                                      first = false;
-                                                      MemberWriter{o}(value);
-                                                    });
+  detail::for_each_member<detail::contract_members>(c, [&](std::string_view name, const auto& v) {
+    o.key(name, first);
+    first = false;
+    MemberWriter{o}(v);
+  });
   o.raw('}');
 }
 

@@ -198,10 +198,9 @@ struct MemberWriter {
 };
 
 void write_context_members(pugi::xml_node r, const ExecutionContext& c) {
-  detail::for_each_member<detail::contract_members>(c,
-                                                    [&](std::string_view name, const auto& value) {
-                                                      MemberWriter{r, name.data()}(value);
-                                                    });
+  detail::for_each_member<detail::contract_members>(c, [&](std::string_view name, const auto& v) {
+    MemberWriter{r, name.data()}(v);
+  });
 }
 
 struct StringWriter : pugi::xml_writer {
