@@ -123,6 +123,14 @@ class Out {
     text_ += '"';
   }
 
+  /// `{` and, for a non-empty `contract`, its "__type" hint; the first member is key(…, true).
+  void open(std::string_view contract) {
+    text_ += '{';
+    if (contract.empty()) return;
+    type_hint(contract);
+    text_ += ',';
+  }
+
   void null_or_string(std::string_view s) {
     if (s.empty())
       raw("null");
@@ -161,11 +169,7 @@ void write_parameters(Out& o, const ParameterCollection& p) {
 }
 
 void write_entity(Out& o, const Entity& e, bool with_type) {
-  o.raw('{');
-  if (with_type) {
-    o.type_hint("Entity");
-    o.raw(',');
-  }
+  o.open(with_type ? "Entity" : "");
   o.key("Attributes", true);
   write_parameters(o, e.attributes);
   o.key("EntityState");
@@ -186,11 +190,7 @@ void write_entity(Out& o, const Entity& e, bool with_type) {
 }
 
 void write_reference(Out& o, const EntityReference& r, bool with_type) {
-  o.raw('{');
-  if (with_type) {
-    o.type_hint("EntityReference");
-    o.raw(',');
-  }
+  o.open(with_type ? "EntityReference" : "");
   o.key("Id", true);
   o.guid(r.id);
   o.key("KeyAttributes");
