@@ -122,13 +122,19 @@ class Writer {
     }
   }
 
-  void parameters(const ParameterCollection& p) {
+  /// A map of name → value, each value written by `write_value`.
+  template <class Map, class WriteValue>
+  void map_of(const Map& map, WriteValue&& write_value) {
     e_ << start::map();
-    for (const auto& [k, v] : p) {
-      key(k);
-      value(v);
+    for (const auto& [name, v] : map) {
+      key(name);
+      write_value(v);
     }
     e_ << finish();
+  }
+
+  void parameters(const ParameterCollection& p) {
+    map_of(p, [&](const Value& v) { value(v); });
   }
 
   void entity(const Entity& e) {
@@ -140,12 +146,7 @@ class Writer {
     key("attributes");
     parameters(e.attributes);
     key("formattedValues");
-    e_ << start::map();
-    for (const auto& [k, v] : e.formatted_values) {
-      key(k);
-      text(v);
-    }
-    e_ << finish();
+    map_of(e.formatted_values, [&](const std::string& s) { text(s); });
     key("rowVersion");
     text(e.row_version);
     e_ << finish();
@@ -166,86 +167,44 @@ class Writer {
   }
 
   void images(const EntityImageCollection& images) {
-    e_ << start::map();
-    for (const auto& [alias, e] : images) {
-      key(alias);
-      entity(e);
-    }
-    e_ << finish();
+    map_of(images, [&](const Entity& e) { entity(e); });
   }
 
   void context(const ExecutionContext& c) {
     e_ << start::map();
-    key("messageName");
-    text(c.message_name);
-    key("primaryEntityName");
-    text(c.primary_entity_name);
-    key("primaryEntityId");
-    guid(c.primary_entity_id);
-    key("secondaryEntityName");
-    text(c.secondary_entity_name);
-    key("stage");
-    e_ << static_cast<std::int32_t>(c.stage);
-    key("mode");
-    e_ << static_cast<std::int32_t>(c.mode);
-    key("depth");
-    e_ << std::int32_t{c.depth};
-    key("inputParameters");
-    parameters(c.input_parameters);
-    key("outputParameters");
-    parameters(c.output_parameters);
-    key("sharedVariables");
-    parameters(c.shared_variables);
-    key("preEntityImages");
-    images(c.pre_entity_images);
-    key("postEntityImages");
-    images(c.post_entity_images);
-    key("userId");
-    guid(c.user_id);
-    key("initiatingUserId");
-    guid(c.initiating_user_id);
-    key("businessUnitId");
-    guid(c.business_unit_id);
-    key("organizationId");
-    guid(c.organization_id);
-    key("organizationName");
-    text(c.organization_name);
-    key("userAzureActiveDirectoryObjectId");
-    guid(c.user_azure_active_directory_object_id);
-    key("initiatingUserAzureActiveDirectoryObjectId");
-    guid(c.initiating_user_azure_active_directory_object_id);
-    key("initiatingUserAgent");
-    text(c.initiating_user_agent);
-    key("correlationId");
-    guid(c.correlation_id);
-    key("requestId");
-    if (c.request_id)
-      guid(*c.request_id);
-    else
-      e_ << nullptr;
-    key("operationId");
-    guid(c.operation_id);
-    key("operationCreatedOn");
-    time(c.operation_created_on);
-    key("owningExtension");
-    reference(c.owning_extension, false);
-    key("parentContext");
-    if (c.parent_context)
-      context(*c.parent_context);
-    else
-      e_ << nullptr;
-    key("isInTransaction");
-    e_ << c.is_in_transaction;
-    key("isExecutingOffline");
-    e_ << c.is_executing_offline;
-    key("isOfflinePlayback");
-    e_ << c.is_offline_playback;
-    key("isolationMode");
-    e_ << static_cast<std::int32_t>(c.isolation_mode);
+    detail::for_each_member<detail::json_members>(c, [&](std::string_view name, const auto& value) {
+      key(name.data());
+      member(value);
+    });
     e_ << finish();
   }
 
  private:
+  // A context member's value.
+  void member(const std::string& s) { text(s); }
+  void member(const Guid& g) { guid(g); }
+  void member(int n) { e_ << std::int32_t{n}; }
+  void member(Stage stage) { e_ << static_cast<std::int32_t>(stage); }
+  void member(Mode mode) { e_ << static_cast<std::int32_t>(mode); }
+  void member(IsolationMode mode) { e_ << static_cast<std::int32_t>(mode); }
+  void member(bool b) { e_ << b; }
+  void member(DateTime t) { time(t); }
+  void member(const ParameterCollection& p) { parameters(p); }
+  void member(const EntityImageCollection& i) { images(i); }
+  void member(const EntityReference& r) { reference(r, false); }
+  void member(const std::optional<Guid>& g) {
+    if (g)
+      guid(*g);
+    else
+      e_ << nullptr;
+  }
+  void member(const std::shared_ptr<const ExecutionContext>& parent) {
+    if (parent)
+      context(*parent);
+    else
+      e_ << nullptr;
+  }
+
   encoder e_;
 };
 
@@ -307,35 +266,29 @@ class Reader {
     return s;
   }
 
+  /// The next value, which must have the AMQP type `type` (`what` in errors).
+  template <class T>
+  T get(proton::type_id type, const char* what, const Path& path) {
+    expect(type, what, path);
+    T out;
+    d_ >> out;
+    return out;
+  }
+
   Guid guid(const Path& path) {
-    expect(proton::UUID, "a uuid", path);
-    proton::uuid u;
-    d_ >> u;
+    auto u = get<proton::uuid>(proton::UUID, "a uuid", path);
     std::array<std::uint8_t, 16> bytes;
     std::memcpy(bytes.data(), u.begin(), 16);
     return Guid(bytes);
   }
 
   DateTime time(const Path& path) {
-    expect(proton::TIMESTAMP, "a timestamp", path);
-    proton::timestamp t;
-    d_ >> t;
+    auto t = get<proton::timestamp>(proton::TIMESTAMP, "a timestamp", path);
     return DateTime{std::chrono::milliseconds{t.milliseconds()}};
   }
 
-  std::int32_t int32(const Path& path) {
-    expect(proton::INT, "an int", path);
-    std::int32_t i;
-    d_ >> i;
-    return i;
-  }
-
-  bool boolean(const Path& path) {
-    expect(proton::BOOLEAN, "a boolean", path);
-    bool b;
-    d_ >> b;
-    return b;
-  }
+  std::int32_t int32(const Path& path) { return get<std::int32_t>(proton::INT, "an int", path); }
+  bool boolean(const Path& path) { return get<bool>(proton::BOOLEAN, "a boolean", path); }
 
   bool null_next() {
     if (next() != proton::NULL_TYPE) return false;
@@ -550,71 +503,10 @@ class Reader {
 
   ExecutionContext context(const Path& path) {
     ExecutionContext c;
+    detail::MemberLookup lookup(detail::json_members);
     map(path, [&](const std::string& k, const Path& at) {
-      if (k == "messageName")
-        c.message_name = text(at);
-      else if (k == "primaryEntityName")
-        c.primary_entity_name = text(at);
-      else if (k == "primaryEntityId")
-        c.primary_entity_id = guid(at);
-      else if (k == "secondaryEntityName")
-        c.secondary_entity_name = text(at);
-      else if (k == "stage")
-        c.stage = detail::stage_from(int32(at), at);
-      else if (k == "mode")
-        c.mode = detail::mode_from(int32(at), at);
-      else if (k == "depth")
-        c.depth = int32(at);
-      else if (k == "inputParameters")
-        c.input_parameters = parameters(at);
-      else if (k == "outputParameters")
-        c.output_parameters = parameters(at);
-      else if (k == "sharedVariables")
-        c.shared_variables = parameters(at);
-      else if (k == "preEntityImages")
-        c.pre_entity_images = images(at);
-      else if (k == "postEntityImages")
-        c.post_entity_images = images(at);
-      else if (k == "userId")
-        c.user_id = guid(at);
-      else if (k == "initiatingUserId")
-        c.initiating_user_id = guid(at);
-      else if (k == "businessUnitId")
-        c.business_unit_id = guid(at);
-      else if (k == "organizationId")
-        c.organization_id = guid(at);
-      else if (k == "organizationName")
-        c.organization_name = text(at);
-      else if (k == "userAzureActiveDirectoryObjectId")
-        c.user_azure_active_directory_object_id = guid(at);
-      else if (k == "initiatingUserAzureActiveDirectoryObjectId")
-        c.initiating_user_azure_active_directory_object_id = guid(at);
-      else if (k == "initiatingUserAgent")
-        c.initiating_user_agent = text(at);
-      else if (k == "correlationId")
-        c.correlation_id = guid(at);
-      else if (k == "requestId") {
-        if (!null_next()) c.request_id = guid(at);
-      } else if (k == "operationId")
-        c.operation_id = guid(at);
-      else if (k == "operationCreatedOn")
-        c.operation_created_on = time(at);
-      else if (k == "owningExtension") {
-        expect(proton::MAP, "a map", at);
-        start s;
-        d_ >> s;
-        c.owning_extension = reference_members(at);
-        d_ >> finish();
-      } else if (k == "parentContext") {
-        if (!null_next()) c.parent_context = std::make_shared<const ExecutionContext>(context(at));
-      } else if (k == "isInTransaction")
-        c.is_in_transaction = boolean(at);
-      else if (k == "isExecutingOffline")
-        c.is_executing_offline = boolean(at);
-      else if (k == "isOfflinePlayback")
-        c.is_offline_playback = boolean(at);
-      else if (k == "isolationMode")
-        c.isolation_mode = detail::isolation_mode_from(int32(at), at);
+      if (const auto* m = lookup.find(k))
+        detail::visit_member(c, m->member, [&](auto& out) { member(out, at); });
       else
         skip();
     });
@@ -622,6 +514,33 @@ class Reader {
   }
 
  private:
+  // Reads a context member's value.
+  void member(std::string& out, const Path& at) { out = text(at); }
+  void member(Guid& out, const Path& at) { out = guid(at); }
+  void member(int& out, const Path& at) { out = int32(at); }
+  void member(Stage& out, const Path& at) { out = detail::stage_from(int32(at), at); }
+  void member(Mode& out, const Path& at) { out = detail::mode_from(int32(at), at); }
+  void member(IsolationMode& out, const Path& at) {
+    out = detail::isolation_mode_from(int32(at), at);
+  }
+  void member(bool& out, const Path& at) { out = boolean(at); }
+  void member(DateTime& out, const Path& at) { out = time(at); }
+  void member(ParameterCollection& out, const Path& at) { out = parameters(at); }
+  void member(EntityImageCollection& out, const Path& at) { out = images(at); }
+  void member(std::optional<Guid>& out, const Path& at) {
+    if (!null_next()) out = guid(at);
+  }
+  void member(EntityReference& out, const Path& at) {
+    expect(proton::MAP, "a map", at);
+    start s;
+    d_ >> s;
+    out = reference_members(at);
+    d_ >> finish();
+  }
+  void member(std::shared_ptr<const ExecutionContext>& out, const Path& at) {
+    if (!null_next()) out = std::make_shared<const ExecutionContext>(context(at));
+  }
+
   decoder d_;
 };
 

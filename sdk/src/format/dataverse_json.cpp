@@ -14,6 +14,7 @@
 #include <rapidjson/writer.h>
 
 #include "context_fields.hpp"
+#include "json_codec.hpp"
 #include "json_document.hpp"
 
 namespace stepline::format::dataverse_json {
@@ -122,6 +123,14 @@ class Out {
     text_ += '"';
   }
 
+  /// `{` and, for a non-empty `contract`, its "__type" hint; the first member is key(…, true).
+  void open(std::string_view contract) {
+    text_ += '{';
+    if (contract.empty()) return;
+    type_hint(contract);
+    text_ += ',';
+  }
+
   void null_or_string(std::string_view s) {
     if (s.empty())
       raw("null");
@@ -137,44 +146,36 @@ class Out {
 
 void write_value(Out& o, const Value& v);
 
-void write_parameters(Out& o, const ParameterCollection& p) {
+/// A map as DataContract writes a dictionary, `[{"key":…,"value":…},…]`, each value written by
+/// `write_value`.
+template <class Map, class WriteValue>
+void write_pairs(Out& o, const Map& map, WriteValue&& write_value) {
   o.raw('[');
   bool first = true;
-  for (const auto& [k, v] : p) {
+  for (const auto& [key, value] : map) {
     if (!first) o.raw(',');
     first = false;
     o.raw("{\"key\":");
-    o.string(k);
+    o.string(key);
     o.raw(",\"value\":");
-    write_value(o, v);
+    write_value(value);
     o.raw('}');
   }
   o.raw(']');
 }
 
+void write_parameters(Out& o, const ParameterCollection& p) {
+  write_pairs(o, p, [&](const Value& v) { write_value(o, v); });
+}
+
 void write_entity(Out& o, const Entity& e, bool with_type) {
-  o.raw('{');
-  if (with_type) {
-    o.type_hint("Entity");
-    o.raw(',');
-  }
+  o.open(with_type ? "Entity" : "");
   o.key("Attributes", true);
   write_parameters(o, e.attributes);
   o.key("EntityState");
   o.raw("null");
   o.key("FormattedValues");
-  o.raw('[');
-  bool first = true;
-  for (const auto& [k, v] : e.formatted_values) {
-    if (!first) o.raw(',');
-    first = false;
-    o.raw("{\"key\":");
-    o.string(k);
-    o.raw(",\"value\":");
-    o.string(v);
-    o.raw('}');
-  }
-  o.raw(']');
+  write_pairs(o, e.formatted_values, [&](const std::string& s) { o.string(s); });
   o.key("Id");
   o.guid(e.id);
   o.key("KeyAttributes");
@@ -189,11 +190,7 @@ void write_entity(Out& o, const Entity& e, bool with_type) {
 }
 
 void write_reference(Out& o, const EntityReference& r, bool with_type) {
-  o.raw('{');
-  if (with_type) {
-    o.type_hint("EntityReference");
-    o.raw(',');
-  }
+  o.open(with_type ? "EntityReference" : "");
   o.key("Id", true);
   o.guid(r.id);
   o.key("KeyAttributes");
@@ -303,89 +300,49 @@ void write_value(Out& o, const Value& v) {
 }
 
 void write_images(Out& o, const EntityImageCollection& images) {
-  o.raw('[');
-  bool first = true;
-  for (const auto& [alias, e] : images) {
-    if (!first) o.raw(',');
-    first = false;
-    o.raw("{\"key\":");
-    o.string(alias);
-    o.raw(",\"value\":");
-    write_entity(o, e, false);
-    o.raw('}');
-  }
-  o.raw(']');
+  write_pairs(o, images, [&](const Entity& e) { write_entity(o, e, false); });
 }
 
+void write_context(Out& o, const ExecutionContext& c);
+
+/// Writes a context member's value; which overload runs is the member's type.
+struct MemberWriter {
+  Out& o;
+
+  void operator()(const std::string& s) const { o.string(s); }
+  void operator()(const Guid& g) const { o.guid(g); }
+  void operator()(int n) const { o.integer(n); }
+  void operator()(Stage stage) const { o.integer(static_cast<int>(stage)); }
+  void operator()(Mode mode) const { o.integer(static_cast<int>(mode)); }
+  void operator()(IsolationMode mode) const { o.integer(static_cast<int>(mode)); }
+  void operator()(bool b) const { o.raw(b ? "true" : "false"); }
+  // OperationCreatedOn, the context's one date, carries the "+0000" offset as Dataverse's does.
+  void operator()(DateTime t) const { o.date(t, true); }
+  void operator()(const ParameterCollection& p) const { write_parameters(o, p); }
+  void operator()(const EntityImageCollection& images) const { write_images(o, images); }
+  void operator()(const EntityReference& r) const { write_reference(o, r, false); }
+  void operator()(const std::optional<Guid>& g) const {
+    if (g)
+      o.guid(*g);
+    else
+      o.raw("null");
+  }
+  void operator()(const std::shared_ptr<const ExecutionContext>& parent) const {
+    if (parent)
+      write_context(o, *parent);
+    else
+      o.raw("null");
+  }
+};
+
 void write_context(Out& o, const ExecutionContext& c) {
-  // Members in ordinal order of their names, as DataContract serializers emit them.
   o.raw('{');
-  o.key("BusinessUnitId", true);
-  o.guid(c.business_unit_id);
-  o.key("CorrelationId");
-  o.guid(c.correlation_id);
-  o.key("Depth");
-  o.integer(c.depth);
-  o.key("InitiatingUserAgent");
-  o.string(c.initiating_user_agent);
-  o.key("InitiatingUserAzureActiveDirectoryObjectId");
-  o.guid(c.initiating_user_azure_active_directory_object_id);
-  o.key("InitiatingUserId");
-  o.guid(c.initiating_user_id);
-  o.key("InputParameters");
-  write_parameters(o, c.input_parameters);
-  o.key("IsExecutingOffline");
-  o.raw(c.is_executing_offline ? "true" : "false");
-  o.key("IsInTransaction");
-  o.raw(c.is_in_transaction ? "true" : "false");
-  o.key("IsOfflinePlayback");
-  o.raw(c.is_offline_playback ? "true" : "false");
-  o.key("IsolationMode");
-  o.integer(static_cast<int>(c.isolation_mode));
-  o.key("MessageName");
-  o.string(c.message_name);
-  o.key("Mode");
-  o.integer(static_cast<int>(c.mode));
-  o.key("OperationCreatedOn");
-  o.date(c.operation_created_on, true);
-  o.key("OperationId");
-  o.guid(c.operation_id);
-  o.key("OrganizationId");
-  o.guid(c.organization_id);
-  o.key("OrganizationName");
-  o.string(c.organization_name);
-  o.key("OutputParameters");
-  write_parameters(o, c.output_parameters);
-  o.key("OwningExtension");
-  write_reference(o, c.owning_extension, false);
-  o.key("ParentContext");
-  if (c.parent_context)
-    write_context(o, *c.parent_context);
-  else
-    o.raw("null");
-  o.key("PostEntityImages");
-  write_images(o, c.post_entity_images);
-  o.key("PreEntityImages");
-  write_images(o, c.pre_entity_images);
-  o.key("PrimaryEntityId");
-  o.guid(c.primary_entity_id);
-  o.key("PrimaryEntityName");
-  o.string(c.primary_entity_name);
-  o.key("RequestId");
-  if (c.request_id)
-    o.guid(*c.request_id);
-  else
-    o.raw("null");
-  o.key("SecondaryEntityName");
-  o.string(c.secondary_entity_name);
-  o.key("SharedVariables");
-  write_parameters(o, c.shared_variables);
-  o.key("Stage");
-  o.integer(static_cast<int>(c.stage));
-  o.key("UserAzureActiveDirectoryObjectId");
-  o.guid(c.user_azure_active_directory_object_id);
-  o.key("UserId");
-  o.guid(c.user_id);
+  bool first = true;
+  detail::for_each_member<detail::contract_members>(c, [&](std::string_view name, const auto& v) {
+    o.key(name, first);
+    first = false;
+    MemberWriter{o}(v);
+  });
   o.raw('}');
 }
 
@@ -414,21 +371,9 @@ bool is_text(const rapidjson::Value& n) {
   return n.IsString() && !is_number(n);
 }
 
+/// As the json format describes a node, knowing that numbers are kept as marked strings.
 const char* describe(const rapidjson::Value& n) {
-  if (is_number(n)) return "a number";
-  switch (n.GetType()) {
-    case rapidjson::kNullType:
-      return "null";
-    case rapidjson::kFalseType:
-    case rapidjson::kTrueType:
-      return "a boolean";
-    case rapidjson::kObjectType:
-      return "an object";
-    case rapidjson::kArrayType:
-      return "an array";
-    default:
-      return "a string";
-  }
+  return is_number(n) ? "a number" : detail::describe(n);
 }
 
 const rapidjson::Value* find(const rapidjson::Value& obj, const char* name) {
@@ -694,104 +639,81 @@ EntityImageCollection read_images(const rapidjson::Value& n, const Path& path) {
   return out;
 }
 
+ExecutionContext read_context(const rapidjson::Value& n, const Path& path);
+
+/// Reads a context member's value from `v`; which overload runs is the member's type.
+struct MemberReader {
+  const rapidjson::Value& v;
+  const Path& at;
+
+  void operator()(std::string& out) const { out = read_string(v, at); }
+  void operator()(Guid& out) const { out = read_guid(v, at); }
+  void operator()(int& out) const { out = read_int(v, at); }
+  void operator()(Stage& out) const { out = detail::stage_from(read_int(v, at), at); }
+  void operator()(Mode& out) const { out = detail::mode_from(read_int(v, at), at); }
+  void operator()(IsolationMode& out) const {
+    out = detail::isolation_mode_from(read_int(v, at), at);
+  }
+  void operator()(bool& out) const { out = read_bool(v, at); }
+  void operator()(DateTime& out) const { out = read_date(v, at); }
+  void operator()(ParameterCollection& out) const { out = read_parameters(v, at); }
+  void operator()(EntityImageCollection& out) const { out = read_images(v, at); }
+  void operator()(std::optional<Guid>& out) const {
+    if (!v.IsNull()) out = read_guid(v, at);
+  }
+  void operator()(EntityReference& out) const {
+    if (!v.IsNull()) out = read_reference(v, at);
+  }
+  void operator()(std::shared_ptr<const ExecutionContext>& out) const {
+    if (!v.IsNull()) out = std::make_shared<const ExecutionContext>(read_context(v, at));
+  }
+};
+
 ExecutionContext read_context(const rapidjson::Value& n, const Path& path) {
   if (!n.IsObject())
     path.fail(std::string("expected a RemoteExecutionContext object, found ") + describe(n));
   ExecutionContext c;
+  detail::MemberLookup lookup(detail::contract_members);
   for (auto m = n.MemberBegin(); m != n.MemberEnd(); ++m) {
     std::string_view key = view(m->name);
-    const rapidjson::Value& v = m->value;
     Path at(path, key);
-    if (key == "BusinessUnitId")
-      c.business_unit_id = read_guid(v, at);
-    else if (key == "CorrelationId")
-      c.correlation_id = read_guid(v, at);
-    else if (key == "Depth")
-      c.depth = read_int(v, at);
-    else if (key == "InitiatingUserAgent")
-      c.initiating_user_agent = read_string(v, at);
-    else if (key == "InitiatingUserAzureActiveDirectoryObjectId")
-      c.initiating_user_azure_active_directory_object_id = read_guid(v, at);
-    else if (key == "InitiatingUserId")
-      c.initiating_user_id = read_guid(v, at);
-    else if (key == "InputParameters")
-      c.input_parameters = read_parameters(v, at);
-    else if (key == "IsExecutingOffline")
-      c.is_executing_offline = read_bool(v, at);
-    else if (key == "IsInTransaction")
-      c.is_in_transaction = read_bool(v, at);
-    else if (key == "IsOfflinePlayback")
-      c.is_offline_playback = read_bool(v, at);
-    else if (key == "IsolationMode")
-      c.isolation_mode = detail::isolation_mode_from(read_int(v, at), at);
-    else if (key == "MessageName")
-      c.message_name = read_string(v, at);
-    else if (key == "Mode")
-      c.mode = detail::mode_from(read_int(v, at), at);
-    else if (key == "OperationCreatedOn")
-      c.operation_created_on = read_date(v, at);
-    else if (key == "OperationId")
-      c.operation_id = read_guid(v, at);
-    else if (key == "OrganizationId")
-      c.organization_id = read_guid(v, at);
-    else if (key == "OrganizationName")
-      c.organization_name = read_string(v, at);
-    else if (key == "OutputParameters")
-      c.output_parameters = read_parameters(v, at);
-    else if (key == "OwningExtension") {
-      if (!v.IsNull()) c.owning_extension = read_reference(v, at);
-    } else if (key == "ParentContext") {
-      if (!v.IsNull())
-        c.parent_context = std::make_shared<const ExecutionContext>(read_context(v, at));
-    } else if (key == "PostEntityImages")
-      c.post_entity_images = read_images(v, at);
-    else if (key == "PreEntityImages")
-      c.pre_entity_images = read_images(v, at);
-    else if (key == "PrimaryEntityId")
-      c.primary_entity_id = read_guid(v, at);
-    else if (key == "PrimaryEntityName")
-      c.primary_entity_name = read_string(v, at);
-    else if (key == "RequestId") {
-      if (!v.IsNull()) c.request_id = read_guid(v, at);
-    } else if (key == "SecondaryEntityName")
-      c.secondary_entity_name = read_string(v, at);
-    else if (key == "SharedVariables")
-      c.shared_variables = read_parameters(v, at);
-    else if (key == "Stage")
-      c.stage = detail::stage_from(read_int(v, at), at);
-    else if (key == "UserAzureActiveDirectoryObjectId")
-      c.user_azure_active_directory_object_id = read_guid(v, at);
-    else if (key == "UserId")
-      c.user_id = read_guid(v, at);
-    // Anything else is a member a newer sender added; a DataContract reader skips it too.
+    // A member not in the table is one a newer sender added; a DataContract reader skips it too.
+    if (const auto* member = lookup.find(key))
+      detail::visit_member(c, member->member, MemberReader{m->value, at});
   }
   return c;
+}
+
+template <class T>
+std::string write_with(const T& x, void (*write)(Out&, const T&)) {
+  Out o;
+  write(o, x);
+  return o.take();
+}
+
+template <class T>
+T read_with(std::string_view json, T (*read)(const rapidjson::Value&, const Path&)) {
+  rapidjson::Document d;
+  parse(json, d);
+  return read(d, Path());
 }
 
 }  // namespace
 
 std::string write_context(const ExecutionContext& context) {
-  Out o;
-  write_context(o, context);
-  return o.take();
+  return write_with(context, write_context);
 }
 
 ExecutionContext read_context(std::string_view json) {
-  rapidjson::Document d;
-  parse(json, d);
-  return read_context(d, Path());
+  return read_with(json, read_context);
 }
 
 std::string write_value(const Value& value) {
-  Out o;
-  write_value(o, value);
-  return o.take();
+  return write_with(value, write_value);
 }
 
 Value read_value(std::string_view json) {
-  rapidjson::Document d;
-  parse(json, d);
-  return read_value(d, Path());
+  return read_with(json, read_value);
 }
 
 }  // namespace stepline::format::dataverse_json

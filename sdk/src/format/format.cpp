@@ -10,9 +10,11 @@
 namespace stepline::format {
 namespace {
 
-// Every format writes and reads each member of these types by name. When one gains a member,
-// this fails to compile: add the member to every writer and reader (sdk/src/format, sdk/amqp),
-// to tests/format/sample_contexts.hpp, the JSON Schema and docs/FORMATS.md, then update the size.
+// Every format writes and reads each member of these types. When one gains a member, this fails
+// to compile: add a context member to the table in context_fields.hpp (and, if its type is new,
+// that type to each format's MemberWriter and MemberReader), an Entity or EntityCollection member
+// to every writer and reader (sdk/src/format, sdk/amqp); then to tests/format/sample_contexts.hpp,
+// the JSON Schema and docs/FORMATS.md, and update the size.
 static_assert(sizeof(void*) != 8 || sizeof(ExecutionContext) == 696, "ExecutionContext changed");
 static_assert(sizeof(void*) != 8 || sizeof(Entity) == 176, "Entity changed");
 static_assert(sizeof(void*) != 8 || sizeof(EntityCollection) == 104, "EntityCollection changed");
@@ -26,6 +28,26 @@ constexpr Format all_formats[] = {Format::dataverse_json, Format::json, Format::
       "call "
       "stepline::format::serialize_any_format() / parse_any_format() from "
       "<stepline/format/binary.hpp>");
+}
+
+/// The writer and reader of a format the SDK library carries.
+struct TextFormat {
+  Format format;
+  std::string (*write)(const ExecutionContext&);
+  ExecutionContext (*read)(std::string_view);
+};
+
+constexpr TextFormat text_formats[] = {
+    {Format::dataverse_json, dataverse_json::write_context, dataverse_json::read_context},
+    {Format::json, json::write_context, json::read_context},
+    {Format::xml, xml::write_context, xml::read_context},
+    {Format::cloudevents, cloudevents::write_context, cloudevents::read_context},
+};
+
+const TextFormat& text_format(Format format) {
+  for (const TextFormat& f : text_formats)
+    if (f.format == format) return f;
+  binary_needs_amqp_library();
 }
 
 }  // namespace
@@ -74,35 +96,11 @@ std::string_view content_type(Format format) noexcept {
 }
 
 std::string serialize(const ExecutionContext& context, Format format) {
-  switch (format) {
-    case Format::dataverse_json:
-      return dataverse_json::write_context(context);
-    case Format::json:
-      return json::write_context(context);
-    case Format::xml:
-      return xml::write_context(context);
-    case Format::cloudevents:
-      return cloudevents::write_context(context);
-    case Format::binary:
-      break;
-  }
-  binary_needs_amqp_library();
+  return text_format(format).write(context);
 }
 
 ExecutionContext parse(std::string_view body, Format format) {
-  switch (format) {
-    case Format::dataverse_json:
-      return dataverse_json::read_context(body);
-    case Format::json:
-      return json::read_context(body);
-    case Format::xml:
-      return xml::read_context(body);
-    case Format::cloudevents:
-      return cloudevents::read_context(body);
-    case Format::binary:
-      break;
-  }
-  binary_needs_amqp_library();
+  return text_format(format).read(body);
 }
 
 }  // namespace stepline::format

@@ -27,6 +27,17 @@ void write_key(JsonWriter& w, std::string_view key) {
   w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
 }
 
+/// A map as a JSON object, each value written by `write_value`.
+template <class Map, class WriteValue>
+void write_object(JsonWriter& w, const Map& map, WriteValue&& write_value) {
+  w.StartObject();
+  for (const auto& [name, value] : map) {
+    write_key(w, name);
+    write_value(value);
+  }
+  w.EndObject();
+}
+
 void write_typed(JsonWriter& w, ValueKind kind) {
   w.StartObject();
   w.Key("@type");
@@ -34,10 +45,10 @@ void write_typed(JsonWriter& w, ValueKind kind) {
   w.Key("value");
 }
 
-void write_double_text(JsonWriter& w, double d) {
-  // JSON has no NaN or infinity; the tagged form keeps them.
-  write_typed(w, ValueKind::floating);
-  w.String(std::isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+/// `{"@type":"<kind>","value":"<text>"}`.
+void write_typed_text(JsonWriter& w, ValueKind kind, std::string_view text) {
+  write_typed(w, kind);
+  write_string(w, text);
   w.EndObject();
 }
 
@@ -132,6 +143,21 @@ Decimal read_decimal_text(const rapidjson::Value& node, ValueKind kind, const Pa
     }
   }
   path.fail(kind_hint(kind) + "a decimal string like \"12.50\"");
+}
+
+/// A JSON object of name → T, each value read by `read`; a repeated name keeps its last value.
+template <class T>
+std::map<std::string, T, std::less<>> read_object(const rapidjson::Value& node, const Path& path,
+                                                  const char* expected,
+                                                  T (*read)(const rapidjson::Value&, const Path&)) {
+  if (!node.IsObject())
+    path.fail(std::string("expected ") + expected + ", found " + describe(node));
+  std::map<std::string, T, std::less<>> out;
+  for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
+    std::string_view name = view(m->name);
+    out.insert_or_assign(std::string(name), read(m->value, Path(path, name)));
+  }
+  return out;
 }
 
 void reject_other_members(const rapidjson::Value& obj, std::initializer_list<const char*> allowed,
@@ -320,30 +346,26 @@ void write_json_value(JsonWriter& w, const Value& value) {
       w.Int(value.as<std::int32_t>());
       return;
     case ValueKind::big_integer:
-      write_typed(w, ValueKind::big_integer);
-      write_string(w, std::to_string(value.as<std::int64_t>()));
-      w.EndObject();
+      write_typed_text(w, ValueKind::big_integer, std::to_string(value.as<std::int64_t>()));
       return;
     case ValueKind::boolean:
       w.Bool(value.as<bool>());
       return;
     case ValueKind::floating: {
       double d = value.as<double>();
-      if (std::isfinite(d))
+      if (std::isfinite(d)) {
         w.Double(d);
-      else
-        write_double_text(w, d);
+      } else {  // JSON has no NaN or infinity; the tagged form keeps them.
+        const char* text = std::isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity";
+        write_typed_text(w, ValueKind::floating, text);
+      }
       return;
     }
     case ValueKind::decimal:
-      write_typed(w, ValueKind::decimal);
-      write_string(w, value.as<Decimal>().str());
-      w.EndObject();
+      write_typed_text(w, ValueKind::decimal, value.as<Decimal>().str());
       return;
     case ValueKind::money:
-      write_typed(w, ValueKind::money);
-      write_string(w, value.as<Money>().value.str());
-      w.EndObject();
+      write_typed_text(w, ValueKind::money, value.as<Money>().value.str());
       return;
     case ValueKind::option_set:
       write_typed(w, ValueKind::option_set);
@@ -358,14 +380,10 @@ void write_json_value(JsonWriter& w, const Value& value) {
       w.EndObject();
       return;
     case ValueKind::date_time:
-      write_typed(w, ValueKind::date_time);
-      write_string(w, to_iso8601(value.as<DateTime>()));
-      w.EndObject();
+      write_typed_text(w, ValueKind::date_time, to_iso8601(value.as<DateTime>()));
       return;
     case ValueKind::guid:
-      write_typed(w, ValueKind::guid);
-      write_string(w, value.as<Guid>().str());
-      w.EndObject();
+      write_typed_text(w, ValueKind::guid, value.as<Guid>().str());
       return;
     case ValueKind::entity_reference:
       w.StartObject();
@@ -399,12 +417,7 @@ void write_json_entity(JsonWriter& w, const Entity& e, bool with_type) {
   write_json_parameters(w, e.attributes);
   if (!e.formatted_values.empty()) {
     w.Key("formattedValues");
-    w.StartObject();
-    for (const auto& [k, v] : e.formatted_values) {
-      write_key(w, k);
-      write_string(w, v);
-    }
-    w.EndObject();
+    write_object(w, e.formatted_values, [&](const std::string& s) { write_string(w, s); });
   }
   if (!e.row_version.empty()) {
     w.Key("rowVersion");
@@ -414,12 +427,7 @@ void write_json_entity(JsonWriter& w, const Entity& e, bool with_type) {
 }
 
 void write_json_parameters(JsonWriter& w, const ParameterCollection& parameters) {
-  w.StartObject();
-  for (const auto& [k, v] : parameters) {
-    write_key(w, k);
-    write_json_value(w, v);
-  }
-  w.EndObject();
+  write_object(w, parameters, [&](const Value& v) { write_json_value(w, v); });
 }
 
 Value read_json_value(const rapidjson::Value& node, const Path& path) {
@@ -478,189 +486,113 @@ Entity read_json_entity(const rapidjson::Value& node, const Path& path) {
 }
 
 ParameterCollection read_json_parameters(const rapidjson::Value& node, const Path& path) {
-  if (!node.IsObject())
-    path.fail(std::string("expected an object of name → value, found ") + describe(node));
-  ParameterCollection out;
-  for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
-    std::string_view name = view(m->name);
-    out.insert_or_assign(std::string(name), read_json_value(m->value, Path(path, name)));
-  }
-  return out;
+  return read_object(node, path, "an object of name → value", read_json_value);
 }
 
 // --- contexts --------------------------------------------------------------------------------
 
 namespace {
 
-void write_guid_member(JsonWriter& w, const char* key, const Guid& g) {
-  w.Key(key);
-  write_string(w, g.str());
-}
-
 void write_images(JsonWriter& w, const EntityImageCollection& images) {
-  w.StartObject();
-  for (const auto& [alias, e] : images) {
-    write_key(w, alias);
-    write_json_entity(w, e, false);
-  }
-  w.EndObject();
+  write_object(w, images, [&](const Entity& e) { write_json_entity(w, e, false); });
 }
 
 EntityImageCollection read_images(const rapidjson::Value& node, const Path& path) {
-  if (!node.IsObject())
-    path.fail(std::string("expected an object of alias → entity, found ") + describe(node));
-  EntityImageCollection out;
-  for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
-    std::string_view alias = view(m->name);
-    out.insert_or_assign(std::string(alias), read_json_entity(m->value, Path(path, alias)));
-  }
-  return out;
+  return read_object(node, path, "an object of alias → entity", read_json_entity);
 }
+
+/// Writes a context member's value; which overload runs is the member's type.
+struct MemberWriter {
+  JsonWriter& w;
+
+  void operator()(const std::string& s) const { write_string(w, s); }
+  void operator()(const Guid& g) const { write_string(w, g.str()); }
+  void operator()(int n) const { w.Int(n); }
+  void operator()(Stage stage) const { w.Int(static_cast<int>(stage)); }
+  void operator()(Mode mode) const { w.Int(static_cast<int>(mode)); }
+  void operator()(IsolationMode mode) const { w.Int(static_cast<int>(mode)); }
+  void operator()(bool b) const { w.Bool(b); }
+  void operator()(DateTime t) const { write_string(w, to_iso8601(t)); }
+  void operator()(const ParameterCollection& p) const { write_json_parameters(w, p); }
+  void operator()(const EntityImageCollection& images) const { write_images(w, images); }
+  void operator()(const std::optional<Guid>& g) const {
+    if (g)
+      write_string(w, g->str());
+    else
+      w.Null();
+  }
+  void operator()(const EntityReference& ref) const {
+    w.StartObject();
+    write_reference_members(w, ref, true);
+    w.EndObject();
+  }
+  void operator()(const std::shared_ptr<const ExecutionContext>& parent) const {
+    if (parent)
+      write_json_context(w, *parent);
+    else
+      w.Null();
+  }
+};
+
+/// Reads a context member's value from `v`; which overload runs is the member's type.
+struct MemberReader {
+  const rapidjson::Value& v;
+  const Path& at;
+
+  void operator()(std::string& out) const { out = read_string(v, at); }
+  void operator()(Guid& out) const { out = read_guid(v, at); }
+  // depth, the one int member
+  void operator()(int& out) const { out = read_int(v, at, "a depth number"); }
+  void operator()(Stage& out) const { out = stage_from(read_int(v, at, "a stage number"), at); }
+  void operator()(Mode& out) const { out = mode_from(read_int(v, at, "a mode number"), at); }
+  void operator()(IsolationMode& out) const {
+    out = isolation_mode_from(read_int(v, at, "an isolation mode number"), at);
+  }
+  void operator()(bool& out) const { out = read_bool(v, at); }
+  void operator()(DateTime& out) const { out = read_date_time(v, at); }
+  void operator()(ParameterCollection& out) const { out = read_json_parameters(v, at); }
+  void operator()(EntityImageCollection& out) const { out = read_images(v, at); }
+  void operator()(std::optional<Guid>& out) const {
+    if (!v.IsNull()) out = read_guid(v, at);
+  }
+  void operator()(EntityReference& out) const {
+    if (!v.IsObject())
+      at.fail(std::string("expected an entity reference object, found ") + describe(v));
+    out = read_reference(v, at);
+  }
+  void operator()(std::shared_ptr<const ExecutionContext>& out) const {
+    if (!v.IsNull()) out = std::make_shared<const ExecutionContext>(read_json_context(v, at));
+  }
+};
 
 }  // namespace
 
 void write_json_context(JsonWriter& w, const ExecutionContext& c) {
   w.StartObject();
-  w.Key("messageName");
-  write_string(w, c.message_name);
-  w.Key("primaryEntityName");
-  write_string(w, c.primary_entity_name);
-  write_guid_member(w, "primaryEntityId", c.primary_entity_id);
-  w.Key("secondaryEntityName");
-  write_string(w, c.secondary_entity_name);
-  w.Key("stage");
-  w.Int(static_cast<int>(c.stage));
-  w.Key("mode");
-  w.Int(static_cast<int>(c.mode));
-  w.Key("depth");
-  w.Int(c.depth);
-  w.Key("inputParameters");
-  write_json_parameters(w, c.input_parameters);
-  w.Key("outputParameters");
-  write_json_parameters(w, c.output_parameters);
-  w.Key("sharedVariables");
-  write_json_parameters(w, c.shared_variables);
-  w.Key("preEntityImages");
-  write_images(w, c.pre_entity_images);
-  w.Key("postEntityImages");
-  write_images(w, c.post_entity_images);
-  write_guid_member(w, "userId", c.user_id);
-  write_guid_member(w, "initiatingUserId", c.initiating_user_id);
-  write_guid_member(w, "businessUnitId", c.business_unit_id);
-  write_guid_member(w, "organizationId", c.organization_id);
-  w.Key("organizationName");
-  write_string(w, c.organization_name);
-  write_guid_member(w, "userAzureActiveDirectoryObjectId", c.user_azure_active_directory_object_id);
-  write_guid_member(w, "initiatingUserAzureActiveDirectoryObjectId",
-                    c.initiating_user_azure_active_directory_object_id);
-  w.Key("initiatingUserAgent");
-  write_string(w, c.initiating_user_agent);
-  write_guid_member(w, "correlationId", c.correlation_id);
-  w.Key("requestId");
-  if (c.request_id)
-    write_string(w, c.request_id->str());
-  else
-    w.Null();
-  write_guid_member(w, "operationId", c.operation_id);
-  w.Key("operationCreatedOn");
-  write_string(w, to_iso8601(c.operation_created_on));
-  w.Key("owningExtension");
-  w.StartObject();
-  write_reference_members(w, c.owning_extension, true);
-  w.EndObject();
-  w.Key("parentContext");
-  if (c.parent_context)
-    write_json_context(w, *c.parent_context);
-  else
-    w.Null();
-  w.Key("isInTransaction");
-  w.Bool(c.is_in_transaction);
-  w.Key("isExecutingOffline");
-  w.Bool(c.is_executing_offline);
-  w.Key("isOfflinePlayback");
-  w.Bool(c.is_offline_playback);
-  w.Key("isolationMode");
-  w.Int(static_cast<int>(c.isolation_mode));
+  for_each_member<json_members>(c, [&](std::string_view name, const auto& value) {
+    write_key(w, name);
+    MemberWriter{w}(value);
+  });
   w.EndObject();
 }
 
 ExecutionContext read_json_context(const rapidjson::Value& node, const Path& path) {
   if (!node.IsObject())
     path.fail(std::string("expected a context object, found ") + describe(node));
+  static constexpr const NamedMember* message = find_named(json_members, "messageName");
+  static constexpr const NamedMember* entity = find_named(json_members, "primaryEntityName");
   ExecutionContext c;
   bool has_message = false, has_entity = false;
+  MemberLookup lookup(json_members);
   for (auto m = node.MemberBegin(); m != node.MemberEnd(); ++m) {
     std::string_view key = view(m->name);
-    const rapidjson::Value& v = m->value;
     Path at(path, key);
-    if (key == "messageName") {
-      c.message_name = read_string(v, at);
-      has_message = true;
-    } else if (key == "primaryEntityName") {
-      c.primary_entity_name = read_string(v, at);
-      has_entity = true;
-    } else if (key == "primaryEntityId")
-      c.primary_entity_id = read_guid(v, at);
-    else if (key == "secondaryEntityName")
-      c.secondary_entity_name = read_string(v, at);
-    else if (key == "stage")
-      c.stage = stage_from(read_int(v, at, "a stage number"), at);
-    else if (key == "mode")
-      c.mode = mode_from(read_int(v, at, "a mode number"), at);
-    else if (key == "depth")
-      c.depth = read_int(v, at, "a depth number");
-    else if (key == "inputParameters")
-      c.input_parameters = read_json_parameters(v, at);
-    else if (key == "outputParameters")
-      c.output_parameters = read_json_parameters(v, at);
-    else if (key == "sharedVariables")
-      c.shared_variables = read_json_parameters(v, at);
-    else if (key == "preEntityImages")
-      c.pre_entity_images = read_images(v, at);
-    else if (key == "postEntityImages")
-      c.post_entity_images = read_images(v, at);
-    else if (key == "userId")
-      c.user_id = read_guid(v, at);
-    else if (key == "initiatingUserId")
-      c.initiating_user_id = read_guid(v, at);
-    else if (key == "businessUnitId")
-      c.business_unit_id = read_guid(v, at);
-    else if (key == "organizationId")
-      c.organization_id = read_guid(v, at);
-    else if (key == "organizationName")
-      c.organization_name = read_string(v, at);
-    else if (key == "userAzureActiveDirectoryObjectId")
-      c.user_azure_active_directory_object_id = read_guid(v, at);
-    else if (key == "initiatingUserAzureActiveDirectoryObjectId")
-      c.initiating_user_azure_active_directory_object_id = read_guid(v, at);
-    else if (key == "initiatingUserAgent")
-      c.initiating_user_agent = read_string(v, at);
-    else if (key == "correlationId")
-      c.correlation_id = read_guid(v, at);
-    else if (key == "requestId") {
-      if (!v.IsNull()) c.request_id = read_guid(v, at);
-    } else if (key == "operationId")
-      c.operation_id = read_guid(v, at);
-    else if (key == "operationCreatedOn")
-      c.operation_created_on = read_date_time(v, at);
-    else if (key == "owningExtension") {
-      if (!v.IsObject())
-        at.fail(std::string("expected an entity reference object, found ") + describe(v));
-      c.owning_extension = read_reference(v, at);
-    } else if (key == "parentContext") {
-      if (!v.IsNull())
-        c.parent_context = std::make_shared<const ExecutionContext>(read_json_context(v, at));
-    } else if (key == "isInTransaction")
-      c.is_in_transaction = read_bool(v, at);
-    else if (key == "isExecutingOffline")
-      c.is_executing_offline = read_bool(v, at);
-    else if (key == "isOfflinePlayback")
-      c.is_offline_playback = read_bool(v, at);
-    else if (key == "isolationMode")
-      c.isolation_mode = isolation_mode_from(read_int(v, at, "an isolation mode number"), at);
-    else {
+    const NamedMember* member = lookup.find(key);
+    if (!member)
       at.fail("unknown context member (docs/schema/execution-context.schema.json lists the keys)");
-    }
+    visit_member(c, member->member, MemberReader{m->value, at});
+    has_message = has_message || member == message;
+    has_entity = has_entity || member == entity;
   }
   if (!has_message) path.fail("missing member \"messageName\"");
   if (!has_entity) path.fail("missing member \"primaryEntityName\"");
@@ -680,6 +612,13 @@ std::string write_with(F&& f) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+template <class T>
+T read_with(std::string_view text, T (*read)(const rapidjson::Value&, const detail::Path&)) {
+  rapidjson::Document d;
+  detail::parse_json(text, d);
+  return read(d, detail::Path());
+}
+
 }  // namespace
 
 std::string write_value(const Value& value) {
@@ -687,9 +626,7 @@ std::string write_value(const Value& value) {
 }
 
 Value read_value(std::string_view text) {
-  rapidjson::Document d;
-  detail::parse_json(text, d);
-  return detail::read_json_value(d, detail::Path());
+  return read_with(text, detail::read_json_value);
 }
 
 std::string write_entity(const Entity& entity) {
@@ -697,9 +634,7 @@ std::string write_entity(const Entity& entity) {
 }
 
 Entity read_entity(std::string_view text) {
-  rapidjson::Document d;
-  detail::parse_json(text, d);
-  return detail::read_json_entity(d, detail::Path());
+  return read_with(text, detail::read_json_entity);
 }
 
 std::string write_parameters(const ParameterCollection& parameters) {
@@ -707,9 +642,7 @@ std::string write_parameters(const ParameterCollection& parameters) {
 }
 
 ParameterCollection read_parameters(std::string_view text) {
-  rapidjson::Document d;
-  detail::parse_json(text, d);
-  return detail::read_json_parameters(d, detail::Path());
+  return read_with(text, detail::read_json_parameters);
 }
 
 std::string write_context(const ExecutionContext& context) {
@@ -717,9 +650,7 @@ std::string write_context(const ExecutionContext& context) {
 }
 
 ExecutionContext read_context(std::string_view text) {
-  rapidjson::Document d;
-  detail::parse_json(text, d);
-  return detail::read_json_context(d, detail::Path());
+  return read_with(text, detail::read_json_context);
 }
 
 }  // namespace json

@@ -162,49 +162,45 @@ void write_images(pugi::xml_node parent, const EntityImageCollection& images) {
   }
 }
 
-const char* boolean(bool b) {
-  return b ? "true" : "false";
-}
+void write_context_members(pugi::xml_node r, const ExecutionContext& c);
+
+/// Writes a context member as the element `name` of `r`; which overload runs is the member's type.
+struct MemberWriter {
+  pugi::xml_node r;
+  const char* name;
+
+  /// The member's element, for members with children.
+  pugi::xml_node append() const { return pugi::xml_node(r).append_child(name); }
+
+  void operator()(const std::string& s) const { element(r, name, s); }
+  void operator()(const Guid& g) const { element(r, name, g.str()); }
+  void operator()(int n) const { element(r, name, std::to_string(n)); }
+  void operator()(Stage stage) const { (*this)(static_cast<int>(stage)); }
+  void operator()(Mode mode) const { (*this)(static_cast<int>(mode)); }
+  void operator()(IsolationMode mode) const { (*this)(static_cast<int>(mode)); }
+  void operator()(bool b) const { element(r, name, b ? "true" : "false"); }
+  void operator()(DateTime t) const { element(r, name, to_iso8601(t)); }
+  void operator()(const ParameterCollection& p) const { write_parameters(append(), p); }
+  void operator()(const EntityImageCollection& images) const { write_images(append(), images); }
+  void operator()(const EntityReference& ref) const { write_reference_members(append(), ref); }
+  void operator()(const std::optional<Guid>& g) const {
+    if (g)
+      (*this)(*g);
+    else
+      nil(r, name);
+  }
+  void operator()(const std::shared_ptr<const ExecutionContext>& parent) const {
+    if (parent)
+      write_context_members(append(), *parent);
+    else
+      nil(r, name);
+  }
+};
 
 void write_context_members(pugi::xml_node r, const ExecutionContext& c) {
-  // Members in ordinal order of their names, as DataContractSerializer writes them.
-  element(r, "BusinessUnitId", c.business_unit_id.str());
-  element(r, "CorrelationId", c.correlation_id.str());
-  element(r, "Depth", std::to_string(c.depth));
-  element(r, "InitiatingUserAgent", c.initiating_user_agent);
-  element(r, "InitiatingUserAzureActiveDirectoryObjectId",
-          c.initiating_user_azure_active_directory_object_id.str());
-  element(r, "InitiatingUserId", c.initiating_user_id.str());
-  write_parameters(r.append_child("InputParameters"), c.input_parameters);
-  element(r, "IsExecutingOffline", boolean(c.is_executing_offline));
-  element(r, "IsInTransaction", boolean(c.is_in_transaction));
-  element(r, "IsOfflinePlayback", boolean(c.is_offline_playback));
-  element(r, "IsolationMode", std::to_string(static_cast<int>(c.isolation_mode)));
-  element(r, "MessageName", c.message_name);
-  element(r, "Mode", std::to_string(static_cast<int>(c.mode)));
-  element(r, "OperationCreatedOn", to_iso8601(c.operation_created_on));
-  element(r, "OperationId", c.operation_id.str());
-  element(r, "OrganizationId", c.organization_id.str());
-  element(r, "OrganizationName", c.organization_name);
-  write_parameters(r.append_child("OutputParameters"), c.output_parameters);
-  write_reference_members(r.append_child("OwningExtension"), c.owning_extension);
-  if (c.parent_context)
-    write_context_members(r.append_child("ParentContext"), *c.parent_context);
-  else
-    nil(r, "ParentContext");
-  write_images(r.append_child("PostEntityImages"), c.post_entity_images);
-  write_images(r.append_child("PreEntityImages"), c.pre_entity_images);
-  element(r, "PrimaryEntityId", c.primary_entity_id.str());
-  element(r, "PrimaryEntityName", c.primary_entity_name);
-  if (c.request_id)
-    element(r, "RequestId", c.request_id->str());
-  else
-    nil(r, "RequestId");
-  element(r, "SecondaryEntityName", c.secondary_entity_name);
-  write_parameters(r.append_child("SharedVariables"), c.shared_variables);
-  element(r, "Stage", std::to_string(static_cast<int>(c.stage)));
-  element(r, "UserAzureActiveDirectoryObjectId", c.user_azure_active_directory_object_id.str());
-  element(r, "UserId", c.user_id.str());
+  detail::for_each_member<detail::contract_members>(c, [&](std::string_view name, const auto& v) {
+    MemberWriter{r, name.data()}(v);
+  });
 }
 
 struct StringWriter : pugi::xml_writer {
@@ -434,73 +430,48 @@ EntityImageCollection read_images(pugi::xml_node n, const Path& path) {
   return out;
 }
 
+ExecutionContext read_context(pugi::xml_node r, const Path& path);
+
+/// Reads a context member from its element `m`; which overload runs is the member's type.
+struct MemberReader {
+  pugi::xml_node m;
+  const Path& at;
+
+  int number(const char* what) const { return read_integer<int>(text(m), at, what); }
+
+  void operator()(std::string& out) const { out = read_string(m); }
+  void operator()(Guid& out) const { out = read_guid(m, at); }
+  // depth, the one int member
+  void operator()(int& out) const { out = number("a depth"); }
+  void operator()(Stage& out) const { out = detail::stage_from(number("a stage number"), at); }
+  void operator()(Mode& out) const { out = detail::mode_from(number("a mode"), at); }
+  void operator()(IsolationMode& out) const {
+    out = detail::isolation_mode_from(number("an isolation mode"), at);
+  }
+  void operator()(bool& out) const { out = read_bool(m, at); }
+  void operator()(DateTime& out) const { out = read_date(m, at); }
+  void operator()(ParameterCollection& out) const { out = read_parameters(m, at); }
+  void operator()(EntityImageCollection& out) const { out = read_images(m, at); }
+  void operator()(std::optional<Guid>& out) const {
+    if (!is_nil(m)) out = read_guid(m, at);
+  }
+  void operator()(EntityReference& out) const {
+    if (!is_nil(m)) out = read_reference(m, at);
+  }
+  void operator()(std::shared_ptr<const ExecutionContext>& out) const {
+    if (!is_nil(m)) out = std::make_shared<const ExecutionContext>(read_context(m, at));
+  }
+};
+
 ExecutionContext read_context(pugi::xml_node r, const Path& path) {
   ExecutionContext c;
+  detail::MemberLookup lookup(detail::contract_members);
   for_each_element(r, [&](pugi::xml_node m) {
     std::string_view key = local_name(m);
     Path at(path, key);
-    if (key == "BusinessUnitId")
-      c.business_unit_id = read_guid(m, at);
-    else if (key == "CorrelationId")
-      c.correlation_id = read_guid(m, at);
-    else if (key == "Depth")
-      c.depth = read_integer<int>(text(m), at, "a depth");
-    else if (key == "InitiatingUserAgent")
-      c.initiating_user_agent = read_string(m);
-    else if (key == "InitiatingUserAzureActiveDirectoryObjectId")
-      c.initiating_user_azure_active_directory_object_id = read_guid(m, at);
-    else if (key == "InitiatingUserId")
-      c.initiating_user_id = read_guid(m, at);
-    else if (key == "InputParameters")
-      c.input_parameters = read_parameters(m, at);
-    else if (key == "IsExecutingOffline")
-      c.is_executing_offline = read_bool(m, at);
-    else if (key == "IsInTransaction")
-      c.is_in_transaction = read_bool(m, at);
-    else if (key == "IsOfflinePlayback")
-      c.is_offline_playback = read_bool(m, at);
-    else if (key == "IsolationMode")
-      c.isolation_mode =
-          detail::isolation_mode_from(read_integer<int>(text(m), at, "an isolation mode"), at);
-    else if (key == "MessageName")
-      c.message_name = read_string(m);
-    else if (key == "Mode")
-      c.mode = detail::mode_from(read_integer<int>(text(m), at, "a mode"), at);
-    else if (key == "OperationCreatedOn")
-      c.operation_created_on = read_date(m, at);
-    else if (key == "OperationId")
-      c.operation_id = read_guid(m, at);
-    else if (key == "OrganizationId")
-      c.organization_id = read_guid(m, at);
-    else if (key == "OrganizationName")
-      c.organization_name = read_string(m);
-    else if (key == "OutputParameters")
-      c.output_parameters = read_parameters(m, at);
-    else if (key == "OwningExtension") {
-      if (!is_nil(m)) c.owning_extension = read_reference(m, at);
-    } else if (key == "ParentContext") {
-      if (!is_nil(m))
-        c.parent_context = std::make_shared<const ExecutionContext>(read_context(m, at));
-    } else if (key == "PostEntityImages")
-      c.post_entity_images = read_images(m, at);
-    else if (key == "PreEntityImages")
-      c.pre_entity_images = read_images(m, at);
-    else if (key == "PrimaryEntityId")
-      c.primary_entity_id = read_guid(m, at);
-    else if (key == "PrimaryEntityName")
-      c.primary_entity_name = read_string(m);
-    else if (key == "RequestId") {
-      if (!is_nil(m)) c.request_id = read_guid(m, at);
-    } else if (key == "SecondaryEntityName")
-      c.secondary_entity_name = read_string(m);
-    else if (key == "SharedVariables")
-      c.shared_variables = read_parameters(m, at);
-    else if (key == "Stage")
-      c.stage = detail::stage_from(read_integer<int>(text(m), at, "a stage number"), at);
-    else if (key == "UserAzureActiveDirectoryObjectId")
-      c.user_azure_active_directory_object_id = read_guid(m, at);
-    else if (key == "UserId")
-      c.user_id = read_guid(m, at);
+    // Unknown members are skipped, as a DataContract reader skips them.
+    if (const auto* member = lookup.find(key))
+      detail::visit_member(c, member->member, MemberReader{m, at});
   });
   return c;
 }
