@@ -171,7 +171,7 @@ class Loader {
   void read_host(const YAML::Node& node, const std::string& file, const fs::path& folder) {
     Mapping m(node, file, "host", "host.",
               {"plugin_folder", "data_folder", "log_level", "log_format", "organization",
-               "business_unit_id", "default_user_id", "max_depth", "async_workers"},
+               "business_unit_id", "default_user_id", "max_depth", "async_workers", "tls_ca_file"},
               problems_);
     if (host_where_) {
       problems_.error(m.where(),
@@ -205,6 +205,15 @@ class Loader {
     if (auto v = m.guid("default_user_id")) default_user_id_ = *v;
     if (auto v = m.integer("max_depth", 1, 100)) host.max_depth = static_cast<int>(*v);
     if (auto v = m.integer("async_workers", 1, 256)) host.async_workers = static_cast<int>(*v);
+    if (auto v = m.text("tls_ca_file"); v && !v->empty()) {
+      host.tls_ca_file = resolve_folder(folder, *v);
+      std::error_code ec;
+      if (!fs::is_regular_file(host.tls_ca_file, ec))
+        problems_.error(m.where("tls_ca_file"),
+                        "host.tls_ca_file: no file " + host.tls_ca_file.string() +
+                            "; give the PEM CA bundle amqps endpoints are verified against, or "
+                            "remove the key to use the system store");
+    }
   }
 
   void finish_host() {

@@ -18,6 +18,13 @@ using testing::Scratch;
 
 }  // namespace
 
+TEST_CASE("host.tls_ca_file is found next to the file that names it") {
+  Scratch scratch;
+  scratch.write("conf/certs/ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  auto path = scratch.write("conf/stepline.yaml", "host:\n  tls_ca_file: certs/ca.pem\n");
+  CHECK(load(path).host.tls_ca_file == scratch.folder() / "conf/certs/ca.pem");
+}
+
 TEST_CASE("every field of a full registration is read into the model") {
   Scratch scratch;
   auto path = scratch.write("conf/stepline.yaml", R"(host:

@@ -55,7 +55,19 @@ TEST_CASE("an unknown key like no allowed one lists the keys allowed there") {
   check_problem(errors[0], scratch, 2, 3,
                 "unknown key 'colour' in host; the keys allowed here are plugin_folder, "
                 "data_folder, log_level, log_format, organization, business_unit_id, "
-                "default_user_id, max_depth, async_workers");
+                "default_user_id, max_depth, async_workers, tls_ca_file");
+}
+
+TEST_CASE("a CA file that is not there is reported at the key, with the path it looked for") {
+  Scratch scratch;
+  auto errors = errors_of(scratch, R"(host:
+  tls_ca_file: certs/missing.pem
+)");
+  REQUIRE(errors.size() == 1);
+  check_problem(errors[0], scratch, 2, 16,
+                "host.tls_ca_file: no file " + (scratch.folder() / "certs/missing.pem").string() +
+                    "; give the PEM CA bundle amqps endpoints are verified against, or remove "
+                    "the key to use the system store");
 }
 
 TEST_CASE("a key written twice in one mapping is an error") {

@@ -49,7 +49,9 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
     for (const auto& endpoint : r.endpoints)
       if (auto problem = endpoints::partition_key_problem(endpoint); !problem.empty())
         throw std::invalid_argument(problem);
-    backend_ = std::make_unique<amqp::Backend>();
+    amqp::BackendOptions backend;
+    backend.ca_file = r.host.tls_ca_file.string();
+    backend_ = std::make_unique<amqp::Backend>(std::move(backend));
     poster_ = std::make_unique<endpoints::AmqpEndpointPoster>(*backend_);
     notification_ = std::make_unique<endpoints::EndpointNotificationService>(
         *poster_, [this] { return host_->pipeline().registration(); });

@@ -50,6 +50,9 @@ struct HostSettings {
   Guid default_user_id;                  ///< the calling user when a request names none
   int max_depth = 8;                     ///< nested requests deeper than this fail
   int async_workers = 2;                 ///< async-service worker threads
+  /// PEM CA bundle that amqps endpoints are verified against instead of the system store (a
+  /// private CA, a broker on the development machine); relative to the YAML file's folder.
+  std::filesystem::path tls_ca_file;
   SourceLocation where;
 };
 
