@@ -95,3 +95,35 @@ queues:
   CHECK(receiver.count() == expected.size());
   CHECK(received == expected);
 }
+
+TEST_CASE("after a long outage the next post reconnects without waiting out the backoff") {
+  SteplineBroker broker(R"(
+sas_policies:
+  - name: RootManageSharedAccessKey
+    key: test-root-key
+    rights: [manage, send, listen]
+queues:
+  - name: orders
+)");
+  host::amqp::BackendOptions options;
+  // A backoff far longer than the posts' timeout: only a reconnect on demand can deliver them.
+  options.reconnect_delay = std::chrono::minutes(5);
+  options.max_reconnect_delay = std::chrono::minutes(5);
+  options.demand_reconnect_delay = std::chrono::milliseconds(200);
+  host::amqp::Backend backend(options);
+  host::endpoints::AmqpEndpointPoster poster(backend);
+  auto endpoint =
+      test::make_endpoint("orders", Contract::queue, "orders", broker.connection_string());
+  endpoint.timeout = std::chrono::seconds(1);
+  REQUIRE(test::outcome_of(poster.post(endpoint, fresh_context())).ok());
+
+  broker.stop();
+  Outcome lost = test::outcome_of(poster.post(endpoint, fresh_context()));
+  CHECK(lost.status == OutcomeStatus::transient);
+  broker.start();
+
+  endpoint.timeout = std::chrono::seconds(20);
+  Outcome back = test::outcome_of(poster.post(endpoint, fresh_context()));
+  CHECK_MESSAGE(back.ok(), back.condition << ": " << back.description);
+  CHECK(backend.stats().connections_opened == 2);
+}

@@ -144,8 +144,13 @@ void Connection::enqueue(std::shared_ptr<Post> post) {
     case State::closed:
       fail_all(link, Outcome::shutdown("the AMQP backend is shut down"));
       break;
+    case State::backoff:
+      // The backoff grows while the namespace stays away; new work asks again sooner, at most
+      // once per demand_reconnect_delay, so recovery after a long outage takes one post.
+      if (Clock::now() - connecting_since_ >= runtime_.options().demand_reconnect_delay) connect();
+      break;
     default:
-      break;  // connecting, or waiting out a backoff: the queue waits
+      break;  // connecting: the queue waits
   }
 }
 

@@ -39,6 +39,9 @@ struct BackendOptions {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds reconnect_delay{std::chrono::milliseconds(100)};  ///< first backoff
   std::chrono::milliseconds max_reconnect_delay{std::chrono::seconds(30)};
+  /// A new post does not wait out a longer backoff: it tries to connect at once when the last
+  /// attempt is this old, so a broker back after a long outage is found by the next post.
+  std::chrono::milliseconds demand_reconnect_delay{std::chrono::seconds(1)};
   std::chrono::seconds token_validity{std::chrono::hours(1)};
   std::chrono::seconds token_renew_before{std::chrono::minutes(15)};  ///< renew at 45 of 60 min
   std::string ca_file;  ///< PEM trust store for amqps; empty = the system store
