@@ -6,42 +6,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 
 #include "fixture.hpp"
+#include "support/process.hpp"
 
 using namespace stepline::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Result {
-  int status = -1;
-  std::string output;  ///< stdout and stderr together
-};
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-Result stepline_cli(const std::vector<std::string>& args) {
-  std::string command = quote((fs::path(STEPLINE_BINARY_DIR) / "bin" / "stepline").string());
-  for (const auto& a : args) command += " " + quote(a);
-  command += " 2>&1";
-  Result r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    r.output.append(buffer.data(), n);
-  int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 /// A registration with the sample validation and tier plug-ins, in a temp folder.
 struct Workspace {
@@ -87,7 +60,7 @@ std::size_t sample_request_count() {
 
 TEST_CASE("stepline exec prints the outcome, output parameters and trace lines") {
   Workspace w;
-  auto r = stepline_cli(
+  auto r = run_stepline(
       {"exec", "-c", w.config.string(), "--request",
        R"({"message":"Create","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-0000000000aa","attributes":{"name":"Contoso","revenue":{"@type":"money","value":"2000000.00"}}}})"});
   CHECK(r.status == 0);
@@ -101,7 +74,7 @@ TEST_CASE("stepline exec prints the outcome, output parameters and trace lines")
       "get.json",
       R"({"message":"Retrieve","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-0000000000aa"},"columns":["tier"]})");
   auto get =
-      stepline_cli({"exec", "-c", w.config.string(), "--request-file", file.string(), "--json"});
+      run_stepline({"exec", "-c", w.config.string(), "--request-file", file.string(), "--json"});
   CHECK(get.status == 0);
   CHECK(get.output.find(R"("outcome":"succeeded")") != std::string::npos);
   CHECK(get.output.find(R"("attributes":{"tier":"gold"})") != std::string::npos);
@@ -110,11 +83,11 @@ TEST_CASE("stepline exec prints the outcome, output parameters and trace lines")
 TEST_CASE("stepline exec exits 1 with the plug-in's message when the operation is rejected") {
   Workspace w;
   auto r =
-      stepline_cli({"exec", "-c", w.config.string(), "--request",
+      run_stepline({"exec", "-c", w.config.string(), "--request",
                     R"({"message":"Create","target":{"logicalName":"account","attributes":{}}})"});
   CHECK(r.status == 1);
   CHECK(r.output.find("rejected: An account needs a name.") != std::string::npos);
-  auto missing = stepline_cli(
+  auto missing = run_stepline(
       {"exec", "-c", w.config.string(), "--request",
        R"({"message":"Delete","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-000000000999"}})"});
   CHECK(missing.status == 1);
@@ -125,23 +98,23 @@ TEST_CASE("stepline exec exits 1 with the plug-in's message when the operation i
 
 TEST_CASE("stepline exec refuses a malformed request, naming the field, and runs nothing") {
   Workspace w;
-  auto r = stepline_cli(
+  auto r = run_stepline(
       {"exec", "-c", w.config.string(), "--request",
        R"({"message":"Create","target":{"logicalName":"account","attributes":{"revenue":{"@type":"money","value":12}}}})"});
   CHECK(r.status == 2);
   CHECK(r.output.find("invalid request: target.attributes.revenue:") != std::string::npos);
   CHECK_FALSE(fs::exists(w.folder.path() / "data" / "stepline.db"));
 
-  auto not_json = stepline_cli({"exec", "-c", w.config.string(), "--request", "{oops"});
+  auto not_json = run_stepline({"exec", "-c", w.config.string(), "--request", "{oops"});
   CHECK(not_json.status == 2);
   CHECK(not_json.output.find("not valid JSON") != std::string::npos);
 
-  auto unreadable = stepline_cli({"exec", "-c", w.config.string(), "--request-file",
+  auto unreadable = run_stepline({"exec", "-c", w.config.string(), "--request-file",
                                   (w.folder.path() / "none.json").string()});
   CHECK(unreadable.status == 2);
   CHECK(unreadable.output.find("none.json") != std::string::npos);
 
-  auto neither = stepline_cli({"exec", "-c", w.config.string()});
+  auto neither = run_stepline({"exec", "-c", w.config.string()});
   CHECK(neither.status != 0);
   CHECK(neither.output.find("--request") != std::string::npos);
 }
@@ -149,7 +122,7 @@ TEST_CASE("stepline exec refuses a malformed request, naming the field, and runs
 TEST_CASE("stepline exec reports a registration it cannot use with its file and line") {
   Workspace w;
   auto bad = w.write("bad.yaml", "host:\n  max_depth: deep\n");
-  auto r = stepline_cli({"exec", "-c", bad.string(), "--request",
+  auto r = run_stepline({"exec", "-c", bad.string(), "--request",
                          R"({"message":"Create","target":{"logicalName":"account"}})"});
   CHECK(r.status == 2);
   CHECK(r.output.find("bad.yaml:2:") != std::string::npos);
@@ -160,7 +133,7 @@ TEST_CASE("stepline exec reports a registration it cannot use with its file and 
                   "\n  data_folder: data\nplugins:\n  - file: account_rules.so\nsteps:\n"
                   "  - name: Ghost\n    message: Create\n    entity: account\n"
                   "    stage: pre-operation\n    handler:\n      plugin: Samples.Nope\n");
-  auto u = stepline_cli({"exec", "-c", unknown_type.string(), "--request",
+  auto u = run_stepline({"exec", "-c", unknown_type.string(), "--request",
                          R"({"message":"Create","target":{"logicalName":"account"}})"});
   CHECK(u.status == 2);
   CHECK(u.output.find("Samples.Nope") != std::string::npos);
@@ -169,7 +142,7 @@ TEST_CASE("stepline exec reports a registration it cannot use with its file and 
 
 TEST_CASE("stepline run executes the sample requests and summarises them") {
   Workspace w;
-  auto r = stepline_cli({"run", "-c", w.config.string(), "--requests", samples});
+  auto r = run_stepline({"run", "-c", w.config.string(), "--requests", samples});
   CHECK(r.status == 0);
   CHECK(r.output.find("requests.jsonl:7: rejected: An account needs a name.") != std::string::npos);
   const std::size_t total = sample_request_count();
@@ -181,17 +154,17 @@ TEST_CASE("stepline run executes the sample requests and summarises them") {
   CHECK(r.output.find("operations/s") != std::string::npos);
   CHECK(r.output.find('\r') == std::string::npos);  // no progress bar when not on a terminal
 
-  auto gold = stepline_cli(
+  auto gold = run_stepline(
       {"exec", "-c", w.config.string(), "--json", "--request",
        R"({"message":"Retrieve","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-000000000001"},"columns":["tier"]})"});
   CHECK(gold.output.find(R"("tier":"gold")") != std::string::npos);
-  auto deleted = stepline_cli(
+  auto deleted = run_stepline(
       {"exec", "-c", w.config.string(), "--request",
        R"({"message":"Retrieve","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-000000000003"}})"});
   CHECK(deleted.status == 1);
 
   auto strict =
-      stepline_cli({"run", "-c", w.config.string(), "--requests", samples, "--fail-on-error"});
+      run_stepline({"run", "-c", w.config.string(), "--requests", samples, "--fail-on-error"});
   CHECK(strict.status == 1);
   // The second run finds the sample ids taken: the Creates fail, the Updates succeed.
   CHECK(strict.output.find("requests.jsonl:1: failed: a record account with id "
@@ -209,7 +182,7 @@ TEST_CASE("stepline run reports an unreadable line with its number and field, an
                       "\"attributes\":{\"name\":\"B\"}},\"bypass\":\"All\"}\n"
                       "{\"message\":\"Create\",\"target\":{\"logicalName\":\"account\","
                       "\"attributes\":{\"name\":\"C\"}}}\n");
-  auto r = stepline_cli({"run", "-c", w.config.string(), "--requests", file.string()});
+  auto r = run_stepline({"run", "-c", w.config.string(), "--requests", file.string()});
   CHECK(r.status == 2);
   CHECK(r.output.find("mixed.jsonl:3: invalid-request: bypass: unknown value 'All'") !=
         std::string::npos);
@@ -217,7 +190,7 @@ TEST_CASE("stepline run reports an unreadable line with its number and field, an
   CHECK(r.output.find("2 succeeded, 0 rejected by a plug-in, 0 failed, 1 invalid") !=
         std::string::npos);
 
-  auto missing = stepline_cli(
+  auto missing = run_stepline(
       {"run", "-c", w.config.string(), "--requests", (w.folder.path() / "none.jsonl").string()});
   CHECK(missing.status == 2);
 }
@@ -225,11 +198,11 @@ TEST_CASE("stepline run reports an unreadable line with its number and field, an
 TEST_CASE("stepline run draws a progress bar when its output is a terminal") {
   Workspace w;
   int master = -1;
+  const std::string exe = stepline_executable();
+  const std::string config = w.config.string();
   pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    std::string exe = (fs::path(STEPLINE_BINARY_DIR) / "bin" / "stepline").string();
-    std::string config = w.config.string();
     execl(exe.c_str(), exe.c_str(), "run", "-c", config.c_str(), "--requests", samples.c_str(),
           nullptr);
     _exit(127);
@@ -247,7 +220,8 @@ TEST_CASE("stepline run draws a progress bar when its output is a terminal") {
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   const std::size_t total = sample_request_count();
-  CHECK(output.find("] " + std::to_string(total) + "/" + std::to_string(total)) != std::string::npos);
+  CHECK(output.find("] " + std::to_string(total) + "/" + std::to_string(total)) !=
+        std::string::npos);
   CHECK(output.find("[##############################]") != std::string::npos);
   CHECK(output.find(std::to_string(total - 1) + " succeeded") != std::string::npos);
 }

@@ -56,6 +56,17 @@ pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, st
 /// Runs a command to completion; returns its exit status. Throws when it cannot start.
 int run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
         const std::filesystem::path& log = "/dev/null");
+/// What a finished command printed and how it ended.
+struct Captured {
+  int status = -1;     ///< the exit status; -1 when a signal ended it
+  std::string output;  ///< stdout and stderr together
+};
+/// Runs `argv` to completion and keeps its output. Throws when it cannot start.
+Captured capture(const std::vector<std::string>& argv);
+/// The `stepline` executable of this build tree.
+std::string stepline_executable();
+/// capture() of `stepline` with `args`, as an operator runs it from a shell.
+Captured run_stepline(const std::vector<std::string>& args);
 /// Sends SIGTERM, waits up to `grace`, then SIGKILL; reaps the process.
 void terminate(pid_t pid, std::chrono::milliseconds grace = std::chrono::seconds(20));
 /// The last `bytes` of a file, for error messages.

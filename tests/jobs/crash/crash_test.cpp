@@ -20,14 +20,6 @@ using namespace stepline;
 using namespace stepline::test;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string stepline_path() {
-  return (fs::path(STEPLINE_BINARY_DIR) / "bin" / "stepline").string();
-}
-
-}  // namespace
-
 TEST_CASE("SIGKILLed hosts lose no job: every operation's job runs at least once") {
   constexpr int operations = 3000;
   constexpr int workers = 2;
@@ -54,8 +46,9 @@ TEST_CASE("SIGKILLed hosts lose no job: every operation's job runs at least once
           << R"("}}})"
           << "\n";
   }
-  REQUIRE(run({stepline_path(), "run", "-c", config.string(), "--requests", requests.string()}, {},
-              dir.path() / "run.log") == 0);
+  REQUIRE(
+      run({stepline_executable(), "run", "-c", config.string(), "--requests", requests.string()},
+          {}, dir.path() / "run.log") == 0);
 
   host::jobs::JobStore jobs(dir.path() / "data" / "stepline.db");
   auto succeeded = [&] { return jobs.count()[host::jobs::JobStatus::succeeded]; };
@@ -67,8 +60,8 @@ TEST_CASE("SIGKILLed hosts lose no job: every operation's job runs at least once
   auto serve_log = dir.path() / "serve.log";
   auto serve = [&] {
     return spawn(
-        {stepline_path(), "serve", "-c", config.string(), "--batch", std::to_string(batch)}, {},
-        serve_log);
+        {stepline_executable(), "serve", "-c", config.string(), "--batch", std::to_string(batch)},
+        {}, serve_log);
   };
   while (kills < 8 && succeeded() < static_cast<std::size_t>(operations)) {
     pid_t pid = serve();
@@ -89,7 +82,9 @@ TEST_CASE("SIGKILLed hosts lose no job: every operation's job runs at least once
   CHECK(counts[host::jobs::JobStatus::failed] == 0);
 
   std::set<std::string> ids;
-  jobs.list({.limit = 0}, [&](const host::SystemJob& j) { ids.insert(j.id.str()); });
+  host::jobs::JobFilter every_job;
+  every_job.limit = 0;
+  jobs.list(every_job, [&](const host::SystemJob& j) { ids.insert(j.id.str()); });
   std::map<std::string, int> seen;
   std::ifstream in(deliveries);
   std::size_t lines = 0;

@@ -19,10 +19,6 @@ using host::jobs::JobStatus;
 
 constexpr const char* connection_variable = "CRASH_BROKER_CONNECTION";
 
-std::string stepline_path() {
-  return (fs::path(STEPLINE_BINARY_DIR) / "bin" / "stepline").string();
-}
-
 std::string account_id(int i) {
   char text[40];
   std::snprintf(text, sizeof text, "a0000000-0000-0000-0000-%012d", i);
@@ -81,7 +77,7 @@ void EndpointJobs::queue(int operations) {
           << R"(","attributes":{"name":"B)" << i << "\"}}}\n";
   }
   auto log = dir_.path() / "run.log";
-  REQUIRE_MESSAGE(run({stepline_path(), "run", "-c", config().string(), "--requests",
+  REQUIRE_MESSAGE(run({stepline_executable(), "run", "-c", config().string(), "--requests",
                        requests.string(), "--fail-on-error"},
                       env_, log) == 0,
                   tail(log));
@@ -89,7 +85,7 @@ void EndpointJobs::queue(int operations) {
 }
 
 pid_t EndpointJobs::serve(int batch) const {
-  return spawn({stepline_path(), "serve", "-c", config().string(), "--workers",
+  return spawn({stepline_executable(), "serve", "-c", config().string(), "--workers",
                 std::to_string(workers_), "--batch", std::to_string(batch)},
                env_, serve_log());
 }
