@@ -7,7 +7,9 @@
 //     against the rate at which the pipeline runs the same operations with the step synchronous.
 // (3) endpoint: the durable path end to end. N Update operations through a ConfiguredHost (record
 //     store and job store in a temporary data folder, WAL), each queuing one async post-operation
-//     endpoint step whose context is padded to about 1 KiB, worked off by the AsyncService through
+//     endpoint step (json format) whose target is padded until the body is at least 1 KiB — an
+//     Update's context with its parent context is about 2.5 KiB already, so it usually needs no
+//     pad — worked off by the AsyncService through
 //     the real AMQP backend into a stepline-broker queue; timed from the first operation until
 //     every job is Succeeded. The baseline, in the same run and into the same queue, is
 //     bench_amqp's plain Proton C++ sender (`bench_amqp --mode baseline`) sending N messages as
@@ -39,6 +41,7 @@
 #include <stepline/host/jobs/async_service.hpp>
 #include <stepline/plugin.hpp>
 
+#include "child_run.hpp"
 #include "support/process.hpp"
 #include "support/queue_receiver.hpp"
 #include "support/stepline_broker.hpp"
@@ -368,32 +371,6 @@ int run_stepline(const Settings& s) {
   return succeeded == s.messages ? 0 : 1;
 }
 
-struct SideResult {
-  double seconds = 0;
-  int done = 0;
-  long rss_kib = 0;
-  double cpu = 0;
-  double queue_seconds = 0, p50 = 0, p99 = 0;  // stepline only
-};
-
-SideResult run_side(const std::vector<std::string>& argv, const std::string& name,
-                    const std::filesystem::path& dir, bool stepline) {
-  auto log = dir / (name + ".out");
-  int status = test::run(argv, {}, log);
-  std::string out = test::tail(log, 100000);
-  SideResult r;
-  auto at = out.rfind("result ");
-  int want = stepline ? 7 : 4;
-  int got = at == std::string::npos
-                ? 0
-                : std::sscanf(out.c_str() + at, "result %lf %d %ld %lf %lf %lf %lf", &r.seconds,
-                              &r.done, &r.rss_kib, &r.cpu, &r.queue_seconds, &r.p50, &r.p99);
-  if (status != 0 || got < want)
-    throw std::runtime_error(name + " run failed (exit " + std::to_string(status) + "):\n" +
-                             test::tail(log));
-  return r;
-}
-
 void run_endpoint_throughput(const char* self, Settings s) {
   // `guest`/`guest` is the login of bench_amqp's baseline sender.
   test::SteplineBroker broker(
@@ -408,8 +385,8 @@ void run_endpoint_throughput(const char* self, Settings s) {
   test::TempDir dir("stepline-bench-jobs-e2e-");
   test::QueueReceiver consumer(broker.url(), s.queue, "guest", "guest", false);
 
-  // Pad the description until the posted body is about 1 KiB (it grows about twice as fast as
-  // the pad: the target appears in the context and in its parent).
+  // Pad the description until the posted body is at least 1 KiB (it grows about twice as fast
+  // as the pad: the target appears in the context and in its parent).
   constexpr std::size_t target_body = 1024;
   MessageSize bare = probe(s, 0), padded = probe(s, 100);
   double growth = (double(padded.body) - double(bare.body)) / 100.0;
@@ -417,13 +394,10 @@ void run_endpoint_throughput(const char* self, Settings s) {
     s.pad = static_cast<std::size_t>(std::ceil((target_body - bare.body) / growth));
   MessageSize size = probe(s, s.pad);
 
-  std::filesystem::path bin = std::filesystem::path(self).parent_path();
   const std::string n = std::to_string(s.messages);
-  SideResult baseline =
-      run_side({(bin / "bench_amqp").string(), "--mode", "baseline", "--connection-string",
-                s.connection_string, "--auth", "plain", "--entity", s.queue, "--messages", n,
-                "--size", std::to_string(size.encoded)},
-               "baseline", dir.path(), false);
+  auto baseline = bench::run_child(
+      bench::baseline_sender(self, s.connection_string, s.queue, s.messages, size.encoded),
+      "baseline", dir.path());
   // The stepline side starts on an empty queue.
   if (!consumer.wait_for(static_cast<std::size_t>(s.messages), 120000))
     throw std::runtime_error("the queue was not drained after the baseline");
@@ -441,7 +415,9 @@ void run_endpoint_throughput(const char* self, Settings s) {
                                 "--batch",
                                 std::to_string(s.batch)};
   if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
-  SideResult stepline = run_side(argv, "stepline", dir.path(), true);
+  auto stepline = bench::run_child(argv, "stepline", dir.path());
+  if (stepline.extra.size() < 3) throw std::runtime_error("the stepline side printed no latencies");
+  const double queue_seconds = stepline.extra[0], p50 = stepline.extra[1], p99 = stepline.extra[2];
   bool drained = consumer.wait_for(2 * static_cast<std::size_t>(s.messages), 120000);
 
   double base_rate = baseline.done / baseline.seconds;
@@ -451,19 +427,19 @@ void run_endpoint_throughput(const char* self, Settings s) {
       "bytes, message %zu bytes encoded) into stepline-broker; %s worker(s) x batch %zu\n",
       s.messages, size.body, size.encoded,
       s.workers > 0 ? std::to_string(s.workers).c_str() : "default", s.batch);
-  auto row = [&](const char* name, double r, const SideResult& x) {
+  auto row = [&](const char* name, double r, const bench::ChildResult& x) {
     std::printf("  %-40s %8.0f msg/s  %6.2f s  CPU %5.2f s (%5.1f us/msg)  peak RSS %6.1f MiB\n",
                 name, r, x.seconds, x.cpu, x.cpu * 1e6 / s.messages, x.rss_kib / 1024.0);
   };
   row("plain Proton C++ sender (same size)", base_rate, baseline);
   row("stepline operation -> job Succeeded", rate, stepline);
-  std::printf("  operations queued their jobs at %.0f ops/s; %d of %d jobs succeeded%s\n",
-              s.messages / stepline.queue_seconds, stepline.done, s.messages,
+  std::printf("  operations queued their jobs at %.0f ops/s; %ld of %d jobs succeeded%s\n",
+              s.messages / queue_seconds, stepline.done, s.messages,
               drained ? "" : " (the consumer did not see every message)");
   std::printf(
       "  latency operation -> broker acceptance (completed_on - created_on): p50 %.0f ms, "
       "p99 %.0f ms\n",
-      stepline.p50, stepline.p99);
+      p50, p99);
   std::printf("  ratio stepline/baseline: %.2f (goal >= 0.80)\n", rate / base_rate);
   std::fflush(stdout);
 }
