@@ -8,7 +8,9 @@ namespace stepline::host::jobs {
 
 WalCheckpointer::WalCheckpointer(const std::filesystem::path& database, Durability durability,
                                  std::chrono::milliseconds every)
-    : db_(store::open_database(database, durability)), every_(every) {
+    : db_(store::open_database(database, durability)),
+      gate_(store::WriteGate::of(database)),
+      every_(every) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -33,8 +35,17 @@ void WalCheckpointer::run() {
 }
 
 void WalCheckpointer::checkpoint() {
-  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  // Busy only means another checkpoint is under way; the next round catches up.
+  // A log this long (16 MiB of 4 KiB pages) is started over; well below wal_autocheckpoint, so
+  // commits never get to checkpoint themselves.
+  constexpr int restart_frames = 4096;
+  int frames = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, nullptr);
+  if (rc == SQLITE_OK && frames >= restart_frames && gate_->enter(std::chrono::seconds(1))) {
+    // No writer of this process can start meanwhile; readers finish within SQLite's busy wait.
+    rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    gate_->leave();
+  }
+  // Busy only means another checkpoint or a reader was in the way; the next round catches up.
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     log::debug("async service: WAL checkpoint failed: {}", sqlite3_errmsg(db_));
 }

@@ -2,7 +2,11 @@
 // runs. SQLite otherwise checkpoints inside whichever commit finds the log past its limit: the
 // copy into the database and its two fsyncs would then land on an operation's commit (and hold
 // the write lock meanwhile). A passive checkpoint on a separate connection takes no write lock,
-// so operations and job bookkeeping go on while it copies and syncs.
+// so operations and job bookkeeping go on while it copies and syncs. But under a steady stream
+// of commits a passive checkpoint never catches up with the last frame, and SQLite starts the
+// log over only when it has: so once the log is long, the checkpointer takes the file's write
+// gate for a moment and finishes with a restarting checkpoint, which has only the frames of the
+// last round left to copy.
 #pragma once
 
 #include <condition_variable>
@@ -10,9 +14,15 @@
 #include <mutex>
 #include <thread>
 
+#include <memory>
+
 #include <stepline/host/record_store.hpp>
 
 struct sqlite3;
+
+namespace stepline::host::store {
+class WriteGate;
+}
 
 namespace stepline::host::jobs {
 
@@ -31,6 +41,7 @@ class WalCheckpointer {
   void checkpoint();
 
   sqlite3* db_ = nullptr;
+  std::shared_ptr<store::WriteGate> gate_;
   std::chrono::milliseconds every_;
   std::mutex mutex_;
   std::condition_variable stop_;
