@@ -7,15 +7,15 @@
 //     against the rate at which the pipeline runs the same operations with the step synchronous.
 // (3) endpoint: the durable path end to end. N Update operations through a ConfiguredHost (record
 //     store and job store in a temporary data folder, WAL), each queuing one async post-operation
-//     endpoint step (json format) whose target is padded until the body is at least 1 KiB — an
+//     endpoint step (json format) whose target is padded until the body is at least 1 KiB (an
 //     Update's context with its parent context is about 2.5 KiB already, so it usually needs no
-//     pad — worked off by the AsyncService through
-//     the real AMQP backend into a stepline-broker queue; timed from the first operation until
-//     every job is Succeeded. The baseline, in the same run and into the same queue, is
-//     bench_amqp's plain Proton C++ sender (`bench_amqp --mode baseline`) sending N messages as
-//     large as the job's encoded message, counted when the broker has accepted every one. Each side
-//     runs in its own child process so its peak RSS is its own; a consumer empties the queue during
-//     both, and the second side starts only once the first side's messages are all consumed.
+//     pad), worked off by the AsyncService through the real AMQP backend into a stepline-broker
+//     queue; timed from the first operation until every job is Succeeded. The baseline, in the
+//     same run and into the same queue, is bench_amqp's plain Proton C++ sender (`bench_amqp
+//     --mode baseline`) sending N messages as large as the job's encoded message, counted when
+//     the broker has accepted every one. Each side runs in its own child process so its peak RSS
+//     is its own; a consumer empties the queue during both, and the second side starts only once
+//     the first side's messages are all consumed.
 //
 //   bench_jobs [WAITING] [--waiting N] [--messages N] [--workers W] [--batch B]
 //              [--parts waiting,plugin,endpoint]

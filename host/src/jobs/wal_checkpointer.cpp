@@ -11,6 +11,9 @@ WalCheckpointer::WalCheckpointer(const std::filesystem::path& database, Durabili
     : db_(store::open_database(database, durability)),
       gate_(store::WriteGate::of(database)),
       every_(every) {
+  // The restarting checkpoint holds the write gate while it waits for readers: a long listing
+  // must not hold up every writer of the process, so it gives up soon and tries next round.
+  sqlite3_busy_timeout(db_, 100);
   thread_ = std::thread([this] { run(); });
 }
 

@@ -9,12 +9,12 @@
 // last round left to copy.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
-
-#include <memory>
 
 #include <stepline/host/record_store.hpp>
 

@@ -98,9 +98,7 @@ void RecordStore::exec(const char* sql) {
 
 RecordStore::Transaction::Transaction(RecordStore& store) : store_(store), lock_(store.mutex_) {
   if (store_.open_transactions_ == 0) {
-    if (!store_.gate_->enter(write_wait))
-      throw std::runtime_error("record store " + store_.file_.string() +
-                               ": database is locked by another writer of this process");
+    store_.gate_->enter_or_throw(write_wait, store_.file_);
     gated_ = true;
     try {
       store_.exec("BEGIN IMMEDIATE");

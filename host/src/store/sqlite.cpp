@@ -14,6 +14,7 @@ std::shared_ptr<WriteGate> WriteGate::of(const std::filesystem::path& file) {
   auto key = std::filesystem::weakly_canonical(file, ec);
   if (ec) key = std::filesystem::absolute(file);
   std::lock_guard lock(registry_mutex);
+  std::erase_if(registry, [](const auto& entry) { return entry.second.expired(); });
   auto& slot = registry[key];
   auto gate = slot.lock();
   if (!gate) slot = gate = std::make_shared<WriteGate>();
@@ -47,13 +48,13 @@ void WriteGate::leave() {
   turn_.notify_all();
 }
 
-GateTurn::GateTurn(WriteGate& gate, std::chrono::milliseconds timeout,
-                   const std::filesystem::path& file)
-    : gate_(gate) {
-  if (!gate_.enter(timeout))
+void WriteGate::enter_or_throw(std::chrono::milliseconds timeout,
+                               const std::filesystem::path& file) {
+  if (!enter(timeout))
     throw std::runtime_error("record store " + file.string() +
-                             ": database is locked (another writer of this process held it for " +
-                             std::to_string(timeout.count() / 1000) + " s)");
+                             ": database is locked: another writer of this process held it for " +
+                             std::to_string(timeout.count() / 1000) +
+                             " s (a long-running plug-in inside an operation?); try again");
 }
 
 void exec(sqlite3* db, const char* sql) {

@@ -38,6 +38,8 @@ class WriteGate {
   /// Waits for this writer's turn; false when `timeout` passed first (the caller reports the
   /// database as busy, as SQLite would have).
   bool enter(std::chrono::milliseconds timeout);
+  /// enter(), throwing std::runtime_error naming `file` when the wait times out.
+  void enter_or_throw(std::chrono::milliseconds timeout, const std::filesystem::path& file);
   void leave();
 
  private:
@@ -51,7 +53,10 @@ class WriteGate {
 /// Holds a WriteGate for a scope; throws std::runtime_error naming `file` when it times out.
 class GateTurn {
  public:
-  GateTurn(WriteGate& gate, std::chrono::milliseconds timeout, const std::filesystem::path& file);
+  GateTurn(WriteGate& gate, std::chrono::milliseconds timeout, const std::filesystem::path& file)
+      : gate_(gate) {
+    gate_.enter_or_throw(timeout, file);
+  }
   ~GateTurn() { gate_.leave(); }
   GateTurn(const GateTurn&) = delete;
   GateTurn& operator=(const GateTurn&) = delete;
