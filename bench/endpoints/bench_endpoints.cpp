@@ -16,11 +16,12 @@
 #include <iostream>
 #include <string>
 
+#include <stepline/format/binary.hpp>
 #include <stepline/host/amqp/backend.hpp>
 #include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
-#include <stepline/format/binary.hpp>
 #include <stepline/host/endpoints/endpoint_message.hpp>
 
+#include "child_run.hpp"
 #include "support/process.hpp"
 #include "support/queue_receiver.hpp"
 #include "support/stepline_broker.hpp"
@@ -122,28 +123,6 @@ int run_poster(const Settings& s) {
   return accepted == s.messages ? 0 : 1;
 }
 
-struct Result {
-  double seconds = 0;
-  int accepted = 0;
-  long rss_kib = 0;
-  double cpu = 0;
-};
-
-Result run_child(const std::vector<std::string>& argv, const std::string& name,
-                 const std::filesystem::path& dir) {
-  auto log = dir / (name + ".out");
-  int status = test::run(argv, {}, log);
-  std::string out = test::tail(log, 100000);
-  Result r;
-  auto at = out.rfind("result ");
-  if (status != 0 || at == std::string::npos ||
-      std::sscanf(out.c_str() + at, "result %lf %d %ld %lf", &r.seconds, &r.accepted, &r.rss_kib,
-                  &r.cpu) != 4)
-    throw std::runtime_error(name + " run failed (exit " + std::to_string(status) + "):\n" +
-                             test::tail(log));
-  return r;
-}
-
 int run_driver(const char* self, const Settings& s) {
   // `guest`/`guest` is the login bench_amqp's baseline sender uses.
   test::SteplineBroker broker(R"(
@@ -168,28 +147,25 @@ queues:
   std::size_t message_bytes =
       host::endpoints::compose_message(endpoint, kibibyte_context()).message.encode().size();
 
-  std::filesystem::path bin = std::filesystem::path(self).parent_path();
-  Result baseline =
-      run_child({(bin / "bench_amqp").string(), "--mode", "baseline", "--connection-string",
-                 poster_settings.connection_string, "--auth", "plain", "--entity", "bench-baseline",
-                 "--messages", std::to_string(s.messages), "--size", std::to_string(message_bytes)},
-                "baseline", dir.path());
-  Result poster =
-      run_child({self, "--mode", "poster", "--connection-string", poster_settings.connection_string,
-                 "--messages", std::to_string(s.messages), "--window", std::to_string(s.window),
-                 "--format", s.format},
-                "poster", dir.path());
+  auto baseline =
+      bench::run_child(bench::baseline_sender(self, poster_settings.connection_string,
+                                              "bench-baseline", s.messages, message_bytes),
+                       "baseline", dir.path());
+  auto poster =
+      bench::run_child({self, "--mode", "poster", "--connection-string",
+                        poster_settings.connection_string, "--messages", std::to_string(s.messages),
+                        "--window", std::to_string(s.window), "--format", s.format},
+                       "poster", dir.path());
 
-  double base_rate = baseline.accepted / baseline.seconds;
-  double poster_rate = poster.accepted / poster.seconds;
+  double base_rate = baseline.done / baseline.seconds;
+  double poster_rate = poster.done / poster.seconds;
   std::printf(
       "%d posts of a %s context (body %zu bytes, message %zu bytes encoded) into "
       "stepline-broker, window %zu\n",
       s.messages, s.format.c_str(),
-      format::serialize_any_format(kibibyte_context(),
-                                   format::parse_format_name(s.format)).size(),
+      format::serialize_any_format(kibibyte_context(), format::parse_format_name(s.format)).size(),
       message_bytes, s.window);
-  auto row = [&](const char* name, double rate, const Result& r) {
+  auto row = [&](const char* name, double rate, const bench::ChildResult& r) {
     std::printf("  %-34s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n",
                 name, rate, r.seconds, r.cpu, r.cpu * 1e6 / s.messages, r.rss_kib / 1024.0);
   };

@@ -1,24 +1,69 @@
-// bench_jobs [WAITING]: (1) resident memory of a running async service over a database holding
-// WAITING jobs postponed into the future (inserted directly), against the same process before the
-// service started; (2) plug-in jobs worked off per second by the service (no-op plug-in, default
-// batch) against the rate at which the pipeline queues them (the same operations with the step
-// synchronous and nothing queued) in the same run.
+// bench_jobs: what the async service costs and how fast it works, in three parts.
+//
+// (1) waiting: resident memory of a running async service over a database holding WAITING jobs
+//     postponed into the future (inserted directly), against the same process before the service
+//     started, and how long its due check takes.
+// (2) plug-in: plug-in jobs worked off per second by the service (no-op plug-in, default batch)
+//     against the rate at which the pipeline runs the same operations with the step synchronous.
+// (3) endpoint: the durable path end to end. N Update operations through a ConfiguredHost (record
+//     store and job store in a temporary data folder, WAL), each queuing one async post-operation
+//     endpoint step (json format) whose target is padded until the body is at least 1 KiB (an
+//     Update's context with its parent context is about 2.5 KiB already, so it usually needs no
+//     pad), worked off by the AsyncService through the real AMQP backend into a stepline-broker
+//     queue; timed from the first operation until every job is Succeeded. The baseline, in the
+//     same run and into the same queue, is bench_amqp's plain Proton C++ sender (`bench_amqp
+//     --mode baseline`) sending N messages as large as the job's encoded message, counted when
+//     the broker has accepted every one. Each side runs in its own child process so its peak RSS
+//     is its own; a consumer empties the queue during both, and the second side starts only once
+//     the first side's messages are all consumed.
+//
+//   bench_jobs [WAITING] [--waiting N] [--messages N] [--workers W] [--batch B]
+//              [--parts waiting,plugin,endpoint]
+//   bench_jobs --mode stepline --connection-string S --queue Q --messages N --pad BYTES
+//              [--workers W] [--batch B] [--keep DIR]     (one side alone, e.g. under perf)
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <sqlite3.h>
 
+#include <stepline/format/json.hpp>
+#include <stepline/host/configured_host.hpp>
+#include <stepline/host/endpoints/endpoint_message.hpp>
 #include <stepline/host/jobs/async_service.hpp>
 #include <stepline/plugin.hpp>
+
+#include "child_run.hpp"
+#include "support/process.hpp"
+#include "support/queue_receiver.hpp"
+#include "support/stepline_broker.hpp"
 
 using namespace stepline;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+struct Settings {
+  std::string mode = "driver";  // driver | stepline
+  long waiting = 1'000'000;
+  int messages = 20'000;
+  int workers = 0;  // 0 = the registration's default
+  std::size_t batch = 64;
+  bool part_waiting = true, part_plugin = true, part_endpoint = true;
+  // stepline mode:
+  std::string connection_string;
+  std::string queue = "bench-jobs";
+  std::size_t pad = 0;
+  std::string keep;  // copy the data folder here afterwards (for inspection)
+};
 
 long rss_kib() {
   std::ifstream status("/proc/self/status");
@@ -32,6 +77,35 @@ long peak_rss_kib() {
   getrusage(RUSAGE_SELF, &u);
   return u.ru_maxrss;
 }
+
+// A child's own peak: the same high-water mark as getrusage's ru_maxrss, which Linux carries over
+// exec from the parent and so could report the driver's peak.
+long child_peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+host::OperationRequest request(std::string message, Entity target) {
+  host::OperationRequest r;
+  r.message = std::move(message);
+  r.parameters.emplace("Target", Value(std::move(target)));
+  return r;
+}
+
+// --- (1) and (2): waiting jobs and plug-in jobs ------------------------------------------------
 
 class Noop : public Plugin {
  public:
@@ -60,10 +134,6 @@ registration::Registration registration_with(Mode mode) {
   s.plugin_type = "noop";
   r.steps.push_back(s);
   return r;
-}
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
 void insert_waiting(const std::filesystem::path& db_file, long count) {
@@ -96,76 +166,337 @@ void insert_waiting(const std::filesystem::path& db_file, long count) {
   sqlite3_close(db);
 }
 
+void run_waiting(const std::filesystem::path& dir, long waiting) {
+  auto file = dir / "waiting.db";
+  auto t = Clock::now();
+  insert_waiting(file, waiting);
+  std::printf("inserted %ld waiting jobs in %.1f s (%.0f MiB on disk)\n", waiting, seconds_since(t),
+              std::filesystem::file_size(file) / 1048576.0);
+  Factory factory;
+  host::RecordStore store(file);
+  host::Pipeline pipeline(registration_with(Mode::asynchronous), factory, store);
+  long before = rss_kib();
+  host::jobs::AsyncService service(pipeline, file, nullptr, {});
+  service.start();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  long during = rss_kib();
+  auto q = Clock::now();
+  bool due = service.store().has_due(now_utc(), true);
+  double has_due_ms = seconds_since(q) * 1000;
+  service.stop();
+  std::printf(
+      "RSS with %ld waiting jobs: %ld KiB before the service, %ld KiB after 3 s of polling "
+      "(+%ld KiB); due check %.3f ms (due=%d)\n",
+      waiting, before, during, during - before, has_due_ms, due ? 1 : 0);
+  std::fflush(stdout);
+}
+
+void run_plugin_throughput(const std::filesystem::path& dir) {
+  constexpr int operations = 20000;
+  Factory factory;
+  auto run = [&](Mode mode, const char* name) {
+    auto file = dir / (std::string(name) + ".db");
+    host::RecordStore store(file);
+    host::Pipeline pipeline(registration_with(mode), factory, store);
+    Entity record("account");
+    record.set("name", Value(std::string("x")));
+    auto id = store.create(record);
+    auto t = Clock::now();
+    for (int i = 0; i < operations; ++i) {
+      Entity change("account", id);
+      change.set("name", Value(std::to_string(i)));
+      pipeline.execute(request("Update", std::move(change)));
+    }
+    double queue_s = seconds_since(t);
+    double drain_s = 0;
+    if (mode == Mode::asynchronous) {
+      host::jobs::AsyncService service(pipeline, file, nullptr, {});
+      t = Clock::now();
+      service.start();
+      service.drain(0);
+      drain_s = seconds_since(t);
+      service.stop();
+    }
+    return std::pair{queue_s, drain_s};
+  };
+  auto [sync_s, unused] = run(Mode::synchronous, "sync");
+  auto [queue_s, drain_s] = run(Mode::asynchronous, "async");
+  std::printf(
+      "%d operations with a no-op step: synchronous %.0f ops/s; async queued %.0f ops/s, jobs "
+      "worked off %.0f jobs/s (%.2f x the synchronous operation rate)\n",
+      operations, operations / sync_s, operations / queue_s, operations / drain_s,
+      (operations / drain_s) / (operations / sync_s));
+  std::fflush(stdout);
+}
+
+// --- (3) endpoint jobs end to end --------------------------------------------------------------
+
+constexpr const char* endpoint_name = "bench";
+
+/// A registration whose only step posts every Update of an account to the broker's queue.
+std::filesystem::path write_registration(const std::filesystem::path& dir, const Settings& s) {
+  auto file = dir / "stepline.yaml";
+  std::filesystem::create_directories(dir / "plugins");
+  std::ofstream(dir / "connection.txt") << s.connection_string;
+  std::ofstream out(file);
+  out << "host:\n"
+      << "  plugin_folder: " << (dir / "plugins").string() << "\n"
+      << "  data_folder: " << (dir / "data").string() << "\n"
+      << "  log_level: warn\n";
+  if (s.workers > 0) out << "  async_workers: " << s.workers << "\n";
+  out << "endpoints:\n"
+      << "  - name: " << endpoint_name << "\n"
+      << "    contract: queue\n"
+      << "    path: " << s.queue << "\n"
+      << "    format: json\n"
+      << "    auth: plain\n"  // as the baseline sender logs in
+      << "    timeout: 120s\n"
+      << "    connection: ${file:" << (dir / "connection.txt").string() << "}\n"
+      << "steps:\n"
+      << "  - name: Publish account updates\n"
+      << "    message: Update\n"
+      << "    entity: account\n"
+      << "    stage: post-operation\n"
+      << "    mode: async\n"
+      << "    handler:\n"
+      << "      endpoint: " << endpoint_name << "\n";
+  return file;
+}
+
+Guid create_account(host::Host& host) {
+  Entity account("account");
+  account.set("name", Value(std::string("Contoso Ltd")));
+  auto response = host.execute(request("Create", std::move(account)));
+  if (!response.ok()) throw std::runtime_error("Create failed: " + response.error_message);
+  return response.output_parameters.at("id").as<Guid>();
+}
+
+/// The i-th Update: a new name and a description of `pad` bytes that sizes the context.
+host::OperationRequest update(const Guid& id, int i, std::size_t pad) {
+  Entity change("account", id);
+  change.set("name", Value("Contoso Ltd " + std::to_string(i)));
+  if (pad > 0) change.set("description", Value(std::string(pad, 'x')));
+  return request("Update", std::move(change));
+}
+
+struct MessageSize {
+  std::size_t body = 0;     ///< the serialized context in the endpoint's format
+  std::size_t encoded = 0;  ///< the whole AMQP message: body, properties, annotations
+};
+
+/// What one job's post weighs with `pad` bytes of description: one operation through a host
+/// like the measured one, its job's frozen context composed as the poster composes it.
+MessageSize probe(const Settings& s, std::size_t pad) {
+  test::TempDir dir("stepline-bench-jobs-probe-");
+  host::ConfiguredHost configured(write_registration(dir.path(), s));
+  auto& host = configured.host();
+  auto id = create_account(host);
+  auto response = host.execute(update(id, 0, pad));
+  if (!response.ok()) throw std::runtime_error("Update failed: " + response.error_message);
+  auto jobs = host.store().system_jobs();
+  if (jobs.size() != 1) throw std::runtime_error("the probe queued no job");
+  auto context = format::json::read_context(jobs.front().context);
+  const auto* endpoint = host.pipeline().registration()->find_endpoint(endpoint_name);
+  auto message = host::endpoints::compose_message(*endpoint, context).message;
+  MessageSize size;
+  size.body = proton::get<proton::binary>(message.body()).size();
+  size.encoded = message.encode().size();
+  return size;
+}
+
+/// Latencies in milliseconds from each job's creation (the operation) to its completion (the
+/// broker's acceptance recorded), for jobs created after `sequence`, sorted.
+std::vector<double> job_latencies_ms(const std::filesystem::path& database, long long sequence) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+    throw std::runtime_error("cannot open " + database.string());
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT (julianday(completed_on) - julianday(created_on)) * 86400000.0 "
+                     "FROM system_jobs WHERE sequence > ?1 AND completed_on IS NOT NULL",
+                     -1, &s, nullptr);
+  sqlite3_bind_int64(s, 1, sequence);
+  std::vector<double> out;
+  while (sqlite3_step(s) == SQLITE_ROW) out.push_back(sqlite3_column_double(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto at = static_cast<std::size_t>(std::ceil(p * sorted.size())) - 1;
+  return sorted[std::min(at, sorted.size() - 1)];
+}
+
+// The measured side: prints "result SECONDS SUCCEEDED PEAK_RSS_KIB CPU QUEUE_SECONDS P50 P99".
+int run_stepline(const Settings& s) {
+  test::TempDir dir("stepline-bench-jobs-");
+  int succeeded = 0;
+  double seconds = 0, queue_seconds = 0;
+  std::vector<double> latencies;
+  {
+    host::ConfiguredHost configured(write_registration(dir.path(), s));
+    auto& host = configured.host();
+    auto id = create_account(host);
+    host::jobs::AsyncServiceOptions options;
+    options.workers = s.workers;
+    options.batch = s.batch;
+    host::jobs::AsyncService service(host, configured.endpoint_poster(), options);
+    service.start();
+    const long long sequence = service.store().last_sequence();
+
+    auto start = Clock::now();
+    for (int i = 0; i < s.messages; ++i) {
+      auto response = host.execute(update(id, i + 1, s.pad));
+      if (!response.ok()) throw std::runtime_error("Update failed: " + response.error_message);
+    }
+    queue_seconds = seconds_since(start);
+    service.drain(sequence);
+    seconds = seconds_since(start);
+
+    service.stop();
+    auto counts = service.store().count(sequence);
+    succeeded = static_cast<int>(counts[host::jobs::JobStatus::succeeded]);
+    latencies = job_latencies_ms(host.store().file(), sequence);
+  }
+  if (!s.keep.empty())
+    std::filesystem::copy(dir.path() / "data", s.keep,
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::overwrite_existing);
+  std::printf("result %.6f %d %ld %.6f %.6f %.3f %.3f\n", seconds, succeeded, child_peak_rss_kib(),
+              cpu_seconds(), queue_seconds, percentile(latencies, 0.5),
+              percentile(latencies, 0.99));
+  return succeeded == s.messages ? 0 : 1;
+}
+
+void run_endpoint_throughput(const char* self, Settings s) {
+  // `guest`/`guest` is the login of bench_amqp's baseline sender.
+  test::SteplineBroker broker(
+      "sas_policies:\n"
+      "  - name: guest\n"
+      "    key: guest\n"
+      "    rights: [manage, send, listen]\n"
+      "queues:\n"
+      "  - name: " +
+      s.queue + "\n");
+  s.connection_string = broker.connection_string("guest", "guest");
+  test::TempDir dir("stepline-bench-jobs-e2e-");
+  test::QueueReceiver consumer(broker.url(), s.queue, "guest", "guest", false);
+
+  // Pad the description until the posted body is at least 1 KiB (it grows about twice as fast
+  // as the pad: the target appears in the context and in its parent).
+  constexpr std::size_t target_body = 1024;
+  MessageSize bare = probe(s, 0), padded = probe(s, 100);
+  double growth = (double(padded.body) - double(bare.body)) / 100.0;
+  if (bare.body < target_body && growth > 0)
+    s.pad = static_cast<std::size_t>(std::ceil((target_body - bare.body) / growth));
+  MessageSize size = probe(s, s.pad);
+
+  const std::string n = std::to_string(s.messages);
+  auto baseline = bench::run_child(
+      bench::baseline_sender(self, s.connection_string, s.queue, s.messages, size.encoded),
+      "baseline", dir.path());
+  // The stepline side starts on an empty queue.
+  if (!consumer.wait_for(static_cast<std::size_t>(s.messages), 120000))
+    throw std::runtime_error("the queue was not drained after the baseline");
+  std::vector<std::string> argv{self,
+                                "--mode",
+                                "stepline",
+                                "--connection-string",
+                                s.connection_string,
+                                "--queue",
+                                s.queue,
+                                "--messages",
+                                n,
+                                "--pad",
+                                std::to_string(s.pad),
+                                "--batch",
+                                std::to_string(s.batch)};
+  if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
+  auto stepline = bench::run_child(argv, "stepline", dir.path());
+  if (stepline.extra.size() < 3) throw std::runtime_error("the stepline side printed no latencies");
+  const double queue_seconds = stepline.extra[0], p50 = stepline.extra[1], p99 = stepline.extra[2];
+  bool drained = consumer.wait_for(2 * static_cast<std::size_t>(s.messages), 120000);
+
+  double base_rate = baseline.done / baseline.seconds;
+  double rate = stepline.done / stepline.seconds;
+  std::printf(
+      "%d Update operations, each with one async endpoint step posting a json context (body %zu "
+      "bytes, message %zu bytes encoded) into stepline-broker; %s worker(s) x batch %zu\n",
+      s.messages, size.body, size.encoded,
+      s.workers > 0 ? std::to_string(s.workers).c_str() : "default", s.batch);
+  auto row = [&](const char* name, double r, const bench::ChildResult& x) {
+    std::printf("  %-40s %8.0f msg/s  %6.2f s  CPU %5.2f s (%5.1f us/msg)  peak RSS %6.1f MiB\n",
+                name, r, x.seconds, x.cpu, x.cpu * 1e6 / s.messages, x.rss_kib / 1024.0);
+  };
+  row("plain Proton C++ sender (same size)", base_rate, baseline);
+  row("stepline operation -> job Succeeded", rate, stepline);
+  std::printf("  operations queued their jobs at %.0f ops/s; %ld of %d jobs succeeded%s\n",
+              s.messages / queue_seconds, stepline.done, s.messages,
+              drained ? "" : " (the consumer did not see every message)");
+  std::printf(
+      "  latency operation -> broker acceptance (completed_on - created_on): p50 %.0f ms, "
+      "p99 %.0f ms\n",
+      p50, p99);
+  std::printf("  ratio stepline/baseline: %.2f (goal >= 0.80)\n", rate / base_rate);
+  std::fflush(stdout);
+}
+
+Settings parse(int argc, char** argv) {
+  Settings s;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--mode")
+      s.mode = next();
+    else if (arg == "--waiting")
+      s.waiting = std::stol(next());
+    else if (arg == "--messages")
+      s.messages = std::stoi(next());
+    else if (arg == "--workers")
+      s.workers = std::stoi(next());
+    else if (arg == "--batch")
+      s.batch = std::stoul(next());
+    else if (arg == "--connection-string")
+      s.connection_string = next();
+    else if (arg == "--queue")
+      s.queue = next();
+    else if (arg == "--pad")
+      s.pad = std::stoul(next());
+    else if (arg == "--keep")
+      s.keep = next();
+    else if (arg == "--parts") {
+      auto parts = "," + next() + ",";
+      s.part_waiting = parts.find(",waiting,") != std::string::npos;
+      s.part_plugin = parts.find(",plugin,") != std::string::npos;
+      s.part_endpoint = parts.find(",endpoint,") != std::string::npos;
+    } else if (!arg.empty() && std::isdigit(static_cast<unsigned char>(arg[0])))
+      s.waiting = std::stol(arg);
+    else
+      throw std::invalid_argument("unknown option " + arg);
+  }
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const long waiting = argc > 1 ? std::stol(argv[1]) : 1'000'000;
-  char pattern[] = "/tmp/stepline-bench-jobs-XXXXXX";
-  std::filesystem::path dir = mkdtemp(pattern);
-
-  // (1) memory with many waiting jobs
-  {
-    auto file = dir / "waiting.db";
-    auto t = Clock::now();
-    insert_waiting(file, waiting);
-    std::printf("inserted %ld waiting jobs in %.1f s (%.0f MiB on disk)\n", waiting,
-                seconds_since(t), std::filesystem::file_size(file) / 1048576.0);
-    Factory factory;
-    host::RecordStore store(file);
-    host::Pipeline pipeline(registration_with(Mode::asynchronous), factory, store);
-    long before = rss_kib();
-    host::jobs::AsyncService service(pipeline, file, nullptr, {});
-    service.start();
-    std::this_thread::sleep_for(std::chrono::seconds(3));
-    long during = rss_kib();
-    auto q = Clock::now();
-    bool due = service.store().has_due(now_utc(), true);
-    double has_due_ms = seconds_since(q) * 1000;
-    service.stop();
-    std::printf(
-        "RSS with %ld waiting jobs: %ld KiB before the service, %ld KiB after 3 s of polling "
-        "(+%ld KiB); due check %.3f ms (due=%d)\n",
-        waiting, before, during, during - before, has_due_ms, due ? 1 : 0);
+  try {
+    Settings s = parse(argc, argv);
+    if (s.mode == "stepline") return run_stepline(s);
+    test::TempDir dir("stepline-bench-jobs-");
+    if (s.part_waiting) run_waiting(dir.path(), s.waiting);
+    if (s.part_plugin) run_plugin_throughput(dir.path());
+    if (s.part_endpoint) run_endpoint_throughput(argv[0], s);
+    std::printf("peak RSS of this process (getrusage) %ld KiB\n", peak_rss_kib());
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "bench_jobs: " << e.what() << "\n";
+    return 1;
   }
-
-  // (2) throughput of plug-in jobs vs the operations that queue them
-  {
-    constexpr int operations = 20000;
-    Factory factory;
-    auto run = [&](Mode mode, const char* name) {
-      auto file = dir / (std::string(name) + ".db");
-      host::RecordStore store(file);
-      host::Pipeline pipeline(registration_with(mode), factory, store);
-      Entity record("account");
-      record.set("name", Value(std::string("x")));
-      auto id = store.create(record);
-      auto t = Clock::now();
-      for (int i = 0; i < operations; ++i) {
-        Entity change("account", id);
-        change.set("name", Value(std::to_string(i)));
-        pipeline.execute({.message = "Update", .parameters = {{"Target", Value(change)}}});
-      }
-      double queue_s = seconds_since(t);
-      double drain_s = 0;
-      if (mode == Mode::asynchronous) {
-        host::jobs::AsyncService service(pipeline, file, nullptr, {});
-        t = Clock::now();
-        service.start();
-        service.drain(0);
-        drain_s = seconds_since(t);
-        service.stop();
-      }
-      return std::pair{queue_s, drain_s};
-    };
-    auto [sync_s, unused] = run(Mode::synchronous, "sync");
-    auto [queue_s, drain_s] = run(Mode::asynchronous, "async");
-    std::printf(
-        "%d operations with a no-op step: synchronous %.0f ops/s; async queued %.0f ops/s, jobs "
-        "worked off %.0f jobs/s (%.2f x the synchronous operation rate)\n",
-        operations, operations / sync_s, operations / queue_s, operations / drain_s,
-        (operations / drain_s) / (operations / sync_s));
-  }
-  std::printf("peak RSS %ld KiB\n", peak_rss_kib());
-  std::filesystem::remove_all(dir);
-  return 0;
 }

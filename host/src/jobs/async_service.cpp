@@ -13,6 +13,8 @@
 #include <stepline/host/host.hpp>
 #include <stepline/host/log.hpp>
 
+#include "wal_checkpointer.hpp"
+
 namespace stepline::host::jobs {
 namespace {
 
@@ -122,6 +124,12 @@ std::size_t AsyncService::start() {
   log::info("async service: {} worker(s), lease owner {}, {} ({})", options_.workers, owner_,
             store_.file().string(),
             poster_ ? "plug-in and endpoint jobs" : "plug-in jobs only: no endpoint poster");
+  try {
+    checkpointer_ = std::make_unique<WalCheckpointer>(store_.file(), options_.durability,
+                                                      std::chrono::milliseconds(50));
+  } catch (const std::exception& e) {
+    log::warn("async service: commits will checkpoint the WAL themselves: {}", e.what());
+  }
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { work(); });
   threads_.emplace_back([this] { keep_leases(); });
   return recovered;
@@ -138,6 +146,7 @@ void AsyncService::stop(std::chrono::milliseconds grace) {
   wake_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  checkpointer_.reset();
   std::size_t handed_back = 0;
   for (int attempt = 0; attempt < 10; ++attempt) {
     try {

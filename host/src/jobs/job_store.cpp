@@ -10,6 +10,9 @@ namespace {
 
 using store::Statement;
 
+// As long as SQLite's busy timeout on the job store's connection.
+constexpr std::chrono::milliseconds write_wait{30000};
+
 std::string iso(DateTime t) {
   return to_iso8601(t);
 }
@@ -87,9 +90,13 @@ struct JobStore::Statements {
                "SELECT DISTINCT lease_owner FROM system_jobs WHERE state_code = 2 AND "
                "lease_owner IS NOT NULL"),
         last_sequence(db, "SELECT COALESCE(MAX(sequence), 0) FROM system_jobs"),
+        // Through the state index, unfinished states only: drain() asks every few
+        // milliseconds, and walking the completed jobs after `sequence` would cost more with
+        // every job done.
         unfinished_after(db,
-                         "SELECT EXISTS (SELECT 1 FROM system_jobs WHERE sequence > ?1 AND "
-                         "state_code <> 3 AND (?2 OR endpoint IS NULL))"),
+                         "SELECT EXISTS (SELECT 1 FROM system_jobs INDEXED BY system_jobs_state "
+                         "WHERE state_code IN (0, 1, 2) AND sequence > ?1 AND (?2 OR endpoint IS "
+                         "NULL))"),
         count(db,
               "SELECT state_code, status_code, COUNT(*) FROM system_jobs WHERE sequence > ?1 "
               "GROUP BY state_code, status_code"),
@@ -113,10 +120,14 @@ struct JobStore::Statements {
       requeue, purge;
 };
 
-/// BEGIN IMMEDIATE … COMMIT on the job store's connection; rolled back unless committed.
+/// BEGIN IMMEDIATE … COMMIT on the job store's connection, in the file's write gate; rolled back
+/// unless committed.
 class JobStore::WriteTransaction {
  public:
-  explicit WriteTransaction(sqlite3* db) : db_(db) { store::exec(db_, "BEGIN IMMEDIATE"); }
+  explicit WriteTransaction(JobStore& store)
+      : turn_(*store.gate_, write_wait, store.file_), db_(store.db_) {
+    store::exec(db_, "BEGIN IMMEDIATE");
+  }
   ~WriteTransaction() {
     if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
@@ -126,12 +137,15 @@ class JobStore::WriteTransaction {
   }
 
  private:
+  store::GateTurn turn_;
   sqlite3* db_;
   bool done_ = false;
 };
 
 JobStore::JobStore(const std::filesystem::path& database, Durability durability)
-    : file_(database), db_(store::open_database(database, durability)) {
+    : file_(database),
+      db_(store::open_database(database, durability)),
+      gate_(store::WriteGate::of(database)) {
   try {
     // Workers wait for the pipeline's commits rather than fail: a long synchronous plug-in may
     // hold the write lock for seconds.
@@ -151,6 +165,7 @@ JobStore::~JobStore() {
 std::vector<SystemJob> JobStore::take(std::string_view owner, DateTime now, DateTime lease_until,
                                       std::size_t limit, bool with_endpoints) {
   std::lock_guard lock(mutex_);
+  store::GateTurn turn(*gate_, write_wait, file_);
   auto& s = (with_endpoints ? statements_->take_all : statements_->take_plugins).start();
   s.bind(1, owner).bind(2, iso(lease_until)).bind(3, iso(now));
   s.bind(4, static_cast<long long>(limit));
@@ -177,7 +192,7 @@ std::vector<std::optional<JobStatus>> JobStore::finish(std::span<const JobResult
   std::vector<std::optional<JobStatus>> written(results.size());
   if (results.empty()) return written;
   std::lock_guard lock(mutex_);
-  WriteTransaction transaction(db_);
+  WriteTransaction transaction(*this);
   const auto now_text = iso(now);
   for (std::size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
@@ -212,6 +227,7 @@ std::vector<std::optional<JobStatus>> JobStore::finish(std::span<const JobResult
 
 std::size_t JobStore::renew(std::string_view owner, DateTime lease_until) {
   std::lock_guard lock(mutex_);
+  store::GateTurn turn(*gate_, write_wait, file_);
   auto& s = statements_->renew.start();
   s.bind(1, owner).bind(2, iso(lease_until));
   s.step();
@@ -221,6 +237,7 @@ std::size_t JobStore::renew(std::string_view owner, DateTime lease_until) {
 
 std::size_t JobStore::release(std::string_view owner) {
   std::lock_guard lock(mutex_);
+  store::GateTurn turn(*gate_, write_wait, file_);
   auto& s = statements_->release.start();
   s.bind(1, owner);
   s.step();
@@ -241,6 +258,7 @@ std::size_t JobStore::recover(DateTime now,
   for (const auto& owner : owners)
     if (owner_gone && owner_gone(owner)) recovered += release(owner);
   std::lock_guard lock(mutex_);
+  store::GateTurn turn(*gate_, write_wait, file_);
   auto& s = statements_->release_expired.start();
   s.bind(1, iso(now));
   s.step();
@@ -357,7 +375,7 @@ void set_status(Statement& s, const Guid& id, JobStatus status,
 
 JobStatus JobStore::cancel(const Guid& id, DateTime now) {
   std::lock_guard lock(mutex_);
-  WriteTransaction transaction(db_);
+  WriteTransaction transaction(*this);
   auto current = current_status(id);
   JobStatus next;
   switch (current) {
@@ -382,7 +400,7 @@ JobStatus JobStore::cancel(const Guid& id, DateTime now) {
 
 JobStatus JobStore::resume(const Guid& id) {
   std::lock_guard lock(mutex_);
-  WriteTransaction transaction(db_);
+  WriteTransaction transaction(*this);
   auto current = current_status(id);
   if (current != JobStatus::waiting) refuse(id, current, "only a waiting job can be resumed");
   set_status(statements_->set_status, id, JobStatus::ready, std::nullopt, std::nullopt);
@@ -392,7 +410,7 @@ JobStatus JobStore::resume(const Guid& id) {
 
 JobStatus JobStore::retry(const Guid& id) {
   std::lock_guard lock(mutex_);
-  WriteTransaction transaction(db_);
+  WriteTransaction transaction(*this);
   auto current = current_status(id);
   if (current != JobStatus::failed && current != JobStatus::canceled)
     refuse(id, current,
@@ -409,7 +427,7 @@ JobStatus JobStore::retry(const Guid& id) {
 
 JobStatus JobStore::postpone(const Guid& id, DateTime until) {
   std::lock_guard lock(mutex_);
-  WriteTransaction transaction(db_);
+  WriteTransaction transaction(*this);
   auto current = current_status(id);
   if (current != JobStatus::ready && current != JobStatus::waiting)
     refuse(id, current, "only a ready or waiting job can be postponed");
@@ -424,6 +442,7 @@ std::size_t JobStore::purge(JobStatus status, DateTime before) {
   std::size_t removed = 0;
   for (;;) {
     std::lock_guard lock(mutex_);
+    store::GateTurn turn(*gate_, write_wait, file_);
     auto& s = statements_->purge.start();
     s.bind(1, static_cast<long long>(codes_of(status).status_code)).bind(2, iso(before));
     s.step();

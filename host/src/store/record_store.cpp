@@ -57,8 +57,24 @@ DuplicateRecord::DuplicateRecord(std::string_view entity, const Guid& id)
     : std::runtime_error("a record " + std::string(entity) + " with id " + id.str() +
                          " already exists; leave the id out to have one generated") {}
 
+namespace {
+// As long as SQLite's busy timeout on the record store's connection.
+constexpr std::chrono::milliseconds write_wait{5000};
+}  // namespace
+
+/// A write outside any Transaction is its own transaction: it takes the write gate for itself.
+class RecordStore::StandaloneWrite {
+ public:
+  explicit StandaloneWrite(RecordStore& store) {
+    if (store.open_transactions_ == 0) turn_.emplace(*store.gate_, write_wait, store.file_);
+  }
+
+ private:
+  std::optional<store::GateTurn> turn_;
+};
+
 RecordStore::RecordStore(const std::filesystem::path& file, Durability durability)
-    : file_(file), db_(store::open_database(file, durability)) {
+    : file_(file), db_(store::open_database(file, durability)), gate_(store::WriteGate::of(file)) {
   try {
     statements_ = std::make_unique<Statements>(db_);
   } catch (const std::exception& e) {
@@ -82,7 +98,14 @@ void RecordStore::exec(const char* sql) {
 
 RecordStore::Transaction::Transaction(RecordStore& store) : store_(store), lock_(store.mutex_) {
   if (store_.open_transactions_ == 0) {
-    store_.exec("BEGIN IMMEDIATE");
+    store_.gate_->enter_or_throw(write_wait, store_.file_);
+    gated_ = true;
+    try {
+      store_.exec("BEGIN IMMEDIATE");
+    } catch (...) {
+      leave_gate();
+      throw;
+    }
   } else {
     name_ = "sp" + std::to_string(store_.open_transactions_);
     store_.exec(("SAVEPOINT " + name_).c_str());
@@ -90,11 +113,18 @@ RecordStore::Transaction::Transaction(RecordStore& store) : store_(store), lock_
   ++store_.open_transactions_;
 }
 
+void RecordStore::Transaction::leave_gate() noexcept {
+  if (!gated_) return;
+  gated_ = false;
+  store_.gate_->leave();
+}
+
 void RecordStore::Transaction::commit() {
   if (done_) throw std::logic_error("record store: transaction committed twice");
   store_.exec(name_.empty() ? "COMMIT" : ("RELEASE " + name_).c_str());
   done_ = true;
   --store_.open_transactions_;
+  leave_gate();
 }
 
 RecordStore::Transaction::~Transaction() {
@@ -108,10 +138,12 @@ RecordStore::Transaction::~Transaction() {
   } catch (...) {
     // Nothing sensible to do in a destructor; SQLite rolls back a failed transaction itself.
   }
+  leave_gate();
 }
 
 Guid RecordStore::create(const Entity& entity) {
   std::lock_guard lock(mutex_);
+  StandaloneWrite write(*this);
   Guid id = entity.id.is_nil() ? Guid::random() : entity.id;
   auto now = to_iso8601(now_utc());
   auto& s = statements_->insert.start();
@@ -144,6 +176,7 @@ std::optional<Entity> RecordStore::retrieve(std::string_view entity, const Guid&
 
 void RecordStore::update(const Entity& entity) {
   std::lock_guard lock(mutex_);
+  StandaloneWrite write(*this);
   auto current = retrieve(entity.logical_name, entity.id, ColumnSet::all());
   if (!current) throw RecordNotFound(entity.logical_name, entity.id);
   for (const auto& [k, v] : entity.attributes) current->attributes.insert_or_assign(k, v);
@@ -158,6 +191,7 @@ void RecordStore::update(const Entity& entity) {
 
 void RecordStore::remove(std::string_view entity, const Guid& id) {
   std::lock_guard lock(mutex_);
+  StandaloneWrite write(*this);
   auto& s = statements_->remove.start();
   s.bind(1, entity).bind(2, id.str());
   s.step();
@@ -229,6 +263,7 @@ EntityCollection RecordStore::retrieve_multiple(const Query& query) {
 
 void RecordStore::add_system_job(const SystemJob& job) {
   std::lock_guard lock(mutex_);
+  StandaloneWrite write(*this);
   auto& s = statements_->insert_job.start();
   store::bind_new_job(s, job);
   s.step();

@@ -1,8 +1,61 @@
 #include "sqlite.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include "schema.hpp"
 
 namespace stepline::host::store {
+
+std::shared_ptr<WriteGate> WriteGate::of(const std::filesystem::path& file) {
+  static std::mutex registry_mutex;
+  static std::map<std::filesystem::path, std::weak_ptr<WriteGate>> registry;
+  std::error_code ec;
+  auto key = std::filesystem::weakly_canonical(file, ec);
+  if (ec) key = std::filesystem::absolute(file);
+  std::lock_guard lock(registry_mutex);
+  std::erase_if(registry, [](const auto& entry) { return entry.second.expired(); });
+  auto& slot = registry[key];
+  auto gate = slot.lock();
+  if (!gate) slot = gate = std::make_shared<WriteGate>();
+  return gate;
+}
+
+bool WriteGate::enter(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  if (!held_ && queue_.empty()) {
+    held_ = true;
+    return true;
+  }
+  const auto ticket = next_ticket_++;
+  queue_.push_back(ticket);
+  auto my_turn = [&] { return !held_ && queue_.front() == ticket; };
+  if (!turn_.wait_for(lock, timeout, my_turn)) {
+    queue_.erase(std::find(queue_.begin(), queue_.end(), ticket));
+    turn_.notify_all();  // the next in line may be the front now
+    return false;
+  }
+  queue_.pop_front();
+  held_ = true;
+  return true;
+}
+
+void WriteGate::leave() {
+  {
+    std::lock_guard lock(mutex_);
+    held_ = false;
+  }
+  turn_.notify_all();
+}
+
+void WriteGate::enter_or_throw(std::chrono::milliseconds timeout,
+                               const std::filesystem::path& file) {
+  if (!enter(timeout))
+    throw std::runtime_error("record store " + file.string() +
+                             ": database is locked: another writer of this process held it for " +
+                             std::to_string(timeout.count() / 1000) +
+                             " s (a long-running plug-in inside an operation?); try again");
+}
 
 void exec(sqlite3* db, const char* sql) {
   char* error = nullptr;
@@ -62,6 +115,10 @@ sqlite3* open_database(const std::filesystem::path& file, Durability durability)
     exec(db, "PRAGMA journal_mode=WAL");
     exec(db,
          durability == Durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    // SQLite's default (1000 pages, 4 MiB) would checkpoint every few dozen operations inside a
+    // commit; a running async service checkpoints from its own thread well before this limit,
+    // which only matters when nothing else does (docs/JOBS.md "Throughput").
+    exec(db, "PRAGMA wal_autocheckpoint=8192");
     bring_up_to_date(db);
   } catch (const std::exception& e) {
     sqlite3_close(db);

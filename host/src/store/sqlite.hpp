@@ -2,7 +2,13 @@
 // durability setting, the schema brought up to date) and prepared statements.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -17,6 +23,47 @@ namespace stepline::host::store {
 /// its schema up to date (inside a write transaction, so two processes opening a database at
 /// once migrate it once). Throws std::runtime_error naming the file.
 sqlite3* open_database(const std::filesystem::path& file, Durability durability);
+
+/// The writers of one database file in this process, let in one at a time in arrival order.
+/// SQLite's own busy handler makes a connection that finds the write lock taken sleep 1, 2, 5,
+/// 10 ms… and retry, so two connections of one process taking turns (the pipeline queuing jobs,
+/// the async service taking and finishing them) would spend most of their time asleep; a writer
+/// waiting here is woken the moment the previous one commits. Other processes still meet at
+/// SQLite's lock.
+class WriteGate {
+ public:
+  /// The gate of `file` (one per file per process, shared by every store that opens it).
+  static std::shared_ptr<WriteGate> of(const std::filesystem::path& file);
+
+  /// Waits for this writer's turn; false when `timeout` passed first (the caller reports the
+  /// database as busy, as SQLite would have).
+  bool enter(std::chrono::milliseconds timeout);
+  /// enter(), throwing std::runtime_error naming `file` when the wait times out.
+  void enter_or_throw(std::chrono::milliseconds timeout, const std::filesystem::path& file);
+  void leave();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable turn_;
+  bool held_ = false;
+  std::uint64_t next_ticket_ = 0;
+  std::deque<std::uint64_t> queue_;
+};
+
+/// Holds a WriteGate for a scope; throws std::runtime_error naming `file` when it times out.
+class GateTurn {
+ public:
+  GateTurn(WriteGate& gate, std::chrono::milliseconds timeout, const std::filesystem::path& file)
+      : gate_(gate) {
+    gate_.enter_or_throw(timeout, file);
+  }
+  ~GateTurn() { gate_.leave(); }
+  GateTurn(const GateTurn&) = delete;
+  GateTurn& operator=(const GateTurn&) = delete;
+
+ private:
+  WriteGate& gate_;
+};
 
 /// Runs SQL text (one or more statements). Throws std::runtime_error with SQLite's message.
 void exec(sqlite3* db, const char* sql);

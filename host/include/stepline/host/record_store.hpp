@@ -20,6 +20,10 @@ struct sqlite3;
 
 namespace stepline::host {
 
+namespace store {
+class WriteGate;
+}
+
 /// A Retrieve, Update or Delete named a record that does not exist.
 class RecordNotFound : public std::runtime_error {
  public:
@@ -96,6 +100,8 @@ class RecordStore {
     std::unique_lock<std::recursive_mutex> lock_;
     std::string name_;
     bool done_ = false;
+    bool gated_ = false;  ///< the outermost one holds the file's write gate
+    void leave_gate() noexcept;
   };
 
   /// Stores a new record; an absent (nil) id is generated. Returns the id.
@@ -119,10 +125,12 @@ class RecordStore {
 
  private:
   struct Statements;
+  class StandaloneWrite;
   void exec(const char* sql);
 
   std::filesystem::path file_;
   sqlite3* db_ = nullptr;
+  std::shared_ptr<store::WriteGate> gate_;
   std::unique_ptr<Statements> statements_;
   std::recursive_mutex mutex_;
   int open_transactions_ = 0;

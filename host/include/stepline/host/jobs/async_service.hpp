@@ -29,6 +29,8 @@ class Host;
 
 namespace stepline::host::jobs {
 
+class WalCheckpointer;
+
 struct AsyncServiceOptions {
   int workers = 0;         ///< worker threads; 0 = the registration's host.async_workers
   std::size_t batch = 64;  ///< jobs one worker takes at once (their posts overlap)
@@ -105,6 +107,7 @@ class AsyncService {
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   bool started_ = false;
 
   mutable std::mutex stats_mutex_;

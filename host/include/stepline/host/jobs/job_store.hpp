@@ -24,6 +24,10 @@
 
 struct sqlite3;
 
+namespace stepline::host::store {
+class WriteGate;
+}
+
 namespace stepline::host::jobs {
 
 /// What an attempt came to, written back by JobStore::finish.
@@ -141,6 +145,7 @@ class JobStore {
 
   std::filesystem::path file_;
   sqlite3* db_ = nullptr;
+  std::shared_ptr<store::WriteGate> gate_;  ///< shared with the record store of the same file
   std::unique_ptr<Statements> statements_;
   std::mutex mutex_;
 };

@@ -1,0 +1,56 @@
+#include "wal_checkpointer.hpp"
+
+#include <stepline/host/log.hpp>
+
+#include "../store/sqlite.hpp"
+
+namespace stepline::host::jobs {
+
+WalCheckpointer::WalCheckpointer(const std::filesystem::path& database, Durability durability,
+                                 std::chrono::milliseconds every)
+    : db_(store::open_database(database, durability)),
+      gate_(store::WriteGate::of(database)),
+      every_(every) {
+  // The restarting checkpoint holds the write gate while it waits for readers: a long listing
+  // must not hold up every writer of the process, so it gives up soon and tries next round.
+  sqlite3_busy_timeout(db_, 100);
+  thread_ = std::thread([this] { run(); });
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_.notify_all();
+  thread_.join();
+  checkpoint();
+  sqlite3_close(db_);
+}
+
+void WalCheckpointer::run() {
+  std::unique_lock lock(mutex_);
+  while (!stop_.wait_for(lock, every_, [&] { return stopping_; })) {
+    lock.unlock();
+    checkpoint();
+    lock.lock();
+  }
+}
+
+void WalCheckpointer::checkpoint() {
+  // A log this long (16 MiB of 4 KiB pages) is started over; well below wal_autocheckpoint, so
+  // commits never get to checkpoint themselves.
+  constexpr int restart_frames = 4096;
+  int frames = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, nullptr);
+  if (rc == SQLITE_OK && frames >= restart_frames && gate_->enter(std::chrono::seconds(1))) {
+    // No writer of this process can start meanwhile; readers finish within SQLite's busy wait.
+    rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    gate_->leave();
+  }
+  // Busy only means another checkpoint or a reader was in the way; the next round catches up.
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    log::debug("async service: WAL checkpoint failed: {}", sqlite3_errmsg(db_));
+}
+
+}  // namespace stepline::host::jobs
