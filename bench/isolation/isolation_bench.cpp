@@ -70,8 +70,9 @@ struct Rig {
     Entity target("account", Guid::random());
     target.set("name", Value("Contoso"));
     target.set("n", Value(1));
-    const host::OperationRequest request{.message = "Ping",
-                                         .parameters = {{"Target", Value(target)}}};
+    host::OperationRequest request;
+    request.message = "Ping";
+    request.parameters = {{"Target", Value(target)}};
     if (!pipeline->execute(request).ok()) state.SkipWithError("the warm-up operation failed");
     for (auto _ : state) {
       auto response = pipeline->execute(request);

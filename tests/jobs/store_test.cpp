@@ -178,6 +178,7 @@ TEST_CASE("starting the service hands back at once the jobs of a host process th
   AsyncService service(pipeline, s.records.file(), nullptr, test_options());
   // Its lease runs for another hour, but its owner is gone: recovered before any worker runs.
   CHECK(s.jobs.recover(now, {}) == 0);
+  CHECK(s.jobs.find(id.str()).lease_owner == dead);
   CHECK(service.start() == 1);
   service.stop();
 }
