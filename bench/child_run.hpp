@@ -4,6 +4,7 @@
 // the simple_send pattern: send while there is credit, count the broker's accepts).
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -44,6 +45,15 @@ inline ChildResult run_child(const std::vector<std::string>& argv, const std::st
     throw std::runtime_error(name + " run failed (exit " + std::to_string(status) + "):\n" +
                              test::tail(log));
   return r;
+}
+
+/// The middle value (the mean of the middle two for an even count): what a benchmark that ran
+/// several rounds on a shared machine reports.
+inline double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 /// The command line of bench_amqp's baseline sender (found next to `self`), logging in with SASL

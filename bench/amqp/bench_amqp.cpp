@@ -2,15 +2,16 @@
 // Proton C++ sender (the simple_send pattern: send while there is credit, count accepts), to
 // the same broker in the same run. Each side runs in its own child process so its peak RSS is
 // its own. Reports messages per second, CPU per message, the backend/baseline ratio and both
-// peak RSS figures. Consumers in the driver keep the broker's queues short.
+// peak RSS figures. Consumers in the driver keep the broker's queues short. The sides take
+// turns for --rounds rounds (the first side alternates); quote the median ratio.
 //
-//   bench_amqp [--messages N] [--size BYTES] [--window W]
-//              [--connection-string S --auth cbs|plain [--baseline-entity E] [--backend-entity E]]
-//              [--test-peer]
+//   bench_amqp [--messages N] [--size BYTES] [--window W] [--rounds R]
+//              [--rabbitmq | --test-peer |
+//               --connection-string S --auth cbs|plain [--baseline-entity E] [--backend-entity E]]
 //
-// Without a connection string it starts a private RabbitMQ node (tests/support) and logs in
-// with SASL PLAIN; --test-peer uses the in-process test peer with CBS instead; a connection
-// string points it at any other broker, such as stepline-broker.
+// Without a connection string it starts stepline-broker and logs in with SASL PLAIN (--auth cbs
+// for ANONYMOUS + CBS); --rabbitmq starts a private RabbitMQ node instead, --test-peer uses the
+// in-process test peer with CBS; a connection string points it at any other broker.
 #include <sys/resource.h>
 
 #include <atomic>
@@ -43,8 +44,10 @@
 #include <stepline/azure/sas_token.hpp>
 #include <stepline/host/amqp/backend.hpp>
 
+#include "child_run.hpp"
 #include "support/process.hpp"
 #include "support/rabbitmq.hpp"
+#include "support/stepline_broker.hpp"
 #include "support/test_peer.hpp"
 
 namespace {
@@ -59,6 +62,8 @@ struct Settings {
   std::string entity;  // children: the entity they post to
   std::string baseline_entity, backend_entity;
   bool test_peer = false;
+  bool rabbitmq = false;
+  int rounds = 3;
   int messages = 100000;
   int size = 1024;
   std::size_t window = 256;
@@ -263,54 +268,38 @@ int run_backend(const Settings& s) {
   return accepted == s.messages ? 0 : 1;
 }
 
-struct Result {
-  double seconds = 0;
-  int accepted = 0;
-  long rss_kib = 0;
-  double cpu = 0;
-};
-
-Result run_child(const char* self, const Settings& s, const std::string& mode,
-                 const std::string& entity, const std::filesystem::path& dir) {
-  auto log = dir / (mode + ".out");
-  std::vector<std::string> argv{self,
-                                "--mode",
-                                mode,
-                                "--connection-string",
-                                s.connection_string,
-                                "--auth",
-                                s.auth,
-                                "--entity",
-                                entity,
-                                "--messages",
-                                std::to_string(s.messages),
-                                "--size",
-                                std::to_string(s.size),
-                                "--window",
-                                std::to_string(s.window)};
-  int status = test::run(argv, {}, log);
-  std::string out = test::tail(log, 100000);
-  Result r;
-  auto at = out.rfind("result ");
-  if (status != 0 || at == std::string::npos ||
-      std::sscanf(out.c_str() + at, "result %lf %d %ld %lf", &r.seconds, &r.accepted, &r.rss_kib,
-                  &r.cpu) != 4) {
-    throw std::runtime_error(mode + " run failed (exit " + std::to_string(status) + "):\n" +
-                             test::tail(log));
-  }
-  return r;
+std::vector<std::string> child_argv(const char* self, const Settings& s, const std::string& mode,
+                                    const std::string& entity) {
+  return {self,
+          "--mode",
+          mode,
+          "--connection-string",
+          s.connection_string,
+          "--auth",
+          s.auth,
+          "--entity",
+          entity,
+          "--messages",
+          std::to_string(s.messages),
+          "--size",
+          std::to_string(s.size),
+          "--window",
+          std::to_string(s.window)};
 }
 
 int run_driver(const char* self, Settings s) {
+  std::unique_ptr<test::SteplineBroker> stepline_broker;
   std::unique_ptr<test::RabbitMq> rabbit;
   std::unique_ptr<test::TestPeer> peer;
   std::string broker = "the given broker";
   if (s.test_peer) {
-    peer = std::make_unique<test::TestPeer>(test::TestPeerOptions{.cbs_keys = {{"send", "key"}}});
+    test::TestPeerOptions options;
+    options.cbs_keys = {{"send", "key"}};
+    peer = std::make_unique<test::TestPeer>(options);
     s.connection_string = peer->connection_string();
     s.auth = "cbs";
     broker = "the in-process test peer (CBS)";
-  } else if (s.connection_string.empty()) {
+  } else if (s.rabbitmq) {
     rabbit = std::make_unique<test::RabbitMq>();
     s.connection_string = rabbit->connection_string();
     s.auth = "plain";
@@ -318,6 +307,18 @@ int run_driver(const char* self, Settings s) {
     s.baseline_entity = "/amq/queue/bench-baseline";
     s.backend_entity = "/amq/queue/bench-backend";
     broker = "RabbitMQ 3.10 (AMQP 1.0, SASL PLAIN)";
+  } else if (s.connection_string.empty()) {
+    stepline_broker = std::make_unique<test::SteplineBroker>(R"(
+sas_policies:
+  - name: guest
+    key: guest
+    rights: [manage, send, listen]
+queues:
+  - name: bench-baseline
+  - name: bench-backend
+)");
+    s.connection_string = stepline_broker->connection_string("guest", "guest");
+    broker = "stepline-broker (SASL " + std::string(s.cbs() ? "ANONYMOUS + CBS" : "PLAIN") + ")";
   }
   if (s.baseline_entity.empty()) s.baseline_entity = "bench-baseline";
   if (s.backend_entity.empty()) s.backend_entity = "bench-backend";
@@ -332,19 +333,33 @@ int run_driver(const char* self, Settings s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let them attach and declare
   }
 
-  Result baseline = run_child(self, s, "baseline", s.baseline_entity, dir.path());
-  Result backend = run_child(self, s, "backend", s.backend_entity, dir.path());
-  double base_rate = baseline.accepted / baseline.seconds;
-  double backend_rate = backend.accepted / backend.seconds;
-  std::printf("%d messages of %d bytes into %s, backend window %zu\n", s.messages, s.size,
-              broker.c_str(), s.window);
-  auto row = [&](const char* name, double rate, const Result& r) {
+  std::printf("%d messages of %d bytes into %s, backend window %zu, %d round(s)\n", s.messages,
+              s.size, broker.c_str(), s.window, s.rounds);
+  auto row = [&](const char* name, const bench::ChildResult& r) {
     std::printf("  %-26s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n",
-                name, rate, r.seconds, r.cpu, r.cpu * 1e6 / s.messages, r.rss_kib / 1024.0);
+                name, r.done / r.seconds, r.seconds, r.cpu, r.cpu * 1e6 / s.messages,
+                r.rss_kib / 1024.0);
   };
-  row("plain Proton C++ sender", base_rate, baseline);
-  row("stepline AMQP backend", backend_rate, backend);
-  std::printf("  ratio backend/baseline: %.2f\n", backend_rate / base_rate);
+  std::vector<double> ratios;
+  for (int round = 1; round <= s.rounds; ++round) {
+    auto run = [&](const std::string& mode, const std::string& entity) {
+      return bench::run_child(child_argv(self, s, mode, entity), mode, dir.path());
+    };
+    bench::ChildResult baseline, backend;
+    if (round % 2) {
+      baseline = run("baseline", s.baseline_entity);
+      backend = run("backend", s.backend_entity);
+    } else {
+      backend = run("backend", s.backend_entity);
+      baseline = run("baseline", s.baseline_entity);
+    }
+    std::printf(" round %d\n", round);
+    row("plain Proton C++ sender", baseline);
+    row("stepline AMQP backend", backend);
+    ratios.push_back((backend.done / backend.seconds) / (baseline.done / baseline.seconds));
+    std::printf("  ratio backend/baseline: %.2f\n", ratios.back());
+  }
+  std::printf("median ratio backend/baseline: %.2f\n", bench::median(ratios));
   return 0;
 }
 
@@ -373,6 +388,10 @@ int main(int argc, char** argv) {
         s.backend_entity = next();
       else if (arg == "--test-peer")
         s.test_peer = true;
+      else if (arg == "--rabbitmq")
+        s.rabbitmq = true;
+      else if (arg == "--rounds")
+        s.rounds = std::max(1, std::stoi(next()));
       else if (arg == "--messages")
         s.messages = std::stoi(next());
       else if (arg == "--size")

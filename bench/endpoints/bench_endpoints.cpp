@@ -3,11 +3,14 @@
 // through bench/amqp's plain Proton C++ sender (`bench_amqp --mode baseline`), to the same broker
 // in the same run. Each side runs in its own child process so its peak RSS is its own. The
 // poster's side includes what a real post costs: serializing the context (dataverse-json),
-// the claim properties and the size check.
+// the claim properties and the size check. The two sides take turns for --rounds rounds (the
+// first side alternates), and the figure to quote is the median of the rounds' ratios: on a
+// shared machine one round can be off by a factor of two either way.
 //
-//   bench_endpoints [--messages N] [--window W] [--format F]
+//   bench_endpoints [--messages N] [--window W] [--format F] [--rounds R]
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -15,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <stepline/format/binary.hpp>
 #include <stepline/host/amqp/backend.hpp>
@@ -37,6 +41,7 @@ struct Settings {
   int messages = 100000;
   std::size_t window = 256;
   std::string format = "dataverse-json";
+  int rounds = 3;
 };
 
 // VmHWM rather than ru_maxrss, which Linux carries over exec from the driver.
@@ -147,31 +152,51 @@ queues:
   std::size_t message_bytes =
       host::endpoints::compose_message(endpoint, kibibyte_context()).message.encode().size();
 
-  auto baseline =
-      bench::run_child(bench::baseline_sender(self, poster_settings.connection_string,
-                                              "bench-baseline", s.messages, message_bytes),
-                       "baseline", dir.path());
-  auto poster =
-      bench::run_child({self, "--mode", "poster", "--connection-string",
-                        poster_settings.connection_string, "--messages", std::to_string(s.messages),
-                        "--window", std::to_string(s.window), "--format", s.format},
-                       "poster", dir.path());
+  auto run_baseline = [&] {
+    return bench::run_child(bench::baseline_sender(self, poster_settings.connection_string,
+                                                   "bench-baseline", s.messages, message_bytes),
+                            "baseline", dir.path());
+  };
+  auto run_poster = [&] {
+    return bench::run_child(
+        {self, "--mode", "poster", "--connection-string", poster_settings.connection_string,
+         "--messages", std::to_string(s.messages), "--window", std::to_string(s.window), "--format",
+         s.format},
+        "poster", dir.path());
+  };
 
-  double base_rate = baseline.done / baseline.seconds;
-  double poster_rate = poster.done / poster.seconds;
   std::printf(
       "%d posts of a %s context (body %zu bytes, message %zu bytes encoded) into "
-      "stepline-broker, window %zu\n",
+      "stepline-broker, window %zu, %d round(s)\n",
       s.messages, s.format.c_str(),
       format::serialize_any_format(kibibyte_context(), format::parse_format_name(s.format)).size(),
-      message_bytes, s.window);
-  auto row = [&](const char* name, double rate, const bench::ChildResult& r) {
+      message_bytes, s.window, s.rounds);
+  auto row = [&](const char* name, const bench::ChildResult& r) {
     std::printf("  %-34s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n",
-                name, rate, r.seconds, r.cpu, r.cpu * 1e6 / s.messages, r.rss_kib / 1024.0);
+                name, r.done / r.seconds, r.seconds, r.cpu, r.cpu * 1e6 / s.messages,
+                r.rss_kib / 1024.0);
   };
-  row("plain Proton C++ sender (same size)", base_rate, baseline);
-  row("endpoint poster + AMQP backend", poster_rate, poster);
-  std::printf("  ratio poster/baseline: %.2f\n", poster_rate / base_rate);
+  std::vector<double> ratios, base_cpu, poster_cpu;
+  for (int round = 1; round <= s.rounds; ++round) {
+    bench::ChildResult baseline, poster;
+    if (round % 2) {
+      baseline = run_baseline();
+      poster = run_poster();
+    } else {
+      poster = run_poster();
+      baseline = run_baseline();
+    }
+    std::printf(" round %d\n", round);
+    row("plain Proton C++ sender (same size)", baseline);
+    row("endpoint poster + AMQP backend", poster);
+    double ratio = (poster.done / poster.seconds) / (baseline.done / baseline.seconds);
+    std::printf("  ratio poster/baseline: %.2f\n", ratio);
+    ratios.push_back(ratio);
+    base_cpu.push_back(baseline.cpu * 1e6 / s.messages);
+    poster_cpu.push_back(poster.cpu * 1e6 / s.messages);
+  }
+  std::printf("median ratio poster/baseline: %.2f (CPU per message %.1f us vs %.1f us)\n",
+              bench::median(ratios), bench::median(poster_cpu), bench::median(base_cpu));
   return 0;
 }
 
@@ -196,6 +221,8 @@ int main(int argc, char** argv) {
         s.window = std::stoul(next());
       else if (arg == "--format")
         s.format = next();
+      else if (arg == "--rounds")
+        s.rounds = std::max(1, std::stoi(next()));
       else
         throw std::invalid_argument("unknown option " + arg);
     }
