@@ -26,8 +26,8 @@
 #include <stepline/host/endpoints/endpoint_message.hpp>
 
 #include "child_run.hpp"
+#include "support/message_receiver.hpp"
 #include "support/process.hpp"
-#include "support/queue_receiver.hpp"
 #include "support/stepline_broker.hpp"
 
 namespace {
@@ -141,8 +141,10 @@ queues:
 )");
   test::TempDir dir("stepline-bench-endpoints-");
   // Consumers keep both queues short, so the broker works the same way for both senders.
-  test::QueueReceiver baseline_queue(broker.url(), "bench-baseline", "guest", "guest", false);
-  test::QueueReceiver poster_queue(broker.url(), "bench-poster", "guest", "guest", false);
+  const test::ReceiverOptions guest{.user = "guest", .password = "guest", .reply = {}};
+  test::MessageReceiver baseline_queue(broker.url(), {"bench-baseline"}, guest,
+                                       test::Keep::count_only);
+  test::MessageReceiver poster_queue(broker.url(), {"bench-poster"}, guest, test::Keep::count_only);
 
   Settings poster_settings = s;
   poster_settings.connection_string = broker.connection_string("guest", "guest");

@@ -42,8 +42,8 @@
 #include <stepline/plugin.hpp>
 
 #include "child_run.hpp"
+#include "support/message_receiver.hpp"
 #include "support/process.hpp"
-#include "support/queue_receiver.hpp"
 #include "support/stepline_broker.hpp"
 
 using namespace stepline;
@@ -383,7 +383,9 @@ void run_endpoint_throughput(const char* self, Settings s) {
       s.queue + "\n");
   s.connection_string = broker.connection_string("guest", "guest");
   test::TempDir dir("stepline-bench-jobs-e2e-");
-  test::QueueReceiver consumer(broker.url(), s.queue, "guest", "guest", false);
+  test::MessageReceiver consumer(broker.url(), {s.queue},
+                                 {.user = "guest", .password = "guest", .reply = {}},
+                                 test::Keep::count_only);
 
   // Pad the description until the posted body is at least 1 KiB (it grows about twice as fast
   // as the pad: the target appears in the context and in its parent).

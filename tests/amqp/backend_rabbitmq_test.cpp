@@ -6,7 +6,7 @@
 #include <stepline/host/amqp/backend.hpp>
 
 #include "amqp/targets.hpp"
-#include "support/queue_receiver.hpp"
+#include "support/message_receiver.hpp"
 #include "support/rabbitmq.hpp"
 
 using namespace stepline;
@@ -14,7 +14,7 @@ using namespace stepline::host::amqp;
 using registration::AuthMechanism;
 using registration::Contract;
 using test::make_target;
-using test::QueueReceiver;
+using test::MessageReceiver;
 using test::RabbitMq;
 using test::text_message;
 
@@ -24,6 +24,11 @@ namespace {
 RabbitMq& rabbit() {
   static RabbitMq node;
   return node;
+}
+
+// The node's default user; a receiver on /queue/<name> declares the queue.
+test::ReceiverOptions guest() {
+  return {.user = "guest", .password = "guest", .reply = {}};
 }
 
 BackendOptions rabbit_options() {
@@ -56,7 +61,8 @@ proton::message durable(const std::string& body) {
 
 TEST_CASE(
     "posts over SASL PLAIN are accepted and a plain Proton receiver gets every one in order") {
-  QueueReceiver receiver(rabbit().url(), "/queue/stepline-basic");  // declares the queue
+  MessageReceiver receiver(rabbit().url(), {"/queue/stepline-basic"},
+                           guest());  // declares the queue
   Backend backend(rabbit_options());
   std::vector<std::future<Outcome>> outcomes;
   std::vector<std::string> sent;
@@ -71,7 +77,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a window of 16 holds at most 16 unsettled posts while thousands go through") {
-  QueueReceiver receiver(rabbit().url(), "/queue/stepline-window");
+  MessageReceiver receiver(rabbit().url(), {"/queue/stepline-window"}, guest());
   BackendOptions options = rabbit_options();
   options.window = 16;
   Backend backend(options);
@@ -104,7 +110,7 @@ TEST_CASE(
   Backend backend(rabbit_options());
   std::vector<std::string> accepted;
   {
-    QueueReceiver receiver(rabbit().url(), address);
+    MessageReceiver receiver(rabbit().url(), {address}, guest());
     for (int i = 0; i < 10; ++i) {
       std::string body = "before " + std::to_string(i);
       auto f = backend.post(queue(address), durable(body));
@@ -137,7 +143,7 @@ TEST_CASE(
   }
   auto f = backend.post(queue(address), durable("after"));
   if (wait(f).ok()) after.push_back("after");
-  QueueReceiver receiver(rabbit().url(), address);
+  MessageReceiver receiver(rabbit().url(), {address}, guest());
   REQUIRE(receiver.wait_for(after.size()));
   CHECK(receiver.bodies() == after);
   CHECK(backend.stats().connections_opened == 2);

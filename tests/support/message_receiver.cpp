@@ -30,6 +30,7 @@ struct MessageReceiver::State : proton::messaging_handler {
   std::string url;
   std::vector<std::string> addresses;
   ReceiverOptions options;
+  Keep keep = Keep::messages;
   proton::container container{*this};
   proton::work_queue work{container};
   proton::connection connection;
@@ -40,6 +41,7 @@ struct MessageReceiver::State : proton::messaging_handler {
   std::thread thread;
   mutable std::mutex mutex;
   std::vector<proton::message> messages;
+  std::size_t received = 0;
   std::vector<proton::receiver> receivers;
   std::size_t draining = 0;                     // receivers whose drain has not finished
   std::shared_ptr<std::promise<void>> drained;  // set when `draining` reaches 0
@@ -90,7 +92,8 @@ struct MessageReceiver::State : proton::messaging_handler {
       flush();
     }
     std::lock_guard lock(mutex);
-    messages.push_back(m);
+    ++received;
+    if (keep == Keep::messages) messages.push_back(m);
   }
   std::vector<std::pair<proton::sender, proton::message>> pending_replies;
   void flush() {
@@ -118,8 +121,9 @@ struct MessageReceiver::State : proton::messaging_handler {
 };
 
 MessageReceiver::MessageReceiver(const std::string& url, const std::vector<std::string>& addresses,
-                                 ReceiverOptions options)
+                                 ReceiverOptions options, Keep keep)
     : state_(std::make_unique<State>()) {
+  state_->keep = keep;
   state_->url = url;
   state_->addresses = addresses;
   state_->options = std::move(options);
@@ -153,9 +157,15 @@ std::vector<proton::message> MessageReceiver::messages() const {
   return state_->messages;
 }
 
+std::vector<std::string> MessageReceiver::bodies() const {
+  std::vector<std::string> out;
+  for (const auto& m : messages()) out.push_back(body_text(m));
+  return out;
+}
+
 std::size_t MessageReceiver::count() const {
   std::lock_guard lock(state_->mutex);
-  return state_->messages.size();
+  return state_->received;
 }
 
 bool MessageReceiver::wait_for(std::size_t n, int timeout_ms) const {

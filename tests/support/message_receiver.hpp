@@ -19,18 +19,23 @@ struct ReceiverOptions {
   std::function<std::string(const proton::message&)> reply;
 };
 
+/// What a receiver keeps of each message.
+enum class Keep { messages, count_only /* benchmarks: memory stays flat */ };
+
 class MessageReceiver {
  public:
   /// Connects to `url` (amqp://host:port), attaches to every address in `addresses` and returns
   /// once all are attached; throws std::runtime_error naming the address after 10 s or on error.
   MessageReceiver(const std::string& url, const std::vector<std::string>& addresses,
-                  ReceiverOptions options = {});
+                  ReceiverOptions options = {}, Keep keep = Keep::messages);
   ~MessageReceiver();
   MessageReceiver(const MessageReceiver&) = delete;
   MessageReceiver& operator=(const MessageReceiver&) = delete;
 
-  /// Messages received so far, in arrival order.
+  /// Messages received so far, in arrival order (none with Keep::count_only).
   std::vector<proton::message> messages() const;
+  /// Their bodies, as body_text() gives them.
+  std::vector<std::string> bodies() const;
   std::size_t count() const;
   /// Waits until at least `n` messages arrived; false after `timeout_ms`.
   bool wait_for(std::size_t n, int timeout_ms = 10000) const;
