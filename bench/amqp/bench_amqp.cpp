@@ -12,8 +12,6 @@
 // Without a connection string it starts stepline-broker and logs in with SASL PLAIN (--auth cbs
 // for ANONYMOUS + CBS); --rabbitmq starts a private RabbitMQ node instead, --test-peer uses the
 // in-process test peer with CBS; a connection string points it at any other broker.
-#include <sys/resource.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -70,24 +68,6 @@ struct Settings {
 
   bool cbs() const { return auth == "cbs"; }
 };
-
-// VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over exec, so a child would report
-// the driver's peak if that was higher.
-long peak_rss_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 proton::message payload(int size) {
   proton::message m;
@@ -230,7 +210,7 @@ int run_baseline(const Settings& s) {
   auto start = Clock::now();
   proton::container(sender).run();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("result %.6f %d %ld %.6f\n", seconds, sender.accepted, peak_rss_kib(), cpu_seconds());
+  bench::print_result(seconds, sender.accepted);
   return sender.accepted == s.messages ? 0 : 1;
 }
 
@@ -264,7 +244,7 @@ int run_backend(const Settings& s) {
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   backend.shutdown();
-  std::printf("result %.6f %d %ld %.6f\n", seconds, accepted, peak_rss_kib(), cpu_seconds());
+  bench::print_result(seconds, accepted);
   return accepted == s.messages ? 0 : 1;
 }
 
@@ -335,31 +315,15 @@ queues:
 
   std::printf("%d messages of %d bytes into %s, backend window %zu, %d round(s)\n", s.messages,
               s.size, broker.c_str(), s.window, s.rounds);
-  auto row = [&](const char* name, const bench::ChildResult& r) {
-    std::printf("  %-26s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n",
-                name, r.done / r.seconds, r.seconds, r.cpu, r.cpu * 1e6 / s.messages,
-                r.rss_kib / 1024.0);
+  auto side = [&](const std::string& label, const std::string& mode, const std::string& entity) {
+    return bench::Side{label, [&, mode, entity] {
+                         return bench::run_child(child_argv(self, s, mode, entity), mode,
+                                                 dir.path());
+                       }};
   };
-  std::vector<double> ratios;
-  for (int round = 1; round <= s.rounds; ++round) {
-    auto run = [&](const std::string& mode, const std::string& entity) {
-      return bench::run_child(child_argv(self, s, mode, entity), mode, dir.path());
-    };
-    bench::ChildResult baseline, backend;
-    if (round % 2) {
-      baseline = run("baseline", s.baseline_entity);
-      backend = run("backend", s.backend_entity);
-    } else {
-      backend = run("backend", s.backend_entity);
-      baseline = run("baseline", s.baseline_entity);
-    }
-    std::printf(" round %d\n", round);
-    row("plain Proton C++ sender", baseline);
-    row("stepline AMQP backend", backend);
-    ratios.push_back((backend.done / backend.seconds) / (baseline.done / baseline.seconds));
-    std::printf("  ratio backend/baseline: %.2f\n", ratios.back());
-  }
-  std::printf("median ratio backend/baseline: %.2f\n", bench::median(ratios));
+  bench::compare_in_rounds(s.rounds, s.messages,
+                           side("plain Proton C++ sender", "baseline", s.baseline_entity),
+                           side("stepline AMQP backend", "backend", s.backend_entity));
   return 0;
 }
 

@@ -8,8 +8,6 @@
 // shared machine one round can be off by a factor of two either way.
 //
 //   bench_endpoints [--messages N] [--window W] [--format F] [--rounds R]
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,22 +41,6 @@ struct Settings {
   std::string format = "dataverse-json";
   int rounds = 3;
 };
-
-// VmHWM rather than ru_maxrss, which Linux carries over exec from the driver.
-long peak_rss_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 registration::ServiceEndpoint bench_endpoint(const Settings& s) {
   registration::ServiceEndpoint e;
@@ -124,7 +106,7 @@ int run_poster(const Settings& s) {
   while (!pending.empty()) settle_one();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   backend.shutdown();
-  std::printf("result %.6f %d %ld %.6f\n", seconds, accepted, peak_rss_kib(), cpu_seconds());
+  bench::print_result(seconds, accepted);
   return accepted == s.messages ? 0 : 1;
 }
 
@@ -154,12 +136,12 @@ queues:
   std::size_t message_bytes =
       host::endpoints::compose_message(endpoint, kibibyte_context()).message.encode().size();
 
-  auto run_baseline = [&] {
+  auto baseline_run = [&] {
     return bench::run_child(bench::baseline_sender(self, poster_settings.connection_string,
                                                    "bench-baseline", s.messages, message_bytes),
                             "baseline", dir.path());
   };
-  auto run_poster = [&] {
+  auto poster_run = [&] {
     return bench::run_child(
         {self, "--mode", "poster", "--connection-string", poster_settings.connection_string,
          "--messages", std::to_string(s.messages), "--window", std::to_string(s.window), "--format",
@@ -173,32 +155,9 @@ queues:
       s.messages, s.format.c_str(),
       format::serialize_any_format(kibibyte_context(), format::parse_format_name(s.format)).size(),
       message_bytes, s.window, s.rounds);
-  auto row = [&](const char* name, const bench::ChildResult& r) {
-    std::printf("  %-34s %9.0f msg/s  %7.2f s  CPU %5.2f s (%4.1f us/msg)  peak RSS %6.1f MiB\n",
-                name, r.done / r.seconds, r.seconds, r.cpu, r.cpu * 1e6 / s.messages,
-                r.rss_kib / 1024.0);
-  };
-  std::vector<double> ratios, base_cpu, poster_cpu;
-  for (int round = 1; round <= s.rounds; ++round) {
-    bench::ChildResult baseline, poster;
-    if (round % 2) {
-      baseline = run_baseline();
-      poster = run_poster();
-    } else {
-      poster = run_poster();
-      baseline = run_baseline();
-    }
-    std::printf(" round %d\n", round);
-    row("plain Proton C++ sender (same size)", baseline);
-    row("endpoint poster + AMQP backend", poster);
-    double ratio = (poster.done / poster.seconds) / (baseline.done / baseline.seconds);
-    std::printf("  ratio poster/baseline: %.2f\n", ratio);
-    ratios.push_back(ratio);
-    base_cpu.push_back(baseline.cpu * 1e6 / s.messages);
-    poster_cpu.push_back(poster.cpu * 1e6 / s.messages);
-  }
-  std::printf("median ratio poster/baseline: %.2f (CPU per message %.1f us vs %.1f us)\n",
-              bench::median(ratios), bench::median(poster_cpu), bench::median(base_cpu));
+  bench::compare_in_rounds(s.rounds, s.messages,
+                           {"plain Proton C++ sender (same size)", baseline_run},
+                           {"endpoint poster + AMQP backend", poster_run});
   return 0;
 }
 

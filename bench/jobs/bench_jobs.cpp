@@ -78,22 +78,6 @@ long peak_rss_kib() {
   return u.ru_maxrss;
 }
 
-// A child's own peak: the same high-water mark as getrusage's ru_maxrss, which Linux carries over
-// exec from the parent and so could report the driver's peak.
-long child_peak_rss_kib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -365,9 +349,8 @@ int run_stepline(const Settings& s) {
     std::filesystem::copy(dir.path() / "data", s.keep,
                           std::filesystem::copy_options::recursive |
                               std::filesystem::copy_options::overwrite_existing);
-  std::printf("result %.6f %d %ld %.6f %.6f %.3f %.3f\n", seconds, succeeded, child_peak_rss_kib(),
-              cpu_seconds(), queue_seconds, percentile(latencies, 0.5),
-              percentile(latencies, 0.99));
+  bench::print_result(seconds, succeeded,
+                      {queue_seconds, percentile(latencies, 0.5), percentile(latencies, 0.99)});
   return succeeded == s.messages ? 0 : 1;
 }
 
