@@ -6,6 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <future>
+#include <thread>
+
 #include <stepline/host/jobs/job_store.hpp>
 #include <stepline/host/jobs/retry_schedule.hpp>
 
@@ -375,4 +379,28 @@ TEST_CASE("a version-1 database gains the job columns and keeps its jobs in thei
   CHECK(host::RecordStore::schema_version() == 2);
   records.add_system_job(new_job(5));
   CHECK(jobs.last_sequence() == 3);
+}
+
+TEST_CASE("a worker taking jobs waits for an operation's open transaction, then gets its jobs") {
+  Stores s;
+  std::atomic<bool> taken{false};
+  std::future<std::vector<SystemJob>> worker;
+  {
+    host::RecordStore::Transaction operation(s.records);
+    s.add(new_job(1));
+    worker = std::async(std::launch::async, [&] {
+      auto now = now_utc();
+      auto jobs = s.jobs.take("w:1:x", now, now + 60s, 10, true);
+      taken = true;
+      return jobs;
+    });
+    // The operation holds the write lock: the worker waits its turn rather than failing as busy.
+    std::this_thread::sleep_for(300ms);
+    CHECK_FALSE(taken.load());
+    operation.commit();
+  }
+  REQUIRE(worker.wait_for(10s) == std::future_status::ready);
+  auto jobs = worker.get();
+  REQUIRE(jobs.size() == 1);  // committed before the worker's turn came, so it sees the job
+  CHECK(jobs[0].lease_owner == "w:1:x");
 }
