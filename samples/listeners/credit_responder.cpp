@@ -22,7 +22,7 @@ class CreditResponder : public samples::Listener {
   CreditResponder(samples::ListenerOptions options, double limit)
       : Listener(std::move(options)), limit_(limit) {}
 
-  void on_connection_open(proton::connection& c) override {
+  void open_links(proton::connection& c) override {
     c.open_receiver(options().entity, proton::receiver_options().auto_accept(false));
   }
 

@@ -28,7 +28,7 @@ class EventHubListener : public samples::Listener {
  public:
   using Listener::Listener;
 
-  void on_connection_open(proton::connection& c) override {
+  void open_links(proton::connection& c) override {
     // Management replies come back on a receiver whose name the request gives as reply-to.
     management_ = c.open_sender(std::string(azure::node::management));
     replies_ = c.open_receiver(std::string(azure::node::management),

@@ -9,11 +9,18 @@
 
 #include <CLI/CLI.hpp>
 #include <proton/connection_options.hpp>
+#include <proton/delivery.hpp>
 #include <proton/receiver.hpp>
+#include <proton/receiver_options.hpp>
+#include <proton/sender.hpp>
+#include <proton/sender_options.hpp>
 #include <proton/source.hpp>
 #include <proton/ssl.hpp>
 #include <proton/transport.hpp>
+#include <proton/uuid.hpp>
 
+#include <stepline/azure/cbs.hpp>
+#include <stepline/azure/sas_token.hpp>
 #include <stepline/format/binary.hpp>
 
 namespace samples {
@@ -97,6 +104,82 @@ std::string summary(const stepline::ExecutionContext& c) {
   return out.str();
 }
 
+// Puts the connection string's SharedAccessSignature on $cbs for the resource it was made for,
+// then lets the listener open its links. Its two links have this handler, so the listener's own
+// on_message never sees the $cbs reply.
+class Listener::CbsLogin : public proton::messaging_handler {
+ public:
+  CbsLogin(Listener& listener, std::string token) : listener_(listener), token_(std::move(token)) {
+    audience_ = stepline::azure::SasToken::parse(token_).resource;
+  }
+
+  void start(proton::connection& c) {
+    connection_ = c;
+    const std::string reply_to = "cbs-reply-" + proton::uuid::random().str();
+    request_.token = token_;
+    request_.audience = audience_;
+    request_.message_id = proton::uuid::random().str();
+    request_.reply_to = reply_to;
+    replies_ = c.open_receiver("$cbs", proton::receiver_options().name(reply_to).handler(*this));
+    sender_ = c.open_sender("$cbs", proton::sender_options().handler(*this));
+  }
+
+  void on_sendable(proton::sender& s) override {
+    if (sent_) return;
+    sent_ = true;
+    s.send(request_.to_message());
+  }
+
+  void on_message(proton::delivery&, proton::message& m) override {
+    auto response = stepline::azure::cbs::PutTokenResponse::from_message(m);
+    sender_.close();
+    replies_.close();
+    if (!response.ok()) {
+      listener_.token_refused("$cbs refused the token for " + audience_ + ": " +
+                              std::to_string(response.status_code) + " " +
+                              response.status_description);
+      return;
+    }
+    listener_.open_links(connection_);
+  }
+
+  void on_receiver_error(proton::receiver& r) override {
+    listener_.token_refused("$cbs: " + r.error().what());
+  }
+  void on_sender_error(proton::sender& s) override {
+    listener_.token_refused("$cbs: " + s.error().what());
+  }
+
+ private:
+  Listener& listener_;
+  std::string token_, audience_;
+  stepline::azure::cbs::PutTokenRequest request_;
+  proton::connection connection_;
+  proton::sender sender_;
+  proton::receiver replies_;
+  bool sent_ = false;
+};
+
+Listener::Listener(ListenerOptions options) : options_(std::move(options)) {
+  if (options_.connection.has_signature())
+    cbs_ = std::make_unique<CbsLogin>(*this, options_.connection.shared_access_signature);
+}
+
+Listener::~Listener() = default;
+
+void Listener::on_connection_open(proton::connection& c) {
+  if (cbs_)
+    cbs_->start(c);
+  else
+    open_links(c);
+}
+
+void Listener::token_refused(const std::string& why) {
+  std::cerr << why << "\n";
+  failed_ = true;
+  connection_.close();
+}
+
 int Listener::run() {
   proton::container container(*this);
   // The timeout runs on its own thread: a Proton timer would keep run() going after the last
@@ -130,14 +213,17 @@ void Listener::received() {
 void Listener::on_container_start(proton::container& c) {
   const auto& cs = options_.connection;
   proton::connection_options co;
-  // SASL PLAIN with the policy's name and key, as Service Bus accepts it; without TLS (only the
-  // local emulator) Proton must be told that sending the key in the clear is intended.
-  co.sasl_enabled(true)
-      .sasl_allowed_mechs("PLAIN")
-      .sasl_allow_insecure_mechs(!cs.uses_tls())
-      .user(cs.shared_access_key_name)
-      .password(cs.shared_access_key)
-      .virtual_host(cs.host);
+  co.sasl_enabled(true).virtual_host(cs.host);
+  if (cbs_) {
+    co.sasl_allowed_mechs("ANONYMOUS");  // the signature goes to $cbs once the connection is open
+  } else {
+    // SASL PLAIN with the policy's name and key, as Service Bus accepts it; without TLS (only the
+    // local emulator) Proton must be told that sending the key in the clear is intended.
+    co.sasl_allowed_mechs("PLAIN")
+        .sasl_allow_insecure_mechs(!cs.uses_tls())
+        .user(cs.shared_access_key_name)
+        .password(cs.shared_access_key);
+  }
   // amqps to Azure: the system's trust store and a host name check.
   if (cs.uses_tls()) co.ssl_client_options(proton::ssl_client_options());
   connection_ = c.connect(cs.host + ":" + std::to_string(cs.effective_port()), co);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include <proton/connection.hpp>
@@ -36,12 +37,16 @@ stepline::ExecutionContext read_context(const proton::message& message);
 /// "Update account a000…02 stage 40 async depth 1 | pre: name=Fabrikam | shared: tag=samples".
 std::string summary(const stepline::ExecutionContext& context);
 
-/// Connects with the connection string (SASL PLAIN with its key name and key, TLS for amqps)
-/// and counts messages; stops after --count messages or --timeout seconds. Subclasses open their
-/// links in on_connection_open() and call received() for every message they handle.
+/// Connects with the connection string and counts messages; stops after --count messages or
+/// --timeout seconds. A string with a key logs in with SASL PLAIN (key name and key); one with a
+/// SharedAccessSignature logs in with SASL ANONYMOUS and puts the signature on $cbs for the
+/// resource it was made for, as the Azure SDKs do. TLS for amqps. Subclasses open their links in
+/// open_links(), once the connection may use them, and call received() for every message they
+/// handle.
 class Listener : public proton::messaging_handler {
  public:
-  explicit Listener(ListenerOptions options) : options_(std::move(options)) {}
+  explicit Listener(ListenerOptions options);
+  ~Listener() override;
   /// Runs until done; 0 when --count messages arrived (or no count was asked), 1 otherwise.
   int run();
 
@@ -49,14 +54,22 @@ class Listener : public proton::messaging_handler {
   const ListenerOptions& options() const { return options_; }
   /// Counts one message and closes the connection once the count is reached.
   void received();
+  /// Opens the subclass's links: at once after PLAIN, after the token was accepted with CBS.
+  virtual void open_links(proton::connection& c) = 0;
 
   void on_container_start(proton::container& c) override;
+  void on_connection_open(proton::connection& c) final;
   void on_transport_error(proton::transport& t) override;
   void on_connection_error(proton::connection& c) override;
   void on_receiver_error(proton::receiver& r) override;
 
  private:
+  class CbsLogin;
+  friend class CbsLogin;
+  void token_refused(const std::string& why);
+
   ListenerOptions options_;
+  std::unique_ptr<CbsLogin> cbs_;  // with a SharedAccessSignature string
   proton::connection connection_;
   int received_ = 0;
   bool failed_ = false;

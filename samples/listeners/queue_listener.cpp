@@ -13,7 +13,7 @@ class QueueListener : public samples::Listener {
  public:
   using Listener::Listener;
 
-  void on_connection_open(proton::connection& c) override {
+  void open_links(proton::connection& c) override {
     // Peek-lock: the broker keeps each message locked until we settle it; auto-accept is off so
     // a message we fail to read is released and delivered again instead of being lost.
     c.open_receiver(options().entity, proton::receiver_options().auto_accept(false));

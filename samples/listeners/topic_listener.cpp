@@ -16,7 +16,7 @@ class TopicListener : public samples::Listener {
  public:
   using Listener::Listener;
 
-  void on_connection_open(proton::connection& c) override {
+  void open_links(proton::connection& c) override {
     c.open_receiver(options().entity, proton::receiver_options().auto_accept(false));
   }
 
