@@ -20,6 +20,7 @@
 #include <proton/uuid.hpp>
 
 #include <stepline/azure/cbs.hpp>
+#include <stepline/azure/names.hpp>
 #include <stepline/azure/sas_token.hpp>
 #include <stepline/format/binary.hpp>
 
@@ -120,8 +121,10 @@ class Listener::CbsLogin : public proton::messaging_handler {
     request_.audience = audience_;
     request_.message_id = proton::uuid::random().str();
     request_.reply_to = reply_to;
-    replies_ = c.open_receiver("$cbs", proton::receiver_options().name(reply_to).handler(*this));
-    sender_ = c.open_sender("$cbs", proton::sender_options().handler(*this));
+    replies_ = c.open_receiver(std::string(stepline::azure::node::cbs),
+                               proton::receiver_options().name(reply_to).handler(*this));
+    sender_ = c.open_sender(std::string(stepline::azure::node::cbs),
+                            proton::sender_options().handler(*this));
   }
 
   void on_sendable(proton::sender& s) override {
