@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include <CLI/CLI.hpp>
 #include <proton/connection.hpp>
 #include <proton/connection_options.hpp>
 #include <proton/container.hpp>
@@ -331,40 +332,28 @@ queues:
 
 int main(int argc, char** argv) {
   Settings s;
+  CLI::App app{"Posting throughput of the AMQP backend against a plain Proton C++ sender"};
+  app.add_option("--messages", s.messages, "messages per side")->check(CLI::PositiveNumber);
+  app.add_option("--size", s.size, "body bytes")->check(CLI::PositiveNumber);
+  app.add_option("--window", s.window, "the backend's window per link")->check(CLI::PositiveNumber);
+  app.add_option("--rounds", s.rounds, "rounds of both sides; the median ratio is reported")
+      ->check(CLI::PositiveNumber);
+  auto* rabbitmq = app.add_flag("--rabbitmq", s.rabbitmq, "start a private RabbitMQ node");
+  auto* peer = app.add_flag("--test-peer", s.test_peer, "use the in-process test peer (CBS)");
+  auto* given = app.add_option("--connection-string", s.connection_string, "any other broker");
+  rabbitmq->excludes(peer)->excludes(given);
+  peer->excludes(given);
+  app.add_option("--auth", s.auth, "SASL PLAIN or ANONYMOUS + CBS")
+      ->check(CLI::IsMember({"plain", "cbs"}));
+  app.add_option("--baseline-entity", s.baseline_entity, "the baseline's queue");
+  app.add_option("--backend-entity", s.backend_entity, "the backend's queue");
+  // How the driver runs each side as a child process.
+  app.add_option("--mode", s.mode, "driver, or one side")
+      ->check(CLI::IsMember({"driver", "baseline", "backend"}))
+      ->group("");
+  app.add_option("--entity", s.entity, "the child's queue")->group("");
+  CLI11_PARSE(app, argc, argv);
   try {
-    for (int i = 1; i < argc; ++i) {
-      std::string arg = argv[i];
-      auto next = [&]() -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-        return argv[++i];
-      };
-      if (arg == "--mode")
-        s.mode = next();
-      else if (arg == "--connection-string")
-        s.connection_string = next();
-      else if (arg == "--auth")
-        s.auth = next();
-      else if (arg == "--entity")
-        s.entity = next();
-      else if (arg == "--baseline-entity")
-        s.baseline_entity = next();
-      else if (arg == "--backend-entity")
-        s.backend_entity = next();
-      else if (arg == "--test-peer")
-        s.test_peer = true;
-      else if (arg == "--rabbitmq")
-        s.rabbitmq = true;
-      else if (arg == "--rounds")
-        s.rounds = std::max(1, std::stoi(next()));
-      else if (arg == "--messages")
-        s.messages = std::stoi(next());
-      else if (arg == "--size")
-        s.size = std::stoi(next());
-      else if (arg == "--window")
-        s.window = std::stoul(next());
-      else
-        throw std::invalid_argument("unknown option " + arg);
-    }
     if (s.mode == "baseline") return run_baseline(s);
     if (s.mode == "backend") return run_backend(s);
     return run_driver(argv[0], s);

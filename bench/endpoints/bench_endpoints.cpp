@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <stepline/format/binary.hpp>
 #include <stepline/host/amqp/backend.hpp>
 #include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
@@ -165,28 +166,20 @@ queues:
 
 int main(int argc, char** argv) {
   Settings s;
+  CLI::App app{"Posting throughput of the endpoint poster against a plain Proton C++ sender"};
+  app.add_option("--messages", s.messages, "posts per side")->check(CLI::PositiveNumber);
+  app.add_option("--window", s.window, "the backend's window per link")->check(CLI::PositiveNumber);
+  app.add_option("--format", s.format, "the endpoint's format")
+      ->check(CLI::IsMember({"dataverse-json", "json", "xml", "binary", "cloudevents"}));
+  app.add_option("--rounds", s.rounds, "rounds of both sides; the median ratio is reported")
+      ->check(CLI::PositiveNumber);
+  // How the driver runs the poster's side as a child process.
+  app.add_option("--mode", s.mode, "driver, or the poster's side")
+      ->check(CLI::IsMember({"driver", "poster"}))
+      ->group("");
+  app.add_option("--connection-string", s.connection_string, "the broker")->group("");
+  CLI11_PARSE(app, argc, argv);
   try {
-    for (int i = 1; i < argc; ++i) {
-      std::string arg = argv[i];
-      auto next = [&]() -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-        return argv[++i];
-      };
-      if (arg == "--mode")
-        s.mode = next();
-      else if (arg == "--connection-string")
-        s.connection_string = next();
-      else if (arg == "--messages")
-        s.messages = std::stoi(next());
-      else if (arg == "--window")
-        s.window = std::stoul(next());
-      else if (arg == "--format")
-        s.format = next();
-      else if (arg == "--rounds")
-        s.rounds = std::max(1, std::stoi(next()));
-      else
-        throw std::invalid_argument("unknown option " + arg);
-    }
     if (s.mode == "poster") return run_poster(s);
     return run_driver(argv[0], s);
   } catch (const std::exception& e) {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include <sqlite3.h>
+#include <CLI/CLI.hpp>
 
 #include <stepline/format/json.hpp>
 #include <stepline/host/configured_host.hpp>
@@ -57,7 +58,6 @@ struct Settings {
   int messages = 20'000;
   int workers = 0;  // 0 = the registration's default
   std::size_t batch = 64;
-  bool part_waiting = true, part_plugin = true, part_endpoint = true;
   // stepline mode:
   std::string connection_string;
   std::string queue = "bench-jobs";
@@ -429,55 +429,38 @@ void run_endpoint_throughput(const char* self, Settings s) {
   std::fflush(stdout);
 }
 
-Settings parse(int argc, char** argv) {
-  Settings s;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--mode")
-      s.mode = next();
-    else if (arg == "--waiting")
-      s.waiting = std::stol(next());
-    else if (arg == "--messages")
-      s.messages = std::stoi(next());
-    else if (arg == "--workers")
-      s.workers = std::stoi(next());
-    else if (arg == "--batch")
-      s.batch = std::stoul(next());
-    else if (arg == "--connection-string")
-      s.connection_string = next();
-    else if (arg == "--queue")
-      s.queue = next();
-    else if (arg == "--pad")
-      s.pad = std::stoul(next());
-    else if (arg == "--keep")
-      s.keep = next();
-    else if (arg == "--parts") {
-      auto parts = "," + next() + ",";
-      s.part_waiting = parts.find(",waiting,") != std::string::npos;
-      s.part_plugin = parts.find(",plugin,") != std::string::npos;
-      s.part_endpoint = parts.find(",endpoint,") != std::string::npos;
-    } else if (!arg.empty() && std::isdigit(static_cast<unsigned char>(arg[0])))
-      s.waiting = std::stol(arg);
-    else
-      throw std::invalid_argument("unknown option " + arg);
-  }
-  return s;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  Settings s;
+  std::vector<std::string> parts{"waiting", "plugin", "endpoint"};
+  CLI::App app{"The async service's footprint and job throughput"};
+  app.add_option("waiting,--waiting", s.waiting, "waiting jobs for the memory measurement")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--messages", s.messages, "Update operations end to end")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--workers", s.workers, "async workers; 0 = the registration's default");
+  app.add_option("--batch", s.batch, "jobs a worker takes at once")->check(CLI::PositiveNumber);
+  app.add_option("--parts", parts, "what to measure")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"waiting", "plugin", "endpoint"}));
+  app.add_option("--pad", s.pad, "bytes added to each operation's target");
+  app.add_option("--keep", s.keep, "copy the stepline side's data folder here afterwards");
+  // The measured side alone (also for profiling): --mode stepline --connection-string S.
+  app.add_option("--mode", s.mode, "driver, or the stepline side")
+      ->check(CLI::IsMember({"driver", "stepline"}));
+  app.add_option("--connection-string", s.connection_string, "the broker (stepline side)");
+  app.add_option("--queue", s.queue, "the queue (stepline side)");
+  CLI11_PARSE(app, argc, argv);
+  auto asked = [&](const char* part) {
+    return std::find(parts.begin(), parts.end(), part) != parts.end();
+  };
   try {
-    Settings s = parse(argc, argv);
     if (s.mode == "stepline") return run_stepline(s);
     test::TempDir dir("stepline-bench-jobs-");
-    if (s.part_waiting) run_waiting(dir.path(), s.waiting);
-    if (s.part_plugin) run_plugin_throughput(dir.path());
-    if (s.part_endpoint) run_endpoint_throughput(argv[0], s);
+    if (asked("waiting")) run_waiting(dir.path(), s.waiting);
+    if (asked("plugin")) run_plugin_throughput(dir.path());
+    if (asked("endpoint")) run_endpoint_throughput(argv[0], s);
     std::printf("peak RSS of this process (getrusage) %ld KiB\n", peak_rss_kib());
     return 0;
   } catch (const std::exception& e) {
