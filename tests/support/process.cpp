@@ -1,11 +1,9 @@
 #include "support/process.hpp"
 
-#include <array>
-#include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -145,28 +143,13 @@ std::string tail(const std::filesystem::path& file, std::size_t bytes) {
   return all.size() > bytes ? all.substr(all.size() - bytes) : all;
 }
 
-namespace {
-
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-}  // namespace
-
 Captured capture(const std::vector<std::string>& argv) {
-  std::string command;
-  for (const auto& a : argv) command += (command.empty() ? "" : " ") + shell_quoted(a);
-  command += " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run " + command + ": " + std::strerror(errno));
+  TempDir dir("stepline-capture-");
+  const auto output = dir.path() / "output";
   Captured c;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    c.output.append(buffer.data(), n);
-  int status = ::pclose(pipe);
-  c.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  c.status = run(argv, {}, output);
+  std::ifstream in(output, std::ios::binary);
+  c.output.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return c;
 }
 
