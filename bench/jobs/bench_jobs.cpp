@@ -24,6 +24,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -57,6 +59,7 @@ struct Settings {
   long waiting = 1'000'000;
   int messages = 20'000;
   int workers = 0;  // 0 = the registration's default
+  int clients = 8;  // threads issuing the operations, each waiting for its own to return
   std::size_t batch = 64;
   // stepline mode:
   std::string connection_string;
@@ -323,7 +326,8 @@ int run_stepline(const Settings& s) {
   {
     host::ConfiguredHost configured(write_registration(dir.path(), s));
     auto& host = configured.host();
-    auto id = create_account(host);
+    std::vector<Guid> accounts;
+    for (int c = 0; c < s.clients; ++c) accounts.push_back(create_account(host));
     host::jobs::AsyncServiceOptions options;
     options.workers = s.workers;
     options.batch = s.batch;
@@ -331,11 +335,27 @@ int run_stepline(const Settings& s) {
     service.start();
     const long long sequence = service.store().last_sequence();
 
+    // Each client runs its share of the operations one after another, as a caller that waits
+    // for each operation to return (its job durable) before it sends the next.
+    std::atomic<int> next{0};
+    std::string failure;
+    std::mutex failure_mutex;
     auto start = Clock::now();
-    for (int i = 0; i < s.messages; ++i) {
-      auto response = host.execute(update(id, i + 1, s.pad));
-      if (!response.ok()) throw std::runtime_error("Update failed: " + response.error_message);
+    std::vector<std::thread> clients;
+    for (int c = 0; c < s.clients; ++c) {
+      clients.emplace_back([&, c] {
+        for (int i; (i = next.fetch_add(1)) < s.messages;) {
+          auto response = host.execute(update(accounts[c], i + 1, s.pad));
+          if (!response.ok()) {
+            std::lock_guard lock(failure_mutex);
+            failure = "Update failed: " + response.error_message;
+            return;
+          }
+        }
+      });
     }
+    for (auto& t : clients) t.join();
+    if (!failure.empty()) throw std::runtime_error(failure);
     queue_seconds = seconds_since(start);
     service.drain(sequence);
     seconds = seconds_since(start);
@@ -398,7 +418,9 @@ void run_endpoint_throughput(const char* self, Settings s) {
                                 "--pad",
                                 std::to_string(s.pad),
                                 "--batch",
-                                std::to_string(s.batch)};
+                                std::to_string(s.batch),
+                                "--clients",
+                                std::to_string(s.clients)};
   if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
   auto stepline = bench::run_child(argv, "stepline", dir.path());
   if (stepline.extra.size() < 3) throw std::runtime_error("the stepline side printed no latencies");
@@ -409,8 +431,9 @@ void run_endpoint_throughput(const char* self, Settings s) {
   double rate = stepline.done / stepline.seconds;
   std::printf(
       "%d Update operations, each with one async endpoint step posting a json context (body %zu "
-      "bytes, message %zu bytes encoded) into stepline-broker; %s worker(s) x batch %zu\n",
-      s.messages, size.body, size.encoded,
+      "bytes, message %zu bytes encoded) into stepline-broker; %d client thread(s), %s worker(s) "
+      "x batch %zu\n",
+      s.messages, size.body, size.encoded, s.clients,
       s.workers > 0 ? std::to_string(s.workers).c_str() : "default", s.batch);
   auto row = [&](const char* name, double r, const bench::ChildResult& x) {
     std::printf("  %-40s %8.0f msg/s  %6.2f s  CPU %5.2f s (%5.1f us/msg)  peak RSS %6.1f MiB\n",
@@ -441,6 +464,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--workers", s.workers, "async workers; 0 = the registration's default");
   app.add_option("--batch", s.batch, "jobs a worker takes at once")->check(CLI::PositiveNumber);
+  app.add_option("--clients", s.clients, "threads issuing the end-to-end operations")
+      ->check(CLI::PositiveNumber);
   app.add_option("--parts", parts, "what to measure")
       ->delimiter(',')
       ->check(CLI::IsMember({"waiting", "plugin", "endpoint"}));

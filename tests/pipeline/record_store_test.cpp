@@ -3,6 +3,10 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "fixture.hpp"
 
 using namespace stepline;
@@ -123,6 +127,49 @@ TEST_CASE("transactions nest as savepoints and roll back when not committed") {
     store.create(Entity("account", fixed_guid(4)));
   }
   CHECK_FALSE(store.retrieve("account", fixed_guid(4), ColumnSet::all()));
+}
+
+TEST_CASE("a lone operation commits at once, alone") {
+  TempFolder data;
+  RecordStore store(data.path() / "stepline.db");
+  for (int i = 1; i <= 3; ++i) {
+    RecordStore::Activity activity(store);
+    RecordStore::Transaction t(store);
+    store.create(Entity("account", fixed_guid(i)));
+    t.commit();
+    CHECK(store.commits() == static_cast<std::uint64_t>(i));
+  }
+}
+
+TEST_CASE("concurrent operations share commits; each one that fails rolls back alone") {
+  TempFolder data;
+  RecordStore store(data.path() / "stepline.db");
+  constexpr int threads = 8, per_thread = 100;
+  std::atomic<int> committed{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < threads; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        RecordStore::Activity activity(store);
+        RecordStore::Transaction transaction(store);
+        Entity e("account", fixed_guid(1000 * (t + 1) + i));
+        e.set("n", Value(i));
+        store.create(e);
+        if (i % 10 == 9) continue;  // fails: rolled back when `transaction` goes
+        transaction.commit();
+        ++committed;
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  CHECK(committed == threads * per_thread * 9 / 10);
+  auto all = store.retrieve_multiple({.entity_name = "account"});
+  CHECK(all.entities.size() == static_cast<std::size_t>(threads * per_thread * 9 / 10));
+  for (const auto& e : all.entities)
+    CHECK(e.get_as<std::int32_t>("n").value_or(-1) % 10 != 9);
+  // Eight callers at once on a store that lets one writer in at a time: commits are shared.
+  CHECK(store.commits() < static_cast<std::uint64_t>(threads * per_thread * 9 / 10));
+  MESSAGE("operations per commit: ", double(committed) / double(store.commits()));
 }
 
 TEST_CASE("records survive reopening, the schema version is recorded and WAL is on") {

@@ -704,6 +704,7 @@ ParameterCollection Pipeline::run(Chain& chain, const Caller& caller, const std:
 }
 
 OperationResponse Pipeline::execute(const OperationRequest& request) {
+  RecordStore::Activity activity(store_);
   Chain chain;
   chain.snapshot = snapshot_.load();
   const auto& settings = chain.snapshot->registration.host;

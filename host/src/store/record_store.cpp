@@ -62,11 +62,14 @@ namespace {
 constexpr std::chrono::milliseconds write_wait{5000};
 }  // namespace
 
-/// A write outside any Transaction is its own transaction: it takes the write gate for itself.
+/// A write outside any Transaction is its own transaction: it commits an open group first, then
+/// takes the write gate for itself.
 class RecordStore::StandaloneWrite {
  public:
   explicit StandaloneWrite(RecordStore& store) {
-    if (store.open_transactions_ == 0) turn_.emplace(*store.gate_, write_wait, store.file_);
+    if (store.open_transactions_ != 0) return;
+    store.settle_open_group();
+    turn_.emplace(*store.gate_, write_wait, store.file_);
   }
 
  private:
@@ -84,6 +87,10 @@ RecordStore::RecordStore(const std::filesystem::path& file, Durability durabilit
 }
 
 RecordStore::~RecordStore() {
+  {
+    std::lock_guard lock(mutex_);
+    if (open_transactions_ == 0) settle_open_group();
+  }
   statements_.reset();
   sqlite3_close(db_);
 }
@@ -96,49 +103,148 @@ void RecordStore::exec(const char* sql) {
   store::exec(db_, sql);
 }
 
-RecordStore::Transaction::Transaction(RecordStore& store) : store_(store), lock_(store.mutex_) {
-  if (store_.open_transactions_ == 0) {
+// Commit groups. The group's database transaction holds the file's write gate from its BEGIN to
+// its COMMIT; every operation in it is the savepoint "op", released into the group when the
+// operation commits. The store's lock passes from operation to operation while the group stays
+// open, so the workers and other writers wait at the gate for one commit, not one per operation.
+
+void RecordStore::settle_open_group() {
+  if (group_open_) settle_group(false);
+}
+
+std::string RecordStore::settle_group(bool member) {
+  std::string failure;
+  if (group_size_ > 0 && sqlite3_get_autocommit(db_)) {
+    // SQLite rolled the whole transaction back after an error (disk full, I/O error).
+    failure = "the database rolled back the transaction: " + std::string(sqlite3_errmsg(db_));
+  } else if (group_size_ == 0) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  } else {
+    try {
+      exec("COMMIT");
+      commits_.fetch_add(1, std::memory_order_relaxed);
+    } catch (const std::exception& e) {
+      failure = e.what();
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+  const int waiters = group_size_ - (member ? 1 : 0);
+  {
+    std::lock_guard lock(settled_mutex_);
+    if (!failure.empty() && waiters > 0) failed_groups_[group_] = {waiters, failure};
+    settled_ = group_;
+  }
+  ++group_;
+  group_open_ = false;
+  group_size_ = 0;
+  gate_->leave();
+  if (waiters > 0) group_settled_.notify_all();
+  return failure;
+}
+
+std::string RecordStore::wait_for_group(std::unique_lock<std::recursive_mutex>& lock,
+                                        std::uint64_t group, std::chrono::microseconds patience) {
+  lock.unlock();
+  {
+    std::unique_lock settled(settled_mutex_);
+    if (!group_settled_.wait_for(settled, patience, [&] { return settled_ >= group; })) {
+      // Nobody settled it in time: settle it ourselves (nobody can be inside it while we hold
+      // the store's lock, and groups settle in order, so `group` is the open one).
+      settled.unlock();
+      lock.lock();
+      bool open = false;
+      {
+        std::lock_guard check(settled_mutex_);
+        open = settled_ < group;
+      }
+      if (open) {
+        auto failure = settle_group(true);
+        lock.unlock();
+        return failure;
+      }
+      lock.unlock();
+      settled.lock();
+    }
+  }
+  std::lock_guard settled(settled_mutex_);
+  auto failed = failed_groups_.find(group);
+  if (failed == failed_groups_.end()) return {};
+  std::string message = failed->second.message;
+  if (--failed->second.waiters == 0) failed_groups_.erase(failed);
+  return message;
+}
+
+RecordStore::Transaction::Transaction(RecordStore& store)
+    : store_(store), lock_(store.mutex_, std::defer_lock) {
+  store_.waiting_.fetch_add(1, std::memory_order_relaxed);
+  lock_.lock();
+  store_.waiting_.fetch_sub(1, std::memory_order_relaxed);
+  if (store_.open_transactions_ > 0) {
+    name_ = "sp" + std::to_string(store_.open_transactions_);
+    store_.exec(("SAVEPOINT " + name_).c_str());
+    ++store_.open_transactions_;
+    return;
+  }
+  outermost_ = true;
+  name_ = "op";
+  // An error that made SQLite roll the group's transaction back settles it as failed.
+  if (store_.group_open_ && sqlite3_get_autocommit(store_.db_)) store_.settle_group(false);
+  if (!store_.group_open_) {
     store_.gate_->enter_or_throw(write_wait, store_.file_);
-    gated_ = true;
     try {
       store_.exec("BEGIN IMMEDIATE");
     } catch (...) {
-      leave_gate();
+      store_.gate_->leave();
       throw;
     }
-  } else {
-    name_ = "sp" + std::to_string(store_.open_transactions_);
-    store_.exec(("SAVEPOINT " + name_).c_str());
+    store_.group_open_ = true;
+  }
+  try {
+    store_.exec("SAVEPOINT op");
+  } catch (...) {
+    // The operations already in the group must not wait for a successor that never comes.
+    if (store_.waiting_.load(std::memory_order_relaxed) == 0) store_.settle_group(false);
+    throw;
   }
   ++store_.open_transactions_;
 }
 
-void RecordStore::Transaction::leave_gate() noexcept {
-  if (!gated_) return;
-  gated_ = false;
-  store_.gate_->leave();
-}
-
 void RecordStore::Transaction::commit() {
   if (done_) throw std::logic_error("record store: transaction committed twice");
-  store_.exec(name_.empty() ? "COMMIT" : ("RELEASE " + name_).c_str());
+  store_.exec(("RELEASE " + name_).c_str());
   done_ = true;
   --store_.open_transactions_;
-  leave_gate();
+  if (!outermost_) return;
+  ++store_.group_size_;
+  // Hand the group on to an operation already waiting for the store (it, or one after it,
+  // commits for all); wait a moment for operations in progress elsewhere; else commit now.
+  // Waiting for a successor is bounded only by its own transaction, which holds the store anyway.
+  std::string failure;
+  const bool waiting = store_.waiting_.load(std::memory_order_relaxed) > 0;
+  const bool others_active = store_.active_.load(std::memory_order_relaxed) > 1;
+  if (store_.group_size_ >= group_limit || (!waiting && !others_active)) {
+    failure = store_.settle_group(true);
+  } else {
+    failure = store_.wait_for_group(lock_, store_.group_,
+                                    waiting ? std::chrono::microseconds(std::chrono::seconds(1))
+                                            : commit_delay);
+  }
+  if (!failure.empty())
+    throw std::runtime_error("record store " + store_.file_.string() +
+                             ": the operation's changes were not committed: " + failure);
 }
 
 RecordStore::Transaction::~Transaction() {
   if (done_) return;
   --store_.open_transactions_;
   try {
-    if (name_.empty())
-      store_.exec("ROLLBACK");
-    else
-      store_.exec(("ROLLBACK TO " + name_ + "; RELEASE " + name_).c_str());
+    store_.exec(("ROLLBACK TO " + name_ + "; RELEASE " + name_).c_str());
   } catch (...) {
     // Nothing sensible to do in a destructor; SQLite rolls back a failed transaction itself.
   }
-  leave_gate();
+  if (outermost_ && store_.group_open_ &&
+      (store_.waiting_.load(std::memory_order_relaxed) == 0 || sqlite3_get_autocommit(store_.db_)))
+    store_.settle_group(false);
 }
 
 Guid RecordStore::create(const Entity& entity) {
@@ -165,6 +271,7 @@ Guid RecordStore::create(const Entity& entity) {
 std::optional<Entity> RecordStore::retrieve(std::string_view entity, const Guid& id,
                                             const ColumnSet& columns) {
   std::lock_guard lock(mutex_);
+  if (open_transactions_ == 0) settle_open_group();
   auto& s = statements_->select.start();
   auto id_text = id.str();
   s.bind(1, entity).bind(2, id_text);
@@ -203,6 +310,7 @@ EntityCollection RecordStore::retrieve_multiple(const Query& query) {
   if (query.page_size < 0 || query.page_number < 1)
     throw std::invalid_argument("RetrieveMultiple: page size must be >= 0 and page number >= 1");
   std::lock_guard lock(mutex_);
+  if (open_transactions_ == 0) settle_open_group();
   // Conditions on strings, whole numbers and booleans narrow the rows in SQL; every condition is
   // then checked exactly on the decoded record, so the SQL part only has to avoid false negatives.
   std::string sql = "SELECT id, attributes, version FROM records WHERE entity = ?1";
@@ -272,6 +380,7 @@ void RecordStore::add_system_job(const SystemJob& job) {
 
 std::vector<SystemJob> RecordStore::system_jobs() {
   std::lock_guard lock(mutex_);
+  if (open_transactions_ == 0) settle_open_group();
   Statement s(db_,
               std::string("SELECT ") + store::job_columns + " FROM system_jobs ORDER BY sequence");
   s.start();

@@ -6,7 +6,12 @@
 // last few commits may be lost (never half-applied). Durability::full syncs every commit.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,9 +89,18 @@ class RecordStore {
   RecordStore(const RecordStore&) = delete;
   RecordStore& operator=(const RecordStore&) = delete;
 
-  /// A nested unit of work on this store: the outermost one is the database transaction, inner
-  /// ones are savepoints. Holds the store's lock (re-entrant for the same thread) while open. Not
-  /// committed = rolled back when destroyed.
+  /// A nested unit of work on this store. Holds the store's lock (re-entrant for the same thread)
+  /// while open; not committed = rolled back when destroyed. Inner ones are savepoints.
+  ///
+  /// Outermost ones are grouped: each is a savepoint in a database transaction that operations of
+  /// several threads share. commit() of the last one in line commits the group; one that finds
+  /// another operation waiting for the store hands the open transaction on and waits for the
+  /// group's commit. Either way commit() returns only once its changes are committed (and
+  /// throws, naming the cause, if the group's commit failed), so concurrent operations share one
+  /// commit (one fsync with Durability::full) while each still rolls back alone. One that finds
+  /// no operation waiting but others in progress (Activity) leaves the group open for up to
+  /// `commit_delay` for them to join, as a database's commit delay does; a lone caller commits at
+  /// once.
   class Transaction {
    public:
     explicit Transaction(RecordStore& store);
@@ -100,9 +114,26 @@ class RecordStore {
     std::unique_lock<std::recursive_mutex> lock_;
     std::string name_;
     bool done_ = false;
-    bool gated_ = false;  ///< the outermost one holds the file's write gate
-    void leave_gate() noexcept;
+    bool outermost_ = false;
   };
+
+  /// A top-level operation in progress on this store, for as long as it lives; the pipeline holds
+  /// one per operation so that commits know whether others may soon join their group.
+  class Activity {
+   public:
+    explicit Activity(RecordStore& store) : store_(store) {
+      store_.active_.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Activity() { store_.active_.fetch_sub(1, std::memory_order_relaxed); }
+    Activity(const Activity&) = delete;
+    Activity& operator=(const Activity&) = delete;
+
+   private:
+    RecordStore& store_;
+  };
+
+  /// How long a committing operation waits for others in progress to join its commit.
+  static constexpr std::chrono::microseconds commit_delay{200};
 
   /// Stores a new record; an absent (nil) id is generated. Returns the id.
   Guid create(const Entity& entity);
@@ -119,6 +150,9 @@ class RecordStore {
   /// Every system job, oldest first (for inspection and tests).
   std::vector<SystemJob> system_jobs();
 
+  /// Commits of operations' transactions so far (a group of operations counts once).
+  std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
+
   /// The schema version this build writes (PRAGMA user_version).
   static int schema_version() noexcept;
   const std::filesystem::path& file() const noexcept { return file_; }
@@ -127,6 +161,15 @@ class RecordStore {
   struct Statements;
   class StandaloneWrite;
   void exec(const char* sql);
+  /// With the lock held and no Transaction open: commits the open group, if any.
+  void settle_open_group();
+  /// Commits the open group (or rolls it back if no operation in it committed) and wakes its
+  /// waiters. `member` = the caller's own operation is in the group; returns its failure.
+  std::string settle_group(bool member);
+  /// Releases `lock` and waits until group `group` is settled, settling it itself once
+  /// `patience` has passed; returns its failure, if any.
+  std::string wait_for_group(std::unique_lock<std::recursive_mutex>& lock, std::uint64_t group,
+                             std::chrono::microseconds patience);
 
   std::filesystem::path file_;
   sqlite3* db_ = nullptr;
@@ -134,6 +177,25 @@ class RecordStore {
   std::unique_ptr<Statements> statements_;
   std::recursive_mutex mutex_;
   int open_transactions_ = 0;
+
+  // Commit groups (see Transaction). Under mutex_:
+  static constexpr int group_limit = 64;  ///< operations per commit at most
+  bool group_open_ = false;               ///< a shared database transaction is open
+  int group_size_ = 0;                    ///< operations committed into it, not yet settled
+  std::uint64_t group_ = 1;               ///< the open (or next) group's number
+  std::atomic<int> waiting_{0};           ///< outermost Transactions waiting for mutex_
+  std::atomic<int> active_{0};            ///< Activity objects alive
+  std::atomic<std::uint64_t> commits_{0};
+  // Under settled_mutex_, so that operations waiting for their group's commit need not take
+  // mutex_ back (the next group's operations hold it):
+  std::mutex settled_mutex_;
+  std::condition_variable group_settled_;
+  std::uint64_t settled_ = 0;  ///< every group up to this one is settled
+  struct Failure {
+    int waiters;
+    std::string message;
+  };
+  std::map<std::uint64_t, Failure> failed_groups_;
 };
 
 }  // namespace stepline::host
