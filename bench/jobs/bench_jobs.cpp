@@ -60,6 +60,7 @@ struct Settings {
   int messages = 20'000;
   int workers = 0;  // 0 = the registration's default
   int clients = 8;  // threads issuing the operations, each waiting for its own to return
+  bool handoff = true;  // the service takes jobs at their commit (else it finds them by polling)
   std::size_t batch = 64;
   // stepline mode:
   std::string connection_string;
@@ -331,6 +332,7 @@ int run_stepline(const Settings& s) {
     host::jobs::AsyncServiceOptions options;
     options.workers = s.workers;
     options.batch = s.batch;
+    options.handoff = s.handoff;
     host::jobs::AsyncService service(host, configured.endpoint_poster(), options);
     service.start();
     const long long sequence = service.store().last_sequence();
@@ -420,7 +422,9 @@ void run_endpoint_throughput(const char* self, Settings s) {
                                 "--batch",
                                 std::to_string(s.batch),
                                 "--clients",
-                                std::to_string(s.clients)};
+                                std::to_string(s.clients),
+                                "--handoff",
+                                s.handoff ? "true" : "false"};
   if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
   auto stepline = bench::run_child(argv, "stepline", dir.path());
   if (stepline.extra.size() < 3) throw std::runtime_error("the stepline side printed no latencies");
@@ -466,6 +470,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", s.batch, "jobs a worker takes at once")->check(CLI::PositiveNumber);
   app.add_option("--clients", s.clients, "threads issuing the end-to-end operations")
       ->check(CLI::PositiveNumber);
+  app.add_option("--handoff", s.handoff, "the service takes jobs at their commit (true/false)");
   app.add_option("--parts", parts, "what to measure")
       ->delimiter(',')
       ->check(CLI::IsMember({"waiting", "plugin", "endpoint"}));

@@ -95,6 +95,56 @@ TEST_CASE("an accepted post makes the job Succeeded with its timing, and release
   CHECK(service->stats().succeeded == 1);
 }
 
+TEST_CASE("jobs of operations run while the service runs are handed over at their commit") {
+  ServiceRig s({async_endpoint_step("publish", "orders")},
+               {make_endpoint("orders", quick_retry(3))});
+  auto options = test_options();
+  options.poll = std::chrono::hours(1);  // after its first look, no worker looks again
+  SUBCASE("handed over: runs at once") {
+    auto service = s.service(options);
+    service->start();
+    s.account_with_updates(3);
+    CHECK(eventually([&] { return s.jobs().size() == 3 && s.all_in(JobStatus::succeeded); }));
+    service->stop();
+    CHECK(service->stats().succeeded == 3);
+  }
+  SUBCASE("not handed over: waits for a look at the database") {
+    options.handoff = false;
+    auto service = s.service(options);
+    service->start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the workers' first look
+    s.account_with_updates(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(s.all_in(JobStatus::ready));
+    service->stop();
+  }
+}
+
+TEST_CASE("jobs beyond the hand-off window wait Ready in the database, and still run") {
+  ServiceRig s({async_endpoint_step("publish", "orders")},
+               {make_endpoint("orders", quick_retry(3))});
+  s.poster.hold();  // posts stay unanswered: handed-over jobs stay in hand
+  auto options = test_options();
+  options.handoff_window = 2;
+  options.poll = std::chrono::hours(1);
+  auto service = s.service(options);
+  service->start();
+  s.account_with_updates(5);
+  std::size_t leased = 0, ready = 0;
+  for (const auto& j : s.jobs()) {
+    if (status_of(j) == JobStatus::in_progress && j.lease_owner == service->owner()) ++leased;
+    if (status_of(j) == JobStatus::ready) ++ready;
+  }
+  CHECK(leased == 2);
+  CHECK(ready == 3);
+  service->stop(std::chrono::milliseconds(100));
+  s.poster.release();
+  CHECK(s.all_in(JobStatus::ready));  // handed back at stop, nothing lost
+  auto again = s.service(test_options());
+  again->start();
+  CHECK(eventually([&] { return s.all_in(JobStatus::succeeded); }));
+}
+
 TEST_CASE("a transient failure makes the job Waiting with its next attempt, then it succeeds") {
   ServiceRig s({async_endpoint_step("publish", "orders")},
                {make_endpoint("orders", quick_retry(5, std::chrono::milliseconds(300)))});

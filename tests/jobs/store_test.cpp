@@ -404,3 +404,102 @@ TEST_CASE("a worker taking jobs waits for an operation's open transaction, then 
   REQUIRE(jobs.size() == 1);  // committed before the worker's turn came, so it sees the job
   CHECK(jobs[0].lease_owner == "w:1:x");
 }
+
+namespace {
+
+/// Takes every job offered (or none), as the async service does, and remembers what came back.
+class RecordingHandoff : public host::JobHandoff {
+ public:
+  bool take = true;
+  std::vector<SystemJob> handed;
+  std::size_t claimed = 0, abandoned_count = 0;
+
+  bool claim(SystemJob& job) override {
+    if (!take) return false;
+    ++claimed;
+    job.state_code = 2;
+    job.status_code = 20;
+    job.lease_owner = "here:1:handoff";
+    job.lease_until = now_utc() + 60s;
+    job.started_on = now_utc();
+    return true;
+  }
+  void committed(std::vector<SystemJob> jobs) override {
+    for (auto& j : jobs) handed.push_back(std::move(j));
+  }
+  void abandoned(std::size_t count) override { abandoned_count += count; }
+};
+
+}  // namespace
+
+TEST_CASE("jobs of a committed operation are handed over In progress under the taker's lease") {
+  Stores s;
+  RecordingHandoff handoff;
+  s.records.set_handoff(&handoff);
+  Guid id;
+  {
+    host::RecordStore::Transaction operation(s.records);
+    id = s.add(new_job(1));
+    CHECK(handoff.handed.empty());  // not before the commit
+    operation.commit();
+  }
+  REQUIRE(handoff.handed.size() == 1);
+  CHECK(handoff.handed[0].id == id);
+  auto row = s.jobs.find(id.str());
+  CHECK(status_of(row) == JobStatus::in_progress);
+  CHECK(row.lease_owner == "here:1:handoff");
+  CHECK(row.started_on.has_value());
+  CHECK(handoff.abandoned_count == 0);
+  s.records.set_handoff(nullptr);
+}
+
+TEST_CASE("jobs of a rolled-back operation or savepoint are never handed over") {
+  Stores s;
+  RecordingHandoff handoff;
+  s.records.set_handoff(&handoff);
+  Guid rolled_back, inner_rolled_back, kept;
+  {
+    host::RecordStore::Transaction operation(s.records);
+    rolled_back = s.add(new_job(1));
+  }
+  CHECK(handoff.abandoned_count == 1);
+  {
+    host::RecordStore::Transaction operation(s.records);
+    {
+      host::RecordStore::Transaction nested(s.records);
+      inner_rolled_back = s.add(new_job(2));
+    }
+    CHECK(handoff.abandoned_count == 2);
+    {
+      host::RecordStore::Transaction nested(s.records);
+      kept = s.add(new_job(3));
+      nested.commit();
+    }
+    operation.commit();
+  }
+  REQUIRE(handoff.handed.size() == 1);
+  CHECK(handoff.handed[0].id == kept);
+  CHECK_THROWS(s.jobs.find(rolled_back.str()));
+  CHECK_THROWS(s.jobs.find(inner_rolled_back.str()));
+  CHECK(handoff.claimed == 3);
+  s.records.set_handoff(nullptr);
+}
+
+TEST_CASE("a job the taker declines, or written outside an operation, waits Ready in the database") {
+  Stores s;
+  RecordingHandoff handoff;
+  s.records.set_handoff(&handoff);
+  auto outside = s.add(new_job(1));  // no transaction: not offered
+  handoff.take = false;
+  Guid declined;
+  {
+    host::RecordStore::Transaction operation(s.records);
+    declined = s.add(new_job(2));
+    operation.commit();
+  }
+  CHECK(handoff.claimed == 0);
+  CHECK(handoff.handed.empty());
+  CHECK(s.status(outside) == JobStatus::ready);
+  CHECK(s.status(declined) == JobStatus::ready);
+  s.records.set_handoff(nullptr);
+}

@@ -36,6 +36,12 @@ std::string join_lines(const std::vector<std::string>& lines) {
   return out;
 }
 
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  std::error_code ec1, ec2;
+  auto ca = std::filesystem::weakly_canonical(a, ec1), cb = std::filesystem::weakly_canonical(b, ec2);
+  return !ec1 && !ec2 && ca == cb;
+}
+
 JobResult base_result(const SystemJob& job) {
   JobResult r;
   r.id = job.id;
@@ -81,6 +87,8 @@ AsyncService::AsyncService(Pipeline& pipeline, const std::filesystem::path& data
   if (options_.workers <= 0) options_.workers = pipeline_.registration()->host.async_workers;
   options_.workers = std::max(1, options_.workers);
   options_.batch = std::max<std::size_t>(1, options_.batch);
+  if (options_.handoff_window == 0)
+    options_.handoff_window = 2 * static_cast<std::size_t>(options_.workers) * options_.batch;
 }
 
 AsyncService::AsyncService(Host& host, EndpointPoster* poster, AsyncServiceOptions options)
@@ -132,11 +140,53 @@ std::size_t AsyncService::start() {
   }
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { work(); });
   threads_.emplace_back([this] { keep_leases(); });
+  if (options_.handoff && same_file(pipeline_.store().file(), store_.file())) {
+    claiming_.store(true, std::memory_order_release);
+    pipeline_.store().set_handoff(this);
+    handing_off_ = true;
+  }
   return recovered;
+}
+
+bool AsyncService::claim(SystemJob& job) {
+  if (!claiming_.load(std::memory_order_acquire)) return false;
+  // Ordered jobs wait for their predecessors, which only the database query knows of.
+  if (!job.ordering_key.empty()) return false;
+  if (job.endpoint && !poster_) return false;
+  if (in_hand_.fetch_add(1, std::memory_order_acq_rel) >= options_.handoff_window) {
+    in_hand_.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+  }
+  auto now = now_utc();
+  job.state_code = 2;
+  job.status_code = 20;
+  job.lease_owner = owner_;
+  job.lease_until = now + options_.lease;
+  job.started_on = now;
+  return true;
+}
+
+void AsyncService::committed(std::vector<SystemJob> jobs) {
+  {
+    std::lock_guard lock(wake_mutex_);
+    for (auto& job : jobs) handed_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+}
+
+void AsyncService::abandoned(std::size_t count) {
+  in_hand_.fetch_sub(count, std::memory_order_acq_rel);
 }
 
 void AsyncService::stop(std::chrono::milliseconds grace) {
   if (!started_ || stopping()) return;
+  // No job is taken from a commit from here on; the ones taken and not yet run stay In progress
+  // under this service's lease until the release below hands them back.
+  claiming_.store(false, std::memory_order_release);
+  if (handing_off_) {
+    pipeline_.store().set_handoff(nullptr);
+    handing_off_ = false;
+  }
   auto deadline = Clock::now() + std::min<std::chrono::milliseconds>(grace, std::chrono::hours(24));
   deadline_ns_.store(
       std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count(),
@@ -146,6 +196,11 @@ void AsyncService::stop(std::chrono::milliseconds grace) {
   wake_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  {
+    std::lock_guard lock(wake_mutex_);
+    handed_.clear();
+  }
+  in_hand_.store(0, std::memory_order_release);
   checkpointer_.reset();
   std::size_t handed_back = 0;
   for (int attempt = 0; attempt < 10; ++attempt) {
@@ -217,6 +272,22 @@ void AsyncService::work() {
   const bool with_endpoints = poster_ != nullptr;
   while (!stopping()) {
     std::vector<SystemJob> jobs;
+    {
+      std::unique_lock lock(wake_mutex_);
+      if (!handed_.empty() && handed_.size() < options_.batch)
+        wake_.wait_for(lock, options_.linger,
+                       [&] { return stopping() || handed_.size() >= options_.batch; });
+      while (!handed_.empty() && jobs.size() < options_.batch) {
+        jobs.push_back(std::move(handed_.front()));
+        handed_.pop_front();
+      }
+    }
+    if (!jobs.empty()) {
+      auto results = run_batch(jobs);
+      record(results);
+      in_hand_.fetch_sub(jobs.size(), std::memory_order_acq_rel);
+      continue;
+    }
     try {
       auto now = now_utc();
       // The read-only check keeps idle workers off SQLite's write lock.
@@ -227,7 +298,7 @@ void AsyncService::work() {
     }
     if (jobs.empty()) {
       std::unique_lock lock(wake_mutex_);
-      wake_.wait_for(lock, options_.poll, [&] { return stopping(); });
+      wake_.wait_for(lock, options_.poll, [&] { return stopping() || !handed_.empty(); });
       continue;
     }
     auto results = run_batch(jobs);

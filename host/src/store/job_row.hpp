@@ -31,8 +31,8 @@ inline constexpr const char* insert_job_sql =
     "INSERT INTO system_jobs (id, created_on, step_id, step_name, regarding_entity, "
     "regarding_id, message, depth, correlation_id, state_code, status_code, retry_count, "
     "postpone_until, error_code, message_text, friendly_message, execution_time_ms, endpoint, "
-    "context, ordering_key, sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+    "context, ordering_key, lease_owner, lease_until, started_on, sequence) VALUES (?1, ?2, ?3, "
+    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
     "(SELECT COALESCE(MAX(sequence), 0) + 1 FROM system_jobs))";
 void bind_new_job(Statement& s, const SystemJob& job);
 

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "job_row.hpp"
 #include "json_codec.hpp"
 #include "schema.hpp"
@@ -108,6 +110,25 @@ void RecordStore::exec(const char* sql) {
 // operation commits. The store's lock passes from operation to operation while the group stays
 // open, so the workers and other writers wait at the gate for one commit, not one per operation.
 
+void RecordStore::set_handoff(JobHandoff* handoff) {
+  std::lock_guard lock(mutex_);
+  if (open_transactions_ == 0) settle_open_group();
+  handoff_ = handoff;
+}
+
+void RecordStore::drop_claimed(int depth) {
+  auto first = std::remove_if(claimed_.begin(), claimed_.end(),
+                              [&](const auto& c) { return c.first >= depth; });
+  auto dropped = static_cast<std::size_t>(claimed_.end() - first);
+  claimed_.erase(first, claimed_.end());
+  if (dropped && handoff_) handoff_->abandoned(dropped);
+}
+
+void RecordStore::promote_claimed(int depth) {
+  for (auto& c : claimed_)
+    if (c.first >= depth) c.first = depth - 1;
+}
+
 void RecordStore::settle_open_group() {
   if (group_open_) settle_group(false);
 }
@@ -128,6 +149,17 @@ std::string RecordStore::settle_group(bool member) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
   }
+  if (!claimed_.empty() && handoff_) {
+    if (failure.empty()) {
+      std::vector<SystemJob> jobs;
+      jobs.reserve(claimed_.size());
+      for (auto& c : claimed_) jobs.push_back(std::move(c.second));
+      handoff_->committed(std::move(jobs));
+    } else {
+      handoff_->abandoned(claimed_.size());
+    }
+  }
+  claimed_.clear();
   const int waiters = group_size_ - (member ? 1 : 0);
   {
     std::lock_guard lock(settled_mutex_);
@@ -213,6 +245,7 @@ void RecordStore::Transaction::commit() {
   if (done_) throw std::logic_error("record store: transaction committed twice");
   store_.exec(("RELEASE " + name_).c_str());
   done_ = true;
+  store_.promote_claimed(store_.open_transactions_);
   --store_.open_transactions_;
   if (!outermost_) return;
   ++store_.group_size_;
@@ -236,6 +269,7 @@ void RecordStore::Transaction::commit() {
 
 RecordStore::Transaction::~Transaction() {
   if (done_) return;
+  store_.drop_claimed(store_.open_transactions_);
   --store_.open_transactions_;
   try {
     store_.exec(("ROLLBACK TO " + name_ + "; RELEASE " + name_).c_str());
@@ -372,10 +406,22 @@ EntityCollection RecordStore::retrieve_multiple(const Query& query) {
 void RecordStore::add_system_job(const SystemJob& job) {
   std::lock_guard lock(mutex_);
   StandaloneWrite write(*this);
+  // Only a job written in an operation's transaction is handed over at its commit.
+  std::optional<SystemJob> claimed;
+  if (handoff_ && open_transactions_ > 0) {
+    claimed = job;
+    if (!handoff_->claim(*claimed)) claimed.reset();
+  }
   auto& s = statements_->insert_job.start();
-  store::bind_new_job(s, job);
-  s.step();
+  store::bind_new_job(s, claimed ? *claimed : job);
+  try {
+    s.step();
+  } catch (...) {
+    if (claimed && handoff_) handoff_->abandoned(1);
+    throw;
+  }
   s.done();
+  if (claimed) claimed_.emplace_back(open_transactions_, std::move(*claimed));
 }
 
 std::vector<SystemJob> RecordStore::system_jobs() {

@@ -107,6 +107,9 @@ class Pipeline {
   /// finish on the old one.
   void load(registration::Registration registration);
 
+  /// The record store its operations write (and queue their jobs in).
+  RecordStore& store() noexcept { return store_; }
+
   /// The registration in use.
   std::shared_ptr<const registration::Registration> registration() const;
 

@@ -74,6 +74,20 @@ struct SystemJob {
   std::string trace;  ///< the plug-in's trace lines of the last attempt
 };
 
+/// Takes the jobs that operations queue straight from their commit: the async service of this
+/// process, so that it need not find them in the database first (docs/JOBS.md "Hand-off").
+class JobHandoff {
+ public:
+  virtual ~JobHandoff() = default;
+  /// Called in the operation's transaction before `job` is written. True = taken: the handoff
+  /// has set the job In progress under its lease, and the row is written so.
+  virtual bool claim(SystemJob& job) = 0;
+  /// The taken jobs of a commit, once it succeeded (called with the store's lock held).
+  virtual void committed(std::vector<SystemJob> jobs) = 0;
+  /// Taken jobs that were never committed: their operation rolled back or their commit failed.
+  virtual void abandoned(std::size_t count) = 0;
+};
+
 enum class Durability {
   normal,  ///< WAL + synchronous=NORMAL: survives process crashes
   full,    ///< WAL + synchronous=FULL: survives power loss, one fsync per commit
@@ -150,6 +164,11 @@ class RecordStore {
   /// Every system job, oldest first (for inspection and tests).
   std::vector<SystemJob> system_jobs();
 
+  /// Offers every job an operation queues to `handoff` (nullptr: to nobody; jobs then wait in the
+  /// database to be found). Commits an open group first, so no job of the previous one is left
+  /// half handed over.
+  void set_handoff(JobHandoff* handoff);
+
   /// Commits of operations' transactions so far (a group of operations counts once).
   std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
 
@@ -186,6 +205,12 @@ class RecordStore {
   std::atomic<int> waiting_{0};           ///< outermost Transactions waiting for mutex_
   std::atomic<int> active_{0};            ///< Activity objects alive
   std::atomic<std::uint64_t> commits_{0};
+  JobHandoff* handoff_ = nullptr;
+  /// Jobs taken by handoff_ and not yet committed, each with the Transaction depth that wrote it
+  /// (0 = its operation committed into the open group).
+  std::vector<std::pair<int, SystemJob>> claimed_;
+  void drop_claimed(int depth);     ///< a Transaction at `depth` rolled back
+  void promote_claimed(int depth);  ///< a Transaction at `depth` committed into its parent
   // Under settled_mutex_, so that operations waiting for their group's commit need not take
   // mutex_ back (the next group's operations hold it):
   std::mutex settled_mutex_;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,15 @@ struct AsyncServiceOptions {
   /// For plug-ins that ask for a retry (endpoints have their own policy in the YAML).
   registration::RetryPolicy plugin_retry = default_plugin_retry();
   std::uint64_t seed = 0;  ///< jitter's random seed; 0 = a random one
+  /// Take the jobs of this process's operations at their commit instead of finding them in the
+  /// database (when the pipeline's record store is this service's database file).
+  bool handoff = true;
+  /// Jobs taken that way and not yet finished, at most; 0 = 2 x workers x batch. Beyond it jobs
+  /// wait in the database as Ready, so memory stays bounded whatever the backlog.
+  std::size_t handoff_window = 0;
+  /// A worker that finds fewer than `batch` jobs handed over waits this long for more, so that
+  /// one commit records many results even when operations arrive one at a time.
+  std::chrono::microseconds linger{std::chrono::milliseconds(2)};
   Durability durability = Durability::normal;
 };
 
@@ -52,7 +62,7 @@ struct AsyncServiceStats {
   std::uint64_t lost = 0;      ///< results not written because another process took the job
 };
 
-class AsyncService {
+class AsyncService : private JobHandoff {
  public:
   /// Runs jobs of `pipeline`'s registration from the database `database`. Without a poster only
   /// plug-in jobs are taken; endpoint jobs wait for a service that has one.
@@ -95,6 +105,10 @@ class AsyncService {
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   bool past_deadline() const;
   void record(std::vector<JobResult>& results);
+  // JobHandoff, called by the pipeline's record store in and after operations' commits.
+  bool claim(SystemJob& job) override;
+  void committed(std::vector<SystemJob> jobs) override;
+  void abandoned(std::size_t count) override;
 
   Pipeline& pipeline_;
   EndpointPoster* poster_;
@@ -109,6 +123,13 @@ class AsyncService {
   std::vector<std::thread> threads_;
   std::unique_ptr<WalCheckpointer> checkpointer_;
   bool started_ = false;
+
+  // The hand-off: jobs taken from commits (under wake_mutex_), and how many are taken and not
+  // yet finished (the window).
+  bool handing_off_ = false;
+  std::atomic<bool> claiming_{false};
+  std::deque<SystemJob> handed_;
+  std::atomic<std::size_t> in_hand_{0};
 
   mutable std::mutex stats_mutex_;
   AsyncServiceStats stats_;
