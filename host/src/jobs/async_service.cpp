@@ -377,7 +377,9 @@ std::vector<JobResult> AsyncService::run_batch(std::vector<SystemJob>& jobs) {
       continue;
     }
     try {
-      auto context = format::json::read_context(job.context);
+      std::optional<ExecutionContext> parsed;
+      if (!job.frozen) parsed = format::json::read_context(job.context);
+      const ExecutionContext& context = job.frozen ? *job.frozen : *parsed;
       PostOptions options;
       options.ordering_key = job.ordering_key;
       pending.push_back({i, endpoint, poster_->post(*endpoint, context, options), Clock::now()});
@@ -399,7 +401,7 @@ std::vector<JobResult> AsyncService::run_batch(std::vector<SystemJob>& jobs) {
     std::vector<std::string> traces;
     Attempt attempt(job, options_.plugin_retry, random_, random_mutex_);
     try {
-      auto context = format::json::read_context(job.context);
+      auto context = job.frozen ? *job.frozen : format::json::read_context(job.context);
       pipeline_.run_job(context, job.step_id, traces);
       results[i] = base_result(job);
       results[i].status = JobStatus::succeeded;

@@ -620,6 +620,7 @@ class Operation {
           row.ordering_key = job.primary_entity_name + ":" + job.primary_entity_id.str();
       }
       row.context = codec::write_context(job);
+      row.frozen = std::make_shared<const ExecutionContext>(std::move(job));
       pipeline_.store_.add_system_job(row);
     }
   }

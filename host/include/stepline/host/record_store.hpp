@@ -72,6 +72,9 @@ struct SystemJob {
   std::string lease_owner;  ///< the worker process holding an In-progress job
   std::optional<DateTime> lease_until;
   std::string trace;  ///< the plug-in's trace lines of the last attempt
+  /// The context itself, on a job handed over in memory at its commit (JobHandoff), so the
+  /// worker need not read `context` back; never stored.
+  std::shared_ptr<const ExecutionContext> frozen;
 };
 
 /// Takes the jobs that operations queue straight from their commit: the async service of this
