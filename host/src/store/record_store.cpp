@@ -254,7 +254,8 @@ void RecordStore::Transaction::commit() {
   // Waiting for a successor is bounded only by its own transaction, which holds the store anyway.
   std::string failure;
   const bool waiting = store_.waiting_.load(std::memory_order_relaxed) > 0;
-  const bool others_active = store_.active_.load(std::memory_order_relaxed) > 1;
+  // The operations already in the group wait for its commit: only the others may still join.
+  const bool others_active = store_.active_.load(std::memory_order_relaxed) > store_.group_size_;
   if (store_.group_size_ >= group_limit || (!waiting && !others_active)) {
     failure = store_.settle_group(true);
   } else {
