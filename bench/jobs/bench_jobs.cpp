@@ -133,10 +133,13 @@ void insert_waiting(const std::filesystem::path& db_file, long count) {
   sqlite3_prepare_v2(db,
                      "INSERT INTO system_jobs (id, created_on, step_id, step_name, "
                      "regarding_entity, regarding_id, message, depth, correlation_id, state_code, "
-                     "status_code, postpone_until, endpoint, context, sequence) VALUES (?1, "
+                     "status_code, postpone_until, endpoint, sequence) VALUES (?1, "
                      "'2026-01-01T00:00:00.000Z', ?2, 'publish', 'account', ?3, 'Update', 1, ?2, "
-                     "1, 10, '2099-01-01T00:00:00.000Z', 'orders', ?4, ?5)",
+                     "1, 10, '2099-01-01T00:00:00.000Z', 'orders', ?5)",
                      -1, &s, nullptr);
+  sqlite3_stmt* c = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO system_job_contexts (sequence, context) VALUES (?5, ?4)", -1,
+                     &c, nullptr);
   const std::string context(200, 'x');
   auto step = Guid::random().str();
   for (long i = 1; i <= count; ++i) {
@@ -148,8 +151,13 @@ void insert_waiting(const std::filesystem::path& db_file, long count) {
     sqlite3_bind_int64(s, 5, i);
     sqlite3_step(s);
     sqlite3_reset(s);
+    sqlite3_bind_text(c, 4, context.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(c, 5, i);
+    sqlite3_step(c);
+    sqlite3_reset(c);
   }
   sqlite3_finalize(s);
+  sqlite3_finalize(c);
   sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_close(db);
 }

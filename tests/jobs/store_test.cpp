@@ -375,8 +375,9 @@ TEST_CASE("a version-1 database gains the job columns and keeps its jobs in thei
   CHECK(taken[0].id == fixed_guid(2));  // inserted first
   CHECK(taken[0].sequence == 1);
   CHECK(taken[1].sequence == 2);
+  CHECK(taken[0].context == "{}");  // moved to the contexts table
   host::RecordStore records(file);
-  CHECK(host::RecordStore::schema_version() == 2);
+  CHECK(host::RecordStore::schema_version() == 3);
   records.add_system_job(new_job(5));
   CHECK(jobs.last_sequence() == 3);
 }
@@ -502,4 +503,32 @@ TEST_CASE("a job the taker declines, or written outside an operation, waits Read
   CHECK(s.status(outside) == JobStatus::ready);
   CHECK(s.status(declined) == JobStatus::ready);
   s.records.set_handoff(nullptr);
+}
+
+TEST_CASE("a job's context lives beside it and goes with it") {
+  Stores s;
+  auto job = new_job(1);
+  job.context = R"({"MessageName":"Update"})";
+  auto id = s.add(job);
+  CHECK(s.jobs.find(id.str()).context == job.context);
+  auto contexts = [&] {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(s.records.file().c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM system_job_contexts", -1, &q, nullptr);
+    sqlite3_step(q);
+    auto n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+  };
+  CHECK(contexts() == 1);
+  auto now = now_utc();
+  REQUIRE(s.jobs.take("w:1:x", now, now + 1min, 10, true).size() == 1);
+  JobResult done;
+  done.id = id;
+  done.remove = true;  // a succeeded job of an auto_delete step
+  s.jobs.finish(std::span<const JobResult>(&done, 1), "w:1:x", now_utc());
+  CHECK_THROWS(s.jobs.find(id.str()));
+  CHECK(contexts() == 0);
 }

@@ -155,6 +155,7 @@ bool AsyncService::claim(SystemJob& job) {
   if (job.endpoint && !poster_) return false;
   if (in_hand_.fetch_add(1, std::memory_order_acq_rel) >= options_.handoff_window) {
     in_hand_.fetch_sub(1, std::memory_order_acq_rel);
+    overflowed_.store(true, std::memory_order_release);
     return false;
   }
   auto now = now_utc();
@@ -270,9 +271,28 @@ void AsyncService::keep_leases() {
 
 void AsyncService::work() {
   const bool with_endpoints = poster_ != nullptr;
+  auto take_due = [&] {
+    std::vector<SystemJob> due;
+    try {
+      auto now = now_utc();
+      // The read-only check keeps idle workers off SQLite's write lock.
+      if (store_.has_due(now, with_endpoints))
+        due = store_.take(owner_, now, now + options_.lease, options_.batch, with_endpoints);
+    } catch (const std::exception& e) {
+      log::warn("async service: cannot take jobs from {}: {}", store_.file().string(), e.what());
+    }
+    return due;
+  };
   while (!stopping()) {
     std::vector<SystemJob> jobs;
-    {
+    // Jobs that did not fit the hand-off window wait in the database and are older than the
+    // ones handed over since: they go first.
+    if (overflowed_.exchange(false, std::memory_order_acq_rel)) {
+      jobs = take_due();
+      if (jobs.size() == options_.batch) overflowed_.store(true, std::memory_order_release);
+    }
+    bool handed = false;
+    if (jobs.empty()) {
       std::unique_lock lock(wake_mutex_);
       if (!handed_.empty() && handed_.size() < options_.batch)
         wake_.wait_for(lock, options_.linger,
@@ -281,21 +301,9 @@ void AsyncService::work() {
         jobs.push_back(std::move(handed_.front()));
         handed_.pop_front();
       }
+      handed = !jobs.empty();
     }
-    if (!jobs.empty()) {
-      auto results = run_batch(jobs);
-      record(results);
-      in_hand_.fetch_sub(jobs.size(), std::memory_order_acq_rel);
-      continue;
-    }
-    try {
-      auto now = now_utc();
-      // The read-only check keeps idle workers off SQLite's write lock.
-      if (store_.has_due(now, with_endpoints))
-        jobs = store_.take(owner_, now, now + options_.lease, options_.batch, with_endpoints);
-    } catch (const std::exception& e) {
-      log::warn("async service: cannot take jobs from {}: {}", store_.file().string(), e.what());
-    }
+    if (jobs.empty()) jobs = take_due();
     if (jobs.empty()) {
       std::unique_lock lock(wake_mutex_);
       wake_.wait_for(lock, options_.poll, [&] { return stopping() || !handed_.empty(); });
@@ -303,6 +311,7 @@ void AsyncService::work() {
     }
     auto results = run_batch(jobs);
     record(results);
+    if (handed) in_hand_.fetch_sub(jobs.size(), std::memory_order_acq_rel);
   }
 }
 

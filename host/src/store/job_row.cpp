@@ -57,11 +57,10 @@ void bind_new_job(Statement& s, const SystemJob& job) {
   if (!job.friendly_message.empty()) s.bind(16, job.friendly_message);
   if (job.execution_time_ms) s.bind(17, *job.execution_time_ms);
   if (job.endpoint) s.bind(18, *job.endpoint);
-  s.bind(19, job.context);
-  if (!job.ordering_key.empty()) s.bind(20, job.ordering_key);
-  if (!job.lease_owner.empty()) s.bind(21, job.lease_owner);
-  if (job.lease_until) s.bind(22, to_iso8601(*job.lease_until));
-  if (job.started_on) s.bind(23, to_iso8601(*job.started_on));
+  if (!job.ordering_key.empty()) s.bind(19, job.ordering_key);
+  if (!job.lease_owner.empty()) s.bind(20, job.lease_owner);
+  if (job.lease_until) s.bind(21, to_iso8601(*job.lease_until));
+  if (job.started_on) s.bind(22, to_iso8601(*job.started_on));
 }
 
 }  // namespace stepline::host::store

@@ -8,32 +8,38 @@
 
 namespace stepline::host::store {
 
-/// Every column, in the order read_job expects them.
+/// Every column, in the order read_job expects them (the context from its own table).
 inline constexpr const char* job_columns =
     "id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, "
     "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "
-    "message_text, friendly_message, execution_time_ms, endpoint, context, sequence, "
+    "message_text, friendly_message, execution_time_ms, endpoint, (SELECT c.context FROM "
+    "system_job_contexts c WHERE c.sequence = system_jobs.sequence), sequence, "
     "ordering_key, started_on, completed_on, lease_owner, lease_until, trace";
 
-/// The same columns without the context, for listings that must not load large documents.
+/// The same columns with the context's size instead of the context, for listings that must not
+/// load large documents.
 inline constexpr const char* job_columns_without_context =
     "id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, "
     "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "
-    "message_text, friendly_message, execution_time_ms, endpoint, length(context), sequence, "
+    "message_text, friendly_message, execution_time_ms, endpoint, (SELECT length(c.context) FROM "
+    "system_job_contexts c WHERE c.sequence = system_jobs.sequence), sequence, "
     "ordering_key, started_on, completed_on, lease_owner, lease_until, trace";
 
 /// Reads a row selected with job_columns, or with job_columns_without_context and
 /// `with_context` false (the context is then left empty).
 SystemJob read_job(const Statement& s, bool with_context = true);
 
-/// INSERT of a new job with every column bound from `job`; its sequence is max + 1.
+/// INSERT of a new job with every column but the context bound from `job`; its sequence is
+/// max + 1, returned. The context goes in with insert_context_sql under that sequence.
 inline constexpr const char* insert_job_sql =
     "INSERT INTO system_jobs (id, created_on, step_id, step_name, regarding_entity, "
     "regarding_id, message, depth, correlation_id, state_code, status_code, retry_count, "
     "postpone_until, error_code, message_text, friendly_message, execution_time_ms, endpoint, "
-    "context, ordering_key, lease_owner, lease_until, started_on, sequence) VALUES (?1, ?2, ?3, "
-    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-    "(SELECT COALESCE(MAX(sequence), 0) + 1 FROM system_jobs))";
+    "ordering_key, lease_owner, lease_until, started_on, sequence) VALUES (?1, ?2, ?3, ?4, ?5, "
+    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+    "(SELECT COALESCE(MAX(sequence), 0) + 1 FROM system_jobs)) RETURNING sequence";
+inline constexpr const char* insert_context_sql =
+    "INSERT INTO system_job_contexts (sequence, context) VALUES (?1, ?2)";
 void bind_new_job(Statement& s, const SystemJob& job);
 
 }  // namespace stepline::host::store

@@ -48,8 +48,9 @@ struct RecordStore::Statements {
                "UPDATE records SET attributes = ?3, modified_on = ?4, version = version + 1 WHERE "
                "entity = ?1 AND id = ?2"),
         remove(db, "DELETE FROM records WHERE entity = ?1 AND id = ?2"),
-        insert_job(db, store::insert_job_sql) {}
-  Statement insert, select, update, remove, insert_job;
+        insert_job(db, store::insert_job_sql),
+        insert_context(db, store::insert_context_sql) {}
+  Statement insert, select, update, remove, insert_job, insert_context;
 };
 
 RecordNotFound::RecordNotFound(std::string_view entity, const Guid& id)
@@ -413,15 +414,20 @@ void RecordStore::add_system_job(const SystemJob& job) {
     claimed = job;
     if (!handoff_->claim(*claimed)) claimed.reset();
   }
-  auto& s = statements_->insert_job.start();
-  store::bind_new_job(s, claimed ? *claimed : job);
   try {
-    s.step();
+    auto& s = statements_->insert_job.start();
+    store::bind_new_job(s, claimed ? *claimed : job);
+    if (!s.step()) throw std::runtime_error("record store: a new job got no sequence");
+    const long long sequence = s.integer(0);
+    s.done();
+    auto& c = statements_->insert_context.start();
+    c.bind(1, sequence).bind(2, job.context);
+    c.step();
+    c.done();
   } catch (...) {
     if (claimed && handoff_) handoff_->abandoned(1);
     throw;
   }
-  s.done();
   if (claimed) claimed_.emplace_back(open_transactions_, std::move(*claimed));
 }
 

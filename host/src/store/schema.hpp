@@ -7,7 +7,7 @@
 
 namespace stepline::host::store_schema {
 
-inline constexpr int version = 2;
+inline constexpr int version = 3;
 
 inline constexpr const char* sql = R"sql(
 -- Records: one row per record; its attributes are one document in Stepline's json format.
@@ -47,7 +47,6 @@ CREATE TABLE IF NOT EXISTS system_jobs (
   friendly_message  TEXT,
   execution_time_ms INTEGER,
   endpoint          TEXT,                -- service endpoint name; NULL for a plug-in step
-  context           TEXT    NOT NULL,    -- json format, Mode=1, IsInTransaction=false
   sequence          INTEGER NOT NULL DEFAULT 0, -- creation order (max + 1 when written)
   ordering_key      TEXT,                -- jobs sharing a key run one at a time, in sequence
   started_on        TEXT,                -- the last attempt's start
@@ -62,6 +61,18 @@ CREATE INDEX IF NOT EXISTS system_jobs_postponed ON system_jobs (postpone_until)
   WHERE state_code = 1;
 CREATE INDEX IF NOT EXISTS system_jobs_ordered ON system_jobs (ordering_key, sequence)
   WHERE ordering_key IS NOT NULL;
+
+-- The frozen contexts, apart from their jobs: a job's row is rewritten when a worker takes it
+-- and when it records a result, and without its 2-3 KiB context that touches a fraction of a
+-- page instead of a page. Keyed by the job's sequence, so new contexts append.
+CREATE TABLE IF NOT EXISTS system_job_contexts (
+  sequence INTEGER PRIMARY KEY,          -- = system_jobs.sequence
+  context  TEXT    NOT NULL              -- json format, Mode=1, IsInTransaction=false
+);
+CREATE TRIGGER IF NOT EXISTS system_jobs_context_gone AFTER DELETE ON system_jobs
+BEGIN
+  DELETE FROM system_job_contexts WHERE sequence = old.sequence;
+END;
 )sql";
 
 /// migrations[v - 1] brings a version-v database to version v + 1.
@@ -77,6 +88,12 @@ ALTER TABLE system_jobs ADD COLUMN lease_until TEXT;
 ALTER TABLE system_jobs ADD COLUMN trace TEXT;
 UPDATE system_jobs SET sequence = rowid;
 DROP INDEX IF EXISTS system_jobs_due;
+)sql",
+    // 2 -> 3: contexts move to a table of their own.
+    R"sql(
+CREATE TABLE system_job_contexts (sequence INTEGER PRIMARY KEY, context TEXT NOT NULL);
+INSERT INTO system_job_contexts (sequence, context) SELECT sequence, context FROM system_jobs;
+ALTER TABLE system_jobs DROP COLUMN context;
 )sql",
 };
 

@@ -130,6 +130,7 @@ class AsyncService : private JobHandoff {
   std::atomic<bool> claiming_{false};
   std::deque<SystemJob> handed_;
   std::atomic<std::size_t> in_hand_{0};
+  std::atomic<bool> overflowed_{false};  ///< a job did not fit the window: look in the database
 
   mutable std::mutex stats_mutex_;
   AsyncServiceStats stats_;
