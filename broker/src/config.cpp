@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -95,8 +94,7 @@ class Reader {
       return {};
     }
     std::string name = text(n, where + ".name");
-    static const std::regex valid(R"([A-Za-z0-9$][A-Za-z0-9._\-/$]{0,259})");
-    if (!std::regex_match(name, valid) || name.back() == '/' ||
+    if (!valid_entity_name(name) || name.back() == '/' ||
         name.find("//") != std::string::npos) {
       error(n, fmt::format(
                    "{} name '{}' is not valid (letters, digits, '.', '-', '_', '/'; at most 260)",
@@ -301,29 +299,89 @@ class Reader {
 
 }  // namespace
 
-std::optional<Millis> parse_duration(const std::string& text) {
-  static const std::regex simple(R"(\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*)");
-  static const std::regex iso(R"(P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?)");
-  std::smatch m;
-  if (std::regex_match(text, m, simple)) {
-    double v = std::stod(m[1].str());
-    std::string unit = m[2].matched ? m[2].str() : "s";
-    double ms = unit == "ms"  ? v
-                : unit == "s" ? v * 1e3
-                : unit == "m" ? v * 6e4
-                : unit == "h" ? v * 3.6e6
-                              : v * 8.64e7;
-    return Millis(static_cast<int64_t>(ms));
+namespace {
+
+/// Reads digits, optionally with a fraction, at `at`; nullopt (and `at` unchanged) if none.
+std::optional<double> read_number(std::string_view text, std::size_t& at, bool fraction) {
+  std::size_t i = at;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == at) return std::nullopt;
+  if (fraction && i + 1 < text.size() && text[i] == '.' &&
+      std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+    ++i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
   }
-  if (text.size() > 1 && std::regex_match(text, m, iso)) {
-    double ms = 0;
-    if (m[1].matched) ms += std::stod(m[1].str()) * 8.64e7;
-    if (m[2].matched) ms += std::stod(m[2].str()) * 3.6e6;
-    if (m[3].matched) ms += std::stod(m[3].str()) * 6e4;
-    if (m[4].matched) ms += std::stod(m[4].str()) * 1e3;
-    return Millis(static_cast<int64_t>(ms));
-  }
+  double v = std::stod(std::string(text.substr(at, i - at)));
+  at = i;
+  return v;
+}
+
+void skip_spaces(std::string_view text, std::size_t& at) {
+  while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
+}
+
+/// "1.5h", "500ms", "30" (seconds): a number and an optional unit, spaces around allowed.
+std::optional<double> simple_duration_ms(std::string_view text) {
+  std::size_t at = 0;
+  skip_spaces(text, at);
+  auto v = read_number(text, at, true);
+  if (!v) return std::nullopt;
+  skip_spaces(text, at);
+  std::size_t unit_start = at;
+  while (at < text.size() && std::isalpha(static_cast<unsigned char>(text[at]))) ++at;
+  auto unit = text.substr(unit_start, at - unit_start);
+  skip_spaces(text, at);
+  if (at != text.size()) return std::nullopt;
+  if (unit.empty() || unit == "s") return *v * 1e3;
+  if (unit == "ms") return *v;
+  if (unit == "m") return *v * 6e4;
+  if (unit == "h") return *v * 3.6e6;
+  if (unit == "d") return *v * 8.64e7;
   return std::nullopt;
+}
+
+/// ISO 8601 durations of days, hours, minutes and (fractional) seconds: "P1DT2H", "PT1M30.5S".
+std::optional<double> iso_duration_ms(std::string_view text) {
+  if (text.size() < 2 || text[0] != 'P') return std::nullopt;
+  std::size_t at = 1;
+  double ms = 0;
+  auto part = [&](char designator, double scale, bool fraction) {
+    std::size_t mark = at;
+    auto v = read_number(text, at, fraction);
+    if (!v) return;
+    if (at < text.size() && text[at] == designator) {
+      ms += *v * scale;
+      ++at;
+    } else {
+      at = mark;  // another designator's number
+    }
+  };
+  part('D', 8.64e7, false);
+  if (at < text.size() && text[at] == 'T') {
+    ++at;
+    part('H', 3.6e6, false);
+    part('M', 6e4, false);
+    part('S', 1e3, true);
+  }
+  if (at != text.size()) return std::nullopt;
+  return ms;
+}
+
+}  // namespace
+
+bool valid_entity_name(std::string_view name) {
+  auto plain = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '$'; };
+  if (name.empty() || name.size() > 260 || !plain(name[0])) return false;
+  return std::all_of(name.begin() + 1, name.end(), [&](char c) {
+    return plain(c) || c == '.' || c == '_' || c == '-' || c == '/';
+  });
+}
+
+std::optional<Millis> parse_duration(const std::string& text) {
+  auto ms = simple_duration_ms(text);
+  if (!ms) ms = iso_duration_ms(text);
+  if (!ms) return std::nullopt;
+  return Millis(static_cast<int64_t>(*ms));
 }
 
 BrokerConfig parse_config(const std::string& yaml, const std::string& source) {

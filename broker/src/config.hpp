@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stepline::broker {
@@ -91,5 +92,8 @@ BrokerConfig parse_config(const std::string& yaml, const std::string& source);
 
 /// "500ms", "30s", "5m", "1h", "7d", ISO-8601 ("PT1M", "P1D") or a number of seconds.
 std::optional<Millis> parse_duration(const std::string& text);
+/// A queue, topic, subscription or event hub name: letters, digits, '$', '.', '_', '-', '/',
+/// starting with a letter, digit or '$', at most 260 characters.
+bool valid_entity_name(std::string_view name);
 
 }  // namespace stepline::broker

@@ -1,7 +1,9 @@
 #include "event_hub.hpp"
 
+#include <cctype>
 #include <chrono>
-#include <regex>
+#include <optional>
+#include <string_view>
 
 #include <proton/annotation_key.hpp>
 #include <proton/timestamp.hpp>
@@ -87,19 +89,72 @@ void EventHub::prune(int64_t now_ms) {
   }
 }
 
+namespace {
+
+struct Selector {
+  std::string field;  ///< x-opt-offset, x-opt-sequence-number or x-opt-enqueued-time
+  std::string op;     ///< >=, > or =
+  std::string value;  ///< the quoted value, unquoted
+};
+
+bool starts_with_nocase(std::string_view text, std::size_t at, std::string_view word) {
+  if (text.size() - at < word.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(text[at + i])) != word[i]) return false;
+  return true;
+}
+
+/// `amqp.annotation.<field> <op> '<value>'`, any case, spaces around the parts.
+std::optional<Selector> parse_selector(std::string_view text) {
+  std::size_t at = 0;
+  auto spaces = [&] {
+    while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
+  };
+  spaces();
+  constexpr std::string_view prefix = "amqp.annotation.";
+  if (!starts_with_nocase(text, at, prefix)) return std::nullopt;
+  at += prefix.size();
+  Selector out;
+  for (std::string_view field : {"x-opt-offset", "x-opt-sequence-number", "x-opt-enqueued-time"}) {
+    if (starts_with_nocase(text, at, field)) {
+      out.field = field;
+      at += field.size();
+      break;
+    }
+  }
+  if (out.field.empty()) return std::nullopt;
+  spaces();
+  for (std::string_view op : {">=", ">", "="}) {
+    if (text.substr(at, op.size()) == op) {
+      out.op = op;
+      at += op.size();
+      break;
+    }
+  }
+  if (out.op.empty()) return std::nullopt;
+  spaces();
+  if (at >= text.size() || text[at] != '\'') return std::nullopt;
+  auto close = text.find('\'', at + 1);
+  if (close == std::string_view::npos) return std::nullopt;
+  out.value = text.substr(at + 1, close - at - 1);
+  at = close + 1;
+  spaces();
+  if (at != text.size()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
 int64_t EventHub::start_sequence(int partition, const std::string& selector) const {
   const Partition& p = partitions_.at(partition);
   if (selector.empty()) return p.begin_sequence();
-  static const std::regex form(
-      R"(\s*amqp\.annotation\.(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time)\s*(>=|>|=)\s*'([^']*)'\s*)",
-      std::regex::icase);
-  std::smatch m;
-  if (!std::regex_match(selector, m, form))
+  auto parsed = parse_selector(selector);
+  if (!parsed)
     throw SelectorError(
         "unsupported selector filter '" + selector +
         "' (expected amqp.annotation.x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time > "
         "or >= a quoted value)");
-  std::string field = m[1].str(), op = m[2].str(), value = m[3].str();
+  const auto& [field, op, value] = *parsed;
   bool inclusive = op != ">";
   if (value == "@latest") return p.next_sequence;
   long long v;

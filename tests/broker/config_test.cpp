@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "config.hpp"
+#include "event_hub.hpp"
 
 using namespace stepline::broker;
 
@@ -72,5 +73,48 @@ TEST_CASE("durations read as Azure writes them and in short form") {
   CHECK(parse_duration("500ms") == Millis(500));
   CHECK(parse_duration("30") == Millis(30000));
   CHECK(parse_duration("1.5h") == Millis(5400000));
+  CHECK(parse_duration(" 2 m ") == Millis(120000));
+  CHECK(parse_duration("PT1M30.5S") == Millis(90500));
+  CHECK(parse_duration("P1D") == Millis(86400000));
+  CHECK(parse_duration("PT0S") == Millis(0));
   CHECK_FALSE(parse_duration("soon"));
+  CHECK_FALSE(parse_duration("5 weeks"));
+  CHECK_FALSE(parse_duration("P"));
+  CHECK_FALSE(parse_duration("PT1.5M"));
+  CHECK_FALSE(parse_duration("P1H"));
+  CHECK_FALSE(parse_duration(""));
+}
+
+TEST_CASE("entity names follow Service Bus's rules") {
+  CHECK(valid_entity_name("orders"));
+  CHECK(valid_entity_name("$default"));
+  CHECK(valid_entity_name("tenant-1/orders.v2_x"));
+  CHECK(valid_entity_name(std::string(260, 'a')));
+  CHECK_FALSE(valid_entity_name(std::string(261, 'a')));
+  CHECK_FALSE(valid_entity_name(""));
+  CHECK_FALSE(valid_entity_name("-orders"));
+  CHECK_FALSE(valid_entity_name("orders queue"));
+  CHECK_FALSE(valid_entity_name("orders#1"));
+}
+
+TEST_CASE("event hub consumers start where their selector says") {
+  EventHubConfig config;
+  config.name = "telemetry";
+  config.partitions = 1;
+  EventHub hub(config, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    proton::message m("e" + std::to_string(i));
+    hub.append(0, m, 1000 + i);
+  }
+  CHECK(hub.start_sequence(0, "") == 0);
+  CHECK(hub.start_sequence(0, "amqp.annotation.x-opt-sequence-number > '2'") == 3);
+  CHECK(hub.start_sequence(0, "  AMQP.Annotation.X-Opt-Sequence-Number >= '2' ") == 2);
+  CHECK(hub.start_sequence(0, "amqp.annotation.x-opt-offset > '-1'") == 0);
+  CHECK(hub.start_sequence(0, "amqp.annotation.x-opt-enqueued-time >= '1003'") == 3);
+  CHECK(hub.start_sequence(0, "amqp.annotation.x-opt-offset = '@latest'") == 5);
+  CHECK_THROWS_AS(hub.start_sequence(0, "amqp.annotation.x-opt-partition-key > '1'"),
+                  SelectorError);
+  CHECK_THROWS_AS(hub.start_sequence(0, "amqp.annotation.x-opt-offset > 1"), SelectorError);
+  CHECK_THROWS_AS(hub.start_sequence(0, "amqp.annotation.x-opt-offset > '1' and more"),
+                  SelectorError);
 }
