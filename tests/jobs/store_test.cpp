@@ -436,7 +436,7 @@ class RecordingHandoff : public host::JobHandoff {
 TEST_CASE("jobs of a committed operation are handed over In progress under the taker's lease") {
   Stores s;
   RecordingHandoff handoff;
-  s.records.set_handoff(&handoff);
+  REQUIRE(s.records.attach_handoff(handoff));
   Guid id;
   {
     host::RecordStore::Transaction operation(s.records);
@@ -451,13 +451,13 @@ TEST_CASE("jobs of a committed operation are handed over In progress under the t
   CHECK(row.lease_owner == "here:1:handoff");
   CHECK(row.started_on.has_value());
   CHECK(handoff.abandoned_count == 0);
-  s.records.set_handoff(nullptr);
+  s.records.detach_handoff(handoff);
 }
 
 TEST_CASE("jobs of a rolled-back operation or savepoint are never handed over") {
   Stores s;
   RecordingHandoff handoff;
-  s.records.set_handoff(&handoff);
+  REQUIRE(s.records.attach_handoff(handoff));
   Guid rolled_back, inner_rolled_back, kept;
   {
     host::RecordStore::Transaction operation(s.records);
@@ -483,13 +483,13 @@ TEST_CASE("jobs of a rolled-back operation or savepoint are never handed over") 
   CHECK_THROWS(s.jobs.find(rolled_back.str()));
   CHECK_THROWS(s.jobs.find(inner_rolled_back.str()));
   CHECK(handoff.claimed == 3);
-  s.records.set_handoff(nullptr);
+  s.records.detach_handoff(handoff);
 }
 
 TEST_CASE("a job the taker declines, or written outside an operation, waits Ready in the database") {
   Stores s;
   RecordingHandoff handoff;
-  s.records.set_handoff(&handoff);
+  REQUIRE(s.records.attach_handoff(handoff));
   auto outside = s.add(new_job(1));  // no transaction: not offered
   handoff.take = false;
   Guid declined;
@@ -502,7 +502,7 @@ TEST_CASE("a job the taker declines, or written outside an operation, waits Read
   CHECK(handoff.handed.empty());
   CHECK(s.status(outside) == JobStatus::ready);
   CHECK(s.status(declined) == JobStatus::ready);
-  s.records.set_handoff(nullptr);
+  s.records.detach_handoff(handoff);
 }
 
 TEST_CASE("a job's context lives beside it and goes with it") {
@@ -531,4 +531,22 @@ TEST_CASE("a job's context lives beside it and goes with it") {
   s.jobs.finish(std::span<const JobResult>(&done, 1), "w:1:x", now_utc());
   CHECK_THROWS(s.jobs.find(id.str()));
   CHECK(contexts() == 0);
+}
+
+TEST_CASE("one taker per store: a second is refused, and detaching another changes nothing") {
+  Stores s;
+  RecordingHandoff first, second;
+  REQUIRE(s.records.attach_handoff(first));
+  CHECK_FALSE(s.records.attach_handoff(second));
+  s.records.detach_handoff(second);  // not attached: the first stays
+  {
+    host::RecordStore::Transaction operation(s.records);
+    s.add(new_job(1));
+    operation.commit();
+  }
+  CHECK(first.handed.size() == 1);
+  CHECK(second.handed.empty());
+  s.records.detach_handoff(first);
+  CHECK(s.records.attach_handoff(second));
+  s.records.detach_handoff(second);
 }

@@ -142,8 +142,8 @@ std::size_t AsyncService::start() {
   threads_.emplace_back([this] { keep_leases(); });
   if (options_.handoff && same_file(pipeline_.store().file(), store_.file())) {
     claiming_.store(true, std::memory_order_release);
-    pipeline_.store().set_handoff(this);
-    handing_off_ = true;
+    // Another service of this process may have them already; this one then polls.
+    handing_off_ = pipeline_.store().attach_handoff(*this);
   }
   return recovered;
 }
@@ -185,7 +185,7 @@ void AsyncService::stop(std::chrono::milliseconds grace) {
   // under this service's lease until the release below hands them back.
   claiming_.store(false, std::memory_order_release);
   if (handing_off_) {
-    pipeline_.store().set_handoff(nullptr);
+    pipeline_.store().detach_handoff(*this);
     handing_off_ = false;
   }
   auto deadline = Clock::now() + std::min<std::chrono::milliseconds>(grace, std::chrono::hours(24));

@@ -111,10 +111,19 @@ void RecordStore::exec(const char* sql) {
 // operation commits. The store's lock passes from operation to operation while the group stays
 // open, so the workers and other writers wait at the gate for one commit, not one per operation.
 
-void RecordStore::set_handoff(JobHandoff* handoff) {
+bool RecordStore::attach_handoff(JobHandoff& handoff) {
   std::lock_guard lock(mutex_);
+  if (handoff_ && handoff_ != &handoff) return false;
   if (open_transactions_ == 0) settle_open_group();
-  handoff_ = handoff;
+  handoff_ = &handoff;
+  return true;
+}
+
+void RecordStore::detach_handoff(JobHandoff& handoff) {
+  std::lock_guard lock(mutex_);
+  if (handoff_ != &handoff) return;
+  if (open_transactions_ == 0) settle_open_group();
+  handoff_ = nullptr;
 }
 
 void RecordStore::drop_claimed(int depth) {

@@ -167,10 +167,12 @@ class RecordStore {
   /// Every system job, oldest first (for inspection and tests).
   std::vector<SystemJob> system_jobs();
 
-  /// Offers every job an operation queues to `handoff` (nullptr: to nobody; jobs then wait in the
-  /// database to be found). Commits an open group first, so no job of the previous one is left
-  /// half handed over.
-  void set_handoff(JobHandoff* handoff);
+  /// Offers every job an operation queues to `handoff` from now on; false (and nothing changes)
+  /// when another one is attached: one taker per store. Commits an open group first.
+  bool attach_handoff(JobHandoff& handoff);
+  /// Stops offering jobs to `handoff` (if it is the one attached); jobs then wait in the database
+  /// to be found. Commits an open group first, so none of its jobs is left half handed over.
+  void detach_handoff(JobHandoff& handoff);
 
   /// Commits of operations' transactions so far (a group of operations counts once).
   std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
