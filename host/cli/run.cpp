@@ -1,5 +1,5 @@
-// `stepline run -c FILE --requests FILE.jsonl [--fail-on-error] [--drain]`: runs many requests, one
-// JSON object per line, shows progress on a terminal, reports every request that did not succeed
+// `stepline run -c FILE --requests FILE.jsonl [--fail-on-error] [--drain] [--parallel N]`: runs
+// many requests, one JSON object per line (in order, or N at a time), shows progress on a terminal, reports every request that did not succeed
 // with its line number and the reason, then a summary with the rate. With --drain the async jobs
 // they queue run in this process too, and it waits for them (docs/JOBS.md). Exit 0 when every
 // line was run (rejections included), 1 with --fail-on-error when any operation was rejected or
@@ -7,12 +7,15 @@
 // the registration is unusable.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -33,6 +36,7 @@ struct RunOptions {
   std::string requests;
   bool fail_on_error = false;
   bool drain = false;
+  int parallel = 1;
 };
 
 struct Tally {
@@ -98,29 +102,41 @@ int run(const RunOptions& o) {
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return seconds > 0 ? tally.done() / seconds : 0.0;
   };
-  for (const auto& [number, text] : lines) {
-    auto response = host.execute(std::string_view(text));
-    switch (response.outcome) {
-      case host::Outcome::succeeded:
-        ++tally.succeeded;
-        break;
-      case host::Outcome::rejected:
-        ++tally.rejected;
-        break;
-      case host::Outcome::failed:
-        ++tally.failed;
-        break;
-      case host::Outcome::invalid_request:
-        ++tally.invalid;
-        break;
+  // Lines are taken in order; with --parallel N, N threads take them, so operations that finish
+  // close together share a commit, and lines may complete in any order.
+  std::atomic<std::size_t> next{0};
+  std::mutex report;
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < lines.size();) {
+      const auto& [number, text] = lines[i];
+      auto response = host.execute(std::string_view(text));
+      std::lock_guard lock(report);
+      switch (response.outcome) {
+        case host::Outcome::succeeded:
+          ++tally.succeeded;
+          break;
+        case host::Outcome::rejected:
+          ++tally.rejected;
+          break;
+        case host::Outcome::failed:
+          ++tally.failed;
+          break;
+        case host::Outcome::invalid_request:
+          ++tally.invalid;
+          break;
+      }
+      if (!response.ok()) {
+        bar.clear();
+        std::cout << o.requests << ":" << number << ": " << to_string(response.outcome) << ": "
+                  << response.error_message << std::endl;
+      }
+      bar.update(tally.done(), rate());
     }
-    if (!response.ok()) {
-      bar.clear();
-      std::cout << o.requests << ":" << number << ": " << to_string(response.outcome) << ": "
-                << response.error_message << std::endl;
-    }
-    bar.update(tally.done(), rate());
-  }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 1; t < o.parallel; ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
   bar.update(tally.done(), rate(), true);
   bar.clear();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -150,6 +166,11 @@ STEPLINE_COMMAND([](CLI::App& app) {
                     "exit 1 when any operation is rejected or fails");
   command->add_flag("--drain", o->drain,
                     "run the async jobs these requests queue in this process and wait for them");
+  command
+      ->add_option("--parallel", o->parallel,
+                   "run this many requests at a time (they share commits; lines may then "
+                   "complete in any order)")
+      ->check(CLI::Range(1, 256));
   command->callback([o] { exit_status() = run(*o); });
 });
 

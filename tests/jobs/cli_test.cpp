@@ -163,6 +163,19 @@ TEST_CASE("stepline run --drain runs the queued jobs in-process and summarises t
   CHECK(w.jobs({"list", "--json"}).output == "[]\n");
 }
 
+TEST_CASE("stepline run --parallel runs every line, their jobs too") {
+  Workspace w;
+  auto r = run_stepline({"run", "-c", w.config.string(), "--requests", w.requests.string(),
+                         "--drain", "--parallel", "4"});
+  CHECK_MESSAGE(r.status == 0, r.output);
+  CHECK(r.output.find("20 requests in") != std::string::npos);
+  CHECK(r.output.find("20 succeeded, 0 rejected") != std::string::npos);
+  CHECK(r.output.find("async jobs: 20 succeeded, 0 failed, 0 canceled") != std::string::npos);
+  CHECK(run_stepline({"run", "-c", w.config.string(), "--requests", w.requests.string(),
+                      "--parallel", "0"})
+            .status != 0);
+}
+
 TEST_CASE("stepline exec --drain waits for the request's job") {
   Workspace w;
   auto r = run_stepline(
