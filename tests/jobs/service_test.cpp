@@ -126,6 +126,8 @@ TEST_CASE("jobs beyond the hand-off window wait Ready in the database, and still
   s.poster.hold();  // posts stay unanswered: handed-over jobs stay in hand
   auto options = test_options();
   options.handoff_window = 2;
+  options.workers = 1;
+  options.batch = 1;  // the one worker blocks on its first post
   options.poll = std::chrono::hours(1);
   auto service = s.service(options);
   service->start();
@@ -135,8 +137,11 @@ TEST_CASE("jobs beyond the hand-off window wait Ready in the database, and still
     if (status_of(j) == JobStatus::in_progress && j.lease_owner == service->owner()) ++leased;
     if (status_of(j) == JobStatus::ready) ++ready;
   }
-  CHECK(leased == 2);
-  CHECK(ready == 3);
+  // Two were handed over (written In progress); the others were written Ready, and the worker
+  // may have taken one of those from the database before it blocked on a handed-over one.
+  CHECK(leased >= 2);
+  CHECK(leased <= 3);
+  CHECK(leased + ready == 5);
   service->stop(std::chrono::milliseconds(100));
   s.poster.release();
   CHECK(s.all_in(JobStatus::ready));  // handed back at stop, nothing lost
