@@ -95,27 +95,38 @@ TEST_CASE("an accepted post makes the job Succeeded with its timing, and release
   CHECK(service->stats().succeeded == 1);
 }
 
+namespace {
+/// A taker that takes nothing: attaching it shows whether a service took the store's jobs.
+struct IdleTaker : host::JobHandoff {
+  bool claim(SystemJob&) override { return false; }
+  void committed(std::vector<SystemJob>) override {}
+  void abandoned(std::size_t) override {}
+};
+}  // namespace
+
 TEST_CASE("jobs of operations run while the service runs are handed over at their commit") {
   ServiceRig s({async_endpoint_step("publish", "orders")},
                {make_endpoint("orders", quick_retry(3))});
   auto options = test_options();
   options.poll = std::chrono::hours(1);  // after its first look, no worker looks again
+  IdleTaker other;
   SUBCASE("handed over: runs at once") {
     auto service = s.service(options);
     service->start();
+    CHECK_FALSE(s.rig.store.attach_handoff(other));  // the service is the store's taker
     s.account_with_updates(3);
     CHECK(eventually([&] { return s.jobs().size() == 3 && s.all_in(JobStatus::succeeded); }));
     service->stop();
     CHECK(service->stats().succeeded == 3);
+    CHECK(s.rig.store.attach_handoff(other));  // and no longer once stopped
+    s.rig.store.detach_handoff(other);
   }
-  SUBCASE("not handed over: waits for a look at the database") {
+  SUBCASE("not handed over: the store has no taker") {
     options.handoff = false;
     auto service = s.service(options);
     service->start();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the workers' first look
-    s.account_with_updates(1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    CHECK(s.all_in(JobStatus::ready));
+    CHECK(s.rig.store.attach_handoff(other));
+    s.rig.store.detach_handoff(other);
     service->stop();
   }
 }
