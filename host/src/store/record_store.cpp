@@ -92,7 +92,7 @@ RecordStore::RecordStore(const std::filesystem::path& file, Durability durabilit
 RecordStore::~RecordStore() {
   {
     std::lock_guard lock(mutex_);
-    if (open_transactions_ == 0) settle_open_group();
+    settle_open_group();
   }
   statements_.reset();
   sqlite3_close(db_);
@@ -114,7 +114,7 @@ void RecordStore::exec(const char* sql) {
 bool RecordStore::attach_handoff(JobHandoff& handoff) {
   std::lock_guard lock(mutex_);
   if (handoff_ && handoff_ != &handoff) return false;
-  if (open_transactions_ == 0) settle_open_group();
+  settle_open_group();
   handoff_ = &handoff;
   return true;
 }
@@ -122,7 +122,7 @@ bool RecordStore::attach_handoff(JobHandoff& handoff) {
 void RecordStore::detach_handoff(JobHandoff& handoff) {
   std::lock_guard lock(mutex_);
   if (handoff_ != &handoff) return;
-  if (open_transactions_ == 0) settle_open_group();
+  settle_open_group();
   handoff_ = nullptr;
 }
 
@@ -140,7 +140,7 @@ void RecordStore::promote_claimed(int depth) {
 }
 
 void RecordStore::settle_open_group() {
-  if (group_open_) settle_group(false);
+  if (group_open_ && open_transactions_ == 0) settle_group(false);
 }
 
 std::string RecordStore::settle_group(bool member) {
@@ -316,7 +316,7 @@ Guid RecordStore::create(const Entity& entity) {
 std::optional<Entity> RecordStore::retrieve(std::string_view entity, const Guid& id,
                                             const ColumnSet& columns) {
   std::lock_guard lock(mutex_);
-  if (open_transactions_ == 0) settle_open_group();
+  settle_open_group();
   auto& s = statements_->select.start();
   auto id_text = id.str();
   s.bind(1, entity).bind(2, id_text);
@@ -355,7 +355,7 @@ EntityCollection RecordStore::retrieve_multiple(const Query& query) {
   if (query.page_size < 0 || query.page_number < 1)
     throw std::invalid_argument("RetrieveMultiple: page size must be >= 0 and page number >= 1");
   std::lock_guard lock(mutex_);
-  if (open_transactions_ == 0) settle_open_group();
+  settle_open_group();
   // Conditions on strings, whole numbers and booleans narrow the rows in SQL; every condition is
   // then checked exactly on the decoded record, so the SQL part only has to avoid false negatives.
   std::string sql = "SELECT id, attributes, version FROM records WHERE entity = ?1";
@@ -442,7 +442,7 @@ void RecordStore::add_system_job(const SystemJob& job) {
 
 std::vector<SystemJob> RecordStore::system_jobs() {
   std::lock_guard lock(mutex_);
-  if (open_transactions_ == 0) settle_open_group();
+  settle_open_group();
   Statement s(db_,
               std::string("SELECT ") + store::job_columns + " FROM system_jobs ORDER BY sequence");
   s.start();

@@ -185,7 +185,8 @@ class RecordStore {
   struct Statements;
   class StandaloneWrite;
   void exec(const char* sql);
-  /// With the lock held and no Transaction open: commits the open group, if any.
+  /// With the lock held: commits the open group, if any, unless a Transaction is open (then the
+  /// caller is inside the group and reads or writes as part of it).
   void settle_open_group();
   /// Commits the open group (or rolls it back if no operation in it committed) and wakes its
   /// waiters. `member` = the caller's own operation is in the group; returns its failure.
