@@ -42,6 +42,12 @@ bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
   return !ec1 && !ec2 && ca == cb;
 }
 
+/// The job's context: the one handed over in memory, else read from its stored text.
+std::shared_ptr<const ExecutionContext> frozen_context(const SystemJob& job) {
+  if (job.frozen) return job.frozen;
+  return std::make_shared<const ExecutionContext>(format::json::read_context(job.context));
+}
+
 JobResult base_result(const SystemJob& job) {
   JobResult r;
   r.id = job.id;
@@ -140,16 +146,13 @@ std::size_t AsyncService::start() {
   }
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { work(); });
   threads_.emplace_back([this] { keep_leases(); });
-  if (options_.handoff && same_file(pipeline_.store().file(), store_.file())) {
-    claiming_.store(true, std::memory_order_release);
-    // Another service of this process may have them already; this one then polls.
-    handing_off_ = pipeline_.store().attach_handoff(*this);
-  }
+  // Another service of this process may be the store's taker already; this one then polls.
+  if (options_.handoff && same_file(pipeline_.store().file(), store_.file()))
+    pipeline_.store().attach_handoff(*this);
   return recovered;
 }
 
 bool AsyncService::claim(SystemJob& job) {
-  if (!claiming_.load(std::memory_order_acquire)) return false;
   // Ordered jobs wait for their predecessors, which only the database query knows of.
   if (!job.ordering_key.empty()) return false;
   if (job.endpoint && !poster_) return false;
@@ -183,11 +186,7 @@ void AsyncService::stop(std::chrono::milliseconds grace) {
   if (!started_ || stopping()) return;
   // No job is taken from a commit from here on; the ones taken and not yet run stay In progress
   // under this service's lease until the release below hands them back.
-  claiming_.store(false, std::memory_order_release);
-  if (handing_off_) {
-    pipeline_.store().detach_handoff(*this);
-    handing_off_ = false;
-  }
+  pipeline_.store().detach_handoff(*this);
   auto deadline = Clock::now() + std::min<std::chrono::milliseconds>(grace, std::chrono::hours(24));
   deadline_ns_.store(
       std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count(),
@@ -386,12 +385,10 @@ std::vector<JobResult> AsyncService::run_batch(std::vector<SystemJob>& jobs) {
       continue;
     }
     try {
-      std::optional<ExecutionContext> parsed;
-      if (!job.frozen) parsed = format::json::read_context(job.context);
-      const ExecutionContext& context = job.frozen ? *job.frozen : *parsed;
+      auto context = frozen_context(job);
       PostOptions options;
       options.ordering_key = job.ordering_key;
-      pending.push_back({i, endpoint, poster_->post(*endpoint, context, options), Clock::now()});
+      pending.push_back({i, endpoint, poster_->post(*endpoint, *context, options), Clock::now()});
     } catch (const std::exception& e) {
       results[i] = failed(job, error_code::unexpected, e.what(),
                           "The job's context could not be posted to service endpoint '" +
@@ -410,7 +407,7 @@ std::vector<JobResult> AsyncService::run_batch(std::vector<SystemJob>& jobs) {
     std::vector<std::string> traces;
     Attempt attempt(job, options_.plugin_retry, random_, random_mutex_);
     try {
-      auto context = job.frozen ? *job.frozen : format::json::read_context(job.context);
+      ExecutionContext context = *frozen_context(job);  // the plug-in may change its copy
       pipeline_.run_job(context, job.step_id, traces);
       results[i] = base_result(job);
       results[i].status = JobStatus::succeeded;

@@ -126,8 +126,6 @@ class AsyncService : private JobHandoff {
 
   // The hand-off: jobs taken from commits (under wake_mutex_), and how many are taken and not
   // yet finished (the window).
-  bool handing_off_ = false;
-  std::atomic<bool> claiming_{false};
   std::deque<SystemJob> handed_;
   std::atomic<std::size_t> in_hand_{0};
   std::atomic<bool> overflowed_{false};  ///< a job did not fit the window: look in the database
