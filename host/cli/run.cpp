@@ -1,6 +1,7 @@
 // `stepline run -c FILE --requests FILE.jsonl [--fail-on-error] [--drain] [--parallel N]`: runs
-// many requests, one JSON object per line (in order, or N at a time), shows progress on a terminal, reports every request that did not succeed
-// with its line number and the reason, then a summary with the rate. With --drain the async jobs
+// many requests, one JSON object per line (in order, or N at a time), shows progress on a
+// terminal, reports every request that did not succeed with its line number and the reason, then
+// a summary with the rate. With --drain the async jobs
 // they queue run in this process too, and it waits for them (docs/JOBS.md). Exit 0 when every
 // line was run (rejections included), 1 with --fail-on-error when any operation was rejected or
 // failed (or, with --drain, any of its jobs), 2 when a line could not be read as a request or
@@ -42,6 +43,12 @@ struct RunOptions {
 struct Tally {
   std::size_t succeeded = 0, rejected = 0, failed = 0, invalid = 0;
   std::size_t done() const { return succeeded + rejected + failed + invalid; }
+  void add(host::Outcome outcome) {
+    ++(outcome == host::Outcome::succeeded  ? succeeded
+       : outcome == host::Outcome::rejected ? rejected
+       : outcome == host::Outcome::failed   ? failed
+                                            : invalid);
+  }
 };
 
 /// A one-line bar on stderr, redrawn at most ten times a second.
@@ -111,20 +118,7 @@ int run(const RunOptions& o) {
       const auto& [number, text] = lines[i];
       auto response = host.execute(std::string_view(text));
       std::lock_guard lock(report);
-      switch (response.outcome) {
-        case host::Outcome::succeeded:
-          ++tally.succeeded;
-          break;
-        case host::Outcome::rejected:
-          ++tally.rejected;
-          break;
-        case host::Outcome::failed:
-          ++tally.failed;
-          break;
-        case host::Outcome::invalid_request:
-          ++tally.invalid;
-          break;
-      }
+      tally.add(response.outcome);
       if (!response.ok()) {
         bar.clear();
         std::cout << o.requests << ":" << number << ": " << to_string(response.outcome) << ": "
