@@ -8,7 +8,10 @@
 #include <proton/annotation_key.hpp>
 #include <proton/timestamp.hpp>
 
+#include <stepline/azure/names.hpp>
+
 #include "codec.hpp"
+#include "names.hpp"
 #include "queue.hpp"
 
 namespace stepline::broker {
@@ -92,45 +95,39 @@ void EventHub::prune(int64_t now_ms) {
 namespace {
 
 struct Selector {
-  std::string field;  ///< x-opt-offset, x-opt-sequence-number or x-opt-enqueued-time
-  std::string op;     ///< >=, > or =
-  std::string value;  ///< the quoted value, unquoted
+  std::string_view field;  ///< one of the azure::annotation names below
+  std::string op;          ///< >=, > or =
+  std::string value;       ///< the quoted value, unquoted
 };
-
-bool starts_with_nocase(std::string_view text, std::size_t at, std::string_view word) {
-  if (text.size() - at < word.size()) return false;
-  for (std::size_t i = 0; i < word.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(text[at + i])) != word[i]) return false;
-  return true;
-}
 
 /// `amqp.annotation.<field> <op> '<value>'`, any case, spaces around the parts.
 std::optional<Selector> parse_selector(std::string_view text) {
+  const std::string folded = lower(std::string(text));  // same length: positions carry over
   std::size_t at = 0;
   auto spaces = [&] {
     while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
   };
+  auto take = [&](std::string_view word) {
+    if (folded.compare(at, word.size(), word) != 0) return false;
+    at += word.size();
+    return true;
+  };
   spaces();
-  constexpr std::string_view prefix = "amqp.annotation.";
-  if (!starts_with_nocase(text, at, prefix)) return std::nullopt;
-  at += prefix.size();
+  if (!take("amqp.annotation.")) return std::nullopt;
   Selector out;
-  for (std::string_view field : {"x-opt-offset", "x-opt-sequence-number", "x-opt-enqueued-time"}) {
-    if (starts_with_nocase(text, at, field)) {
+  for (auto field : {azure::annotation::offset, azure::annotation::sequence_number,
+                     azure::annotation::enqueued_time})
+    if (take(field)) {
       out.field = field;
-      at += field.size();
       break;
     }
-  }
   if (out.field.empty()) return std::nullopt;
   spaces();
-  for (std::string_view op : {">=", ">", "="}) {
-    if (text.substr(at, op.size()) == op) {
+  for (std::string_view op : {">=", ">", "="})
+    if (take(op)) {
       out.op = op;
-      at += op.size();
       break;
     }
-  }
   if (out.op.empty()) return std::nullopt;
   spaces();
   if (at >= text.size() || text[at] != '\'') return std::nullopt;
@@ -163,10 +160,11 @@ int64_t EventHub::start_sequence(int partition, const std::string& selector) con
   } catch (const std::exception&) {
     throw SelectorError("selector value '" + value + "' is not a number");
   }
-  if (field == "x-opt-sequence-number")
+  if (field == azure::annotation::sequence_number)
     return std::max<int64_t>(p.begin_sequence(), inclusive ? v : v + 1);
   for (const auto& e : p.events) {
-    long long have = field == "x-opt-offset" ? static_cast<long long>(e.offset) : e.enqueued_ms;
+    long long have =
+        field == azure::annotation::offset ? static_cast<long long>(e.offset) : e.enqueued_ms;
     if (inclusive ? have >= v : have > v) return e.sequence;
   }
   return p.next_sequence;
