@@ -1,13 +1,12 @@
 // stepline-broker: a local AMQP 1.0 broker that the Azure Service Bus and Event Hubs SDK clients
 // use unchanged. `stepline-broker -c broker.yaml [--listen 127.0.0.1:5672]`.
+#include <getopt.h>
 #include <signal.h>
 #include <sys/resource.h>
 
 #include <cstdio>
 #include <iostream>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "broker.hpp"
 #include "config.hpp"
@@ -24,17 +23,60 @@ void raise_descriptor_limit() {
   }
 }
 
+constexpr const char* kUsage =
+    "stepline-broker: a local AMQP 1.0 broker behaving like Azure Service Bus and Event Hubs\n"
+    "usage: stepline-broker -c FILE [--listen HOST:PORT] [--log-level LEVEL]\n"
+    "  -c, --config FILE       broker YAML file (see docs/BROKER.md); required\n"
+    "      --listen HOST:PORT  address to listen on; overrides 'listen' in the file\n"
+    "      --log-level LEVEL   trace, debug, info, warn, error or off (default info)\n"
+    "  -h, --help              print this and exit\n";
+
+struct Options {
+  std::string config_path, listen, level = "info";
+};
+
+// Three options need no more than the C library's getopt_long. Returns the exit code to stop
+// with, or -1 to go on.
+int parse_options(int argc, char** argv, Options& options) {
+  enum { kListen = 1000, kLogLevel };
+  const option longs[] = {{"config", required_argument, nullptr, 'c'},
+                          {"listen", required_argument, nullptr, kListen},
+                          {"log-level", required_argument, nullptr, kLogLevel},
+                          {"help", no_argument, nullptr, 'h'},
+                          {nullptr, 0, nullptr, 0}};
+  opterr = 0;
+  for (int opt; (opt = getopt_long(argc, argv, ":c:h", longs, nullptr)) != -1;) {
+    switch (opt) {
+      case 'c': options.config_path = optarg; break;
+      case kListen: options.listen = optarg; break;
+      case kLogLevel: options.level = optarg; break;
+      case 'h': std::cout << kUsage; return 0;
+      case ':':
+        std::cerr << "stepline-broker: " << argv[optind - 1] << " needs a value\n" << kUsage;
+        return 2;
+      default:
+        std::cerr << "stepline-broker: unknown option " << argv[optind - 1] << "\n" << kUsage;
+        return 2;
+    }
+  }
+  if (optind < argc) {
+    std::cerr << "stepline-broker: unexpected argument " << argv[optind] << "\n" << kUsage;
+    return 2;
+  }
+  if (options.config_path.empty()) {
+    std::cerr << "stepline-broker: --config FILE is required\n" << kUsage;
+    return 2;
+  }
+  return -1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace stepline::broker;
-  CLI::App app{
-      "stepline-broker: a local AMQP 1.0 broker behaving like Azure Service Bus and Event Hubs"};
-  std::string config_path, listen, level = "info";
-  app.add_option("-c,--config", config_path, "broker YAML file (see docs/BROKER.md)")->required();
-  app.add_option("--listen", listen, "host:port to listen on; overrides 'listen' in the file");
-  app.add_option("--log-level", level, "trace, debug, info, warn, error or off");
-  CLI11_PARSE(app, argc, argv);
+  Options options;
+  if (int code = parse_options(argc, argv, options); code >= 0) return code;
+  const auto& [config_path, listen, level] = options;
 
   BrokerConfig config;
   try {
