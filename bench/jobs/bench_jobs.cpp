@@ -42,6 +42,7 @@
 #include <stepline/host/configured_host.hpp>
 #include <stepline/host/endpoints/endpoint_message.hpp>
 #include <stepline/host/jobs/async_service.hpp>
+#include <stepline/host/process.hpp>
 #include <stepline/plugin.hpp>
 
 #include "child_run.hpp"
@@ -61,6 +62,7 @@ struct Settings {
   int workers = 0;  // 0 = the registration's default
   int clients = 8;  // threads issuing the operations, each waiting for its own to return
   bool handoff = true;  // the service takes jobs at their commit (else it finds them by polling)
+  bool tuned_allocator = true;  // host::tune_allocator(), as the stepline executable does
   std::size_t batch = 64;
   // stepline mode:
   std::string connection_string;
@@ -432,7 +434,9 @@ void run_endpoint_throughput(const char* self, Settings s) {
                                 "--clients",
                                 std::to_string(s.clients),
                                 "--handoff",
-                                s.handoff ? "true" : "false"};
+                                s.handoff ? "true" : "false",
+                                "--tuned-allocator",
+                                s.tuned_allocator ? "true" : "false"};
   if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
   auto stepline = bench::run_child(argv, "stepline", dir.path());
   if (stepline.extra.size() < 3) throw std::runtime_error("the stepline side printed no latencies");
@@ -444,9 +448,10 @@ void run_endpoint_throughput(const char* self, Settings s) {
   std::printf(
       "%d Update operations, each with one async endpoint step posting a json context (body %zu "
       "bytes, message %zu bytes encoded) into stepline-broker; %d client thread(s), %s worker(s) "
-      "x batch %zu\n",
+      "x batch %zu, %s allocator\n",
       s.messages, size.body, size.encoded, s.clients,
-      s.workers > 0 ? std::to_string(s.workers).c_str() : "default", s.batch);
+      s.workers > 0 ? std::to_string(s.workers).c_str() : "default", s.batch,
+      s.tuned_allocator ? "tuned" : "default");
   auto row = [&](const char* name, double r, const bench::ChildResult& x) {
     std::printf("  %-40s %8.0f msg/s  %6.2f s  CPU %5.2f s (%5.1f us/msg)  peak RSS %6.1f MiB\n",
                 name, r, x.seconds, x.cpu, x.cpu * 1e6 / s.messages, x.rss_kib / 1024.0);
@@ -479,6 +484,9 @@ int main(int argc, char** argv) {
   app.add_option("--clients", s.clients, "threads issuing the end-to-end operations")
       ->check(CLI::PositiveNumber);
   app.add_option("--handoff", s.handoff, "the service takes jobs at their commit (true/false)");
+  app.add_option("--tuned-allocator", s.tuned_allocator,
+                 "keep freed memory in malloc's arenas as the stepline executable does "
+                 "(true/false)");
   app.add_option("--parts", parts, "what to measure")
       ->delimiter(',')
       ->check(CLI::IsMember({"waiting", "plugin", "endpoint"}));
@@ -490,6 +498,8 @@ int main(int argc, char** argv) {
   app.add_option("--connection-string", s.connection_string, "the broker (stepline side)");
   app.add_option("--queue", s.queue, "the queue (stepline side)");
   CLI11_PARSE(app, argc, argv);
+  // The host's side of every part (and, harmlessly, the driver) runs as `stepline` would.
+  if (s.tuned_allocator) host::tune_allocator();
   auto asked = [&](const char* part) {
     return std::find(parts.begin(), parts.end(), part) != parts.end();
   };

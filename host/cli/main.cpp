@@ -1,6 +1,8 @@
 // `stepline`: the host's command line. Subcommands live in the other files of this folder.
 #include <vector>
 
+#include <stepline/host/process.hpp>
+
 #include "command.hpp"
 
 namespace stepline::cli {
@@ -23,6 +25,7 @@ int& exit_status() {
 }  // namespace stepline::cli
 
 int main(int argc, char** argv) {
+  stepline::host::tune_allocator();
   CLI::App app{"stepline: runs registered plug-in steps on business operations"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "stepline 0.1.0");
