@@ -59,7 +59,8 @@ Tree host_tree(const HostSettings& h) {
       .add("business_unit_id", Tree::text(h.business_unit_id.str()))
       .add("default_user_id", Tree::text(h.default_user_id.str()))
       .add("max_depth", Tree::number(static_cast<long long>(h.max_depth)))
-      .add("async_workers", Tree::number(static_cast<long long>(h.async_workers)));
+      .add("async_workers", Tree::number(static_cast<long long>(h.async_workers)))
+      .add("durability", Tree::text(std::string(to_string(h.durability))));
   if (!h.tls_ca_file.empty()) t.add("tls_ca_file", Tree::text(h.tls_ca_file.string()));
   return t;
 }

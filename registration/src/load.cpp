@@ -171,7 +171,8 @@ class Loader {
   void read_host(const YAML::Node& node, const std::string& file, const fs::path& folder) {
     Mapping m(node, file, "host", "host.",
               {"plugin_folder", "data_folder", "log_level", "log_format", "organization",
-               "business_unit_id", "default_user_id", "max_depth", "async_workers", "tls_ca_file"},
+               "business_unit_id", "default_user_id", "max_depth", "async_workers", "durability",
+               "tls_ca_file"},
               problems_);
     if (host_where_) {
       problems_.error(m.where(),
@@ -205,6 +206,9 @@ class Loader {
     if (auto v = m.guid("default_user_id")) default_user_id_ = *v;
     if (auto v = m.integer("max_depth", 1, 100)) host.max_depth = static_cast<int>(*v);
     if (auto v = m.integer("async_workers", 1, 256)) host.async_workers = static_cast<int>(*v);
+    if (auto v = m.choice<Durability>("durability",
+                                      {{"normal", Durability::normal}, {"full", Durability::full}}))
+      host.durability = *v;
     if (auto v = m.text("tls_ca_file"); v && !v->empty()) {
       host.tls_ca_file = resolve_folder(folder, *v);
       std::error_code ec;

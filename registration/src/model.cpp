@@ -54,6 +54,10 @@ std::string_view to_string(SizePolicy policy) noexcept {
   return policy == SizePolicy::truncate ? "truncate" : "fail";
 }
 
+std::string_view to_string(Durability durability) noexcept {
+  return durability == Durability::normal ? "normal" : "full";
+}
+
 std::string_view to_string(Ordering order) noexcept {
   return order == Ordering::none ? "none" : "per-record";
 }

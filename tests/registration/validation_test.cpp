@@ -55,7 +55,7 @@ TEST_CASE("an unknown key like no allowed one lists the keys allowed there") {
   check_problem(errors[0], scratch, 2, 3,
                 "unknown key 'colour' in host; the keys allowed here are plugin_folder, "
                 "data_folder, log_level, log_format, organization, business_unit_id, "
-                "default_user_id, max_depth, async_workers, tls_ca_file");
+                "default_user_id, max_depth, async_workers, durability, tls_ca_file");
 }
 
 TEST_CASE("a CA file that is not there is reported at the key, with the path it looked for") {
@@ -108,6 +108,16 @@ TEST_CASE("an enumerated value outside its set lists the allowed values") {
   check_problem(errors[0], scratch, 4, 12,
                 "stage: 'post' is not allowed; use one of pre-validation, pre-operation, "
                 "post-operation, 10, 20, 40");
+}
+
+TEST_CASE("a durability other than normal or full is reported with both") {
+  Scratch scratch;
+  auto errors = errors_of(scratch, R"(host:
+  durability: fsync
+)");
+  REQUIRE(errors.size() == 1);
+  check_problem(errors[0], scratch, 2, 15,
+                "host.durability: 'fsync' is not allowed; use one of normal, full");
 }
 
 TEST_CASE("a missing required field is reported at the item that lacks it") {

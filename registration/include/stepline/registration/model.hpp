@@ -39,6 +39,12 @@ struct Problem {
   std::string str() const;
 };
 
+/// What a committed operation survives. normal: WAL with synchronous=NORMAL, a crash of the
+/// process (the last commits may be lost to a power loss or an operating-system crash, never
+/// half-applied). full: synchronous=FULL, one fsync per commit (operations that commit together
+/// share it), a power loss too.
+enum class Durability { normal, full };
+
 struct HostSettings {
   std::filesystem::path plugin_folder;   ///< relative paths resolve against the YAML file's folder
   std::filesystem::path data_folder;
@@ -50,6 +56,7 @@ struct HostSettings {
   Guid default_user_id;                  ///< the calling user when a request names none
   int max_depth = 8;                     ///< nested requests deeper than this fail
   int async_workers = 2;                 ///< async-service worker threads
+  Durability durability = Durability::normal;
   /// PEM CA bundle that amqps endpoints are verified against instead of the system store (a
   /// private CA, a broker on the development machine); relative to the YAML file's folder.
   std::filesystem::path tls_ca_file;
@@ -76,6 +83,7 @@ std::string_view to_string(UserClaim claim) noexcept;
 std::string_view to_string(SizePolicy policy) noexcept;
 std::string_view to_string(Ordering order) noexcept;
 std::string_view to_string(AuthMechanism auth) noexcept;
+std::string_view to_string(Durability durability) noexcept;
 
 /// How failed posts are retried; visible and documented, unlike an opaque platform schedule.
 struct RetryPolicy {
