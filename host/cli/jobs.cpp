@@ -51,19 +51,21 @@ struct BadInput : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::filesystem::path database_of(const std::string& config) {
+/// The job store of the registration's data folder, with its durability.
+JobStore open_job_store(const std::string& config) {
   if (!std::filesystem::exists(config))
     throw BadInput("cannot read the registration file " + config);
-  // read(), not load(): the job commands need the data folder only, so a registration whose
+  // read(), not load(): the job commands need the host settings only, so a registration whose
   // secrets are not set in this shell still names its database.
   auto loaded = registration::read(config);
-  auto folder = loaded.registration.host.data_folder;
+  const auto& host = loaded.registration.host;
+  auto folder = host.data_folder;
   if (folder.empty()) folder = std::filesystem::path(config).parent_path() / "data";
   auto file = folder / "stepline.db";
   if (!std::filesystem::exists(file))
     throw BadInput("no job database at " + file.string() + " (the data folder of " + config +
                    "): nothing has run with this registration");
-  return file;
+  return JobStore(file, host.durability);
 }
 
 /// "30s", "10m", "1h30m", "500ms" or "7d".
@@ -182,7 +184,7 @@ int list(const JobsOptions& o) {
   filter.step = o.step;
   filter.entity = o.entity;
   filter.limit = o.limit;
-  JobStore store(database_of(o.config));
+  JobStore store = open_job_store(o.config);
   std::size_t shown = 0;
   if (o.json) {
     rapidjson::StringBuffer buffer;
@@ -214,7 +216,7 @@ int list(const JobsOptions& o) {
 }
 
 int show(const JobsOptions& o) {
-  JobStore store(database_of(o.config));
+  JobStore store = open_job_store(o.config);
   auto j = store.find(o.id);
   if (o.json) {
     rapidjson::StringBuffer buffer;
@@ -266,7 +268,7 @@ int show(const JobsOptions& o) {
 
 template <class Change>
 int change(const JobsOptions& o, Change apply) {
-  JobStore store(database_of(o.config));
+  JobStore store = open_job_store(o.config);
   auto job = store.find(o.id);
   JobStatus now = apply(store, job.id);
   std::cout << fmt::format("system job {} is now {}\n", job.id.str(), to_string(now));
@@ -277,7 +279,7 @@ int purge(const JobsOptions& o) {
   if (!o.succeeded && !o.failed && !o.canceled)
     throw BadInput("purge: say what to remove: --succeeded, --failed and/or --canceled");
   auto age = duration_of(o.older_than, "--older-than");
-  JobStore store(database_of(o.config));
+  JobStore store = open_job_store(o.config);
   auto before = now_utc() - age;
   std::size_t removed = 0;
   if (o.succeeded) removed += store.purge(JobStatus::succeeded, before);

@@ -3,6 +3,8 @@
 // show what happened.
 #include <doctest/doctest.h>
 
+#include <stepline/host/host.hpp>
+
 #include "jobs/fixture.hpp"
 
 using namespace stepline;
@@ -539,4 +541,36 @@ TEST_CASE("drain waits for the jobs created after a sequence number") {
   auto counts = service->store().count(mark);
   CHECK(counts[JobStatus::succeeded] == 10);
   CHECK(service->store().count(service->store().last_sequence()).empty());
+}
+
+TEST_CASE("the registration's durability reaches the record store, the job store and checkpoints") {
+  TempFolder data;
+  TestFactory factory;
+  factory.add("noop", [](ExecutionContext&, Services&) {});
+  auto r = make_registration({async_plugin_step("count", "noop", "Create")});
+  r.host.data_folder = data.path();
+  r.host.durability = host::Durability::full;
+  host::Host full(r, factory);
+  CHECK(full.store().durability() == host::Durability::full);
+  AsyncService service(full, nullptr, test_options());
+  CHECK(service.durability() == host::Durability::full);
+  // Operations and jobs commit with a full sync like any other.
+  service.start();
+  REQUIRE(full.execute({.message = "Create", .parameters = {{"Target", Value(account("A"))}}}).ok());
+  CHECK(eventually([&] {
+    auto jobs = full.store().system_jobs();
+    return jobs.size() == 1 && status_of(jobs[0]) == JobStatus::succeeded;
+  }));
+  service.stop();
+
+  auto options = test_options();
+  options.durability = host::Durability::normal;
+  CHECK(AsyncService(full, nullptr, options).durability() == host::Durability::normal);
+  host::Host normal(r, factory,
+                    {.database = data.path() / "other.db", .durability = host::Durability::normal});
+  CHECK(normal.store().durability() == host::Durability::normal);
+  r.host.durability = host::Durability::normal;
+  host::Host by_default(r, factory, {.database = data.path() / "third.db"});
+  CHECK(by_default.store().durability() == host::Durability::normal);
+  CHECK(AsyncService(by_default, nullptr, test_options()).durability() == host::Durability::normal);
 }

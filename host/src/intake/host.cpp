@@ -14,7 +14,9 @@ std::filesystem::path database_of(const registration::Registration& r, const Hos
 }  // namespace
 
 Host::Host(registration::Registration registration, PluginFactory& factory, HostOptions options)
-    : store_(std::make_unique<RecordStore>(database_of(registration, options), options.durability)),
+    : store_(std::make_unique<RecordStore>(
+          database_of(registration, options),
+          options.durability.value_or(registration.host.durability))),
       pipeline_(std::make_unique<Pipeline>(std::move(registration), factory, *store_,
                                            options.notification)) {}
 

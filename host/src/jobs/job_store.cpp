@@ -144,6 +144,7 @@ class JobStore::WriteTransaction {
 
 JobStore::JobStore(const std::filesystem::path& database, Durability durability)
     : file_(database),
+      durability_(durability),
       db_(store::open_database(database, durability)),
       gate_(store::WriteGate::of(database)) {
   try {

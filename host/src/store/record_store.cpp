@@ -80,7 +80,10 @@ class RecordStore::StandaloneWrite {
 };
 
 RecordStore::RecordStore(const std::filesystem::path& file, Durability durability)
-    : file_(file), db_(store::open_database(file, durability)), gate_(store::WriteGate::of(file)) {
+    : file_(file),
+      durability_(durability),
+      db_(store::open_database(file, durability)),
+      gate_(store::WriteGate::of(file)) {
   try {
     statements_ = std::make_unique<Statements>(db_);
   } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <stepline/registration/model.hpp>
@@ -19,7 +20,8 @@ struct HostOptions {
   /// The record store's file; empty = stepline.db in the registration's data folder ("data"
   /// when that is empty too).
   std::filesystem::path database;
-  Durability durability = Durability::normal;
+  /// What a committed operation survives; nullopt = the registration's host.durability.
+  std::optional<Durability> durability;
   /// Posts for endpoint steps and plug-ins' notification(); null = none available.
   NotificationService* notification = nullptr;
 };

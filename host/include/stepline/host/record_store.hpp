@@ -19,6 +19,7 @@
 #include <string>
 
 #include <stepline/entity.hpp>
+#include <stepline/registration/model.hpp>
 #include <stepline/services.hpp>
 
 struct sqlite3;
@@ -91,10 +92,9 @@ class JobHandoff {
   virtual void abandoned(std::size_t count) = 0;
 };
 
-enum class Durability {
-  normal,  ///< WAL + synchronous=NORMAL: survives process crashes
-  full,    ///< WAL + synchronous=FULL: survives power loss, one fsync per commit
-};
+/// normal: WAL + synchronous=NORMAL, survives process crashes; full: WAL + synchronous=FULL,
+/// survives power loss, one fsync per commit (the registration's `host.durability`).
+using Durability = registration::Durability;
 
 class RecordStore {
  public:
@@ -177,6 +177,8 @@ class RecordStore {
   /// Commits of operations' transactions so far (a group of operations counts once).
   std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
 
+  Durability durability() const noexcept { return durability_; }
+
   /// The schema version this build writes (PRAGMA user_version).
   static int schema_version() noexcept;
   const std::filesystem::path& file() const noexcept { return file_; }
@@ -197,6 +199,7 @@ class RecordStore {
                              std::chrono::microseconds patience);
 
   std::filesystem::path file_;
+  Durability durability_;
   sqlite3* db_ = nullptr;
   std::shared_ptr<store::WriteGate> gate_;
   std::unique_ptr<Statements> statements_;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -49,7 +50,9 @@ struct AsyncServiceOptions {
   /// A worker that finds fewer than `batch` jobs handed over waits this long for more, so that
   /// one commit records many results even when operations arrive one at a time.
   std::chrono::microseconds linger{std::chrono::milliseconds(2)};
-  Durability durability = Durability::normal;
+  /// The job store's and the checkpointer's; nullopt = the pipeline's record store's (which is
+  /// the registration's host.durability unless the host was opened with another).
+  std::optional<Durability> durability;
 };
 
 /// Counts since start, for the drain summary, logs and benchmarks.
@@ -92,6 +95,8 @@ class AsyncService : private JobHandoff {
   JobStore& store() noexcept { return store_; }
   /// "host:pid:nonce", the lease owner written on the jobs this service holds.
   const std::string& owner() const noexcept { return owner_; }
+  /// What the job store's commits and the checkpointer sync for.
+  Durability durability() const noexcept { return *options_.durability; }
 
   /// The lease owner this process would write, without the nonce ("host:pid:").
   static std::string process_owner_prefix();

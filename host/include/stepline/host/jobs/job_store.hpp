@@ -137,6 +137,7 @@ class JobStore {
   std::size_t purge(JobStatus status, DateTime before);
 
   const std::filesystem::path& file() const noexcept { return file_; }
+  Durability durability() const noexcept { return durability_; }
 
  private:
   struct Statements;
@@ -144,6 +145,7 @@ class JobStore {
   JobStatus current_status(const Guid& id);
 
   std::filesystem::path file_;
+  Durability durability_;
   sqlite3* db_ = nullptr;
   std::shared_ptr<store::WriteGate> gate_;  ///< shared with the record store of the same file
   std::unique_ptr<Statements> statements_;
