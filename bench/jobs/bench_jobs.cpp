@@ -63,6 +63,7 @@ struct Settings {
   int clients = 8;  // threads issuing the operations, each waiting for its own to return
   bool handoff = true;  // the service takes jobs at their commit (else it finds them by polling)
   bool tuned_allocator = true;  // host::tune_allocator(), as the stepline executable does
+  std::string durability = "normal";  // the registration's host.durability
   std::size_t batch = 64;
   // stepline mode:
   std::string connection_string;
@@ -242,6 +243,7 @@ std::filesystem::path write_registration(const std::filesystem::path& dir, const
       << "  data_folder: " << (dir / "data").string() << "\n"
       << "  log_level: warn\n";
   if (s.workers > 0) out << "  async_workers: " << s.workers << "\n";
+  out << "  durability: " << s.durability << "\n";
   out << "endpoints:\n"
       << "  - name: " << endpoint_name << "\n"
       << "    contract: queue\n"
@@ -332,7 +334,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 int run_stepline(const Settings& s) {
   test::TempDir dir("stepline-bench-jobs-");
   int succeeded = 0;
-  double seconds = 0, queue_seconds = 0;
+  double seconds = 0, queue_seconds = 0, operation_commits = 0;
   std::vector<double> latencies;
   {
     host::ConfiguredHost configured(write_registration(dir.path(), s));
@@ -350,6 +352,7 @@ int run_stepline(const Settings& s) {
     // Each client runs its share of the operations one after another, as a caller that waits
     // for each operation to return (its job durable) before it sends the next.
     std::atomic<int> next{0};
+    const auto commits_before = host.store().commits();
     std::string failure;
     std::mutex failure_mutex;
     auto start = Clock::now();
@@ -369,6 +372,7 @@ int run_stepline(const Settings& s) {
     for (auto& t : clients) t.join();
     if (!failure.empty()) throw std::runtime_error(failure);
     queue_seconds = seconds_since(start);
+    operation_commits = static_cast<double>(host.store().commits() - commits_before);
     service.drain(sequence);
     seconds = seconds_since(start);
 
@@ -382,7 +386,8 @@ int run_stepline(const Settings& s) {
                           std::filesystem::copy_options::recursive |
                               std::filesystem::copy_options::overwrite_existing);
   bench::print_result(seconds, succeeded,
-                      {queue_seconds, percentile(latencies, 0.5), percentile(latencies, 0.99)});
+                      {queue_seconds, percentile(latencies, 0.5), percentile(latencies, 0.99),
+                       operation_commits});
   return succeeded == s.messages ? 0 : 1;
 }
 
@@ -436,11 +441,14 @@ void run_endpoint_throughput(const char* self, Settings s) {
                                 "--handoff",
                                 s.handoff ? "true" : "false",
                                 "--tuned-allocator",
-                                s.tuned_allocator ? "true" : "false"};
+                                s.tuned_allocator ? "true" : "false",
+                                "--durability",
+                                s.durability};
   if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
   auto stepline = bench::run_child(argv, "stepline", dir.path());
-  if (stepline.extra.size() < 3) throw std::runtime_error("the stepline side printed no latencies");
+  if (stepline.extra.size() < 4) throw std::runtime_error("the stepline side printed no latencies");
   const double queue_seconds = stepline.extra[0], p50 = stepline.extra[1], p99 = stepline.extra[2];
+  const double operation_commits = stepline.extra[3];
   bool drained = consumer.wait_for(2 * static_cast<std::size_t>(s.messages), 120000);
 
   double base_rate = baseline.done / baseline.seconds;
@@ -448,19 +456,22 @@ void run_endpoint_throughput(const char* self, Settings s) {
   std::printf(
       "%d Update operations, each with one async endpoint step posting a json context (body %zu "
       "bytes, message %zu bytes encoded) into stepline-broker; %d client thread(s), %s worker(s) "
-      "x batch %zu, %s allocator\n",
+      "x batch %zu, %s allocator, durability %s\n",
       s.messages, size.body, size.encoded, s.clients,
       s.workers > 0 ? std::to_string(s.workers).c_str() : "default", s.batch,
-      s.tuned_allocator ? "tuned" : "default");
+      s.tuned_allocator ? "tuned" : "default", s.durability.c_str());
   auto row = [&](const char* name, double r, const bench::ChildResult& x) {
     std::printf("  %-40s %8.0f msg/s  %6.2f s  CPU %5.2f s (%5.1f us/msg)  peak RSS %6.1f MiB\n",
                 name, r, x.seconds, x.cpu, x.cpu * 1e6 / s.messages, x.rss_kib / 1024.0);
   };
   row("plain Proton C++ sender (same size)", base_rate, baseline);
   row("stepline operation -> job Succeeded", rate, stepline);
-  std::printf("  operations queued their jobs at %.0f ops/s; %ld of %d jobs succeeded%s\n",
-              s.messages / queue_seconds, stepline.done, s.messages,
-              drained ? "" : " (the consumer did not see every message)");
+  std::printf(
+      "  operations queued their jobs at %.0f ops/s in %.0f commits (%.1f operations per "
+      "commit); %ld of %d jobs succeeded%s\n",
+      s.messages / queue_seconds, operation_commits,
+      operation_commits > 0 ? s.messages / operation_commits : 0.0, stepline.done, s.messages,
+      drained ? "" : " (the consumer did not see every message)");
   std::printf(
       "  latency operation -> broker acceptance (completed_on - created_on): p50 %.0f ms, "
       "p99 %.0f ms\n",
@@ -487,6 +498,10 @@ int main(int argc, char** argv) {
   app.add_option("--tuned-allocator", s.tuned_allocator,
                  "keep freed memory in malloc's arenas as the stepline executable does "
                  "(true/false)");
+  app.add_option("--durability", s.durability,
+                 "host.durability of the end-to-end registration: normal, or full (fsync per "
+                 "commit)")
+      ->check(CLI::IsMember({"normal", "full"}));
   app.add_option("--parts", parts, "what to measure")
       ->delimiter(',')
       ->check(CLI::IsMember({"waiting", "plugin", "endpoint"}));
