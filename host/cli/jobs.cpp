@@ -199,16 +199,19 @@ int list(const JobsOptions& o) {
     std::cout << (shown ? "\n]\n" : "]\n");
     return exit_code::ok;
   }
-  std::cout << fmt::format("{:<36}  {:<11}  {:<24}  {:<8}  {:>7}  {:<24}  {}\n", "ID", "STATUS",
+  // Rows are printed as they are read, so the columns have fixed widths; longer text is cut
+  // with "..." (`show ID` and `--json` give it whole).
+  auto fit = [](const std::string& text, std::size_t width) {
+    return text.size() > width ? text.substr(0, width - 3) + "..." : text;
+  };
+  std::cout << fmt::format("{:<36}  {:<11}  {:<28}  {:<16}  {:>7}  {:<24}  {}\n", "ID", "STATUS",
                            "STEP", "ENTITY", "RETRIES", "NEXT/COMPLETED", "ERROR");
   store.list(filter, [&](const SystemJob& j) {
     ++shown;
     auto at = j.completed_on ? j.completed_on : j.postpone_until;
-    auto error = j.friendly_message.size() > 80 ? j.friendly_message.substr(0, 77) + "..."
-                                                : j.friendly_message;
-    std::cout << fmt::format("{:<36}  {:<11}  {:<24}  {:<8}  {:>7}  {:<24}  {}\n", j.id.str(),
-                             status_text(j), j.step_name, j.regarding_entity, j.retry_count,
-                             when(at), error);
+    std::cout << fmt::format("{:<36}  {:<11}  {:<28}  {:<16}  {:>7}  {:<24}  {}\n", j.id.str(),
+                             status_text(j), fit(j.step_name, 28), fit(j.regarding_entity, 16),
+                             j.retry_count, when(at), fit(j.friendly_message, 80));
   });
   if (o.limit && shown == o.limit)
     std::cerr << "(the first " << shown << "; --limit 0 shows every one)\n";

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "jobs/fixture.hpp"
 #include "support/process.hpp"
@@ -24,7 +25,7 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 
 /// A registration whose account Creates queue an asynchronous plug-in job, and some requests.
 struct Workspace {
-  Workspace() {
+  explicit Workspace(const std::string& step = "Tier later") {
     config = folder.path() / "stepline.yaml";
     std::ofstream(config) << "host:\n"
                           << "  plugin_folder: "
@@ -34,7 +35,7 @@ struct Workspace {
                           << "  async_workers: 2\n"
                           << "plugins:\n  - file: account_rules.so\n"
                           << "steps:\n"
-                          << "  - name: Tier later\n    message: Create\n    entity: account\n"
+                          << "  - name: " << step << "\n    message: Create\n    entity: account\n"
                           << "    stage: post-operation\n    mode: async\n"
                           << "    handler:\n      plugin: Samples.SetAccountTier\n";
     requests = folder.path() / "requests.jsonl";
@@ -87,6 +88,28 @@ TEST_CASE("stepline jobs list shows queued jobs, filtered, as text or JSON") {
   auto bad = w.jobs({"list", "--status", "sleeping"});
   CHECK(bad.status == 2);
   CHECK(bad.output.find("'sleeping' is not a job status") != std::string::npos);
+}
+
+TEST_CASE("stepline jobs list cuts a step name wider than its column and keeps the columns") {
+  Workspace w("Set the account tier a little later than now");
+  w.queue();
+  auto text = w.jobs({"list", "--limit", "0"});
+  REQUIRE(text.status == 0);
+  std::istringstream lines(text.output);
+  std::string header;
+  std::getline(lines, header);
+  const auto entity_column = header.find("ENTITY");
+  REQUIRE(entity_column != std::string::npos);
+  int rows = 0;
+  for (std::string row; std::getline(lines, row); ++rows) {
+    CAPTURE(row);
+    CHECK(row.find("Set the account tier a li...") != std::string::npos);
+    CHECK(row.compare(entity_column, 7, "account") == 0);
+  }
+  CHECK(rows == 20);
+  // The whole name is in the JSON listing.
+  CHECK(w.jobs({"list", "--json", "--limit", "1"}).output.find(
+            "\"step\":\"Set the account tier a little later than now\"") != std::string::npos);
 }
 
 TEST_CASE("stepline jobs show prints every field and the context size; unknown ids exit 3") {

@@ -136,8 +136,9 @@ std::size_t AsyncService::start() {
     log::info("async service: {} job(s) left in progress by a stopped host are ready again",
               recovered);
   started_ = true;
-  log::info("async service: {} worker(s), lease owner {}, {} ({})", options_.workers, owner_,
-            store_.file().string(),
+  log::info("async service: {} worker(s), lease owner {}, {} (durability {}; {})",
+            options_.workers, owner_, store_.file().string(),
+            registration::to_string(store_.durability()),
             poster_ ? "plug-in and endpoint jobs" : "plug-in jobs only: no endpoint poster");
   try {
     checkpointer_ = std::make_unique<WalCheckpointer>(store_.file(), *options_.durability,
