@@ -147,11 +147,18 @@ void add_claims(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionCon
 }
 
 // Sets the body; returns its size in bytes, or 0 when only encoding tells (the AMQP map).
-std::size_t set_body(proton::message& m, format::Format format, const ExecutionContext& c) {
+// `json_text`, when given, is `c` already in the json format.
+std::size_t set_body(proton::message& m, format::Format format, const ExecutionContext& c,
+                     std::string_view json_text = {}) {
   if (format == format::Format::binary) {
     m.inferred(false);  // the map travels as an amqp-value section
     m.body(format::binary::to_amqp_value(c));
     return 0;
+  }
+  if (format == format::Format::json && !json_text.empty()) {
+    m.inferred(true);
+    m.body(proton::binary(json_text.begin(), json_text.end()));
+    return json_text.size();
   }
   std::string text = format::serialize_any_format(c, format);
   // Inferred + binary = one data section holding the bytes, what Azure SDK receivers expect of
@@ -262,7 +269,7 @@ EndpointMessage compose_message(const ServiceEndpoint& endpoint, const Execution
     m.group_id(session);
   }
 
-  std::size_t body = set_body(m, format, context);
+  std::size_t body = set_body(m, format, context, options.json_body);
   out.size = measure(m, body, e.bound(), limit);
   if (out.size <= limit) return out;
 

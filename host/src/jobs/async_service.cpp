@@ -390,6 +390,7 @@ std::vector<JobResult> AsyncService::run_batch(std::vector<SystemJob>& jobs) {
       auto context = frozen_context(job);
       PostOptions options;
       options.ordering_key = job.ordering_key;
+      options.json_body = job.context;  // the frozen context's own text: not written again
       pending.push_back({i, endpoint, poster_->post(*endpoint, *context, options), Clock::now()});
     } catch (const std::exception& e) {
       results[i] = failed(job, error_code::unexpected, e.what(),

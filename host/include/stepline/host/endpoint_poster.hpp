@@ -6,6 +6,7 @@
 
 #include <future>
 #include <string>
+#include <string_view>
 
 #include <stepline/execution_context.hpp>
 #include <stepline/host/amqp/outcome.hpp>
@@ -17,6 +18,10 @@ struct PostOptions {
   /// Event Hubs partition key / Service Bus session id; empty = the endpoint's own rule
   /// (its partition_key, else none). Set from the record key for `order: per-record` endpoints.
   std::string ordering_key;
+  /// `context` already written in Stepline's `json` format (a system job's stored context):
+  /// the body of a `format: json` endpoint's message, instead of writing the context again.
+  /// Must be exactly that context's text; ignored for other formats and for a truncated body.
+  std::string_view json_body;
 };
 
 class EndpointPoster {
