@@ -17,27 +17,45 @@ namespace {
 
 enum class Setup { untouched, tuned, tuned_with_environment };
 
-// In a child process (malloc settings are process-wide): a new thread, and so a new arena,
-// allocates 900 KiB in 1 KiB blocks and frees them; reports in KiB how much memory the
-// arenas then hold from the system.
-std::size_t kept_kib(Setup setup) {
+// Runs `probe` in a child process (malloc settings are process-wide) after `setup`; returns the
+// byte it exits with.
+int in_child(Setup setup, int (*probe)()) {
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     if (setup == Setup::tuned_with_environment)
       ::setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072", 1);
     if (setup != Setup::untouched) stepline::host::tune_allocator();
-    std::thread([] {
-      std::vector<void*> blocks(900);
-      for (auto& b : blocks) b = std::malloc(1024);
-      for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
-    }).join();
-    ::_exit(static_cast<int>(std::min<std::size_t>(mallinfo2().arena / 1024 / 8, 255)));
+    ::_exit(probe());
   }
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
-  return static_cast<std::size_t>(WEXITSTATUS(status)) * 8;
+  return WEXITSTATUS(status);
+}
+
+// A new thread, and so a new arena, allocates 900 KiB in 1 KiB blocks and frees them; how much
+// memory the arenas then hold from the system, in KiB.
+std::size_t kept_kib(Setup setup) {
+  return static_cast<std::size_t>(in_child(setup, [] {
+           std::thread([] {
+             std::vector<void*> blocks(900);
+             for (auto& b : blocks) b = std::malloc(1024);
+             for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
+           }).join();
+           return static_cast<int>(std::min<std::size_t>(mallinfo2().arena / 1024 / 8, 255));
+         })) *
+         8;
+}
+
+// Whether a 300 KiB block is mapped on its own (1) or comes from an arena (0).
+int mapped_alone(Setup setup) {
+  return in_child(setup, [] {
+    void* block = std::malloc(300 << 10);
+    const int mapped = mallinfo2().hblks > 0 ? 1 : 0;
+    std::free(block);
+    return mapped;
+  });
 }
 
 }  // namespace
@@ -48,6 +66,11 @@ TEST_CASE("tune_allocator keeps freed memory for the next allocations") {
   CAPTURE(tuned);
   CHECK(untouched < 600);            // glibc's default gives back all but its 128 KiB pad
   CHECK(tuned >= untouched + 700);   // the 900 KiB freed stay
+}
+
+TEST_CASE("tune_allocator takes blocks up to 512 KiB from the arenas") {
+  CHECK(mapped_alone(Setup::untouched) == 1);  // glibc starts mapping at 128 KiB
+  CHECK(mapped_alone(Setup::tuned) == 0);
 }
 
 TEST_CASE("tune_allocator leaves a trim threshold set in the environment alone") {

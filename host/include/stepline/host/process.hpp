@@ -10,7 +10,8 @@ namespace stepline::host {
 /// arenas shrink and grow again all the time, and each shrink is an madvise whose TLB shootdown
 /// reaches every core. With 32 concurrent operations that was a quarter of the host's CPU and
 /// halved its throughput (docs/JOBS.md "Throughput"). Resident memory grows by at most the kept
-/// memory of the arenas in use (a few MiB). Leaves the setting alone when the environment sets
+/// memory of the arenas in use (a few MiB). Blocks up to 512 KiB come from the arenas, larger
+/// ones are mapped on their own. Leaves the setting alone when the environment sets
 /// it (GLIBC_TUNABLES=glibc.malloc.trim_threshold=...). Call once, early, before threads start.
 void tune_allocator();
 
