@@ -47,9 +47,11 @@ inline double cpu_seconds() {
 }
 
 /// Prints the line run_child() reads, last: the time, what got done, this process's peak RSS and
-/// CPU time, then `extra`.
-inline void print_result(double seconds, long done, const std::vector<double>& extra = {}) {
-  std::printf("result %.6f %ld %ld %.6f", seconds, done, child_peak_rss_kib(), cpu_seconds());
+/// CPU time (less `cpu_before`, spent on set-up), then `extra`.
+inline void print_result(double seconds, long done, const std::vector<double>& extra = {},
+                         double cpu_before = 0) {
+  std::printf("result %.6f %ld %ld %.6f", seconds, done, child_peak_rss_kib(),
+              cpu_seconds() - cpu_before);
   for (double x : extra) std::printf(" %.6f", x);
   std::printf("\n");
   std::fflush(stdout);

@@ -64,6 +64,7 @@ struct Settings {
   bool handoff = true;  // the service takes jobs at their commit (else it finds them by polling)
   bool tuned_allocator = true;  // host::tune_allocator(), as the stepline executable does
   std::string durability = "normal";  // the registration's host.durability
+  long history = 0;  // succeeded jobs in the stepline side's database before it starts
   std::size_t batch = 64;
   // stepline mode:
   std::string connection_string;
@@ -127,7 +128,9 @@ registration::Registration registration_with(Mode mode) {
   return r;
 }
 
-void insert_waiting(const std::filesystem::path& db_file, long count) {
+/// Writes `count` jobs straight into the database: Waiting until 2099, or Succeeded (a job
+/// history, as a store accumulates without purging).
+void insert_jobs(const std::filesystem::path& db_file, long count, bool succeeded) {
   host::RecordStore store(db_file);  // creates the schema
   sqlite3* db = nullptr;
   sqlite3_open(db_file.c_str(), &db);
@@ -138,7 +141,7 @@ void insert_waiting(const std::filesystem::path& db_file, long count) {
                      "regarding_entity, regarding_id, message, depth, correlation_id, state_code, "
                      "status_code, postpone_until, endpoint, sequence) VALUES (?1, "
                      "'2026-01-01T00:00:00.000Z', ?2, 'publish', 'account', ?3, 'Update', 1, ?2, "
-                     "1, 10, '2099-01-01T00:00:00.000Z', 'orders', ?5)",
+                     "?6, ?7, ?8, 'orders', ?5)",
                      -1, &s, nullptr);
   sqlite3_stmt* c = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO system_job_contexts (sequence, context) VALUES (?5, ?4)", -1,
@@ -152,6 +155,12 @@ void insert_waiting(const std::filesystem::path& db_file, long count) {
     sqlite3_bind_text(s, 3, id.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 4, context.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, i);
+    sqlite3_bind_int(s, 6, succeeded ? 3 : 1);
+    sqlite3_bind_int(s, 7, succeeded ? 30 : 10);
+    if (succeeded)
+      sqlite3_bind_null(s, 8);
+    else
+      sqlite3_bind_text(s, 8, "2099-01-01T00:00:00.000Z", -1, SQLITE_STATIC);
     sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_bind_text(c, 4, context.c_str(), -1, SQLITE_STATIC);
@@ -168,7 +177,7 @@ void insert_waiting(const std::filesystem::path& db_file, long count) {
 void run_waiting(const std::filesystem::path& dir, long waiting) {
   auto file = dir / "waiting.db";
   auto t = Clock::now();
-  insert_waiting(file, waiting);
+  insert_jobs(file, waiting, false);
   std::printf("inserted %ld waiting jobs in %.1f s (%.0f MiB on disk)\n", waiting, seconds_since(t),
               std::filesystem::file_size(file) / 1048576.0);
   Factory factory;
@@ -334,9 +343,14 @@ double percentile(const std::vector<double>& sorted, double p) {
 int run_stepline(const Settings& s) {
   test::TempDir dir("stepline-bench-jobs-");
   int succeeded = 0;
-  double seconds = 0, queue_seconds = 0, operation_commits = 0;
+  double seconds = 0, queue_seconds = 0, operation_commits = 0, setup_cpu = 0;
   std::vector<double> latencies;
   {
+    if (s.history > 0) {
+      std::filesystem::create_directories(dir.path() / "data");
+      insert_jobs(dir.path() / "data" / "stepline.db", s.history, true);
+      setup_cpu = bench::cpu_seconds();
+    }
     host::ConfiguredHost configured(write_registration(dir.path(), s));
     auto& host = configured.host();
     std::vector<Guid> accounts;
@@ -387,7 +401,8 @@ int run_stepline(const Settings& s) {
                               std::filesystem::copy_options::overwrite_existing);
   bench::print_result(seconds, succeeded,
                       {queue_seconds, percentile(latencies, 0.5), percentile(latencies, 0.99),
-                       operation_commits});
+                       operation_commits},
+                      setup_cpu);
   return succeeded == s.messages ? 0 : 1;
 }
 
@@ -443,7 +458,9 @@ void run_endpoint_throughput(const char* self, Settings s) {
                                 "--tuned-allocator",
                                 s.tuned_allocator ? "true" : "false",
                                 "--durability",
-                                s.durability};
+                                s.durability,
+                                "--history",
+                                std::to_string(s.history)};
   if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
   auto stepline = bench::run_child(argv, "stepline", dir.path());
   if (stepline.extra.size() < 4) throw std::runtime_error("the stepline side printed no latencies");
@@ -456,10 +473,10 @@ void run_endpoint_throughput(const char* self, Settings s) {
   std::printf(
       "%d Update operations, each with one async endpoint step posting a json context (body %zu "
       "bytes, message %zu bytes encoded) into stepline-broker; %d client thread(s), %s worker(s) "
-      "x batch %zu, %s allocator, durability %s\n",
+      "x batch %zu, %s allocator, durability %s, %ld earlier jobs\n",
       s.messages, size.body, size.encoded, s.clients,
       s.workers > 0 ? std::to_string(s.workers).c_str() : "default", s.batch,
-      s.tuned_allocator ? "tuned" : "default", s.durability.c_str());
+      s.tuned_allocator ? "tuned" : "default", s.durability.c_str(), s.history);
   auto row = [&](const char* name, double r, const bench::ChildResult& x) {
     std::printf("  %-40s %8.0f msg/s  %6.2f s  CPU %5.2f s (%5.1f us/msg)  peak RSS %6.1f MiB\n",
                 name, r, x.seconds, x.cpu, x.cpu * 1e6 / s.messages, x.rss_kib / 1024.0);
@@ -502,6 +519,8 @@ int main(int argc, char** argv) {
                  "host.durability of the end-to-end registration: normal, or full (fsync per "
                  "commit)")
       ->check(CLI::IsMember({"normal", "full"}));
+  app.add_option("--history", s.history,
+                 "succeeded jobs already in the end-to-end database (a store that is not purged)");
   app.add_option("--parts", parts, "what to measure")
       ->delimiter(',')
       ->check(CLI::IsMember({"waiting", "plugin", "endpoint"}));
