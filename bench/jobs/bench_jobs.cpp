@@ -17,10 +17,11 @@
 //     is its own; a consumer empties the queue during both, and the second side starts only once
 //     the first side's messages are all consumed.
 //
-//   bench_jobs [WAITING] [--waiting N] [--messages N] [--workers W] [--batch B]
-//              [--parts waiting,plugin,endpoint]
+//   bench_jobs [WAITING] [--waiting N] [--messages N] [--workers W] [--batch B] [--clients C]
+//              [--handoff true|false] [--tuned-allocator true|false] [--durability normal|full]
+//              [--history N] [--parts waiting,plugin,endpoint]
 //   bench_jobs --mode stepline --connection-string S --queue Q --messages N --pad BYTES
-//              [--workers W] [--batch B] [--keep DIR]     (one side alone, e.g. under perf)
+//              [--workers W] [--batch B] [--keep DIR] [...]  (one side alone, e.g. under perf)
 #include <sys/resource.h>
 
 #include <algorithm>
