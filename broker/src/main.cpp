@@ -47,10 +47,18 @@ int parse_options(int argc, char** argv, Options& options) {
   opterr = 0;
   for (int opt; (opt = getopt_long(argc, argv, ":c:h", longs, nullptr)) != -1;) {
     switch (opt) {
-      case 'c': options.config_path = optarg; break;
-      case kListen: options.listen = optarg; break;
-      case kLogLevel: options.level = optarg; break;
-      case 'h': std::cout << kUsage; return 0;
+      case 'c':
+        options.config_path = optarg;
+        break;
+      case kListen:
+        options.listen = optarg;
+        break;
+      case kLogLevel:
+        options.level = optarg;
+        break;
+      case 'h':
+        std::cout << kUsage;
+        return 0;
       case ':':
         std::cerr << "stepline-broker: " << argv[optind - 1] << " needs a value\n" << kUsage;
         return 2;

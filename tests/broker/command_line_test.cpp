@@ -19,11 +19,11 @@ TEST_CASE("stepline-broker names a wrong option, prints its usage and exits 2") 
     std::vector<std::string> args;
     std::string says;
   };
-  for (const auto& c : {Case{{}, "--config FILE is required"},
-                        Case{{"--bogus"}, "unknown option --bogus"},
-                        Case{{"-c"}, "-c needs a value"},
-                        Case{{"-c", "broker.yaml", "--listen"}, "--listen needs a value"},
-                        Case{{"-c", "broker.yaml", "extra"}, "unexpected argument extra"}}) {
+  for (const auto& c :
+       {Case{{}, "--config FILE is required"}, Case{{"--bogus"}, "unknown option --bogus"},
+        Case{{"-c"}, "-c needs a value"},
+        Case{{"-c", "broker.yaml", "--listen"}, "--listen needs a value"},
+        Case{{"-c", "broker.yaml", "extra"}, "unexpected argument extra"}}) {
     CAPTURE(c.says);
     auto r = broker(c.args);
     CHECK(r.status == 2);

@@ -15,6 +15,13 @@
 
 namespace {
 
+// Under a sanitizer, malloc is the sanitizer's own and glibc's settings mean nothing.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+
 enum class Setup { untouched, tuned, tuned_with_environment };
 
 // Runs `probe` in a child process (malloc settings are process-wide) after `setup`; returns the
@@ -37,14 +44,16 @@ int in_child(Setup setup, int (*probe)()) {
 // A new thread, and so a new arena, allocates 900 KiB in 1 KiB blocks and frees them; how much
 // memory the arenas then hold from the system, in KiB.
 std::size_t kept_kib(Setup setup) {
-  return static_cast<std::size_t>(in_child(setup, [] {
-           std::thread([] {
-             std::vector<void*> blocks(900);
-             for (auto& b : blocks) b = std::malloc(1024);
-             for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
-           }).join();
-           return static_cast<int>(std::min<std::size_t>(mallinfo2().arena / 1024 / 8, 255));
-         })) *
+  return static_cast<std::size_t>(in_child(
+             setup,
+             [] {
+               std::thread([] {
+                 std::vector<void*> blocks(900);
+                 for (auto& b : blocks) b = std::malloc(1024);
+                 for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
+               }).join();
+               return static_cast<int>(std::min<std::size_t>(mallinfo2().arena / 1024 / 8, 255));
+             })) *
          8;
 }
 
@@ -60,20 +69,21 @@ int mapped_alone(Setup setup) {
 
 }  // namespace
 
-TEST_CASE("tune_allocator keeps freed memory for the next allocations") {
+TEST_CASE("tune_allocator keeps freed memory for the next allocations" * doctest::skip(sanitized)) {
   std::size_t untouched = kept_kib(Setup::untouched), tuned = kept_kib(Setup::tuned);
   CAPTURE(untouched);
   CAPTURE(tuned);
-  CHECK(untouched < 600);            // glibc's default gives back all but its 128 KiB pad
-  CHECK(tuned >= untouched + 700);   // the 900 KiB freed stay
+  CHECK(untouched < 600);           // glibc's default gives back all but its 128 KiB pad
+  CHECK(tuned >= untouched + 700);  // the 900 KiB freed stay
 }
 
-TEST_CASE("tune_allocator takes blocks up to 512 KiB from the arenas") {
+TEST_CASE("tune_allocator takes blocks up to 512 KiB from the arenas" * doctest::skip(sanitized)) {
   CHECK(mapped_alone(Setup::untouched) == 1);  // glibc starts mapping at 128 KiB
   CHECK(mapped_alone(Setup::tuned) == 0);
 }
 
-TEST_CASE("tune_allocator leaves a trim threshold set in the environment alone") {
+TEST_CASE("tune_allocator leaves a trim threshold set in the environment alone" *
+          doctest::skip(sanitized)) {
   // The environment variable only takes effect at start; the child inherits the parent's
   // defaults, so the default behaviour shows that tune_allocator did not override it.
   CHECK(kept_kib(Setup::tuned_with_environment) < 600);

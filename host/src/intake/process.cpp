@@ -10,7 +10,8 @@ namespace stepline::host {
 
 void tune_allocator() {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables && std::string_view(tunables).find("malloc.trim_threshold") != std::string_view::npos)
+  if (tunables &&
+      std::string_view(tunables).find("malloc.trim_threshold") != std::string_view::npos)
     return;
   mallopt(M_TRIM_THRESHOLD, 1 << 20);
   // Setting the trim threshold stops glibc from raising its mmap threshold as large blocks are
