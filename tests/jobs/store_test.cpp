@@ -431,12 +431,25 @@ class RecordingHandoff : public host::JobHandoff {
   void abandoned(std::size_t count) override { abandoned_count += count; }
 };
 
+/// Stores whose record store offers its jobs to a RecordingHandoff for the test's length.
+struct HandoffStores : Stores {
+  HandoffStores() { REQUIRE(records.attach_handoff(handoff)); }
+  ~HandoffStores() { records.detach_handoff(handoff); }
+  /// Adds `job` in an operation of its own, committed.
+  Guid add_committed(SystemJob job) {
+    host::RecordStore::Transaction operation(records);
+    auto id = add(std::move(job));
+    operation.commit();
+    return id;
+  }
+  RecordingHandoff handoff;
+};
+
 }  // namespace
 
 TEST_CASE("jobs of a committed operation are handed over In progress under the taker's lease") {
-  Stores s;
-  RecordingHandoff handoff;
-  REQUIRE(s.records.attach_handoff(handoff));
+  HandoffStores s;
+  auto& handoff = s.handoff;
   Guid id;
   {
     host::RecordStore::Transaction operation(s.records);
@@ -451,13 +464,11 @@ TEST_CASE("jobs of a committed operation are handed over In progress under the t
   CHECK(row.lease_owner == "here:1:handoff");
   CHECK(row.started_on.has_value());
   CHECK(handoff.abandoned_count == 0);
-  s.records.detach_handoff(handoff);
 }
 
 TEST_CASE("jobs of a rolled-back operation or savepoint are never handed over") {
-  Stores s;
-  RecordingHandoff handoff;
-  REQUIRE(s.records.attach_handoff(handoff));
+  HandoffStores s;
+  auto& handoff = s.handoff;
   Guid rolled_back, inner_rolled_back, kept;
   {
     host::RecordStore::Transaction operation(s.records);
@@ -483,26 +494,17 @@ TEST_CASE("jobs of a rolled-back operation or savepoint are never handed over") 
   CHECK_THROWS(s.jobs.find(rolled_back.str()));
   CHECK_THROWS(s.jobs.find(inner_rolled_back.str()));
   CHECK(handoff.claimed == 3);
-  s.records.detach_handoff(handoff);
 }
 
 TEST_CASE("a job the taker declines, or written outside an operation, waits Ready in the database") {
-  Stores s;
-  RecordingHandoff handoff;
-  REQUIRE(s.records.attach_handoff(handoff));
+  HandoffStores s;
   auto outside = s.add(new_job(1));  // no transaction: not offered
-  handoff.take = false;
-  Guid declined;
-  {
-    host::RecordStore::Transaction operation(s.records);
-    declined = s.add(new_job(2));
-    operation.commit();
-  }
-  CHECK(handoff.claimed == 0);
-  CHECK(handoff.handed.empty());
+  s.handoff.take = false;
+  auto declined = s.add_committed(new_job(2));
+  CHECK(s.handoff.claimed == 0);
+  CHECK(s.handoff.handed.empty());
   CHECK(s.status(outside) == JobStatus::ready);
   CHECK(s.status(declined) == JobStatus::ready);
-  s.records.detach_handoff(handoff);
 }
 
 TEST_CASE("a job's context lives beside it and goes with it") {
@@ -534,16 +536,12 @@ TEST_CASE("a job's context lives beside it and goes with it") {
 }
 
 TEST_CASE("one taker per store: a second is refused, and detaching another changes nothing") {
-  Stores s;
-  RecordingHandoff first, second;
-  REQUIRE(s.records.attach_handoff(first));
+  HandoffStores s;
+  auto& first = s.handoff;
+  RecordingHandoff second;
   CHECK_FALSE(s.records.attach_handoff(second));
   s.records.detach_handoff(second);  // not attached: the first stays
-  {
-    host::RecordStore::Transaction operation(s.records);
-    s.add(new_job(1));
-    operation.commit();
-  }
+  s.add_committed(new_job(1));
   CHECK(first.handed.size() == 1);
   CHECK(second.handed.empty());
   s.records.detach_handoff(first);
