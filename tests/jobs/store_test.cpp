@@ -462,6 +462,7 @@ TEST_CASE("jobs of a committed operation are handed over In progress under the t
   auto row = s.jobs.find(id.str());
   CHECK(status_of(row) == JobStatus::in_progress);
   CHECK(row.lease_owner == "here:1:handoff");
+  CHECK(handoff.handed[0].sequence == row.sequence);  // as a job read back would carry
   CHECK(row.started_on.has_value());
   CHECK(handoff.abandoned_count == 0);
 }

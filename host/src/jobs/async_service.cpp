@@ -84,7 +84,6 @@ AsyncService::AsyncService(Pipeline& pipeline, const std::filesystem::path& data
       poster_(poster),
       options_(std::move(options)),
       store_(database, options_.durability.value_or(pipeline.store().durability())) {
-  options_.durability = store_.durability();
   std::random_device entropy;
   random_.seed(options_.seed ? options_.seed : (std::uint64_t(entropy()) << 32) ^ entropy());
   // The nonce tells apart services of one process, so it never comes from the seeded generator.
@@ -141,7 +140,7 @@ std::size_t AsyncService::start() {
             registration::to_string(store_.durability()),
             poster_ ? "plug-in and endpoint jobs" : "plug-in jobs only: no endpoint poster");
   try {
-    checkpointer_ = std::make_unique<WalCheckpointer>(store_.file(), *options_.durability,
+    checkpointer_ = std::make_unique<WalCheckpointer>(store_.file(), store_.durability(),
                                                       std::chrono::milliseconds(50));
   } catch (const std::exception& e) {
     log::warn("async service: commits will checkpoint the WAL themselves: {}", e.what());

@@ -432,6 +432,7 @@ void RecordStore::add_system_job(const SystemJob& job) {
     if (!s.step()) throw std::runtime_error("record store: a new job got no sequence");
     const long long sequence = s.integer(0);
     s.done();
+    if (claimed) claimed->sequence = sequence;
     auto& c = statements_->insert_context.start();
     c.bind(1, sequence).bind(2, job.context);
     c.step();

@@ -96,7 +96,7 @@ class AsyncService : private JobHandoff {
   /// "host:pid:nonce", the lease owner written on the jobs this service holds.
   const std::string& owner() const noexcept { return owner_; }
   /// What the job store's commits and the checkpointer sync for.
-  Durability durability() const noexcept { return *options_.durability; }
+  Durability durability() const noexcept { return store_.durability(); }
 
   /// The lease owner this process would write, without the nonce ("host:pid:").
   static std::string process_owner_prefix();
