@@ -8,22 +8,22 @@
 
 namespace stepline::host::store {
 
-/// Every column, in the order read_job expects them (the context from its own table).
-inline constexpr const char* job_columns =
-    "id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, "
-    "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "
-    "message_text, friendly_message, execution_time_ms, endpoint, (SELECT c.context FROM "
-    "system_job_contexts c WHERE c.sequence = system_jobs.sequence), sequence, "
-    "ordering_key, started_on, completed_on, lease_owner, lease_until, trace";
+// The columns read_job expects, in its order, with `context` in the context's place (it lives
+// in its own table).
+#define STEPLINE_JOB_COLUMNS(context)                                                          \
+  "id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, "       \
+  "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "         \
+  "message_text, friendly_message, execution_time_ms, endpoint, (SELECT " context              \
+  " FROM system_job_contexts c WHERE c.sequence = system_jobs.sequence), sequence, "          \
+  "ordering_key, started_on, completed_on, lease_owner, lease_until, trace"
 
+/// Every column, the context included.
+inline constexpr const char* job_columns = STEPLINE_JOB_COLUMNS("c.context");
 /// The same columns with the context's size instead of the context, for listings that must not
 /// load large documents.
 inline constexpr const char* job_columns_without_context =
-    "id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, "
-    "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "
-    "message_text, friendly_message, execution_time_ms, endpoint, (SELECT length(c.context) FROM "
-    "system_job_contexts c WHERE c.sequence = system_jobs.sequence), sequence, "
-    "ordering_key, started_on, completed_on, lease_owner, lease_until, trace";
+    STEPLINE_JOB_COLUMNS("length(c.context)");
+#undef STEPLINE_JOB_COLUMNS
 
 /// Reads a row selected with job_columns, or with job_columns_without_context and
 /// `with_context` false (the context is then left empty).
