@@ -10,11 +10,11 @@ namespace stepline::host::store {
 
 // The columns read_job expects, in its order, with `context` in the context's place (it lives
 // in its own table).
-#define STEPLINE_JOB_COLUMNS(context)                                                          \
-  "id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, "       \
-  "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "         \
-  "message_text, friendly_message, execution_time_ms, endpoint, (SELECT " context              \
-  " FROM system_job_contexts c WHERE c.sequence = system_jobs.sequence), sequence, "          \
+#define STEPLINE_JOB_COLUMNS(context)                                                    \
+  "id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth, " \
+  "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "   \
+  "message_text, friendly_message, execution_time_ms, endpoint, (SELECT " context        \
+  " FROM system_job_contexts c WHERE c.sequence = system_jobs.sequence), sequence, "     \
   "ordering_key, started_on, completed_on, lease_owner, lease_until, trace"
 
 /// Every column, the context included.
