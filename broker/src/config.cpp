@@ -11,6 +11,7 @@
 
 #include "filter.hpp"
 #include "names.hpp"
+#include "names.hpp"
 
 namespace stepline::broker {
 namespace {
@@ -314,10 +315,6 @@ std::optional<double> read_number(std::string_view text, std::size_t& at, bool f
   double v = std::stod(std::string(text.substr(at, i - at)));
   at = i;
   return v;
-}
-
-void skip_spaces(std::string_view text, std::size_t& at) {
-  while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
 }
 
 /// "1.5h", "500ms", "30" (seconds): a number and an optional unit, spaces around allowed.

@@ -104,15 +104,12 @@ struct Selector {
 std::optional<Selector> parse_selector(std::string_view text) {
   const std::string folded = lower(std::string(text));  // same length: positions carry over
   std::size_t at = 0;
-  auto spaces = [&] {
-    while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
-  };
   auto take = [&](std::string_view word) {
     if (folded.compare(at, word.size(), word) != 0) return false;
     at += word.size();
     return true;
   };
-  spaces();
+  skip_spaces(text, at);
   if (!take("amqp.annotation.")) return std::nullopt;
   Selector out;
   for (auto field : {azure::annotation::offset, azure::annotation::sequence_number,
@@ -122,20 +119,20 @@ std::optional<Selector> parse_selector(std::string_view text) {
       break;
     }
   if (out.field.empty()) return std::nullopt;
-  spaces();
+  skip_spaces(text, at);
   for (std::string_view op : {">=", ">", "="})
     if (take(op)) {
       out.op = op;
       break;
     }
   if (out.op.empty()) return std::nullopt;
-  spaces();
+  skip_spaces(text, at);
   if (at >= text.size() || text[at] != '\'') return std::nullopt;
   auto close = text.find('\'', at + 1);
   if (close == std::string_view::npos) return std::nullopt;
   out.value = text.substr(at + 1, close - at - 1);
   at = close + 1;
-  spaces();
+  skip_spaces(text, at);
   if (at != text.size()) return std::nullopt;
   return out;
 }

@@ -131,7 +131,7 @@ class Lexer {
   std::vector<Token> tokens() {
     std::vector<Token> out;
     while (true) {
-      while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+      skip_spaces(s_, pos_);
       if (pos_ >= s_.size()) break;
       size_t start = pos_;
       char c = s_[pos_];
