@@ -145,7 +145,7 @@ void insert_jobs(const std::filesystem::path& db_file, long count, bool succeede
                      "?6, ?7, ?8, 'orders', ?5)",
                      -1, &s, nullptr);
   sqlite3_stmt* c = nullptr;
-  sqlite3_prepare_v2(db, "INSERT INTO system_job_contexts (sequence, context) VALUES (?5, ?4)", -1,
+  sqlite3_prepare_v2(db, "INSERT INTO system_job_contexts (sequence, context) VALUES (?1, ?2)", -1,
                      &c, nullptr);
   const std::string context(200, 'x');
   auto step = Guid::random().str();
@@ -154,7 +154,6 @@ void insert_jobs(const std::filesystem::path& db_file, long count, bool succeede
     sqlite3_bind_text(s, 1, id.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, step.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, id.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 4, context.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, i);
     sqlite3_bind_int(s, 6, succeeded ? 3 : 1);
     sqlite3_bind_int(s, 7, succeeded ? 30 : 10);
@@ -164,8 +163,8 @@ void insert_jobs(const std::filesystem::path& db_file, long count, bool succeede
       sqlite3_bind_text(s, 8, "2099-01-01T00:00:00.000Z", -1, SQLITE_STATIC);
     sqlite3_step(s);
     sqlite3_reset(s);
-    sqlite3_bind_text(c, 4, context.c_str(), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(c, 5, i);
+    sqlite3_bind_int64(c, 1, i);
+    sqlite3_bind_text(c, 2, context.c_str(), -1, SQLITE_STATIC);
     sqlite3_step(c);
     sqlite3_reset(c);
   }
