@@ -245,6 +245,7 @@ TEST_CASE("an asynchronous step becomes a system job committed with the record c
   CHECK(frozen.mode == Mode::asynchronous);
   CHECK_FALSE(frozen.is_in_transaction);
   CHECK(frozen.operation_id == job.id);
+  CHECK((job.id.bytes()[6] >> 4) == 7);  // a time-ordered id (host::time_ordered_guid)
   CHECK(frozen.operation_created_on == job.created_on);
   CHECK(frozen.stage == Stage::post_operation);
   CHECK(frozen.user_id == fixed_guid(55));

@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -42,6 +44,42 @@ TEST_CASE("the record store creates, retrieves chosen columns, merges updates an
   CHECK_FALSE(store.retrieve("account", id, ColumnSet::all()));
   CHECK_THROWS_AS(store.remove("account", id), host::RecordNotFound);
   CHECK_THROWS_AS(store.update(change), host::RecordNotFound);
+}
+
+TEST_CASE("generated ids are version-7 guids whose text sorts by creation time") {
+  using namespace std::chrono;
+  auto unix_ms = [](const Guid& g) {
+    std::uint64_t ms = 0;
+    for (std::size_t i = 0; i < 6; ++i) ms = ms << 8 | g.bytes()[i];
+    return ms;
+  };
+  auto now_ms = [] {
+    return static_cast<std::uint64_t>(
+        duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+  };
+  std::vector<Guid> ids;
+  for (int i = 0; i < 5; ++i) {
+    std::uint64_t before = now_ms();
+    Guid g = host::time_ordered_guid();
+    std::uint64_t after = now_ms();
+    CHECK((g.bytes()[6] >> 4) == 7);       // version
+    CHECK((g.bytes()[8] & 0xc0) == 0x80);  // RFC 9562 variant
+    CHECK(unix_ms(g) >= before);
+    CHECK(unix_ms(g) <= after);
+    ids.push_back(g);
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  for (std::size_t i = 1; i < ids.size(); ++i) CHECK(ids[i - 1].str() < ids[i].str());
+  // Within one millisecond the random part keeps them apart.
+  CHECK(host::time_ordered_guid() != host::time_ordered_guid());
+
+  TempFolder data;
+  RecordStore store(data.path() / "stepline.db");
+  Guid id = store.create(account("Contoso"));
+  CHECK((id.bytes()[6] >> 4) == 7);
+  Entity chosen = account("Fabrikam");
+  chosen.id = fixed_guid(7);
+  CHECK(store.create(chosen) == fixed_guid(7));  // a given id is kept
 }
 
 TEST_CASE("a create with a taken id is refused") {

@@ -596,7 +596,7 @@ class Operation {
       job.stage = Stage::post_operation;
       job.mode = Mode::asynchronous;
       job.is_in_transaction = false;
-      job.operation_id = Guid::random();
+      job.operation_id = time_ordered_guid();
       job.operation_created_on = now_utc();
       job.owning_extension = entry->owning_extension;
       job.user_id = s.run_as.value_or(caller_.user_id);

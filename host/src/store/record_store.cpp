@@ -60,6 +60,17 @@ DuplicateRecord::DuplicateRecord(std::string_view entity, const Guid& id)
     : std::runtime_error("a record " + std::string(entity) + " with id " + id.str() +
                          " already exists; leave the id out to have one generated") {}
 
+Guid time_ordered_guid() {
+  auto bytes = Guid::random().bytes();
+  const auto ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  for (std::size_t i = 0; i < 6; ++i) bytes[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
+  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x70);  // version 7; variant as random's
+  return Guid(bytes);
+}
+
 namespace {
 // As long as SQLite's busy timeout on the record store's connection.
 constexpr std::chrono::milliseconds write_wait{5000};
@@ -298,7 +309,7 @@ RecordStore::Transaction::~Transaction() {
 Guid RecordStore::create(const Entity& entity) {
   std::lock_guard lock(mutex_);
   StandaloneWrite write(*this);
-  Guid id = entity.id.is_nil() ? Guid::random() : entity.id;
+  Guid id = entity.id.is_nil() ? time_ordered_guid() : entity.id;
   auto now = to_iso8601(now_utc());
   auto& s = statements_->insert.start();
   s.bind(1, entity.logical_name)

@@ -42,6 +42,13 @@ class DuplicateRecord : public std::runtime_error {
   DuplicateRecord(std::string_view entity, const Guid& id);
 };
 
+/// The id the store gives a new record and the pipeline a new system job (and its frozen
+/// context's OperationId): a time-ordered guid (version 7, RFC 9562) with the Unix time in
+/// milliseconds in its first 48 bits, then 74 random bits. Its text sorts by creation time, so a
+/// new row's entry in an id index lands on the index's last page instead of a random one: a
+/// commit of several operations rewrites one index page, not one per operation.
+Guid time_ordered_guid();
+
 /// One row of the system_jobs table: an asynchronous step waiting to run.
 struct SystemJob {
   Guid id;  ///< the frozen context's OperationId
