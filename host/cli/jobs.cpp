@@ -328,7 +328,7 @@ STEPLINE_COMMAND([](CLI::App& app) {
   list_command->callback([o] { guarded([&] { return list(*o); }); });
 
   auto* show_command = jobs->add_subcommand("show", "Every field of one job");
-  show_command->add_option("id", o->id, "the job id (or a unique prefix)")->required();
+  show_command->add_option("id", o->id, "the job id (or a start or end of it naming one job)")->required();
   show_command->add_flag("--json", o->json, "one JSON object, context included");
   show_command->add_flag("--context", o->context, "print the frozen context too");
   show_command->callback([o] { guarded([&] { return show(*o); }); });

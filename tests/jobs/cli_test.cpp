@@ -121,7 +121,7 @@ TEST_CASE("stepline jobs show prints every field and the context size; unknown i
   CHECK(r.output.find("status             ready (state 0, status 0)") != std::string::npos);
   CHECK(r.output.find("context size") != std::string::npos);
   CHECK(r.output.find("Tier later") != std::string::npos);
-  auto json = w.jobs({"show", id.substr(0, 8), "--json"});
+  auto json = w.jobs({"show", id.substr(24), "--json"});  // the random end of a time-ordered id
   CHECK(json.status == 0);
   CHECK(json.output.find("\"contextSize\":") != std::string::npos);
   CHECK(json.output.find("\"context\":{") != std::string::npos);

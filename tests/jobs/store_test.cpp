@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <future>
 #include <thread>
 
@@ -250,13 +251,32 @@ TEST_CASE("resume, retry and postpone accept only the statuses they make sense f
   CHECK_THROWS_AS(s.jobs.resume(Guid::random()), host::jobs::JobNotFound);
 }
 
-TEST_CASE("find takes a unique id prefix") {
+TEST_CASE("find takes an id, or a unique start or end of one") {
   Stores s;
   auto id = s.add(new_job(1));
   CHECK(s.jobs.find(id.str().substr(0, 8)).id == id);
   CHECK(s.jobs.find(id.str()).context == "{}");
   CHECK_THROWS_AS(s.jobs.find("abc"), host::jobs::JobNotFound);
   CHECK_THROWS_AS(s.jobs.find("ffffffff-ffff"), host::jobs::JobNotFound);
+
+  // Time-ordered ids made in the same minute share their start; their random end tells them apart.
+  SystemJob a = new_job(2), b = new_job(3);
+  a.id = host::time_ordered_guid();
+  auto bytes = a.id.bytes();
+  bytes[15] ^= 0x5a;  // the same millisecond, another random end
+  b.id = Guid(bytes);
+  s.add(a);
+  s.add(b);
+  const std::string start = a.id.str().substr(0, 8);
+  CHECK_THROWS_WITH_AS(s.jobs.find(start),
+                       doctest::Contains("several system jobs have ids starting or ending with"),
+                       host::jobs::JobNotFound);
+  std::string end = a.id.str().substr(24);
+  CHECK(s.jobs.find(end).id == a.id);
+  for (char& c : end) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  CHECK(s.jobs.find(end).id == a.id);
+  CHECK(s.jobs.find(b.id.str().substr(30)).id == b.id);
+  CHECK_THROWS_AS(s.jobs.find(a.id.str().substr(10, 12)), host::jobs::JobNotFound);  // a middle
 }
 
 TEST_CASE("purge removes completed jobs of one status older than the cut-off") {

@@ -102,6 +102,9 @@ struct JobStore::Statements {
               "GROUP BY state_code, status_code"),
         find(db, std::string("SELECT ") + store::job_columns +
                      " FROM system_jobs WHERE id >= ?1 AND id < ?1 || '~' ORDER BY id LIMIT 2"),
+        // Reads every id: an operator's look-up, not the service's.
+        find_end(db, std::string("SELECT ") + store::job_columns +
+                         " FROM system_jobs WHERE substr(id, -length(?1)) = ?1 LIMIT 2"),
         status(db, "SELECT state_code, status_code FROM system_jobs WHERE id = ?1"),
         set_status(db,
                    "UPDATE system_jobs SET state_code = ?2, status_code = ?3, postpone_until = ?4, "
@@ -116,8 +119,8 @@ struct JobStore::Statements {
               "state_code = 3 AND status_code = ?1 AND completed_on < ?2 LIMIT 5000)") {}
 
   Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, remove, renew, release,
-      release_expired, owners, last_sequence, unfinished_after, count, find, status, set_status,
-      requeue, purge;
+      release_expired, owners, last_sequence, unfinished_after, count, find, find_end, status,
+      set_status, requeue, purge;
 };
 
 /// BEGIN IMMEDIATE … COMMIT on the job store's connection, in the file's write gate; rolled back
@@ -297,22 +300,30 @@ std::map<JobStatus, std::size_t> JobStore::count(long long after_sequence) {
   return out;
 }
 
-SystemJob JobStore::find(std::string_view id_or_prefix) {
+SystemJob JobStore::find(std::string_view id_or_part) {
   std::string key;
-  for (char c : id_or_prefix) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : id_or_part) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (key.size() < 4)
-    throw JobNotFound("'" + std::string(id_or_prefix) +
+    throw JobNotFound("'" + std::string(id_or_part) +
                       "' is too short to name a job: give its id or at least 4 characters of it");
   std::lock_guard lock(mutex_);
-  auto& s = statements_->find.start();
-  s.bind(1, key);
   std::vector<SystemJob> found;
-  while (s.step()) found.push_back(store::read_job(s));
-  s.done();
-  if (found.empty()) throw JobNotFound("no system job has the id " + std::string(id_or_prefix));
+  auto collect = [&](Statement& s) {
+    s.bind(1, key);
+    while (s.step()) {
+      SystemJob job = store::read_job(s);
+      if (std::none_of(found.begin(), found.end(),
+                       [&](const SystemJob& f) { return f.id == job.id; }))
+        found.push_back(std::move(job));
+    }
+    s.done();
+  };
+  collect(statements_->find.start());
+  if (key.size() < 36) collect(statements_->find_end.start());
+  if (found.empty()) throw JobNotFound("no system job has the id " + std::string(id_or_part));
   if (found.size() > 1)
-    throw JobNotFound("several system jobs have ids starting with " + std::string(id_or_prefix) +
-                      "; give more of the id");
+    throw JobNotFound("several system jobs have ids starting or ending with " +
+                      std::string(id_or_part) + "; give more of the id");
   return std::move(found.front());
 }
 

@@ -115,9 +115,10 @@ class JobStore {
 
   // --- the operator -----------------------------------------------------------------------
 
-  /// The job with this id, or the only one whose id starts with it (at least 4 characters).
-  /// Throws JobNotFound when none or several match.
-  SystemJob find(std::string_view id_or_prefix);
+  /// The job with this id, or the only one whose id starts or ends with it (at least 4
+  /// characters; a time-ordered id's start is its creation time, shared by the jobs of the same
+  /// minute, and its end is random). Throws JobNotFound when none or several match.
+  SystemJob find(std::string_view id_or_part);
   /// Jobs matching the filter in creation order, one at a time and without their contexts (the
   /// listing never holds more than one row in memory).
   void list(const JobFilter& filter, const std::function<void(const SystemJob&)>& each);
