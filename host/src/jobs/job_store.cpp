@@ -116,11 +116,13 @@ struct JobStore::Statements {
                 "?1"),
         purge(db,
               "DELETE FROM system_jobs WHERE rowid IN (SELECT rowid FROM system_jobs WHERE "
-              "state_code = 3 AND status_code = ?1 AND completed_on < ?2 LIMIT 5000)") {}
+              "state_code = 3 AND status_code = ?1 AND completed_on < ?2 LIMIT 5000)"),
+        begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT") {}
 
   Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, remove, renew, release,
       release_expired, owners, last_sequence, unfinished_after, count, find, find_end, status,
-      set_status, requeue, purge;
+      set_status, requeue, purge, begin, commit;
 };
 
 /// BEGIN IMMEDIATE … COMMIT on the job store's connection, in the file's write gate; rolled back
@@ -128,20 +130,23 @@ struct JobStore::Statements {
 class JobStore::WriteTransaction {
  public:
   explicit WriteTransaction(JobStore& store)
-      : turn_(*store.gate_, write_wait, store.file_), db_(store.db_) {
-    store::exec(db_, "BEGIN IMMEDIATE");
+      : turn_(*store.gate_, write_wait, store.file_),
+        db_(store.db_),
+        commit_(store.statements_->commit) {
+    store.statements_->begin.run();
   }
   ~WriteTransaction() {
     if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   void commit() {
-    store::exec(db_, "COMMIT");
+    commit_.run();
     done_ = true;
   }
 
  private:
   store::GateTurn turn_;
   sqlite3* db_;
+  Statement& commit_;
   bool done_ = false;
 };
 

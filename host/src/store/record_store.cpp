@@ -49,8 +49,14 @@ struct RecordStore::Statements {
                "entity = ?1 AND id = ?2"),
         remove(db, "DELETE FROM records WHERE entity = ?1 AND id = ?2"),
         insert_job(db, store::insert_job_sql),
-        insert_context(db, store::insert_context_sql) {}
+        insert_context(db, store::insert_context_sql),
+        begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        savepoint(db, "SAVEPOINT op"),
+        release(db, "RELEASE op") {}
   Statement insert, select, update, remove, insert_job, insert_context;
+  // A commit group's and its outermost operations' transaction control, once per operation.
+  Statement begin, commit, savepoint, release;
 };
 
 RecordNotFound::RecordNotFound(std::string_view entity, const Guid& id)
@@ -166,7 +172,7 @@ std::string RecordStore::settle_group(bool member) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   } else {
     try {
-      exec("COMMIT");
+      statements_->commit.run();
       commits_.fetch_add(1, std::memory_order_relaxed);
     } catch (const std::exception& e) {
       failure = e.what();
@@ -248,7 +254,7 @@ RecordStore::Transaction::Transaction(RecordStore& store)
   if (!store_.group_open_) {
     store_.gate_->enter_or_throw(write_wait, store_.file_);
     try {
-      store_.exec("BEGIN IMMEDIATE");
+      store_.statements_->begin.run();
     } catch (...) {
       store_.gate_->leave();
       throw;
@@ -256,7 +262,7 @@ RecordStore::Transaction::Transaction(RecordStore& store)
     store_.group_open_ = true;
   }
   try {
-    store_.exec("SAVEPOINT op");
+    store_.statements_->savepoint.run();
   } catch (...) {
     // The operations already in the group must not wait for a successor that never comes.
     if (store_.waiting_.load(std::memory_order_relaxed) == 0) store_.settle_group(false);
@@ -267,7 +273,10 @@ RecordStore::Transaction::Transaction(RecordStore& store)
 
 void RecordStore::Transaction::commit() {
   if (done_) throw std::logic_error("record store: transaction committed twice");
-  store_.exec(("RELEASE " + name_).c_str());
+  if (outermost_)
+    store_.statements_->release.run();
+  else
+    store_.exec(("RELEASE " + name_).c_str());
   done_ = true;
   store_.promote_claimed(store_.open_transactions_);
   --store_.open_transactions_;
