@@ -328,7 +328,8 @@ SystemJob JobStore::find(std::string_view id_or_part) {
   if (found.empty()) throw JobNotFound("no system job has the id " + std::string(id_or_part));
   if (found.size() > 1)
     throw JobNotFound("several system jobs have ids starting or ending with " +
-                      std::string(id_or_part) + "; give more of the id");
+                      std::string(id_or_part) +
+                      "; give more of it, or its last 12 characters, which are random");
   return std::move(found.front());
 }
 
