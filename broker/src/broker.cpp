@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 #include <set>
 
 #include <proton/codec.h>
@@ -27,6 +26,7 @@
 #include "codec.hpp"
 #include "log.hpp"
 #include "proton_access.hpp"
+#include "random.hpp"
 
 namespace stepline::broker {
 
@@ -41,7 +41,7 @@ namespace {
 constexpr int64_t tick_ms = 100;
 
 std::string new_message_id() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto& rng = thread_random();
   return fmt::format("{:016x}{:016x}", rng(), rng());
 }
 

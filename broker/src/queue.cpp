@@ -1,18 +1,18 @@
 #include "queue.hpp"
 
 #include <algorithm>
-#include <random>
 
 #include <proton/annotation_key.hpp>
 #include <proton/message.hpp>
 #include <proton/timestamp.hpp>
 
 #include "codec.hpp"
+#include "random.hpp"
 
 namespace stepline::broker {
 
 LockToken random_lock_token() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto& rng = thread_random();
   LockToken t;
   uint64_t a = rng(), b = rng();
   std::memcpy(t.data(), &a, 8);

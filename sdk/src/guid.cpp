@@ -41,7 +41,15 @@ Guid Guid::parse(std::string_view text) {
 }
 
 Guid Guid::random() {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
+  // 256 bits of seed: seeded with one 32-bit word (std::mt19937_64's constructor), any two of the
+  // threads ever started, in any process, would share a sequence of guids with a chance of one in
+  // 2^32, likely to have happened once after some 77,000 thread starts.
+  thread_local std::mt19937_64 engine = [] {
+    std::random_device device;
+    std::seed_seq seeds{device(), device(), device(), device(),
+                        device(), device(), device(), device()};
+    return std::mt19937_64(seeds);
+  }();
   std::array<std::uint8_t, 16> bytes{};
   for (std::size_t i = 0; i < 16; i += 8) {
     std::uint64_t r = engine();
