@@ -327,14 +327,16 @@ STEPLINE_COMMAND([](CLI::App& app) {
   list_command->add_flag("--json", o->json, "a JSON array, one object per job");
   list_command->callback([o] { guarded([&] { return list(*o); }); });
 
+  // Every command taking an ID looks it up with JobStore::find.
+  static constexpr const char* id_help = "the job id, or its start or end if that names one job";
   auto* show_command = jobs->add_subcommand("show", "Every field of one job");
-  show_command->add_option("id", o->id, "the job id (or a start or end of it naming one job)")->required();
+  show_command->add_option("id", o->id, id_help)->required();
   show_command->add_flag("--json", o->json, "one JSON object, context included");
   show_command->add_flag("--context", o->context, "print the frozen context too");
   show_command->callback([o] { guarded([&] { return show(*o); }); });
 
   auto* cancel = jobs->add_subcommand("cancel", "Cancel a ready, waiting or running job");
-  cancel->add_option("id", o->id, "the job id")->required();
+  cancel->add_option("id", o->id, id_help)->required();
   cancel->callback([o] {
     guarded([&] {
       return change(*o, [](JobStore& s, const Guid& id) { return s.cancel(id, now_utc()); });
@@ -342,19 +344,19 @@ STEPLINE_COMMAND([](CLI::App& app) {
   });
 
   auto* resume = jobs->add_subcommand("resume", "Run a waiting job now");
-  resume->add_option("id", o->id, "the job id")->required();
+  resume->add_option("id", o->id, id_help)->required();
   resume->callback([o] {
     guarded([&] { return change(*o, [](JobStore& s, const Guid& id) { return s.resume(id); }); });
   });
 
   auto* retry = jobs->add_subcommand("retry", "Put a failed or canceled job back to Ready");
-  retry->add_option("id", o->id, "the job id")->required();
+  retry->add_option("id", o->id, id_help)->required();
   retry->callback([o] {
     guarded([&] { return change(*o, [](JobStore& s, const Guid& id) { return s.retry(id); }); });
   });
 
   auto* postpone = jobs->add_subcommand("postpone", "Hold a ready or waiting job until a time");
-  postpone->add_option("id", o->id, "the job id")->required();
+  postpone->add_option("id", o->id, id_help)->required();
   postpone->add_option("--until", o->until, "an ISO-8601 time, or a duration from now (2h)")
       ->required();
   postpone->callback([o] {
