@@ -1,4 +1,4 @@
-// bench_jobs: what the async service costs and how fast it works, in three parts.
+// bench_jobs: what the async service costs and how fast it works, in four parts.
 //
 // (1) waiting: resident memory of a running async service over a database holding WAITING jobs
 //     postponed into the future (inserted directly), against the same process before the service
@@ -16,22 +16,24 @@
 //     the broker has accepted every one. Each side runs in its own child process so its peak RSS
 //     is its own; a consumer empties the queue during both, and the second side starts only once
 //     the first side's messages are all consumed.
+// (4) floor: the SQLite statements of one such operation and its job alone, on the store's schema
+//     (run_sqlite_floor): what a durable outbox in this database costs before any other work.
 //
 //   bench_jobs [WAITING] [--waiting N] [--messages N] [--workers W] [--batch B] [--clients C]
 //              [--handoff true|false] [--tuned-allocator true|false] [--durability normal|full]
-//              [--history N] [--parts waiting,plugin,endpoint]
+//              [--history N] [--parts waiting,plugin,floor,endpoint]
 //   bench_jobs --mode stepline --connection-string S --queue Q --messages N --pad BYTES
 //              [--workers W] [--batch B] [--keep DIR] [...]  (one side alone, e.g. under perf)
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,10 +62,10 @@ struct Settings {
   std::string mode = "driver";  // driver | stepline
   long waiting = 1'000'000;
   int messages = 20'000;
-  int workers = 0;  // 0 = the registration's default
-  int clients = 8;  // threads issuing the operations, each waiting for its own to return
+  int workers = 0;      // 0 = the registration's default
+  int clients = 8;      // threads issuing the operations, each waiting for its own to return
   bool handoff = true;  // the service takes jobs at their commit (else it finds them by polling)
-  bool tuned_allocator = true;  // host::tune_allocator(), as the stepline executable does
+  bool tuned_allocator = true;        // host::tune_allocator(), as the stepline executable does
   std::string durability = "normal";  // the registration's host.durability
   long history = 0;  // succeeded jobs in the stepline side's database before it starts
   std::size_t batch = 64;
@@ -196,6 +198,89 @@ void run_waiting(const std::filesystem::path& dir, long waiting) {
       "RSS with %ld waiting jobs: %ld KiB before the service, %ld KiB after 3 s of polling "
       "(+%ld KiB); due check %.3f ms (due=%d)\n",
       waiting, before, during, during - before, has_due_ms, due ? 1 : 0);
+  std::fflush(stdout);
+}
+
+/// (4) floor: the SQLite statements one end-to-end operation needs, alone, on the store's schema
+/// and one connection, as the host runs them at best: per operation an Update of a record (a
+/// 1 KiB attributes document), the job's row and its 2.5 KiB context, 8 operations to a commit;
+/// then each job taken and finished, 64 to a commit. No pipeline, no serialization, no AMQP:
+/// what any durable outbox in this database pays per operation, whatever the code around it.
+void run_sqlite_floor(const std::filesystem::path& dir, int operations) {
+  const auto file = dir / "floor.db";
+  host::RecordStore(file).create(Entity("account", host::time_ordered_guid()));  // the schema
+  sqlite3* db = nullptr;
+  sqlite3_open(file.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+  auto prepare = [&](const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("floor: ") + sqlite3_errmsg(db));
+    return s;
+  };
+  auto run = [&](sqlite3_stmt* s) {
+    if (sqlite3_step(s) != SQLITE_DONE)
+      throw std::runtime_error(std::string("floor: ") + sqlite3_errmsg(db));
+    sqlite3_reset(s);
+  };
+  sqlite3_stmt* begin = prepare("BEGIN IMMEDIATE");
+  sqlite3_stmt* commit = prepare("COMMIT");
+  sqlite3_stmt* update = prepare(
+      "UPDATE records SET attributes = ?1, modified_on = ?2, version = version + 1 WHERE rowid = "
+      "1");
+  sqlite3_stmt* job = prepare(
+      "INSERT INTO system_jobs (id, created_on, step_id, step_name, regarding_entity, "
+      "regarding_id, message, depth, correlation_id, endpoint, sequence) VALUES (?1, ?2, ?3, "
+      "'publish', 'account', ?3, 'Update', 1, ?3, 'orders', ?4)");
+  sqlite3_stmt* context =
+      prepare("INSERT INTO system_job_contexts (sequence, context) VALUES (?1, ?2)");
+  sqlite3_stmt* take = prepare(
+      "UPDATE system_jobs SET state_code = 2, status_code = 20, lease_owner = 'host:1:x', "
+      "lease_until = ?2, started_on = ?2 WHERE id = ?1");
+  sqlite3_stmt* finish = prepare(
+      "UPDATE system_jobs SET state_code = 3, status_code = 30, completed_on = ?2, lease_owner = "
+      "NULL, lease_until = NULL, execution_time_ms = 1 WHERE id = ?1");
+  const std::string attributes(1024, 'a'), frozen(2555, 'c'), step = Guid::random().str();
+  const std::string now = "2026-01-01T00:00:00.000Z";
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<std::size_t>(operations));
+  const double cpu_start = bench::cpu_seconds();
+  for (int i = 0; i < operations; ++i) {
+    if (i % 8 == 0) run(begin);
+    sqlite3_bind_text(update, 1, attributes.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(update, 2, now.c_str(), -1, SQLITE_STATIC);
+    run(update);
+    ids.push_back(host::time_ordered_guid().str());
+    sqlite3_bind_text(job, 1, ids.back().c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(job, 2, now.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(job, 3, step.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(job, 4, i + 1);
+    run(job);
+    sqlite3_bind_int64(context, 1, i + 1);
+    sqlite3_bind_text(context, 2, frozen.c_str(), -1, SQLITE_STATIC);
+    run(context);
+    if (i % 8 == 7 || i == operations - 1) run(commit);
+  }
+  const double cpu_operations = bench::cpu_seconds();
+  for (sqlite3_stmt* s : {take, finish}) {
+    for (int i = 0; i < operations; ++i) {
+      if (i % 64 == 0) run(begin);
+      sqlite3_bind_text(s, 1, ids[static_cast<std::size_t>(i)].c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(s, 2, now.c_str(), -1, SQLITE_STATIC);
+      run(s);
+      if (i % 64 == 63 || i == operations - 1) run(commit);
+    }
+  }
+  const double cpu_end = bench::cpu_seconds();
+  for (sqlite3_stmt* s : {begin, commit, update, job, context, take, finish}) sqlite3_finalize(s);
+  sqlite3_close(db);
+  const double per_op = (cpu_end - cpu_start) * 1e6 / operations;
+  std::printf(
+      "SQLite floor of one durable operation (%d operations, its statements alone): %.1f us CPU "
+      "(record + job + context %.1f us, take + finish %.1f us): at most %.0f operations/s per "
+      "core before any other work\n",
+      operations, per_op, (cpu_operations - cpu_start) * 1e6 / operations,
+      (cpu_end - cpu_operations) * 1e6 / operations, 1e6 / per_op);
   std::fflush(stdout);
 }
 
@@ -399,10 +484,10 @@ int run_stepline(const Settings& s) {
     std::filesystem::copy(dir.path() / "data", s.keep,
                           std::filesystem::copy_options::recursive |
                               std::filesystem::copy_options::overwrite_existing);
-  bench::print_result(seconds, succeeded,
-                      {queue_seconds, percentile(latencies, 0.5), percentile(latencies, 0.99),
-                       operation_commits},
-                      setup_cpu);
+  bench::print_result(
+      seconds, succeeded,
+      {queue_seconds, percentile(latencies, 0.5), percentile(latencies, 0.99), operation_commits},
+      setup_cpu);
   return succeeded == s.messages ? 0 : 1;
 }
 
@@ -501,7 +586,7 @@ void run_endpoint_throughput(const char* self, Settings s) {
 
 int main(int argc, char** argv) {
   Settings s;
-  std::vector<std::string> parts{"waiting", "plugin", "endpoint"};
+  std::vector<std::string> parts{"waiting", "plugin", "floor", "endpoint"};
   CLI::App app{"The async service's footprint and job throughput"};
   app.add_option("waiting,--waiting", s.waiting, "waiting jobs for the memory measurement")
       ->check(CLI::PositiveNumber);
@@ -523,7 +608,7 @@ int main(int argc, char** argv) {
                  "succeeded jobs already in the end-to-end database (a store that is not purged)");
   app.add_option("--parts", parts, "what to measure")
       ->delimiter(',')
-      ->check(CLI::IsMember({"waiting", "plugin", "endpoint"}));
+      ->check(CLI::IsMember({"waiting", "plugin", "floor", "endpoint"}));
   app.add_option("--pad", s.pad, "bytes added to each operation's target");
   app.add_option("--keep", s.keep, "copy the stepline side's data folder here afterwards");
   // The measured side alone (also for profiling): --mode stepline --connection-string S.
@@ -542,6 +627,7 @@ int main(int argc, char** argv) {
     test::TempDir dir("stepline-bench-jobs-");
     if (asked("waiting")) run_waiting(dir.path(), s.waiting);
     if (asked("plugin")) run_plugin_throughput(dir.path());
+    if (asked("floor")) run_sqlite_floor(dir.path(), s.messages);
     if (asked("endpoint")) run_endpoint_throughput(argv[0], s);
     std::printf("peak RSS of this process (getrusage) %ld KiB\n", peak_rss_kib());
     return 0;
