@@ -34,6 +34,8 @@ class SteplineBroker {
   std::string connection_string(const std::string& key_name = "RootManageSharedAccessKey",
                                 const std::string& key = root_key) const;
   const std::filesystem::path& dir() const { return dir_.path(); }
+  /// The running broker's process id (-1 when stopped).
+  pid_t pid() const { return pid_; }
   std::string log() const;
 
   /// SIGTERM to its pid; waits for it to exit.
