@@ -51,7 +51,9 @@ bool enabled(Level level) {
 }
 
 void write(Level level, std::string_view message) {
-  logger().log(to_spdlog(level), "{}", message);
+  // Formatted already: the plain-text overload, without a "{}" format that would compile fmt's
+  // formatting engine into the broker.
+  logger().log(to_spdlog(level), message);
 }
 
 }  // namespace stepline::broker::log

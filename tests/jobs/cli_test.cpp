@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
+
+#include <rapidjson/document.h>
 
 #include "jobs/fixture.hpp"
 #include "support/process.hpp"
@@ -206,6 +209,48 @@ TEST_CASE("stepline exec --drain waits for the request's job") {
        R"({"message":"Create","target":{"logicalName":"account","attributes":{"name":"Solo"}}})"});
   CHECK_MESSAGE(r.status == 0, r.output);
   CHECK(r.output.find("async jobs: 1 succeeded") != std::string::npos);
+}
+
+TEST_CASE("stepline serve with log_format json writes one JSON object a line") {
+  Workspace w;
+  {
+    std::ifstream in(w.config);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string level = "  log_level: warn\n";
+    REQUIRE(text.find(level) != std::string::npos);
+    text.replace(text.find(level), level.size(), "  log_level: info\n  log_format: json\n");
+    std::ofstream(w.config) << text;
+  }
+  auto log = w.folder.path() / "serve.log";
+  pid_t serve =
+      spawn({stepline_executable(), "serve", "-c", w.config.string(), "--grace", "5s"}, {}, log);
+  CHECK_MESSAGE(eventually([&] { return tail(log).find("stepline serve") != std::string::npos; },
+                           std::chrono::seconds(20)),
+                tail(log));
+  ::kill(serve, SIGTERM);
+  int status = 0;
+  REQUIRE(waitpid(serve, &status, 0) == serve);
+  CHECK(WIFEXITED(status));
+
+  std::ifstream in(log);
+  int lines = 0;
+  bool started = false;
+  for (std::string line; std::getline(in, line); ++lines) {
+    CAPTURE(line);
+    rapidjson::Document d;
+    d.Parse(line.c_str(), line.size());
+    REQUIRE_FALSE(d.HasParseError());
+    REQUIRE(d.IsObject());
+    CHECK(d.HasMember("time"));
+    CHECK(d.HasMember("level"));
+    REQUIRE(d.HasMember("message"));
+    REQUIRE(d["message"].IsString());
+    // A path with a backslash or quote would break the line if the message were not escaped.
+    if (std::string(d["message"].GetString()).find("stepline serve") != std::string::npos)
+      started = true;
+  }
+  CHECK(lines >= 2);
+  CHECK(started);
 }
 
 TEST_CASE("stepline serve works off queued jobs and stops cleanly on SIGTERM") {

@@ -55,10 +55,17 @@ void configure(std::string_view level, std::string_view format) {
 }
 
 void write(Level level, std::string_view message) {
-  auto lvl = static_cast<spdlog::level::level_enum>(static_cast<int>(level) == 5 ? 6 : static_cast<int>(level));
+  auto lvl = static_cast<spdlog::level::level_enum>(
+      static_cast<int>(level) == 5 ? 6 : static_cast<int>(level));
   if (!logger().should_log(lvl)) return;
-  if (json_format) logger().log(lvl, "\"message\":\"{}\"", json_escape(message));
-  else logger().log(lvl, "{}", message);
+  // The text is formatted already: spdlog's plain-text overload writes it as it is, where a "{}"
+  // format would compile fmt's whole formatting engine into this library a second time.
+  if (json_format) {
+    const std::string field = "\"message\":\"" + json_escape(message) + "\"";
+    logger().log(lvl, std::string_view(field));
+  } else {
+    logger().log(lvl, message);
+  }
 }
 
 }  // namespace stepline::host::log
