@@ -100,11 +100,11 @@ struct JobStore::Statements {
         count(db,
               "SELECT state_code, status_code, COUNT(*) FROM system_jobs WHERE sequence > ?1 "
               "GROUP BY state_code, status_code"),
-        find(db, std::string("SELECT ") + store::job_columns +
-                     " FROM system_jobs WHERE id >= ?1 AND id < ?1 || '~' ORDER BY id LIMIT 2"),
-        // Reads every id: an operator's look-up, not the service's.
-        find_end(db, std::string("SELECT ") + store::job_columns +
-                         " FROM system_jobs WHERE substr(id, -length(?1)) = ?1 LIMIT 2"),
+        find(db, std::string("SELECT ") + store::job_columns + " FROM system_jobs WHERE id = ?1"),
+        // Reads every id: an operator's look-up by a part of an id, not the service's.
+        find_part(db, std::string("SELECT ") + store::job_columns +
+                          " FROM system_jobs WHERE (id >= ?1 AND id < ?1 || '~') OR "
+                          "substr(id, -length(?1)) = ?1 LIMIT 2"),
         status(db, "SELECT state_code, status_code FROM system_jobs WHERE id = ?1"),
         set_status(db,
                    "UPDATE system_jobs SET state_code = ?2, status_code = ?3, postpone_until = ?4, "
@@ -121,7 +121,7 @@ struct JobStore::Statements {
         commit(db, "COMMIT") {}
 
   Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, remove, renew, release,
-      release_expired, owners, last_sequence, unfinished_after, count, find, find_end, status,
+      release_expired, owners, last_sequence, unfinished_after, count, find, find_part, status,
       set_status, requeue, purge, begin, commit;
 };
 
@@ -312,19 +312,11 @@ SystemJob JobStore::find(std::string_view id_or_part) {
     throw JobNotFound("'" + std::string(id_or_part) +
                       "' is too short to name a job: give its id or at least 4 characters of it");
   std::lock_guard lock(mutex_);
+  auto& s = (key.size() == 36 ? statements_->find : statements_->find_part).start();
+  s.bind(1, key);
   std::vector<SystemJob> found;
-  auto collect = [&](Statement& s) {
-    s.bind(1, key);
-    while (s.step()) {
-      SystemJob job = store::read_job(s);
-      if (std::none_of(found.begin(), found.end(),
-                       [&](const SystemJob& f) { return f.id == job.id; }))
-        found.push_back(std::move(job));
-    }
-    s.done();
-  };
-  collect(statements_->find.start());
-  if (key.size() < 36) collect(statements_->find_end.start());
+  while (s.step()) found.push_back(store::read_job(s));
+  s.done();
   if (found.empty()) throw JobNotFound("no system job has the id " + std::string(id_or_part));
   if (found.size() > 1)
     throw JobNotFound("several system jobs have ids starting or ending with " +
