@@ -163,17 +163,13 @@ STEPLINE_COMMAND([](CLI::App& app) {
       [scan_options] { exit_status() = scan(scan_options->file, scan_options->timeout); });
 
   // The far end of `isolation: process`, started by the host, never by hand: hidden from help.
-  // --type and --step only make `ps` readable; the host sends everything else over stdin.
-  struct WorkerLabels {
-    std::string type;
-    std::string step;
-  };
-  auto worker_labels = std::make_shared<WorkerLabels>();
+  // --type and --step only make `ps` readable; the host sends everything else over stdin, so
+  // their values are stored nowhere.
   auto* worker_command = plugins->add_subcommand(
       "worker", "Run one plug-in for a host that isolates it (started by the host)");
   worker_command->group("");
-  worker_command->add_option("--type", worker_labels->type, "The plug-in type (informational)");
-  worker_command->add_option("--step", worker_labels->step, "The step (informational)");
+  worker_command->add_option("--type", "The plug-in type (informational)");
+  worker_command->add_option("--step", "The step (informational)");
   worker_command->callback([] { exit_status() = host::isolation::run_worker(); });
 
   struct ListOptions {
