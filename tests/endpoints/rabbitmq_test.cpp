@@ -16,10 +16,6 @@ using registration::Contract;
 using registration::MessageFormat;
 
 TEST_CASE("queue posts in every format reach a plain AMQP receiver on RabbitMQ intact") {
-  if (!test::RabbitMq::installed()) {
-    MESSAGE("rabbitmq-server is not installed (./dev setup --tests installs it); skipped");
-    return;
-  }
   test::RabbitMq rabbit;
   // Attaching to /queue/<name> declares the queue the posts go to.
   test::MessageReceiver receiver(rabbit.url(), {"/queue/stepline-endpoints"},
