@@ -23,10 +23,10 @@ void check_plugins(registration::LoadResult& result) {
     const host::PluginCatalog catalog(host::CatalogSettings::from(result.registration));
     for (const auto& library : catalog.libraries()) {
       if (library.status == host::LibraryStatus::refused && library.listed_at)
-        result.problems.push_back({*library.listed_at, "plug-in library refused: " + library.reason});
+        result.problems.push_back(
+            {*library.listed_at, "plug-in library refused: " + library.reason});
     }
-    auto unknown = registration::check_plugin_types(
-        result.registration, [&](std::string_view type) { return catalog.has_type(type); });
+    auto unknown = registration::check_plugin_types(result.registration, catalog.type_names());
     result.problems.insert(result.problems.end(), unknown.begin(), unknown.end());
   } catch (const std::exception& e) {
     result.problems.push_back({result.registration.host.where, e.what()});

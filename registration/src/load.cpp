@@ -693,15 +693,20 @@ Registration load(const fs::path& path) {
 }
 
 std::vector<Problem> check_plugin_types(const Registration& registration,
-                                        const std::function<bool(std::string_view)>& type_exists) {
+                                        const std::vector<std::string>& exported_types) {
+  const std::vector<std::string_view> exported(exported_types.begin(), exported_types.end());
   std::vector<Problem> problems;
   for (const auto& s : registration.steps) {
-    if (s.plugin_type.empty() || type_exists(s.plugin_type)) continue;
-    problems.push_back({s.handler_where,
-                        "handler.plugin: no plug-in library exports the type '" + s.plugin_type +
-                            "'; correct the type name or list the library that has it under "
-                            "plugins:",
-                        Severity::error});
+    if (s.plugin_type.empty() ||
+        std::find(exported.begin(), exported.end(), s.plugin_type) != exported.end())
+      continue;
+    std::string message =
+        "handler.plugin: no plug-in library exports the type '" + s.plugin_type + "'";
+    if (auto suggestion = detail::closest(s.plugin_type, exported))
+      message += "; did you mean '" + *suggestion + "'?";
+    else
+      message += "; correct the type name or list the library that has it under plugins:";
+    problems.push_back({s.handler_where, std::move(message), Severity::error});
   }
   return problems;
 }

@@ -73,6 +73,30 @@ TEST_CASE("stepline validate summarises a valid registration and exits with 0") 
   CHECK(run.output == path.string() + ": valid: 2 plug-ins, 4 endpoints, 9 steps\n");
 }
 
+TEST_CASE("stepline validate suggests the exported plug-in type a step misspells") {
+  testing::Scratch scratch;
+  auto path = scratch.write("stepline.yaml", R"(host:
+  plugin_folder: )" STEPLINE_BINARY_DIR R"(/plugins
+plugins:
+  - file: account_rules.so
+steps:
+  - name: validate
+    message: Create
+    entity: account
+    stage: pre-validation
+    handler: {plugin: Samples.ValidateAcount}
+)");
+  Run run = stepline("validate --no-plugins " + path.string());
+  CHECK(run.status == 0);
+  run = stepline("validate " + path.string());
+  CAPTURE(run.output);
+  CHECK(run.status == 2);
+  CHECK(run.output.find(path.string() +
+                        ":10:23: error: handler.plugin: no plug-in library exports the type "
+                        "'Samples.ValidateAcount'; did you mean 'Samples.ValidateAccount'?") !=
+        std::string::npos);
+}
+
 TEST_CASE("stepline validate reports an unset connection variable by name") {
   testing::ScopedEnv env("STEPLINE_BROKER_CONNECTION", nullptr);
   Run run = stepline("validate " STEPLINE_SOURCE_DIR "/samples/stepline.yaml");

@@ -394,13 +394,32 @@ TEST_CASE("plug-in types the catalog does not know are reported at the handler")
       plugin: Samples.SetAcountTier
 )");
   Registration r = load(path);
-  auto problems = check_plugin_types(
-      r, [](std::string_view type) { return type == "Samples.ValidateAccount"; });
+  auto problems = check_plugin_types(r, {"Samples.ValidateAccount"});
   REQUIRE(problems.size() == 1);
   check_problem(problems[0], scratch, 10, 15,
                 "handler.plugin: no plug-in library exports the type 'Samples.SetAcountTier'; "
                 "correct the type name or list the library that has it under plugins:");
-  CHECK(check_plugin_types(r, [](std::string_view) { return true; }).empty());
+  CHECK(check_plugin_types(r, {"Samples.ValidateAccount", "Samples.SetAcountTier"}).empty());
+}
+
+TEST_CASE("an unknown plug-in type gets the exported type it most likely misspells") {
+  Scratch scratch;
+  auto path = scratch.write("stepline.yaml", R"(steps:
+  - name: publish
+    message: Update
+    entity: contact
+    stage: post-operation
+    mode: async
+    handler:
+      plugin: Contoso.PublishContactChanges
+)");
+  Registration r = load(path);
+  auto problems = check_plugin_types(
+      r, {"Contoso.PublishAccountChange", "Contoso.PublishContactChange", "Samples.Hello"});
+  REQUIRE(problems.size() == 1);
+  check_problem(problems[0], scratch, 8, 15,
+                "handler.plugin: no plug-in library exports the type "
+                "'Contoso.PublishContactChanges'; did you mean 'Contoso.PublishContactChange'?");
 }
 
 TEST_CASE("a retry policy whose first delay exceeds its longest is rejected") {

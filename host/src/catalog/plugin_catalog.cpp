@@ -336,6 +336,12 @@ std::vector<CatalogType> PluginCatalog::types() const {
   return out;
 }
 
+std::vector<std::string> PluginCatalog::type_names() const {
+  std::vector<std::string> out;
+  for (const auto& entry : types_) out.push_back(entry.first);
+  return out;
+}
+
 std::shared_ptr<Plugin> PluginCatalog::create(std::string_view type_name,
                                               const std::string& unsecure_configuration,
                                               const std::string& secure_configuration) const {

@@ -33,8 +33,7 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
   for (const auto& warning : r.warnings) log::warn("{}", warning.str());
 
   catalog_ = std::make_unique<PluginCatalog>(CatalogSettings::from(r));
-  auto missing = registration::check_plugin_types(
-      r, [&](std::string_view type) { return catalog_->has_type(type); });
+  auto missing = registration::check_plugin_types(r, catalog_->type_names());
   if (!missing.empty()) {
     std::string message;
     for (const auto& problem : missing) message += problem.str() + "\n";

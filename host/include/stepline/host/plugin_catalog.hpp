@@ -76,6 +76,8 @@ class PluginCatalog {
   bool has_type(std::string_view name) const;
   /// Loaded plug-in types, by name.
   std::vector<CatalogType> types() const;
+  /// The names of the loaded plug-in types, in order.
+  std::vector<std::string> type_names() const;
   /// Every library considered, loaded or refused, by path.
   const std::vector<CatalogLibrary>& libraries() const noexcept { return libraries_; }
   const CatalogSettings& settings() const noexcept { return settings_; }

@@ -4,9 +4,8 @@
 #pragma once
 
 #include <filesystem>
-#include <functional>
 #include <stdexcept>
-#include <string_view>
+#include <string>
 #include <vector>
 
 #include <stepline/registration/model.hpp>
@@ -40,9 +39,9 @@ LoadResult read(const std::filesystem::path& path);
 /// are kept in Registration::warnings.
 Registration load(const std::filesystem::path& path);
 
-/// Problems for steps whose plug-in type no loaded library exports. `type_exists` comes from
-/// the plug-in catalog.
+/// Problems for steps whose plug-in type no loaded library exports, each suggesting the
+/// exported type it most likely misspells. `exported_types` come from the plug-in catalog.
 std::vector<Problem> check_plugin_types(const Registration& registration,
-                                        const std::function<bool(std::string_view)>& type_exists);
+                                        const std::vector<std::string>& exported_types);
 
 }  // namespace stepline::registration
