@@ -17,10 +17,13 @@ std::string count(std::size_t n, const std::string& noun) {
 }
 
 // Steps must name plug-in types that a library in the plug-in folder exports, and listed
-// libraries must load: both are only known once the catalog has examined the libraries.
+// libraries must load: both are only known once the catalog has examined the libraries. A check
+// changes nothing: the catalog reads the data folder's scan cache but writes nothing there.
 void check_plugins(registration::LoadResult& result) {
   try {
-    const host::PluginCatalog catalog(host::CatalogSettings::from(result.registration));
+    auto settings = host::CatalogSettings::from(result.registration);
+    settings.write_data_folder = false;
+    const host::PluginCatalog catalog(std::move(settings));
     for (const auto& library : catalog.libraries()) {
       if (library.status == host::LibraryStatus::refused && library.listed_at)
         result.problems.push_back(

@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -95,6 +97,48 @@ steps:
                         ":10:23: error: handler.plugin: no plug-in library exports the type "
                         "'Samples.ValidateAcount'; did you mean 'Samples.ValidateAccount'?") !=
         std::string::npos);
+}
+
+// Every file below `folder` with its size and modification time.
+std::map<std::string, std::pair<std::uintmax_t, std::filesystem::file_time_type>> listing(
+    const std::filesystem::path& folder) {
+  std::map<std::string, std::pair<std::uintmax_t, std::filesystem::file_time_type>> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
+    files[entry.path().string()] = {entry.is_regular_file() ? entry.file_size() : 0,
+                                    entry.last_write_time()};
+  }
+  return files;
+}
+
+TEST_CASE("stepline validate leaves the data folder untouched") {
+  testing::Scratch scratch;
+  const auto data = scratch.folder() / "data";
+  auto path = scratch.write("stepline.yaml", "host:\n  plugin_folder: " STEPLINE_BINARY_DIR
+                                             "/plugins\n  data_folder: " +
+                                                 data.string() + R"(
+steps:
+  - {name: validate, message: Create, entity: account, stage: pre-validation,
+     handler: {plugin: Samples.ValidateAccount}}
+)");
+  SUBCASE("a data folder that does not exist is not created") {
+    Run run = stepline("validate " + path.string());
+    CAPTURE(run.output);
+    CHECK(run.status == 0);
+    CHECK_FALSE(std::filesystem::exists(data));
+  }
+  SUBCASE("an existing scan cache is read, not rewritten") {
+    // The cache a host run leaves, then one that no longer matches the libraries.
+    Run host = stepline("plugins list -c " + path.string());
+    REQUIRE_MESSAGE(host.status == 0, host.output);
+    const auto cache = data / "plugin-scan-cache.json";
+    REQUIRE(std::filesystem::exists(cache));
+    scratch.write("data/plugin-scan-cache.json", R"({"format": 1, "libraries": []})");
+    const auto before = listing(data);
+    Run run = stepline("validate " + path.string());
+    CAPTURE(run.output);
+    CHECK(run.status == 0);
+    CHECK(listing(data) == before);
+  }
 }
 
 TEST_CASE("stepline validate reports an unset connection variable by name") {

@@ -257,7 +257,7 @@ void PluginCatalog::build(const PluginCatalog* previous) {
     }
     libraries_.push_back(std::move(entry));
   }
-  cache.save();
+  if (settings_.write_data_folder) cache.save();
 }
 
 std::optional<std::string> PluginCatalog::type_clash(const fs::path& file,
@@ -296,7 +296,8 @@ std::optional<std::string> PluginCatalog::load(CatalogLibrary& entry,
       loaded = *before;
     } else {
       if (before || already_open(file)) {
-        loaded.loaded_from = content_addressed_copy(file, entry.sha256, settings_.data_folder);
+        loaded.loaded_from = content_addressed_copy(
+            file, entry.sha256, settings_.write_data_folder ? settings_.data_folder : fs::path());
       }
       loaded.library = std::make_shared<boost::dll::shared_library>(
           loaded.loaded_from, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);

@@ -27,6 +27,9 @@ struct CatalogSettings {
   std::filesystem::path plugin_folder;
   /// Holds the scan cache and reloaded copies; empty = scan every library every time.
   std::filesystem::path data_folder;
+  /// False for a command that only checks (`stepline validate`): the scan cache is read but
+  /// never written, and nothing is created in the data folder.
+  bool write_data_folder = true;
   /// The registration's `plugins:` list (relative files resolve against plugin_folder).
   std::vector<registration::PluginLibrary> plugins;
   /// The `stepline` executable that runs `plugins scan`; empty = `stepline` beside this program.
