@@ -28,7 +28,8 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 
 /// A registration whose account Creates queue an asynchronous plug-in job, and some requests.
 struct Workspace {
-  explicit Workspace(const std::string& step = "Tier later") {
+  explicit Workspace(const std::string& step = "Tier later",
+                     const std::string& plugin = "Samples.SetAccountTier") {
     config = folder.path() / "stepline.yaml";
     std::ofstream(config) << "host:\n"
                           << "  plugin_folder: "
@@ -40,7 +41,7 @@ struct Workspace {
                           << "steps:\n"
                           << "  - name: " << step << "\n    message: Create\n    entity: account\n"
                           << "    stage: post-operation\n    mode: async\n"
-                          << "    handler:\n      plugin: Samples.SetAccountTier\n";
+                          << "    handler:\n      plugin: " << plugin << "\n";
     requests = folder.path() / "requests.jsonl";
     std::ofstream out(requests);
     for (int i = 0; i < 20; ++i)
@@ -187,6 +188,21 @@ TEST_CASE("stepline run --drain runs the queued jobs in-process and summarises t
   CHECK(purged.status == 0);
   CHECK(purged.output.find("purged 20 job(s)") == 0);
   CHECK(w.jobs({"list", "--json"}).output == "[]\n");
+}
+
+TEST_CASE("a failed job's log line gives its reason once, with the step's name") {
+  Workspace w("Validate later", "Samples.ValidateAccount");
+  auto r = run_stepline(
+      {"exec", "-c", w.config.string(), "--drain", "--request",
+       R"({"message":"Create","target":{"logicalName":"account","attributes":{"revenue":1}}})"});
+  CAPTURE(r.output);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("async jobs: 0 succeeded, 1 failed") != std::string::npos);
+  const auto at = r.output.find("failed: step 'Validate later': An account needs a name.");
+  REQUIRE(at != std::string::npos);
+  const std::string line = r.output.substr(at, r.output.find('\n', at) - at);
+  CHECK(occurrences(line, "An account needs a name.") == 1);
+  CHECK(occurrences(line, "Validate later") == 1);
 }
 
 TEST_CASE("stepline run --parallel runs every line, their jobs too") {

@@ -70,6 +70,21 @@ JobResult failed(const SystemJob& job, int code, std::string message, std::strin
   return r;
 }
 
+/// The reason of a result for the log, each part once: the friendly message often holds the
+/// technical one whole, or all of it but the step's name in front ("step 'X': <what>" beside
+/// "<what>; gave up after ...").
+std::string reason_of(const JobResult& r) {
+  const std::string &message = r.message, &friendly = r.friendly_message;
+  if (message.empty() || friendly.find(message) != std::string::npos) return friendly;
+  if (friendly.empty() || message.find(friendly) != std::string::npos) return message;
+  for (auto colon = message.find(": "); colon != std::string::npos;
+       colon = message.find(": ", colon + 2)) {
+    if (friendly.starts_with(std::string_view(message).substr(colon + 2)))
+      return message.substr(0, colon + 2) + friendly;
+  }
+  return friendly + " (" + message + ")";
+}
+
 const registration::Step* step_of(const registration::Registration& r, const Guid& id) {
   for (const auto& s : r.steps)
     if (s.id == id) return &s;
@@ -517,11 +532,11 @@ void AsyncService::record(std::vector<JobResult>& results) {
         break;
       case JobStatus::failed:
         ++delta.failed;
-        log::warn("system job {} failed: {} ({})", r.id.str(), r.friendly_message, r.message);
+        log::warn("system job {} failed: {}", r.id.str(), reason_of(r));
         break;
       case JobStatus::waiting:
         ++delta.retries;
-        log::info("system job {} waits: {} ({})", r.id.str(), r.friendly_message, r.message);
+        log::info("system job {} waits: {}", r.id.str(), reason_of(r));
         break;
       case JobStatus::canceled:
         ++delta.canceled;
