@@ -37,6 +37,47 @@ TEST_CASE("steps run by stage, then by rank, pre-validation first and post-opera
   CHECK(order == std::vector<std::string>{"10", "20", "40/1", "40/2"});
 }
 
+TEST_CASE("a Create without an id has its record id from pre-validation on, also when rejected") {
+  std::vector<std::pair<Guid, Guid>> seen;  // the context's record id, the target's id
+  Rig rig({make_step("validate", "Create", "account", Stage::pre_validation, "note"),
+           make_step("check", "Create", "account", Stage::pre_operation, "note-and-reject"),
+           make_step("after", "Create", "account", Stage::post_operation, "note")});
+  auto note = [&](ExecutionContext& c, Services& services) {
+    seen.emplace_back(c.primary_entity_id, c.target()->id);
+    services.tracing().trace("{} of {} {}", c.message_name, c.primary_entity_name,
+                             c.primary_entity_id.str());
+  };
+  bool reject = false;
+  rig.factory.add("note", note);
+  rig.factory.add("note-and-reject", [&](ExecutionContext& c, Services& services) {
+    note(c, services);
+    if (reject) throw InvalidPluginExecution("No more accounts today.");
+  });
+
+  auto created = rig.create(account("Contoso"));
+  REQUIRE(created.ok());
+  const Guid id = created.output_parameters.at("id").as<Guid>();
+  CHECK_FALSE(id.is_nil());
+  REQUIRE(seen.size() == 3);
+  for (const auto& [record, target] : seen) {
+    CHECK(record == id);
+    CHECK(target == id);
+  }
+  CHECK(rig.read("account", id).has_value());
+
+  seen.clear();
+  reject = true;
+  auto rejected = rig.create(account("Fabrikam"));
+  CHECK(rejected.outcome == host::Outcome::rejected);
+  REQUIRE(seen.size() == 2);
+  const Guid assigned = seen[0].first;
+  CHECK_FALSE(assigned.is_nil());
+  CHECK(seen[1].first == assigned);
+  REQUIRE(rejected.traces.size() == 2);
+  CHECK(rejected.traces[1].find("Create of account " + assigned.str()) != std::string::npos);
+  CHECK_FALSE(rig.read("account", assigned).has_value());
+}
+
 TEST_CASE("a step filtered on revenue does not fire when only name changes") {
   int fired = 0;
   auto filtered = make_step("on revenue", "Update", "account", Stage::post_operation, "count");

@@ -360,6 +360,12 @@ class Operation {
       throw bad_request(message + ": \"Target\" must be an entity with attributes");
     if ((kind_ == Kind::update || needs_reference) && id_.is_nil())
       throw bad_request(message + " of " + entity_ + " needs the record's id in \"Target\"");
+    if (kind_ == Kind::create && id_.is_nil()) {
+      // As Dataverse does: the new record has its id from the start, so every stage's context,
+      // trace and rejection names it, and the main operation writes it under that id.
+      id_ = time_ordered_guid();
+      context_.target()->id = id_;
+    }
   }
 
   void check_depth() {
