@@ -425,6 +425,35 @@ TEST_CASE("shutdown completes every pending post: settled ones as accepted, the 
   CHECK(wait(late, std::chrono::seconds(1)).status == OutcomeStatus::shutdown);
 }
 
+TEST_CASE("shutdown detaches the links and closes the connection instead of dropping it") {
+  TestPeer peer;
+  Backend backend(quick_options());
+  auto f = backend.post(make_target(peer.connection_string(), "orders"), text_message("x"));
+  REQUIRE(wait(f).ok());
+  backend.shutdown();
+  CHECK(TestPeer::wait_for([&] { return peer.closed_connections() == 1; }));
+  CHECK(peer.dropped_connections() == 0);
+  CHECK(peer.closed_links() == 3);  // the sender on orders, $cbs's sender and receiver
+}
+
+TEST_CASE("shutdown drops a connection whose service does not answer the close in time") {
+  test::SilentListener silent;  // accepts TCP and never answers: the close is never answered
+  BackendOptions options = quick_options();
+  options.close_timeout = std::chrono::milliseconds(200);
+  Backend backend(options);
+  auto f = backend.post(
+      make_target("Endpoint=sb://127.0.0.1:" + std::to_string(silent.port()) +
+                      "/;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true",
+                  "orders", AuthMechanism::cbs, Contract::queue, std::chrono::seconds(60)),
+      text_message("x"));
+  REQUIRE(TestPeer::wait_for([&] { return silent.accepted() == 1; }));
+  const auto started = std::chrono::steady_clock::now();
+  backend.shutdown(std::chrono::milliseconds(0));
+  // Without the deadline it would wait for ever; the bound here only has to be generous.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
+  CHECK(wait(f, std::chrono::seconds(1)).status == OutcomeStatus::shutdown);
+}
+
 TEST_CASE("shutdown waits for posts the service settles within the grace period") {
   TestPeer peer({.hold_settlement = true});
   Backend backend(quick_options());

@@ -1,15 +1,19 @@
 // A host made from a registration file, posting into stepline-broker: the out-of-box
 // Stepline.ServiceBusPlugin loaded from build/plugins like any plug-in, an endpoint as a step's
-// handler, and a synchronous post that fails rolling the operation back.
+// handler, a synchronous post that fails rolling the operation back, and `stepline run --drain`
+// closing its connection before it exits.
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include <stepline/host/configured_host.hpp>
 #include <stepline/host/endpoints/message_properties.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
 #include "support/message_receiver.hpp"
+#include "support/process.hpp"
 #include "support/stepline_broker.hpp"
 
 using namespace stepline;
@@ -19,8 +23,7 @@ using test::SteplineBroker;
 
 namespace {
 
-SteplineBroker& oob_broker() {
-  static SteplineBroker b(R"(
+constexpr const char* oob_config = R"(
 sas_policies:
   - name: RootManageSharedAccessKey
     key: test-root-key
@@ -28,7 +31,10 @@ sas_policies:
 queues:
   - name: oob
   - name: handler
-)");
+)";
+
+SteplineBroker& oob_broker() {
+  static SteplineBroker b(oob_config);
   return b;
 }
 
@@ -42,7 +48,8 @@ MessageReceiver receive(const std::string& queue) {
 /// and `steps` as given (YAML list items).
 class RegistrationFile {
  public:
-  RegistrationFile(const std::string& steps, const std::string& key = SteplineBroker::root_key)
+  RegistrationFile(const std::string& steps, const std::string& key = SteplineBroker::root_key,
+                   SteplineBroker& broker = oob_broker())
       : dir_("stepline-endpoints-") {
     std::ofstream(dir_.path() / "stepline.yaml") << "host:\n"
                                                     "  plugin_folder: " STEPLINE_BINARY_DIR
@@ -63,12 +70,13 @@ class RegistrationFile {
           << "    format: dataverse-json\n"
           << "    user_claim: user-info\n"
           << "    timeout: 5s\n"
-          << "    connection: \""
-          << oob_broker().connection_string("RootManageSharedAccessKey", key) << "\"\n";
+          << "    connection: \"" << broker.connection_string("RootManageSharedAccessKey", key)
+          << "\"\n";
     }
     std::ofstream(dir_.path() / "stepline.yaml", std::ios::app) << "steps:\n" << steps;
   }
   std::filesystem::path path() const { return dir_.path() / "stepline.yaml"; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
 
  private:
   test::TempDir dir_;
@@ -175,4 +183,48 @@ TEST_CASE("Stepline.ServiceBusPlugin without an endpoint name says what to confi
   CHECK_FALSE(response.ok());
   CHECK(response.error_message.find("Publish new accounts") != std::string::npos);
   CHECK(response.error_message.find("needs the name of a service endpoint") != std::string::npos);
+}
+
+TEST_CASE("stepline run --drain closes its AMQP connection before it exits") {
+  SteplineBroker broker(oob_config);  // its own, so its log holds this run only
+  RegistrationFile file(R"(
+  - name: Post new accounts
+    message: Create
+    entity: account
+    stage: post-operation
+    mode: async
+    handler:
+      endpoint: handler
+)",
+                        SteplineBroker::root_key, broker);
+  const auto requests = file.dir() / "requests.jsonl";
+  std::ofstream(requests) << R"({"message":"Create","target":{"logicalName":"account"}})"
+                          << "\n"
+                          << R"({"message":"Create","target":{"logicalName":"account"}})"
+                          << "\n";
+  auto run = test::run_stepline(
+      {"run", "-c", file.path().string(), "--requests", requests.string(), "--drain"});
+  CAPTURE(run.output);
+  REQUIRE(run.status == 0);
+  CHECK(run.output.find("async jobs: 2 succeeded") != std::string::npos);
+
+  // The broker serves one event at a time: once a later client got the posts, it has handled the
+  // end of the host's connection too.
+  {
+    MessageReceiver receiver(
+        broker.url(), {"handler"},
+        {.user = "RootManageSharedAccessKey", .password = SteplineBroker::root_key, .reply = {}});
+    REQUIRE(receiver.wait_for(2));
+  }
+  broker.stop();
+  // Every error line but the one of the fixture's check that the broker listens (a connection
+  // that sends no protocol header).
+  std::ifstream log(broker.dir() / "broker.log");
+  std::vector<std::string> errors;
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("AMQP error") != std::string::npos &&
+        line.find("No protocol header found") == std::string::npos)
+      errors.push_back(line);
+  }
+  CHECK(errors == std::vector<std::string>{});
 }

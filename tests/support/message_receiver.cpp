@@ -21,6 +21,7 @@
 #include <proton/sender_options.hpp>
 #include <proton/source.hpp>
 #include <proton/tracker.hpp>
+#include <proton/transport.hpp>
 #include <proton/value.hpp>
 #include <proton/work_queue.hpp>
 
@@ -105,6 +106,13 @@ struct MessageReceiver::State : proton::messaging_handler {
   }
   void on_sendable(proton::sender&) override { flush(); }
   void on_receiver_error(proton::receiver& r) override { fail(r.error(), r.source().address()); }
+  std::promise<void> ended;  // the connection's transport closed
+  bool end_reported = false;
+  void on_transport_close(proton::transport&) override {
+    if (end_reported) return;
+    end_reported = true;
+    ended.set_value();
+  }
   void on_error(const proton::error_condition& e) override { fail(e, url); }
   void fail(const proton::error_condition& e, const std::string& where) {
     report(std::make_exception_ptr(std::runtime_error("receiver on " + where + ": " + e.what())));
@@ -148,7 +156,16 @@ MessageReceiver::MessageReceiver(const std::string& url, const std::vector<std::
 
 MessageReceiver::~MessageReceiver() {
   State* s = state_.get();
-  s->work.add([s] { s->container.stop(); });
+  // Closed as a client should close, so the broker's log shows no aborted connection; the
+  // container stops by itself once the transport is closed. A broker that does not answer
+  // within 5 s is dropped.
+  auto ended = s->ended.get_future();
+  s->work.add([s] {
+    s->connection.close();
+    s->connection.wake();
+  });
+  if (ended.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    s->work.add([s] { s->container.stop(); });
   s->thread.join();
 }
 

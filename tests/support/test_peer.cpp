@@ -97,6 +97,7 @@ struct TestPeer::State : proton::messaging_handler, proton::listen_handler {
   std::vector<proton::message> received;
   std::size_t unsettled = 0, max_unsettled = 0;
   std::vector<std::pair<std::string, int>> tokens;
+  std::size_t closed_connections = 0, dropped_connections = 0, closed_links = 0;
 
   explicit State(TestPeerOptions o) : options(std::move(o)) {}
 
@@ -132,6 +133,17 @@ struct TestPeer::State : proton::messaging_handler, proton::listen_handler {
   }
   void on_transport_close(proton::transport& t) override {
     std::erase(connections, t.connection());
+    // A close frame from the client was answered (so both ends are closed), or its socket went.
+    std::lock_guard lock(mutex);
+    ++(t.connection().closed() ? closed_connections : dropped_connections);
+  }
+  void on_receiver_close(proton::receiver&) override {
+    std::lock_guard lock(mutex);
+    ++closed_links;
+  }
+  void on_sender_close(proton::sender&) override {
+    std::lock_guard lock(mutex);
+    ++closed_links;
   }
 
   void on_receiver_open(proton::receiver& r) override {
@@ -262,6 +274,21 @@ std::vector<proton::message> TestPeer::messages() const {
 std::size_t TestPeer::unsettled() const {
   std::lock_guard lock(state_->mutex);
   return state_->unsettled;
+}
+
+std::size_t TestPeer::closed_connections() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->closed_connections;
+}
+
+std::size_t TestPeer::dropped_connections() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->dropped_connections;
+}
+
+std::size_t TestPeer::closed_links() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->closed_links;
 }
 
 std::size_t TestPeer::max_unsettled() const {

@@ -52,6 +52,12 @@ class TestPeer {
   std::vector<proton::message> messages() const;
   std::size_t unsettled() const;
   std::size_t max_unsettled() const;
+  /// Connections that ended with a close frame from the client, and those whose socket went
+  /// without one.
+  std::size_t closed_connections() const;
+  std::size_t dropped_connections() const;
+  /// Links the client detached with a close.
+  std::size_t closed_links() const;
   /// Audiences of put-token requests, in order, and how each was answered.
   std::vector<std::pair<std::string, int>> put_tokens() const;
   /// Accepts every withheld delivery.

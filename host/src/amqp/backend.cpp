@@ -20,6 +20,7 @@ namespace stepline::host::amqp {
 namespace {
 
 constexpr auto tick_interval = std::chrono::milliseconds(100);
+constexpr auto close_poll = std::chrono::milliseconds(5);
 constexpr char separator = '\x1f';
 constexpr char link_separator = '\x1e';  // between the connection key and the entity
 
@@ -146,10 +147,11 @@ class Backend::Impl final : public Runtime {
     bool added = work_.add([this] {
       stopping_ = true;
       for (auto& [key, connection] : connections_) {
-        connection->abort(
+        connection->close(
             Outcome::shutdown("the AMQP backend shut down before the service settled it"));
       }
-      container_.stop();
+      close_deadline_ = Clock::now() + options_.close_timeout;
+      stop_once_closed();
     });
     if (!added) container_.stop();
     thread_.join();
@@ -246,6 +248,18 @@ class Backend::Impl final : public Runtime {
     for (Connection* c : touched) c->flush();
   }
 
+  // Services answer the close of links and connections within a round trip; one that does not
+  // (gone, or never answering) is dropped at the deadline, so shutdown cannot hang on it.
+  void stop_once_closed() {
+    const bool closed = std::all_of(connections_.begin(), connections_.end(),
+                                    [](const auto& entry) { return entry.second->closed(); });
+    if (closed || Clock::now() >= close_deadline_) {
+      container_.stop();
+      return;
+    }
+    work_.schedule(proton::duration(close_poll.count()), [this] { stop_once_closed(); });
+  }
+
   void tick() {
     if (stopping_) return;
     auto now = Clock::now();
@@ -260,6 +274,7 @@ class Backend::Impl final : public Runtime {
   proton::work_queue work_;
   std::thread thread_;
   bool stopping_ = false;  // AMQP thread only
+  Clock::time_point close_deadline_;  // AMQP thread only
 
   std::mutex shutdown_mutex_;
   bool joined_ = false;

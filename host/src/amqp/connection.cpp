@@ -220,7 +220,10 @@ void Connection::on_connection_close(proton::connection& c) {
 }
 
 void Connection::on_transport_close(proton::transport& t) {
-  if (state_ == State::closed) return;
+  if (state_ == State::closed) {
+    closing_ = false;
+    return;
+  }
   proton::error_condition error = t.error() ? copy_of(t.error()) : last_error_;
   if (!error)
     error = proton::error_condition(std::string(local_condition::network), "connection closed");
@@ -694,14 +697,27 @@ void Connection::give_up_connecting(Clock::time_point now) {
   pn_transport_close_head(transport);
 }
 
-void Connection::abort(const Outcome& outcome) {
+void Connection::close(const Outcome& outcome) {
   State previous = state_;
   state_ = State::closed;
   for (auto& [key, link] : links_) fail_all(link, outcome);
   cbs_queue_.clear();
   cbs_waiting_.clear();
-  if (connection_ && (previous == State::open || previous == State::connecting))
-    connection_.close();
+  if (!connection_ || (previous != State::open && previous != State::connecting)) return;
+  // Links first, then the connection, as the Azure SDKs leave: the service sees an orderly end,
+  // not a dropped socket.
+  if (previous == State::open) {
+    for (auto& [key, link] : links_) {
+      if (link.sender && link.sender.active()) link.sender.close();
+      if (link.replies && link.replies.active()) link.replies.close();
+    }
+    if (cbs_sender_ && cbs_sender_.active()) cbs_sender_.close();
+    if (cbs_receiver_ && cbs_receiver_.active()) cbs_receiver_.close();
+  }
+  connection_.close();
+  closing_ = true;
+  // Work done outside the connection's own events is written at its next wake.
+  connection_.wake();
 }
 
 void Connection::fail_in_flight(Link& link, const Outcome& outcome) {

@@ -36,8 +36,11 @@ class Connection : public proton::messaging_handler {
   /// Periodic work: expires overdue posts, reconnects after backoff, reattaches links, renews
   /// tokens.
   void tick(Clock::time_point now);
-  /// Fails every pending post with `outcome` and closes the connection.
-  void abort(const Outcome& outcome);
+  /// Fails every pending post with `outcome`, then closes the links and the connection: the
+  /// service is sent the detach and close frames and answers them; closed() says when it has.
+  void close(const Outcome& outcome);
+  /// True once close() is done: the service answered it, or no connection was open.
+  bool closed() const { return state_ == State::closed && !closing_; }
 
  private:
   struct Link {
@@ -118,6 +121,7 @@ class Connection : public proton::messaging_handler {
   std::shared_ptr<const Target> identity_;  // namespace, credential and auth of this connection
   std::string where_;                       // "host:port", for messages
   enum class State { idle, connecting, open, backoff, closed } state_ = State::idle;
+  bool closing_ = false;  // closed, but the transport is not closed yet
   proton::connection connection_;
   unsigned generation_ = 0;
   int failures_ = 0;

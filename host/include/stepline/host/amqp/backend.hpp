@@ -42,6 +42,9 @@ struct BackendOptions {
   /// A new post does not wait out a longer backoff: it tries to connect at once when the last
   /// attempt is this old, so a broker back after a long outage is found by the next post.
   std::chrono::milliseconds demand_reconnect_delay{std::chrono::seconds(1)};
+  /// At shutdown, how long the services may take to answer the close of links and connections
+  /// before the connections are dropped.
+  std::chrono::milliseconds close_timeout{std::chrono::seconds(2)};
   std::chrono::seconds token_validity{std::chrono::hours(1)};
   std::chrono::seconds token_renew_before{std::chrono::minutes(15)};  ///< renew at 45 of 60 min
   std::string ca_file;  ///< PEM trust store for amqps; empty = the system store
@@ -79,7 +82,9 @@ class Backend {
   void post(const Target& target, proton::message message, Callback done);
 
   /// Stops taking posts, lets pending ones finish for up to `grace`, fails the rest with a
-  /// shutdown outcome, closes the connections and joins the AMQP thread. Idempotent.
+  /// shutdown outcome, closes the links and connections (waiting up to
+  /// BackendOptions::close_timeout for the services to answer) and joins the AMQP thread.
+  /// Idempotent.
   void shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
   BackendStats stats() const;
