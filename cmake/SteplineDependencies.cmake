@@ -23,20 +23,9 @@ if(NOT TARGET RapidJSON::RapidJSON)
     INTERFACE_INCLUDE_DIRECTORIES "${RapidJSON_INCLUDE_DIRS}")
 endif()
 
-# Proton ships no CMake package and bookworm's libqpid-proton-cpp.pc is broken.
-find_package(ProtonCpp CONFIG QUIET)
+include(SteplineProton)
 if(NOT TARGET Proton::cpp)
-  find_path(PROTON_CPP_INCLUDE_DIR proton/container.hpp REQUIRED)
-  find_library(PROTON_CPP_LIBRARY qpid-proton-cpp REQUIRED)
-  # Code that calls the C API (pn_*) links the core too; Debian ships it without a dev symlink.
-  find_library(PROTON_CORE_LIBRARY NAMES qpid-proton-core libqpid-proton-core.so.10)
-  add_library(Proton::cpp UNKNOWN IMPORTED)
-  set_target_properties(Proton::cpp PROPERTIES
-    IMPORTED_LOCATION "${PROTON_CPP_LIBRARY}"
-    INTERFACE_INCLUDE_DIRECTORIES "${PROTON_CPP_INCLUDE_DIR}")
-  if(PROTON_CORE_LIBRARY)
-    set_property(TARGET Proton::cpp APPEND PROPERTY INTERFACE_LINK_LIBRARIES "${PROTON_CORE_LIBRARY}")
-  endif()
+  message(FATAL_ERROR "Qpid Proton C++ not found: ./dev setup installs libqpid-proton-cpp12-dev")
 endif()
 
 # Boost.DLL header-only on std::filesystem, defined everywhere so no TU mixes the two.
