@@ -522,6 +522,8 @@ class Operation {
       log::debug("step '{}' stopped {} of {}: {}", s.name, c.message_name,
                  record_text(entity_, c.primary_entity_id), e.what());
       throw;
+    } catch (const StorageFull&) {
+      throw;  // a nested request's write: the store's trouble, not the plug-in's
     } catch (const std::exception& e) {
       unexpected(s, e.what());
     } catch (...) {
@@ -698,6 +700,8 @@ void Pipeline::run_job(ExecutionContext& context, const Guid& step_id,
     plugin_of(factory_, *chain.snapshot, *entry).execute(context, services);
   } catch (const InvalidPluginExecution&) {
     throw;
+  } catch (const StorageFull&) {
+    throw;
   } catch (const std::exception& e) {
     fail_unexpectedly(*entry->step, context, e.what());
   } catch (...) {
@@ -738,6 +742,10 @@ OperationResponse Pipeline::execute(const OperationRequest& request) {
     response.outcome = Outcome::rejected;
     response.error_message = e.what();
     response.error_code = e.error_code();
+  } catch (const StorageFull& e) {
+    response.outcome = Outcome::failed;
+    response.error_message = std::string("the operation was not saved: ") + e.what();
+    response.error_code = error_code::unexpected;
   } catch (const std::exception& e) {
     response.trace_id = Guid::random().str();
     log::error("trace id {}: {} of {} failed in the host (correlation {}): {}", response.trace_id,

@@ -163,24 +163,30 @@ void RecordStore::settle_open_group() {
   if (group_open_ && open_transactions_ == 0) settle_group(false);
 }
 
-std::string RecordStore::settle_group(bool member) {
-  std::string failure;
+RecordStore::GroupFailure RecordStore::settle_group(bool member) {
+  GroupFailure failure;
   if (group_size_ > 0 && sqlite3_get_autocommit(db_)) {
     // SQLite rolled the whole transaction back after an error (disk full, I/O error).
-    failure = "the database rolled back the transaction: " + std::string(sqlite3_errmsg(db_));
+    failure.disk_full = store::disk_full(db_);
+    failure.message = failure.disk_full ? store::disk_full_message(db_)
+                                        : "the database rolled back the transaction: " +
+                                              std::string(sqlite3_errmsg(db_));
   } else if (group_size_ == 0) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   } else {
     try {
       statements_->commit.run();
       commits_.fetch_add(1, std::memory_order_relaxed);
+    } catch (const StorageFull&) {
+      failure = {store::disk_full_message(db_), true};
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     } catch (const std::exception& e) {
-      failure = e.what();
+      failure = {e.what(), false};
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
   }
   if (!claimed_.empty() && handoff_) {
-    if (failure.empty()) {
+    if (failure.message.empty()) {
       std::vector<SystemJob> jobs;
       jobs.reserve(claimed_.size());
       for (auto& c : claimed_) jobs.push_back(std::move(c.second));
@@ -193,7 +199,7 @@ std::string RecordStore::settle_group(bool member) {
   const int waiters = group_size_ - (member ? 1 : 0);
   {
     std::lock_guard lock(settled_mutex_);
-    if (!failure.empty() && waiters > 0) failed_groups_[group_] = {waiters, failure};
+    if (!failure.message.empty() && waiters > 0) failed_groups_[group_] = {waiters, failure};
     settled_ = group_;
   }
   ++group_;
@@ -204,8 +210,9 @@ std::string RecordStore::settle_group(bool member) {
   return failure;
 }
 
-std::string RecordStore::wait_for_group(std::unique_lock<std::recursive_mutex>& lock,
-                                        std::uint64_t group, std::chrono::microseconds patience) {
+RecordStore::GroupFailure RecordStore::wait_for_group(std::unique_lock<std::recursive_mutex>& lock,
+                                                      std::uint64_t group,
+                                                      std::chrono::microseconds patience) {
   lock.unlock();
   {
     std::unique_lock settled(settled_mutex_);
@@ -231,9 +238,9 @@ std::string RecordStore::wait_for_group(std::unique_lock<std::recursive_mutex>& 
   std::lock_guard settled(settled_mutex_);
   auto failed = failed_groups_.find(group);
   if (failed == failed_groups_.end()) return {};
-  std::string message = failed->second.message;
+  GroupFailure failure = failed->second.failure;
   if (--failed->second.waiters == 0) failed_groups_.erase(failed);
-  return message;
+  return failure;
 }
 
 RecordStore::Transaction::Transaction(RecordStore& store)
@@ -285,7 +292,7 @@ void RecordStore::Transaction::commit() {
   // Hand the group on to an operation already waiting for the store (it, or one after it,
   // commits for all); wait a moment for operations in progress elsewhere; else commit now.
   // Waiting for a successor is bounded only by its own transaction, which holds the store anyway.
-  std::string failure;
+  GroupFailure failure;
   const bool waiting = store_.waiting_.load(std::memory_order_relaxed) > 0;
   // The operations already in the group wait for its commit: only the others may still join.
   const bool others_active = store_.active_.load(std::memory_order_relaxed) > store_.group_size_;
@@ -296,9 +303,11 @@ void RecordStore::Transaction::commit() {
                                     waiting ? std::chrono::microseconds(std::chrono::seconds(1))
                                             : commit_delay);
   }
-  if (!failure.empty())
-    throw std::runtime_error("record store " + store_.file_.string() +
-                             ": the operation's changes were not committed: " + failure);
+  if (failure.message.empty()) return;
+  auto message = "record store " + store_.file_.string() +
+                 ": the operation's changes were not committed: " + failure.message;
+  if (failure.disk_full) throw StorageFull(message);
+  throw std::runtime_error(message);
 }
 
 RecordStore::Transaction::~Transaction() {

@@ -62,8 +62,26 @@ void exec(sqlite3* db, const char* sql) {
   if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
     std::string msg = error ? error : "unknown error";
     sqlite3_free(error);
+    if (disk_full(db)) throw StorageFull("record store: " + disk_full_message(db));
     throw std::runtime_error("record store: " + msg);
   }
+}
+
+std::string disk_full_message(sqlite3* db) {
+  const char* file = sqlite3_db_filename(db, "main");
+  std::filesystem::path path = file && *file ? file : "the database";
+  return "the disk holding " + path.string() + " is full: free space in " +
+         path.parent_path().string() +
+         "; nothing of this write was applied, and the store works again once there is room";
+}
+
+void throw_error(sqlite3* db) {
+  throw_error(db, sqlite3_extended_errcode(db), sqlite3_errmsg(db));
+}
+
+void throw_error(sqlite3* db, int code, const std::string& message) {
+  if ((code & 0xff) == SQLITE_FULL) throw StorageFull("record store: " + disk_full_message(db));
+  throw std::runtime_error("record store: " + message);
 }
 
 namespace {

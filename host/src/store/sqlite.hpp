@@ -65,8 +65,21 @@ class GateTurn {
   WriteGate& gate_;
 };
 
-/// Runs SQL text (one or more statements). Throws std::runtime_error with SQLite's message.
+/// Runs SQL text (one or more statements). Throws std::runtime_error with SQLite's message
+/// (StorageFull when the disk is full).
 void exec(sqlite3* db, const char* sql);
+
+/// True when the last error on `db` was a full disk (SQLITE_FULL).
+inline bool disk_full(sqlite3* db) {
+  return (sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL;
+}
+/// What a write refused for a full disk says: the file, and what to do.
+std::string disk_full_message(sqlite3* db);
+/// Throws the error of the last failed call on `db`: StorageFull for a full disk, else
+/// std::runtime_error with SQLite's message.
+[[noreturn]] void throw_error(sqlite3* db);
+/// The same for an error read from `db` before the statement that caused it was reset.
+[[noreturn]] void throw_error(sqlite3* db, int code, const std::string& message);
 
 class Statement {
  public:
@@ -103,9 +116,10 @@ class Statement {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    std::string msg = sqlite3_errmsg(db_);
+    const int code = sqlite3_extended_errcode(db_);
+    std::string message = sqlite3_errmsg(db_);
     sqlite3_reset(stmt_);
-    throw std::runtime_error("record store: " + msg);
+    throw_error(db_, code, message);
   }
   std::string_view text(int col) const {
     auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));

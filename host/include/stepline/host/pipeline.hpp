@@ -99,8 +99,9 @@ class Pipeline {
   /// with the job's frozen context (Mode async, outside any transaction); its nested requests
   /// re-enter this pipeline as synchronous operations at depth + 1. The plug-in's trace lines
   /// are appended to `traces`, also when it throws. Throws what the plug-in threw as
-  /// InvalidPluginExecution (its status says retry or fail), and OperationFailed for an
-  /// unexpected error (with a trace id) or a step that is no longer registered.
+  /// InvalidPluginExecution (its status says retry or fail), OperationFailed for an unexpected
+  /// error (with a trace id) or a step that is no longer registered, and StorageFull when a
+  /// nested request could not be written for a full disk.
   void run_job(ExecutionContext& context, const Guid& step_id, std::vector<std::string>& traces);
 
   /// Swaps in a new registration (re-indexes, new plug-in instances); operations already running

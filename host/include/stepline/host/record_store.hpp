@@ -42,6 +42,13 @@ class DuplicateRecord : public std::runtime_error {
   DuplicateRecord(std::string_view entity, const Guid& id);
 };
 
+/// The database could not be written because its disk is full. Nothing of the write (or of the
+/// transaction it was part of) was applied; the store works again as soon as space is freed.
+class StorageFull : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// The id the store gives a new record and the pipeline a new system job (and its frozen
 /// context's OperationId): a time-ordered guid (version 7, RFC 9562) with the Unix time in
 /// milliseconds in its first 48 bits, then 74 random bits. Its text sorts by creation time, so a
@@ -197,13 +204,18 @@ class RecordStore {
   /// With the lock held: commits the open group, if any, unless a Transaction is open (then the
   /// caller is inside the group and reads or writes as part of it).
   void settle_open_group();
+  /// Why a group's commit failed; empty `message` = it did not.
+  struct GroupFailure {
+    std::string message;
+    bool disk_full = false;
+  };
   /// Commits the open group (or rolls it back if no operation in it committed) and wakes its
   /// waiters. `member` = the caller's own operation is in the group; returns its failure.
-  std::string settle_group(bool member);
+  GroupFailure settle_group(bool member);
   /// Releases `lock` and waits until group `group` is settled, settling it itself once
   /// `patience` has passed; returns its failure, if any.
-  std::string wait_for_group(std::unique_lock<std::recursive_mutex>& lock, std::uint64_t group,
-                             std::chrono::microseconds patience);
+  GroupFailure wait_for_group(std::unique_lock<std::recursive_mutex>& lock, std::uint64_t group,
+                              std::chrono::microseconds patience);
 
   std::filesystem::path file_;
   Durability durability_;
@@ -234,7 +246,7 @@ class RecordStore {
   std::uint64_t settled_ = 0;  ///< every group up to this one is settled
   struct Failure {
     int waiters;
-    std::string message;
+    GroupFailure failure;
   };
   std::map<std::uint64_t, Failure> failed_groups_;
 };
