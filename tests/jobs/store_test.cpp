@@ -397,7 +397,7 @@ TEST_CASE("a version-1 database gains the job columns and keeps its jobs in thei
   CHECK(taken[1].sequence == 2);
   CHECK(taken[0].context == "{}");  // moved to the contexts table
   host::RecordStore records(file);
-  CHECK(host::RecordStore::schema_version() == 3);
+  CHECK(host::RecordStore::schema_version() == 4);
   records.add_system_job(new_job(5));
   CHECK(jobs.last_sequence() == 3);
 }

@@ -111,18 +111,26 @@ struct JobStore::Statements {
                    "completed_on = ?5 WHERE id = ?1"),
         requeue(db,
                 "UPDATE system_jobs SET state_code = 0, status_code = 0, retry_count = 0, "
+                "crash_count = 0, "
                 "postpone_until = NULL, error_code = NULL, message_text = NULL, friendly_message "
                 "= NULL, completed_on = NULL, execution_time_ms = NULL, trace = NULL WHERE id = "
                 "?1"),
         purge(db,
               "DELETE FROM system_jobs WHERE rowid IN (SELECT rowid FROM system_jobs WHERE "
               "state_code = 3 AND status_code = ?1 AND completed_on < ?2 LIMIT 5000)"),
+        crash(db,
+              "UPDATE system_jobs SET crash_count = crash_count + 1 WHERE id = ?1 AND state_code "
+              "<> 3 RETURNING crash_count, step_name"),
+        fail_crashed(db,
+                     "UPDATE system_jobs SET state_code = 3, status_code = 31, completed_on = ?2, "
+                     "error_code = ?3, message_text = ?4, friendly_message = ?5, postpone_until = "
+                     "NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?1"),
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT") {}
 
   Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, remove, renew, release,
       release_expired, owners, last_sequence, unfinished_after, count, find, find_part, status,
-      set_status, requeue, purge, begin, commit;
+      set_status, requeue, purge, crash, fail_crashed, begin, commit;
 };
 
 /// BEGIN IMMEDIATE … COMMIT on the job store's connection, in the file's write gate; rolled back
@@ -273,6 +281,44 @@ std::size_t JobStore::recover(DateTime now,
   s.step();
   s.done();
   return recovered + static_cast<std::size_t>(sqlite3_changes(db_));
+}
+
+std::vector<CrashedJob> JobStore::count_crashes(std::span<const Guid> ids, int limit,
+                                                DateTime now) {
+  std::vector<CrashedJob> counted;
+  if (ids.empty()) return counted;
+  std::lock_guard lock(mutex_);
+  WriteTransaction transaction(*this);
+  const auto now_text = iso(now);
+  for (const auto& id : ids) {
+    auto& s = statements_->crash.start();
+    s.bind(1, id.str());
+    if (!s.step()) {
+      s.done();
+      continue;  // completed meanwhile, or gone
+    }
+    CrashedJob job{id, std::string(s.text(1)), static_cast<int>(s.integer(0))};
+    s.done();
+    if (job.crash_count >= limit) {
+      const auto count = std::to_string(job.crash_count);
+      auto& f = statements_->fail_crashed.start();
+      f.bind(1, id.str()).bind(2, now_text).bind(3, static_cast<long long>(job_error::plugin_lost));
+      f.bind(4, "the host died while running this step: " + count +
+                    " attempts never returned (host.async_crash_limit " + std::to_string(limit) +
+                    ")");
+      f.bind(5, "The host died while running this step (" + count +
+                    " times): its plug-in takes the process down. Register step '" + job.step_name +
+                    "' with `isolation: process`, so that a crash fails only the step, then "
+                    "run `stepline jobs retry " +
+                    id.str() + "`");
+      f.step();
+      f.done();
+      job.failed = true;
+    }
+    counted.push_back(std::move(job));
+  }
+  transaction.commit();
+  return counted;
 }
 
 long long JobStore::last_sequence() {

@@ -38,6 +38,7 @@ SystemJob read_job(const Statement& s, bool with_context) {
   j.lease_owner = s.text(23);
   j.lease_until = time_or_null(s, 24);
   j.trace = s.text(25);
+  j.crash_count = static_cast<int>(s.integer(26));
   return j;
 }
 

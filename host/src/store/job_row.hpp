@@ -15,7 +15,7 @@ namespace stepline::host::store {
   "correlation_id, state_code, status_code, retry_count, postpone_until, error_code, "   \
   "message_text, friendly_message, execution_time_ms, endpoint, (SELECT " context        \
   " FROM system_job_contexts c WHERE c.sequence = system_jobs.sequence), sequence, "     \
-  "ordering_key, started_on, completed_on, lease_owner, lease_until, trace"
+  "ordering_key, started_on, completed_on, lease_owner, lease_until, trace, crash_count"
 
 /// Every column, the context included.
 inline constexpr const char* job_columns = STEPLINE_JOB_COLUMNS("c.context");

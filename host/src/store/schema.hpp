@@ -7,7 +7,7 @@
 
 namespace stepline::host::store_schema {
 
-inline constexpr int version = 3;
+inline constexpr int version = 4;
 
 inline constexpr const char* sql = R"sql(
 -- Records: one row per record; its attributes are one document in Stepline's json format.
@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS system_jobs (
   completed_on      TEXT,
   lease_owner       TEXT,                -- host:pid:nonce of the process running it
   lease_until       TEXT,                -- after this another process may take it back
-  trace             TEXT                 -- the plug-in's trace lines of the last attempt
+  trace             TEXT,                -- the plug-in's trace lines of the last attempt
+  crash_count       INTEGER NOT NULL DEFAULT 0 -- attempts during which the host process died
 );
 CREATE INDEX IF NOT EXISTS system_jobs_sequence ON system_jobs (sequence);
 CREATE INDEX IF NOT EXISTS system_jobs_state ON system_jobs (state_code, sequence);
@@ -94,6 +95,10 @@ DROP INDEX IF EXISTS system_jobs_due;
 CREATE TABLE system_job_contexts (sequence INTEGER PRIMARY KEY, context TEXT NOT NULL);
 INSERT INTO system_job_contexts (sequence, context) SELECT sequence, context FROM system_jobs;
 ALTER TABLE system_jobs DROP COLUMN context;
+)sql",
+    // 3 -> 4: attempts that never returned because the host died.
+    R"sql(
+ALTER TABLE system_jobs ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -87,6 +87,9 @@ struct SystemJob {
   std::string lease_owner;  ///< the worker process holding an In-progress job
   std::optional<DateTime> lease_until;
   std::string trace;  ///< the plug-in's trace lines of the last attempt
+  /// Attempts during which the host process died (docs/JOBS.md "A plug-in that takes the host
+  /// down"); the job fails once they reach host.async_crash_limit.
+  int crash_count = 0;
   /// The context itself, on a job handed over in memory at its commit (JobHandoff), so the
   /// worker need not read `context` back; never stored.
   std::shared_ptr<const ExecutionContext> frozen;

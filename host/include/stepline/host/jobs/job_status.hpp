@@ -42,6 +42,9 @@ inline bool is_completed(JobStatus s) noexcept {
 namespace job_error {
 /// A post to a service endpoint failed (network, the service refused it, or gave up retrying).
 inline constexpr int endpoint_post = -2147204346;  // 0x80044306
+/// An in-process plug-in took the host down or did not return within its step's timeout: an
+/// unexpected error (0x80040224), the job's message says which.
+inline constexpr int plugin_lost = -2147220956;
 }  // namespace job_error
 
 }  // namespace stepline::host::jobs

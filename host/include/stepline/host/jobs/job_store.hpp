@@ -46,6 +46,14 @@ struct JobResult {
   bool remove = false;  ///< delete the row instead (a succeeded job of an auto_delete step)
 };
 
+/// A job one of whose attempts never returned: the host process died while it ran.
+struct CrashedJob {
+  Guid id;
+  std::string step_name;
+  int crash_count = 0;  ///< with this one
+  bool failed = false;  ///< it reached the limit and is Failed now
+};
+
 struct JobFilter {
   std::optional<JobStatus> status;
   std::string step;         ///< step name; empty = any
@@ -104,6 +112,10 @@ class JobStore {
   /// Hands back jobs whose lease expired before `now`, and all jobs of owners for which
   /// `owner_gone` is true (a process known to be dead). Returns how many.
   std::size_t recover(DateTime now, const std::function<bool(std::string_view owner)>& owner_gone);
+  /// Counts an attempt that never returned for each job of `ids` not completed yet, and fails
+  /// those whose count reaches `limit` with "the host died while running this step". One
+  /// transaction; returns the jobs counted.
+  std::vector<CrashedJob> count_crashes(std::span<const Guid> ids, int limit, DateTime now);
 
   /// The highest sequence written so far (0 for none): jobs created later have a higher one.
   long long last_sequence();
@@ -128,7 +140,8 @@ class JobStore {
   JobStatus cancel(const Guid& id, DateTime now);
   /// Waiting → Ready now. Throws JobRefused in any other status.
   JobStatus resume(const Guid& id);
-  /// Failed or Canceled → Ready with the retry count and error cleared. Throws JobRefused
+  /// Failed or Canceled → Ready with the retry and crash counts and the error cleared. Throws
+  /// JobRefused
   /// otherwise (a succeeded job is never run twice by accident).
   JobStatus retry(const Guid& id);
   /// Ready or Waiting → Waiting until `until`. Throws JobRefused otherwise.
