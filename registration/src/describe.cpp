@@ -60,6 +60,7 @@ Tree host_tree(const HostSettings& h) {
       .add("default_user_id", Tree::text(h.default_user_id.str()))
       .add("max_depth", Tree::number(static_cast<long long>(h.max_depth)))
       .add("async_workers", Tree::number(static_cast<long long>(h.async_workers)))
+      .add("async_crash_limit", Tree::number(static_cast<long long>(h.async_crash_limit)))
       .add("durability", Tree::text(std::string(to_string(h.durability))));
   if (!h.tls_ca_file.empty()) t.add("tls_ca_file", Tree::text(h.tls_ca_file.string()));
   return t;
@@ -131,7 +132,7 @@ Tree step_tree(const Step& s) {
       .add("auto_delete", Tree::boolean(s.auto_delete));
   if (s.run_as) t.add("run_as", Tree::text(s.run_as->str()));
   t.add("isolation", Tree::text(s.isolation == IsolationMode::sandbox ? "process" : "none"));
-  if (s.isolation == IsolationMode::sandbox)
+  if (s.isolation == IsolationMode::sandbox || (s.mode == Mode::asynchronous && s.endpoint.empty()))
     t.add("timeout", Tree::text(format_duration(s.timeout)));
   return t;
 }

@@ -171,8 +171,8 @@ class Loader {
   void read_host(const YAML::Node& node, const std::string& file, const fs::path& folder) {
     Mapping m(node, file, "host", "host.",
               {"plugin_folder", "data_folder", "log_level", "log_format", "organization",
-               "business_unit_id", "default_user_id", "max_depth", "async_workers", "durability",
-               "tls_ca_file"},
+               "business_unit_id", "default_user_id", "max_depth", "async_workers",
+               "async_crash_limit", "durability", "tls_ca_file"},
               problems_);
     if (host_where_) {
       problems_.error(m.where(),
@@ -206,6 +206,8 @@ class Loader {
     if (auto v = m.guid("default_user_id")) default_user_id_ = *v;
     if (auto v = m.integer("max_depth", 1, 100)) host.max_depth = static_cast<int>(*v);
     if (auto v = m.integer("async_workers", 1, 256)) host.async_workers = static_cast<int>(*v);
+    if (auto v = m.integer("async_crash_limit", 1, 100))
+      host.async_crash_limit = static_cast<int>(*v);
     if (auto v = m.choice<Durability>("durability",
                                       {{"normal", Durability::normal}, {"full", Durability::full}}))
       host.durability = *v;
@@ -478,10 +480,11 @@ class Loader {
         problems_.error(m.where("timeout"), "timeout: must be longer than 0ms");
       else
         s.timeout = *v;
-      if (s.isolation != IsolationMode::sandbox)
+      if (s.isolation != IsolationMode::sandbox && s.mode != Mode::asynchronous)
         problems_.warning(m.where("timeout"),
-                          "timeout: only a step with isolation: process can be stopped when it "
-                          "runs too long; add isolation: process or remove the timeout");
+                          "timeout: a sync step in process cannot be stopped when it runs too "
+                          "long (only isolation: process or mode: async enforce it); add "
+                          "isolation: process or remove the timeout");
     }
     if (m.require("handler", "add handler: with plugin: TYPE or endpoint: NAME"))
       read_handler(m, file, s);

@@ -253,7 +253,8 @@ TEST_CASE("a worker that hangs past the step's timeout is killed and the operati
   CHECK(h.create(account("after")).ok());
 }
 
-TEST_CASE("a step's timeout must be positive and is warned about without isolation: process") {
+TEST_CASE(
+    "a step's timeout must be positive and is warned about on a sync step without isolation") {
   TempFolder folder;
   const fs::path file = folder.path() / "stepline.yaml";
   auto load = [&](const std::string& extra) {
@@ -267,8 +268,15 @@ TEST_CASE("a step's timeout must be positive and is warned about without isolati
   CHECK(load("    isolation: process\n").steps.at(0).timeout == std::chrono::minutes(2));
   const auto unenforced = load("    timeout: 45s\n");
   REQUIRE(unenforced.warnings.size() == 1);
-  CHECK(unenforced.warnings[0].str().find("timeout: only a step with isolation: process") !=
+  CHECK(unenforced.warnings[0].str().find("timeout: a sync step in process cannot be stopped") !=
         std::string::npos);
+  // An async step's job fails when it runs too long, isolated or not.
+  std::ofstream(file) << "steps:\n  - name: s\n    message: Create\n    stage: post-operation\n"
+                         "    mode: async\n    handler: { plugin: Tests.Stamp }\n"
+                         "    timeout: 45s\n";
+  const auto async = registration::load(file);
+  CHECK(async.warnings.empty());
+  CHECK(async.steps.at(0).timeout == std::chrono::seconds(45));
   CHECK_THROWS_WITH_AS(load("    isolation: process\n    timeout: 0s\n"),
                        doctest::Contains("timeout: must be longer than 0ms"),
                        registration::RegistrationError);

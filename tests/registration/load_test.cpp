@@ -39,6 +39,7 @@ TEST_CASE("every field of a full registration is read into the model") {
   default_user_id: 31111111-2222-3333-4444-555555555555
   max_depth: 4
   async_workers: 3
+  async_crash_limit: 5
   durability: full
 plugins:
   - file: account_rules.so
@@ -89,7 +90,7 @@ steps:
   // The only remark: the key is written in the file instead of coming from ${env:} or ${file:}.
   REQUIRE(result.problems.size() == 1);
   CHECK(result.problems[0].severity == Severity::warning);
-  CHECK(result.problems[0].where.line == 22);
+  CHECK(result.problems[0].where.line == 23);
   CHECK(result.problems[0].message ==
         "connection: the SharedAccessKey is written in the registration file; read it with "
         "${env:NAME} or ${file:PATH} so the file can be shared");
@@ -106,6 +107,7 @@ steps:
   CHECK(r.host.default_user_id.str() == "31111111-2222-3333-4444-555555555555");
   CHECK(r.host.max_depth == 4);
   CHECK(r.host.async_workers == 3);
+  CHECK(r.host.async_crash_limit == 5);
   CHECK(r.host.durability == Durability::full);
 
   REQUIRE(r.plugins.size() == 2);
@@ -133,7 +135,7 @@ steps:
   CHECK(e.order == Ordering::per_record);
   CHECK(e.partition_key == "customerid");
   CHECK(e.timeout == 10s);
-  CHECK(e.where.line == 19);
+  CHECK(e.where.line == 20);
 
   REQUIRE(r.steps.size() == 2);
   const Step& publish = r.steps[0];
@@ -168,7 +170,7 @@ steps:
   CHECK(check.unsecure_configuration == R"({"limit": 5})");
   CHECK(check.isolation == IsolationMode::sandbox);
   CHECK(check.plugin_type == "Samples.ValidateAccount");
-  CHECK(check.handler_where.line == 56);
+  CHECK(check.handler_where.line == 57);
   CHECK(check.handler_where.column == 15);
   CHECK(r.find_step("check") == &check);
   CHECK(r.find_endpoint("orders") == &e);
@@ -194,6 +196,7 @@ TEST_CASE("a registration that says little gets the documented defaults") {
   CHECK(r.host.organization_id == load(path).host.organization_id);
   CHECK(r.host.max_depth == 8);
   CHECK(r.host.async_workers == 2);
+  CHECK(r.host.async_crash_limit == 3);
   CHECK(r.host.durability == Durability::normal);
   REQUIRE(r.steps.size() == 1);
   CHECK(r.steps[0].enabled);

@@ -55,7 +55,8 @@ TEST_CASE("an unknown key like no allowed one lists the keys allowed there") {
   check_problem(errors[0], scratch, 2, 3,
                 "unknown key 'colour' in host; the keys allowed here are plugin_folder, "
                 "data_folder, log_level, log_format, organization, business_unit_id, "
-                "default_user_id, max_depth, async_workers, durability, tls_ca_file");
+                "default_user_id, max_depth, async_workers, async_crash_limit, durability, "
+                "tls_ca_file");
 }
 
 TEST_CASE("a CA file that is not there is reported at the key, with the path it looked for") {

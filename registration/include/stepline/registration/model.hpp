@@ -56,6 +56,8 @@ struct HostSettings {
   Guid default_user_id;                  ///< the calling user when a request names none
   int max_depth = 8;                     ///< nested requests deeper than this fail
   int async_workers = 2;                 ///< async-service worker threads
+  /// A system job whose attempts took the host process down this many times fails.
+  int async_crash_limit = 3;
   Durability durability = Durability::normal;
   /// PEM CA bundle that amqps endpoints are verified against instead of the system store (a
   /// private CA, a broker on the development machine); relative to the YAML file's folder.
@@ -141,7 +143,8 @@ struct Step {
   bool auto_delete = false;              ///< async: delete the system job when it succeeds
   std::optional<Guid> run_as;            ///< impersonated user; empty = the calling user
   IsolationMode isolation = IsolationMode::none;  ///< sandbox = run in a worker process
-  /// How long one execution may take; enforced for isolated steps (the worker is killed).
+  /// How long one execution may take; enforced for isolated steps (the worker is killed) and for
+  /// async steps in process (the job fails and its worker thread is abandoned).
   std::chrono::milliseconds timeout{std::chrono::minutes(2)};
   SourceLocation where;
   SourceLocation handler_where;          ///< the `plugin:` or `endpoint:` value naming the handler
