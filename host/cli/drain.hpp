@@ -31,7 +31,11 @@ class Drain {
   /// summary line. Returns the number of jobs that did not succeed.
   std::size_t finish(std::ostream& out) {
     if (!service_) return 0;
-    service_->drain(mark_);
+    // A store that refuses every write (a full disk) for a lease's length is given up on: the
+    // jobs run again when a service next starts.
+    std::string outage;
+    if (!service_->drain(mark_, std::chrono::milliseconds::max(), std::chrono::seconds(60)))
+      outage = service_->outage();
     service_->stop();
     auto counts = service_->store().count(mark_);
     auto stats = service_->stats();
@@ -50,7 +54,18 @@ class Drain {
       out << "  `stepline jobs -c FILE list --status failed` shows why; `stepline jobs -c FILE "
              "retry ID` runs one again"
           << std::endl;
-    return failed + canceled;
+    std::size_t unfinished = 0;
+    if (!outage.empty()) {
+      for (auto status : {host::jobs::JobStatus::ready, host::jobs::JobStatus::waiting,
+                          host::jobs::JobStatus::in_progress, host::jobs::JobStatus::canceling})
+        unfinished += counts[status];
+      out << fmt::format(
+                 "  gave up waiting for {} unfinished job(s): {}; they run again when `stepline "
+                 "serve` or another --drain next starts, once there is room",
+                 unfinished, outage)
+          << std::endl;
+    }
+    return failed + canceled + unfinished;
   }
 
  private:

@@ -1,6 +1,8 @@
 // `stepline`: the host's command line. Subcommands live in the other files of this folder.
+#include <cstdlib>
 #include <vector>
 
+#include <stepline/host/jobs/async_service.hpp>
 #include <stepline/host/process.hpp>
 
 #include "command.hpp"
@@ -37,5 +39,9 @@ int main(int argc, char** argv) {
     // status every command documents, not one of CLI11's own codes.
     return app.exit(e) == 0 ? 0 : 2;
   }
-  return stepline::cli::exit_status();
+  const int status = stepline::cli::exit_status();
+  // A worker thread left inside a hung plug-in may still run its code: static destructors could
+  // unload it under the thread. The log lines are written already (the log flushes each one).
+  if (stepline::host::jobs::AsyncService::threads_left_behind() > 0) std::_Exit(status);
+  return status;
 }

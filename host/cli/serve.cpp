@@ -82,6 +82,12 @@ int serve(const ServeOptions& o) {
         s.retries != reported.retries)
       host::log::info("stepline serve: {} succeeded, {} failed, {} retries scheduled so far",
                       s.succeeded, s.failed, s.retries);
+    if (s.timed_out != reported.timed_out || s.crashed != reported.crashed)
+      host::log::warn(
+          "stepline serve: {} job(s) failed for not returning within their step's timeout ({} "
+          "worker thread(s) left behind), {} for taking the host down, so far: their steps should "
+          "run with `isolation: process`",
+          s.timed_out, s.abandoned, s.crashed);
     reported = s;
   }
   service->stop(grace);

@@ -13,6 +13,8 @@
 #include <stepline/host/host.hpp>
 #include <stepline/host/log.hpp>
 
+#include "attempt_journal.hpp"
+#include "store_outage.hpp"
 #include "wal_checkpointer.hpp"
 
 namespace stepline::host::jobs {
@@ -22,6 +24,10 @@ using Clock = std::chrono::steady_clock;
 
 long long milliseconds_since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+std::int64_t steady_ns(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
 std::string host_name() {
@@ -34,6 +40,12 @@ std::string join_lines(const std::vector<std::string>& lines) {
   std::string out;
   for (const auto& line : lines) out += (out.empty() ? "" : "\n") + line;
   return out;
+}
+
+std::string duration_text(std::chrono::milliseconds d) {
+  if (d.count() % 60000 == 0) return std::to_string(d.count() / 60000) + "m";
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+  return std::to_string(d.count()) + "ms";
 }
 
 bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
@@ -91,25 +103,123 @@ const registration::Step* step_of(const registration::Registration& r, const Gui
   return nullptr;
 }
 
+/// Threads of every service of the process left behind in plug-ins and not back yet.
+std::atomic<std::size_t> left_behind{0};
+
+/// What a worker thread is doing, as its supervisor sees it.
+enum WorkerState : int {
+  idle,       ///< not inside a plug-in
+  running,    ///< inside an in-process plug-in job, until its deadline
+  abandoned,  ///< left behind in a plug-in that passed its deadline; replaced
+};
+
 }  // namespace
+
+/// A worker's jobs and what their attempts came to. Shared, so that a worker abandoned in a hung
+/// plug-in leaves its batch to the worker that replaces it.
+struct AsyncService::Batch {
+  std::vector<SystemJob> jobs;
+  std::vector<JobResult> results;
+  struct Pending {
+    std::size_t index;
+    const registration::ServiceEndpoint* endpoint;
+    std::future<amqp::Outcome> outcome;
+    Clock::time_point started;
+  };
+  std::vector<Pending> pending;  ///< posts started, outcomes not yet read
+  std::shared_ptr<const registration::Registration> registration;  ///< the batch's steps
+  bool handed = false;  ///< handed over at commits: counted in the hand-off window
+  /// Results written already (a hung plug-in's failure, by the supervisor); empty = none.
+  std::vector<bool> recorded;
+};
+
+/// The journal slots of the worker threads (AttemptJournal), shared with abandoned threads: one
+/// whose plug-in returns after all gives its slot back and counts itself out.
+struct AsyncService::WorkerSlots {
+  std::shared_ptr<AttemptJournal> journal;  ///< null: attempts are not journaled in this run
+  std::mutex mutex;
+  std::vector<std::size_t> free;  ///< under mutex
+  std::size_t out = 0;            ///< abandoned threads still in their plug-in, under mutex
+
+  std::size_t take() {
+    std::lock_guard lock(mutex);
+    auto slot = free.back();
+    free.pop_back();
+    return slot;
+  }
+  /// An abandoned thread came back from its plug-in.
+  void came_back(std::size_t slot) {
+    if (journal) journal->end(slot);
+    std::lock_guard lock(mutex);
+    free.push_back(slot);
+    --out;
+    left_behind.fetch_sub(1, std::memory_order_relaxed);
+  }
+  /// A thread is left behind; under mutex.
+  void leave_behind() {
+    ++out;
+    left_behind.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+struct AsyncService::Worker {
+  explicit Worker(std::shared_ptr<WorkerSlots> s) : slots(std::move(s)), slot(slots->take()) {}
+
+  /// Marks the start of in-process plug-in job `index` of `batch`, due back by `deadline`.
+  void enter(const std::shared_ptr<Batch>& b, std::size_t index, Clock::time_point deadline) {
+    batch = b;
+    running_index = index;
+    deadline_ns.store(steady_ns(deadline), std::memory_order_relaxed);
+    if (slots->journal) slots->journal->begin(slot, b->jobs[index].id);
+    state.store(WorkerState::running, std::memory_order_release);
+  }
+  /// Back from the plug-in; false when the supervisor abandoned this worker meanwhile.
+  bool leave() {
+    int expected = WorkerState::running;
+    if (!state.compare_exchange_strong(expected, WorkerState::idle, std::memory_order_acq_rel)) {
+      slots->came_back(slot);
+      return false;
+    }
+    if (slots->journal) slots->journal->end(slot);
+    return true;
+  }
+
+  std::shared_ptr<WorkerSlots> slots;
+  const std::size_t slot;
+  std::atomic<int> state{WorkerState::idle};
+  std::atomic<std::int64_t> deadline_ns{0};
+  // Written by the worker before it marks itself running; read by the supervisor once it has
+  // abandoned the worker (the state's release and acquire order them).
+  std::shared_ptr<Batch> batch;
+  std::size_t running_index = 0;
+  bool limit_reported = false;  ///< supervisor only
+  std::thread thread;
+  std::promise<void> finished_promise;
+  std::future<void> finished = finished_promise.get_future();
+};
 
 AsyncService::AsyncService(Pipeline& pipeline, const std::filesystem::path& database,
                            EndpointPoster* poster, AsyncServiceOptions options)
     : pipeline_(pipeline),
       poster_(poster),
       options_(std::move(options)),
-      store_(database, options_.durability.value_or(pipeline.store().durability())) {
+      store_(database, options_.durability.value_or(pipeline.store().durability())),
+      slots_(std::make_shared<WorkerSlots>()),
+      outage_(std::make_unique<StoreOutage>(database.string())) {
   std::random_device entropy;
   random_.seed(options_.seed ? options_.seed : (std::uint64_t(entropy()) << 32) ^ entropy());
   // The nonce tells apart services of one process, so it never comes from the seeded generator.
   char nonce[9];
   std::snprintf(nonce, sizeof nonce, "%08x", static_cast<unsigned>(entropy()));
   owner_ = process_owner_prefix() + nonce;
-  if (options_.workers <= 0) options_.workers = pipeline_.registration()->host.async_workers;
+  const auto& host = pipeline_.registration()->host;
+  if (options_.workers <= 0) options_.workers = host.async_workers;
   options_.workers = std::max(1, options_.workers);
   options_.batch = std::max<std::size_t>(1, options_.batch);
   if (options_.handoff_window == 0)
     options_.handoff_window = 2 * static_cast<std::size_t>(options_.workers) * options_.batch;
+  if (options_.crash_limit <= 0) options_.crash_limit = host.async_crash_limit;
+  if (options_.max_abandoned == 0) options_.max_abandoned = options_.workers;
 }
 
 AsyncService::AsyncService(Host& host, EndpointPoster* poster, AsyncServiceOptions options)
@@ -117,6 +227,10 @@ AsyncService::AsyncService(Host& host, EndpointPoster* poster, AsyncServiceOptio
 
 AsyncService::~AsyncService() {
   stop();
+}
+
+std::size_t AsyncService::threads_left_behind() noexcept {
+  return left_behind.load(std::memory_order_relaxed);
 }
 
 std::string AsyncService::process_owner_prefix() {
@@ -139,13 +253,19 @@ bool AsyncService::owner_is_dead(std::string_view owner) {
 
 std::size_t AsyncService::start() {
   if (started_) return 0;
-  std::size_t recovered = 0;
+  const std::size_t slot_count =
+      static_cast<std::size_t>(options_.workers) + options_.max_abandoned;
+  for (std::size_t slot = slot_count; slot-- > 0;) slots_->free.push_back(slot);
   try {
-    recovered = store_.recover(now_utc(), owner_is_dead);
+    slots_->journal = std::make_shared<AttemptJournal>(AttemptJournal::folder_of(store_.file()),
+                                                       owner_, slot_count);
   } catch (const std::exception& e) {
-    log::warn("async service: cannot hand back abandoned jobs in {}: {}", store_.file().string(),
-              e.what());
+    log::warn(
+        "async service: a plug-in that takes the host down is not counted against its job in "
+        "this run: {}",
+        e.what());
   }
+  std::size_t recovered = recover();
   if (recovered)
     log::info("async service: {} job(s) left in progress by a stopped host are ready again",
               recovered);
@@ -160,12 +280,51 @@ std::size_t AsyncService::start() {
   } catch (const std::exception& e) {
     log::warn("async service: commits will checkpoint the WAL themselves: {}", e.what());
   }
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { work(); });
-  threads_.emplace_back([this] { keep_leases(); });
+  for (int i = 0; i < options_.workers; ++i) start_worker(nullptr, 0);
+  supervisor_ = std::thread([this] { supervise(); });
   // Another service of this process may be the store's taker already; this one then polls.
   if (options_.handoff && same_file(pipeline_.store().file(), store_.file()))
     pipeline_.store().attach_handoff(*this);
   return recovered;
+}
+
+std::size_t AsyncService::recover() {
+  // The jobs a dead service's threads were running never returned: count them first, so that
+  // a job that took the host down is not simply handed back to run (and crash) again.
+  try {
+    auto left =
+        AttemptJournal::claim_left(AttemptJournal::folder_of(store_.file()), owner_, owner_is_dead);
+    for (auto& journal : left) {
+      auto crashed = store_.count_crashes(journal.jobs, options_.crash_limit, now_utc());
+      std::error_code ec;
+      std::filesystem::remove(journal.claimed, ec);
+      for (const auto& job : crashed) {
+        if (!job.failed) {
+          log::warn(
+              "system job {}: the host ({}) died while it ran step '{}' ({} of {} such attempts "
+              "before it fails); it runs again",
+              job.id.str(), journal.owner, job.step_name, job.crash_count, options_.crash_limit);
+          continue;
+        }
+        log::error(
+            "system job {} failed: the host died while running step '{}' {} times; the step "
+            "should run with `isolation: process`, so that a crash fails only the step",
+            job.id.str(), job.step_name, job.crash_count);
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.crashed;
+      }
+    }
+  } catch (const std::exception& e) {
+    // The journals stay claimed; the next round counts them.
+    log::warn("async service: cannot count the jobs a stopped host was running: {}", e.what());
+  }
+  try {
+    return store_.recover(now_utc(), owner_is_dead);
+  } catch (const std::exception& e) {
+    log::warn("async service: cannot hand back abandoned jobs in {}: {}", store_.file().string(),
+              e.what());
+    return 0;
+  }
 }
 
 bool AsyncService::claim(SystemJob& job) {
@@ -204,14 +363,12 @@ void AsyncService::stop(std::chrono::milliseconds grace) {
   // under this service's lease until the release below hands them back.
   pipeline_.store().detach_handoff(*this);
   auto deadline = Clock::now() + std::min<std::chrono::milliseconds>(grace, std::chrono::hours(24));
-  deadline_ns_.store(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count(),
-      std::memory_order_release);
+  deadline_ns_.store(steady_ns(deadline), std::memory_order_release);
   stopping_.store(true, std::memory_order_release);
   { std::lock_guard lock(wake_mutex_); }
   wake_.notify_all();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  if (supervisor_.joinable()) supervisor_.join();
+  join_workers();
   {
     std::lock_guard lock(wake_mutex_);
     handed_.clear();
@@ -228,6 +385,8 @@ void AsyncService::stop(std::chrono::milliseconds grace) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
+  // Nothing of this service runs a job any more (abandoned threads are counted out of it).
+  if (slots_->journal) slots_->journal->close();
   {
     std::lock_guard lock(stats_mutex_);
     stats_.released += handed_back;
@@ -239,13 +398,45 @@ void AsyncService::stop(std::chrono::milliseconds grace) {
       s.succeeded, s.failed, s.retries, s.canceled, s.released);
 }
 
-bool AsyncService::past_deadline() const {
-  if (!stopping()) return false;
-  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch());
-  return now.count() >= deadline_ns_.load(std::memory_order_acquire);
+void AsyncService::join_workers() {
+  std::vector<std::shared_ptr<Worker>> workers;
+  {
+    std::lock_guard lock(workers_mutex_);
+    workers.swap(workers_);
+  }
+  const auto deadline = Clock::time_point(std::chrono::nanoseconds(deadline_ns_.load()));
+  for (auto& w : workers) {
+    // A worker inside a plug-in that outlasts the grace period is left there: its jobs are
+    // handed back below like every other held job.
+    while (
+        w->finished.wait_until(std::max(deadline, Clock::now() + std::chrono::milliseconds(50))) !=
+        std::future_status::ready) {
+      int expected = WorkerState::running;
+      if (Clock::now() >= deadline &&
+          w->state.compare_exchange_strong(expected, WorkerState::abandoned)) {
+        log::error(
+            "async service: a worker is still inside step '{}' after the grace period; it is "
+            "left behind and its job runs again at the next start",
+            w->batch->jobs[w->running_index].step_name);
+        {
+          std::lock_guard lock(w->slots->mutex);
+          w->slots->leave_behind();
+        }
+        w->thread.detach();
+        break;
+      }
+    }
+    if (w->thread.joinable()) w->thread.join();
+  }
 }
 
-bool AsyncService::drain(long long sequence, std::chrono::milliseconds timeout) {
+bool AsyncService::past_deadline() const {
+  if (!stopping()) return false;
+  return steady_ns(Clock::now()) >= deadline_ns_.load(std::memory_order_acquire);
+}
+
+bool AsyncService::drain(long long sequence, std::chrono::milliseconds timeout,
+                         std::chrono::milliseconds outage_limit) {
   auto until = timeout == std::chrono::milliseconds::max() ? Clock::time_point::max()
                                                            : Clock::now() + timeout;
   for (;;) {
@@ -255,8 +446,16 @@ bool AsyncService::drain(long long sequence, std::chrono::milliseconds timeout) 
       log::debug("async service: drain check failed, trying again: {}", e.what());
     }
     if (Clock::now() >= until) return false;
+    if (outage_->lasted() >= outage_limit) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+std::string AsyncService::outage() const {
+  auto lasted = outage_->lasted();
+  if (lasted.count() == 0) return {};
+  return "the job store " + store_.file().string() + " has refused writes for " +
+         std::to_string(lasted.count() / 1000) + " s (" + outage_->last_error() + ")";
 }
 
 AsyncServiceStats AsyncService::stats() const {
@@ -264,70 +463,202 @@ AsyncServiceStats AsyncService::stats() const {
   return stats_;
 }
 
-void AsyncService::keep_leases() {
+void AsyncService::supervise() {
   const auto renew_every =
       std::max<std::chrono::milliseconds>(options_.lease / 3, std::chrono::milliseconds(10));
+  // Hung plug-ins are looked for this often; a step's timeout is met to within it.
+  const auto watch_every =
+      std::min<std::chrono::milliseconds>(renew_every, std::chrono::milliseconds(100));
+  auto next_renewal = Clock::now() + renew_every;
   while (!stopping()) {
     {
       std::unique_lock lock(wake_mutex_);
-      wake_.wait_for(lock, renew_every, [&] { return stopping(); });
+      wake_.wait_for(lock, watch_every, [&] { return stopping(); });
     }
     if (stopping()) break;
+    abandon_hung();
+    if (Clock::now() < next_renewal) continue;
+    next_renewal = Clock::now() + renew_every;
     try {
-      auto now = now_utc();
-      store_.renew(owner_, now + options_.lease);
-      if (auto n = store_.recover(now, owner_is_dead))
-        log::info("async service: {} abandoned job(s) are ready again", n);
+      store_.renew(owner_, now_utc() + options_.lease);
     } catch (const std::exception& e) {
-      log::warn("async service: cannot renew leases: {}", e.what());
+      outage_->failed("renew the leases of held jobs", e.what());
     }
+    if (auto n = recover()) log::info("async service: {} abandoned job(s) are ready again", n);
   }
 }
 
-void AsyncService::work() {
-  const bool with_endpoints = poster_ != nullptr;
-  auto take_due = [&] {
-    std::vector<SystemJob> due;
-    try {
-      auto now = now_utc();
-      // The read-only check keeps idle workers off SQLite's write lock.
-      if (store_.has_due(now, with_endpoints))
-        due = store_.take(owner_, now, now + options_.lease, options_.batch, with_endpoints);
-    } catch (const std::exception& e) {
-      log::warn("async service: cannot take jobs from {}: {}", store_.file().string(), e.what());
-    }
-    return due;
-  };
-  while (!stopping()) {
-    std::vector<SystemJob> jobs;
-    // Jobs that did not fit the hand-off window wait in the database and are older than the
-    // ones handed over since: they go first.
-    if (overflowed_.exchange(false, std::memory_order_acq_rel)) {
-      jobs = take_due();
-      if (jobs.size() == options_.batch) overflowed_.store(true, std::memory_order_release);
-    }
-    bool handed = false;
-    if (jobs.empty()) {
-      std::unique_lock lock(wake_mutex_);
-      if (!handed_.empty() && handed_.size() < options_.batch)
-        wake_.wait_for(lock, options_.linger,
-                       [&] { return stopping() || handed_.size() >= options_.batch; });
-      while (!handed_.empty() && jobs.size() < options_.batch) {
-        jobs.push_back(std::move(handed_.front()));
-        handed_.pop_front();
+void AsyncService::abandon_hung() {
+  const auto now = steady_ns(Clock::now());
+  std::vector<std::pair<std::shared_ptr<Batch>, std::size_t>> resumed;
+  {
+    std::lock_guard lock(workers_mutex_);
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      Worker& w = **it;
+      if (w.state.load(std::memory_order_acquire) != WorkerState::running ||
+          now < w.deadline_ns.load(std::memory_order_relaxed)) {
+        ++it;
+        continue;
       }
-      handed = !jobs.empty();
+      {
+        std::lock_guard slots(slots_->mutex);
+        if (slots_->out >= options_.max_abandoned) {
+          if (!w.limit_reported)
+            log::error(
+                "async service: a worker is stuck in step '{}' past its timeout, and {} worker "
+                "thread(s) are already left behind in plug-ins, the most this service leaves: "
+                "it keeps waiting. Run the step with `isolation: process`, and restart the host "
+                "to get the threads back",
+                w.batch->jobs[w.running_index].step_name, slots_->out);
+          w.limit_reported = true;
+          ++it;
+          continue;
+        }
+        int expected = WorkerState::running;
+        if (!w.state.compare_exchange_strong(expected, WorkerState::abandoned,
+                                             std::memory_order_acq_rel)) {
+          ++it;  // it came back just now
+          continue;
+        }
+        slots_->leave_behind();
+      }
+      // The batch is this thread's now: the hung job fails, the rest goes on in a new worker.
+      Batch& batch = *w.batch;
+      const auto& job = batch.jobs[w.running_index];
+      const auto* step = step_of(*batch.registration, job.step_id);
+      const auto timeout = step ? step->timeout : std::chrono::milliseconds(0);
+      auto& result = batch.results[w.running_index];
+      result = failed(
+          job, job_error::plugin_lost,
+          "step '" + job.step_name + "' did not return within its timeout of " +
+              duration_text(timeout) + "; its worker thread was left behind and replaced",
+          "The plug-in of step '" + job.step_name + "' did not return within " +
+              duration_text(timeout) +
+              " (the step's timeout). A plug-in in the host process cannot be stopped: register "
+              "the step with `isolation: process` so that a hung plug-in is killed, or raise its "
+              "timeout if the work takes longer; then run `stepline jobs retry " +
+              job.id.str() + "`");
+      result.execution_time_ms = timeout.count();
+      // Written now, not with the batch: the batch may be held up by another hung plug-in.
+      try {
+        if (store_.finish(std::span(&result, 1), owner_, now_utc()).front()) {
+          batch.recorded.resize(batch.jobs.size());
+          batch.recorded[w.running_index] = true;
+          std::lock_guard stats(stats_mutex_);
+          ++stats_.failed;
+        }
+      } catch (const std::exception& e) {
+        outage_->failed("record a job result", e.what());  // the batch records it later
+      }
+      log::error(
+          "system job {} failed: step '{}' did not return within {}; its worker thread is left "
+          "behind in the plug-in ({} such thread(s) now) and a new one takes its place. The "
+          "step should run with `isolation: process`",
+          job.id.str(), job.step_name, duration_text(timeout), slots_->out);
+      {
+        std::lock_guard stats(stats_mutex_);
+        ++stats_.timed_out;
+        ++stats_.abandoned;
+      }
+      resumed.emplace_back(w.batch, w.running_index + 1);
+      w.thread.detach();
+      it = workers_.erase(it);
     }
-    if (jobs.empty()) jobs = take_due();
-    if (jobs.empty()) {
-      std::unique_lock lock(wake_mutex_);
-      wake_.wait_for(lock, options_.poll, [&] { return stopping() || !handed_.empty(); });
-      continue;
-    }
-    auto results = run_batch(jobs);
-    record(results);
-    if (handed) in_hand_.fetch_sub(jobs.size(), std::memory_order_acq_rel);
   }
+  for (auto& [batch, from] : resumed) start_worker(std::move(batch), from);
+}
+
+void AsyncService::start_worker(std::shared_ptr<Batch> resumed, std::size_t from) {
+  auto worker = std::make_shared<Worker>(slots_);
+  std::lock_guard lock(workers_mutex_);
+  worker->thread = std::thread([this, worker, resumed = std::move(resumed), from]() mutable {
+    work(worker, std::move(resumed), from);
+    worker->finished_promise.set_value();
+  });
+  workers_.push_back(std::move(worker));
+}
+
+std::vector<SystemJob> AsyncService::take_due(Backoff& backoff) {
+  std::vector<SystemJob> due;
+  try {
+    auto now = now_utc();
+    // The read-only check keeps idle workers off SQLite's write lock.
+    if (store_.has_due(now, poster_ != nullptr)) {
+      due = store_.take(owner_, now, now + options_.lease, options_.batch, poster_ != nullptr);
+      outage_->ended();
+    }
+    backoff.reset();
+  } catch (const std::exception& e) {
+    outage_->failed("take jobs", e.what());
+    // A store that refuses writes is asked again later, not at every poll.
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait_for(lock, backoff.next(), [&] { return stopping(); });
+  }
+  return due;
+}
+
+std::shared_ptr<AsyncService::Batch> AsyncService::next_batch(Backoff& backoff) {
+  auto batch = std::make_shared<Batch>();
+  auto& jobs = batch->jobs;
+  // Jobs that did not fit the hand-off window wait in the database and are older than the
+  // ones handed over since: they go first.
+  if (overflowed_.exchange(false, std::memory_order_acq_rel)) {
+    jobs = take_due(backoff);
+    if (jobs.size() == options_.batch) overflowed_.store(true, std::memory_order_release);
+  }
+  if (jobs.empty()) {
+    std::unique_lock lock(wake_mutex_);
+    if (!handed_.empty() && handed_.size() < options_.batch)
+      wake_.wait_for(lock, options_.linger,
+                     [&] { return stopping() || handed_.size() >= options_.batch; });
+    while (!handed_.empty() && jobs.size() < options_.batch) {
+      jobs.push_back(std::move(handed_.front()));
+      handed_.pop_front();
+    }
+    batch->handed = !jobs.empty();
+  }
+  if (jobs.empty()) jobs = take_due(backoff);
+  if (jobs.empty()) {
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait_for(lock, options_.poll, [&] { return stopping() || !handed_.empty(); });
+    return nullptr;
+  }
+  return batch;
+}
+
+void AsyncService::work(std::shared_ptr<Worker> self, std::shared_ptr<Batch> resumed,
+                        std::size_t from) {
+  if (resumed && !run(*self, resumed, from)) return;
+  Backoff backoff(options_.poll, std::chrono::seconds(2));
+  while (!stopping()) {
+    auto batch = next_batch(backoff);
+    if (!batch) continue;
+    batch->registration = pipeline_.registration();
+    batch->results.resize(batch->jobs.size());
+    // Abandoned: this thread is no longer the service's, which may even be gone.
+    if (!run(*self, batch, 0)) return;
+  }
+}
+
+bool AsyncService::run(Worker& self, const std::shared_ptr<Batch>& batch, std::size_t from) {
+  if (from == 0) start_posts(*batch);
+  if (!run_plugins(self, batch, from)) return false;
+  settle_posts(*batch);
+  for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
+    if (batch->results[i].status != JobStatus::succeeded) continue;
+    const auto* step = step_of(*batch->registration, batch->jobs[i].step_id);
+    batch->results[i].remove = step && step->auto_delete;
+  }
+  if (batch->recorded.empty()) {
+    record(batch->results);
+  } else {
+    std::vector<JobResult> rest;
+    for (std::size_t i = 0; i < batch->results.size(); ++i)
+      if (!batch->recorded[i]) rest.push_back(std::move(batch->results[i]));
+    record(rest);
+  }
+  if (batch->handed) in_hand_.fetch_sub(batch->jobs.size(), std::memory_order_acq_rel);
+  return true;
 }
 
 namespace {
@@ -376,24 +707,14 @@ class Attempt {
 
 }  // namespace
 
-std::vector<JobResult> AsyncService::run_batch(std::vector<SystemJob>& jobs) {
-  auto registration = pipeline_.registration();
-  std::vector<JobResult> results(jobs.size());
-  struct Pending {
-    std::size_t index;
-    const registration::ServiceEndpoint* endpoint;
-    std::future<amqp::Outcome> outcome;
-    Clock::time_point started;
-  };
-  std::vector<Pending> pending;
-
+void AsyncService::start_posts(Batch& batch) {
   // Posts go out first, so their round trips overlap with each other and with plug-in work.
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    const auto& job = jobs[i];
+  for (std::size_t i = 0; i < batch.jobs.size(); ++i) {
+    const auto& job = batch.jobs[i];
     if (!job.endpoint) continue;
-    const auto* endpoint = registration->find_endpoint(*job.endpoint);
+    const auto* endpoint = batch.registration->find_endpoint(*job.endpoint);
     if (!endpoint) {
-      results[i] = failed(
+      batch.results[i] = failed(
           job, error_code::configuration,
           "service endpoint '" + *job.endpoint + "' is not registered",
           "Service endpoint '" + *job.endpoint + "' of step '" + job.step_name +
@@ -405,50 +726,85 @@ std::vector<JobResult> AsyncService::run_batch(std::vector<SystemJob>& jobs) {
       PostOptions options;
       options.ordering_key = job.ordering_key;
       options.json_body = job.context;  // the frozen context's own text: not written again
-      pending.push_back({i, endpoint, poster_->post(*endpoint, *context, options), Clock::now()});
+      batch.pending.push_back(
+          {i, endpoint, poster_->post(*endpoint, *context, options), Clock::now()});
     } catch (const std::exception& e) {
-      results[i] = failed(job, error_code::unexpected, e.what(),
-                          "The job's context could not be posted to service endpoint '" +
-                              endpoint->name + "': " + e.what());
+      batch.results[i] = failed(job, error_code::unexpected, e.what(),
+                                "The job's context could not be posted to service endpoint '" +
+                                    endpoint->name + "': " + e.what());
     }
   }
+}
 
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    const auto& job = jobs[i];
+bool AsyncService::run_plugins(Worker& self, const std::shared_ptr<Batch>& shared,
+                               std::size_t from) {
+  // A worker abandoned in a plug-in keeps `shared` (and the batch) alive on its stack, however
+  // long it stays there.
+  Batch& batch = *shared;
+  for (std::size_t i = from; i < batch.jobs.size(); ++i) {
+    const auto& job = batch.jobs[i];
     if (job.endpoint) continue;
     if (stopping()) {
-      results[i] = released(job);
+      batch.results[i] = released(job);
       continue;
     }
+    const auto* step = step_of(*batch.registration, job.step_id);
+    // An isolated step's own timeout kills its worker process; only a plug-in in this process
+    // can take the host down or hold a thread for ever.
+    const bool in_process = step && step->isolation != IsolationMode::sandbox;
     auto started = Clock::now();
     std::vector<std::string> traces;
+    ExecutionContext context;
+    std::exception_ptr thrown;
+    try {
+      context = *frozen_context(job);  // the plug-in may change its copy
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+    if (!thrown) {
+      if (in_process) self.enter(shared, i, started + step->timeout);
+      try {
+        pipeline_.run_job(context, job.step_id, traces);
+      } catch (...) {
+        thrown = std::current_exception();
+      }
+      // Nothing of the service is touched before this: an abandoned worker returns at once.
+      if (in_process && !self.leave()) return false;
+    }
+    JobResult& result = batch.results[i];
     Attempt attempt(job, options_.plugin_retry, random_, random_mutex_);
     try {
-      ExecutionContext context = *frozen_context(job);  // the plug-in may change its copy
-      pipeline_.run_job(context, job.step_id, traces);
-      results[i] = base_result(job);
-      results[i].status = JobStatus::succeeded;
-      results[i].error_code.reset();
+      if (thrown) std::rethrow_exception(thrown);
+      result = base_result(job);
+      result.status = JobStatus::succeeded;
+      result.error_code.reset();
     } catch (const OperationFailed& e) {
-      results[i] =
-          failed(job, e.error_code(), "step '" + job.step_name + "': " + e.what(), e.what());
+      result = failed(job, e.error_code(), "step '" + job.step_name + "': " + e.what(), e.what());
     } catch (const InvalidPluginExecution& e) {
       auto message = "step '" + job.step_name + "': " + e.what();
-      results[i] = e.status() == OperationStatus::retry
-                       ? attempt.retry_or_fail(e.error_code(), message, e.what())
-                       : failed(job, e.error_code(), message, e.what());
+      result = e.status() == OperationStatus::retry
+                   ? attempt.retry_or_fail(e.error_code(), message, e.what())
+                   : failed(job, e.error_code(), message, e.what());
+    } catch (const StorageFull& e) {
+      // A nested request could not be saved: a full disk passes, so the job is retried.
+      result =
+          attempt.retry_or_fail(error_code::unexpected, "step '" + job.step_name + "': " + e.what(),
+                                "A request of the plug-in could not be saved: the disk is full");
     } catch (const std::exception& e) {
       // The frozen context could not be read: retrying would read the same text.
-      results[i] = failed(job, error_code::unexpected, e.what(),
-                          "The job's context could not be read: " + std::string(e.what()));
+      result = failed(job, error_code::unexpected, e.what(),
+                      "The job's context could not be read: " + std::string(e.what()));
     }
-    results[i].execution_time_ms = milliseconds_since(started);
-    results[i].trace = join_lines(traces);
+    result.execution_time_ms = milliseconds_since(started);
+    result.trace = join_lines(traces);
   }
+  return true;
+}
 
-  for (auto& p : pending) {
-    const auto& job = jobs[p.index];
-    auto& result = results[p.index];
+void AsyncService::settle_posts(Batch& batch) {
+  for (auto& p : batch.pending) {
+    const auto& job = batch.jobs[p.index];
+    auto& result = batch.results[p.index];
     while (p.outcome.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
       if (past_deadline()) break;
     if (p.outcome.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
@@ -488,32 +844,31 @@ std::vector<JobResult> AsyncService::run_batch(std::vector<SystemJob>& jobs) {
     }
     result.execution_time_ms = milliseconds_since(p.started);
   }
-
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
-    if (results[i].status != JobStatus::succeeded) continue;
-    const auto* step = step_of(*registration, jobs[i].step_id);
-    results[i].remove = step && step->auto_delete;
-  }
-  return results;
+  batch.pending.clear();
 }
 
 void AsyncService::record(std::vector<JobResult>& results) {
   std::vector<std::optional<JobStatus>> written;
-  for (int attempt = 0;; ++attempt) {
+  Backoff backoff(std::chrono::milliseconds(100), std::chrono::seconds(5));
+  for (;;) {
     try {
       written = store_.finish(results, owner_, now_utc());
+      outage_->ended();
       break;
     } catch (const std::exception& e) {
-      // Keep the results until they are written: losing them would run the jobs again.
-      log::warn("async service: cannot record {} job result(s) yet: {}", results.size(), e.what());
-      if (past_deadline() || attempt >= 50) {
+      // The results are kept until they are written, however long the store refuses: dropped,
+      // their jobs would stay In progress under leases this service keeps renewing.
+      outage_->failed("record " + std::to_string(results.size()) + " job result(s)", e.what());
+      if (past_deadline()) {
         log::error(
-            "async service: giving up recording {} job result(s); their jobs run again when "
-            "their lease expires",
-            results.size());
+            "async service: stopping without recording {} job result(s) ({}); their jobs run "
+            "again when a service next starts",
+            results.size(), e.what());
         return;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::unique_lock lock(wake_mutex_);
+      auto pause = backoff.next();
+      wake_.wait_for(lock, pause, [&] { return past_deadline(); });
     }
   }
   AsyncServiceStats delta;

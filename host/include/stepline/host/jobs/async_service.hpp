@@ -32,6 +32,8 @@ class Host;
 namespace stepline::host::jobs {
 
 class WalCheckpointer;
+class StoreOutage;
+class Backoff;
 
 struct AsyncServiceOptions {
   int workers = 0;         ///< worker threads; 0 = the registration's host.async_workers
@@ -53,6 +55,12 @@ struct AsyncServiceOptions {
   /// The job store's and the checkpointer's; nullopt = the pipeline's record store's (which is
   /// the registration's host.durability unless the host was opened with another).
   std::optional<Durability> durability;
+  /// A job whose attempts took the host down this many times fails; 0 = the registration's
+  /// host.async_crash_limit.
+  int crash_limit = 0;
+  /// Worker threads left behind in plug-ins that did not return within their step's timeout, at
+  /// most; a worker that hangs beyond that is not replaced. 0 = as many as workers.
+  std::size_t max_abandoned = 0;
 };
 
 /// Counts since start, for the drain summary, logs and benchmarks.
@@ -63,6 +71,9 @@ struct AsyncServiceStats {
   std::uint64_t canceled = 0;  ///< attempts that ended with the job canceled
   std::uint64_t released = 0;  ///< jobs handed back to Ready without an attempt (shutdown)
   std::uint64_t lost = 0;      ///< results not written because another process took the job
+  std::uint64_t timed_out = 0;  ///< in-process plug-in jobs failed for not returning in time
+  std::uint64_t abandoned = 0;  ///< worker threads left behind in such plug-ins (and replaced)
+  std::uint64_t crashed = 0;    ///< jobs failed because the host died while they ran
 };
 
 class AsyncService : private JobHandoff {
@@ -86,10 +97,15 @@ class AsyncService : private JobHandoff {
   /// Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
   /// Waits until every job created after `sequence` (see JobStore::last_sequence) that this
-  /// service can run is completed; false when `timeout` passed first. Waiting jobs count as
+  /// service can run is completed; false when `timeout` passed first, or when the job store has
+  /// refused every write for `outage_limit` (outage() says why). Waiting jobs count as
   /// unfinished; without a poster, endpoint jobs are not waited for.
   bool drain(long long sequence,
-             std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+             std::chrono::milliseconds timeout = std::chrono::milliseconds::max(),
+             std::chrono::milliseconds outage_limit = std::chrono::milliseconds::max());
+  /// While the job store refuses writes (a full disk): for how long, and SQLite's reason;
+  /// empty when it does not.
+  std::string outage() const;
 
   AsyncServiceStats stats() const;
   JobStore& store() noexcept { return store_; }
@@ -98,15 +114,34 @@ class AsyncService : private JobHandoff {
   /// What the job store's commits and the checkpointer sync for.
   Durability durability() const noexcept { return store_.durability(); }
 
+  /// Worker threads of every service of this process still inside a plug-in that did not
+  /// return in time. While there are any, the process must not run its static destructors (they
+  /// could unload what such a thread still runs): `stepline` ends with std::_Exit then.
+  static std::size_t threads_left_behind() noexcept;
+
   /// The lease owner this process would write, without the nonce ("host:pid:").
   static std::string process_owner_prefix();
   /// True when `owner` names a process on this machine that no longer exists.
   static bool owner_is_dead(std::string_view owner);
 
  private:
-  void work();
-  void keep_leases();
-  std::vector<JobResult> run_batch(std::vector<SystemJob>& jobs);
+  struct Batch;
+  struct Worker;
+  struct WorkerSlots;
+  void start_worker(std::shared_ptr<Batch> resumed, std::size_t from);
+  void work(std::shared_ptr<Worker> self, std::shared_ptr<Batch> resumed, std::size_t from);
+  std::shared_ptr<Batch> next_batch(Backoff& backoff);
+  std::vector<SystemJob> take_due(Backoff& backoff);
+  /// Runs the batch from plug-in job `from` on; false when the worker was abandoned meanwhile
+  /// (it must then return at once, touching nothing of the service).
+  bool run(Worker& self, const std::shared_ptr<Batch>& batch, std::size_t from);
+  void start_posts(Batch& batch);
+  bool run_plugins(Worker& self, const std::shared_ptr<Batch>& batch, std::size_t from);
+  void settle_posts(Batch& batch);
+  void supervise();
+  void abandon_hung();
+  void join_workers();
+  std::size_t recover();
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   bool past_deadline() const;
   void record(std::vector<JobResult>& results);
@@ -125,8 +160,12 @@ class AsyncService : private JobHandoff {
   std::atomic<std::int64_t> deadline_ns_{0};  ///< steady clock; set by stop()
   std::mutex wake_mutex_;
   std::condition_variable wake_;
-  std::vector<std::thread> threads_;
+  std::mutex workers_mutex_;
+  std::vector<std::shared_ptr<Worker>> workers_;  ///< under workers_mutex_
+  std::shared_ptr<WorkerSlots> slots_;
+  std::thread supervisor_;
   std::unique_ptr<WalCheckpointer> checkpointer_;
+  std::unique_ptr<StoreOutage> outage_;
   bool started_ = false;
 
   // The hand-off: jobs taken from commits (under wake_mutex_), and how many are taken and not
