@@ -159,7 +159,12 @@ struct TestPeer::State : proton::messaging_handler, proton::listen_handler {
     if (address != "$cbs") incoming.push_back(r);
     proton::target_options echo;
     echo.address(address);
-    r.open(proton::receiver_options().credit_window(4096).auto_accept(false).target(echo));
+    // $cbs always gets credit: a client must be able to authenticate to find credit withheld.
+    const bool withheld = options.withhold_credit && address != "$cbs";
+    r.open(proton::receiver_options()
+               .credit_window(withheld ? 0 : 4096)
+               .auto_accept(false)
+               .target(echo));
   }
 
   void on_sender_open(proton::sender& s) override {
@@ -310,6 +315,18 @@ void TestPeer::settle_held() {
     for (auto& c : s->connections) c.wake();
     std::lock_guard lock(s->mutex);
     s->unsettled = 0;
+  });
+}
+
+void TestPeer::grant_credit() {
+  State* s = state_.get();
+  s->work.add([s] {
+    if (!s->options.withhold_credit) return;
+    s->options.withhold_credit = false;
+    // Links opened without a credit window get a large grant instead.
+    for (auto& r : s->incoming)
+      if (r.active()) r.add_credit(1 << 20);
+    for (auto& c : s->connections) c.wake();
   });
 }
 

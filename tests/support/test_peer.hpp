@@ -1,8 +1,8 @@
 // A small in-process AMQP 1.0 peer on Qpid Proton C++ for tests that need behaviour RabbitMQ
 // cannot show: TLS with a test CA, CBS put-token checked with the Azure library, withheld
 // settlement (to watch a sender's window), rejections with chosen conditions, forced closes,
-// dynamic reply addresses and two-way replies. Listens on 127.0.0.1 on a free port, SASL
-// ANONYMOUS only.
+// dynamic reply addresses and two-way replies, credit withheld. Listens on 127.0.0.1 on a free
+// port, SASL ANONYMOUS only.
 #pragma once
 
 #include <chrono>
@@ -31,6 +31,8 @@ struct TestPeerOptions {
   std::chrono::milliseconds idle_timeout{0};
   /// Messages to this address that carry reply-to are answered with "reply:" + body.
   std::string responder_address = "responder";
+  /// Grant senders no credit until grant_credit(): a broker too busy to take messages.
+  bool withhold_credit = false;
 };
 
 class TestPeer {
@@ -62,6 +64,8 @@ class TestPeer {
   std::vector<std::pair<std::string, int>> put_tokens() const;
   /// Accepts every withheld delivery.
   void settle_held();
+  /// Ends withhold_credit: every sender link, open or to come, gets credit as usual.
+  void grant_credit();
   /// Closes every connection with amqp:connection:forced.
   void force_close();
   /// Detaches every link on which the peer receives messages, with `condition`.

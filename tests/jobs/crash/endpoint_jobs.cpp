@@ -41,8 +41,12 @@ std::string job_broker_yaml(bool durable) {
 
 EndpointJobs::EndpointJobs(const SteplineBroker& broker, int workers,
                            const std::string& endpoint_extra)
+    : EndpointJobs(broker.connection_string(), workers, endpoint_extra) {}
+
+EndpointJobs::EndpointJobs(const std::string& connection, int workers,
+                           const std::string& endpoint_extra)
     : dir_("stepline-endpoint-jobs-"), workers_(workers) {
-  env_[connection_variable] = broker.connection_string();
+  env_[connection_variable] = connection;
   fs::create_directory(dir_.path() / "plugins");  // no plug-ins: the only step is an endpoint's
   std::ofstream(config()) << "host:\n"
                           << "  plugin_folder: plugins\n"
@@ -107,11 +111,15 @@ std::set<std::string> EndpointJobs::job_ids() {
 }
 
 std::string EndpointJobs::report(const SteplineBroker& broker) {
+  return report() + "\n--- broker log ---\n" + broker.log();
+}
+
+std::string EndpointJobs::report() {
   std::ostringstream out;
   out << "jobs:";
   for (const auto& [status, n] : counts())
     if (n) out << " " << to_string(status) << " " << n;
-  out << "\n--- serve log ---\n" << tail(serve_log()) << "\n--- broker log ---\n" << broker.log();
+  out << "\n--- serve log ---\n" << tail(serve_log());
   return out.str();
 }
 

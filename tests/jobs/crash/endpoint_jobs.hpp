@@ -35,6 +35,8 @@ class EndpointJobs {
   /// Writes the registration: `workers` async workers, the endpoint with `endpoint_extra` (YAML
   /// lines indented under the endpoint, e.g. a retry policy) added.
   EndpointJobs(const SteplineBroker& broker, int workers, const std::string& endpoint_extra = {});
+  /// The same posting through `connection` (a proxy in front of the broker, another peer).
+  EndpointJobs(const std::string& connection, int workers, const std::string& endpoint_extra = {});
 
   std::filesystem::path config() const { return dir_.path() / "stepline.yaml"; }
   std::filesystem::path serve_log() const { return dir_.path() / "serve.log"; }
@@ -50,6 +52,8 @@ class EndpointJobs {
   std::set<std::string> job_ids();
   /// The job counts and the tails of the serve and broker logs, for failure messages.
   std::string report(const SteplineBroker& broker);
+  /// The job counts and the tail of the serve log.
+  std::string report();
 
  private:
   TempDir dir_;
