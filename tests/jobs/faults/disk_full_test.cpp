@@ -1,0 +1,168 @@
+// The host's data folder on a disk that fills up (a small tmpfs): operations get a clear error
+// and leave nothing behind, the async service keeps the results it cannot write and says so once
+// per interval instead of at every poll, and everything finishes by itself once there is room.
+// Mounting needs root: where the tests cannot run, main() says why and CTest reports them
+// skipped.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <iostream>
+
+#include <stepline/host/jobs/async_service.hpp>
+
+#include "fault_rig.hpp"
+#include "jobs/fixture.hpp"
+#include "support/small_disk.hpp"
+
+using namespace stepline;
+using namespace stepline::test;
+using host::jobs::JobStatus;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Room for the write-ahead log (up to 16 MiB) and several thousand operations: the service has
+// taken jobs, and holds some, by the time the disk is full.
+constexpr std::size_t disk_size = 64 << 20;
+constexpr std::size_t ballast_size = 8 << 20;  ///< freed to end the outage
+constexpr int requests = 30000;                ///< more than fit
+
+/// Jobs not completed.
+std::size_t unfinished(FaultRig& rig) {
+  auto counts = rig.jobs().count();
+  return counts[JobStatus::ready] + counts[JobStatus::waiting] + counts[JobStatus::in_progress];
+}
+
+/// Requests from `run`'s output that were refused for the full disk.
+std::size_t refused_for_full_disk(const std::filesystem::path& log) {
+  return lines_with(log, ": failed: the operation was not saved: record store ");
+}
+
+}  // namespace
+
+TEST_CASE("a data folder that fills up under serve: results are kept, said once, written later") {
+  SmallDisk disk(disk_size);
+  REQUIRE(disk.fill("ballast", ballast_size) == ballast_size);
+  // Jobs take 2 ms each, so that the service still holds a backlog when the disk fills.
+  FaultRig rig(disk.path() / "data", "  async_workers: 2\n", "", 2ms);
+  pid_t serve = rig.serve();
+  REQUIRE_MESSAGE(
+      wait_for([&] { return lines_with(rig.log("serve"), "running jobs of") == 1; }, 30s),
+      rig.report());
+
+  // Operations queue jobs until the disk is full; the ones after that fail.
+  REQUIRE(rig.run(account_names(requests)) == 0);
+  REQUIRE_MESSAGE(refused_for_full_disk(rig.log("run")) > 0, tail(rig.log("run")));
+  CHECK(disk.available() == 0);
+  CHECK(lines_with(rig.log("run"), "is full: free space in " + rig.data().string()) ==
+        refused_for_full_disk(rig.log("run")));
+  const auto jobs = rig.all_jobs().size();
+  CHECK(jobs + refused_for_full_disk(rig.log("run")) == requests);  // none half-written
+  REQUIRE_MESSAGE(unfinished(rig) > 0, rig.report());
+  CHECK_MESSAGE(rig.count(JobStatus::in_progress) > 0, rig.report());  // results held
+
+  // The service cannot write: it keeps what it holds and says so once, not at every poll.
+  const auto db = (rig.data() / "stepline.db").string();
+  REQUIRE_MESSAGE(wait_for([&] { return lines_with(rig.log("serve"), "warning") > 0; }, 30s),
+                  rig.report());
+  std::this_thread::sleep_for(12s);  // longer than the service ever kept results before
+  CHECK_MESSAGE(lines_with(rig.log("serve"), db) <= 3, rig.report());  // the start, one warning
+  CHECK(unfinished(rig) > 0);
+
+  // Room again: every job finishes without a restart, each delivered at least once.
+  disk.free("ballast");
+  REQUIRE_MESSAGE(wait_for([&] { return unfinished(rig) == 0; }, 60s), rig.report());
+  CHECK(rig.count(JobStatus::succeeded) == jobs);
+  CHECK(rig.deliveries().size() == jobs);
+  CHECK(lines_with(rig.log("serve"), "accepts writes again") == 1);
+  // And operations are written again.
+  CHECK(rig.run(account_names(10), {"--fail-on-error"}, "after") == 0);
+  ::kill(serve, SIGTERM);
+  auto status = wait_exit(serve, 30s);
+  REQUIRE(status);
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+}
+
+TEST_CASE("run --drain on a data folder that fills up finishes once there is room") {
+  SmallDisk disk(disk_size);
+  REQUIRE(disk.fill("ballast", ballast_size) == ballast_size);
+  FaultRig rig(disk.path() / "data", "", "", 2ms);
+  pid_t run = rig.start_run(account_names(requests), {"--drain"}, "drain");
+  const bool full = wait_for(
+      [&] { return refused_for_full_disk(rig.log("drain")) > 0 && disk.available() == 0; }, 60s);
+  REQUIRE_MESSAGE(full, tail(rig.log("drain")));
+  std::this_thread::sleep_for(12s);  // longer than the service ever kept results before
+  disk.free("ballast");
+  auto status = wait_exit(run, 90s);
+  if (!status) {
+    ::kill(run, SIGKILL);
+    ::waitpid(run, nullptr, 0);
+  }
+  REQUIRE_MESSAGE(status,
+                  "run --drain did not return once there was room: " << rig.report("drain"));
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+  const auto jobs = rig.all_jobs().size();
+  CHECK(rig.count(JobStatus::succeeded) == jobs);
+  CHECK(lines_with(rig.log("drain"),
+                   "async jobs: " + std::to_string(jobs) + " succeeded, 0 failed") == 1);
+  CHECK(rig.deliveries().size() == jobs);
+}
+
+TEST_CASE("drain gives up on a store that stays full, naming it, and finishes once there is room") {
+  SmallDisk disk(disk_size);
+  disk.fill("ballast", ballast_size);
+  TestFactory factory;
+  host::RecordStore store(disk.path() / "stepline.db");
+  host::Pipeline pipeline(make_registration({async_plugin_step("work", "work", "Create")}), factory,
+                          store);
+  std::atomic<int> runs{0};
+  factory.add("work", [&](ExecutionContext&, Services&) {
+    std::this_thread::sleep_for(2ms);
+    ++runs;
+  });
+  host::jobs::AsyncService service(pipeline, store.file(), nullptr, test_options());
+  const auto mark = service.store().last_sequence();
+  service.start();
+
+  // Operations until the disk refuses one: it gets the reason, and nothing of it is kept.
+  host::OperationResponse refused;
+  int created = 0;
+  for (; created < 20000; ++created) {
+    refused =
+        pipeline.execute({.message = "Create", .parameters = {{"Target", Value(account("A"))}}});
+    if (!refused.ok()) break;
+  }
+  REQUIRE(!refused.ok());
+  CHECK(refused.outcome == host::Outcome::failed);
+  CHECK(refused.error_message.find("the operation was not saved: record store " +
+                                   store.file().string()) == 0);
+  CHECK(refused.error_message.find("is full: free space in " + disk.path().string()) !=
+        std::string::npos);
+  CHECK(refused.trace_id.empty());  // a known condition, not an unexpected error
+
+  CHECK_FALSE(service.drain(mark, 30s, 1s));
+  CHECK(service.outage().find("the job store " + store.file().string() +
+                              " has refused writes for") == 0);
+  CHECK(service.outage().find("is full") != std::string::npos);
+
+  disk.free("ballast");
+  CHECK(service.drain(mark, 60s));
+  CHECK(service.outage().empty());
+  CHECK(runs >= created);
+  service.stop();
+  CHECK(service.stats().succeeded == static_cast<std::uint64_t>(created));
+}
+
+int main(int argc, char** argv) {
+  if (auto why = SmallDisk::why_not(); !why.empty()) {
+    std::cout << "skipped: " << why << '\n';
+    return 77;
+  }
+  doctest::Context context(argc, argv);
+  return context.run();
+}
