@@ -167,8 +167,11 @@ struct AsyncService::Worker {
 
   /// Marks the start of in-process plug-in job `index` of `batch`, due back by `deadline`.
   void enter(const std::shared_ptr<Batch>& b, std::size_t index, Clock::time_point deadline) {
-    batch = b;
-    running_index = index;
+    {
+      std::lock_guard lock(mutex);
+      batch = b;
+      running_index = index;
+    }
     deadline_ns.store(steady_ns(deadline), std::memory_order_relaxed);
     if (slots->journal) slots->journal->begin(slot, b->jobs[index].id);
     state.store(WorkerState::running, std::memory_order_release);
@@ -188,8 +191,15 @@ struct AsyncService::Worker {
   const std::size_t slot;
   std::atomic<int> state{WorkerState::idle};
   std::atomic<std::int64_t> deadline_ns{0};
-  // Written by the worker before it marks itself running; read by the supervisor once it has
-  // abandoned the worker (the state's release and acquire order them).
+  /// The running job's step name, for the supervisor's log while the worker may move on.
+  std::string running_step() {
+    std::lock_guard lock(mutex);
+    return batch->jobs[running_index].step_name;
+  }
+
+  // Written by the worker before it marks itself running, under `mutex` for a supervisor that
+  // looks without abandoning it; one that abandoned it owns them (the state orders that).
+  std::mutex mutex;
   std::shared_ptr<Batch> batch;
   std::size_t running_index = 0;
   bool limit_reported = false;  ///< supervisor only
@@ -509,7 +519,7 @@ void AsyncService::abandon_hung() {
                 "thread(s) are already left behind in plug-ins, the most this service leaves: "
                 "it keeps waiting. Run the step with `isolation: process`, and restart the host "
                 "to get the threads back",
-                w.batch->jobs[w.running_index].step_name, slots_->out);
+                w.running_step(), slots_->out);
           w.limit_reported = true;
           ++it;
           continue;

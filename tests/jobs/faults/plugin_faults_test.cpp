@@ -40,6 +40,7 @@ TEST_CASE(
   // as often as the limit says.
   int crashes = 0;
   pid_t serve = 0;
+  const auto started = std::chrono::steady_clock::now();
   for (;;) {
     serve = rig.serve();
     std::optional<int> ended;
@@ -52,6 +53,11 @@ TEST_CASE(
   }
   CHECK(crashes == 2);
   REQUIRE_MESSAGE(done(), rig.report());
+  MESSAGE("serve crashed " << crashes << " times, then failed the job and ran the other 20; "
+                           << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count()
+                           << " ms from the first start");
 
   auto crashed = job_of(rig, "Deliver", 10);
   CHECK(crashed.crash_count == 2);
@@ -84,6 +90,7 @@ TEST_CASE(
   names.insert(names.begin() + 3, "hang");
   REQUIRE(rig.run(names) == 0);
   pid_t serve = rig.serve();
+  const auto started = std::chrono::steady_clock::now();
   bool done = wait_for(
       [&] { return rig.count(JobStatus::succeeded) == 10 && rig.count(JobStatus::failed) == 1; },
       60s);
@@ -94,6 +101,11 @@ TEST_CASE(
   CHECK(hung.friendly_message.find("The plug-in of step 'Deliver' did not return within 1s") == 0);
   CHECK(lines_with(rig.log("serve"), "The step should run with `isolation: process`") == 1);
   CHECK(rig.deliveries().size() == 10);
+  MESSAGE("the hung job failed and the other 10 ran "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now() - started)
+                 .count()
+          << " ms after serve started (the step's timeout: 1 s)");
 
   // A thread is still inside the plug-in: stopping does not wait for it.
   ::kill(serve, SIGTERM);
