@@ -144,6 +144,8 @@ void write_json(rapidjson::Writer<rapidjson::StringBuffer>& w, const SystemJob& 
   time("postponeUntil", j.postpone_until);
   w.Key("retryCount");
   w.Int(j.retry_count);
+  w.Key("crashCount");
+  w.Int(j.crash_count);
   w.Key("errorCode");
   if (j.error_code)
     w.Int(*j.error_code);
@@ -247,6 +249,7 @@ int show(const JobsOptions& o) {
   line("completed on", when(j.completed_on));
   line("postpone until", when(j.postpone_until));
   line("retry count", std::to_string(j.retry_count));
+  line("host deaths", std::to_string(j.crash_count));  // attempts that took the host down
   line("execution time", j.execution_time_ms ? std::to_string(*j.execution_time_ms) + " ms" : "");
   line("lease", j.lease_owner.empty() ? "" : j.lease_owner + " until " + when(j.lease_until));
   line("error code", j.error_code ? fmt::format("{} (0x{:08X})", *j.error_code,
