@@ -377,6 +377,7 @@ void AsyncService::stop(std::chrono::milliseconds grace) {
   stopping_.store(true, std::memory_order_release);
   { std::lock_guard lock(wake_mutex_); }
   wake_.notify_all();
+  pause_.notify_all();
   if (supervisor_.joinable()) supervisor_.join();
   join_workers();
   {
@@ -483,7 +484,7 @@ void AsyncService::supervise() {
   while (!stopping()) {
     {
       std::unique_lock lock(wake_mutex_);
-      wake_.wait_for(lock, watch_every, [&] { return stopping(); });
+      pause_.wait_for(lock, watch_every, [&] { return stopping(); });
     }
     if (stopping()) break;
     abandon_hung();
@@ -602,7 +603,7 @@ std::vector<SystemJob> AsyncService::take_due(Backoff& backoff) {
     outage_->failed("take jobs", e.what());
     // A store that refuses writes is asked again later, not at every poll.
     std::unique_lock lock(wake_mutex_);
-    wake_.wait_for(lock, backoff.next(), [&] { return stopping(); });
+    pause_.wait_for(lock, backoff.next(), [&] { return stopping(); });
   }
   return due;
 }
@@ -878,7 +879,7 @@ void AsyncService::record(std::vector<JobResult>& results) {
       }
       std::unique_lock lock(wake_mutex_);
       auto pause = backoff.next();
-      wake_.wait_for(lock, pause, [&] { return past_deadline(); });
+      pause_.wait_for(lock, pause, [&] { return past_deadline(); });
     }
   }
   AsyncServiceStats delta;

@@ -159,7 +159,9 @@ class AsyncService : private JobHandoff {
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> deadline_ns_{0};  ///< steady clock; set by stop()
   std::mutex wake_mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;   ///< jobs were handed over (or stopping)
+  std::condition_variable pause_;  ///< only stopping: for the supervisor and backoffs, so that
+                                   ///< they never take a wake-up meant for an idle worker
   std::mutex workers_mutex_;
   std::vector<std::shared_ptr<Worker>> workers_;  ///< under workers_mutex_
   std::shared_ptr<WorkerSlots> slots_;
