@@ -141,8 +141,11 @@ struct AsyncService::WorkerSlots {
   std::vector<std::size_t> free;  ///< under mutex
   std::size_t out = 0;            ///< abandoned threads still in their plug-in, under mutex
 
+  /// A free slot; past the journal's end (not journaled) if none is left, which the bound on
+  /// threads left behind keeps from happening.
   std::size_t take() {
     std::lock_guard lock(mutex);
+    if (free.empty()) return static_cast<std::size_t>(-1);
     auto slot = free.back();
     free.pop_back();
     return slot;
@@ -151,7 +154,7 @@ struct AsyncService::WorkerSlots {
   void came_back(std::size_t slot) {
     if (journal) journal->end(slot);
     std::lock_guard lock(mutex);
-    free.push_back(slot);
+    if (slot != static_cast<std::size_t>(-1)) free.push_back(slot);
     --out;
     left_behind.fetch_sub(1, std::memory_order_relaxed);
   }
