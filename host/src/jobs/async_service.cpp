@@ -329,13 +329,12 @@ std::size_t AsyncService::recover() {
     }
   } catch (const std::exception& e) {
     // The journals stay claimed; the next round counts them.
-    log::warn("async service: cannot count the jobs a stopped host was running: {}", e.what());
+    outage_->failed("count the jobs a stopped host was running", e.what());
   }
   try {
     return store_.recover(now_utc(), owner_is_dead);
   } catch (const std::exception& e) {
-    log::warn("async service: cannot hand back abandoned jobs in {}: {}", store_.file().string(),
-              e.what());
+    outage_->failed("hand back the jobs of stopped hosts", e.what());
     return 0;
   }
 }
