@@ -4,89 +4,13 @@
 #include <chrono>
 #include <cstring>
 
-#include <proton/sasl_plugin.h>
 #include <stepline/azure/sas_token.hpp>
 
 #include "queue.hpp"
 
 namespace stepline::broker {
-namespace {
-
-const Authority* installed = nullptr;
-
-// Server side of Proton's SASL plug-in interface. The built-in implementation (without Cyrus)
-// offers no PLAIN on the server side, and Cyrus would check passwords against sasldb, not the
-// broker's policies.
-const char* list_mechanisms(pn_transport_t*) {
-  return "PLAIN ANONYMOUS";
-}
-
-bool init_server(pn_transport_t* t) {
-  pnx_sasl_set_desired_state(t, SASL_POSTED_MECHANISMS);
-  return true;
-}
-
-bool init_client(pn_transport_t*) {
-  return false;
-}
-void prepare_write(pn_transport_t*) {}
-
-void process_init(pn_transport_t* t, const char* mechanism, const pn_bytes_t* recv) {
-  // Proton keeps the user name pointer: pass storage that outlives the transport.
-  const char* user = nullptr;
-  if (std::strcmp(mechanism, "ANONYMOUS") == 0) {
-    user = "anonymous";
-  } else if (std::strcmp(mechanism, "PLAIN") == 0 && recv && installed) {
-    // authzid NUL authcid NUL password
-    std::string s(recv->start, recv->size);
-    size_t a = s.find('\0');
-    size_t b = a == std::string::npos ? a : s.find('\0', a + 1);
-    if (b != std::string::npos) {
-      const SasPolicy* p = installed->login(s.substr(a + 1, b - a - 1), s.substr(b + 1));
-      if (p && p->name != "anonymous") user = p->name.c_str();
-    }
-  }
-  if (user)
-    pnx_sasl_set_succeeded(t, user, nullptr);
-  else
-    pnx_sasl_set_failed(t);
-  pnx_sasl_set_desired_state(t, SASL_POSTED_OUTCOME);
-}
-
-void process_response(pn_transport_t* t, const pn_bytes_t*) {
-  pnx_sasl_set_failed(t);
-  pnx_sasl_set_desired_state(t, SASL_POSTED_OUTCOME);
-}
-
-bool process_mechanisms(pn_transport_t*, const char*) {
-  return false;
-}
-void process_challenge(pn_transport_t*, const pn_bytes_t*) {}
-void process_outcome(pn_transport_t*, const pn_bytes_t*) {}
-void free_impl(pn_transport_t*) {}
-bool can_encrypt(pn_transport_t*) {
-  return false;
-}
-ssize_t max_encrypt_size(pn_transport_t*) {
-  return 0;
-}
-ssize_t no_codec(pn_transport_t*, pn_bytes_t, pn_bytes_t*) {
-  return 0;
-}
-
-const pnx_sasl_implementation broker_sasl = {
-    free_impl,    list_mechanisms,  init_server,        init_client,       prepare_write,
-    process_init, process_response, process_mechanisms, process_challenge, process_outcome,
-    can_encrypt,  max_encrypt_size, no_codec,           no_codec};
-
-}  // namespace
 
 Authority::Authority(std::vector<SasPolicy> policies) : policies_(std::move(policies)) {}
-
-void Authority::install_sasl() const {
-  installed = this;
-  pnx_sasl_set_default_implementation(&broker_sasl);
-}
 
 const SasPolicy* Authority::policy(const std::string& name) const {
   for (const auto& p : policies_)

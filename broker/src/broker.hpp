@@ -1,148 +1,105 @@
-// stepline-broker's AMQP side: one Proton container thread serving Service Bus queues, topics
-// and subscriptions and Event Hubs, with $cbs and $management nodes, the way the Azure SDK
-// clients expect them.
+// stepline-broker's AMQP side: Service Bus queues, topics and subscriptions and Event Hubs,
+// with $cbs and $management nodes, the way the Azure SDK clients expect them. The Broker is
+// the composition root and the handler of Proton's connection events; its work is split by
+// concern over these units:
+//   server.cpp      the proactor loop: listening, admission, frame limits, timers, wake-ups
+//   admission.cpp   connection limits per address and before authentication
+//   entities.cpp    the configured entities and what an address names
+//   links.cpp       the table of open links and connections
+//   attach.cpp      link attach: authorization, refusals, credit
+//   publish.cpp     incoming deliveries: publishing into queues, topics and hubs
+//   group_commit.cpp accepting a publisher's delivery once its message is stored
+//   dispatch.cpp    sending messages, events and replies to the links that wait for them
+//   settle.cpp      a consumer's outcome for a locked message
+//   management.cpp  the $cbs and $management nodes
+//   connection_input.cpp  one connection driven from bytes, without sockets (tests, fuzzing)
 #pragma once
 
-#include <atomic>
-#include <deque>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
-#include <proton/container.hpp>
-#include <proton/delivery.hpp>
-#include <proton/listener.hpp>
 #include <proton/message.hpp>
-#include <proton/messaging_handler.hpp>
-#include <proton/sender.hpp>
 
+#include "admission.hpp"
 #include "auth.hpp"
 #include "config.hpp"
-#include "event_hub.hpp"
-#include "queue.hpp"
+#include "counters.hpp"
+#include "entities.hpp"
+#include "group_commit.hpp"
+#include "links.hpp"
+#include "server.hpp"
 #include "store.hpp"
-#include "topic.hpp"
 
 struct pn_link_t;
 struct pn_connection_t;
 struct pn_delivery_t;
+struct pn_event_t;
 
 namespace stepline::broker {
 
-/// What an address names, resolved case-insensitively.
-struct Address {
-  enum class Kind {
-    none,
-    cbs,
-    management,
-    queue,
-    topic,
-    hub,
-    hub_partition,
-    hub_consumer
-  } kind = Kind::none;
-  Queue* queue = nullptr;  ///< queue, subscription or dead-letter queue
-  Topic* topic = nullptr;
-  EventHub* hub = nullptr;
-  int partition = -1;
-  std::string path;  ///< lower-case entity path, for authorization
-};
-
-class Broker : public proton::messaging_handler {
+class Broker : public Server::Handler {
  public:
   /// Builds the entities and, with data_dir, loads stored messages. Throws on a bad store.
   explicit Broker(BrokerConfig config);
   ~Broker() override;
 
-  /// Listens on `listen` (host:port) and runs the container until stop(). Throws when the
-  /// address cannot be bound.
+  /// Listens on `listen` (host:port) and serves until stop(). Throws when the address cannot be
+  /// bound.
   void run(const std::string& listen);
   /// Thread-safe: closes the listener and connections, commits the store, ends run().
   void stop();
 
-  Address resolve(const std::string& address);
+  /// What the broker refused and closed; readable from any thread.
+  const Counters& counters() const { return counters_; }
+  const BrokerConfig& config() const { return config_; }
+  Admission& admission() { return admission_; }
+
+  // Server::Handler
+  void on_event(pn_event_t* event) override;
+  void on_wake() override;
 
  private:
-  struct LinkState {
-    enum class Kind {
-      cbs_in,
-      cbs_out,
-      management_in,
-      management_out,
-      publisher,
-      consumer,
-      hub_consumer
-    };
-    Kind kind;
-    uint64_t id = 0;
-    Address address;
-    bool peek_lock = true;
-    int64_t next_event = 0;               ///< hub consumers: next sequence number to send
-    std::deque<proton::message> replies;  ///< $cbs / $management replies waiting for credit
-    proton::sender sender;                ///< outgoing links
-  };
-  struct ConnectionState {
-    std::string host;
-    std::vector<Grant> grants;
-    std::map<std::string, pn_link_t*> reply_routes;  ///< link name and target address → our sender
-    std::vector<pn_link_t*> links;
-  };
-  struct AwaitingCommit {
-    proton::delivery delivery;
-    pn_link_t* link;
-    uint64_t link_id;
-  };
+  // connections and sessions (broker.cpp)
+  void connection_opened(pn_connection_t* c);
+  void connection_closed(pn_connection_t* c);
+  void authenticated(pn_connection_t* c);
+  void close_overdue_connections(int64_t now);
 
-  // messaging_handler
-  void on_container_start(proton::container& c) override;
-  void on_connection_open(proton::connection& c) override;
-  void on_connection_close(proton::connection& c) override;
-  void on_transport_close(proton::transport& t) override;
-  void on_receiver_open(proton::receiver& r) override;
-  void on_sender_open(proton::sender& s) override;
-  void on_receiver_close(proton::receiver& r) override;
-  void on_sender_close(proton::sender& s) override;
-  void on_sendable(proton::sender& s) override;
-  void on_sender_drain_start(proton::sender& s) override;
-  void on_message(proton::delivery& d, proton::message& m) override;
-  void on_tracker_accept(proton::tracker& t) override;
-  void on_tracker_reject(proton::tracker& t) override;
-  void on_tracker_release(proton::tracker& t) override;
-  void on_error(const proton::error_condition& e) override;
-
-  // links and connections
-  ConnectionState& connection_state(pn_connection_t* c);
-  void forget_link(pn_link_t* l);
-  void forget_connection(pn_connection_t* c);
+  // link attach (attach.cpp)
+  void link_opened(pn_link_t* l);
+  void receiver_opened(pn_link_t* l);
+  void sender_opened(pn_link_t* l);
+  void link_closed(pn_link_t* l);
   void refuse(pn_link_t* l, const std::string& condition, const std::string& description);
   bool authorize(pn_link_t* l, const Address& a, Need need);
   std::string entity_url(pn_link_t* l, const std::string& address);
+  void detach_expired_links();
 
-  // publishing
-  void publish(proton::delivery& d, proton::message& m, LinkState& state);
-  /// Stamps and stores one message for a queue or topic; returns the queues that got it.
+  // incoming deliveries and publishing (publish.cpp)
+  void delivery_arrived(pn_delivery_t* d);
+  void message_arrived(pn_delivery_t* d, LinkState& st);
+  void publish(pn_delivery_t* d, LinkState& st);
+  /// Stamps and stores one message for a queue or topic; adds the queues that got it.
   void enqueue_service_bus(proton::message& m, const Address& a, int64_t now,
                            std::vector<Queue*>& touched);
   void enqueue_event(proton::message& m, const Address& a, int partition, int64_t now);
-  void settle_publish(proton::delivery& d, pn_link_t* l, uint64_t link_id);
-  void reject(pn_delivery_t* d, const std::string& condition, const std::string& description);
+  void settle_publish(pn_delivery_t* d, pn_link_t* l, const LinkState& st);
+  void publish_stored(const HeldDelivery& held, bool stored);
 
-  // delivering
+  // delivering (dispatch.cpp)
   void pump(Queue* q);
   void pump_partition(EventHub* hub, int partition);
   void service(pn_link_t* l);
   void deliver_from_queue(pn_link_t* l, LinkState& state);
   void deliver_events(pn_link_t* l, LinkState& state);
   void send_replies(pn_link_t* l, LinkState& state);
-  void settle_outcome(proton::tracker& t);
+
+  // a consumer's outcome (settle.cpp)
+  void outcome_arrived(pn_delivery_t* d);
 
   // $cbs and $management (management.cpp)
-  void handle_cbs(proton::delivery& d, proton::message& m, pn_connection_t* c);
-  void handle_management(proton::delivery& d, proton::message& m, LinkState& state,
+  void handle_cbs(pn_delivery_t* d, const proton::message& m, pn_connection_t* c);
+  void handle_management(pn_delivery_t* d, const proton::message& m, LinkState& state,
                          pn_connection_t* c);
   void reply(pn_connection_t* c, const proton::message& request, proton::message response);
   proton::message management_reply(int status, const std::string& description,
@@ -151,46 +108,29 @@ class Broker : public proton::messaging_handler {
   bool settle_lock(Queue* q, const LockToken& token, const std::string& disposition,
                    const std::string& reason, const std::string& description, int64_t now);
 
-  // housekeeping
+  // housekeeping (broker.cpp)
   void tick();
-  void detach_expired_links();
-  /// Starts a group commit on the store's writer thread (or marks one to follow the running one).
-  void commit();
-  /// The writer finished batch `batch`: accept (or reject) the publishers' deliveries it held.
-  void committed(uint64_t batch, const std::string& error);
-  void schedule_commit();
-  void load_store();
-  std::vector<Queue*> all_queues();
 
   BrokerConfig config_;
+  Counters counters_;
   Authority authority_;
   std::unique_ptr<Store> store_;
-  std::map<std::string, std::unique_ptr<Queue>> queues_;   // by key
-  std::map<std::string, std::unique_ptr<Topic>> topics_;   // by key
-  std::map<std::string, std::unique_ptr<EventHub>> hubs_;  // by key
-  std::unordered_map<pn_link_t*, LinkState> links_;
-  std::unordered_map<pn_connection_t*, ConnectionState> connections_;
-  std::unordered_map<Queue*, std::vector<pn_link_t*>> queue_consumers_;
-  std::map<std::pair<EventHub*, int>, std::vector<pn_link_t*>> partition_consumers_;
-  std::vector<AwaitingCommit> awaiting_commit_;
-  std::map<uint64_t, std::vector<AwaitingCommit>> committing_;  // by batch
-  uint64_t next_batch_ = 1;
-  bool commit_running_ = false;
-  bool commit_again_ = false;
-  bool commit_scheduled_ = false;
-  // Proton 0.37's container::schedule is not safe from other threads: the writer thread and the
-  // signal thread only set these, the container thread polls them.
-  std::mutex finished_mutex_;
-  std::optional<std::pair<uint64_t, std::string>> finished_;  // batch, error
-  std::atomic<bool> stop_requested_{false};
-  void poll_commit();
-  uint64_t next_link_id_ = 1;
-  proton::message outgoing_;  // reused for deliveries
-  proton::container* container_ = nullptr;
-  proton::listener listener_;
-  std::string listen_;
+  Entities entities_;
+  Links links_;
+  Admission admission_;
+  Server server_;
+  std::unique_ptr<GroupCommit> group_commit_;  // with data_dir
+  int64_t last_second_ = 0;
+  std::vector<pn_connection_t*> woken_;  // publishers' connections to wake after a commit
+  std::string incoming_;                 // bytes of the delivery being read, reused
+  proton::message decoded_;              // the message being handled, reused
+  proton::message outgoing_;             // reused for deliveries
 };
 
 int64_t now_ms();
+/// Accepts or rejects an incoming delivery and settles it.
+void accept_delivery(pn_delivery_t* d);
+void reject_delivery(pn_delivery_t* d, const std::string& condition,
+                     const std::string& description);
 
 }  // namespace stepline::broker

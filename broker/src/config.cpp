@@ -11,7 +11,6 @@
 
 #include "filter.hpp"
 #include "names.hpp"
-#include "names.hpp"
 
 namespace stepline::broker {
 namespace {
@@ -95,8 +94,7 @@ class Reader {
       return {};
     }
     std::string name = text(n, where + ".name");
-    if (!valid_entity_name(name) || name.back() == '/' ||
-        name.find("//") != std::string::npos) {
+    if (!valid_entity_name(name) || name.back() == '/' || name.find("//") != std::string::npos) {
       error(n, fmt::format(
                    "{} name '{}' is not valid (letters, digits, '.', '-', '_', '/'; at most 260)",
                    where, name));
@@ -104,6 +102,22 @@ class Reader {
       error(n, fmt::format("{} name '{}' is used twice (names are case-insensitive)", where, name));
     }
     return name;
+  }
+
+  void read_limits(const YAML::Node& root, ConnectionLimits& l) {
+    if (auto v = root["max_frame_size"])
+      l.max_frame_size = number<uint32_t>(v, "'max_frame_size'", 4096, 16 << 20, l.max_frame_size);
+    if (auto v = root["max_connections_per_address"])
+      l.max_connections_per_address = number<uint32_t>(v, "'max_connections_per_address'", 1,
+                                                       1'000'000, l.max_connections_per_address);
+    if (auto v = root["max_unauthenticated_connections"])
+      l.max_unauthenticated_connections = number<uint32_t>(
+          v, "'max_unauthenticated_connections'", 1, 1'000'000, l.max_unauthenticated_connections);
+    if (auto v = root["authentication_timeout"]) {
+      l.authentication_timeout = duration(v, "'authentication_timeout'", l.authentication_timeout);
+      if (l.authentication_timeout < Millis(100))
+        error(v, "'authentication_timeout' must be at least 100ms");
+    }
   }
 
   BrokerConfig read(const YAML::Node& root) {
@@ -114,7 +128,9 @@ class Reader {
     }
     known_keys(root,
                {"listen", "data_dir", "max_message_size", "idle_timeout", "commit_interval",
-                "commit_batch", "sas_policies", "queues", "topics", "event_hubs"},
+                "commit_batch", "max_frame_size", "max_connections_per_address",
+                "max_unauthenticated_connections", "authentication_timeout", "sas_policies",
+                "queues", "topics", "event_hubs"},
                "the broker configuration");
     if (auto v = root["listen"]) c.listen = text(v, "'listen'");
     if (auto v = root["data_dir"]) c.data_dir = text(v, "'data_dir'");
@@ -127,6 +143,7 @@ class Reader {
       c.commit_interval = duration(v, "'commit_interval'", c.commit_interval);
     if (auto v = root["commit_batch"])
       c.commit_batch = number<uint32_t>(v, "'commit_batch'", 1, 100000, c.commit_batch);
+    read_limits(root, c.limits);
 
     std::set<std::string> policy_names;
     for (const auto& p : sequence(root, "sas_policies")) {

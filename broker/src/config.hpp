@@ -65,6 +65,15 @@ struct EventHubConfig {
   Millis retention{3'600'000};   ///< age after which events are dropped, 0 = forever
 };
 
+/// What one connection may hold, and how many connections may be held, before and after it
+/// authenticates (see admission.hpp).
+struct ConnectionLimits {
+  uint32_t max_frame_size = 65'536;  ///< negotiated in the open frame, enforced on every frame
+  uint32_t max_connections_per_address = 1'000;
+  uint32_t max_unauthenticated_connections = 500;
+  Millis authentication_timeout{60'000};
+};
+
 struct BrokerConfig {
   std::string source;  ///< the file it came from, for messages
   std::string listen = "127.0.0.1:5672";
@@ -73,6 +82,7 @@ struct BrokerConfig {
   Millis idle_timeout{120'000};
   Millis commit_interval{5};
   uint32_t commit_batch = 256;
+  ConnectionLimits limits;
   std::vector<SasPolicy> sas_policies;
   std::vector<QueueConfig> queues;
   std::vector<TopicConfig> topics;

@@ -14,7 +14,6 @@
 #include "broker.hpp"
 #include "codec.hpp"
 #include "log.hpp"
-#include "proton_access.hpp"
 
 namespace stepline::broker {
 namespace {
@@ -74,22 +73,22 @@ proton::message Broker::management_reply(int status, const std::string& descript
 
 void Broker::reply(pn_connection_t* c, const proton::message& request, proton::message response) {
   response.correlation_id(request.id());  // the same type: JS matches on the decoded value
-  auto& cs = connection_state(c);
+  auto& cs = links_.connection(c);
   auto route = cs.reply_routes.find(request.reply_to());
   if (route == cs.reply_routes.end()) {
     log::warn("no reply link for reply-to '{}': attach a receiver on the node first",
               request.reply_to());
     return;
   }
-  auto link = links_.find(route->second);
-  if (link == links_.end()) return;
+  LinkState* link = links_.find(route->second);
+  if (!link) return;
   response.to(request.reply_to());
-  link->second.replies.push_back(std::move(response));
-  send_replies(route->second, link->second);
+  link->replies.push_back(std::move(response));
+  send_replies(route->second, *link);
 }
 
-void Broker::handle_cbs(proton::delivery& d, proton::message& m, pn_connection_t* c) {
-  d.accept();
+void Broker::handle_cbs(pn_delivery_t* d, const proton::message& m, pn_connection_t* c) {
+  accept_delivery(d);
   using azure::cbs::PutTokenResponse;
   azure::cbs::PutTokenRequest request;
   try {
@@ -104,9 +103,10 @@ void Broker::handle_cbs(proton::delivery& d, proton::message& m, pn_connection_t
         c, m, PutTokenResponse::reply(m, 401, "Unauthorized: " + *why, "amqp:unauthorized-access"));
   }
   Grant grant = std::get<Grant>(result);
-  auto& grants = connection_state(c).grants;
+  auto& grants = links_.connection(c).grants;
   std::erase_if(grants, [&](const Grant& g) { return g.expires_ms && g.path == grant.path; });
   grants.push_back(grant);
+  authenticated(c);
   reply(c, m, PutTokenResponse::reply(m, 202, "Accepted"));
 }
 
@@ -119,23 +119,23 @@ bool Broker::settle_lock(Queue* q, const LockToken& token, const std::string& di
   return false;
 }
 
-void Broker::handle_management(proton::delivery& d, proton::message& m, LinkState& st,
+void Broker::handle_management(pn_delivery_t* d, const proton::message& m, LinkState& st,
                                pn_connection_t* c) {
-  d.accept();
+  accept_delivery(d);
   std::string operation = text_property(m, "operation");
   int64_t now = now_ms();
-  auto& cs = connection_state(c);
+  auto& cs = links_.connection(c);
   Queue* q = st.address.queue;
 
   if (operation == "READ") {
     std::string name = text_property(m, "name");
     std::string type = text_property(m, "type");
-    auto hub = hubs_.find(entity_key(name));
-    if (hub == hubs_.end())
+    EventHub* hub = entities_.hub(name);
+    if (!hub)
       return reply(c, m,
                    management_reply(404, "The messaging entity '" + name + "' could not be found.",
                                     "amqp:not-found"));
-    bool ok = allowed(cs.grants, hub->first, Need::any, now);
+    bool ok = allowed(cs.grants, hub->key(), Need::any, now);
     std::string token = text_property(m, "security_token");
     if (!ok && !token.empty()) {
       std::string host = cs.host.empty() ? "localhost" : cs.host;
@@ -146,7 +146,7 @@ void Broker::handle_management(proton::delivery& d, proton::message& m, LinkStat
       return reply(c, m,
                    management_reply(401, "Unauthorized access to '" + name + "'.",
                                     "amqp:unauthorized-access"));
-    EventHub& h = *hub->second;
+    EventHub& h = *hub;
     std::map<std::string, proton::value> body;
     body["name"] = h.name();
     body["type"] = type;
@@ -193,7 +193,12 @@ void Broker::handle_management(proton::delivery& d, proton::message& m, LinkStat
                                   "amqp:not-implemented"));
   if (!allowed(cs.grants, st.address.path, Need::listen, now))
     return reply(
-        c, m, management_reply(401, "'Listen' claim(s) are required.", "amqp:unauthorized-access"));
+        c, m,
+        management_reply(401,
+                         fmt::format("Unauthorized access. 'Listen' claim(s) are required "
+                                     "to perform this operation. Resource: 'sb://{}/{}'.",
+                                     cs.host.empty() ? "localhost" : cs.host, st.address.path),
+                         "amqp:unauthorized-access"));
   auto body = body_map(m);
 
   if (operation == "com.microsoft:renew-lock") {

@@ -157,23 +157,42 @@ void Store::write(std::vector<Op>& ops) {
         step(drop_events_);
       }
     }
+    exec("COMMIT");
   } catch (const std::exception& e) {
-    exec("ROLLBACK");
-    fail(e.what());
+    // A full disk fails a step or the COMMIT itself; either way the transaction is undone so
+    // the next write starts clean.
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
   }
-  exec("COMMIT");
+}
+
+bool Store::dirty() const {
+  if (!pending_.empty()) return true;
+  std::lock_guard lock(mutex_);
+  return !failed_.empty();
 }
 
 void Store::commit() {
   std::unique_lock lock(mutex_);
   wake_.wait(lock, [this] { return !busy_; });
+  take_failed(pending_);
   write(pending_);
   pending_.clear();
+}
+
+void Store::take_failed(std::vector<Op>& ops) {
+  if (failed_.empty()) return;
+  // Changes a failed write held go first: they happened before the newer ones.
+  failed_.insert(failed_.end(), std::make_move_iterator(ops.begin()),
+                 std::make_move_iterator(ops.end()));
+  ops = std::move(failed_);
+  failed_.clear();
 }
 
 void Store::commit_async(std::function<void(const std::string&)> done) {
   {
     std::lock_guard lock(mutex_);
+    take_failed(pending_);
     handed_ = std::move(pending_);
     done_ = std::move(done);
     busy_ = true;
@@ -197,6 +216,9 @@ void Store::writer_loop() {
     } catch (const std::exception& e) {
       error = e.what();
     }
+    lock.lock();
+    if (!error.empty()) failed_ = std::move(ops);  // written again by the next commit
+    lock.unlock();
     done(error);
     lock.lock();
     busy_ = false;

@@ -30,15 +30,16 @@ class Store : public Journal {
   /// Reads every stored message and event.
   void load(const std::function<void(const std::string& entity, QueuedMessage)>& message,
             const std::function<void(const std::string& hub, int partition, StoredEvent)>& event);
-  /// True when changes wait for commit().
-  bool dirty() const { return !pending_.empty(); }
+  /// True when changes wait for commit(), including those of a write that failed.
+  bool dirty() const;
   size_t pending() const { return pending_.size(); }
   /// Waits for a write in progress, then writes pending changes in one transaction on the
   /// calling thread; throws std::runtime_error on failure.
   void commit();
   /// Hands the pending changes to the writer thread, which writes them in one transaction and
   /// then calls `done` (on the writer thread) with an empty string or the error. At most one
-  /// write runs at a time: call again only after `done`.
+  /// write runs at a time: call again only after `done`. The changes of a write that failed (a
+  /// full disk) are kept and written again, first, by the next commit.
   void commit_async(std::function<void(const std::string& error)> done);
 
   void message_stored(const std::string& entity, const QueuedMessage& m) override;
@@ -75,6 +76,7 @@ class Store : public Journal {
   using Op = std::variant<Insert, Remove, Update, InsertEvent, DropEvents>;
 
   void write(std::vector<Op>& ops);
+  void take_failed(std::vector<Op>& ops);  // with mutex_ held
   void writer_loop();
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
@@ -89,9 +91,10 @@ class Store : public Journal {
   sqlite3_stmt* drop_events_ = nullptr;
   std::vector<Op> pending_;  // AMQP thread only
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Op> handed_;  // guarded by mutex_
+  std::vector<Op> failed_;  // guarded by mutex_: the ops of a write that failed
   std::function<void(const std::string&)> done_;
   bool busy_ = false;
   bool quit_ = false;

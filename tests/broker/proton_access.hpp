@@ -1,6 +1,8 @@
-// The Proton C objects behind Proton C++ wrappers. The broker needs a few things Proton C++
-// 0.37 does not expose: link max-message-size and settle modes, modified outcomes, disposition
-// conditions and refusing an attach with a null terminus.
+// The Proton C objects behind Proton C++ wrappers, for the tests' AMQP client: it needs what
+// Proton C++ 0.37 does not expose (a link's max-message-size, a disposition's condition,
+// modified outcomes). This reaches into proton::internal::object, so it is written for the
+// Proton version broker/CMakeLists.txt checks for; the broker itself uses Proton-C's public
+// API directly and needs no such access.
 #pragma once
 
 #include <proton/connection.h>
