@@ -19,6 +19,12 @@ sas_policies:
   - name: RootManageSharedAccessKey
     key: ${key}
     rights: [manage, send, listen]
+  - name: SendOnly
+    key: send-only-key
+    rights: [send]
+  - name: ListenOnly
+    key: listen-only-key
+    rights: [listen]
 queues:
   - name: orders
     lock_duration: 5s
@@ -75,8 +81,8 @@ export async function startBroker(yaml, dir = mkdtempSync(join(tmpdir(), "stepli
   return {
     dir,
     port,
-    connectionString(sasKey = key) {
-      return `Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;` +
+    connectionString(sasKey = key, policy = "RootManageSharedAccessKey") {
+      return `Endpoint=sb://localhost:${port};SharedAccessKeyName=${policy};` +
         `SharedAccessKey=${sasKey};UseDevelopmentEmulator=true`;
     },
     async stop() {

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { ServiceBusClient } from "@azure/service-bus";
+import { ServiceBusClient, ServiceBusError } from "@azure/service-bus";
 import { startBroker, config } from "./broker.mjs";
 
 const retryOptions = { maxRetries: 0, timeoutInMs: 10000, retryDelayInMs: 100 };
@@ -152,4 +152,47 @@ test("a wrong key is refused with UnauthorizedAccess", async () => {
   const sender = wrong.createSender("orders");
   await assert.rejects(sender.sendMessages({ body: "x" }), (e) => e.code === "UnauthorizedAccess");
   await wrong.close();
+});
+
+// As Service Bus does: the policy's token is valid, so $cbs accepts it; the link that needs a
+// claim the policy lacks is refused at attach, and the SDK reports UnauthorizedAccess.
+function missingClaim(claim) {
+  return (e) => {
+    assert.ok(e instanceof ServiceBusError, `a ServiceBusError, not ${e.constructor.name}: ${e.message}`);
+    assert.equal(e.code, "UnauthorizedAccess");
+    assert.match(e.message, new RegExp(`^Unauthorized access\\. '${claim}' claim\\(s\\) are required ` +
+      "to perform this operation\\. Resource: 'sb://localhost/orders(/\\$management)?'\\.$"));
+    return true;
+  };
+}
+
+test("a send-only policy may send, but its receivers are refused with UnauthorizedAccess", async () => {
+  const sendOnly = new ServiceBusClient(broker.connectionString("send-only-key", "SendOnly"), { retryOptions });
+  const sender = sendOnly.createSender("orders");
+  await sender.sendMessages({ body: "sent with a send-only policy" });
+  const receiver = sendOnly.createReceiver("orders");
+  await assert.rejects(receiver.receiveMessages(1, { maxWaitTimeInMs: 2000 }), missingClaim("Listen"));
+  await assert.rejects(receiver.peekMessages(1), missingClaim("Listen"));
+  const streamed = sendOnly.createReceiver("orders");
+  const error = await new Promise((resolve) => {
+    streamed.subscribe({ processMessage: async () => {}, processError: async (args) => resolve(args.error) });
+  });
+  await streamed.close();
+  missingClaim("Listen")(error);
+  await sendOnly.close();
+
+  const owner = client.createReceiver("orders");
+  const [m] = await owner.receiveMessages(1, { maxWaitTimeInMs: 3000 });
+  assert.equal(m.body, "sent with a send-only policy");
+  await owner.completeMessage(m);
+  await owner.close();
+});
+
+test("a listen-only policy's sender is refused with UnauthorizedAccess", async () => {
+  const listenOnly = new ServiceBusClient(broker.connectionString("listen-only-key", "ListenOnly"),
+    { retryOptions });
+  await assert.rejects(listenOnly.createSender("orders").sendMessages({ body: "x" }), missingClaim("Send"));
+  const receiver = listenOnly.createReceiver("orders");
+  assert.equal((await receiver.receiveMessages(1, { maxWaitTimeInMs: 500 })).length, 0);
+  await listenOnly.close();
 });
