@@ -30,6 +30,8 @@ class Admission {
   /// The connection logged in or put a valid token: it no longer counts as unauthenticated.
   void authenticated(const void* connection);
   bool is_authenticated(const void* connection) const;
+  /// True once admit() has seen the connection (until closed()).
+  bool known(const void* connection) const { return connections_.count(connection) != 0; }
   /// True for a connection admit() refused (it is being closed).
   bool refused(const void* connection) const;
   /// The connection is gone; forgets it (admitted or refused).

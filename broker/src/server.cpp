@@ -204,15 +204,15 @@ void Server::accept(pn_listener_t* listener) {
   live_.insert(t);
   pn_listener_accept2(listener, c, t);
   ++counters_.connections_accepted;
-  if (admission_.admit(c, peer_host(t), now_ms()) == Admission::Verdict::admitted)
-    ++counters_.connections_open;
 }
 
 void Server::count_protocol_error(pn_transport_t* t) {
-  // A peer that went away without a close frame is no protocol error; each connection counts
-  // once, however many errors Proton reports for it.
-  const char* description = pn_condition_get_description(pn_transport_condition(t));
-  if (description && std::string_view(description) == "connection aborted") return;
+  // A peer that went away without a close frame (or before sending anything, as port probes
+  // do) is no protocol error; each connection counts once, however many errors Proton reports.
+  const char* text = pn_condition_get_description(pn_transport_condition(t));
+  std::string_view description = text ? text : "";
+  if (description == "connection aborted" || description.rfind("No protocol header found", 0) == 0)
+    return;
   if (!errored_.insert(t).second) return;
   ++counters_.connections_closed_protocol_error;
   log::debug("closing a connection from {}: {}", peer_host(t),
@@ -224,8 +224,13 @@ void Server::connection_event(pn_event_t* e) {
   pn_transport_t* t = pn_event_transport(e);
   if (!t && c) t = pn_connection_transport(c);
   pn_event_type_t type = pn_event_type(e);
+  if (c && t && !admission_.known(c)) {
+    // A new connection's first event: its peer's address is known now.
+    if (admission_.admit(c, peer_host(t), now_ms()) == Admission::Verdict::admitted)
+      ++counters_.connections_open;
+  }
   if (c && admission_.refused(c)) {
-    // Refused at accept: its socket closes at once and the broker never sees it.
+    // Refused: its socket closes at once and the broker never sees it.
     if (type == PN_TRANSPORT_CLOSED)
       admission_.closed(c);
     else

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -43,8 +45,10 @@ inline bool port_open(int port) {
 
 class BrokerProcess {
  public:
-  /// Writes `yaml` to a temporary file and starts the broker on a free port.
-  explicit BrokerProcess(const std::string& yaml, std::string dir = {}) {
+  /// Writes `yaml` to a temporary file and starts the broker on a free port. With
+  /// `max_descriptors`, the process may hold at most that many descriptors (RLIMIT_NOFILE).
+  explicit BrokerProcess(const std::string& yaml, std::string dir = {}, rlim_t max_descriptors = 0)
+      : max_descriptors_(max_descriptors) {
     owns_dir_ = dir.empty();
     dir_ = dir.empty() ? std::filesystem::temp_directory_path() /
                              ("stepline-broker-test-" + std::to_string(::getpid()) + "-" +
@@ -71,6 +75,10 @@ class BrokerProcess {
       std::string log = (dir_ / "broker.log").string();
       FILE* f = std::fopen(log.c_str(), "a");
       if (f) ::dup2(fileno(f), 2);
+      if (max_descriptors_) {
+        rlimit lim{max_descriptors_, max_descriptors_};
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+      }
       ::execl(STEPLINE_BROKER_EXE, STEPLINE_BROKER_EXE, "-c", config_.c_str(), "--listen",
               listen.c_str(), "--log-level", "debug", nullptr);
       ::_exit(127);
@@ -98,6 +106,11 @@ class BrokerProcess {
 
   std::string url() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string log() const {
+    std::ifstream in(dir_ / "broker.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
@@ -110,6 +123,7 @@ class BrokerProcess {
   std::string config_;
   int port_ = 0;
   pid_t pid_ = -1;
+  rlim_t max_descriptors_ = 0;
 };
 
 }  // namespace stepline::broker::testing

@@ -118,3 +118,24 @@ TEST_CASE("event hub consumers start where their selector says") {
   CHECK_THROWS_AS(hub.start_sequence(0, "amqp.annotation.x-opt-offset > '1' and more"),
                   SelectorError);
 }
+
+TEST_CASE("connection limits have defaults and are checked") {
+  BrokerConfig defaults = parse_config("queues: [{name: q}]\n", "b.yaml");
+  CHECK(defaults.limits.max_frame_size == 65536);
+  CHECK(defaults.limits.max_connections_per_address == 1000);
+  CHECK(defaults.limits.max_unauthenticated_connections == 500);
+  CHECK(defaults.limits.authentication_timeout == std::chrono::seconds(60));
+  BrokerConfig set = parse_config(
+      "max_frame_size: 16384\nmax_connections_per_address: 20\n"
+      "max_unauthenticated_connections: 5\nauthentication_timeout: 5s\n",
+      "b.yaml");
+  CHECK(set.limits.max_frame_size == 16384);
+  CHECK(set.limits.max_connections_per_address == 20);
+  CHECK(set.limits.max_unauthenticated_connections == 5);
+  CHECK(set.limits.authentication_timeout == std::chrono::seconds(5));
+  CHECK_THROWS_WITH_AS(parse_config("max_frame_size: 100\n", "b.yaml"),
+                       doctest::Contains("b.yaml:1:17: 'max_frame_size'"), ConfigError);
+  CHECK_THROWS_WITH_AS(parse_config("authentication_timeout: 10ms\n", "b.yaml"),
+                       doctest::Contains("'authentication_timeout' must be at least 100ms"),
+                       ConfigError);
+}
