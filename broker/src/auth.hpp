@@ -9,6 +9,8 @@
 
 #include "config.hpp"
 
+struct pn_transport_t;
+
 namespace stepline::broker {
 
 struct Rights {
@@ -30,9 +32,9 @@ class Authority {
  public:
   explicit Authority(std::vector<SasPolicy> policies);
 
-  /// Makes every Proton transport in this process use the broker's SASL: PLAIN with the SAS
-  /// policy name and key, or ANONYMOUS. Call once before listening.
-  void install_sasl() const;
+  /// Makes a server transport use the broker's SASL: PLAIN with the SAS policy name and key,
+  /// or ANONYMOUS (sasl_plain.cpp). Call after pn_sasl(t); the Authority must outlive `t`.
+  void use_sasl(pn_transport_t* t) const;
 
   /// PLAIN: the policy named `user` whose key is `password`, or null.
   const SasPolicy* login(const std::string& user, const std::string& password) const;

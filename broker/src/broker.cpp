@@ -32,7 +32,7 @@ Broker::Broker(BrokerConfig config)
       store_(config_.data_dir.empty() ? nullptr : std::make_unique<Store>(config_.data_dir)),
       entities_(config_, store_.get()),
       admission_(config_.limits, counters_),
-      server_(config_, *this, admission_, counters_) {
+      server_(config_, authority_, *this, admission_, counters_) {
   if (!store_) return;
   entities_.load(*store_, config_.data_dir);
   group_commit_ = std::make_unique<GroupCommit>(
@@ -44,7 +44,6 @@ Broker::Broker(BrokerConfig config)
 Broker::~Broker() = default;
 
 void Broker::run(const std::string& listen) {
-  authority_.install_sasl();
   server_.timers().at(now_ms() + tick_ms, [this] { tick(); });
   server_.run(listen);
   // Whatever the writer has not written yet is written now; publishers whose deliveries were not

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <proton/message.hpp>
 
@@ -53,6 +54,19 @@ class Broker : public Server::Handler {
   const Counters& counters() const { return counters_; }
   const BrokerConfig& config() const { return config_; }
   Admission& admission() { return admission_; }
+
+  /// What drive_connection() saw.
+  struct DrivenConnection {
+    std::string output;             ///< every byte the broker wrote
+    size_t taken = 0;               ///< input bytes the broker read before it stopped reading
+    bool closed_by_broker = false;  ///< the broker closed the connection before the input ended
+  };
+  /// Drives one connection from bytes, without sockets (connection_input.cpp): `input` is fed
+  /// in pieces of at most `chunk` bytes through the same transport set-up, admission and event
+  /// handling as an accepted connection's, then the peer goes away. For tests and fuzzing of
+  /// the frame input; use a broker without data_dir (a publish held for a commit would outlive
+  /// the connection).
+  DrivenConnection drive_connection(std::string_view input, size_t chunk = 4096);
 
   // Server::Handler
   void on_event(pn_event_t* event) override;

@@ -14,8 +14,6 @@
 namespace stepline::broker {
 namespace {
 
-const Authority* installed = nullptr;
-
 // Server side of Proton's SASL plug-in interface. The built-in implementation (without Cyrus)
 // offers no PLAIN on the server side, and Cyrus would check passwords against sasldb, not the
 // broker's policies.
@@ -38,13 +36,14 @@ void process_init(pn_transport_t* t, const char* mechanism, const pn_bytes_t* re
   const char* user = nullptr;
   if (std::strcmp(mechanism, "ANONYMOUS") == 0) {
     user = "anonymous";
-  } else if (std::strcmp(mechanism, "PLAIN") == 0 && recv && installed) {
+  } else if (std::strcmp(mechanism, "PLAIN") == 0 && recv) {
+    const auto* authority = static_cast<const Authority*>(pnx_sasl_get_context(t));
     // authzid NUL authcid NUL password
     std::string s(recv->start, recv->size);
     size_t a = s.find('\0');
     size_t b = a == std::string::npos ? a : s.find('\0', a + 1);
     if (b != std::string::npos) {
-      const SasPolicy* p = installed->login(s.substr(a + 1, b - a - 1), s.substr(b + 1));
+      const SasPolicy* p = authority->login(s.substr(a + 1, b - a - 1), s.substr(b + 1));
       if (p && p->name != "anonymous") user = p->name.c_str();
     }
   }
@@ -83,9 +82,8 @@ const pnx_sasl_implementation broker_sasl = {
 
 }  // namespace
 
-void Authority::install_sasl() const {
-  installed = this;
-  pnx_sasl_set_default_implementation(&broker_sasl);
+void Authority::use_sasl(pn_transport_t* t) const {
+  pnx_sasl_set_implementation(t, &broker_sasl, const_cast<Authority*>(this));
 }
 
 }  // namespace stepline::broker

@@ -76,7 +76,8 @@ bool close_if_undecodable(pn_transport_t* t) {
   return true;
 }
 
-void configure_transport(pn_transport_t* t, const BrokerConfig& config) {
+void configure_transport(pn_transport_t* t, const BrokerConfig& config,
+                         const Authority& authority) {
   pn_logger_t* logger = pn_transport_logger(t);
   pn_logger_set_mask(logger, PN_SUBSYSTEM_AMQP, PN_LEVEL_ERROR | PN_LEVEL_CRITICAL);
   pn_logger_set_log_sink(logger, watch_errors, reinterpret_cast<intptr_t>(t));
@@ -84,6 +85,7 @@ void configure_transport(pn_transport_t* t, const BrokerConfig& config) {
   pn_sasl_t* sasl = pn_sasl(t);
   pn_sasl_set_allow_insecure_mechs(sasl, true);
   pn_sasl_allowed_mechs(sasl, "PLAIN ANONYMOUS");
+  authority.use_sasl(t);
   // Until the peer's open frame has been read only SASL frames and that open frame arrive:
   // anything larger is hostile, and Proton would otherwise buffer a frame of any claimed size.
   pn_transport_set_max_frame(t, frame_limit_before_open);
@@ -94,9 +96,10 @@ void configure_connection(pn_connection_t* c) {
   pn_connection_set_container(c, "stepline-broker");
 }
 
-Server::Server(const BrokerConfig& config, Handler& handler, Admission& admission,
-               Counters& counters)
+Server::Server(const BrokerConfig& config, const Authority& authority, Handler& handler,
+               Admission& admission, Counters& counters)
     : config_(config),
+      authority_(authority),
       handler_(handler),
       admission_(admission),
       counters_(counters),
@@ -187,6 +190,10 @@ void Server::close_undecodable() {
   }
 }
 
+void Server::check_undecodable(pn_transport_t* t) {
+  if (close_if_undecodable(t)) count_protocol_error(t);
+}
+
 void Server::arm_timer() {
   auto due = timers_.next_due();
   if (!due) return;
@@ -200,7 +207,7 @@ void Server::accept(pn_listener_t* listener) {
   pn_connection_t* c = pn_connection();
   pn_transport_t* t = pn_transport();
   configure_connection(c);
-  configure_transport(t, config_);
+  configure_transport(t, config_, authority_);
   live_.insert(t);
   pn_listener_accept2(listener, c, t);
   ++counters_.connections_accepted;

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "admission.hpp"
+#include "auth.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "timers.hpp"
@@ -30,7 +31,7 @@ inline constexpr uint32_t frame_limit_before_open = 8192;
 /// Sets up a server transport the way every accepted connection has it: SASL PLAIN or
 /// ANONYMOUS (or no SASL layer), the frame limit before open, the idle timeout, and a watch for
 /// frames Proton cannot decode.
-void configure_transport(pn_transport_t* t, const BrokerConfig& config);
+void configure_transport(pn_transport_t* t, const BrokerConfig& config, const Authority& authority);
 /// Proton 0.37 drops a frame it cannot decode (garbage after the protocol header, an unknown
 /// performative) without an error event and then reads nothing more from that peer. When `t`
 /// has done so, sets a framing error on it and closes its input (Proton then sends a close
@@ -52,7 +53,8 @@ class Server {
     virtual void on_wake() = 0;
   };
 
-  Server(const BrokerConfig& config, Handler& handler, Admission& admission, Counters& counters);
+  Server(const BrokerConfig& config, const Authority& authority, Handler& handler,
+         Admission& admission, Counters& counters);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -67,15 +69,22 @@ class Server {
   /// Timers run on the AMQP thread; only that thread may add to them.
   Timers& timers() { return timers_; }
 
+  /// One event of a connection, as run() hands them over: admission on the first, frame limits,
+  /// prompt closing on errors, then the Handler. Public so that a connection driven from bytes
+  /// (connection_input.cpp) goes through the same steps.
+  void connection_event(pn_event_t* event);
+  /// Closes `t` with a framing error if Proton dropped a frame of it it could not decode.
+  void check_undecodable(pn_transport_t* t);
+
  private:
   void accept(pn_listener_t* listener);
-  void connection_event(pn_event_t* event);
   void arm_timer();
   void count_protocol_error(pn_transport_t* t);
   void close_undecodable();
   void shut_down();
 
   const BrokerConfig& config_;
+  const Authority& authority_;
   Handler& handler_;
   Admission& admission_;
   Counters& counters_;
