@@ -198,8 +198,9 @@ void Server::arm_timer() {
   auto due = timers_.next_due();
   if (!due) return;
   if (armed_for_ == *due) return;
+  // At least 1 ms: Proton treats 0 apart (through the proactor's task, not its timer).
   pn_proactor_set_timeout(proactor_,
-                          static_cast<pn_millis_t>(std::max<int64_t>(0, *due - now_ms())));
+                          static_cast<pn_millis_t>(std::max<int64_t>(1, *due - now_ms())));
   armed_for_ = *due;
 }
 

@@ -218,11 +218,13 @@ void Store::writer_loop() {
     }
     lock.lock();
     if (!error.empty()) failed_ = std::move(ops);  // written again by the next commit
+    // Idle before `done`: it may make the AMQP thread call commit_async at once, and that
+    // call's busy_ = true must not be overwritten here afterwards.
+    busy_ = false;
+    wake_.notify_all();
     lock.unlock();
     done(error);
     lock.lock();
-    busy_ = false;
-    wake_.notify_all();
   }
 }
 
