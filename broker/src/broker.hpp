@@ -12,7 +12,10 @@
 //   dispatch.cpp    sending messages, events and replies to the links that wait for them
 //   settle.cpp      a consumer's outcome for a locked message
 //   management.cpp  the $cbs and $management nodes
+//   sasl_plain.cpp  SASL PLAIN against the policies (the one use of a Proton-internal interface)
+//   amqp_data.cpp   reading filters, outcomes and tags from Proton-C's data
 //   connection_input.cpp  one connection driven from bytes, without sockets (tests, fuzzing)
+// and below them the entities (queue, topic, event_hub, filter), the store and the codec.
 #pragma once
 
 #include <memory>

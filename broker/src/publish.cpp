@@ -55,6 +55,7 @@ void Broker::delivery_arrived(pn_delivery_t* d) {
   }
   if (pn_delivery_aborted(d)) {
     discard(l);
+    if (LinkState* st = links_.find(l)) st->oversize = 0;
     pn_delivery_settle(d);
     return;
   }
