@@ -4,6 +4,7 @@
 #include <proton/connection.h>
 #include <proton/delivery.h>
 #include <proton/link.h>
+#include <proton/proactor.h>
 #include <proton/session.h>
 #include <proton/annotation_key.hpp>
 #include <proton/timestamp.hpp>

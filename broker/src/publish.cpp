@@ -7,6 +7,7 @@
 #include <proton/delivery.h>
 #include <proton/link.h>
 #include <proton/session.h>
+#include <proton/annotation_key.hpp>
 #include <proton/message_id.hpp>
 #include <proton/timestamp.hpp>
 
