@@ -193,6 +193,8 @@ class RecordStore {
 
   /// Commits of operations' transactions so far (a group of operations counts once).
   std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
+  /// Operations waiting for the store to begin their transaction.
+  int waiting_operations() const noexcept { return waiting_.load(std::memory_order_relaxed); }
 
   Durability durability() const noexcept { return durability_; }
 
