@@ -66,6 +66,70 @@ Tree host_tree(const HostSettings& h) {
   return t;
 }
 
+std::string_view column_type(ValueKind kind) {
+  switch (kind) {
+    case ValueKind::integer:
+      return "int";
+    case ValueKind::big_integer:
+      return "bigint";
+    case ValueKind::boolean:
+      return "bool";
+    case ValueKind::floating:
+      return "double";
+    case ValueKind::decimal:
+      return "decimal";
+    case ValueKind::money:
+      return "money";
+    case ValueKind::option_set:
+      return "optionset";
+    case ValueKind::multi_option_set:
+      return "multioptionset";
+    case ValueKind::date_time:
+      return "datetime";
+    case ValueKind::guid:
+      return "guid";
+    default:
+      return "string";
+  }
+}
+
+Tree http_tree(const HttpSettings& h) {
+  Tree t;
+  bool v6 = h.address.find(':') != std::string::npos;
+  t.add("listen",
+        Tree::text((v6 ? "[" + h.address + "]" : h.address) + ":" + std::to_string(h.port)))
+      .add("body_limit", Tree::number(static_cast<long long>(h.body_limit)))
+      .add("workers", Tree::number(static_cast<long long>(h.workers)))
+      .add("queue", Tree::number(static_cast<long long>(h.queue)))
+      .add("max_connections", Tree::number(static_cast<long long>(h.max_connections)))
+      .add("request_timeout", Tree::text(format_duration(h.request_timeout)))
+      .add("idle_timeout", Tree::text(format_duration(h.idle_timeout)));
+  if (!h.tls_certificate.empty())
+    t.add("tls", Tree()
+                     .add("certificate", Tree::text(h.tls_certificate.string()))
+                     .add("key", Tree::text(h.tls_key.string())));
+  Tree keys = Tree::list();
+  for (const auto& k : h.api_keys)
+    keys.push(Tree()
+                  .add("name", Tree::text(k.name))
+                  .add("key", Tree::text(std::string(masked)))
+                  .add("user", Tree::text(k.user.str()))
+                  .add("may_impersonate", Tree::boolean(k.may_impersonate)));
+  t.add("api_keys", std::move(keys));
+  Tree tables = Tree::list();
+  for (const auto& table : h.tables) {
+    Tree columns;
+    for (const auto& [name, kind] : table.columns)
+      columns.add(name, Tree::text(std::string(column_type(kind))));
+    Tree entry;
+    entry.add("name", Tree::text(table.name));
+    if (!table.set.empty()) entry.add("set", Tree::text(table.set));
+    tables.push(std::move(entry.add("columns", std::move(columns))));
+  }
+  t.add("tables", std::move(tables));
+  return t;
+}
+
 Tree plugin_tree(const PluginLibrary& p) {
   Tree t;
   t.add("file", Tree::text(p.file.string()));
@@ -140,6 +204,7 @@ Tree step_tree(const Step& s) {
 Tree registration_tree(const Registration& r) {
   Tree t;
   t.add("host", host_tree(r.host));
+  if (r.http.enabled) t.add("http", http_tree(r.http));
   Tree plugins = Tree::list(), endpoints = Tree::list(), steps = Tree::list();
   for (const auto& p : r.plugins) plugins.push(plugin_tree(p));
   for (const auto& e : r.endpoints) endpoints.push(endpoint_tree(e));
@@ -304,6 +369,15 @@ std::vector<Difference> diff(const Registration& before, const Registration& aft
   std::vector<Difference> out;
   if (auto list = changes(host_tree(before.host), host_tree(after.host)); !list.empty())
     out.push_back({Difference::Kind::changed, "host", std::move(list)});
+  auto http_changes = changes(http_tree(before.http), http_tree(after.http));
+  for (std::size_t i = 0; i < before.http.api_keys.size() && i < after.http.api_keys.size(); ++i)
+    note_secret(http_changes, "api_keys[" + std::to_string(i) + "].key",
+                before.http.api_keys[i].key, after.http.api_keys[i].key);
+  if (before.http.enabled != after.http.enabled)
+    http_changes.insert(http_changes.begin(),
+                        after.http.enabled ? "http intake added" : "http intake removed");
+  if (!http_changes.empty())
+    out.push_back({Difference::Kind::changed, "http", std::move(http_changes)});
   auto no_secrets = [](const auto&, const auto&, std::vector<std::string>&) {};
   diff_items(
       before.plugins, after.plugins, "plug-in",

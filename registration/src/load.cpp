@@ -43,7 +43,8 @@ std::string describe_item(const YAML::Node& node, std::string_view kind,
           !it->second.Scalar().empty())
         return std::string(kind) + " '" + it->second.Scalar() + "'";
   }
-  return (kind == "endpoint" ? "an " : "a ") + std::string(kind) + " (" + prefix + ")";
+  bool vowel = kind == "endpoint" || kind == "API key";
+  return (vowel ? "an " : "a ") + std::string(kind) + " (" + prefix + ")";
 }
 
 class Loader {
@@ -53,6 +54,7 @@ class Loader {
   LoadResult run() {
     load_file(root_, std::nullopt);
     finish_host();
+    finish_http();
     resolve_plugin_files();
     check_unique_names();
     check_handlers();
@@ -109,10 +111,11 @@ class Loader {
 
     stack_.push_back(identity);
     Mapping top(document, file, "a registration file", "",
-                {"include", "host", "plugins", "endpoints", "steps"}, problems_);
+                {"include", "host", "http", "plugins", "endpoints", "steps"}, problems_);
     if (top.ok()) {
       const fs::path folder = path.parent_path();
       if (top.has("host")) read_host(top.node("host"), file, folder);
+      if (top.has("http")) read_http(top.node("http"), file, folder);
       for_each_item(top, "plugins", [&](const YAML::Node& n, const std::string& prefix) {
         read_plugin(n, file, prefix);
       });
@@ -219,6 +222,194 @@ class Loader {
                         "host.tls_ca_file: no file " + host.tls_ca_file.string() +
                             "; give the PEM CA bundle amqps endpoints are verified against, or "
                             "remove the key to use the system store");
+    }
+  }
+
+  void read_http(const YAML::Node& node, const std::string& file, const fs::path& folder) {
+    Mapping m(node, file, "http", "http.",
+              {"listen", "body_limit", "workers", "queue", "max_connections", "request_timeout",
+               "idle_timeout", "tls", "api_keys", "tables"},
+              problems_);
+    if (http_where_) {
+      problems_.error(m.where(),
+                      "http is already set at " + http_where_->str() + "; keep one http section");
+      return;
+    }
+    http_where_ = m.where();
+    HttpSettings& http = registration_.http;
+    http.enabled = true;
+    http.where = m.where();
+    http.listen_where = m.where("listen");
+    if (!m.ok()) return;
+    if (auto v = m.text("listen")) {
+      if (auto listen = parse_listen_address(*v)) {
+        http.address = listen->first;
+        http.port = listen->second;
+      } else {
+        problems_.error(m.where("listen"),
+                        "http.listen: '" + *v +
+                            "' is not an address to listen on; write ADDRESS:PORT, e.g. "
+                            "127.0.0.1:8080, [::1]:8080 or 0.0.0.0:8443");
+      }
+    }
+    if (auto v = m.size("body_limit")) http.body_limit = *v;
+    if (auto v = m.integer("workers", 1, 256)) http.workers = static_cast<int>(*v);
+    if (auto v = m.integer("queue", 1, 100000)) http.queue = static_cast<std::size_t>(*v);
+    if (auto v = m.integer("max_connections", 1, 100000))
+      http.max_connections = static_cast<std::size_t>(*v);
+    for (auto [key, target] : {std::pair{"request_timeout", &http.request_timeout},
+                               std::pair{"idle_timeout", &http.idle_timeout}})
+      if (auto v = m.duration(key)) {
+        if (v->count() <= 0)
+          problems_.error(m.where(key), m.field(key) + ": must be longer than 0ms");
+        else
+          *target = *v;
+      }
+    if (m.has("tls")) read_http_tls(m.node("tls"), file, folder, http);
+    for_each_item(m, "api_keys", [&](const YAML::Node& n, const std::string& prefix) {
+      read_api_key(n, file, folder, "http." + prefix);
+    });
+    for_each_item(m, "tables", [&](const YAML::Node& n, const std::string& prefix) {
+      read_web_api_table(n, file, "http." + prefix);
+    });
+  }
+
+  void read_http_tls(const YAML::Node& node, const std::string& file, const fs::path& folder,
+                     HttpSettings& http) {
+    Mapping m(node, file, "http.tls", "http.tls.", {"certificate", "key"}, problems_);
+    if (!m.ok()) return;
+    for (auto [key, target] :
+         {std::pair{"certificate", &http.tls_certificate}, std::pair{"key", &http.tls_key}}) {
+      if (!m.require(key, std::string("add ") + key + ": the PEM file's path")) continue;
+      auto v = m.text(key);
+      if (!v || v->empty()) continue;
+      *target = resolve_folder(folder, *v);
+      std::error_code ec;
+      if (!fs::is_regular_file(*target, ec))
+        problems_.error(m.where(key), m.field(key) + ": no file " + target->string() +
+                                          "; give the PEM file (relative to this file's folder)");
+    }
+  }
+
+  void read_api_key(const YAML::Node& node, const std::string& file, const fs::path& folder,
+                    const std::string& prefix) {
+    Mapping m(node, file, describe_item(node, "API key", prefix), prefix + ".",
+              {"name", "key", "user", "may_impersonate"}, problems_);
+    if (!m.ok()) return;
+    ApiKey k;
+    k.where = m.where();
+    if (m.require("name", "add name: a name for logs and metrics (the key itself never appears)"))
+      if (auto v = m.text("name"); v && !v->empty()) {
+        k.name = *v;
+        api_key_names_.push_back({k.name, m.where("name")});
+      }
+    if (m.require("key", "add key: ${env:NAME} naming a variable that holds the key")) {
+      if (auto raw = m.text("key")) {
+        if (!raw->empty() && raw->find("${") == std::string::npos)
+          problems_.warning(m.where("key"),
+                            m.field("key") +
+                                ": the key is written in the registration file; read it with "
+                                "${env:NAME} or ${file:PATH} so the file can be shared");
+        if (auto resolved = detail::resolve_references(*raw, folder, m.where("key"), m.field("key"),
+                                                       problems_)) {
+          if (resolved->size() < 16)
+            problems_.error(m.where("key"),
+                            m.field("key") +
+                                ": a key needs at least 16 characters (make one with openssl "
+                                "rand -hex 32)");
+          else
+            k.key = std::move(*resolved);
+        }
+      }
+    }
+    if (auto v = m.guid("user")) k.user = *v;
+    if (auto v = m.boolean("may_impersonate")) k.may_impersonate = *v;
+    if (!k.key.empty())
+      for (const auto& other : registration_.http.api_keys)
+        if (other.key == k.key)
+          problems_.error(m.where("key"), m.field("key") + ": the same key as API key '" +
+                                              other.name + "' at " + other.where.str() +
+                                              "; give each client its own key");
+    registration_.http.api_keys.push_back(std::move(k));
+  }
+
+  void read_web_api_table(const YAML::Node& node, const std::string& file,
+                          const std::string& prefix) {
+    Mapping m(node, file, describe_item(node, "table", prefix), prefix + ".",
+              {"name", "set", "columns"}, problems_);
+    if (!m.ok()) return;
+    WebApiTable t;
+    t.where = m.where();
+    if (m.require("name", "add name: the table's logical name, e.g. account"))
+      if (auto v = m.text("name")) t.name = *v;
+    if (auto v = m.text("set")) t.set = *v;
+    for (const std::string& name : {t.name, t.set})
+      if (!name.empty() && name.find_first_of("()/?#% ") != std::string::npos)
+        problems_.error(m.where(name == t.name ? "name" : "set"),
+                        prefix + ": '" + name + "' cannot appear in a URL path segment");
+    if (m.has("columns")) {
+      YAML::Node columns = m.node("columns");
+      if (!columns.IsMap()) {
+        problems_.error(m.where("columns"), m.field("columns") +
+                                                ": expected a mapping of column: type, e.g. "
+                                                "{revenue: money, industrycode: optionset}");
+      } else {
+        for (auto it = columns.begin(); it != columns.end(); ++it) {
+          SourceLocation where = detail::location_of(file, it->second.Mark());
+          std::string column = it->first.Scalar();
+          std::string type = it->second.IsScalar() ? it->second.Scalar() : "";
+          auto kind = column_kind(type);
+          if (!kind)
+            problems_.error(where, m.field("columns") + "." + column + ": '" + type +
+                                       "' is not a column type; use string, int, bigint, bool, "
+                                       "double, decimal, money, optionset, multioptionset, "
+                                       "datetime or guid");
+          else
+            t.columns.emplace_back(column, *kind);
+        }
+      }
+    }
+    registration_.http.tables.push_back(std::move(t));
+  }
+
+  static std::optional<ValueKind> column_kind(std::string_view type) {
+    static const std::vector<std::pair<std::string_view, ValueKind>> kinds = {
+        {"string", ValueKind::string},
+        {"int", ValueKind::integer},
+        {"bigint", ValueKind::big_integer},
+        {"bool", ValueKind::boolean},
+        {"double", ValueKind::floating},
+        {"decimal", ValueKind::decimal},
+        {"money", ValueKind::money},
+        {"optionset", ValueKind::option_set},
+        {"multioptionset", ValueKind::multi_option_set},
+        {"datetime", ValueKind::date_time},
+        {"guid", ValueKind::guid}};
+    for (const auto& [name, kind] : kinds)
+      if (name == type) return kind;
+    return std::nullopt;
+  }
+
+  // Without API keys anyone who reaches the port can run operations: only this machine may.
+  void finish_http() {
+    HttpSettings& http = registration_.http;
+    if (!http.enabled) return;
+    for (auto& key : http.api_keys)
+      if (key.user.is_nil()) key.user = registration_.host.default_user_id;
+    if (http.api_keys.empty() && !is_loopback(http.address))
+      problems_.error(http.listen_where,
+                      "http.listen: " + http.address +
+                          " can be reached from other machines and no http.api_keys are set; "
+                          "add api_keys, or listen on 127.0.0.1");
+    std::map<std::string, SourceLocation> names, sets;
+    for (const auto& t : http.tables) {
+      for (auto [name, seen] : {std::pair{t.name, &names}, std::pair{t.set, &sets}}) {
+        if (name.empty()) continue;
+        auto [it, inserted] = seen->emplace(name, t.where);
+        if (!inserted)
+          problems_.error(t.where, "http.tables: '" + name + "' is already listed at " +
+                                       it->second.str() + "; list each table and set once");
+      }
     }
   }
 
@@ -594,6 +785,7 @@ class Loader {
   void check_unique_names() {
     report_duplicates(endpoint_names_, "endpoint");
     report_duplicates(step_names_, "step");
+    report_duplicates(api_key_names_, "API key");
     std::map<Guid, StepId> ids;
     for (std::size_t i = 0; i < registration_.steps.size() && i < step_ids_.size(); ++i) {
       const Step& s = registration_.steps[i];
@@ -613,7 +805,8 @@ class Loader {
       auto [it, inserted] = first.emplace(n.name, n.where);
       if (!inserted)
         problems_.error(n.where,
-                        "name: there is already a" + std::string(kind == "endpoint" ? "n " : " ") +
+                        "name: there is already a" +
+                            std::string(kind == "endpoint" || kind == "API key" ? "n " : " ") +
                             std::string(kind) + " named '" + n.name + "' at " + it->second.str() +
                             "; give each " + std::string(kind) + " its own name");
     }
@@ -653,8 +846,9 @@ class Loader {
   std::vector<fs::path> stack_;
   std::vector<fs::path> done_;
   std::optional<SourceLocation> host_where_;
+  std::optional<SourceLocation> http_where_;
   std::optional<Guid> organization_id_, business_unit_id_, default_user_id_;
-  std::vector<Named> endpoint_names_, step_names_;
+  std::vector<Named> endpoint_names_, step_names_, api_key_names_;
   struct StepId {
     SourceLocation where;
     bool given;  ///< written as `id:` rather than derived from the name

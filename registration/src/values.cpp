@@ -1,5 +1,7 @@
 #include <stepline/registration/values.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -85,6 +87,43 @@ Guid name_based_id(std::string_view name) {
 
 Guid step_id_from_name(std::string_view step_name) {
   return name_based_id("step:" + std::string(step_name));
+}
+
+std::optional<std::pair<std::string, int>> parse_listen_address(std::string_view text) {
+  text = trim(text);
+  std::string host;
+  std::string_view port_text;
+  if (text.starts_with('[')) {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
+    host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) return std::nullopt;
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+    if (host == "localhost") host = "127.0.0.1";
+    in_addr v4{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) != 1) return std::nullopt;
+  }
+  int port = -1;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port < 0 || port > 65535)
+    return std::nullopt;
+  return std::make_pair(std::move(host), port);
+}
+
+bool is_loopback(std::string_view address) {
+  std::string text(address);
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return address == "localhost";
 }
 
 }  // namespace stepline::registration

@@ -150,8 +150,46 @@ struct Step {
   SourceLocation handler_where;          ///< the `plugin:` or `endpoint:` value naming the handler
 };
 
+/// A key that lets a client call `stepline serve`'s HTTP intake as `Authorization: Bearer KEY`.
+struct ApiKey {
+  std::string name;  ///< shown in logs instead of the key
+  std::string key;   ///< secret: resolved from ${env:..} or ${file:..}, never logged
+  Guid user;         ///< the calling user of its requests (host.default_user_id if unset)
+  bool may_impersonate = false;  ///< whether MSCRMCallerID may name another user
+  SourceLocation where;
+};
+
+/// How the Web API names a table and reads the columns whose type JSON cannot tell.
+struct WebApiTable {
+  std::string name;  ///< logical name, e.g. "account"
+  std::string set;   ///< entity set name in URLs, e.g. "accounts"; empty = the usual plural
+  /// Column name → kind: money, decimal, optionset, multioptionset, datetime, guid, bigint, …
+  std::vector<std::pair<std::string, ValueKind>> columns;
+  SourceLocation where;
+};
+
+/// The `http:` section: `stepline serve` takes operations over HTTP when it is present.
+struct HttpSettings {
+  bool enabled = false;
+  std::string address = "127.0.0.1";
+  int port = 8080;
+  std::size_t body_limit = 1024 * 1024;
+  int workers = 8;          ///< threads that run operations
+  std::size_t queue = 256;  ///< requests waiting for a worker before 503
+  std::size_t max_connections = 1024;
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};  ///< to read one request
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};     ///< keep-alive
+  std::filesystem::path tls_certificate;  ///< PEM; with tls_key, the intake speaks HTTPS
+  std::filesystem::path tls_key;          ///< PEM, unencrypted
+  std::vector<ApiKey> api_keys;           ///< none = no authentication (loopback only)
+  std::vector<WebApiTable> tables;
+  SourceLocation where;
+  SourceLocation listen_where;
+};
+
 struct Registration {
   HostSettings host;
+  HttpSettings http;
   std::vector<PluginLibrary> plugins;
   std::vector<ServiceEndpoint> endpoints;
   std::vector<Step> steps;

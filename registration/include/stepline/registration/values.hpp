@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <stepline/guid.hpp>
 
@@ -15,6 +16,12 @@ namespace stepline::registration {
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 /// The shortest text parse_duration() reads back as `duration` ("90s", "1h30m", "0ms").
 std::string format_duration(std::chrono::milliseconds duration);
+
+/// An address to listen on: "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:443" or "localhost:8080"
+/// (= 127.0.0.1); nullopt for anything else. The port may be 0 (any free port).
+std::optional<std::pair<std::string, int>> parse_listen_address(std::string_view text);
+/// True for 127.0.0.0/8 and ::1: only this machine can connect.
+bool is_loopback(std::string_view address);
 
 /// A name-based id (RFC 9562 version 8, SHA-256 of a fixed namespace and `name`): the same name
 /// always gives the same id, on every machine.
