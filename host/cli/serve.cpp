@@ -1,18 +1,20 @@
-// `stepline serve -c FILE`: the async service as a daemon. Workers take due system jobs from the
-// registration's database and run them until SIGTERM or SIGINT; then attempts under way get the
-// grace period to finish and every job not finished goes back to Ready, so nothing is lost.
-// Exit 0 after a clean stop, 2 for a registration that cannot be used, 1 when the service cannot
-// run (the database cannot be opened).
+// `stepline serve -c FILE`: the running host. Workers take due system jobs from the
+// registration's database and run them; with an `http:` section the HTTP intake takes operations
+// too (docs/HTTP.md). It runs until SIGTERM or SIGINT; then readiness goes false, the listener
+// stops, requests in flight finish, attempts under way get the grace period and every job not
+// finished goes back to Ready, so nothing accepted is lost. Exit 0 after a clean stop, 2 for a
+// registration or option that cannot be used, 1 when the host cannot run (the database cannot be
+// opened, the address is in use).
 #include <signal.h>
 
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
-#include <stepline/host/configured_host.hpp>
-#include <stepline/host/jobs/async_service.hpp>
 #include <stepline/host/log.hpp>
+#include <stepline/host/service/running_host.hpp>
 #include <stepline/registration/values.hpp>
 
 #include "command.hpp"
@@ -26,6 +28,7 @@ struct ServeOptions {
   std::string grace = "30s";
   std::string lease = "60s";
   std::size_t batch = 64;
+  std::string listen;
 };
 
 std::chrono::milliseconds duration_option(const std::string& text, const char* name) {
@@ -43,41 +46,45 @@ int serve(const ServeOptions& o) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  host::jobs::AsyncServiceOptions options;
+  host::service::RunningHostOptions options;
   std::chrono::milliseconds grace;
-  std::unique_ptr<host::ConfiguredHost> configured;
+  std::unique_ptr<host::service::RunningHost> running;
   try {
     grace = duration_option(o.grace, "--grace");
-    options.lease = duration_option(o.lease, "--lease");
-    options.workers = o.workers;
-    options.batch = o.batch;
-    configured = std::make_unique<host::ConfiguredHost>(o.config);
+    options.jobs.lease = duration_option(o.lease, "--lease");
+    options.jobs.workers = o.workers;
+    options.jobs.batch = o.batch;
+    if (!o.listen.empty()) options.listen = o.listen;
+    running = std::make_unique<host::service::RunningHost>(o.config, options);
   } catch (const std::exception& e) {
     std::cerr << e.what() << '\n';
     return 2;
   }
 
-  std::unique_ptr<host::jobs::AsyncService> service;
   try {
-    service = std::make_unique<host::jobs::AsyncService>(configured->host(),
-                                                         configured->endpoint_poster(), options);
-    service->start();
+    running->start();
   } catch (const std::exception& e) {
     host::log::error("stepline serve: {}", e.what());
     return 1;
   }
   host::log::info("stepline serve: running jobs of {}; SIGTERM or SIGINT stops it", o.config);
+  if (auto url = running->url(); !url.empty()) {
+    // On stdout whatever the log level: scripts and tests read the address (port 0 = any).
+    std::cout << "stepline serve: listening on " << url << " (system jobs: " << url << "/jobs)"
+              << std::endl;
+  }
 
   host::jobs::AsyncServiceStats reported;
   for (;;) {
     timespec every_minute{60, 0};
     int signal = sigtimedwait(&signals, nullptr, &every_minute);
     if (signal == SIGTERM || signal == SIGINT) {
-      host::log::info("stepline serve: {} received; stopping (attempts under way get {} ms)",
-                      signal == SIGTERM ? "SIGTERM" : "SIGINT", grace.count());
+      host::log::info(
+          "stepline serve: {} received; stopping (requests and attempts under way get {} ms)",
+          signal == SIGTERM ? "SIGTERM" : "SIGINT", grace.count());
       break;
     }
-    auto s = service->stats();
+    auto s = running->job_stats();
     if (s.succeeded != reported.succeeded || s.failed != reported.failed ||
         s.retries != reported.retries)
       host::log::info("stepline serve: {} succeeded, {} failed, {} retries scheduled so far",
@@ -90,9 +97,8 @@ int serve(const ServeOptions& o) {
           s.timed_out, s.abandoned, s.crashed);
     reported = s;
   }
-  service->stop(grace);
-  service.reset();
-  configured.reset();
+  running->stop(grace);
+  running.reset();
   return 0;
 }
 
@@ -101,14 +107,19 @@ int serve(const ServeOptions& o) {
 STEPLINE_COMMAND([](CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
   auto* command = app.add_subcommand(
-      "serve", "Run the async service: system jobs of the registration, until SIGTERM");
+      "serve",
+      "Run the host: system jobs of the registration and, with an http: section, the HTTP "
+      "intake, until SIGTERM");
   command->add_option("-c,--config", o->config, "the registration YAML file")->required();
   command->add_option("--workers", o->workers, "worker threads (default host.async_workers)");
   command->add_option("--batch", o->batch, "jobs one worker takes at once (default 64)");
   command->add_option("--grace", o->grace,
-                      "on SIGTERM, how long attempts under way may take to finish (default 30s)");
+                      "on SIGTERM, how long requests and attempts under way may take to finish "
+                      "(default 30s)");
   command->add_option("--lease", o->lease,
                       "how long a job stays claimed without renewal (default 60s)");
+  command->add_option("--listen", o->listen,
+                      "ADDRESS:PORT for the HTTP intake instead of http.listen (port 0 = any)");
   command->callback([o] { exit_status() = serve(*o); });
 });
 

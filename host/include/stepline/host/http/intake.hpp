@@ -1,0 +1,70 @@
+// The HTTP intake of `stepline serve`: the routes a client, an operator and a monitoring system
+// use (docs/HTTP.md) on the shared HTTP server. Operations go through the Dataverse-shaped Web
+// API (/api/data/v9.2/…) or as batches of requests (/stepline/v1/requests); operators see and
+// act on system jobs (/jobs, /stepline/v1/jobs); /healthz, /readyz and /metrics serve
+// monitoring. Every request reads the host's current registration (API keys, tables, custom
+// messages), so a registration swapped into the pipeline applies from the next request on.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <stepline/http/server.hpp>
+
+namespace stepline::prometheus {
+class Registry;
+}
+
+namespace stepline::host {
+class Host;
+namespace jobs {
+class JobStore;
+}
+}  // namespace stepline::host
+
+namespace stepline::host::http {
+
+/// What /readyz answers: ready when every check is "ok".
+struct Readiness {
+  /// (check, "ok" or what is wrong), e.g. ("store", "ok"), ("endpoint orders", "…").
+  std::vector<std::pair<std::string, std::string>> checks;
+  bool ready() const;
+};
+
+struct IntakeServices {
+  Host& host;
+  /// Runs the readiness checks; called for each /readyz.
+  std::function<Readiness()> readiness;
+  /// What /metrics exposes; null = no metrics route.
+  prometheus::Registry* metrics = nullptr;
+  /// The job store the jobs page and API read and change; null = no jobs routes.
+  jobs::JobStore* jobs = nullptr;
+};
+
+class Intake final : public ::stepline::http::Handler {
+ public:
+  explicit Intake(IntakeServices services);
+  ~Intake() override;
+
+  std::optional<::stepline::http::Response> screen(const ::stepline::http::Request& head) override;
+  std::optional<::stepline::http::Response> answer_now(
+      const ::stepline::http::Request& request) override;
+  ::stepline::http::Response handle(const ::stepline::http::Request& request) override;
+  ::stepline::http::Response error(int status, const std::string& message) override;
+
+  class View;
+
+ private:
+  std::shared_ptr<const View> view();
+
+  IntakeServices services_;
+  std::shared_ptr<const View> view_;
+  std::mutex view_mutex_;
+};
+
+}  // namespace stepline::host::http

@@ -1,0 +1,495 @@
+#include "web_api.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <stepline/host/log.hpp>
+#include <stepline/host/request.hpp>
+
+#include "odata.hpp"
+
+namespace stepline::host::http {
+namespace {
+
+constexpr std::string_view odata_version = "4.0";
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+/// Whether the Prefer header asks for `preference`: a whole item ("return=representation") or,
+/// given a bare name, any value of it ("odata.include-annotations").
+bool prefers(const Request& r, std::string_view preference) {
+  const bool by_name = preference.find('=') == std::string_view::npos;
+  std::string_view text = r.header("Prefer");
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = trim(text.substr(0, comma));
+    auto name = trim(item.substr(0, item.find('=')));
+    if (by_name ? name == preference : item == preference) return true;
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+Response with_odata(Response r) {
+  r.header("OData-Version", std::string(odata_version));
+  return r;
+}
+
+Response json_response(int status, std::string body) {
+  return with_odata(Response::json(status, std::move(body)));
+}
+
+/// An operation's failure as the Web API reports it: the plug-in's message and code kept.
+Response failure(const OperationResponse& r) {
+  int status = 500;
+  if (r.outcome == Outcome::rejected || r.outcome == Outcome::invalid_request) {
+    status = 400;
+  } else if (r.error_code == error_code::not_found) {
+    status = 404;
+  } else if (r.error_code == error_code::duplicate) {
+    status = 412;
+  } else if (r.error_code == error_code::invalid_argument ||
+             r.error_code == error_code::infinite_loop) {
+    status = 400;
+  }
+  if (status == 500)
+    log::warn("HTTP intake: an operation failed in the host ({}): {}", hex_code(r.error_code),
+              r.error_message);
+  auto answer = error_response(status, hex_code(r.error_code), r.error_message);
+  if (!r.request_id.is_nil()) answer.header("x-ms-service-request-id", r.request_id.str());
+  return answer;
+}
+
+OperationResponse run(Host& host, const OperationRequest& operation) {
+  return host.execute(operation);
+}
+
+/// The $select of a query string as a ColumnSet parameter value; other options are refused.
+std::optional<std::string> select_of(const Request& r) {
+  auto options = ::stepline::http::parse_query(r.query);
+  std::optional<std::string> select;
+  for (const auto& [name, value] : options) {
+    if (name == "$select") {
+      std::string columns;
+      std::string_view rest = value;
+      while (!rest.empty()) {
+        auto comma = rest.find(',');
+        auto column = trim(rest.substr(0, comma));
+        if (column.empty() || column.find_first_of("()/ ") != std::string_view::npos)
+          throw WebApiError(400, web_code::invalid_argument,
+                            "$select: '" + std::string(column) + "' is not a column name");
+        // A lookup is selected by its _name_value property; the record knows it as name.
+        std::string name(column);
+        if (name.size() > 7 && name.front() == '_' && name.ends_with("_value"))
+          name = name.substr(1, name.size() - 7);
+        columns += (columns.empty() ? "" : ",") + name;
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+      select = columns;
+    } else if (!name.empty() && name.front() == '$') {
+      throw WebApiError(400, web_code::invalid_argument,
+                        "the query option " + name + " is not supported by this host; $select is");
+    }
+  }
+  return select;
+}
+
+struct Resource {
+  std::string set;            ///< "accounts", or a message's name
+  std::optional<Guid> id;     ///< "(…)" after the set
+  std::string bound_message;  ///< ".../Microsoft.Dynamics.CRM.Name"
+};
+
+Resource parse_resource(const std::string& resource) {
+  Resource out;
+  std::string_view rest = resource;
+  auto slash = rest.find('/');
+  std::string_view first = rest.substr(0, slash);
+  std::string_view after = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  auto open = first.find('(');
+  if (open == std::string_view::npos) {
+    out.set = std::string(first);
+  } else {
+    if (first.back() != ')')
+      throw WebApiError(404, web_code::no_segment,
+                        "Resource not found for the segment '" + std::string(first) + "'.");
+    out.set = std::string(first.substr(0, open));
+    auto key = first.substr(open + 1, first.size() - open - 2);
+    if (key.size() == 38 && key.front() == '{' && key.back() == '}')
+      key = key.substr(1, key.size() - 2);
+    auto id = Guid::try_parse(key);
+    if (!id)
+      throw WebApiError(400, web_code::invalid_argument,
+                        "'" + std::string(key) + "' is not a record id; address a record as " +
+                            out.set +
+                            "(00000000-0000-0000-0000-000000000000) (alternate keys are not "
+                            "supported)");
+    out.id = *id;
+  }
+  if (!after.empty()) {
+    constexpr std::string_view prefix = "Microsoft.Dynamics.CRM.";
+    if (!out.id || !after.starts_with(prefix) || after.find('/') != std::string_view::npos)
+      throw WebApiError(404, web_code::no_segment,
+                        "Resource not found for the segment '" + std::string(after) + "'.");
+    out.bound_message = std::string(after.substr(prefix.size()));
+  }
+  return out;
+}
+
+std::string table_of(const Tables& tables, const std::string& set) {
+  auto table = tables.table_of_set(set);
+  if (!table)
+    throw WebApiError(404, web_code::no_segment,
+                      "Resource not found for the segment '" + set + "'.");
+  return *table;
+}
+
+std::string record_url(const Request& r, const Tables& tables, const std::string& table,
+                       const Guid& id) {
+  return service_root(r) + tables.set_of(table) + "(" + id.str() + ")";
+}
+
+/// The record as stored after a Create or Update, for return=representation.
+Entity stored_record(Host& host, const std::string& table, const Guid& id,
+                     const std::optional<std::string>& select, Entity fallback) {
+  ColumnSet columns = ColumnSet::all();
+  if (select) {
+    columns = ColumnSet{};
+    std::string_view rest = *select;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      columns.columns.emplace_back(rest.substr(0, comma));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  if (auto record = host.store().retrieve(table, id, columns)) return std::move(*record);
+  fallback.id = id;  // a data provider keeps the record elsewhere: answer with what was sent
+  return fallback;
+}
+
+std::string context_url(const Request& r, const Tables& tables, const std::string& table,
+                        const std::optional<std::string>& select) {
+  std::string url = service_root(r) + "$metadata#" + tables.set_of(table);
+  if (select) url += "(" + *select + ")";
+  return url + "/$entity";
+}
+
+Response create(const Request& r, Host& host, const Tables& tables, const Caller& caller,
+                const std::string& table) {
+  OperationRequest op;
+  op.message = "Create";
+  Entity target = read_record(r.body, table, tables);
+  op.parameters.insert_or_assign("Target", Value(target));
+  apply_headers(r, caller, op);
+  auto select = select_of(r);
+  auto result = run(host, op);
+  if (!result.ok()) return failure(result);
+  Guid id;
+  if (auto it = result.output_parameters.find("id"); it != result.output_parameters.end())
+    if (const auto* g = it->second.get_if<Guid>()) id = *g;
+  std::string location = record_url(r, tables, table, id);
+  Response answer;
+  if (prefers(r, "return=representation")) {
+    auto record = stored_record(host, table, id, select, std::move(target));
+    answer = json_response(201, write_record(record, context_url(r, tables, table, select), tables,
+                                             prefers(r, "odata.include-annotations")));
+    answer.header("Preference-Applied", "return=representation");
+  } else {
+    answer = with_odata(Response{});
+    answer.status = 204;
+  }
+  answer.header("OData-EntityId", location);
+  answer.header("x-ms-service-request-id", result.request_id.str());
+  return answer;
+}
+
+Response update(const Request& r, Host& host, const Tables& tables, const Caller& caller,
+                const std::string& table, const Guid& id) {
+  OperationRequest op;
+  op.message = "Update";
+  Entity target = read_record(r.body, table, tables);
+  if (!target.id.is_nil() && target.id != id)
+    throw WebApiError(
+        400, web_code::invalid_argument,
+        table + "id: " + target.id.str() + " differs from the id in the URL (" + id.str() + ")");
+  target.id = id;
+  op.parameters.insert_or_assign("Target", Value(target));
+  apply_headers(r, caller, op);
+  auto select = select_of(r);
+  auto result = run(host, op);
+  if (!result.ok()) return failure(result);
+  Response answer;
+  if (prefers(r, "return=representation")) {
+    auto record = stored_record(host, table, id, select, std::move(target));
+    answer = json_response(200, write_record(record, context_url(r, tables, table, select), tables,
+                                             prefers(r, "odata.include-annotations")));
+    answer.header("Preference-Applied", "return=representation");
+  } else {
+    answer = with_odata(Response{});
+    answer.status = 204;
+  }
+  answer.header("OData-EntityId", record_url(r, tables, table, id));
+  answer.header("x-ms-service-request-id", result.request_id.str());
+  return answer;
+}
+
+Response remove(const Request& r, Host& host, const Caller& caller, const std::string& table,
+                const Guid& id) {
+  OperationRequest op;
+  op.message = "Delete";
+  op.parameters.insert_or_assign("Target", Value(EntityReference{table, id, {}}));
+  apply_headers(r, caller, op);
+  auto result = run(host, op);
+  if (!result.ok()) return failure(result);
+  Response answer = with_odata(Response{});
+  answer.status = 204;
+  answer.header("x-ms-service-request-id", result.request_id.str());
+  return answer;
+}
+
+Response retrieve(const Request& r, Host& host, const Tables& tables, const Caller& caller,
+                  const std::string& table, const Guid& id) {
+  OperationRequest op;
+  op.message = "Retrieve";
+  op.parameters.insert_or_assign("Target", Value(EntityReference{table, id, {}}));
+  auto select = select_of(r);
+  if (select) op.parameters.insert_or_assign("ColumnSet", Value(*select));
+  apply_headers(r, caller, op);
+  auto result = run(host, op);
+  if (!result.ok()) return failure(result);
+  auto it = result.output_parameters.find("BusinessEntity");
+  if (it == result.output_parameters.end() || !it->second.get_if<Entity>())
+    return error_response(500, web_code::unexpected,
+                          "the Retrieve pipeline returned no BusinessEntity");
+  Entity record = it->second.as<Entity>();
+  if (record.logical_name.empty()) record.logical_name = table;
+  if (record.id.is_nil()) record.id = id;
+  auto answer = json_response(200, write_record(record, context_url(r, tables, table, select),
+                                                tables, prefers(r, "odata.include-annotations")));
+  answer.header("x-ms-service-request-id", result.request_id.str());
+  return answer;
+}
+
+Response custom_message(const Request& r, Host& host, const Tables& tables, const Caller& caller,
+                        const std::string& message, std::optional<EntityReference> target) {
+  OperationRequest op;
+  op.message = message;
+  op.parameters = read_parameters(r.body);
+  if (target) op.parameters.insert_or_assign("Target", Value(*target));
+  apply_headers(r, caller, op);
+  auto result = run(host, op);
+  if (!result.ok()) return failure(result);
+  Response answer;
+  if (result.output_parameters.empty()) {
+    answer = with_odata(Response{});
+    answer.status = 204;
+  } else {
+    answer = json_response(
+        200,
+        write_outputs(result.output_parameters,
+                      service_root(r) + "$metadata#Microsoft.Dynamics.CRM." + message + "Response",
+                      tables));
+  }
+  answer.header("x-ms-service-request-id", result.request_id.str());
+  return answer;
+}
+
+std::string service_document(const Request& r, const Tables& tables) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("@odata.context");
+  auto root = service_root(r) + "$metadata";
+  w.String(root.c_str());
+  w.Key("value");
+  w.StartArray();
+  for (const auto& set : tables.known_sets()) {
+    w.StartObject();
+    w.Key("name");
+    w.String(set.c_str());
+    w.Key("kind");
+    w.String("EntitySet");
+    w.Key("url");
+    w.String(set.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string who_am_i(const Request& r, const Tables& tables, const Caller& caller) {
+  const auto& host = tables.registration().host;
+  auto user = caller.user;
+  if (auto called = r.header("MSCRMCallerID"); !called.empty() && caller.may_impersonate)
+    if (auto id = Guid::try_parse(trim(called))) user = *id;
+  return "{\"@odata.context\":\"" + service_root(r) +
+         "$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse\",\"BusinessUnitId\":\"" +
+         host.business_unit_id.str() + "\",\"UserId\":\"" + user.str() +
+         "\",\"OrganizationId\":\"" + host.organization_id.str() + "\"}";
+}
+
+Response method_not_allowed(const std::string& allowed) {
+  auto r =
+      error_response(405, web_code::invalid_argument, "this resource takes " + allowed + " only");
+  r.header("Allow", allowed);
+  return r;
+}
+
+}  // namespace
+
+std::string service_root(const Request& r) {
+  std::string host(r.header("Host"));
+  if (host.empty()) host = "localhost";
+  return std::string(r.tls ? "https://" : "http://") + host + "/api/data/v9.2/";
+}
+
+Response error_response(int status, std::string_view code, std::string_view message) {
+  return with_odata(Response::json(status, error_body(code, message)));
+}
+
+void apply_headers(const Request& r, const Caller& caller, OperationRequest& op) {
+  op.user_id = caller.user;
+  if (auto called = trim(r.header("MSCRMCallerID")); !called.empty()) {
+    auto id = Guid::try_parse(called);
+    if (!id)
+      throw WebApiError(400, web_code::invalid_argument,
+                        "MSCRMCallerID: '" + std::string(called) + "' is not a user id (a guid)");
+    if (*id != caller.user && !caller.may_impersonate)
+      throw WebApiError(403, web_code::privilege,
+                        "this API key may not act as another user (MSCRMCallerID); the "
+                        "registration's http.api_keys entry needs may_impersonate: true");
+    op.user_id = *id;
+  }
+  if (r.has_header("MSCRM.tag")) op.tag = std::string(r.header("MSCRM.tag"));
+  std::string bypass(trim(r.header("MSCRM.BypassBusinessLogicExecution")));
+  if (auto legacy = trim(r.header("MSCRM.BypassCustomPluginExecution")); !legacy.empty()) {
+    if (legacy != "true" && legacy != "false")
+      throw WebApiError(400, web_code::invalid_argument,
+                        "MSCRM.BypassCustomPluginExecution: write true or false");
+    if (legacy == "true" && bypass.find("CustomSync") == std::string::npos)
+      bypass = bypass.empty() ? "CustomSync" : bypass + ",CustomSync";
+  }
+  if (!bypass.empty())
+    op.parameters.insert_or_assign("BypassBusinessLogicExecution", Value(bypass));
+  if (auto steps = trim(r.header("MSCRM.BypassBusinessLogicExecutionStepIds")); !steps.empty())
+    op.parameters.insert_or_assign("BypassBusinessLogicExecutionStepIds",
+                                   Value(std::string(steps)));
+  if (auto agent = r.header("User-Agent"); !agent.empty() && op.user_agent.empty())
+    op.user_agent = std::string(agent);
+}
+
+Response web_api(const Request& r, const std::string& resource, Host& host, const Tables& tables,
+                 const Caller& caller) {
+  try {
+    if (resource.empty()) {
+      if (r.method != "GET" && r.method != "HEAD") return method_not_allowed("GET");
+      return json_response(200, service_document(r, tables));
+    }
+    if (resource == "WhoAmI" || resource == "WhoAmI()") {
+      if (r.method != "GET" && r.method != "HEAD") return method_not_allowed("GET");
+      return json_response(200, who_am_i(r, tables, caller));
+    }
+    Resource res = parse_resource(resource);
+    if (!res.bound_message.empty()) {
+      if (r.method != "POST") return method_not_allowed("POST");
+      std::string table = table_of(tables, res.set);
+      return custom_message(r, host, tables, caller, res.bound_message,
+                            EntityReference{table, *res.id, {}});
+    }
+    if (!res.id) {
+      if (tables.is_custom_message(res.set)) {
+        if (r.method != "POST") return method_not_allowed("POST");
+        return custom_message(r, host, tables, caller, res.set, std::nullopt);
+      }
+      std::string table = table_of(tables, res.set);
+      if (r.method == "GET" || r.method == "HEAD")
+        return error_response(501, web_code::invalid_argument,
+                              "listing " + res.set +
+                                  " is not supported by this host; retrieve "
+                                  "one record as " +
+                                  res.set + "(ID)");
+      if (r.method != "POST") return method_not_allowed("POST");
+      return create(r, host, tables, caller, table);
+    }
+    std::string table = table_of(tables, res.set);
+    if (r.method == "GET" || r.method == "HEAD")
+      return retrieve(r, host, tables, caller, table, *res.id);
+    if (r.method == "PATCH") return update(r, host, tables, caller, table, *res.id);
+    if (r.method == "DELETE") return remove(r, host, caller, table, *res.id);
+    return method_not_allowed("GET, PATCH, DELETE");
+  } catch (const WebApiError& e) {
+    return error_response(e.status(), e.code(), e.what());
+  }
+}
+
+Response run_requests(const Request& r, Host& host, const Caller& caller) {
+  std::string_view body = r.body;
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return error_response(400, web_code::bad_payload,
+                          "the body is empty; send one request, or one request per line (NDJSON)");
+  // A single request may span lines (pretty-printed); anything else is one request per line.
+  std::vector<std::string_view> lines;
+  {
+    rapidjson::Document whole;
+    whole.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+    if (!whole.HasParseError()) {
+      lines.push_back(body);
+    } else {
+      while (!body.empty()) {
+        auto end = body.find('\n');
+        auto line = body.substr(0, end);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find_first_not_of(" \t") != std::string_view::npos) lines.push_back(line);
+        if (end == std::string_view::npos) break;
+        body.remove_prefix(end + 1);
+      }
+    }
+  }
+  std::string out;
+  for (auto line : lines) {
+    OperationResponse result;
+    try {
+      OperationRequest op = parse_request(line);
+      std::optional<Guid> asked = op.user_id;
+      std::optional<std::string> tag = op.tag;
+      std::string agent = op.user_agent;
+      auto parameters = op.parameters;
+      op.user_agent.clear();
+      apply_headers(r, caller, op);
+      // What the line says wins over the headers; a user of its own is impersonation too.
+      for (auto& [name, value] : parameters) op.parameters.insert_or_assign(name, std::move(value));
+      if (tag) op.tag = tag;
+      if (!agent.empty()) op.user_agent = agent;
+      if (asked && *asked != *op.user_id) {
+        if (*asked != caller.user && !caller.may_impersonate)
+          throw WebApiError(403, web_code::privilege,
+                            "userId: this API key may not act as another user; the "
+                            "registration's http.api_keys entry needs may_impersonate: true");
+        op.user_id = asked;
+      }
+      result = host.execute(op);
+    } catch (const RequestError& e) {
+      result.outcome = Outcome::invalid_request;
+      result.error_message = e.what();
+      result.error_code = error_code::invalid_argument;
+    } catch (const WebApiError& e) {
+      result.outcome = e.status() == 403 ? Outcome::failed : Outcome::invalid_request;
+      result.error_message = e.what();
+      result.error_code = static_cast<std::int32_t>(std::stoul(e.code(), nullptr, 16));
+    }
+    out += write_response(result);
+    out += '\n';
+  }
+  return Response::text(200, std::move(out), "application/x-ndjson");
+}
+
+}  // namespace stepline::host::http

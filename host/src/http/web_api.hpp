@@ -1,0 +1,38 @@
+// The Dataverse-shaped routes under /api/data/v9.2/ and the batch route /stepline/v1/requests:
+// each turns an HTTP request into pipeline operations and their outcome into the answer a
+// Dataverse client expects.
+#pragma once
+
+#include <string>
+
+#include <stepline/host/host.hpp>
+#include <stepline/http/message.hpp>
+
+#include "auth.hpp"
+#include "tables.hpp"
+
+namespace stepline::host::http {
+
+using ::stepline::http::Request;
+using ::stepline::http::Response;
+
+/// Where the Web API lives, as the client reached it: "https://host:port/api/data/v9.2/".
+std::string service_root(const Request& request);
+
+/// The request options every route takes from headers: the caller (MSCRMCallerID when the key
+/// may impersonate), MSCRM.tag, MSCRM.BypassBusinessLogicExecution(StepIds),
+/// MSCRM.BypassCustomPluginExecution, User-Agent. Throws WebApiError (403 for impersonation the
+/// key may not do, 400 for a malformed header).
+void apply_headers(const Request& request, const Caller& caller, OperationRequest& operation);
+
+/// Answers a request under /api/data/v9.2/ (the path after it in `resource`).
+Response web_api(const Request& request, const std::string& resource, Host& host,
+                 const Tables& tables, const Caller& caller);
+
+/// POST /stepline/v1/requests: one request or NDJSON of many, one result line each.
+Response run_requests(const Request& request, Host& host, const Caller& caller);
+
+/// The answer for a refused request, in Dataverse's shape.
+Response error_response(int status, std::string_view code, std::string_view message);
+
+}  // namespace stepline::host::http

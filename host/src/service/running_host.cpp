@@ -1,0 +1,148 @@
+#include <stepline/host/service/running_host.hpp>
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include <stepline/host/configured_host.hpp>
+#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/log.hpp>
+#include <stepline/http/server.hpp>
+#include <stepline/registration/values.hpp>
+
+namespace stepline::host::service {
+namespace {
+
+/// Writes need room: below this much free space the store is reported not writable.
+constexpr unsigned long long minimum_free_bytes = 16ull << 20;
+
+/// "ok", or why operations could not commit to the store's file.
+std::string store_state(const std::filesystem::path& database) {
+  auto folder = database.parent_path();
+  if (::access(folder.c_str(), W_OK) != 0)
+    return "the data folder " + folder.string() + " is not writable";
+  if (::access(database.c_str(), W_OK) != 0)
+    return "the database " + database.string() + " is not writable";
+  struct statvfs fs {};
+  if (::statvfs(folder.c_str(), &fs) == 0) {
+    unsigned long long free = static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize;
+    if (free < minimum_free_bytes)
+      return "only " + std::to_string(free >> 10) + " KiB free beside " + database.string();
+  }
+  return "ok";
+}
+
+::stepline::http::ServerOptions server_options(const registration::HttpSettings& h) {
+  ::stepline::http::ServerOptions o;
+  o.address = h.address;
+  o.port = static_cast<unsigned short>(h.port);
+  o.body_limit = h.body_limit;
+  o.workers = h.workers;
+  o.queue_limit = h.queue;
+  o.max_connections = h.max_connections;
+  o.request_timeout = h.request_timeout;
+  o.idle_timeout = h.idle_timeout;
+  if (!h.tls_certificate.empty()) o.tls = ::stepline::http::TlsFiles{h.tls_certificate, h.tls_key};
+  return o;
+}
+
+}  // namespace
+
+struct RunningHost::Parts {
+  std::unique_ptr<ConfiguredHost> configured;
+  std::unique_ptr<jobs::AsyncService> service;
+  registration::HttpSettings http;
+  std::unique_ptr<jobs::JobStore> operator_jobs;  ///< the jobs page's own connection
+  std::unique_ptr<http::Intake> intake;
+  std::unique_ptr<::stepline::http::Server> server;
+};
+
+RunningHost::RunningHost(const std::filesystem::path& registration_file, RunningHostOptions options)
+    : parts_(std::make_unique<Parts>()) {
+  auto& p = *parts_;
+  p.configured = std::make_unique<ConfiguredHost>(registration_file);
+  p.http = p.configured->host().pipeline().registration()->http;
+  if (options.listen) {
+    if (!p.http.enabled)
+      throw std::invalid_argument("--listen: " + registration_file.string() +
+                                  " has no http: section; add one (http: {} takes the defaults)");
+    auto listen = registration::parse_listen_address(*options.listen);
+    if (!listen)
+      throw std::invalid_argument("--listen: '" + *options.listen +
+                                  "' is not an address to listen on; write ADDRESS:PORT, e.g. "
+                                  "127.0.0.1:8080");
+    if (p.http.api_keys.empty() && !registration::is_loopback(listen->first))
+      throw std::invalid_argument("--listen: " + listen->first +
+                                  " can be reached from other machines and the registration has "
+                                  "no http.api_keys; add api_keys, or listen on 127.0.0.1");
+    p.http.address = listen->first;
+    p.http.port = listen->second;
+  }
+  p.service = std::make_unique<jobs::AsyncService>(p.configured->host(),
+                                                   p.configured->endpoint_poster(), options.jobs);
+}
+
+RunningHost::~RunningHost() {
+  stop(std::chrono::seconds(30));
+}
+
+void RunningHost::start() {
+  auto& p = *parts_;
+  p.service->start();
+  if (!p.http.enabled) return;
+  auto& host = p.configured->host();
+  p.operator_jobs =
+      std::make_unique<jobs::JobStore>(host.store().file(), host.store().durability());
+  http::IntakeServices services{host, [this] { return readiness(); }, nullptr,
+                                p.operator_jobs.get()};
+  p.intake = std::make_unique<http::Intake>(std::move(services));
+  p.server = std::make_unique<::stepline::http::Server>(server_options(p.http), *p.intake);
+  p.server->start();
+}
+
+void RunningHost::stop(std::chrono::milliseconds grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_ = true;
+  auto& p = *parts_;
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  if (p.server) {
+    p.server->stop_accepting();
+    if (!p.server->wait_idle(grace))
+      log::warn("stepline serve: HTTP requests still running after {} ms are dropped",
+                grace.count());
+    p.server->stop();
+  }
+  // The jobs the last requests queued are in the store; the async service finishes what it can.
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (p.service) p.service->stop(std::max(left, std::chrono::milliseconds(0)));
+  p.server.reset();
+  p.intake.reset();
+  p.service.reset();
+  p.operator_jobs.reset();
+  p.configured.reset();
+}
+
+std::string RunningHost::url() const {
+  return parts_->server ? parts_->server->url() : std::string();
+}
+
+http::Readiness RunningHost::readiness() const {
+  http::Readiness r;
+  if (stopping_.load()) {
+    r.checks.emplace_back("intake", "stopping");
+    return r;
+  }
+  auto& host = parts_->configured->host();
+  r.checks.emplace_back("registration", "ok");
+  r.checks.emplace_back("store", store_state(host.store().file()));
+  return r;
+}
+
+jobs::AsyncServiceStats RunningHost::job_stats() const {
+  return parts_->service ? parts_->service->stats() : jobs::AsyncServiceStats{};
+}
+
+}  // namespace stepline::host::service

@@ -1,0 +1,117 @@
+// The intake under pressure: a full queue answers 503 with Retry-After and the host's memory
+// stays bounded however much is offered; a client sending a byte a second holds no worker.
+#include <doctest/doctest.h>
+
+#include <future>
+
+#include "service/serve_fixture.hpp"
+
+using namespace stepline::test;
+
+namespace {
+
+const std::string limits_registration = R"(http:
+  listen: 127.0.0.1:0
+  workers: 1
+  queue: 2
+  request_timeout: 3s
+plugins:
+  - file: service_plugins.so
+steps:
+  - name: Sleep
+    message: tests_Sleep
+    stage: post-operation
+    handler: {plugin: Tests.Sleep}
+    configuration: "3000"
+  - name: Echo
+    message: tests_Echo
+    stage: post-operation
+    handler: {plugin: Tests.Echo}
+)";
+
+}  // namespace
+
+TEST_CASE("a full queue answers 503 with Retry-After in Dataverse's shape, then recovers") {
+  Served s(limits_registration);
+  std::vector<std::future<HttpReply>> busy;
+  for (int i = 0; i < 3; ++i) {
+    busy.push_back(std::async(
+        std::launch::async, [&] { return s.request("POST", "/api/data/v9.2/tests_Sleep", "{}"); }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  // One sleeping at the worker, two waiting: the next is refused at once.
+  HttpReply refused;
+  REQUIRE(eventually([&] {
+    refused = s.request("POST", "/api/data/v9.2/tests_Echo", "{}");
+    return refused.status == 503;
+  }));
+  CHECK(refused.header("retry-after") == "1");
+  CHECK(refused.body.find("\"code\":\"0x80072326\"") != std::string::npos);
+  for (auto& f : busy) CHECK(f.get().status == 204);
+  CHECK(s.request("POST", "/api/data/v9.2/tests_Echo", "{}").status == 200);
+}
+
+TEST_CASE("memory stays bounded when far more is offered than the host takes") {
+  Served s(limits_registration);
+  auto before = resident_kib(s.pid());
+  REQUIRE(before > 0);
+  // 400 clients at once, each with a 256 KiB body: 100 MiB offered to one busy worker.
+  const std::string body = "{\"Text\":\"" + std::string(256 * 1024 - 12, 'x') + "\"}";
+  std::atomic<int> refused{0}, served{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 400; ++i)
+    clients.emplace_back([&] {
+      try {
+        auto r = s.request("POST", "/api/data/v9.2/tests_Sleep", body);
+        (r.status == 503 ? refused : served)++;
+      } catch (const HttpClientError&) {
+        refused++;  // the connection was closed before a body it would not hold
+      }
+    });
+  for (auto& c : clients) c.join();
+  auto after = resident_kib(s.pid());
+  CHECK(refused >= 390);
+  CHECK(served >= 1);
+  // What the host held: the queue's few bodies and buffers, never the 100 MiB offered.
+  CHECK_MESSAGE(after - before < 64 * 1024,
+                "resident grew from " << before << " to " << after << " KiB");
+}
+
+TEST_CASE("a client sending a byte a second holds no worker and is disconnected") {
+  Served s(limits_registration);
+  HttpConnection slow(s.port());
+  std::atomic<bool> stop{false};
+  std::thread dribble([&] {
+    std::string request = "POST /api/data/v9.2/tests_Echo HTTP/1.1\r\nHost: x\r\n\r\n";
+    try {
+      for (char ch : request) {
+        if (stop) return;
+        slow.send(std::string(1, ch));
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    } catch (const HttpClientError&) {
+    }
+  });
+  // The only worker answers everyone else at once meanwhile.
+  for (int i = 0; i < 3; ++i) {
+    auto started = std::chrono::steady_clock::now();
+    CHECK(s.request("POST", "/api/data/v9.2/tests_Echo", "{}").status == 200);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  }
+  CHECK(slow.closed_by_peer(std::chrono::seconds(30)));
+  stop = true;
+  dribble.join();
+}
+
+TEST_CASE("malformed heads get 400 and the host goes on") {
+  Served s(limits_registration);
+  HttpConnection c(s.port());
+  c.send("POST /api/data/v9.2/tests_Echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
+  auto r = c.read_reply(std::chrono::seconds(30));
+  CHECK(r.status == 400);
+  CHECK(r.body.find("malformed request") != std::string::npos);
+  HttpConnection d(s.port());
+  d.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad\x01Name: y\r\n\r\n");
+  CHECK(d.read_reply(std::chrono::seconds(30)).status == 400);
+  CHECK(s.request("GET", "/healthz").status == 200);
+}
