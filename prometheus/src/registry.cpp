@@ -94,6 +94,12 @@ void Counter::inc(double by) noexcept {
   if (by > 0) value_.fetch_add(by, std::memory_order_relaxed);
 }
 
+void Counter::advance_to(double total) noexcept {
+  double now = value_.load(std::memory_order_relaxed);
+  while (total > now && !value_.compare_exchange_weak(now, total, std::memory_order_relaxed)) {
+  }
+}
+
 Histogram::Histogram(std::shared_ptr<const std::vector<double>> bounds)
     : bounds_(std::move(bounds)),
       counts_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds_->size() + 1)) {}

@@ -155,3 +155,14 @@ TEST_CASE("promtool accepts a registry with every kind of family, scrape collect
   auto check = promtool_check(text);
   CHECK_MESSAGE(check.status == 0, (check.output + "\n" + text));
 }
+
+TEST_CASE("a counter read from elsewhere advances to the total and never goes back") {
+  Registry r;
+  auto& c = r.counter("app_done_total", "Done.").get();
+  c.advance_to(5);
+  c.advance_to(3);
+  CHECK(c.value() == 5);
+  c.inc();
+  c.advance_to(6);
+  CHECK(c.value() == 6);
+}

@@ -69,6 +69,7 @@ TEST_CASE("no key and a wrong key get the same 401, with no hint which") {
   }
   CHECK(s.request("POST", "/stepline/v1/requests", "{}").status == 401);
   CHECK(s.request("GET", "/stepline/v1/jobs").status == 401);
+  CHECK(s.request("GET", "/metrics").status == 401);
 }
 
 TEST_CASE("the right key runs as its user; health needs no key") {
@@ -111,10 +112,14 @@ TEST_CASE("impersonation is refused with 403 for a key not allowed to, done for 
   CHECK(batch_admin.body.find("\"outcome\":\"succeeded\"") != std::string::npos);
 }
 
-TEST_CASE("keys never reach the log or the registration shown") {
+TEST_CASE("keys never reach the log, the metrics or the registration shown") {
   Served s(auth_registration, keys());
   s.request("POST", "/api/data/v9.2/tests_Echo", "{}", {bearer(integration_key)});
   s.request("POST", "/api/data/v9.2/tests_Echo", "{}", {bearer(admin_key + "x")});
+  auto metrics = s.request("GET", "/metrics", {}, {bearer(admin_key)});
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find(integration_key) == std::string::npos);
+  CHECK(metrics.body.find(admin_key) == std::string::npos);
   s.stop();
   auto log = s.output();
   CHECK(log.find(integration_key) == std::string::npos);

@@ -164,6 +164,7 @@ class Backend::Impl final : public Runtime {
     s.accepted = accepted_;
     s.failed = failed_;
     s.connections_opened = connections_opened_;
+    s.connections_open = connections_open_;
     s.tokens_put = tokens_put_;
     s.max_unsettled = max_unsettled_;
     return s;
@@ -219,7 +220,11 @@ class Backend::Impl final : public Runtime {
     while (count > seen && !max_unsettled_.compare_exchange_weak(seen, count)) {
     }
   }
-  void note_connection_opened() override { ++connections_opened_; }
+  void note_connection_opened() override {
+    ++connections_opened_;
+    ++connections_open_;
+  }
+  void note_connection_lost() override { --connections_open_; }
   void note_token_put() override { ++tokens_put_; }
 
  private:
@@ -287,6 +292,7 @@ class Backend::Impl final : public Runtime {
   std::size_t outstanding_ = 0;
   bool closing_ = false;
 
+  std::atomic<std::int64_t> connections_open_{0};
   std::atomic<std::uint64_t> posted_{0}, accepted_{0}, failed_{0}, connections_opened_{0},
       tokens_put_{0};
   std::atomic<std::size_t> max_unsettled_{0};

@@ -228,6 +228,7 @@ void Connection::on_transport_close(proton::transport& t) {
   if (!error)
     error = proton::error_condition(std::string(local_condition::network), "connection closed");
   bool was_open = state_ == State::open;
+  if (was_open) runtime_.note_connection_lost();
   state_ = State::backoff;
   ++generation_;
   auto delay = backoff(++failures_, runtime_.options());
@@ -700,6 +701,7 @@ void Connection::give_up_connecting(Clock::time_point now) {
 void Connection::close(const Outcome& outcome) {
   State previous = state_;
   state_ = State::closed;
+  if (previous == State::open) runtime_.note_connection_lost();
   for (auto& [key, link] : links_) fail_all(link, outcome);
   cbs_queue_.clear();
   cbs_waiting_.clear();

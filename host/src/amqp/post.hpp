@@ -46,6 +46,8 @@ class Runtime {
   virtual void finish(Post& post, Outcome outcome) = 0;
   virtual void note_unsettled(std::size_t count) = 0;
   virtual void note_connection_opened() = 0;
+  /// An open connection was lost or closed (it may be opened again later).
+  virtual void note_connection_lost() = 0;
   virtual void note_token_put() = 0;
 };
 

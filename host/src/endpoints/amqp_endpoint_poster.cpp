@@ -1,5 +1,7 @@
 #include "stepline/host/endpoints/amqp_endpoint_poster.hpp"
 
+#include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
@@ -26,7 +28,8 @@ bool same_addressing(const registration::ServiceEndpoint& a,
 
 }  // namespace
 
-AmqpEndpointPoster::AmqpEndpointPoster(amqp::Backend& backend) : backend_(backend) {}
+AmqpEndpointPoster::AmqpEndpointPoster(amqp::Backend& backend, metrics::Observer* observer)
+    : backend_(backend), observer_(observer) {}
 
 std::shared_ptr<const amqp::Target> AmqpEndpointPoster::target_for(
     const registration::ServiceEndpoint& endpoint) {
@@ -44,23 +47,39 @@ std::shared_ptr<const amqp::Target> AmqpEndpointPoster::target_for(
 std::future<amqp::Outcome> AmqpEndpointPoster::post(const registration::ServiceEndpoint& endpoint,
                                                     const ExecutionContext& context,
                                                     const PostOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  auto finished = [this, &endpoint, started](amqp::Outcome outcome) {
+    if (observer_)
+      observer_->post_finished(endpoint.name, outcome, std::chrono::steady_clock::now() - started);
+    return ready(std::move(outcome));
+  };
   std::shared_ptr<const amqp::Target> target;
   EndpointMessage composed;
   try {
     target = target_for(endpoint);
     composed = compose_message(endpoint, context, options);
   } catch (const MessageTooLarge& e) {
-    return ready(amqp::Outcome::failure(azure::condition::message_size_exceeded, e.what()));
+    return finished(amqp::Outcome::failure(azure::condition::message_size_exceeded, e.what()));
   } catch (const std::invalid_argument& e) {
-    return ready(amqp::Outcome::failure(amqp::local_condition::configuration, e.what()));
+    return finished(amqp::Outcome::failure(amqp::local_condition::configuration, e.what()));
   } catch (const std::exception& e) {
     // A value the format cannot write: no retry makes it writable.
-    return ready(amqp::Outcome::failure(
+    return finished(amqp::Outcome::failure(
         amqp::local_condition::configuration,
         describe(endpoint) + ": cannot write the context of " + describe(context) + " in " +
             std::string(registration::to_string(endpoint.format)) + ": " + e.what()));
   }
-  return backend_.post(*target, std::move(composed.message));
+  if (!observer_) return backend_.post(*target, std::move(composed.message));
+  // The outcome is seen on the AMQP thread as it arrives.
+  auto promise = std::make_shared<std::promise<amqp::Outcome>>();
+  auto future = promise->get_future();
+  backend_.post(
+      *target, std::move(composed.message),
+      [observer = observer_, name = endpoint.name, started, promise](const amqp::Outcome& outcome) {
+        observer->post_finished(name, outcome, std::chrono::steady_clock::now() - started);
+        promise->set_value(outcome);
+      });
+  return future;
 }
 
 }  // namespace stepline::host::endpoints

@@ -21,6 +21,28 @@ constexpr std::string_view web_api_prefix = "/api/data/v9.2/";
 
 enum class Route { healthz, readyz, metrics, web_api, requests, jobs_api, jobs_page, unknown };
 
+std::string_view name_of(Route route) {
+  switch (route) {
+    case Route::healthz:
+      return "healthz";
+    case Route::readyz:
+      return "readyz";
+    case Route::metrics:
+      return "metrics";
+    case Route::web_api:
+      return "web_api";
+    case Route::requests:
+      return "requests";
+    case Route::jobs_api:
+      return "jobs_api";
+    case Route::jobs_page:
+      return "jobs_page";
+    case Route::unknown:
+      break;
+  }
+  return "unknown";
+}
+
 Route route_of(std::string_view path) {
   if (path == "/healthz") return Route::healthz;
   if (path == "/readyz") return Route::readyz;
@@ -103,8 +125,21 @@ class Intake::View {
   ApiKeys keys;
 };
 
-Intake::Intake(IntakeServices services) : services_(std::move(services)) {}
+Intake::Intake(IntakeServices services) : services_(std::move(services)) {
+  if (services_.metrics)
+    responses_ = &services_.metrics->counter(
+        "stepline_http_responses_total",
+        "HTTP answers by route and status code (route \"server\": refused by the server "
+        "itself: malformed, too large, too slow or saturated).",
+        {"route", "code"});
+}
+
 Intake::~Intake() = default;
+
+Response Intake::counted(std::string_view route, Response r) {
+  if (responses_) responses_->labels({route, std::to_string(r.status)}).inc();
+  return r;
+}
 
 std::shared_ptr<const Intake::View> Intake::view() {
   auto current = services_.host.pipeline().registration();
@@ -115,33 +150,39 @@ std::shared_ptr<const Intake::View> Intake::view() {
 
 std::optional<Response> Intake::screen(const Request& head) {
   Route route = route_of(head.path);
+  auto name = name_of(route);
   if (route == Route::unknown)
-    return error_response(
-        404, web_code::no_segment,
-        "No HTTP resource was found that matches the request URI '" + head.path + "'.");
+    return counted(name, error_response(404, web_code::no_segment,
+                                        "No HTTP resource was found that matches the request "
+                                        "URI '" +
+                                            head.path + "'."));
   if (auto allowed = methods_of(route); !method_allowed(allowed, head.method)) {
     auto r = error_response(405, web_code::invalid_argument,
                             head.path + " takes " + std::string(allowed) + " only");
     r.header("Allow", std::string(allowed));
-    return r;
+    return counted(name, std::move(r));
   }
   if (needs_key(route) && !view()->keys.authenticate(head.header("Authorization")))
-    return unauthenticated();
-  if (route == Route::metrics && !services_.metrics) return error(404, "metrics are off");
+    return counted(name, unauthenticated());
+  if (route == Route::metrics && !services_.metrics)
+    return counted(name, error_response(404, web_code::no_segment, "metrics are off"));
   return std::nullopt;
 }
 
 std::optional<Response> Intake::answer_now(const Request& r) {
-  switch (route_of(r.path)) {
+  Route route = route_of(r.path);
+  switch (route) {
     case Route::healthz:
-      return Response::json(200, "{\"status\":\"alive\"}");
+      return counted(name_of(route), Response::json(200, "{\"status\":\"alive\"}"));
     case Route::readyz: {
       auto readiness = services_.readiness ? services_.readiness() : Readiness{};
       auto answer = Response::json(readiness.ready() ? 200 : 503, readiness_json(readiness));
       answer.header("Cache-Control", "no-store");
-      return answer;
+      return counted(name_of(route), std::move(answer));
     }
     case Route::metrics:
+      // Counted first, so that a scrape already shows itself.
+      if (responses_) responses_->labels({name_of(route), "200"}).inc();
       return Response::text(200, services_.metrics->text(), std::string(prometheus::content_type));
     default:
       return std::nullopt;
@@ -149,20 +190,23 @@ std::optional<Response> Intake::answer_now(const Request& r) {
 }
 
 Response Intake::handle(const Request& r) {
+  auto route = route_of(r.path);
   auto v = view();
   auto caller = v->keys.authenticate(r.header("Authorization"));
-  if (!caller) return unauthenticated();
-  switch (route_of(r.path)) {
+  if (!caller) return counted(name_of(route), unauthenticated());
+  switch (route) {
     case Route::web_api: {
       std::string resource =
           r.path.size() > web_api_prefix.size() ? r.path.substr(web_api_prefix.size()) : "";
-      return web_api(r, resource, services_.host, v->tables, *caller);
+      return counted(name_of(route), web_api(r, resource, services_.host, v->tables, *caller));
     }
     case Route::requests:
-      return run_requests(r, services_.host, *caller);
+      return counted(name_of(route), run_requests(r, services_.host, *caller));
     default:
-      return error(404,
-                   "No HTTP resource was found that matches the request URI '" + r.path + "'.");
+      return counted(name_of(route),
+                     error_response(404, web_code::no_segment,
+                                    "No HTTP resource was found that matches the request URI '" +
+                                        r.path + "'."));
   }
 }
 
@@ -173,7 +217,7 @@ Response Intake::error(int status, const std::string& message) {
                           : status == 413 ? web_code::bad_payload
                                           : web_code::invalid_argument;
   if (status >= 500 && status != 503) log::warn("HTTP intake: {} {}", status, message);
-  return error_response(status, code, message);
+  return counted("server", error_response(status, code, message));
 }
 
 }  // namespace stepline::host::http

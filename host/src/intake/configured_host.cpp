@@ -51,7 +51,7 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
     amqp::BackendOptions backend;
     backend.ca_file = r.host.tls_ca_file.string();
     backend_ = std::make_unique<amqp::Backend>(std::move(backend));
-    poster_ = std::make_unique<endpoints::AmqpEndpointPoster>(*backend_);
+    poster_ = std::make_unique<endpoints::AmqpEndpointPoster>(*backend_, options.observer);
     notification_ = std::make_unique<endpoints::EndpointNotificationService>(
         *poster_, [this] { return host_->pipeline().registration(); });
     options.notification = notification_.get();

@@ -18,7 +18,7 @@ Host::Host(registration::Registration registration, PluginFactory& factory, Host
           database_of(registration, options),
           options.durability.value_or(registration.host.durability))),
       pipeline_(std::make_unique<Pipeline>(std::move(registration), factory, *store_,
-                                           options.notification)) {}
+                                           options.notification, options.observer)) {}
 
 Host::~Host() = default;
 

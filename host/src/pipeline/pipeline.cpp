@@ -234,6 +234,19 @@ Plugin& plugin_of(PluginFactory& factory, const Pipeline::Snapshot& snapshot,
   return *slot;
 }
 
+/// Tells the observer how long a step took and whether it threw, however it ends.
+struct StepTimer {
+  StepTimer(metrics::Observer* observer, const registration::Step& step)
+      : observer(observer), step(step), started(std::chrono::steady_clock::now()) {}
+  ~StepTimer() {
+    if (observer) observer->step_finished(step, ok, std::chrono::steady_clock::now() - started);
+  }
+  metrics::Observer* observer;
+  const registration::Step& step;
+  std::chrono::steady_clock::time_point started;
+  bool ok = false;
+};
+
 /// A plug-in threw something other than InvalidPluginExecution: the details go to the log under
 /// a trace id, the caller (or the system job) gets the generic error with that id.
 [[noreturn]] void fail_unexpectedly(const registration::Step& s, const ExecutionContext& c,
@@ -513,11 +526,13 @@ class Operation {
       set_images(entry, c);
 
     StepServices services(pipeline_, chain_, entry, c);
+    StepTimer timer(pipeline_.observer_, s);
     try {
       if (!s.endpoint.empty())
         services.notification().post(s.endpoint, c);
       else
         plugin_for(entry).execute(c, services);
+      timer.ok = true;
     } catch (const InvalidPluginExecution& e) {
       log::debug("step '{}' stopped {} of {}: {}", s.name, c.message_name,
                  record_text(entity_, c.primary_entity_id), e.what());
@@ -650,10 +665,12 @@ class Operation {
 };
 
 Pipeline::Pipeline(registration::Registration registration, PluginFactory& factory,
-                   RecordStore& store, NotificationService* notification)
+                   RecordStore& store, NotificationService* notification,
+                   metrics::Observer* observer)
     : factory_(factory),
       store_(store),
       notification_(notification),
+      observer_(observer),
       snapshot_(std::make_shared<const Snapshot>(std::move(registration))) {}
 
 Pipeline::~Pipeline() = default;
@@ -696,8 +713,10 @@ void Pipeline::run_job(ExecutionContext& context, const Guid& step_id,
       for (auto& line : chain.traces) out.push_back(std::move(line));
     }
   } keep{chain, traces};
+  StepTimer timer(observer_, *entry->step);
   try {
     plugin_of(factory_, *chain.snapshot, *entry).execute(context, services);
+    timer.ok = true;
   } catch (const InvalidPluginExecution&) {
     throw;
   } catch (const StorageFull&) {
@@ -715,6 +734,7 @@ ParameterCollection Pipeline::run(Chain& chain, const Caller& caller, const std:
 }
 
 OperationResponse Pipeline::execute(const OperationRequest& request) {
+  const auto started = std::chrono::steady_clock::now();
   RecordStore::Activity activity(store_);
   Chain chain;
   chain.snapshot = snapshot_.load();
@@ -757,6 +777,8 @@ OperationResponse Pipeline::execute(const OperationRequest& request) {
     response.error_code = error_code::unexpected;
   }
   response.traces = std::move(chain.traces);
+  if (observer_)
+    observer_->operation_finished(request, response, std::chrono::steady_clock::now() - started);
   return response;
 }
 

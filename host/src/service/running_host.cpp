@@ -5,10 +5,13 @@
 
 #include <stdexcept>
 
+#include <stepline/host/amqp/backend.hpp>
 #include <stepline/host/configured_host.hpp>
 #include <stepline/host/jobs/job_store.hpp>
 #include <stepline/host/log.hpp>
+#include <stepline/host/metrics/host_metrics.hpp>
 #include <stepline/http/server.hpp>
+#include <stepline/prometheus/registry.hpp>
 #include <stepline/registration/values.hpp>
 
 namespace stepline::host::service {
@@ -47,9 +50,32 @@ std::string store_state(const std::filesystem::path& database) {
   return o;
 }
 
+/// The HTTP server's own counts, read when /metrics is scraped.
+void watch_server(prometheus::Registry& registry, ::stepline::http::Server& server) {
+  auto& open = registry.gauge("stepline_http_connections", "HTTP connections open now.");
+  auto& requests = registry.counter("stepline_http_requests_total", "HTTP requests read whole.");
+  auto& saturated = registry.counter(
+      "stepline_http_saturated_total",
+      "Requests and connections answered 503 because the queue, the body memory or the "
+      "connection limit was full.");
+  auto& timeouts = registry.counter("stepline_http_timeouts_total",
+                                    "Connections closed for sending too slowly or idling.");
+  auto& queued = registry.gauge("stepline_http_queued", "Requests waiting for a worker now.");
+  registry.on_scrape([&, server = &server] {
+    auto s = server->stats();
+    open.get().set(double(s.connections_open));
+    requests.get().advance_to(double(s.requests));
+    saturated.get().advance_to(double(s.saturated));
+    timeouts.get().advance_to(double(s.timeouts));
+    queued.get().set(double(s.queued));
+  });
+}
+
 }  // namespace
 
 struct RunningHost::Parts {
+  prometheus::Registry registry;
+  metrics::HostMetrics metrics{registry};
   std::unique_ptr<ConfiguredHost> configured;
   std::unique_ptr<jobs::AsyncService> service;
   registration::HttpSettings http;
@@ -61,7 +87,10 @@ struct RunningHost::Parts {
 RunningHost::RunningHost(const std::filesystem::path& registration_file, RunningHostOptions options)
     : parts_(std::make_unique<Parts>()) {
   auto& p = *parts_;
-  p.configured = std::make_unique<ConfiguredHost>(registration_file);
+  HostOptions host_options;
+  host_options.observer = &p.metrics;
+  p.configured = std::make_unique<ConfiguredHost>(registration_file, host_options);
+  p.metrics.plugins_loaded(p.configured->catalog());
   p.http = p.configured->host().pipeline().registration()->http;
   if (options.listen) {
     if (!p.http.enabled)
@@ -94,10 +123,16 @@ void RunningHost::start() {
   auto& host = p.configured->host();
   p.operator_jobs =
       std::make_unique<jobs::JobStore>(host.store().file(), host.store().durability());
-  http::IntakeServices services{host, [this] { return readiness(); }, nullptr,
+  std::function<amqp::BackendStats()> backend_stats;
+  if (auto* backend = p.configured->backend())
+    backend_stats = [backend] { return backend->stats(); };
+  p.metrics.watch([store = p.operator_jobs.get()] { return store->count(); },
+                  [service = p.service.get()] { return service->stats(); }, backend_stats);
+  http::IntakeServices services{host, [this] { return readiness(); }, &p.registry,
                                 p.operator_jobs.get()};
   p.intake = std::make_unique<http::Intake>(std::move(services));
   p.server = std::make_unique<::stepline::http::Server>(server_options(p.http), *p.intake);
+  watch_server(p.registry, *p.server);
   p.server->start();
 }
 
@@ -136,8 +171,18 @@ http::Readiness RunningHost::readiness() const {
     return r;
   }
   auto& host = parts_->configured->host();
-  r.checks.emplace_back("registration", "ok");
+  auto registration = host.pipeline().registration();
+  r.checks.emplace_back("registration", registration ? "ok" : "not loaded");
   r.checks.emplace_back("store", store_state(host.store().file()));
+  // Each endpoint by its last post: one never posted to yet counts as fine.
+  auto posted = parts_->metrics.endpoints();
+  for (const auto& endpoint : registration->endpoints) {
+    auto it = posted.find(endpoint.name);
+    std::string state = "ok";
+    if (it != posted.end() && !it->second.ok)
+      state = "the last post failed at " + to_iso8601(it->second.at) + ": " + it->second.problem;
+    r.checks.emplace_back("endpoint " + endpoint.name, std::move(state));
+  }
   return r;
 }
 

@@ -34,6 +34,8 @@ class ConfiguredHost {
   const PluginCatalog& catalog() const noexcept { return *catalog_; }
   /// The poster for asynchronous endpoint steps; null when this host made none.
   EndpointPoster* endpoint_poster() noexcept { return poster_.get(); }
+  /// The AMQP backend behind the poster; null when this host made none.
+  amqp::Backend* backend() noexcept { return backend_.get(); }
 
  private:
   class CatalogFactory;

@@ -24,6 +24,8 @@ struct HostOptions {
   std::optional<Durability> durability;
   /// Posts for endpoint steps and plug-ins' notification(); null = none available.
   NotificationService* notification = nullptr;
+  /// Hears of operations, steps and posts as they finish (metrics); null = none.
+  metrics::Observer* observer = nullptr;
 };
 
 class Host {

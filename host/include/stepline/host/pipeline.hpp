@@ -17,6 +17,7 @@
 #include <stepline/registration/model.hpp>
 #include <stepline/services.hpp>
 
+#include <stepline/host/metrics/observer.hpp>
 #include <stepline/host/plugin_factory.hpp>
 #include <stepline/host/record_store.hpp>
 
@@ -82,9 +83,10 @@ struct OperationResponse {
 class Pipeline {
  public:
   /// Indexes the registration's steps. `notification` posts sync endpoint steps and serves
-  /// plug-ins' notification(); without one those fail with a message saying so.
+  /// plug-ins' notification(); without one those fail with a message saying so. `observer`, when
+  /// given, hears of every top-level operation and every step as they finish (metrics).
   Pipeline(registration::Registration registration, PluginFactory& factory, RecordStore& store,
-           NotificationService* notification = nullptr);
+           NotificationService* notification = nullptr, metrics::Observer* observer = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -127,6 +129,7 @@ class Pipeline {
   PluginFactory& factory_;
   RecordStore& store_;
   NotificationService* notification_;
+  metrics::Observer* observer_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
 };
 

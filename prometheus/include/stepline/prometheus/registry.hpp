@@ -27,6 +27,9 @@ class Counter {
  public:
   /// Adds `by`, which must not be negative (a negative amount is ignored).
   void inc(double by = 1) noexcept;
+  /// For a total counted elsewhere and read at scrape time: raises the value to `total` (never
+  /// lowers it, so the counter stays monotonic).
+  void advance_to(double total) noexcept;
   double value() const noexcept { return value_.load(std::memory_order_relaxed); }
 
  private:

@@ -59,6 +59,7 @@ struct BackendStats {
   std::uint64_t accepted = 0;
   std::uint64_t failed = 0;
   std::uint64_t connections_opened = 0;
+  std::int64_t connections_open = 0;  ///< open now
   std::uint64_t tokens_put = 0;
   std::size_t max_unsettled = 0;  ///< the most unsettled transfers any one link ever had
 };

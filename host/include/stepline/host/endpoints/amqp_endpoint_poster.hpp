@@ -12,13 +12,15 @@
 #include <stepline/host/amqp/backend.hpp>
 #include <stepline/host/amqp/target.hpp>
 #include <stepline/host/endpoint_poster.hpp>
+#include <stepline/host/metrics/observer.hpp>
 
 namespace stepline::host::endpoints {
 
 class AmqpEndpointPoster final : public EndpointPoster {
  public:
-  /// Posts through `backend`, which must outlive the poster.
-  explicit AmqpEndpointPoster(amqp::Backend& backend);
+  /// Posts through `backend`, which must outlive the poster; tells `observer` (when given) of
+  /// every post's outcome and how long it took.
+  explicit AmqpEndpointPoster(amqp::Backend& backend, metrics::Observer* observer = nullptr);
 
   /// A context the size policy refuses, or an endpoint whose connection string or
   /// partition_key cannot be used, completes at once with a permanent failure naming the
@@ -31,6 +33,7 @@ class AmqpEndpointPoster final : public EndpointPoster {
   std::shared_ptr<const amqp::Target> target_for(const registration::ServiceEndpoint& endpoint);
 
   amqp::Backend& backend_;
+  metrics::Observer* observer_;
   std::mutex mutex_;
   /// Parsed targets by endpoint name, rebuilt when the endpoint's addressing changes (reload).
   std::map<std::string,

@@ -18,7 +18,10 @@
 
 namespace stepline::prometheus {
 class Registry;
-}
+class Counter;
+template <class Metric>
+class Family;
+}  // namespace stepline::prometheus
 
 namespace stepline::host {
 class Host;
@@ -62,7 +65,10 @@ class Intake final : public ::stepline::http::Handler {
  private:
   std::shared_ptr<const View> view();
 
+  ::stepline::http::Response counted(std::string_view route, ::stepline::http::Response r);
+
   IntakeServices services_;
+  prometheus::Family<prometheus::Counter>* responses_ = nullptr;
   std::shared_ptr<const View> view_;
   std::mutex view_mutex_;
 };

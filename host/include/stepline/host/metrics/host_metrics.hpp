@@ -1,0 +1,78 @@
+// The host's metrics in Prometheus form (docs/HTTP.md "Metrics"): operations by message, table
+// and outcome, operation and step durations, posts by endpoint and outcome with their latency,
+// jobs by status, job attempts, AMQP connections, plug-in loads and registration reloads. It is
+// the pipeline's and the poster's observer; values kept elsewhere (the job table, the async
+// service's and the backend's counts) are read when /metrics is scraped. It also remembers each
+// endpoint's last post, which readiness reports.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include <stepline/date_time.hpp>
+#include <stepline/host/amqp/backend.hpp>
+#include <stepline/host/jobs/async_service.hpp>
+#include <stepline/host/metrics/observer.hpp>
+#include <stepline/prometheus/registry.hpp>
+
+namespace stepline::host {
+class PluginCatalog;
+}
+
+namespace stepline::host::metrics {
+
+/// How an endpoint's last post ended.
+struct EndpointState {
+  bool ok = true;
+  std::string problem;  ///< the failure's condition and description (never a secret)
+  DateTime at{};
+};
+
+class HostMetrics final : public Observer {
+ public:
+  /// Adds the host's families to `registry`, which must outlive this.
+  explicit HostMetrics(prometheus::Registry& registry);
+
+  void operation_finished(const OperationRequest& request, const OperationResponse& response,
+                          std::chrono::nanoseconds took) noexcept override;
+  void step_finished(const registration::Step& step, bool ok,
+                     std::chrono::nanoseconds took) noexcept override;
+  void post_finished(std::string_view endpoint, const amqp::Outcome& outcome,
+                     std::chrono::nanoseconds took) noexcept override;
+
+  /// Counts what the catalog did with each library (at start, and after each reload).
+  void plugins_loaded(const PluginCatalog& catalog);
+  /// Counts a registration reload's result.
+  void registration_reloaded(bool ok);
+  /// Reads these when scraped: jobs by status, the async service's attempts, the AMQP backend.
+  void watch(std::function<std::map<jobs::JobStatus, std::size_t>()> jobs_by_status,
+             std::function<jobs::AsyncServiceStats()> attempts,
+             std::function<amqp::BackendStats()> backend);
+
+  /// Every endpoint posted to so far, with how its last post ended.
+  std::map<std::string, EndpointState, std::less<>> endpoints() const;
+
+ private:
+  prometheus::Registry& registry_;
+  prometheus::Family<prometheus::Counter>& operations_;
+  prometheus::Family<prometheus::Histogram>& operation_seconds_;
+  prometheus::Family<prometheus::Histogram>& step_seconds_;
+  prometheus::Family<prometheus::Counter>& step_failures_;
+  prometheus::Family<prometheus::Counter>& posts_;
+  prometheus::Family<prometheus::Histogram>& post_seconds_;
+  prometheus::Family<prometheus::Gauge>& jobs_;
+  prometheus::Family<prometheus::Counter>& attempts_;
+  prometheus::Family<prometheus::Counter>& retries_;
+  prometheus::Family<prometheus::Gauge>& amqp_open_;
+  prometheus::Family<prometheus::Counter>& amqp_opened_;
+  prometheus::Family<prometheus::Counter>& plugin_loads_;
+  prometheus::Family<prometheus::Counter>& reloads_;
+
+  mutable std::mutex endpoints_mutex_;
+  std::map<std::string, EndpointState, std::less<>> endpoints_;
+};
+
+}  // namespace stepline::host::metrics
