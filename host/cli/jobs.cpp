@@ -9,9 +9,7 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+#include <stepline/host/jobs/job_json.hpp>
 #include <stepline/host/jobs/job_store.hpp>
 #include <stepline/registration/load.hpp>
 #include <stepline/registration/values.hpp>
@@ -96,84 +94,6 @@ std::string status_text(const SystemJob& j) {
   return s ? std::string(to_string(*s)) : fmt::format("{}/{}", j.state_code, j.status_code);
 }
 
-void write_json(rapidjson::Writer<rapidjson::StringBuffer>& w, const SystemJob& j,
-                bool with_context) {
-  auto text = [&](const char* key, std::string_view value) {
-    w.Key(key);
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-  };
-  auto time = [&](const char* key, const std::optional<DateTime>& t) {
-    w.Key(key);
-    if (t) {
-      auto s = to_iso8601(*t);
-      w.String(s.c_str());
-    } else {
-      w.Null();
-    }
-  };
-  w.StartObject();
-  text("id", j.id.str());
-  text("status", status_text(j));
-  w.Key("stateCode");
-  w.Int(j.state_code);
-  w.Key("statusCode");
-  w.Int(j.status_code);
-  text("step", j.step_name);
-  text("stepId", j.step_id.str());
-  text("message", j.message);
-  text("entity", j.regarding_entity);
-  text("recordId", j.regarding_id.str());
-  w.Key("endpoint");
-  if (j.endpoint)
-    w.String(j.endpoint->c_str());
-  else
-    w.Null();
-  text("correlationId", j.correlation_id.str());
-  w.Key("depth");
-  w.Int(j.depth);
-  w.Key("sequence");
-  w.Int64(j.sequence);
-  w.Key("orderingKey");
-  if (j.ordering_key.empty())
-    w.Null();
-  else
-    w.String(j.ordering_key.c_str());
-  time("createdOn", j.created_on);
-  time("startedOn", j.started_on);
-  time("completedOn", j.completed_on);
-  time("postponeUntil", j.postpone_until);
-  w.Key("retryCount");
-  w.Int(j.retry_count);
-  w.Key("crashCount");
-  w.Int(j.crash_count);
-  w.Key("errorCode");
-  if (j.error_code)
-    w.Int(*j.error_code);
-  else
-    w.Null();
-  text("errorMessage", j.message_text);
-  text("friendlyMessage", j.friendly_message);
-  w.Key("executionTimeMs");
-  if (j.execution_time_ms)
-    w.Int64(*j.execution_time_ms);
-  else
-    w.Null();
-  w.Key("leaseOwner");
-  if (j.lease_owner.empty())
-    w.Null();
-  else
-    w.String(j.lease_owner.c_str());
-  time("leaseUntil", j.lease_until);
-  text("trace", j.trace);
-  if (with_context) {
-    w.Key("contextSize");
-    w.Uint64(j.context.size());
-    w.Key("context");
-    w.RawValue(j.context.data(), j.context.size(), rapidjson::kObjectType);
-  }
-  w.EndObject();
-}
-
 int list(const JobsOptions& o) {
   host::jobs::JobFilter filter;
   if (!o.status.empty()) {
@@ -189,14 +109,9 @@ int list(const JobsOptions& o) {
   JobStore store = open_job_store(o.config);
   std::size_t shown = 0;
   if (o.json) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
     std::cout << '[';
     store.list(filter, [&](const SystemJob& j) {
-      buffer.Clear();
-      w.Reset(buffer);
-      write_json(w, j, false);
-      std::cout << (shown++ ? ",\n" : "\n") << buffer.GetString();
+      std::cout << (shown++ ? ",\n" : "\n") << host::jobs::job_json(j);
     });
     std::cout << (shown ? "\n]\n" : "]\n");
     return exit_code::ok;
@@ -224,10 +139,7 @@ int show(const JobsOptions& o) {
   JobStore store = open_job_store(o.config);
   auto j = store.find(o.id);
   if (o.json) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    write_json(w, j, true);
-    std::cout << buffer.GetString() << '\n';
+    std::cout << host::jobs::job_json(j, &j.context) << '\n';
     return exit_code::ok;
   }
   auto line = [](std::string_view name, std::string_view value) {

@@ -227,6 +227,9 @@ class Session final : public SessionBase {
       return respond(server_.handler.error(400, "malformed request: " + ec.message()), true);
     }
     const auto& message = parser_->get();
+    if (message.count(bhttp::field::host) > 1)
+      return respond(server_.handler.error(400, "malformed request: more than one Host header"),
+                     true);
     keep_alive_ = message.keep_alive();
     version_ = message.version();
     head_ = message.method() == bhttp::verb::head;

@@ -157,6 +157,13 @@ TEST_CASE("malformed heads get 400, oversized ones 431, and the connection is cl
     c.send("GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'x') + "\r\n\r\n");
     CHECK(c.read_reply(10s).status == 431);
   }
+  {
+    HttpConnection c(s.port());
+    c.send("GET /echo HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n");
+    auto r = c.read_reply(10s);
+    CHECK(r.status == 400);
+    CHECK(r.body.find("more than one Host header") != std::string::npos);
+  }
   CHECK(http_request(s.port(), "GET", "/echo").status == 200);
 }
 

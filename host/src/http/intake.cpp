@@ -8,8 +8,11 @@
 #include <stepline/host/host.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/prometheus/registry.hpp>
+#include <stepline/registration/values.hpp>
 
 #include "auth.hpp"
+#include "jobs_api.hpp"
+#include "jobs_page.hpp"
 #include "odata.hpp"
 #include "tables.hpp"
 #include "web_api.hpp"
@@ -50,7 +53,7 @@ Route route_of(std::string_view path) {
   if (path.starts_with(web_api_prefix) || path == "/api/data/v9.2") return Route::web_api;
   if (path == "/stepline/v1/requests") return Route::requests;
   if (path == "/stepline/v1/jobs" || path.starts_with("/stepline/v1/jobs/")) return Route::jobs_api;
-  if (path == "/jobs" || path == "/jobs/") return Route::jobs_page;
+  if (path == "/jobs" || path.starts_with("/jobs/")) return Route::jobs_page;
   return Route::unknown;
 }
 
@@ -86,10 +89,64 @@ bool needs_key(Route route) {
   return route != Route::healthz && route != Route::readyz && route != Route::jobs_page;
 }
 
+/// Why a browser request made on another site's behalf is refused, or empty. The intake never
+/// answers CORS preflights, so another site's page can reach it only with what a form or a
+/// simple fetch sends: such a request names its origin, or says it is cross-site.
+std::string cross_site(const Request& r, Route route) {
+  if (r.method == "GET" || r.method == "HEAD") return {};
+  auto origin = r.header("Origin");
+  std::string own = std::string(r.tls ? "https://" : "http://") + std::string(r.header("Host"));
+  if (!origin.empty() && origin != own)
+    return "a request from the page of " + std::string(origin) + " is refused: only " + own +
+           " itself, or a client that is not a browser, may change anything here";
+  auto site = r.header("Sec-Fetch-Site");
+  if (site == "cross-site" || site == "same-site")
+    return "a request another site made the browser send is refused";
+  if (route == Route::jobs_api && !r.header("Content-Type").starts_with("application/json"))
+    return "job actions take Content-Type: application/json (what a cross-site form cannot send)";
+  return {};
+}
+
+/// Without API keys the intake listens on loopback only; a Host header naming anything else is
+/// a page that rebound its own name to this machine.
+bool loopback_host(std::string_view host) {
+  if (host.empty()) return true;
+  std::string_view name = host;
+  if (name.front() == '[') {
+    name = name.substr(
+        1, name.find(']') == std::string_view::npos ? name.size() - 1 : name.find(']') - 1);
+  } else if (auto colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  return name == "localhost" || registration::is_loopback(name);
+}
+
 Response unauthenticated() {
   auto r = error_response(401, web_code::unauthenticated,
                           "the request is not authenticated; send Authorization: Bearer <API key>");
   r.header("WWW-Authenticate", "Bearer realm=\"stepline\"");
+  return r;
+}
+
+/// The page's HTML for /jobs and /jobs/{id}, its script and style under /jobs/assets/.
+Response jobs_page_file(std::string_view path) {
+  Response r;
+  if (path == "/jobs/assets/jobs.js") {
+    r = Response::text(200, std::string(jobs_js), "text/javascript; charset=utf-8");
+  } else if (path == "/jobs/assets/jobs.css") {
+    r = Response::text(200, std::string(jobs_css), "text/css; charset=utf-8");
+  } else if (path.starts_with("/jobs/assets/")) {
+    return error_response(404, web_code::no_segment, "no such file");
+  } else {
+    r = Response::text(200, std::string(jobs_html), "text/html; charset=utf-8");
+  }
+  // Only its own files, no framing, no referrer: the page shows job data.
+  r.header("Content-Security-Policy",
+           "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+           "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+  r.header("X-Content-Type-Options", "nosniff");
+  r.header("Referrer-Policy", "no-referrer");
+  r.header("Cache-Control", "no-cache");
   return r;
 }
 
@@ -162,7 +219,15 @@ std::optional<Response> Intake::screen(const Request& head) {
     r.header("Allow", std::string(allowed));
     return counted(name, std::move(r));
   }
-  if (needs_key(route) && !view()->keys.authenticate(head.header("Authorization")))
+  auto v = view();
+  if (!v->keys.required() && route != Route::healthz && route != Route::readyz &&
+      !loopback_host(head.header("Host")))
+    return counted(name, error_response(403, web_code::privilege,
+                                        "this intake answers to its loopback address only (it "
+                                        "has no API keys); the Host header names another"));
+  if (auto refusal = cross_site(head, route); !refusal.empty())
+    return counted(name, error_response(403, web_code::privilege, refusal));
+  if (needs_key(route) && !v->keys.authenticate(head.header("Authorization")))
     return counted(name, unauthenticated());
   if (route == Route::metrics && !services_.metrics)
     return counted(name, error_response(404, web_code::no_segment, "metrics are off"));
@@ -180,6 +245,8 @@ std::optional<Response> Intake::answer_now(const Request& r) {
       answer.header("Cache-Control", "no-store");
       return counted(name_of(route), std::move(answer));
     }
+    case Route::jobs_page:
+      return counted(name_of(route), jobs_page_file(r.path));
     case Route::metrics:
       // Counted first, so that a scrape already shows itself.
       if (responses_) responses_->labels({name_of(route), "200"}).inc();
@@ -202,6 +269,10 @@ Response Intake::handle(const Request& r) {
     }
     case Route::requests:
       return counted(name_of(route), run_requests(r, services_.host, *caller));
+    case Route::jobs_api:
+      if (!services_.jobs)
+        return counted(name_of(route), error_response(404, web_code::no_segment, "no job store"));
+      return counted(name_of(route), jobs_api(r, *services_.jobs, v->tables.registration()));
     default:
       return counted(name_of(route),
                      error_response(404, web_code::no_segment,

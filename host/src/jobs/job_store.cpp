@@ -377,7 +377,13 @@ void JobStore::list(const JobFilter& filter, const std::function<void(const Syst
   if (filter.status) sql += " AND state_code = ?1 AND status_code = ?2";
   if (!filter.step.empty()) sql += " AND step_name = ?3";
   if (!filter.entity.empty()) sql += " AND regarding_entity = ?4";
-  sql += filter.status ? " ORDER BY state_code, sequence" : " ORDER BY sequence";
+  if (filter.created_from) sql += " AND created_on >= ?6";
+  if (filter.created_until) sql += " AND created_on < ?7";
+  if (filter.after_sequence)
+    sql += filter.newest_first ? " AND sequence < ?8" : " AND sequence > ?8";
+  const char* order = filter.newest_first ? " DESC" : "";
+  sql += filter.status ? std::string(" ORDER BY state_code") + order + ", sequence" + order
+                       : std::string(" ORDER BY sequence") + order;
   if (filter.limit) sql += " LIMIT ?5";
   std::lock_guard lock(mutex_);
   Statement s(db_, sql);
@@ -390,6 +396,9 @@ void JobStore::list(const JobFilter& filter, const std::function<void(const Syst
   if (!filter.step.empty()) s.bind(3, filter.step);
   if (!filter.entity.empty()) s.bind(4, filter.entity);
   if (filter.limit) s.bind(5, static_cast<long long>(filter.limit));
+  if (filter.created_from) s.bind(6, to_iso8601(*filter.created_from));
+  if (filter.created_until) s.bind(7, to_iso8601(*filter.created_until));
+  if (filter.after_sequence) s.bind(8, filter.after_sequence);
   while (s.step()) each(store::read_job(s, false));
   s.done();
 }

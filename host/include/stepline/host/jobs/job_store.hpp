@@ -56,9 +56,15 @@ struct CrashedJob {
 
 struct JobFilter {
   std::optional<JobStatus> status;
-  std::string step;         ///< step name; empty = any
-  std::string entity;       ///< regarding entity; empty = any
-  std::size_t limit = 100;  ///< 0 = no limit
+  std::string step;                       ///< step name; empty = any
+  std::string entity;                     ///< regarding entity; empty = any
+  std::size_t limit = 100;                ///< 0 = no limit
+  std::optional<DateTime> created_from;   ///< created at or after; nullopt = any
+  std::optional<DateTime> created_until;  ///< created before; nullopt = any
+  bool newest_first = false;
+  /// Where the previous page ended: only jobs created after the job with this sequence (before
+  /// it when newest_first); 0 = from the first (or the newest).
+  long long after_sequence = 0;
 };
 
 /// An operator's request could not be applied to the job in its current status.
@@ -131,8 +137,8 @@ class JobStore {
   /// characters; a time-ordered id's start is its creation time, shared by the jobs of the same
   /// minute, and its end is random). Throws JobNotFound when none or several match.
   SystemJob find(std::string_view id_or_part);
-  /// Jobs matching the filter in creation order, one at a time and without their contexts (the
-  /// listing never holds more than one row in memory).
+  /// Jobs matching the filter in creation order (or newest first), one at a time and without
+  /// their contexts (the listing never holds more than one row in memory).
   void list(const JobFilter& filter, const std::function<void(const SystemJob&)>& each);
 
   /// Ready or Waiting → Canceled; In progress → Canceling (the worker stops after its attempt).

@@ -1,0 +1,16 @@
+// A system job as one JSON object, the form `stepline jobs --json` prints and the jobs API
+// (/stepline/v1/jobs) answers with: camelCase fields, times in ISO-8601, the frozen context as
+// an object when asked for (docs/JOBS.md).
+#pragma once
+
+#include <string>
+
+#include <stepline/host/record_store.hpp>
+
+namespace stepline::host::jobs {
+
+/// `context_json`, when given, is written as the job's "context" (with "contextSize", the size
+/// of the stored one): the stored context itself, or a copy with secrets masked.
+std::string job_json(const SystemJob& job, const std::string* context_json = nullptr);
+
+}  // namespace stepline::host::jobs
