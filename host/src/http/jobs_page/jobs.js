@@ -198,7 +198,7 @@ async function showJob(id) {
 
     const s = job.retrySchedule;
     const schedule = el("section", { id: "schedule" }, el("h2", {}, "Retry schedule"),
-      el("p", {}, `Policy of ${s.source}: ${s.maxAttempts} attempts in all, ${s.baseDelay} doubling up to ${s.maxDelay}, ±${Math.round(s.jitter * 100)} % jitter. Retries so far: ${s.retriesSoFar}.`),
+      el("p", {}, `Policy (${s.source}): ${s.maxAttempts} attempts in all, waits from ${s.baseDelay} doubling up to ${s.maxDelay}, ±${Math.round(s.jitter * 100)} % jitter. Retries so far: ${s.retriesSoFar}.`),
       s.nextAttemptAt ? el("p", {}, "Next attempt: ", when(s.nextAttemptAt)) : null,
       s.upcoming.length ? el("p", { class: "muted" }, "If it keeps failing, the waits before the next retries: " + s.upcoming.map((u) => u.wait).join(", ") + ".") : null);
 
@@ -210,7 +210,8 @@ async function showJob(id) {
 
     const context = el("section", {}, el("h2", {}, "Context (secrets masked)"), el("pre", { id: "context" }, JSON.stringify(job.context, null, 2)));
     const trace = job.trace ? el("section", {}, el("h2", {}, "Trace"), el("pre", { id: "trace" }, job.trace)) : null;
-    main.replaceChildren(el("p", {}, el("a", { href: "/jobs" }, "← All jobs")), el("h2", {}, job.step, " ", badge(job.status)), actions, fields, error, schedule, context, trace);
+    const parts = [el("p", {}, el("a", { href: "/jobs" }, "← All jobs")), el("h2", {}, job.step, " ", badge(job.status)), actions, fields, error, schedule, context, trace];
+    main.replaceChildren(...parts.filter((part) => part !== null));
     // A job that is not done yet changes by itself: look again shortly.
     if (!["succeeded", "failed", "canceled"].includes(job.status)) refreshTimer = setTimeout(() => showJob(id), 1000);
   });
