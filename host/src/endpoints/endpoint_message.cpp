@@ -146,6 +146,17 @@ void add_claims(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionCon
   }
 }
 
+// The operation's W3C trace context, under the names the Azure SDKs read to continue a trace:
+// Diagnostic-Id (Service Bus and Event Hubs clients) and traceparent.
+void add_trace_context(Envelope& e, const ExecutionContext& c) {
+  auto it = c.shared_variables.find("traceparent");
+  if (it == c.shared_variables.end()) return;
+  const auto* text = it->second.get_if<std::string>();
+  if (!text || text->empty()) return;
+  e.property(trace::diagnostic_id, *text);
+  e.property(trace::traceparent, *text);
+}
+
 // Sets the body; returns its size in bytes, or 0 when only encoding tells (the AMQP map).
 // `json_text`, when given, is `c` already in the json format.
 std::size_t set_body(proton::message& m, format::Format format, const ExecutionContext& c,
@@ -259,6 +270,7 @@ EndpointMessage compose_message(const ServiceEndpoint& endpoint, const Execution
     m.creation_time(proton::timestamp(context.operation_created_on.time_since_epoch().count()));
 
   add_claims(e, endpoint, context);
+  add_trace_context(e, context);
   if (endpoint.contract == Contract::eventhub) {
     if (!posts_to_partition(endpoint)) {
       std::string key = partition_key(endpoint, context, options);

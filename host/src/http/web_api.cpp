@@ -8,6 +8,7 @@
 #include <stepline/host/request.hpp>
 
 #include "odata.hpp"
+#include "trace_context.hpp"
 
 namespace stepline::host::http {
 namespace {
@@ -385,6 +386,7 @@ void apply_headers(const Request& r, const Caller& caller, OperationRequest& op)
                                    Value(std::string(steps)));
   if (auto agent = r.header("User-Agent"); !agent.empty() && op.user_agent.empty())
     op.user_agent = std::string(agent);
+  op.trace_parent = operation_trace_parent(r.header("traceparent"));
 }
 
 Response web_api(const Request& r, const std::string& resource, Host& host, const Tables& tables,

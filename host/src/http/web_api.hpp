@@ -21,7 +21,8 @@ std::string service_root(const Request& request);
 
 /// The request options every route takes from headers: the caller (MSCRMCallerID when the key
 /// may impersonate), MSCRM.tag, MSCRM.BypassBusinessLogicExecution(StepIds),
-/// MSCRM.BypassCustomPluginExecution, User-Agent. Throws WebApiError (403 for impersonation the
+/// MSCRM.BypassCustomPluginExecution, User-Agent, and traceparent (continued with a span of
+/// the operation's own, or a new trace). Throws WebApiError (403 for impersonation the
 /// key may not do, 400 for a malformed header).
 void apply_headers(const Request& request, const Caller& caller, OperationRequest& operation);
 

@@ -52,9 +52,28 @@ struct Pipeline::Chain {
   Guid initiating_user_id;
   std::string user_agent;
   std::optional<std::string> tag;
+  std::optional<std::string> trace_parent;
   /// (step, record) pairs whose step is running right now, outermost first.
   std::vector<std::pair<const IndexedStep*, Guid>> running;
   std::vector<std::string> traces;
+
+  /// The shared variables every step sees and none may change: "tag" and "traceparent".
+  void restore_shared(ParameterCollection& shared) const {
+    for (const auto& [name, value] :
+         {std::pair{"tag", &tag}, std::pair{"traceparent", &trace_parent}}) {
+      if (!*value) continue;
+      auto it = shared.find(name);
+      if (it == shared.end() || !(it->second == Value(**value)))
+        shared.insert_or_assign(name, Value(**value));
+    }
+  }
+  /// Takes them back from a frozen context (a system job's).
+  void read_shared(const ParameterCollection& shared) {
+    for (const auto& [name, value] :
+         {std::pair{"tag", &tag}, std::pair{"traceparent", &trace_parent}})
+      if (auto it = shared.find(name); it != shared.end())
+        if (auto* text = it->second.get_if<std::string>()) *value = *text;
+  }
 };
 
 /// Who issues an operation: the client (depth 1) or a running step (its context is the parent).
@@ -300,7 +319,7 @@ class Operation {
       outer->user_id = caller_.user_id;
       context_.parent_context = std::move(outer);
       context_.shared_variables.clear();
-      if (chain_.tag) context_.shared_variables.insert_or_assign("tag", Value(*chain_.tag));
+      chain_.restore_shared(context_.shared_variables);
     }
 
     // A message the store does not handle, with no step after pre-validation, writes nothing:
@@ -434,7 +453,7 @@ class Operation {
     c.operation_created_on = now_utc();
     c.parent_context = caller_.parent;
     c.is_in_transaction = caller_.in_transaction;
-    if (chain_.tag) c.shared_variables.insert_or_assign("tag", Value(*chain_.tag));
+    chain_.restore_shared(c.shared_variables);
   }
 
   bool should_run(const IndexedStep& entry) const {
@@ -545,11 +564,7 @@ class Operation {
       unexpected(s, "an exception that is not a std::exception");
     }
     c.user_id = caller_.user_id;
-    if (chain_.tag) {
-      auto it = c.shared_variables.find("tag");
-      if (it == c.shared_variables.end() || !(it->second == Value(*chain_.tag)))
-        c.shared_variables.insert_or_assign("tag", Value(*chain_.tag));
-    }
+    chain_.restore_shared(c.shared_variables);
   }
 
   [[noreturn]] void unexpected(const registration::Step& s, const std::string& what) {
@@ -699,8 +714,7 @@ void Pipeline::run_job(ExecutionContext& context, const Guid& step_id,
   chain.correlation_id = context.correlation_id;
   chain.initiating_user_id = context.initiating_user_id;
   chain.user_agent = context.initiating_user_agent;
-  if (auto tag = context.shared_variables.find("tag"); tag != context.shared_variables.end())
-    if (auto* text = tag->second.get_if<std::string>()) chain.tag = *text;
+  chain.read_shared(context.shared_variables);
   chain.running.emplace_back(&*entry, context.primary_entity_id);
 
   context.mode = Mode::asynchronous;
@@ -743,6 +757,7 @@ OperationResponse Pipeline::execute(const OperationRequest& request) {
   chain.initiating_user_id = request.user_id.value_or(settings.default_user_id);
   chain.user_agent = request.user_agent;
   chain.tag = request.tag;
+  chain.trace_parent = request.trace_parent;
 
   Caller caller;
   caller.user_id = chain.initiating_user_id;

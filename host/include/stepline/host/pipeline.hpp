@@ -54,6 +54,9 @@ struct OperationRequest {
   ParameterCollection parameters;
   std::optional<Guid> user_id;     ///< the caller; empty = host.default_user_id
   std::optional<std::string> tag;  ///< read-only shared variable "tag"
+  /// W3C trace context of this operation (its span): the read-only shared variable
+  /// "traceparent", sent on every post as the Diagnostic-Id and traceparent properties.
+  std::optional<std::string> trace_parent;
   std::optional<Guid> request_id;  ///< empty = a new one
   std::string user_agent;          ///< InitiatingUserAgent
 };

@@ -33,6 +33,12 @@ inline constexpr std::string_view message = "stepline.message";
 inline constexpr std::string_view initiating_user_agent = "stepline.initiating_user_agent";
 }  // namespace twin
 
+/// The operation's W3C trace context, when it has one (an operation that came in over HTTP).
+namespace trace {
+inline constexpr std::string_view diagnostic_id = "Diagnostic-Id";
+inline constexpr std::string_view traceparent = "traceparent";
+}  // namespace trace
+
 /// Present (true) only on a context whose ParentContext, InputParameters and images were
 /// removed to fit the endpoint's size limit; the listener re-reads the record instead.
 inline constexpr std::string_view message_max_size_exceeded = "MessageMaxSizeExceeded";
