@@ -209,9 +209,26 @@ class Session final : public SessionBase {
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
     parser_->body_limit(server_.options.body_limit);
     lowest().expires_after(server_.options.request_timeout);
+    // A small request usually arrives whole in the first read: parse what is buffered at once
+    // rather than through another asynchronous read (a trip through the event loop each).
+    if (auto ec = parse_buffered(); ec != bhttp::error::need_more) return on_head(ec);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared()](beast::error_code ec, std::size_t) { self->on_head(ec); });
+  }
+
+  /// Feeds the buffered bytes to the parser, up to the end of the head (or of the message when
+  /// `body` is set); need_more when they do not reach it.
+  beast::error_code parse_buffered(bool body = false) {
+    beast::error_code ec;
+    while (buffer_.size() > 0) {
+      auto used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec || (body ? parser_->is_done() : parser_->is_header_done())) return ec;
+      if (used == 0) break;
+    }
+    if (body ? parser_->is_done() : parser_->is_header_done()) return {};
+    return bhttp::error::need_more;
   }
 
   void on_head(beast::error_code ec) {
@@ -275,6 +292,8 @@ class Session final : public SessionBase {
 
   void read_body() {
     if (parser_->is_done()) return on_body({});
+    parser_->eager(true);
+    if (auto ec = parse_buffered(true); ec != bhttp::error::need_more) return on_body(ec);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
@@ -467,7 +486,11 @@ void Server::Impl::start() {
 }
 
 void Server::Impl::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  // One network thread runs every handler in turn, so connections need no strands of their own
+  // (each would cost a dispatch per completion); several threads do.
+  auto executor = options.network_threads > 1 ? net::any_io_executor(net::make_strand(ioc))
+                                              : net::any_io_executor(ioc.get_executor());
+  acceptor.async_accept(executor, [this](beast::error_code ec, tcp::socket socket) {
     on_accept(ec, std::move(socket));
   });
 }
