@@ -150,12 +150,13 @@ Family<Metric>::Family(std::vector<std::string> label_names, std::size_t limit,
       make_(std::move(make)) {}
 
 template <class Metric>
-Metric& Family<Metric>::find_or_add(std::vector<std::string> key) {
-  if (key.size() != label_names_.size())
+Metric& Family<Metric>::find_or_add(std::span<const std::string_view> values) {
+  if (values.size() != label_names_.size())
     throw std::invalid_argument("a series needs " + std::to_string(label_names_.size()) +
-                                " label values, not " + std::to_string(key.size()));
+                                " label values, not " + std::to_string(values.size()));
   std::lock_guard lock(mutex_);
-  if (auto it = series_.find(key); it != series_.end()) return *it->second;
+  if (auto it = series_.find(values); it != series_.end()) return *it->second;
+  std::vector<std::string> key(values.begin(), values.end());
   if (series_.size() + 1 >= limit_ && !label_names_.empty())
     key.assign(label_names_.size(), std::string(overflow_value));
   auto& slot = series_[std::move(key)];
@@ -165,12 +166,13 @@ Metric& Family<Metric>::find_or_add(std::vector<std::string> key) {
 
 template <class Metric>
 Metric& Family<Metric>::labels(std::initializer_list<std::string_view> values) {
-  return find_or_add(std::vector<std::string>(values.begin(), values.end()));
+  return find_or_add(std::span<const std::string_view>(values.begin(), values.size()));
 }
 
 template <class Metric>
 Metric& Family<Metric>::labels(const std::vector<std::string>& values) {
-  return find_or_add(values);
+  std::vector<std::string_view> views(values.begin(), values.end());
+  return find_or_add(views);
 }
 
 template <class Metric>

@@ -5,6 +5,7 @@
 // (tables, messages) cannot grow memory without bound.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,13 +95,25 @@ class Family {
   friend class Registry;
   Family(std::vector<std::string> label_names, std::size_t limit,
          std::function<std::unique_ptr<Metric>()> make);
-  Metric& find_or_add(std::vector<std::string> key);
+  Metric& find_or_add(std::span<const std::string_view> values);
+
+  /// Orders label-value lists, and compares a stored list with the values asked for without
+  /// copying them: a series that exists costs no allocation to find.
+  struct Order {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return std::lexicographical_compare(
+          a.begin(), a.end(), b.begin(), b.end(),
+          [](std::string_view x, std::string_view y) { return x < y; });
+    }
+  };
 
   std::vector<std::string> label_names_;
   std::size_t limit_;
   std::function<std::unique_ptr<Metric>()> make_;
   mutable std::mutex mutex_;
-  std::map<std::vector<std::string>, std::unique_ptr<Metric>> series_;
+  std::map<std::vector<std::string>, std::unique_ptr<Metric>, Order> series_;
 };
 
 /// Every family a process exposes. Families are added at start-up; names are checked then
