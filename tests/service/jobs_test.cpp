@@ -22,6 +22,7 @@ endpoints:
     path: contacts
     connection: Endpoint=sb://127.0.0.1:1/;SharedAccessKeyName=k;SharedAccessKey=a2V5;UseDevelopmentEmulator=true
     retry: {max_attempts: 5, base_delay: 1h, max_delay: 10h, jitter: 0}
+    timeout: 1s
 steps:
   - name: Gate
     message: Create

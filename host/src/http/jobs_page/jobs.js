@@ -188,6 +188,7 @@ async function showJob(id) {
     field(fields, "Completed", when(job.completedOn));
     field(fields, "Postponed until", when(job.postponeUntil));
     field(fields, "Retries", job.retryCount);
+    field(fields, "Host deaths", job.crashCount);
     field(fields, "Execution time", job.executionTimeMs === null ? null : job.executionTimeMs + " ms");
     field(fields, "Lease", job.leaseOwner ? job.leaseOwner + " until " + job.leaseUntil : null);
     field(fields, "State / status code", job.stateCode + " / " + job.statusCode);
