@@ -183,6 +183,28 @@ std::string context_url(const Request& r, const Tables& tables, const std::strin
   return url + "/$entity";
 }
 
+/// The answer to a Create or Update that succeeded: 204, or with return=representation the
+/// record as stored (`represented`: 201 for a Create, 200 for an Update); OData-EntityId
+/// either way.
+Response written(const Request& r, Host& host, const Tables& tables, const std::string& table,
+                 const Guid& id, Entity target, const OperationResponse& result, int represented) {
+  Response answer;
+  if (prefers(r, "return=representation")) {
+    auto select = select_of(r);
+    auto record = stored_record(host, table, id, select, std::move(target));
+    answer =
+        json_response(represented, write_record(record, context_url(r, tables, table, select),
+                                                tables, prefers(r, "odata.include-annotations")));
+    answer.header("Preference-Applied", "return=representation");
+  } else {
+    answer = with_odata(Response{});
+    answer.status = 204;
+  }
+  answer.header("OData-EntityId", record_url(r, tables, table, id));
+  answer.header("x-ms-service-request-id", result.request_id.str());
+  return answer;
+}
+
 Response create(const Request& r, Host& host, const Tables& tables, const Caller& caller,
                 const std::string& table) {
   OperationRequest op;
@@ -190,26 +212,13 @@ Response create(const Request& r, Host& host, const Tables& tables, const Caller
   Entity target = read_record(r.body, table, tables);
   op.parameters.insert_or_assign("Target", Value(target));
   apply_headers(r, caller, op);
-  auto select = select_of(r);
+  select_of(r);  // a query option it cannot take is refused before anything runs
   auto result = run(host, op);
   if (!result.ok()) return failure(result);
   Guid id;
   if (auto it = result.output_parameters.find("id"); it != result.output_parameters.end())
     if (const auto* g = it->second.get_if<Guid>()) id = *g;
-  std::string location = record_url(r, tables, table, id);
-  Response answer;
-  if (prefers(r, "return=representation")) {
-    auto record = stored_record(host, table, id, select, std::move(target));
-    answer = json_response(201, write_record(record, context_url(r, tables, table, select), tables,
-                                             prefers(r, "odata.include-annotations")));
-    answer.header("Preference-Applied", "return=representation");
-  } else {
-    answer = with_odata(Response{});
-    answer.status = 204;
-  }
-  answer.header("OData-EntityId", location);
-  answer.header("x-ms-service-request-id", result.request_id.str());
-  return answer;
+  return written(r, host, tables, table, id, std::move(target), result, 201);
 }
 
 Response update(const Request& r, Host& host, const Tables& tables, const Caller& caller,
@@ -224,22 +233,10 @@ Response update(const Request& r, Host& host, const Tables& tables, const Caller
   target.id = id;
   op.parameters.insert_or_assign("Target", Value(target));
   apply_headers(r, caller, op);
-  auto select = select_of(r);
+  select_of(r);
   auto result = run(host, op);
   if (!result.ok()) return failure(result);
-  Response answer;
-  if (prefers(r, "return=representation")) {
-    auto record = stored_record(host, table, id, select, std::move(target));
-    answer = json_response(200, write_record(record, context_url(r, tables, table, select), tables,
-                                             prefers(r, "odata.include-annotations")));
-    answer.header("Preference-Applied", "return=representation");
-  } else {
-    answer = with_odata(Response{});
-    answer.status = 204;
-  }
-  answer.header("OData-EntityId", record_url(r, tables, table, id));
-  answer.header("x-ms-service-request-id", result.request_id.str());
-  return answer;
+  return written(r, host, tables, table, id, std::move(target), result, 200);
 }
 
 Response remove(const Request& r, Host& host, const Caller& caller, const std::string& table,
