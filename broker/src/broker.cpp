@@ -55,7 +55,21 @@ void Broker::stop() {
   server_.stop();
 }
 
+void Broker::run_on_loop(std::function<void()> task) {
+  {
+    std::lock_guard lock(tasks_mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  server_.wake();
+}
+
 void Broker::on_wake() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(tasks_mutex_);
+    tasks.swap(tasks_);
+  }
+  for (auto& task : tasks) task();
   if (!group_commit_) return;
   group_commit_->finished();
   // Settling publishers' deliveries happened outside their connections' events: wake each once.

@@ -15,10 +15,14 @@
 //   sasl_plain.cpp  SASL PLAIN against the policies (the one use of a Proton-internal interface)
 //   amqp_data.cpp   reading filters, outcomes and tags from Proton-C's data
 //   connection_input.cpp  one connection driven from bytes, without sockets (tests, fuzzing)
+//   monitoring.cpp  /healthz and /metrics over HTTP (http_listen), from snapshots of this thread
 // and below them the entities (queue, topic, event_hub, filter), the store and the codec.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -55,6 +59,17 @@ class Broker : public Server::Handler {
 
   /// What the broker refused and closed; readable from any thread.
   const Counters& counters() const { return counters_; }
+
+  /// Thread-safe: runs `task` on the AMQP thread (where the entities may be read), soon.
+  void run_on_loop(std::function<void()> task);
+  /// Messages that came in to and went out of each entity (by path), since start. AMQP thread.
+  struct Traffic {
+    uint64_t in = 0;
+    uint64_t out = 0;
+  };
+  const std::map<std::string, Traffic>& traffic() const { return traffic_; }
+  /// The entities, for a task run_on_loop() runs.
+  const Entities& entities() const { return entities_; }
   const BrokerConfig& config() const { return config_; }
   Admission& admission() { return admission_; }
 
@@ -139,6 +154,9 @@ class Broker : public Server::Handler {
   std::unique_ptr<GroupCommit> group_commit_;  // with data_dir
   int64_t last_second_ = 0;
   std::vector<pn_connection_t*> woken_;  // publishers' connections to wake after a commit
+  std::mutex tasks_mutex_;
+  std::vector<std::function<void()>> tasks_;  // from run_on_loop, run by on_wake
+  std::map<std::string, Traffic> traffic_;
   std::string incoming_;                 // bytes of the delivery being read, reused
   proton::message decoded_;              // the message being handled, reused
   proton::message outgoing_;             // reused for deliveries

@@ -127,12 +127,13 @@ class Reader {
       return c;
     }
     known_keys(root,
-               {"listen", "data_dir", "max_message_size", "idle_timeout", "commit_interval",
-                "commit_batch", "max_frame_size", "max_connections_per_address",
+               {"listen", "http_listen", "data_dir", "max_message_size", "idle_timeout",
+                "commit_interval", "commit_batch", "max_frame_size", "max_connections_per_address",
                 "max_unauthenticated_connections", "authentication_timeout", "sas_policies",
                 "queues", "topics", "event_hubs"},
                "the broker configuration");
     if (auto v = root["listen"]) c.listen = text(v, "'listen'");
+    if (auto v = root["http_listen"]) c.http_listen = text(v, "'http_listen'");
     if (auto v = root["data_dir"]) c.data_dir = text(v, "'data_dir'");
     if (auto v = root["max_message_size"])
       c.max_message_size =

@@ -77,6 +77,8 @@ struct ConnectionLimits {
 struct BrokerConfig {
   std::string source;  ///< the file it came from, for messages
   std::string listen = "127.0.0.1:5672";
+  /// Where /healthz and /metrics are served over HTTP (host:port); empty = not served.
+  std::string http_listen;
   std::string data_dir;  ///< empty = in memory only
   uint64_t max_message_size = 262'144;
   Millis idle_timeout{120'000};

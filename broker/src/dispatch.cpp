@@ -57,6 +57,7 @@ void Broker::deliver_from_queue(pn_link_t* l, LinkState& st) {
   while (pn_link_credit(l) > 0) {
     QueuedMessage* qm = q->next_available(now);
     if (!qm) break;
+    ++traffic_[q->path()].out;
     decode_message(qm->bytes, outgoing_);
     pn_delivery_t* d;
     if (st.peek_lock) {
@@ -85,6 +86,7 @@ void Broker::deliver_events(pn_link_t* l, LinkState& st) {
     if (st.next_event < p.begin_sequence()) st.next_event = p.begin_sequence();
     const StoredEvent* e = p.at(st.next_event);
     if (!e) break;
+    ++traffic_[st.address.hub->name()].out;
     int64_t seq = e->sequence;
     pn_delivery_t* d = pn_delivery(l, pn_dtag(reinterpret_cast<const char*>(&seq), sizeof(seq)));
     pn_link_send(l, e->bytes.data(), e->bytes.size());

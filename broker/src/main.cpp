@@ -6,11 +6,13 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "broker.hpp"
 #include "config.hpp"
 #include "log.hpp"
+#include "monitoring.hpp"
 
 namespace {
 
@@ -28,19 +30,22 @@ constexpr const char* kUsage =
     "usage: stepline-broker -c FILE [--listen HOST:PORT] [--log-level LEVEL]\n"
     "  -c, --config FILE       broker YAML file (see docs/BROKER.md); required\n"
     "      --listen HOST:PORT  address to listen on; overrides 'listen' in the file\n"
+    "      --http-listen HOST:PORT\n"
+    "                          serve /healthz and /metrics there; overrides 'http_listen'\n"
     "      --log-level LEVEL   trace, debug, info, warn, error or off (default info)\n"
     "  -h, --help              print this and exit\n";
 
 struct Options {
-  std::string config_path, listen, level = "info";
+  std::string config_path, listen, level = "info", http_listen;
 };
 
 // Three options need no more than the C library's getopt_long. Returns the exit code to stop
 // with, or -1 to go on.
 int parse_options(int argc, char** argv, Options& options) {
-  enum { kListen = 1000, kLogLevel };
+  enum { kListen = 1000, kLogLevel, kHttpListen };
   const option longs[] = {{"config", required_argument, nullptr, 'c'},
                           {"listen", required_argument, nullptr, kListen},
+                          {"http-listen", required_argument, nullptr, kHttpListen},
                           {"log-level", required_argument, nullptr, kLogLevel},
                           {"help", no_argument, nullptr, 'h'},
                           {nullptr, 0, nullptr, 0}};
@@ -55,6 +60,9 @@ int parse_options(int argc, char** argv, Options& options) {
         break;
       case kLogLevel:
         options.level = optarg;
+        break;
+      case kHttpListen:
+        options.http_listen = optarg;
         break;
       case 'h':
         std::cout << kUsage;
@@ -84,7 +92,7 @@ int main(int argc, char** argv) {
   using namespace stepline::broker;
   Options options;
   if (int code = parse_options(argc, argv, options); code >= 0) return code;
-  const auto& [config_path, listen, level] = options;
+  const auto& [config_path, listen, level, http_listen] = options;
 
   BrokerConfig config;
   try {
@@ -98,6 +106,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!listen.empty()) config.listen = listen;
+  if (!http_listen.empty()) config.http_listen = http_listen;
   raise_descriptor_limit();
 
   // Signals are taken by one thread with sigwait so the stop request is an ordinary call.
@@ -119,7 +128,14 @@ int main(int argc, char** argv) {
     log::info("stepline-broker: {} queues, {} topics, {} event hubs, {}", config.queues.size(),
               config.topics.size(), config.event_hubs.size(),
               config.data_dir.empty() ? "in memory" : "data in " + config.data_dir);
+    std::unique_ptr<Monitoring> monitoring;
+    if (!config.http_listen.empty()) {
+      monitoring = std::make_unique<Monitoring>(broker, config.http_listen);
+      log::info("health and metrics on {}/healthz and {}/metrics", monitoring->url(),
+                monitoring->url());
+    }
     broker.run(config.listen);
+    monitoring.reset();
     log::info("stopped");
   } catch (const std::exception& e) {
     log::error("{}", e.what());

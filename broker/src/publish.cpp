@@ -161,6 +161,7 @@ void Broker::enqueue_service_bus(proton::message& m, const Address& a, int64_t n
   }
   DuplicateDetector& dd = a.topic ? a.topic->duplicates() : a.queue->duplicates();
   if (dd.enabled() && dd.seen(id, now)) return;  // reported accepted, dropped (as Service Bus does)
+  ++traffic_[a.topic ? a.topic->path() : a.queue->path()].in;
   uint64_t seq = a.topic ? a.topic->next_sequence() : a.queue->next_sequence();
   auto& ann = m.message_annotations();
   ann.put(proton::symbol("x-opt-sequence-number"), int64_t(seq));
@@ -198,6 +199,7 @@ void Broker::enqueue_event(proton::message& m, const Address& a, int partition, 
   else if (partition < 0)
     partition = a.hub->choose_partition(partition_key(m));
   a.hub->append(partition, m, now);
+  ++traffic_[a.hub->name()].in;
   pump_partition(a.hub, partition);
 }
 
