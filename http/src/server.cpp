@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -89,6 +90,8 @@ class Server::Impl {
   void add_session(std::shared_ptr<Stream> session);
   void forget(SessionBase& session);
   void stop_accepting();
+  /// Every session still alive, copied out under the lock.
+  std::vector<std::shared_ptr<SessionBase>> live_sessions();
   void stop();
 
   /// Reserves `bytes` of the body budget; false when it would be exceeded.
@@ -541,20 +544,24 @@ void Server::Impl::stop_accepting() {
     beast::error_code ignored;
     acceptor.close(ignored);
   });
+  for (auto& s : live_sessions()) net::post(s->executor(), [s] { s->close_if_idle(); });
+}
+
+std::vector<std::shared_ptr<SessionBase>> Server::Impl::live_sessions() {
+  // The copies are released by the caller after the lock: a session whose handlers finish in the
+  // meantime is destroyed by the last copy, and its destructor takes the lock to forget itself.
+  std::vector<std::shared_ptr<SessionBase>> live;
   std::lock_guard lock(sessions_mutex);
   for (auto& weak : sessions)
-    if (auto s = weak.lock()) net::post(s->executor(), [s] { s->close_if_idle(); });
+    if (auto s = weak.lock()) live.push_back(std::move(s));
+  return live;
 }
 
 void Server::Impl::stop() {
   if (stopped) return;
   stopped = true;
   stop_accepting();
-  {
-    std::lock_guard lock(sessions_mutex);
-    for (auto& weak : sessions)
-      if (auto s = weak.lock()) net::post(s->executor(), [s] { s->close_now(); });
-  }
+  for (auto& s : live_sessions()) net::post(s->executor(), [s] { s->close_now(); });
   pool.stop();
   // Let the closes run, then end the loop even if a peer never answers a TLS close.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
