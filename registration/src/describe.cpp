@@ -17,27 +17,54 @@ namespace {
 
 struct Tree {
   enum class Kind { text, number, boolean, map, list };
+  struct Item;
   Kind kind = Kind::map;
   std::string value;
-  std::vector<std::pair<std::string, Tree>> items;
+  // Items of their own type, and the members that build trees defined after it: clang refuses a
+  // vector of std::pair<std::string, Tree>, or code using the vector, before Tree is complete.
+  std::vector<Item> items;
 
-  static Tree text(std::string v) { return {Kind::text, std::move(v), {}}; }
-  static Tree number(long long v) { return {Kind::number, std::to_string(v), {}}; }
-  static Tree number(double v) {
-    std::string s = std::to_string(v);
-    s.erase(s.find_last_not_of('0') + 1);
-    if (s.back() == '.') s.pop_back();
-    return {Kind::number, s, {}};
-  }
-  static Tree boolean(bool v) { return {Kind::boolean, v ? "true" : "false", {}}; }
-  static Tree list() { return {Kind::list, {}, {}}; }
+  static Tree text(std::string v);
+  static Tree number(long long v);
+  static Tree number(double v);
+  static Tree boolean(bool v);
+  static Tree list();
 
-  Tree& add(std::string key, Tree value) {
-    items.emplace_back(std::move(key), std::move(value));
-    return *this;
-  }
-  Tree& push(Tree value) { return add("", std::move(value)); }
+  Tree& add(std::string key, Tree value);
+  Tree& push(Tree value);
 };
+
+struct Tree::Item {
+  std::string key;
+  Tree value;
+};
+
+Tree Tree::text(std::string v) {
+  return {Kind::text, std::move(v), {}};
+}
+Tree Tree::number(long long v) {
+  return {Kind::number, std::to_string(v), {}};
+}
+Tree Tree::number(double v) {
+  std::string s = std::to_string(v);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (s.back() == '.') s.pop_back();
+  return {Kind::number, s, {}};
+}
+Tree Tree::boolean(bool v) {
+  return {Kind::boolean, v ? "true" : "false", {}};
+}
+Tree Tree::list() {
+  return {Kind::list, {}, {}};
+}
+
+Tree& Tree::add(std::string key, Tree value) {
+  items.push_back({std::move(key), std::move(value)});
+  return *this;
+}
+Tree& Tree::push(Tree value) {
+  return add("", std::move(value));
+}
 
 constexpr std::string_view masked = "***";
 
@@ -232,12 +259,11 @@ void emit(YAML::Emitter& out, const Tree& t) {
       break;
     case Tree::Kind::list:
       // Lists of names read best on one line.
-      bool flat = std::all_of(t.items.begin(), t.items.end(), [](const auto& item) {
-        return item.second.kind == Tree::Kind::text;
-      });
+      bool flat = std::all_of(t.items.begin(), t.items.end(),
+                              [](const auto& item) { return item.value.kind == Tree::Kind::text; });
       if (flat && !t.items.empty()) out << YAML::Flow;
       out << YAML::BeginSeq;
-      for (const auto& item : t.items) emit(out, item.second);
+      for (const auto& item : t.items) emit(out, item.value);
       out << YAML::EndSeq;
       break;
   }
@@ -265,7 +291,7 @@ void write(Writer& out, const Tree& t) {
       break;
     case Tree::Kind::list:
       out.StartArray();
-      for (const auto& item : t.items) write(out, item.second);
+      for (const auto& item : t.items) write(out, item.value);
       out.EndArray();
       break;
   }
@@ -281,16 +307,15 @@ void flatten(const Tree& t, const std::string& path,
         flatten(value, path.empty() ? key : path + "." + key, out);
       break;
     case Tree::Kind::list: {
-      bool flat = std::all_of(t.items.begin(), t.items.end(), [](const auto& item) {
-        return item.second.kind == Tree::Kind::text;
-      });
+      bool flat = std::all_of(t.items.begin(), t.items.end(),
+                              [](const auto& item) { return item.value.kind == Tree::Kind::text; });
       if (flat) {
         std::string joined;
-        for (const auto& item : t.items) joined += (joined.empty() ? "" : ", ") + item.second.value;
+        for (const auto& item : t.items) joined += (joined.empty() ? "" : ", ") + item.value.value;
         out.emplace_back(path, "[" + joined + "]");
       } else {
         for (std::size_t i = 0; i < t.items.size(); ++i)
-          flatten(t.items[i].second, path + "[" + std::to_string(i) + "]", out);
+          flatten(t.items[i].value, path + "[" + std::to_string(i) + "]", out);
       }
       break;
     }

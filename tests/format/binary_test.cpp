@@ -35,7 +35,10 @@ std::string run(const std::string& command) {
 }  // namespace
 
 TEST_CASE("binary: every value kind reads back as the same value") {
-  for (const auto& [name, value] : samples::every_value_kind()) {
+  // References, not a structured binding: CAPTURE's lambda captures the name.
+  for (const auto& entry : samples::every_value_kind()) {
+    const std::string& name = entry.first;
+    const Value& value = entry.second;
     CAPTURE(name);
     ExecutionContext c = samples::holding({{name, value}});
     CHECK(binary::read_context(binary::write_context(c)) == c);

@@ -101,7 +101,10 @@ std::string first_unordered_object(const rapidjson::Value& node, const std::stri
 }  // namespace
 
 TEST_CASE("dataverse-json: values JSON can tell apart read back as the same value") {
-  for (const auto& [name, value] : samples::every_value_kind()) {
+  // References, not a structured binding: CAPTURE's lambda captures the name.
+  for (const auto& entry : samples::every_value_kind()) {
+    const std::string& name = entry.first;
+    const Value& value = entry.second;
     CAPTURE(name);
     std::string text = dvj::write_value(value);
     CAPTURE(text);

@@ -12,7 +12,10 @@ namespace json = stepline::format::json;
 using stepline::format::FormatError;
 
 TEST_CASE("json: every value kind reads back as the same value") {
-  for (const auto& [name, value] : samples::every_value_kind()) {
+  // References, not a structured binding: CAPTURE's lambda captures the name.
+  for (const auto& entry : samples::every_value_kind()) {
+    const std::string& name = entry.first;
+    const Value& value = entry.second;
     CAPTURE(name);
     std::string text = json::write_value(value);
     CAPTURE(text);

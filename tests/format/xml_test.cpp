@@ -17,7 +17,10 @@ using stepline::format::FormatError;
 using stepline::test::contains;
 
 TEST_CASE("xml: every value kind reads back as the same value") {
-  for (const auto& [name, value] : samples::every_value_kind()) {
+  // References, not a structured binding: CAPTURE's lambda captures the name.
+  for (const auto& entry : samples::every_value_kind()) {
+    const std::string& name = entry.first;
+    const Value& value = entry.second;
     CAPTURE(name);
     ExecutionContext c = samples::holding({{name, value}});
     std::string text = xml::write_context(c);

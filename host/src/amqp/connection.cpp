@@ -631,7 +631,9 @@ void Connection::tick(Clock::time_point now) {
     return Outcome::failure(local_condition::timeout, describe(link, text));
   };
   bool queued = false;
-  for (auto& [key, link] : links_) {
+  for (auto& entry : links_) {
+    // A named reference, not a structured binding: the lambdas below capture it.
+    auto& link = entry.second;
     std::erase_if(link.queue, [&](const std::shared_ptr<Post>& post) {
       if (post->finished) return true;
       if (post->deadline > now) return false;
