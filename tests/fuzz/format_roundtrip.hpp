@@ -1,0 +1,45 @@
+// What each format's fuzz target checks: a body either reads as a context or is refused with a
+// FormatError (nothing else escapes, nothing crashes), and a context that was read writes back to
+// a body that reads as the same context.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include <stepline/format/binary.hpp>
+#include <stepline/format/format.hpp>
+
+namespace stepline::fuzz {
+
+inline int read_and_write_back(format::Format f, const std::uint8_t* data, std::size_t size) {
+  using namespace stepline::format;
+  ExecutionContext context;
+  try {
+    context = parse_any_format(std::string_view(reinterpret_cast<const char*>(data), size), f);
+  } catch (const FormatError&) {
+    return 0;
+  }
+  const std::string body = serialize_any_format(context, f);
+  try {
+    if (parse_any_format(body, f) == context) return 0;
+    std::fprintf(stderr, "%s: the context read back differs from the one written:\n%.*s\n",
+                 std::string(to_string(f)).c_str(), static_cast<int>(body.size()), body.data());
+  } catch (const FormatError& e) {
+    std::fprintf(stderr, "%s: the body written cannot be read back (%s):\n%.*s\n",
+                 std::string(to_string(f)).c_str(), e.what(), static_cast<int>(body.size()),
+                 body.data());
+  }
+  std::abort();
+}
+
+}  // namespace stepline::fuzz
+
+/// Defines the fuzz target of one format.
+#define STEPLINE_FORMAT_FUZZER(format_value)                                                 \
+  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {        \
+    return stepline::fuzz::read_and_write_back(stepline::format::Format::format_value, data, \
+                                               size);                                        \
+  }
