@@ -14,6 +14,7 @@
 #include <proton/uuid.hpp>
 
 #include "../src/format/context_fields.hpp"
+#include "untrusted_text.hpp"
 
 namespace stepline::format {
 namespace binary {
@@ -256,13 +257,18 @@ class Reader {
     proton::type_id t = next();
     if (t != proton::STRING && t != proton::SYMBOL)
       path.fail(std::string("expected a string, found ") + describe(t));
-    if (t == proton::SYMBOL) {
-      proton::symbol s;
-      d_ >> s;
-      return s;
-    }
     std::string s;
-    d_ >> s;
+    if (t == proton::SYMBOL) {
+      proton::symbol symbol;
+      d_ >> symbol;
+      s = std::move(symbol);
+    } else {
+      d_ >> s;
+    }
+    // AMQP strings are UTF-8 (symbols ASCII); Proton does not check, and a context read here may
+    // be posted again as JSON.
+    if (std::size_t bad = input::invalid_utf8_at(s); bad != std::string::npos)
+      path.fail("a string that is not UTF-8 (byte " + std::to_string(bad) + ")");
     return s;
   }
 

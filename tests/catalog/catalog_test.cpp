@@ -136,6 +136,16 @@ TEST_CASE("`stepline plugins scan` prints the descriptor of a good library as JS
   CHECK(description.types[0] == host::PluginTypeDescription{"Tests.Echo", "1.0.0"});
 }
 
+TEST_CASE("scanner output nested too deep is refused as not JSON, not followed down the stack") {
+  const std::string deep =
+      R"({"abi_major":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  CHECK_THROWS_WITH_AS(host::library_description_from_json(deep),
+                       doctest::Contains("the scanner's output is not JSON: "
+                                         "abi_major[0][0][0][0][0][0][0][0][0][0][0]…: nested "
+                                         "more than 256 levels deep"),
+                       std::runtime_error);
+}
+
 TEST_CASE("a library built for another ABI major is refused naming both versions") {
   TempFolder folder;
   PluginCatalog catalog(settings_for(plugin_folder_with(folder, {"abi_99"})));
@@ -264,6 +274,18 @@ TEST_CASE("an unchanged library is examined once; a changed one again") {
   PluginCatalog third(settings);
   CHECK_FALSE(library_named(third, "echo.so").from_scan_cache);
   CHECK(third.types().at(0).version == "2.0.0");
+}
+
+TEST_CASE("a scan cache nested too deep is ignored and every library is examined again") {
+  TempFolder folder;
+  const fs::path plugins = plugin_folder_with(folder, {"echo"});
+  fs::create_directories(folder / "data");
+  std::ofstream(folder / "data" / "plugin-scan-cache.json")
+      << R"({"format":1,"libraries":)" << std::string(100000, '[') << std::string(100000, ']')
+      << "}";
+  PluginCatalog catalog(settings_for(plugins, folder / "data"));
+  CHECK_FALSE(library_named(catalog, "echo.so").from_scan_cache);
+  CHECK(library_named(catalog, "echo.so").status == LibraryStatus::loaded);
 }
 
 TEST_CASE(

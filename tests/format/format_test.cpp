@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <stepline/format/binary.hpp>
+#include <stepline/format/cloudevents.hpp>
 #include <stepline/format/dataverse_json.hpp>
 #include <stepline/format/format.hpp>
 #include <stepline/format/json.hpp>
@@ -65,20 +66,22 @@ TEST_CASE("a malformed body is a FormatError in every format") {
 
 TEST_CASE("input nested deeper than any real context is refused, not followed down the stack") {
   const std::size_t deep = 100000;
+  const std::string too_deep =
+      "nested more than " + std::to_string(format::max_nesting) + " levels";
   CHECK_THROWS_WITH_AS(format::json::read_value(std::string(deep, '[') + std::string(deep, ']')),
-                       doctest::Contains("nested more than 200 levels"), FormatError);
+                       doctest::Contains(too_deep.c_str()), FormatError);
   CHECK_THROWS_WITH_AS(
       format::dataverse_json::read_context(R"({"SharedVariables":[{"key":"x","value":)" +
                                            std::string(deep, '[') + std::string(deep, ']') + "}]}"),
-      doctest::Contains("nested more than 200 levels"), FormatError);
+      doctest::Contains(too_deep.c_str()), FormatError);
   std::string xml =
       R"(<RemoteExecutionContext xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><SharedVariables>)";
   for (int i = 0; i < 1000; ++i)
     xml += R"(<KeyValuePairOfstringanyType><key>k</key><value i:type="a:Entity"><Attributes>)";
   for (int i = 0; i < 1000; ++i) xml += "</Attributes></value></KeyValuePairOfstringanyType>";
   xml += "</SharedVariables></RemoteExecutionContext>";
-  CHECK_THROWS_WITH_AS(format::xml::read_context(xml),
-                       doctest::Contains("nested more than 200 levels"), FormatError);
+  CHECK_THROWS_WITH_AS(format::xml::read_context(xml), doctest::Contains(too_deep.c_str()),
+                       FormatError);
   // A context whose values nest 300 entities deep: every writer copes, every reader refuses.
   Entity nested("account");
   for (int i = 0; i < 300; ++i) {
@@ -91,6 +94,75 @@ TEST_CASE("input nested deeper than any real context is refused, not followed do
        {Format::json, Format::dataverse_json, Format::xml, Format::binary, Format::cloudevents}) {
     CAPTURE(to_string(f));
     CHECK_THROWS_WITH_AS(parse_any_format(serialize_any_format(c, f), f),
-                         doctest::Contains("nested more than 200"), FormatError);
+                         doctest::Contains(too_deep.c_str()), FormatError);
+  }
+}
+
+/// The message of the FormatError `read` throws, or "" when it throws none.
+template <class Read>
+std::string format_error_of(Read&& read) {
+  try {
+    read();
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("a value nested too deep is named by its path, the part of it that says where") {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::string json = format_error_of(
+      [&] { format::json::read_context(R"({"sharedVariables":{"deep":)" + deep + "}}"); });
+  CHECK(json.starts_with(
+      "sharedVariables.deep[0][0][0][0][0][0][0][0][0][0]…: nested more than 256 levels deep"));
+  std::string dataverse = format_error_of([&] {
+    format::dataverse_json::read_context(R"({"SharedVariables":[{"key":"x","value":)" + deep +
+                                         "}]}");
+  });
+  CHECK(dataverse.starts_with("SharedVariables[0].value[0][0][0][0][0][0][0][0][0]…: nested"));
+  std::string cloudevent = format_error_of([&] {
+    format::cloudevents::read_context(
+        R"({"specversion":"1.0","id":"1","source":"/x","type":"t","data":{"inputParameters":{"Target":)" +
+        deep + "}}}");
+  });
+  CHECK(cloudevent.starts_with("data.inputParameters.Target[0][0][0][0][0][0][0][0][0]…: nested"));
+}
+
+TEST_CASE("the deepest context the host builds reads back in every format") {
+  // host.max_depth is at most 100, and a nested operation's context has two parents per level
+  // (the main operation's and its caller's): 200 parent contexts, each with a target whose
+  // attributes hold entities.
+  std::shared_ptr<const ExecutionContext> parent;
+  for (int i = 0; i <= 200; ++i) {
+    ExecutionContext c = samples::holding({{"n", Value(std::int32_t{i})}});
+    Entity inner("contact");
+    inner.set("parentcustomerid", EntityReference{"account", Guid::random(), "Contoso"});
+    Entity target("account", Guid::random());
+    target.set("primarycontact", Value(inner));
+    target.set("revenue", Money{Decimal("10.00")});
+    c.input_parameters.emplace("Target", Value(target));
+    c.depth = i / 2 + 1;
+    c.parent_context = parent;
+    parent = std::make_shared<const ExecutionContext>(std::move(c));
+  }
+  for (Format f :
+       {Format::json, Format::dataverse_json, Format::xml, Format::binary, Format::cloudevents}) {
+    CAPTURE(to_string(f));
+    CHECK(parse_any_format(serialize_any_format(*parent, f), f) == *parent);
+  }
+}
+
+TEST_CASE("text that is not UTF-8 is refused by every format, where JSON requires it too") {
+  ExecutionContext c = samples::holding({{"name", Value("caf\xc3\xa9")}});
+  for (Format f :
+       {Format::json, Format::dataverse_json, Format::xml, Format::binary, Format::cloudevents}) {
+    CAPTURE(to_string(f));
+    std::string body = serialize_any_format(c, f);
+    // The é's two bytes become a lone continuation byte and a byte UTF-8 never has.
+    auto at = body.find("caf\xc3\xa9");
+    REQUIRE(at != std::string::npos);
+    body[at + 3] = '\xff';
+    body[at + 4] = '\xfe';
+    CHECK_THROWS_WITH_AS(parse_any_format(body, f), doctest::Contains("UTF-8"), FormatError);
   }
 }

@@ -238,6 +238,16 @@ TEST_CASE(
   CHECK(h.count("account") == 4);
 }
 
+TEST_CASE("a worker that sends a frame nested a hundred thousand levels deep is stopped") {
+  IsolatedHost h(step("faulty", "Tests.Faulty", "pre-operation"));
+  auto r = h.create(account("deep", "deep-frame"));
+  CHECK(r.outcome == host::Outcome::failed);
+  CHECK(r.error_message.find("sent a frame that could not be read (a frame is not JSON: "
+                             "line[0][0][0]") != std::string::npos);
+  CHECK(r.error_message.find("nested more than 257 levels deep") != std::string::npos);
+  CHECK(h.create(account("after")).ok());
+}
+
 TEST_CASE("a worker that hangs past the step's timeout is killed and the operation fails") {
   IsolatedHost h(
       step("faulty", "Tests.Faulty", "pre-operation", "account", "    timeout: 1500ms\n"));

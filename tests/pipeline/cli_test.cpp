@@ -107,7 +107,7 @@ TEST_CASE("stepline exec refuses a malformed request, naming the field, and runs
 
   auto not_json = run_stepline({"exec", "-c", w.config.string(), "--request", "{oops"});
   CHECK(not_json.status == 2);
-  CHECK(not_json.output.find("not valid JSON") != std::string::npos);
+  CHECK(not_json.output.find("invalid JSON at line 1, column 2") != std::string::npos);
 
   auto unreadable = run_stepline({"exec", "-c", w.config.string(), "--request-file",
                                   (w.folder.path() / "none.json").string()});
@@ -117,6 +117,30 @@ TEST_CASE("stepline exec refuses a malformed request, naming the field, and runs
   auto neither = run_stepline({"exec", "-c", w.config.string()});
   CHECK(neither.status != 0);
   CHECK(neither.output.find("--request") != std::string::npos);
+}
+
+TEST_CASE("a request nested a hundred thousand levels deep is refused by exec and run, not fatal") {
+  Workspace w;
+  const std::string deep =
+      R"({"message":"Create","target":{"logicalName":"account","attributes":{"deep":)" +
+      std::string(100000, '[') + std::string(100000, ']') + "}}}";
+  auto file = w.write("deep.json", deep);
+  auto exec = run_stepline({"exec", "-c", w.config.string(), "--request-file", file.string()});
+  CHECK(exec.status == 2);
+  CHECK(exec.output.find("invalid request: target.attributes.deep[0][0][0][0][0][0][0][0][0]…: "
+                         "nested more than 64 levels deep") != std::string::npos);
+
+  auto lines =
+      w.write("deep.jsonl", R"({"message":"Create","target":{"logicalName":"account","attributes":)"
+                            R"({"name":"A"}}})"
+                            "\n" +
+                                deep + "\n");
+  auto run = run_stepline({"run", "-c", w.config.string(), "--requests", lines.string()});
+  CHECK(run.status == 2);
+  CHECK(run.output.find("deep.jsonl:2: invalid-request: target.attributes.deep[0]") !=
+        std::string::npos);
+  CHECK(run.output.find("1 succeeded, 0 rejected by a plug-in, 0 failed, 1 invalid") !=
+        std::string::npos);
 }
 
 TEST_CASE("stepline exec reports a registration it cannot use with its file and line") {

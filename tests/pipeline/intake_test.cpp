@@ -96,6 +96,30 @@ TEST_CASE("a malformed request is refused with the JSON path of the offending fi
       doctest::Contains("target.attributes.revenue: "), RequestError);
 }
 
+TEST_CASE("a request nested more than 64 levels deep is refused with the path where it starts") {
+  // The root, target and attributes are three levels; `levels` arrays nest inside.
+  auto nested = [](std::size_t levels) {
+    return R"({"message":"Create","target":{"logicalName":"account","attributes":{"deep":)" +
+           std::string(levels, '[') + std::string(levels, ']') + "}}}";
+  };
+  CHECK(path_of_error(nested(100000)) == "target.attributes.deep[0][0][0][0][0][0][0][0][0]…");
+  CHECK_THROWS_WITH_AS(parse_request(nested(100000)),
+                       doctest::Contains("…: nested more than 64 levels deep"), RequestError);
+  CHECK(path_of_error(nested(62)) == "target.attributes.deep[0][0][0][0][0][0][0][0][0]…");
+  // 61 arrays make 64 levels: the request is read, and refused only because the json format
+  // has no arrays of arrays.
+  CHECK_THROWS_WITH_AS(parse_request(nested(61)), doctest::Contains("target.attributes.deep"),
+                       RequestError);
+  try {
+    parse_request(nested(61));
+  } catch (const RequestError& e) {
+    CHECK(std::string(e.what()).find("nested more than") == std::string::npos);
+  }
+  // Invalid UTF-8 anywhere in the line is refused where it is.
+  CHECK_THROWS_WITH_AS(parse_request("{\"message\":\"Cr\xff\"}"),
+                       doctest::Contains("invalid UTF-8 at line 1, column 15"), RequestError);
+}
+
 TEST_CASE("the host runs JSON requests against the record store in its data folder") {
   TempFolder data;
   auto r = make_registration(

@@ -14,7 +14,10 @@
 #include <stepline/api.hpp>
 #include <stepline/fingerprint.hpp>
 
+#include <stepline/format/format.hpp>
+
 #include "description_json.hpp"
+#include "untrusted_json.hpp"
 
 namespace stepline::host {
 namespace {
@@ -135,8 +138,11 @@ std::string to_json(const LibraryDescription& description) {
 
 LibraryDescription library_description_from_json(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError()) throw std::runtime_error("the scanner's output is not JSON");
+  try {
+    input::read_json_document(json, doc, format::max_nesting);
+  } catch (const format::FormatError& e) {
+    throw std::runtime_error(std::string("the scanner's output is not JSON: ") + e.what());
+  }
   return detail::read_description(doc);
 }
 

@@ -11,7 +11,10 @@
 
 #include <stepline/host/log.hpp>
 
+#include <stepline/format/format.hpp>
+
 #include "description_json.hpp"
+#include "untrusted_json.hpp"
 
 namespace stepline::host::detail {
 namespace {
@@ -36,11 +39,11 @@ ScanCache::ScanCache(std::filesystem::path file) : file_(std::move(file)) {
   if (!in) return;
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
   try {
-    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("format") ||
-        !doc["format"].IsInt() || doc["format"].GetInt() != cache_format ||
-        !doc.HasMember("libraries") || !doc["libraries"].IsArray()) {
+    input::read_json_document(text, doc, format::max_nesting);
+    if (!doc.IsObject() || !doc.HasMember("format") || !doc["format"].IsInt() ||
+        doc["format"].GetInt() != cache_format || !doc.HasMember("libraries") ||
+        !doc["libraries"].IsArray()) {
       throw std::runtime_error("not a scan cache of this version");
     }
     for (const auto& entry : doc["libraries"].GetArray()) {

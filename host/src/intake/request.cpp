@@ -4,16 +4,20 @@
 #include <array>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "../store/json_codec.hpp"
+#include "untrusted_json.hpp"
 
 namespace stepline::host {
 namespace {
 
 using Json = rapidjson::Value;
+
+/// How deep a request may nest (docs/REQUESTS.md): 64, the default limit of .NET's JSON readers.
+/// The parser, the readers and the writers that copy parts of a request recurse once per level.
+constexpr std::size_t max_request_depth = 64;
 
 constexpr std::array known_fields = {"message",   "target", "parameters", "userId",
                                      "requestId", "tag",    "bypass",     "bypassStepIds",
@@ -47,16 +51,18 @@ Guid guid_field(const Json& j, const std::string& path) {
   return *g;
 }
 
+/// The problem a FormatError describes, without its path: what() is "<path>: <problem>".
+std::string problem_of(const FormatError& e) {
+  return e.path().empty() ? e.what() : std::string(e.what()).substr(e.path().size() + 2);
+}
+
 /// Runs one of the codec's readers on a part of the request, with the part's path in errors.
 template <class Read>
 auto read_at(Read read, const Json& j, const std::string& path) {
   try {
     return read(json_text(j));
   } catch (const FormatError& e) {
-    // what() is "<inner path>: <problem>"; keep the problem, re-root the path.
-    std::string problem =
-        e.path().empty() ? e.what() : std::string(e.what()).substr(e.path().size() + 2);
-    throw RequestError(prefixed(path, e.path()), problem);
+    throw RequestError(prefixed(path, e.path()), problem_of(e));
   }
 }
 
@@ -137,11 +143,11 @@ RequestError::RequestError(std::string path, const std::string& problem)
 
 OperationRequest parse_request(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError())
-    throw RequestError("", std::string("not valid JSON at offset ") +
-                               std::to_string(doc.GetErrorOffset()) + ": " +
-                               rapidjson::GetParseError_En(doc.GetParseError()));
+  try {
+    input::read_json_document(json, doc, max_request_depth);
+  } catch (const FormatError& e) {
+    throw RequestError(e.path(), problem_of(e));
+  }
   if (!doc.IsObject())
     throw RequestError("", "a request is a JSON object: {\"message\":\"Create\",\"target\":{…}}");
 

@@ -1,5 +1,9 @@
 #include "protocol.hpp"
 
+#include <stepline/format/format.hpp>
+
+#include "untrusted_json.hpp"
+
 namespace stepline::host::isolation {
 
 FrameWriter::FrameWriter(std::string_view kind) : writer_(buffer_) {
@@ -58,9 +62,13 @@ std::uint32_t frame_length(const char prefix[4]) {
 }
 
 Frame::Frame(std::string json) : source_(std::move(json)) {
-  document_.Parse(source_.data(), source_.size());
-  if (document_.HasParseError() || !document_.IsObject())
-    throw ProtocolError("a frame is not a JSON object");
+  try {
+    // A frame is an object around a context at most.
+    input::read_json_document(source_, document_, format::max_nesting + 1);
+  } catch (const format::FormatError& e) {
+    throw ProtocolError(std::string("a frame is not JSON: ") + e.what());
+  }
+  if (!document_.IsObject()) throw ProtocolError("a frame is not a JSON object");
   kind_ = text("kind");
 }
 

@@ -1,7 +1,7 @@
 // The members of an ExecutionContext as every format names them, and the checks their readers
-// share (the numbered fields, where a syntax error is). Each format walks this one table to write
-// and read a context; what differs between formats is only how a value of each C++ type is spelt,
-// which each format says once in an overload per type.
+// share (the numbered fields). Each format walks this one table to write and read a context;
+// what differs between formats is only how a value of each C++ type is spelt, which each format
+// says once in an overload per type.
 #pragma once
 
 #include <algorithm>
@@ -184,20 +184,6 @@ inline IsolationMode isolation_mode_from(int n, const Path& at) {
   if (n != 1 && n != 2)
     at.fail(std::to_string(n) + " is not an isolation mode; use 1 (none) or 2 (sandbox)");
   return static_cast<IsolationMode>(n);
-}
-
-/// "line 3, column 5": where byte `offset` of `text` is, for syntax errors.
-inline std::string line_and_column(std::string_view text, std::size_t offset) {
-  std::size_t line = 1, column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
 }  // namespace stepline::format::detail

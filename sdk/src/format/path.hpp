@@ -6,14 +6,18 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include <stepline/format/format.hpp>
 #include <stepline/format/format_error.hpp>
+
+#include "untrusted_text.hpp"
 
 namespace stepline::format::detail {
 
-/// How deep a document may nest. Readers recurse once per level, so this bounds their stack use
-/// on hostile input; real contexts nest a few dozen levels at most.
-constexpr std::size_t max_nesting = 200;
+/// How deep a document may nest (format.hpp). Readers recurse once per level, so this bounds their
+/// stack use on hostile input.
+using format::max_nesting;
 
 class Path {
  public:
@@ -28,17 +32,24 @@ class Path {
     check_depth();
   }
 
+  /// The dotted path; a deeper one than input::shown_path_levels shows that many segments and
+  /// "…", as the JSON reader's paths do.
   std::string str() const {
-    if (!parent_) return {};
-    std::string out = parent_->str();
-    if (is_index_) {
-      out += '[';
-      out += std::to_string(index_);
-      out += ']';
-    } else {
-      if (!out.empty()) out += '.';
-      out += key_;
+    std::vector<const Path*> chain;
+    for (const Path* p = this; p->parent_; p = p->parent_) chain.push_back(p);
+    std::string out;
+    for (std::size_t shown = 0; shown < chain.size() && shown < input::shown_path_levels; ++shown) {
+      const Path& p = *chain[chain.size() - 1 - shown];
+      if (p.is_index_) {
+        out += '[';
+        out += std::to_string(p.index_);
+        out += ']';
+      } else {
+        if (!out.empty()) out += '.';
+        out += p.key_;
+      }
     }
+    if (chain.size() > input::shown_path_levels) out += "…";
     return out;
   }
 

@@ -9,6 +9,7 @@
 #include <pugixml.hpp>
 
 #include "context_fields.hpp"
+#include "untrusted_text.hpp"
 
 namespace stepline::format::xml {
 namespace {
@@ -505,6 +506,9 @@ std::string write_context(const ExecutionContext& context) {
 }
 
 ExecutionContext read_context(std::string_view text) {
+  // pugixml takes any bytes; a context read here may be posted again as JSON, which is UTF-8.
+  if (std::size_t bad = input::invalid_utf8_at(text); bad != std::string_view::npos)
+    throw FormatError("", "invalid UTF-8 at " + input::line_and_column(text, bad));
   pugi::xml_document doc;
   // Keep a value that is only whitespace: it is the value.
   pugi::xml_parse_result parsed =
@@ -513,7 +517,7 @@ ExecutionContext read_context(std::string_view text) {
   if (!parsed) {
     throw FormatError(
         "", "invalid XML at " +
-                detail::line_and_column(text, static_cast<std::size_t>(parsed.offset)) + ": " +
+                input::line_and_column(text, static_cast<std::size_t>(parsed.offset)) + ": " +
                 parsed.description());
   }
   pugi::xml_node root = doc.document_element();

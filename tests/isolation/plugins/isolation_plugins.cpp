@@ -1,10 +1,13 @@
 // Plug-ins the isolation tests run in worker processes: each reports the process it ran in, so a
-// test can tell where it ran, and the Faulty one crashes, aborts, exits or hangs on request.
+// test can tell where it ran, and the Faulty one crashes, aborts, exits, hangs or writes a hostile
+// frame to the host on request.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include <stepline/plugin.hpp>
@@ -83,6 +86,27 @@ STEPLINE_PLUGIN(Reject, "Tests.Reject", "1.0.0")
 class Faulty : public stepline::Plugin {
  public:
   using Plugin::Plugin;
+
+  /// Writes a trace frame whose line is 100,000 nested arrays to the worker's channel to the host
+  /// (its one socket), as plug-in code that found it could.
+  static void write_deep_frame() {
+    const std::string body =
+        R"({"kind":"trace","line":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    std::string frame(4, '\0');
+    for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((body.size() >> (8 * (3 - i))) & 0xff);
+    frame += body;
+    for (int fd = 3; fd < 1024; ++fd) {
+      struct stat st;
+      if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+      for (std::size_t sent = 0; sent < frame.size();) {
+        const ssize_t n = ::write(fd, frame.data() + sent, frame.size() - sent);
+        if (n <= 0) return;
+        sent += static_cast<std::size_t>(n);
+      }
+      return;
+    }
+  }
+
   void execute(ExecutionContext& context, Services&) override {
     const auto fault = context.target()->get_as<std::string>("fault").value_or("");
     if (fault == "segv") {
@@ -95,6 +119,9 @@ class Faulty : public stepline::Plugin {
       std::this_thread::sleep_for(std::chrono::hours(1));
     } else if (fault == "throw") {
       throw std::runtime_error("the worker's plug-in threw");
+    } else if (fault == "deep-frame") {
+      write_deep_frame();
+      std::this_thread::sleep_for(std::chrono::hours(1));
     }
     context.target()->set("survived_in", Value(static_cast<int>(::getpid())));
   }

@@ -8,6 +8,7 @@
 // the standard library and fmt only.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,13 @@
 namespace stepline::format {
 
 enum class Format { dataverse_json, json, xml, binary, cloudevents };
+
+/// How many levels a context document may nest in any format; every reader refuses a deeper one
+/// with a FormatError naming the path, so hostile input cannot exhaust the stack (docs/FORMATS.md).
+/// A context nests a few levels of its own and one more per parent context, and the host gives a
+/// nested operation's context two parents per level (the main operation's and the caller's): the
+/// deepest context it builds, at host.max_depth 100, nests about 210 levels.
+inline constexpr std::size_t max_nesting = 256;
 
 /// "dataverse-json", "json", "xml", "binary", "cloudevents": the names registrations use.
 STEPLINE_API std::string_view to_string(Format format) noexcept;
