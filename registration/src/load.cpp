@@ -3,13 +3,18 @@
 #include <stepline/registration/load.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include <stepline/azure/connection_string.hpp>
 #include <stepline/registration/values.hpp>
 
 #include "mapping.hpp"
 #include "references.hpp"
+#include "untrusted_text.hpp"
 
 namespace stepline::registration {
 namespace fs = std::filesystem;
@@ -32,6 +37,22 @@ const std::vector<Choice<Stage>> stage_choices = {{"pre-validation", Stage::pre_
                                                   {"10", Stage::pre_validation},
                                                   {"20", Stage::pre_operation},
                                                   {"40", Stage::post_operation}};
+
+/// Reads the whole of `path` into `text`; false (errno set) when it cannot.
+bool read_text(const fs::path& path, std::string& text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream content;
+  content << in.rdbuf();
+  text = std::move(content).str();
+  return !in.bad();
+}
+
+std::string hex_byte(char c) {
+  constexpr char digits[] = "0123456789ABCDEF";
+  const auto b = static_cast<unsigned char>(c);
+  return {digits[b >> 4], digits[b & 15]};
+}
 
 // "step 'name'" when the item has a name to show, else "a step (steps[2])".
 std::string describe_item(const YAML::Node& node, std::string_view kind,
@@ -96,9 +117,23 @@ class Loader {
                                  (included_from ? " (relative to the including file)" : ""));
       return;
     }
+    std::string text;
+    if (!read_text(path, text)) {
+      problems_.error({file, 1, 1}, "cannot read the file: " + std::string(std::strerror(errno)));
+      return;
+    }
+    // Every string of a registration may end up in a JSON body, which must be UTF-8; yaml-cpp
+    // passes any byte through.
+    if (std::size_t bad = input::invalid_utf8_at(text); bad != std::string::npos) {
+      input::TextPosition at = input::position_of(text, bad);
+      problems_.error(
+          {file, static_cast<int>(at.line), static_cast<int>(at.column)},
+          "the file is not UTF-8 here (byte 0x" + hex_byte(text[bad]) + "); save it as UTF-8");
+      return;
+    }
     YAML::Node document;
     try {
-      document = YAML::LoadFile(file);
+      document = YAML::Load(text);
     } catch (const YAML::ParserException& e) {
       problems_.error(detail::location_of(file, e.mark), "YAML syntax error: " + e.msg);
       return;

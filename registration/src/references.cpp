@@ -1,5 +1,7 @@
 #include "references.hpp"
 
+#include "untrusted_text.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -7,6 +9,51 @@
 #include <sstream>
 
 namespace stepline::registration::detail {
+namespace {
+
+/// A secret is text: it travels in JSON (the worker protocol of isolated steps) and plug-ins
+/// receive it as a string, as in Dataverse. The message names where the value came from, never
+/// the value.
+bool is_text(std::string_view value, const SourceLocation& where, const std::string& field,
+             const std::string& source, Problems& problems) {
+  std::size_t bad = input::invalid_utf8_at(value);
+  if (bad == std::string_view::npos) return true;
+  problems.error(where, field + ": the value of " + source + " is not UTF-8 text (byte " +
+                            std::to_string(bad + 1) + " of it); secrets are text");
+  return false;
+}
+
+/// The content of a secret file, or nullopt (reported) when it is not a readable regular file of
+/// at most max_secret_file_size bytes: a FIFO would block the host and /dev/zero never end.
+std::optional<std::string> read_secret_file(const std::filesystem::path& path,
+                                            const SourceLocation& where, const std::string& field,
+                                            Problems& problems) {
+  std::error_code ec;
+  const bool regular = std::filesystem::is_regular_file(path, ec);
+  const auto size = regular ? std::filesystem::file_size(path, ec) : 0;
+  if (regular && !ec && size > max_secret_file_size) {
+    problems.error(where, field + ": secret file " + path.string() + " has " +
+                              std::to_string(size) + " bytes, more than the " +
+                              std::to_string(max_secret_file_size) +
+                              " a secret may have; name the file that holds only the secret");
+    return std::nullopt;
+  }
+  std::ifstream in;
+  if (regular && !ec) in.open(path, std::ios::binary);
+  if (!regular || ec || !in) {
+    int error = ec ? ec.value() : errno;
+    problems.error(
+        where, field + ": secret file " + path.string() + " cannot be read (" +
+                   (!regular && !ec ? "not a regular file" : std::strerror(error ? error : EIO)) +
+                   "); create it or correct the path");
+    return std::nullopt;
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  return std::move(content).str();
+}
+
+}  // namespace
 
 std::optional<std::string> resolve_references(std::string_view text,
                                               const std::filesystem::path& base_folder,
@@ -49,8 +96,10 @@ std::optional<std::string> resolve_references(std::string_view text,
         problems.error(where, name + ": environment variable " + variable +
                                   " is not set; export it before running stepline");
         ok = false;
-      } else {
+      } else if (is_text(value, where, name, "environment variable " + variable, problems)) {
         out += value;
+      } else {
+        ok = false;
       }
     } else if (reference.starts_with("file:")) {
       std::filesystem::path path(std::string(reference.substr(5)));
@@ -60,21 +109,17 @@ std::optional<std::string> resolve_references(std::string_view text,
         continue;
       }
       if (path.is_relative()) path = (base_folder / path).lexically_normal();
-      std::ifstream in(path, std::ios::binary);
-      if (!in || std::filesystem::is_directory(path)) {
-        int error = errno;
-        problems.error(where, name + ": secret file " + path.string() + " cannot be read (" +
-                                  (error ? std::strerror(error) : "not a file") +
-                                  "); create it or correct the path");
+      std::optional<std::string> value = read_secret_file(path, where, name, problems);
+      if (!value) {
         ok = false;
         continue;
       }
-      std::ostringstream content;
-      content << in.rdbuf();
-      std::string value = content.str();
       // Editors end files with a newline that is not part of the secret.
-      while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
-      out += value;
+      while (!value->empty() && (value->back() == '\n' || value->back() == '\r')) value->pop_back();
+      if (is_text(*value, where, name, "secret file " + path.string(), problems))
+        out += *value;
+      else
+        ok = false;
     } else {
       // Only a short kind word is echoed: whatever else sits inside ${...} may be a secret.
       std::size_t colon = reference.find(':');

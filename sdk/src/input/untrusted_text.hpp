@@ -50,18 +50,30 @@ inline std::size_t invalid_utf8_at(std::string_view text) {
   return std::string_view::npos;
 }
 
-/// "line 3, column 5": where byte `offset` of `text` is, for syntax errors.
-inline std::string line_and_column(std::string_view text, std::size_t offset) {
-  std::size_t line = 1, column = 1;
+struct TextPosition {
+  std::size_t line = 1;
+  std::size_t column = 1;
+};
+
+/// Where byte `offset` of `text` is: line and column from 1, the column counted in characters
+/// (a UTF-8 sequence counts once), as editors show it.
+inline TextPosition position_of(std::string_view text, std::size_t offset) {
+  TextPosition at;
   for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
     if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
+      ++at.line;
+      at.column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++at.column;
     }
   }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+  return at;
+}
+
+/// "line 3, column 5": where byte `offset` of `text` is, for syntax errors.
+inline std::string line_and_column(std::string_view text, std::size_t offset) {
+  TextPosition at = position_of(text, offset);
+  return "line " + std::to_string(at.line) + ", column " + std::to_string(at.column);
 }
 
 }  // namespace stepline::input
