@@ -12,6 +12,9 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(RapidJSON CONFIG REQUIRED)
 find_package(pugixml REQUIRED)
 find_package(benchmark QUIET)
+# libyaml reads registrations: an event parser, so a large registration is read item by item.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LibYAML REQUIRED IMPORTED_TARGET GLOBAL yaml-0.1)
 
 if(NOT TARGET yaml-cpp::yaml-cpp)
   add_library(yaml-cpp::yaml-cpp ALIAS yaml-cpp)

@@ -3,10 +3,13 @@
 #include <stepline/registration/load.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <numeric>
 #include <sstream>
 
 #include <stepline/azure/connection_string.hpp>
@@ -15,6 +18,7 @@
 #include "mapping.hpp"
 #include "references.hpp"
 #include "untrusted_text.hpp"
+#include "yaml_stream.hpp"
 
 namespace stepline::registration {
 namespace fs = std::filesystem;
@@ -23,6 +27,9 @@ using azure::ConnectionStringPart;
 using azure::split_connection_string;
 using detail::Choice;
 using detail::Mapping;
+using detail::YamlError;
+using detail::YamlNode;
+using detail::YamlStream;
 
 namespace {
 
@@ -48,21 +55,44 @@ bool read_text(const fs::path& path, std::string& text) {
   return !in.bad();
 }
 
+bool same_but_case(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
 std::string hex_byte(char c) {
   constexpr char digits[] = "0123456789ABCDEF";
   const auto b = static_cast<unsigned char>(c);
   return {digits[b >> 4], digits[b & 15]};
 }
 
+/// Calls `repeat(item, first)` for each of `count` items whose key (`key_of(item)`) an item
+/// declared before it has, `first` being the first of those. Sorted indexes rather than a map of
+/// copies of the keys: a registration may hold 230,000 steps.
+template <class KeyOf, class Repeat>
+void for_each_repeat(std::size_t count, KeyOf key_of, Repeat repeat) {
+  std::vector<std::size_t> order(count);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  // Stable: equal keys stay in the order they were declared in.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return key_of(a) < key_of(b); });
+  for (std::size_t k = 1, first = count ? order[0] : 0; k < count; ++k) {
+    if (key_of(order[k]) != key_of(order[k - 1]))
+      first = order[k];
+    else
+      repeat(order[k], first);
+  }
+}
+
 // "step 'name'" when the item has a name to show, else "a step (steps[2])".
-std::string describe_item(const YAML::Node& node, std::string_view kind,
-                          const std::string& prefix) {
-  if (node.IsMap()) {
-    const YAML::Node& map = node;
-    for (auto it = map.begin(); it != map.end(); ++it)
-      if (it->first.IsScalar() && it->first.Scalar() == "name" && it->second.IsScalar() &&
-          !it->second.Scalar().empty())
-        return std::string(kind) + " '" + it->second.Scalar() + "'";
+std::string describe_item(const YamlNode& node, std::string_view kind, const std::string& prefix) {
+  if (node.is_map()) {
+    for (std::size_t i = 0; i < node.map_size(); ++i)
+      if (node.key(i).is_scalar() && node.key(i).text == "name" && node.value(i).is_scalar() &&
+          !node.value(i).text.empty())
+        return std::string(kind) + " '" + node.value(i).text + "'";
   }
   bool vowel = kind == "endpoint" || kind == "API key";
   return (vowel ? "an " : "a ") + std::string(kind) + " (" + prefix + ")";
@@ -117,84 +147,132 @@ class Loader {
                                  (included_from ? " (relative to the including file)" : ""));
       return;
     }
-    std::string text;
-    if (!read_text(path, text)) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(file.c_str(), "rb"),
+                                                       &std::fclose);
+    if (!in) {
       problems_.error({file, 1, 1}, "cannot read the file: " + std::string(std::strerror(errno)));
       return;
     }
-    // Every string of a registration may end up in a JSON body, which must be UTF-8; yaml-cpp
-    // passes any byte through.
-    if (std::size_t bad = input::invalid_utf8_at(text); bad != std::string::npos) {
-      input::TextPosition at = input::position_of(text, bad);
-      problems_.error(
-          {file, static_cast<int>(at.line), static_cast<int>(at.column)},
-          "the file is not UTF-8 here (byte 0x" + hex_byte(text[bad]) + "); save it as UTF-8");
-      return;
-    }
-    YAML::Node document;
-    try {
-      document = YAML::Load(text);
-    } catch (const YAML::ParserException& e) {
-      problems_.error(detail::location_of(file, e.mark), "YAML syntax error: " + e.msg);
-      return;
-    } catch (const YAML::Exception& e) {
-      problems_.error({file, 1, 1}, "cannot read the file: " + e.msg);
-      return;
-    }
     registration_.files.push_back(path);
-    if (!document || document.IsNull()) return;  // an empty file registers nothing
-
     stack_.push_back(identity);
-    Mapping top(document, file, "a registration file", "",
-                {"include", "host", "http", "plugins", "endpoints", "steps"}, problems_);
-    if (top.ok()) {
-      const fs::path folder = path.parent_path();
-      if (top.has("host")) read_host(top.node("host"), file, folder);
-      if (top.has("http")) read_http(top.node("http"), file, folder);
-      for_each_item(top, "plugins", [&](const YAML::Node& n, const std::string& prefix) {
-        read_plugin(n, file, prefix);
-      });
-      for_each_item(top, "endpoints", [&](const YAML::Node& n, const std::string& prefix) {
-        read_endpoint(n, file, folder, prefix);
-      });
-      for_each_item(top, "steps", [&](const YAML::Node& n, const std::string& prefix) {
-        read_step(n, file, folder, prefix);
-      });
-      if (top.has("include")) read_includes(top, folder);
+    try {
+      read_document(in.get(), file, path.parent_path());
+    } catch (const YamlError& e) {
+      if (e.line == 0)
+        report_encoding(path, file, e);
+      else
+        problems_.error({file, static_cast<int>(e.line), static_cast<int>(e.column)},
+                        std::string("YAML syntax error: ") + e.what());
     }
     stack_.pop_back();
     done_.push_back(identity);
   }
 
-  template <class Read>
-  void for_each_item(Mapping& top, std::string_view section, Read read) {
-    if (!top.has(section)) return;
-    YAML::Node list = top.node(section);
-    if (!list.IsSequence()) {
-      problems_.error(top.where(section), std::string(section) +
-                                              ": expected a list of items, each starting with "
-                                              "'- '");
-      return;
+  /// The YAML reader stopped at a byte sequence it does not take. Every string of a
+  /// registration may end up in a JSON body, which must be UTF-8: the file is read again to say
+  /// where the first byte that is not UTF-8 is, as every reader of untrusted text says it.
+  void report_encoding(const fs::path& path, const std::string& file, const YamlError& e) {
+    std::string text;
+    if (read_text(path, text)) {
+      if (std::size_t bad = input::invalid_utf8_at(text); bad != std::string::npos) {
+        input::TextPosition at = input::position_of(text, bad);
+        problems_.error(
+            {file, static_cast<int>(at.line), static_cast<int>(at.column)},
+            "the file is not UTF-8 here (byte 0x" + hex_byte(text[bad]) + "); save it as UTF-8");
+        return;
+      }
     }
-    std::size_t index = 0;
-    for (const auto& item : list)
-      read(item, std::string(section) + "[" + std::to_string(index++) + "]");
+    input::TextPosition at = input::position_of(text, e.offset);
+    problems_.error({file, static_cast<int>(at.line), static_cast<int>(at.column)},
+                    std::string("YAML syntax error: ") + e.what());
   }
 
-  void read_includes(Mapping& top, const fs::path& folder) {
-    YAML::Node node = top.node("include");
-    std::vector<YAML::Node> entries;
-    if (node.IsSequence())
-      for (const auto& entry : node) entries.push_back(entry);
+  /// Reads a file's sections item by item as the YAML stream delivers them, so that only one
+  /// item's nodes exist at a time; its includes are read after its own items.
+  void read_document(std::FILE* in, const std::string& file, const fs::path& folder) {
+    YamlStream yaml(in);
+    if (!yaml.start_document()) return;  // an empty file registers nothing
+    const std::string what = "a registration file";
+    if (!yaml.enter_map()) {
+      YamlNode root = yaml.read();
+      // A file holding only a comment, or nothing, registers nothing.
+      if (!root.is_null())
+        Mapping(root, file, what, "", {}, problems_);  // reports that it is not a mapping
+      check_single_document(yaml, file);
+      return;
+    }
+    const std::vector<std::string_view> sections = {"include", "host",      "http",
+                                                    "plugins", "endpoints", "steps"};
+    std::vector<std::string> seen;
+    std::optional<YamlNode> includes;
+    while (yaml.peek() == YamlStream::Next::node) {
+      YamlNode key = yaml.read();
+      if (!detail::check_key(key, file, what, sections, seen, problems_)) {
+        yaml.read();  // the value of a key already reported
+        continue;
+      }
+      const std::string& section = key.text;
+      if (section == "plugins" || section == "endpoints" || section == "steps") {
+        read_items(yaml, file, folder, section);
+      } else if (section == "host") {
+        YamlNode host = yaml.read();
+        if (!host.is_null()) read_host(host, file, folder);
+      } else if (section == "http") {
+        YamlNode http = yaml.read();
+        if (!http.is_null()) read_http(http, file, folder);
+      } else {
+        includes = yaml.read();
+      }
+    }
+    yaml.leave();
+    check_single_document(yaml, file);
+    if (includes && !includes->is_null()) read_includes(*includes, file, folder);
+  }
+
+  /// One document per file: a second one would otherwise be ignored without a word.
+  void check_single_document(YamlStream& yaml, const std::string& file) {
+    if (yaml.next_document())
+      problems_.error({file, static_cast<int>(yaml.line()), static_cast<int>(yaml.column())},
+                      "a second YAML document ('---') in one registration file; put it in a "
+                      "file of its own and include that");
+  }
+
+  /// The items of a plugins, endpoints or steps section, each read as soon as it is complete.
+  void read_items(YamlStream& yaml, const std::string& file, const fs::path& folder,
+                  const std::string& section) {
+    if (!yaml.enter_sequence()) {
+      YamlNode value = yaml.read();
+      if (!value.is_null())
+        problems_.error(detail::location_of(file, value),
+                        section + ": expected a list of items, each starting with '- '");
+      return;
+    }
+    for (std::size_t index = 0; yaml.peek() == YamlStream::Next::node; ++index) {
+      const YamlNode item = yaml.read();
+      const std::string prefix = section + "[" + std::to_string(index) + "]";
+      if (section == "plugins")
+        read_plugin(item, file, prefix);
+      else if (section == "endpoints")
+        read_endpoint(item, file, folder, prefix);
+      else
+        read_step(item, file, folder, prefix);
+    }
+    yaml.leave();
+  }
+
+  void read_includes(const YamlNode& node, const std::string& file, const fs::path& folder) {
+    std::vector<const YamlNode*> entries;
+    if (node.is_sequence())
+      for (const auto& entry : node.items) entries.push_back(&entry);
     else
-      entries.push_back(node);
-    for (const auto& entry : entries) {
-      SourceLocation where = detail::location_of(top.where().file, entry.Mark());
-      if (!entry.IsScalar() || entry.Scalar().empty()) {
+      entries.push_back(&node);
+    for (const YamlNode* entry : entries) {
+      SourceLocation where = detail::location_of(file, *entry);
+      if (!entry->is_scalar() || entry->text.empty()) {
         problems_.error(where, "include: expected a file path or a list of file paths");
         continue;
       }
-      fs::path included(entry.Scalar());
+      fs::path included(entry->text);
       if (included.is_relative()) included = (folder / included).lexically_normal();
       load_file(included, where);
     }
@@ -206,7 +284,7 @@ class Loader {
     return fs::absolute(p).lexically_normal();
   }
 
-  void read_host(const YAML::Node& node, const std::string& file, const fs::path& folder) {
+  void read_host(const YamlNode& node, const std::string& file, const fs::path& folder) {
     Mapping m(node, file, "host", "host.",
               {"plugin_folder", "data_folder", "log_level", "log_format", "organization",
                "business_unit_id", "default_user_id", "max_depth", "async_workers",
@@ -260,7 +338,7 @@ class Loader {
     }
   }
 
-  void read_http(const YAML::Node& node, const std::string& file, const fs::path& folder) {
+  void read_http(const YamlNode& node, const std::string& file, const fs::path& folder) {
     Mapping m(node, file, "http", "http.",
               {"listen", "body_limit", "workers", "queue", "max_connections", "request_timeout",
                "idle_timeout", "tls", "api_keys", "tables"},
@@ -301,15 +379,29 @@ class Loader {
           *target = *v;
       }
     if (m.has("tls")) read_http_tls(m.node("tls"), file, folder, http);
-    for_each_item(m, "api_keys", [&](const YAML::Node& n, const std::string& prefix) {
-      read_api_key(n, file, folder, "http." + prefix);
+    for_each_item(m, "api_keys", [&](const YamlNode& n, const std::string& prefix) {
+      read_api_key(n, file, folder, prefix);
     });
-    for_each_item(m, "tables", [&](const YAML::Node& n, const std::string& prefix) {
-      read_web_api_table(n, file, "http." + prefix);
+    for_each_item(m, "tables", [&](const YamlNode& n, const std::string& prefix) {
+      read_web_api_table(n, file, prefix);
     });
   }
 
-  void read_http_tls(const YAML::Node& node, const std::string& file, const fs::path& folder,
+  /// Reads each item of the list under `key` of `m`, named by its place ("http.tables[1]").
+  template <class Read>
+  void for_each_item(Mapping& m, std::string_view key, Read read) {
+    if (!m.has(key)) return;
+    const YamlNode& list = m.node(key);
+    if (!list.is_sequence()) {
+      problems_.error(m.where(key),
+                      m.field(key) + ": expected a list of items, each starting with '- '");
+      return;
+    }
+    for (std::size_t index = 0; index < list.items.size(); ++index)
+      read(list.items[index], m.field(key) + "[" + std::to_string(index) + "]");
+  }
+
+  void read_http_tls(const YamlNode& node, const std::string& file, const fs::path& folder,
                      HttpSettings& http) {
     Mapping m(node, file, "http.tls", "http.tls.", {"certificate", "key"}, problems_);
     if (!m.ok()) return;
@@ -326,7 +418,7 @@ class Loader {
     }
   }
 
-  void read_api_key(const YAML::Node& node, const std::string& file, const fs::path& folder,
+  void read_api_key(const YamlNode& node, const std::string& file, const fs::path& folder,
                     const std::string& prefix) {
     Mapping m(node, file, describe_item(node, "API key", prefix), prefix + ".",
               {"name", "key", "user", "may_impersonate"}, problems_);
@@ -334,10 +426,7 @@ class Loader {
     ApiKey k;
     k.where = m.where();
     if (m.require("name", "add name: a name for logs and metrics (the key itself never appears)"))
-      if (auto v = m.text("name"); v && !v->empty()) {
-        k.name = *v;
-        api_key_names_.push_back({k.name, m.where("name")});
-      }
+      if (auto v = m.text("name"); v && !v->empty()) k.name = *v;
     if (m.require("key", "add key: ${env:NAME} naming a variable that holds the key")) {
       if (auto raw = m.text("key")) {
         if (!raw->empty() && raw->find("${") == std::string::npos)
@@ -359,16 +448,11 @@ class Loader {
     }
     if (auto v = m.guid("user")) k.user = *v;
     if (auto v = m.boolean("may_impersonate")) k.may_impersonate = *v;
-    if (!k.key.empty())
-      for (const auto& other : registration_.http.api_keys)
-        if (other.key == k.key)
-          problems_.error(m.where("key"), m.field("key") + ": the same key as API key '" +
-                                              other.name + "' at " + other.where.str() +
-                                              "; give each client its own key");
+    api_key_marks_.push_back({m.where("name"), m.where("key"), m.field("key")});
     registration_.http.api_keys.push_back(std::move(k));
   }
 
-  void read_web_api_table(const YAML::Node& node, const std::string& file,
+  void read_web_api_table(const YamlNode& node, const std::string& file,
                           const std::string& prefix) {
     Mapping m(node, file, describe_item(node, "table", prefix), prefix + ".",
               {"name", "set", "columns"}, problems_);
@@ -383,16 +467,16 @@ class Loader {
         problems_.error(m.where(name == t.name ? "name" : "set"),
                         prefix + ": '" + name + "' cannot appear in a URL path segment");
     if (m.has("columns")) {
-      YAML::Node columns = m.node("columns");
-      if (!columns.IsMap()) {
+      const YamlNode& columns = m.node("columns");
+      if (!columns.is_map()) {
         problems_.error(m.where("columns"), m.field("columns") +
                                                 ": expected a mapping of column: type, e.g. "
                                                 "{revenue: money, industrycode: optionset}");
       } else {
-        for (auto it = columns.begin(); it != columns.end(); ++it) {
-          SourceLocation where = detail::location_of(file, it->second.Mark());
-          std::string column = it->first.Scalar();
-          std::string type = it->second.IsScalar() ? it->second.Scalar() : "";
+        for (std::size_t i = 0; i < columns.map_size(); ++i) {
+          SourceLocation where = detail::location_of(file, columns.value(i));
+          const std::string& column = columns.key(i).text;
+          std::string type = columns.value(i).is_scalar() ? columns.value(i).text : "";
           auto kind = column_kind(type);
           if (!kind)
             problems_.error(where, m.field("columns") + "." + column + ": '" + type +
@@ -436,16 +520,17 @@ class Loader {
                       "http.listen: " + http.address +
                           " can be reached from other machines and no http.api_keys are set; "
                           "add api_keys, or listen on 127.0.0.1");
-    std::map<std::string, SourceLocation> names, sets;
-    for (const auto& t : http.tables) {
-      for (auto [name, seen] : {std::pair{t.name, &names}, std::pair{t.set, &sets}}) {
-        if (name.empty()) continue;
-        auto [it, inserted] = seen->emplace(name, t.where);
-        if (!inserted)
-          problems_.error(t.where, "http.tables: '" + name + "' is already listed at " +
-                                       it->second.str() + "; list each table and set once");
-      }
-    }
+    const auto& tables = http.tables;
+    for (auto part : {&WebApiTable::name, &WebApiTable::set})
+      for_each_repeat(
+          tables.size(), [&](std::size_t i) -> const std::string& { return tables[i].*part; },
+          [&](std::size_t later, std::size_t first) {
+            const std::string& name = tables[later].*part;
+            if (!name.empty())
+              problems_.error(tables[later].where,
+                              "http.tables: '" + name + "' is already listed at " +
+                                  tables[first].where.str() + "; list each table and set once");
+          });
   }
 
   void finish_host() {
@@ -462,7 +547,7 @@ class Loader {
     host.default_user_id = default_user_id_.value_or(name_based_id("user:" + org));
   }
 
-  void read_plugin(const YAML::Node& node, const std::string& file, const std::string& prefix) {
+  void read_plugin(const YamlNode& node, const std::string& file, const std::string& prefix) {
     Mapping m(node, file, "a plug-in entry (" + prefix + ")", prefix + ".", {"file", "sha256"},
               problems_);
     if (!m.ok()) return;
@@ -497,7 +582,7 @@ class Loader {
     }
   }
 
-  void read_endpoint(const YAML::Node& node, const std::string& file, const fs::path& folder,
+  void read_endpoint(const YamlNode& node, const std::string& file, const fs::path& folder,
                      const std::string& prefix) {
     Mapping m(node, file, describe_item(node, "endpoint", prefix), "",
               {"name", "contract", "format", "connection", "path", "user_claim", "auth", "retry",
@@ -586,7 +671,7 @@ class Loader {
     }
   }
 
-  void read_retry(const YAML::Node& node, const std::string& file, const std::string& what,
+  void read_retry(const YamlNode& node, const std::string& file, const std::string& what,
                   RetryPolicy& retry) {
     Mapping m(node, file, "the retry policy of " + what, "retry.",
               {"max_attempts", "base_delay", "max_delay", "jitter"}, problems_);
@@ -646,7 +731,7 @@ class Loader {
                         "reply_to: only twoway endpoints wait for a reply; remove it");
   }
 
-  void read_step(const YAML::Node& node, const std::string& file, const fs::path& folder,
+  void read_step(const YamlNode& node, const std::string& file, const fs::path& folder,
                  const std::string& prefix) {
     Mapping m(node, file, describe_item(node, "step", prefix), "",
               {"id", "name", "message", "entity", "stage", "mode", "rank", "filtering_attributes",
@@ -656,23 +741,23 @@ class Loader {
     if (!m.ok()) return;
     Step s;
     s.where = m.where();
-    if (auto v = m.text("name"); v && !v->empty()) {
-      s.name = *v;
-      step_names_.push_back({s.name, m.where("name")});
-    }
+    if (auto v = m.text("name"); v && !v->empty()) s.name = *v;
     m.require("name", "add name: a unique name for the step (its id is derived from it)");
     if (auto v = m.guid("id")) {
       s.id = *v;
     } else if (!s.name.empty()) {
       s.id = step_id_from_name(s.name);
     }
-    step_ids_.push_back({m.has("id") ? m.where("id") : m.where("name"), m.has("id")});
+    const SourceLocation name_where = m.where("name");
+    const SourceLocation id_where = m.has("id") ? m.where("id") : name_where;
+    step_marks_.push_back(
+        {name_where.line, name_where.column, id_where.line, id_where.column, m.has("id")});
 
     if (m.require("message", "add message: Create, Update, Delete or a custom message name")) {
       if (auto v = m.text("message")) {
         s.message = *v;
         for (auto known : well_known_messages)
-          if (known != *v && detail::edit_distance(known, *v) == 0)
+          if (known != *v && same_but_case(known, *v))
             problems_.error(m.where("message"), "message: names are case-sensitive; write " +
                                                     std::string(known) + " instead of " + *v);
       }
@@ -768,14 +853,14 @@ class Loader {
   }
 
   void read_images(Mapping& step, const std::string& file, Step& s, bool has_stage) {
-    YAML::Node list = step.node("images");
-    if (!list.IsSequence()) {
+    const YamlNode& list = step.node("images");
+    if (!list.is_sequence()) {
       problems_.error(step.where("images"),
                       "images: expected a list of images, each starting with '- '");
       return;
     }
     std::size_t index = 0;
-    for (const auto& node : list) {
+    for (const auto& node : list.items) {
       std::string prefix = "images[" + std::to_string(index++) + "].";
       Mapping m(node, file, "an image of " + step.what(), prefix, {"alias", "kind", "columns"},
                 problems_);
@@ -819,31 +904,74 @@ class Loader {
 
   void check_unique_names() {
     report_duplicates(endpoint_names_, "endpoint");
-    report_duplicates(step_names_, "step");
-    report_duplicates(api_key_names_, "API key");
-    std::map<Guid, StepId> ids;
-    for (std::size_t i = 0; i < registration_.steps.size() && i < step_ids_.size(); ++i) {
-      const Step& s = registration_.steps[i];
-      if (s.id.is_nil()) continue;
-      auto [it, inserted] = ids.emplace(s.id, step_ids_[i]);
-      // Two derived ids collide only when the names do, which is reported already.
-      if (!inserted && (step_ids_[i].given || it->second.given))
-        problems_.error(step_ids_[i].where,
-                        "id: " + s.id.str() + " is already the id of the step at " +
-                            it->second.where.str() + "; give each step its own id");
-    }
+    const auto& steps = registration_.steps;
+    for_each_repeat(
+        steps.size(), [&](std::size_t i) -> const std::string& { return steps[i].name; },
+        [&](std::size_t later, std::size_t first) {
+          if (!steps[later].name.empty())
+            problems_.error(name_where(later),
+                            already_named("step", steps[later].name, name_where(first)));
+        });
+    for_each_repeat(
+        steps.size(), [&](std::size_t i) { return steps[i].id; },
+        [&](std::size_t later, std::size_t first) {
+          // Two derived ids collide only when the names do, which is reported already.
+          if (steps[later].id.is_nil() ||
+              !(step_marks_[later].id_given || step_marks_[first].id_given))
+            return;
+          problems_.error(id_where(later),
+                          "id: " + steps[later].id.str() + " is already the id of the step at " +
+                              id_where(first).str() + "; give each step its own id");
+        });
+    check_api_keys();
+  }
+
+  SourceLocation name_where(std::size_t step) const {
+    const StepMarks& m = step_marks_[step];
+    return {registration_.steps[step].where.file, m.name_line, m.name_column};
+  }
+
+  SourceLocation id_where(std::size_t step) const {
+    const StepMarks& m = step_marks_[step];
+    return {registration_.steps[step].where.file, m.id_line, m.id_column};
+  }
+
+  // Each API key its own name, for logs, and its own key: requests with a shared key could not
+  // tell their clients apart.
+  void check_api_keys() {
+    const auto& keys = registration_.http.api_keys;
+    for_each_repeat(
+        keys.size(), [&](std::size_t i) -> const std::string& { return keys[i].name; },
+        [&](std::size_t later, std::size_t first) {
+          if (!keys[later].name.empty())
+            problems_.error(
+                api_key_marks_[later].name_where,
+                already_named("API key", keys[later].name, api_key_marks_[first].name_where));
+        });
+    for_each_repeat(
+        keys.size(), [&](std::size_t i) -> const std::string& { return keys[i].key; },
+        [&](std::size_t later, std::size_t first) {
+          if (keys[later].key.empty()) return;
+          const ApiKeyMarks& m = api_key_marks_[later];
+          problems_.error(m.key_where, m.key_field + ": the same key as API key '" +
+                                           keys[first].name + "' at " + keys[first].where.str() +
+                                           "; give each client its own key");
+        });
+  }
+
+  static std::string already_named(std::string_view kind, const std::string& name,
+                                   const SourceLocation& first) {
+    const bool vowel = kind == "endpoint" || kind == "API key";
+    return "name: there is already a" + std::string(vowel ? "n " : " ") + std::string(kind) +
+           " named '" + name + "' at " + first.str() + "; give each " + std::string(kind) +
+           " its own name";
   }
 
   void report_duplicates(const std::vector<Named>& names, std::string_view kind) {
     std::map<std::string, SourceLocation> first;
     for (const auto& n : names) {
       auto [it, inserted] = first.emplace(n.name, n.where);
-      if (!inserted)
-        problems_.error(n.where,
-                        "name: there is already a" +
-                            std::string(kind == "endpoint" || kind == "API key" ? "n " : " ") +
-                            std::string(kind) + " named '" + n.name + "' at " + it->second.str() +
-                            "; give each " + std::string(kind) + " its own name");
+      if (!inserted) problems_.error(n.where, already_named(kind, n.name, it->second));
     }
   }
 
@@ -883,12 +1011,21 @@ class Loader {
   std::optional<SourceLocation> host_where_;
   std::optional<SourceLocation> http_where_;
   std::optional<Guid> organization_id_, business_unit_id_, default_user_id_;
-  std::vector<Named> endpoint_names_, step_names_, api_key_names_;
-  struct StepId {
-    SourceLocation where;
-    bool given;  ///< written as `id:` rather than derived from the name
+  std::vector<Named> endpoint_names_;
+  /// Where each step of registration_.steps (same order, same file) writes its name and id, for
+  /// the checks of the whole registration.
+  struct StepMarks {
+    int name_line, name_column;
+    int id_line, id_column;
+    bool id_given;  ///< written as `id:` rather than derived from the name
   };
-  std::vector<StepId> step_ids_;
+  std::vector<StepMarks> step_marks_;
+  /// Where each API key of registration_.http.api_keys (same order) writes its name and key.
+  struct ApiKeyMarks {
+    SourceLocation name_where, key_where;
+    std::string key_field;  ///< "http.api_keys[2].key"
+  };
+  std::vector<ApiKeyMarks> api_key_marks_;
 };
 
 std::string summary(const std::vector<Problem>& problems) {

@@ -12,17 +12,18 @@
 namespace stepline::registration::detail {
 namespace {
 
-std::string kind_of(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Null:
-      return "nothing";
-    default:
-      return "a single value";
-  }
+/// What node() returns for a key that is absent.
+const YamlNode absent;
+
+/// YAML 1.1's words for true and false.
+std::optional<bool> boolean_of(std::string_view text) {
+  for (std::string_view t :
+       {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+    if (text == t) return true;
+  for (std::string_view f :
+       {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+    if (text == f) return false;
+  return std::nullopt;
 }
 
 std::string trimmed(std::string_view s) {
@@ -46,9 +47,46 @@ bool Problems::has_errors() const {
                      [](const Problem& p) { return p.severity == Severity::error; });
 }
 
-SourceLocation location_of(const std::string& file, const YAML::Mark& mark) {
-  if (mark.is_null()) return {file, 1, 1};
-  return {file, mark.line + 1, mark.column + 1};
+std::string kind_of(const YamlNode& node) {
+  switch (node.kind) {
+    case YamlNode::Kind::map:
+      return "a mapping";
+    case YamlNode::Kind::sequence:
+      return "a list";
+    case YamlNode::Kind::null:
+      return "nothing";
+    default:
+      return "a single value";
+  }
+}
+
+SourceLocation location_of(const std::string& file, const YamlNode& node) {
+  if (node.line == 0) return {file, 1, 1};
+  return {file, static_cast<int>(node.line), static_cast<int>(node.column)};
+}
+
+bool check_key(const YamlNode& key, const std::string& file, const std::string& what,
+               const std::vector<std::string_view>& allowed, std::vector<std::string>& seen,
+               Problems& problems) {
+  SourceLocation key_where = location_of(file, key);
+  if (!key.is_scalar()) {
+    problems.error(key_where, "keys of " + what + " must be plain names");
+    return false;
+  }
+  const std::string& name = key.text;
+  if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+    problems.error(key_where, "'" + name + "' appears twice in " + what + "; keep one of them");
+    return false;
+  }
+  seen.push_back(name);
+  if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) return true;
+  std::string message = "unknown key '" + name + "' in " + what;
+  if (auto suggestion = closest(name, allowed))
+    message += "; did you mean '" + *suggestion + "'?";
+  else
+    message += "; the keys allowed here are " + join(allowed, ", ");
+  problems.error(key_where, std::move(message));
+  return false;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -96,14 +134,14 @@ std::string join(const std::vector<std::string_view>& words, std::string_view se
   return out;
 }
 
-Mapping::Mapping(YAML::Node node, std::string file, std::string what, std::string prefix,
+Mapping::Mapping(const YamlNode& node, std::string file, std::string what, std::string prefix,
                  std::vector<std::string_view> keys, Problems& problems)
-    : node_(std::move(node)),
+    : node_(node),
       file_(std::move(file)),
       what_(std::move(what)),
       prefix_(std::move(prefix)),
       problems_(problems) {
-  if (!node_.IsMap()) {
+  if (!node_.is_map()) {
     std::string name = prefix_.empty() ? what_ : prefix_.substr(0, prefix_.size() - 1);
     problems_.error(where(), name + " must be a mapping of keys to values, found " +
                                  kind_of(node_) + "; write it as 'key: value' lines");
@@ -111,51 +149,30 @@ Mapping::Mapping(YAML::Node node, std::string file, std::string what, std::strin
   }
   ok_ = true;
   std::vector<std::string> seen;
-  for (auto it = node_.begin(); it != node_.end(); ++it) {
-    SourceLocation key_where = location_of(file_, it->first.Mark());
-    if (!it->first.IsScalar()) {
-      problems_.error(key_where, "keys of " + what_ + " must be plain names");
-      continue;
-    }
-    const std::string key = it->first.Scalar();
-    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-      problems_.error(key_where, "'" + key + "' appears twice in " + what_ + "; keep one of them");
-      continue;
-    }
-    seen.push_back(key);
-    if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
-    std::string message = "unknown key '" + key + "' in " + what_;
-    if (auto suggestion = closest(key, keys))
-      message += "; did you mean '" + *suggestion + "'?";
-    else
-      message += "; the keys allowed here are " + join(keys, ", ");
-    problems_.error(key_where, std::move(message));
-  }
+  for (std::size_t i = 0; i < node_.map_size(); ++i)
+    check_key(node_.key(i), file_, what_, keys, seen, problems_);
 }
 
 SourceLocation Mapping::where() const {
-  return location_of(file_, node_.Mark());
+  return location_of(file_, node_);
 }
 
 SourceLocation Mapping::where(std::string_view key) const {
-  YAML::Node value = node(key);
-  if (!value) return where();
-  return location_of(file_, value.Mark());
+  const YamlNode& value = node(key);
+  if (&value == &absent) return where();
+  return location_of(file_, value);
 }
 
-YAML::Node Mapping::node(std::string_view key) const {
-  if (!ok_) return YAML::Node(YAML::NodeType::Undefined);
-  const YAML::Node& map = node_;
-  // Iterating keeps the lookup from inserting into the document (operator[] on a non-const
-  // node would).
-  for (auto it = map.begin(); it != map.end(); ++it)
-    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
-  return YAML::Node(YAML::NodeType::Undefined);
+const YamlNode& Mapping::node(std::string_view key) const {
+  if (!ok_) return absent;
+  // The first of repeated keys counts (the others are reported).
+  for (std::size_t i = 0; i < node_.map_size(); ++i)
+    if (node_.key(i).is_scalar() && node_.key(i).text == key) return node_.value(i);
+  return absent;
 }
 
 bool Mapping::has(std::string_view key) const {
-  YAML::Node value = node(key);
-  return value && !value.IsNull();
+  return !node(key).is_null();
 }
 
 bool Mapping::require(std::string_view key, std::string_view hint) {
@@ -164,8 +181,8 @@ bool Mapping::require(std::string_view key, std::string_view hint) {
     problems_.error(where(), what_ + " needs '" + field(key) + "'; " + std::string(hint));
     return false;
   }
-  YAML::Node value = node(key);
-  if (value.IsScalar() && value.Scalar().empty()) {
+  const YamlNode& value = node(key);
+  if (value.is_scalar() && value.text.empty()) {
     problems_.error(where(key), field(key) + ": must not be empty; " + std::string(hint));
     return false;
   }
@@ -174,13 +191,13 @@ bool Mapping::require(std::string_view key, std::string_view hint) {
 
 std::optional<std::string> Mapping::scalar(std::string_view key, std::string_view expected) {
   if (!has(key)) return std::nullopt;
-  YAML::Node value = node(key);
-  if (!value.IsScalar()) {
+  const YamlNode& value = node(key);
+  if (!value.is_scalar()) {
     problems_.error(where(key), field(key) + ": expected " + std::string(expected) + ", found " +
                                     kind_of(value));
     return std::nullopt;
   }
-  return value.Scalar();
+  return value.text;
 }
 
 std::optional<std::string> Mapping::text(std::string_view key) {
@@ -226,8 +243,7 @@ std::optional<double> Mapping::number(std::string_view key, double min, double m
 std::optional<bool> Mapping::boolean(std::string_view key) {
   auto value = scalar(key, "true or false");
   if (!value) return std::nullopt;
-  bool b = false;
-  if (YAML::convert<bool>::decode(node(key), b)) return b;
+  if (auto b = boolean_of(*value)) return b;
   problems_.error(where(key), field(key) + ": '" + *value + "' is not true or false");
   return std::nullopt;
 }
@@ -253,7 +269,7 @@ std::optional<Guid> Mapping::guid(std::string_view key) {
 
 std::optional<std::vector<std::string>> Mapping::names(std::string_view key) {
   if (!has(key)) return std::nullopt;
-  YAML::Node value = node(key);
+  const YamlNode& value = node(key);
   std::vector<std::string> out;
   auto add = [&](std::string_view text) {
     std::size_t start = 0;
@@ -265,20 +281,20 @@ std::optional<std::vector<std::string>> Mapping::names(std::string_view key) {
       start = comma + 1;
     }
   };
-  if (value.IsScalar()) {
-    add(value.Scalar());
+  if (value.is_scalar()) {
+    add(value.text);
     return out;
   }
-  if (value.IsSequence()) {
+  if (value.is_sequence()) {
     bool ok = true;
-    for (const auto& item : value) {
-      if (!item.IsScalar()) {
-        problems_.error(location_of(file_, item.Mark()),
+    for (const auto& item : value.items) {
+      if (!item.is_scalar()) {
+        problems_.error(location_of(file_, item),
                         field(key) + ": every entry must be a name, found " + kind_of(item));
         ok = false;
         continue;
       }
-      add(item.Scalar());
+      add(item.text);
     }
     if (!ok) return std::nullopt;
     return out;

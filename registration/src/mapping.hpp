@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include <stepline/guid.hpp>
 #include <stepline/registration/model.hpp>
+
+#include "yaml_stream.hpp"
 
 namespace stepline::registration::detail {
 
@@ -26,7 +26,17 @@ class Problems {
   std::vector<Problem> list;
 };
 
-SourceLocation location_of(const std::string& file, const YAML::Mark& mark);
+SourceLocation location_of(const std::string& file, const YamlNode& node);
+
+/// "a mapping", "a list", "nothing", "a single value": what a node is, for messages.
+std::string kind_of(const YamlNode& node);
+
+/// Checks one key of a mapping named `what` against the `allowed` ones and those `seen` before it
+/// (reported: a key that is not a plain name, one written twice, an unknown one with the allowed
+/// key it most likely means); true when the key is allowed and new. `seen` gains it.
+bool check_key(const YamlNode& key, const std::string& file, const std::string& what,
+               const std::vector<std::string_view>& allowed, std::vector<std::string>& seen,
+               Problems& problems);
 
 /// Levenshtein distance, for did-you-mean suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);
@@ -45,7 +55,8 @@ class Mapping {
  public:
   /// `what` names the mapping in messages ("a step", "endpoint 'orders'"); `prefix` is put before
   /// field names ("retry.", "images[0].").
-  Mapping(YAML::Node node, std::string file, std::string what, std::string prefix,
+  /// `node` must outlive the mapping.
+  Mapping(const YamlNode& node, std::string file, std::string what, std::string prefix,
           std::vector<std::string_view> keys, Problems& problems);
 
   /// False when the node is not a mapping (already reported).
@@ -55,7 +66,8 @@ class Mapping {
   SourceLocation where(std::string_view key) const;
   /// Present with a non-null value.
   bool has(std::string_view key) const;
-  YAML::Node node(std::string_view key) const;
+  /// The value of `key`; a null node when the key is absent.
+  const YamlNode& node(std::string_view key) const;
   std::string field(std::string_view key) const { return prefix_ + std::string(key); }
   const std::string& what() const { return what_; }
 
@@ -91,7 +103,7 @@ class Mapping {
                      const std::vector<std::string_view>& allowed);
   std::optional<std::string> scalar(std::string_view key, std::string_view expected);
 
-  YAML::Node node_;
+  const YamlNode& node_;
   std::string file_;
   std::string what_;
   std::string prefix_;

@@ -52,7 +52,8 @@ TEST_CASE("text in any other encoding, a comment or an included file included, i
   CHECK(included[0].where.file == (scratch.folder() / "more.yaml").string());
   CHECK(included[0].where.line == 2);
 
-  // UTF-8 names in any script load unchanged.
+  // A byte order mark is UTF-8 too; UTF-8 names in any script load unchanged.
+  CHECK(load(scratch.write("bom.yaml", "\xef\xbb\xbf" + step_with_name("ok"))).steps.size() == 1);
   Registration r =
       load(scratch.write("good.yaml", step_with_name("\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x9a\x80")));
   CHECK(r.steps.at(0).name == "Tier \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x9a\x80");

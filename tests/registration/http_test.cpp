@@ -2,6 +2,8 @@
 // shown, the tables the Web API names, and each mistake at its line and column.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <stepline/registration/describe.hpp>
 #include <stepline/registration/values.hpp>
 
@@ -158,6 +160,39 @@ TEST_CASE("API key mistakes: too short, unset variable, written in the file, rep
   CHECK(same->where.line == 10);
   CHECK(find_problem(problems, "there is already an API key named 'c'"));
   for (const auto& p : problems) CHECK(p.message.find("written-in-the-file") == std::string::npos);
+}
+
+TEST_CASE("a repeated API key name or key is reported once per repeat, at the first's place") {
+  Scratch scratch;
+  ScopedEnv key("STEPLINE_TEST_API_KEY", "0123456789abcdef0123456789abcdef");
+  auto errors = errors_of(scratch, R"(http:
+  api_keys:
+    - {name: ops, key: "${env:STEPLINE_TEST_API_KEY}"}
+    - {name: ci, key: "${env:STEPLINE_TEST_API_KEY}"}
+    - {name: ops, key: "${env:STEPLINE_TEST_API_KEY}"}
+)");
+  const std::string file = (scratch.folder() / "stepline.yaml").string();
+  std::vector<std::string> messages;
+  for (const auto& e : errors) messages.push_back(std::to_string(e.where.line) + " " + e.message);
+  std::sort(messages.begin(), messages.end());
+  CHECK(messages ==
+        std::vector<std::string>{"4 http.api_keys[1].key: the same key as API key 'ops' at " +
+                                     file + ":3:7; give each client its own key",
+                                 "5 http.api_keys[2].key: the same key as API key 'ops' at " +
+                                     file + ":3:7; give each client its own key",
+                                 "5 name: there is already an API key named 'ops' at " + file +
+                                     ":3:14; give each API key its own name"});
+}
+
+TEST_CASE("api_keys and tables must be lists") {
+  Scratch scratch;
+  auto errors = errors_of(scratch, "http:\n  api_keys: {name: ops}\n  tables: account\n");
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].where.line == 2);
+  CHECK(errors[0].where.column == 13);
+  CHECK(errors[0].message == "http.api_keys: expected a list of items, each starting with '- '");
+  CHECK(errors[1].where.line == 3);
+  CHECK(errors[1].message == "http.tables: expected a list of items, each starting with '- '");
 }
 
 TEST_CASE("table and TLS mistakes are reported at their values") {
