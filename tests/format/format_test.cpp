@@ -166,3 +166,35 @@ TEST_CASE("text that is not UTF-8 is refused by every format, where JSON require
     CHECK_THROWS_WITH_AS(parse_any_format(body, f), doctest::Contains("UTF-8"), FormatError);
   }
 }
+
+TEST_CASE("an escape or reference to no character is refused: a lone surrogate, a NUL") {
+  // JSON's \udc00 and XML's &#xDC00; would decode to bytes that are not UTF-8, XML's &#0; to a
+  // NUL that cuts the value short.
+  CHECK_THROWS_WITH_AS(
+      format::json::read_context(R"({"messageName":"a\udc00b"})"),
+      doctest::Contains("invalid JSON at line 1, column 26: a \\u escape of a lone surrogate"),
+      FormatError);
+  CHECK_THROWS_WITH_AS(format::dataverse_json::read_context(R"({"MessageName":"a\udc00b"})"),
+                       doctest::Contains("a \\u escape of a lone surrogate"), FormatError);
+  CHECK(format::json::read_context(R"({"messageName":"a\ud83d\ude00b","primaryEntityName":"x"})")
+            .message_name ==
+        "a\xf0\x9f\x98\x80"
+        "b");
+  const std::string open =
+      R"(<RemoteExecutionContext xmlns="http://schemas.microsoft.com/xrm/2011/Contracts">)";
+  for (const char* reference : {"&#xDC00;", "&#0;", "&#x0;", "&#xFFFE;", "&#1114112;"}) {
+    CAPTURE(reference);
+    CHECK_THROWS_WITH_AS(
+        format::xml::read_context(open + "<MessageName>a" + reference + "b</MessageName>" +
+                                  "</RemoteExecutionContext>"),
+        doctest::Contains("invalid XML at line 1, column 95: a character reference to no XML "
+                          "character"),
+        FormatError);
+  }
+  // In a CDATA section "&#0;" is text, as in a comment.
+  ExecutionContext c = format::xml::read_context(
+      open + "<!-- &#0; --><MessageName><![CDATA[&#0;]]></MessageName>" +
+      "<PrimaryEntityName>&#x1F600;</PrimaryEntityName></RemoteExecutionContext>");
+  CHECK(c.message_name == "&#0;");
+  CHECK(c.primary_entity_name == "\xf0\x9f\x98\x80");
+}

@@ -121,6 +121,26 @@ TEST_CASE("json: a bad value is reported with the path of the offending member")
       doctest::Contains("entities[1].logicalName: expected a string, found a number"), FormatError);
 }
 
+TEST_CASE("json: numbers read exactly, zeros with an exponent and the last digit included") {
+  auto number = [](const char* text) { return json::read_value(text).as<double>(); };
+  // RapidJSON's own conversion read these as 1.01e31, -1.01e31 and -1.08e-283.
+  CHECK(number("0e57") == 0.0);
+  CHECK(number("-0e0057") == 0.0);
+  CHECK(std::signbit(number("-0e0057")));
+  CHECK(number("0.0000e300") == 0.0);
+  // Correctly rounded: the nearest double, as std::from_chars and every JSON writer read it.
+  CHECK(number("123456789.12345678901") == 123456789.12345679);
+  CHECK(number("2.2250738585072011e-308") == 2.2250738585072009e-308);
+  CHECK(number("1e-400") == 0.0);
+  CHECK(number("0.00000000000000000000001e330") == 1e307);
+  CHECK_THROWS_WITH_AS(json::read_value("1.8e308"),
+                       doctest::Contains("the number 1.8e308 is too big for a double"),
+                       FormatError);
+  CHECK(json::read_value("2147483647") == Value(std::int32_t{2147483647}));
+  CHECK(json::read_value("-9223372036854775808") ==
+        Value(std::int64_t{-9223372036854775807LL - 1}));
+}
+
 TEST_CASE("json: a syntax error names its line and column") {
   CHECK_THROWS_WITH_AS(json::read_value("{\n  \"a\": 1,\n  oops\n}"),
                        doctest::Contains("invalid JSON at line 3, column 3"), FormatError);

@@ -118,6 +118,18 @@ TEST_CASE("a request nested more than 64 levels deep is refused with the path wh
   // Invalid UTF-8 anywhere in the line is refused where it is.
   CHECK_THROWS_WITH_AS(parse_request("{\"message\":\"Cr\xff\"}"),
                        doctest::Contains("invalid UTF-8 at line 1, column 15"), RequestError);
+  // So is an escape that decodes to no character.
+  CHECK_THROWS_WITH_AS(parse_request(R"({"message":"Cr\udc00eate"})"),
+                       doctest::Contains("a \\u escape of a lone surrogate"), RequestError);
+}
+
+TEST_CASE("a request's numbers keep their value: the nearest double, zeros stay zero") {
+  auto r = parse_request(R"({"message":"Create","target":{"logicalName":"account",
+    "attributes":{"exact":123456789.12345678901,"zero":0e57,"small":2.2250738585072011e-308}}})");
+  const Entity& target = r.parameters.at("Target").as<Entity>();
+  CHECK(target.attributes.at("exact") == Value(123456789.12345679));
+  CHECK(target.attributes.at("zero") == Value(0.0));
+  CHECK(target.attributes.at("small") == Value(2.2250738585072009e-308));
 }
 
 TEST_CASE("the host runs JSON requests against the record store in its data folder") {

@@ -1,7 +1,7 @@
 // Builds a RapidJSON document the way every JSON format reader wants it: read as every untrusted
 // JSON is (untrusted_json.hpp: valid UTF-8 only, a syntax error reported with its line and
-// column), nesting at most max_nesting deep, and with the exact text of each number kept when
-// asked.
+// column, numbers converted exactly), nesting at most max_nesting deep, or with the exact text
+// of each number kept when asked.
 #pragma once
 
 #include <cstdint>
@@ -20,10 +20,10 @@ namespace stepline::format::detail {
 /// checked to be UTF-8, and escapes decode to UTF-8), so numbers and strings stay apart.
 constexpr char number_mark = '\xff';
 
-template <bool keep_number_text>
-class DocumentBuilder {
+/// Builds a document whose numbers are strings: number_mark, then the number's text.
+class NumberTextBuilder {
  public:
-  explicit DocumentBuilder(rapidjson::Document& d) : d_(d) {}
+  explicit NumberTextBuilder(rapidjson::Document& d) : d_(d) {}
 
   bool Null() { return d_.Null(); }
   bool Bool(bool b) { return d_.Bool(b); }
@@ -32,8 +32,7 @@ class DocumentBuilder {
   bool Int64(std::int64_t i) { return d_.Int64(i); }
   bool Uint64(std::uint64_t i) { return d_.Uint64(i); }
   bool Double(double x) { return d_.Double(x); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
-    if constexpr (!keep_number_text) return d_.RawNumber(s, n, copy);
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
     buffer_.assign(1, number_mark);
     buffer_.append(s, n);
     return d_.String(buffer_.data(), static_cast<rapidjson::SizeType>(buffer_.size()), true);
@@ -51,17 +50,20 @@ class DocumentBuilder {
 };
 
 /// Parses `text` into `d`; throws FormatError on invalid UTF-8, a syntax error or a context
-/// nested more than max_nesting levels deep.
+/// nested more than max_nesting levels deep. Numbers are converted exactly
+/// (input::JsonNumbers), or kept as text with `keep_number_text`.
 template <bool keep_number_text>
 void build_document(std::string_view text, rapidjson::Document& d) {
-  constexpr unsigned flags =
-      keep_number_text ? rapidjson::kParseNumbersAsStringsFlag : rapidjson::kParseFullPrecisionFlag;
-  auto generate = [&](rapidjson::Document& target) {
-    DocumentBuilder<keep_number_text> builder(target);
-    input::read_json_events<flags>(text, builder, max_nesting);
-    return true;
-  };
-  d.Populate(generate);
+  if constexpr (keep_number_text) {
+    auto generate = [&](rapidjson::Document& target) {
+      NumberTextBuilder builder(target);
+      input::read_json_events<rapidjson::kParseNumbersAsStringsFlag>(text, builder, max_nesting);
+      return true;
+    };
+    d.Populate(generate);
+  } else {
+    input::read_json_document(text, d, max_nesting);
+  }
 }
 
 }  // namespace stepline::format::detail

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <system_error>
+#include <utility>
 
 #include <pugixml.hpp>
 
@@ -433,6 +435,42 @@ EntityImageCollection read_images(pugi::xml_node n, const Path& path) {
 
 ExecutionContext read_context(pugi::xml_node r, const Path& path);
 
+/// Whether `code` is an XML 1.0 Char: what a character reference may name.
+bool is_xml_char(unsigned long code) {
+  return code == 0x9 || code == 0xA || code == 0xD || (code >= 0x20 && code <= 0xD7FF) ||
+         (code >= 0xE000 && code <= 0xFFFD) || (code >= 0x10000 && code <= 0x10FFFF);
+}
+
+/// The offset of the first character reference ("&#0;", "&#xDC00;") that names no XML character,
+/// or npos. pugixml decodes them as they are: a surrogate to bytes that are not UTF-8, &#0; to a
+/// NUL that cuts its string short. Comments, CDATA sections and processing instructions are
+/// skipped, where "&#" is only text.
+std::size_t invalid_character_reference_at(std::string_view text) {
+  for (std::size_t i = text.find_first_of("&<"); i != std::string_view::npos;
+       i = text.find_first_of("&<", i + 1)) {
+    if (text[i] == '<') {
+      for (auto [open, close] :
+           {std::pair{"<!--", "-->"}, std::pair{"<![CDATA[", "]]>"}, std::pair{"<?", "?>"}}) {
+        if (text.compare(i, std::strlen(open), open) != 0) continue;
+        std::size_t end = text.find(close, i + std::strlen(open));
+        if (end == std::string_view::npos) return std::string_view::npos;  // pugixml refuses it
+        i = end;
+        break;
+      }
+      continue;
+    }
+    if (text.compare(i, 2, "&#") != 0) continue;
+    const bool hex = i + 2 < text.size() && text[i + 2] == 'x';
+    std::size_t digits = i + (hex ? 3 : 2), end = text.find(';', digits);
+    if (end == std::string_view::npos) return std::string_view::npos;
+    unsigned long code = 0;
+    auto [ptr, ec] = std::from_chars(text.data() + digits, text.data() + end, code, hex ? 16 : 10);
+    if (ptr != text.data() + end) continue;  // not a reference pugixml decodes
+    if (ec != std::errc() || !is_xml_char(code)) return i;
+  }
+  return std::string_view::npos;
+}
+
 /// Reads a context member from its element `m`; which overload runs is the member's type.
 struct MemberReader {
   pugi::xml_node m;
@@ -506,9 +544,13 @@ std::string write_context(const ExecutionContext& context) {
 }
 
 ExecutionContext read_context(std::string_view text) {
-  // pugixml takes any bytes; a context read here may be posted again as JSON, which is UTF-8.
+  // pugixml takes any bytes and decodes any character reference; a context read here may be
+  // posted again as JSON, which is UTF-8 text.
   if (std::size_t bad = input::invalid_utf8_at(text); bad != std::string_view::npos)
     throw FormatError("", "invalid UTF-8 at " + input::line_and_column(text, bad));
+  if (std::size_t bad = invalid_character_reference_at(text); bad != std::string_view::npos)
+    throw FormatError("", "invalid XML at " + input::line_and_column(text, bad) +
+                              ": a character reference to no XML character (&#0;, a surrogate)");
   pugi::xml_document doc;
   // Keep a value that is only whitespace: it is the value.
   pugi::xml_parse_result parsed =
