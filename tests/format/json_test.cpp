@@ -132,6 +132,8 @@ TEST_CASE("json: numbers read exactly, zeros with an exponent and the last digit
   CHECK(number("123456789.12345678901") == 123456789.12345679);
   CHECK(number("2.2250738585072011e-308") == 2.2250738585072009e-308);
   CHECK(number("1e-400") == 0.0);
+  CHECK(number("-5e-9223372036854775807") == 0.0);
+  CHECK(number("0.5e-99999999999999999999999") == 0.0);
   CHECK(number("0.00000000000000000000001e330") == 1e307);
   CHECK_THROWS_WITH_AS(json::read_value("1.8e308"),
                        doctest::Contains("the number 1.8e308 is too big for a double"),

@@ -10,6 +10,7 @@
 // JSON links stepline_input.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -227,9 +228,10 @@ class JsonNumbers {
       long long exponent = 0;
       const char* from = text.data() + i + 1 + (text[i + 1] == '+' ? 1 : 0);
       auto r = std::from_chars(from, text.data() + text.size(), exponent);
-      if (r.ec == std::errc::result_out_of_range)
-        exponent = text[i + 1] == '-' ? -(1LL << 40) : 1LL << 40;
-      magnitude += exponent;
+      // Far beyond any double either way, and small enough to add to the digits' count.
+      constexpr long long far = 1LL << 40;
+      if (r.ec == std::errc::result_out_of_range) exponent = text[i + 1] == '-' ? -far : far;
+      magnitude += std::clamp(exponent, -far, far);
     }
     return magnitude;
   }
