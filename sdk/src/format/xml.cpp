@@ -435,15 +435,16 @@ EntityImageCollection read_images(pugi::xml_node n, const Path& path) {
 
 ExecutionContext read_context(pugi::xml_node r, const Path& path);
 
-/// Whether `code` is an XML 1.0 Char: what a character reference may name.
-bool is_xml_char(unsigned long code) {
-  return code == 0x9 || code == 0xA || code == 0xD || (code >= 0x20 && code <= 0xD7FF) ||
-         (code >= 0xE000 && code <= 0xFFFD) || (code >= 0x10000 && code <= 0x10FFFF);
+/// Whether a character reference to `code` decodes to UTF-8 text. Control characters do (the
+/// writer spells them "&#23;", as XML 1.1 allows); NUL, surrogates and numbers beyond U+10FFFF
+/// do not.
+bool is_text_code_point(unsigned long code) {
+  return code != 0 && (code < 0xD800 || code > 0xDFFF) && code <= 0x10FFFF;
 }
 
-/// The offset of the first character reference ("&#0;", "&#xDC00;") that names no XML character,
-/// or npos. pugixml decodes them as they are: a surrogate to bytes that are not UTF-8, &#0; to a
-/// NUL that cuts its string short. Comments, CDATA sections and processing instructions are
+/// The offset of the first character reference ("&#0;", "&#xDC00;") that names no character of
+/// text, or npos. pugixml decodes them as they are: a surrogate to bytes that are not UTF-8, &#0;
+/// to a NUL that cuts its string short. Comments, CDATA sections and processing instructions are
 /// skipped, where "&#" is only text.
 std::size_t invalid_character_reference_at(std::string_view text) {
   for (std::size_t i = text.find_first_of("&<"); i != std::string_view::npos;
@@ -466,7 +467,7 @@ std::size_t invalid_character_reference_at(std::string_view text) {
     unsigned long code = 0;
     auto [ptr, ec] = std::from_chars(text.data() + digits, text.data() + end, code, hex ? 16 : 10);
     if (ptr != text.data() + end) continue;  // not a reference pugixml decodes
-    if (ec != std::errc() || !is_xml_char(code)) return i;
+    if (ec != std::errc() || !is_text_code_point(code)) return i;
   }
   return std::string_view::npos;
 }
@@ -550,7 +551,8 @@ ExecutionContext read_context(std::string_view text) {
     throw FormatError("", "invalid UTF-8 at " + input::line_and_column(text, bad));
   if (std::size_t bad = invalid_character_reference_at(text); bad != std::string_view::npos)
     throw FormatError("", "invalid XML at " + input::line_and_column(text, bad) +
-                              ": a character reference to no XML character (&#0;, a surrogate)");
+                              ": a character reference to no character of text (&#0;, a "
+                              "surrogate)");
   pugi::xml_document doc;
   // Keep a value that is only whitespace: it is the value.
   pugi::xml_parse_result parsed =
