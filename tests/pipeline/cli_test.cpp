@@ -143,6 +143,18 @@ TEST_CASE("a request nested a hundred thousand levels deep is refused by exec an
         std::string::npos);
 }
 
+TEST_CASE("a request line whose key holds \\u0000 is reported invalid; run does not abort") {
+  Workspace w;
+  auto lines = w.write(
+      "nul.jsonl",
+      R"({"message":"Create","target":{"logicalName":"account","attributes":{"a\u0000b":{"@type":"money"}}}})"
+      "\n");
+  auto run = run_stepline({"run", "-c", w.config.string(), "--requests", lines.string()});
+  CHECK(run.status == 2);
+  CHECK(run.output.find("nul.jsonl:1: invalid-request: target.attributes.a\\u0000b: \"@type\"") !=
+        std::string::npos);
+}
+
 TEST_CASE("stepline exec reports a registration it cannot use with its file and line") {
   Workspace w;
   auto bad = w.write("bad.yaml", "host:\n  max_depth: deep\n");

@@ -123,6 +123,18 @@ TEST_CASE("a request nested more than 64 levels deep is refused with the path wh
                        doctest::Contains("a \\u escape of a lone surrogate"), RequestError);
 }
 
+TEST_CASE("a key with a control character is named with it escaped, not cut short at a NUL") {
+  // A NUL in a key once ended the error's what() before its path, and reading the problem out
+  // of what() threw std::out_of_range past the request's error handling.
+  CHECK(
+      path_of_error(
+          R"({"message":"Create","target":{"logicalName":"account","attributes":{"a\u0000b":{"@type":"money"}}}})") ==
+      "target.attributes.a\\u0000b");
+  CHECK_THROWS_WITH_AS(parse_request(R"({"message":"Create","target":{"log\u0000x":{}}})"),
+                       doctest::Contains("target.log\\u0000x: unknown member"), RequestError);
+  CHECK(path_of_error(R"({"message":"Create","ta\nrget":{}})") == "ta\\u000arget");
+}
+
 TEST_CASE("a request's numbers keep their value: the nearest double, zeros stay zero") {
   auto r = parse_request(R"({"message":"Create","target":{"logicalName":"account",
     "attributes":{"exact":123456789.12345678901,"zero":0e57,"small":2.2250738585072011e-308}}})");

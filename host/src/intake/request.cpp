@@ -51,9 +51,12 @@ Guid guid_field(const Json& j, const std::string& path) {
   return *g;
 }
 
-/// The problem a FormatError describes, without its path: what() is "<path>: <problem>".
+/// The problem a FormatError describes, without its path: what() is "<path>: <problem>" (or
+/// less, should a NUL in the text have cut it short).
 std::string problem_of(const FormatError& e) {
-  return e.path().empty() ? e.what() : std::string(e.what()).substr(e.path().size() + 2);
+  const std::string_view what = e.what();
+  if (e.path().empty() || what.size() < e.path().size() + 2) return std::string(what);
+  return std::string(what.substr(e.path().size() + 2));
 }
 
 /// Runs one of the codec's readers on a part of the request, with the part's path in errors.
@@ -157,7 +160,7 @@ OperationRequest parse_request(std::string_view json) {
     if (std::find(known_fields.begin(), known_fields.end(), key) == known_fields.end()) {
       std::string list;
       for (const char* f : known_fields) list += (list.empty() ? "" : ", ") + std::string(f);
-      throw RequestError(key, "unknown field; a request has " + list);
+      throw RequestError(input::printable(key), "unknown field; a request has " + list);
     }
   }
   auto message = doc.FindMember("message");

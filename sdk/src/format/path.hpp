@@ -46,7 +46,7 @@ class Path {
         out += ']';
       } else {
         if (!out.empty()) out += '.';
-        out += p.key_;
+        out += input::printable(p.key_);
       }
     }
     if (chain.size() > input::shown_path_levels) out += "…";

@@ -91,7 +91,7 @@ inline std::string json_path_at(std::string_view text, std::size_t offset) {
       if (!key.empty() && static_cast<unsigned char>(key.back()) >= 0xC0) key.remove_suffix(1);
     }
     if (!path.empty()) path += '.';
-    path += key;
+    path += printable(key);
     if (cut) path += "…";
   }
   if (levels.size() > shown_path_levels) path += "…";
