@@ -531,7 +531,16 @@ FilterValue evaluate(const Node& n, const FilterInput& in) {
 
 }  // namespace
 
-SqlFilter::SqlFilter(const std::string& expression) : root_(Parser(expression).parse()) {}
+SqlFilter::SqlFilter(const std::string& expression) {
+  // Service Bus's own limit on a filter's length; it also bounds the depth of the parser's
+  // recursion and of the tree that evaluation and destruction walk.
+  if (expression.size() > max_expression_length)
+    throw FilterSyntaxError("the expression is " + std::to_string(expression.size()) +
+                                " characters long; a SQL filter may have at most " +
+                                std::to_string(max_expression_length),
+                            max_expression_length);
+  root_ = Parser(expression).parse();
+}
 SqlFilter::~SqlFilter() = default;
 SqlFilter::SqlFilter(SqlFilter&&) noexcept = default;
 SqlFilter& SqlFilter::operator=(SqlFilter&&) noexcept = default;

@@ -41,6 +41,8 @@ class FilterSyntaxError : public std::runtime_error {
 
 class SqlFilter {
  public:
+  /// The longest expression accepted, in bytes (Service Bus allows 1,024 characters).
+  static constexpr size_t max_expression_length = 1024;
   /// Parses `expression`; throws FilterSyntaxError.
   explicit SqlFilter(const std::string& expression);
   ~SqlFilter();

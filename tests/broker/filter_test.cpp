@@ -73,6 +73,20 @@ TEST_CASE("a malformed filter is refused with the position of the mistake") {
   CHECK_THROWS_AS(SqlFilter("'unterminated"), FilterSyntaxError);
 }
 
+TEST_CASE("a filter longer than Service Bus allows is refused, however it nests") {
+  // 1,024 characters nest at most a few hundred levels: the parser's recursion and the tree
+  // evaluation walks stay small. Beyond that length nothing is parsed.
+  std::string deep = std::string(512, '(') + "a = 1" + std::string(512, ')');
+  CHECK_THROWS_WITH_AS(SqlFilter{deep}, doctest::Contains("at most 1024"), FilterSyntaxError);
+  std::string nots;
+  while (nots.size() < 1000) nots += "NOT ";
+  CHECK(matches(nots + "priority = 1") == false);  // 250 NOTs: even, so priority = 1, false
+  std::string chain = "priority = 2";
+  while (chain.size() < 1000) chain += " AND priority = 2";
+  CHECK(matches(chain));
+  CHECK_THROWS_AS(SqlFilter(chain + " AND priority = 2 AND priority = 2"), FilterSyntaxError);
+}
+
 TEST_CASE("a correlation filter matches system and application properties exactly") {
   SubscriptionConfig c;
   c.correlation = CorrelationFilter{{{"label", "audit"}}, {{claim, "account"}}};
