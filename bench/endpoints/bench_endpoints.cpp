@@ -48,7 +48,7 @@ registration::ServiceEndpoint bench_endpoint(const Settings& s) {
   e.name = "bench";
   e.contract = registration::Contract::queue;
   e.path = "bench-poster";
-  e.connection_string = s.connection_string;
+  e.connection = azure::ConnectionString::parse(s.connection_string);
   e.auth = registration::AuthMechanism::plain;  // as the baseline logs in
   e.format = *[&] {
     for (auto f : {registration::MessageFormat::dataverse_json, registration::MessageFormat::json,

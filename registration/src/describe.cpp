@@ -9,7 +9,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <yaml-cpp/yaml.h>
 
-#include <stepline/azure/connection_string.hpp>
 #include <stepline/registration/values.hpp>
 
 namespace stepline::registration {
@@ -169,7 +168,7 @@ Tree endpoint_tree(const ServiceEndpoint& e) {
   t.add("name", Tree::text(e.name))
       .add("contract", Tree::text(std::string(to_string(e.contract))))
       .add("format", Tree::text(std::string(to_string(e.format))))
-      .add("connection", Tree::text(azure::mask_connection_string(e.connection_string)))
+      .add("connection", Tree::text(e.connection.str()))
       .add("path", Tree::text(e.path))
       .add("user_claim", Tree::text(std::string(to_string(e.user_claim))))
       .add("auth", Tree::text(std::string(to_string(e.auth))))
@@ -344,8 +343,9 @@ std::vector<std::string> changes(const Tree& before, const Tree& after) {
   return out;
 }
 
-void note_secret(std::vector<std::string>& list, const std::string& field,
-                 const std::string& before, const std::string& after) {
+template <class Secret>
+void note_secret(std::vector<std::string>& list, const std::string& field, const Secret& before,
+                 const Secret& after) {
   if (before == after) return;
   bool listed = std::any_of(list.begin(), list.end(),
                             [&](const std::string& c) { return c.starts_with(field + ":"); });
@@ -412,7 +412,7 @@ std::vector<Difference> diff(const Registration& before, const Registration& aft
       before.endpoints, after.endpoints, "endpoint",
       [](const ServiceEndpoint& e) { return e.name; }, endpoint_tree,
       [](const ServiceEndpoint& a, const ServiceEndpoint& b, std::vector<std::string>& list) {
-        note_secret(list, "connection", a.connection_string, b.connection_string);
+        note_secret(list, "connection", a.connection, b.connection);
       },
       out);
   diff_items(

@@ -23,7 +23,7 @@
 namespace stepline::registration {
 namespace fs = std::filesystem;
 using azure::check_connection_string;
-using azure::ConnectionStringPart;
+using azure::ConnectionString;
 using azure::split_connection_string;
 using detail::Choice;
 using detail::Mapping;
@@ -636,24 +636,19 @@ class Loader {
     if (auto v = m.text("path")) e.path = *v;
     if (m.has("retry")) read_retry(m.node("retry"), file, m.what(), e.retry);
 
-    std::optional<std::vector<ConnectionStringPart>> parts;
+    bool connection_read = false;
     if (m.require("connection",
                   "add connection: ${env:NAME} naming a variable that holds the connection "
                   "string (or ${file:PATH})")) {
       if (auto raw = m.text("connection")) {
         warn_about_written_secrets(m, *raw);
         if (auto resolved = detail::resolve_references(*raw, folder, m.where("connection"),
-                                                       "connection", problems_)) {
-          e.connection_string = std::move(*resolved);
-          auto complaints = check_connection_string(e.connection_string);
-          for (auto& complaint : complaints)
-            problems_.error(m.where("connection"), "connection: " + complaint);
-          if (complaints.empty()) parts = split_connection_string(e.connection_string);
-        }
+                                                       "connection", problems_))
+          connection_read = read_connection(m, *resolved, e);
       }
     }
-    if (parts) check_endpoint_credentials(m, e, *parts);
-    if (has_contract && m.ok()) check_endpoint_contract(m, e, parts);
+    if (connection_read) check_endpoint_credentials(m, e);
+    if (has_contract && m.ok()) check_endpoint_contract(m, e, connection_read);
     registration_.endpoints.push_back(std::move(e));
   }
 
@@ -687,37 +682,52 @@ class Loader {
                           "); make base_delay the shorter one");
   }
 
-  void check_endpoint_credentials(Mapping& m, const ServiceEndpoint& e,
-                                  const std::vector<ConnectionStringPart>& parts) {
-    auto has = [&](std::string_view key) {
-      return std::any_of(parts.begin(), parts.end(),
-                         [&](const ConnectionStringPart& p) { return p.key == key; });
-    };
-    if (e.auth == AuthMechanism::plain && !has("SharedAccessKey"))
+  // Every problem of the connection string, then the parsed value the poster uses as it is.
+  bool read_connection(Mapping& m, const std::string& text, ServiceEndpoint& e) {
+    auto complaints = check_connection_string(text);
+    for (auto& complaint : complaints)
+      problems_.error(m.where("connection"), "connection: " + complaint);
+    if (!complaints.empty()) return false;
+    try {
+      e.connection = ConnectionString::parse(text);
+    } catch (const azure::ConnectionStringError& error) {
+      problems_.error(m.where("connection"), std::string("connection: ") + error.what());
+      return false;
+    }
+    return true;
+  }
+
+  void check_endpoint_credentials(Mapping& m, const ServiceEndpoint& e) {
+    if (e.auth == AuthMechanism::plain && !e.connection.has_key())
       problems_.error(m.where("auth"),
                       "auth: plain sends SharedAccessKeyName and SharedAccessKey, which the "
                       "connection string does not have; add them or use auth: cbs");
-    else if (!has("SharedAccessKey") && !has("SharedAccessSignature"))
+    else if (!e.connection.has_key() && !e.connection.has_signature())
       problems_.warning(m.where("connection"),
                         "connection: the connection string has no SharedAccessKey or "
                         "SharedAccessSignature; only a broker that accepts anonymous clients "
                         "will take the posts");
   }
 
-  void check_endpoint_contract(Mapping& m, ServiceEndpoint& e,
-                               const std::optional<std::vector<ConnectionStringPart>>& parts) {
-    std::string entity_path;
-    if (parts)
-      for (const auto& p : *parts)
-        if (p.key == "EntityPath") entity_path = p.value;
+  // The entity is `path`, else EntityPath. A path beside EntityPath names the same entity, or for
+  // an event hub one of its partitions.
+  void check_endpoint_contract(Mapping& m, ServiceEndpoint& e, bool connection_read) {
+    const std::string& entity_path = e.connection.entity_path;
+    const bool partition_of_entity_path = e.contract == Contract::eventhub &&
+                                          e.path.starts_with(entity_path + "/Partitions/") &&
+                                          e.path.size() > entity_path.size() + 12;
     if (e.path.empty() && !entity_path.empty()) {
       e.path = entity_path;
-    } else if (!e.path.empty() && !entity_path.empty() && e.path != entity_path) {
+    } else if (!e.path.empty() && !entity_path.empty() && e.path != entity_path &&
+               !partition_of_entity_path) {
       problems_.error(m.where("path"),
                       "path: '" + e.path +
                           "' differs from the connection string's EntityPath; make them the same "
-                          "or drop one");
-    } else if (e.path.empty() && (parts || !m.has("connection"))) {
+                          "or drop one" +
+                          (e.contract == Contract::eventhub
+                               ? " (or name a partition of the hub, EntityPath/Partitions/<id>)"
+                               : ""));
+    } else if (e.path.empty() && (connection_read || !m.has("connection"))) {
       problems_.error(m.where(),
                       m.what() + " needs 'path'; add path: followed by the " +
                           (e.contract == Contract::eventhub ? "event hub" : "queue or topic") +

@@ -34,7 +34,7 @@ inline registration::ServiceEndpoint make_endpoint(
   e.name = std::move(name);
   e.contract = contract;
   e.path = std::move(path);
-  e.connection_string = std::move(connection);
+  e.connection = azure::ConnectionString::parse(connection);
   e.format = format;
   e.where = {"endpoints.yaml", 12, 5};
   e.timeout = std::chrono::seconds(10);

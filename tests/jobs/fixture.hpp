@@ -112,7 +112,8 @@ inline registration::ServiceEndpoint make_endpoint(
   registration::ServiceEndpoint e;
   e.name = std::move(name);
   e.path = e.name;
-  e.connection_string = "Endpoint=sb://localhost/;UseDevelopmentEmulator=true";
+  e.connection =
+      azure::ConnectionString::parse("Endpoint=sb://localhost/;UseDevelopmentEmulator=true");
   e.retry = retry;
   e.order = order;
   e.where = {"test.yaml", 1, 1};

@@ -78,7 +78,7 @@ TEST_CASE("the JSON form carries the same content with typed values") {
   CHECK(std::string(publish["images"][0]["columns"][1].GetString()) == "revenue");
   CHECK(json["endpoints"][0]["retry"]["jitter"].GetDouble() == doctest::Approx(0.2));
   CHECK(std::string(json["endpoints"][0]["connection"].GetString()) ==
-        "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=***;");
+        "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=***");
 }
 
 TEST_CASE("diff lists steps and endpoints added, removed and changed") {

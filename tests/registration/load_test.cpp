@@ -121,8 +121,9 @@ steps:
   CHECK(e.name == "orders");
   CHECK(e.contract == Contract::eventhub);
   CHECK(e.format == MessageFormat::cloudevents);
-  CHECK(e.connection_string ==
-        "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=a2V5");
+  CHECK(e.connection ==
+        azure::ConnectionString::parse("Endpoint=sb://ns.servicebus.windows.net/"
+                                       ";SharedAccessKeyName=send;SharedAccessKey=a2V5"));
   CHECK(e.path == "orders-hub");
   CHECK(e.user_claim == UserClaim::user_info);
   CHECK(e.auth == AuthMechanism::plain);
@@ -264,8 +265,9 @@ host:
   CHECK(r.files[1] == scratch.folder() / "steps/accounts.yaml");
   CHECK(r.files[2] == scratch.folder() / "endpoints/events.yaml");
   REQUIRE(r.endpoints.size() == 1);  // included twice, read once
-  CHECK(r.endpoints[0].connection_string ==
-        "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=a2V5");
+  CHECK(r.endpoints[0].connection ==
+        azure::ConnectionString::parse(
+            "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=a2V5"));
   CHECK(r.endpoints[0].where.file == (scratch.folder() / "endpoints/events.yaml").string());
   REQUIRE(r.steps.size() == 1);
   CHECK(r.steps[0].where.file == (scratch.folder() / "steps/accounts.yaml").string());

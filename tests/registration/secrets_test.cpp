@@ -39,8 +39,9 @@ TEST_CASE("a connection string is read from an environment variable") {
                 "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=a2V5");
   Registration r =
       load(scratch.write("stepline.yaml", endpoint_with("${env:STEPLINE_TEST_CONNECTION}")));
-  CHECK(r.endpoints[0].connection_string ==
-        "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=a2V5");
+  CHECK(r.endpoints[0].connection ==
+        azure::ConnectionString::parse(
+            "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=a2V5"));
 }
 
 TEST_CASE("references may sit inside a longer value, and $${ writes a literal ${") {
@@ -59,8 +60,9 @@ TEST_CASE("references may sit inside a longer value, and $${ writes a literal ${
     handler: {plugin: A.B}
 )");
   Registration r = load(path);
-  CHECK(r.endpoints[0].connection_string ==
-        "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=a2V5");
+  CHECK(r.endpoints[0].connection ==
+        azure::ConnectionString::parse(
+            "Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=a2V5"));
   CHECK(r.steps[0].secure_configuration == "price=${price}; key=a2V5");
 }
 

@@ -455,6 +455,33 @@ TEST_CASE("an endpoint without a path or EntityPath is told to add one") {
             .empty());
 }
 
+TEST_CASE("a path beside EntityPath names the same entity, or one partition of that hub") {
+  Scratch scratch;
+  auto endpoint = [](std::string_view contract, std::string_view path) {
+    return std::string(R"(endpoints:
+  - name: events
+    contract: )") +
+           std::string(contract) + "\n    path: " + std::string(path) + R"(
+    connection: Endpoint=sb://localhost/;SharedAccessKeyName=send;SharedAccessKey=c2VjcmV0;EntityPath=events
+)";
+  };
+  CHECK(errors_of(scratch, endpoint("eventhub", "events")).empty());
+  CHECK(errors_of(scratch, endpoint("eventhub", "events/Partitions/2")).empty());
+  auto errors = errors_of(scratch, endpoint("eventhub", "events/ConsumerGroups/x"));
+  REQUIRE(errors.size() == 1);
+  check_problem(errors[0], scratch, 4, 11,
+                "path: 'events/ConsumerGroups/x' differs from the connection string's "
+                "EntityPath; make them the same or drop one (or name a partition of the hub, "
+                "EntityPath/Partitions/<id>)");
+  errors = errors_of(scratch, endpoint("eventhub", "events/Partitions/"));
+  CHECK(errors.size() == 1);
+  errors = errors_of(scratch, endpoint("queue", "events/Partitions/2"));
+  REQUIRE(errors.size() == 1);
+  check_problem(errors[0], scratch, 4, 11,
+                "path: 'events/Partitions/2' differs from the connection string's EntityPath; "
+                "make them the same or drop one");
+}
+
 TEST_CASE("YAML syntax errors point at the broken line") {
   Scratch scratch;
   auto errors = errors_of(scratch, "steps:\n  - name: [unclosed\n");

@@ -21,9 +21,9 @@ std::future<amqp::Outcome> ready(amqp::Outcome outcome) {
 // The fields Target::from_endpoint reads; a reload that changes none of them keeps the target.
 bool same_addressing(const registration::ServiceEndpoint& a,
                      const registration::ServiceEndpoint& b) {
-  return a.connection_string == b.connection_string && a.path == b.path &&
-         a.contract == b.contract && a.auth == b.auth && a.reply_to == b.reply_to &&
-         a.timeout == b.timeout && a.where.file == b.where.file && a.where.line == b.where.line;
+  return a.connection == b.connection && a.path == b.path && a.contract == b.contract &&
+         a.auth == b.auth && a.reply_to == b.reply_to && a.timeout == b.timeout &&
+         a.where.file == b.where.file && a.where.line == b.where.line;
 }
 
 }  // namespace

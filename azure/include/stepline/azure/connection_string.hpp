@@ -45,6 +45,9 @@ struct ConnectionString {
   /// The connection string with SharedAccessKey and SharedAccessSignature replaced by "***",
   /// safe for logs and error messages.
   std::string str() const;
+
+  /// Every field compared: two strings that parse alike are the same namespace and credential.
+  bool operator==(const ConnectionString&) const = default;
 };
 
 struct ConnectionStringPart {

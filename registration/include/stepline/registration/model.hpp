@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include <stepline/azure/connection_string.hpp>
 #include <stepline/execution_context.hpp>
 #include <stepline/guid.hpp>
 
@@ -24,6 +25,8 @@ struct SourceLocation {
 
   /// "file:line:col"
   std::string str() const;
+
+  bool operator==(const SourceLocation&) const = default;
 };
 
 enum class Severity { error, warning };
@@ -93,14 +96,22 @@ struct RetryPolicy {
   std::chrono::milliseconds base_delay{std::chrono::seconds(5)};
   std::chrono::milliseconds max_delay{std::chrono::minutes(15)};
   double jitter = 0.2;                   ///< ± fraction of each delay
+
+  bool operator==(const RetryPolicy&) const = default;
 };
 
+/// A service endpoint as load() leaves it: every value parsed and checked once, so what uses it
+/// (the endpoint poster, `stepline registration show`) reads typed values and never re-parses.
 struct ServiceEndpoint {
   std::string name;
   Contract contract = Contract::queue;
   MessageFormat format = MessageFormat::dataverse_json;
-  std::string connection_string;         ///< secret: resolved from ${env:..} or ${file:..}, never logged
-  std::string path;                      ///< queue, topic or hub name (may be "hub/Partitions/0")
+  /// The connection string, resolved from ${env:..} or ${file:..} and parsed. Holds secrets:
+  /// print it with str(), which masks them.
+  azure::ConnectionString connection;
+  /// The entity posted to: `path`, else the connection string's EntityPath; a queue, topic or
+  /// hub name, or "hub/Partitions/<id>".
+  std::string path;
   UserClaim user_claim = UserClaim::user_id;
   AuthMechanism auth = AuthMechanism::cbs;
   RetryPolicy retry;
@@ -111,6 +122,9 @@ struct ServiceEndpoint {
   std::string reply_to;                  ///< two-way; empty = a dynamic reply address
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   SourceLocation where;
+
+  /// Every field compared, so a cache keyed on an endpoint cannot miss a field added later.
+  bool operator==(const ServiceEndpoint&) const = default;
 };
 
 enum class ImageKind { pre, post, both };

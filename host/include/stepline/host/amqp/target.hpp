@@ -20,8 +20,8 @@ struct Target {
   std::string reply_to;       ///< two-way: a fixed reply address; empty = dynamic
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  ///< accept (and reply) deadline
 
-  /// Builds a target from a registered endpoint: parses its connection string (errors name the
-  /// endpoint and its file:line) and takes the entity from `path`, else from EntityPath.
+  /// Builds a target from a registered endpoint, whose connection string and entity the
+  /// registration has read and checked.
   static Target from_endpoint(const registration::ServiceEndpoint& endpoint);
 };
 
