@@ -224,7 +224,7 @@ int run_backend(const Settings& s) {
   target.name = "bench";
   target.connection = azure::ConnectionString::parse(s.connection_string);
   target.entity = s.entity;
-  target.auth = s.cbs() ? registration::AuthMechanism::cbs : registration::AuthMechanism::plain;
+  target.auth = s.cbs() ? host::amqp::Auth::cbs : host::amqp::Auth::plain;
   target.timeout = std::chrono::seconds(120);
 
   std::mutex mutex;

@@ -20,12 +20,12 @@
 
 using namespace stepline;
 using namespace stepline::host::amqp;
-using registration::AuthMechanism;
-using registration::Contract;
 using test::make_target;
+using test::one_way;
 using test::TestPeer;
 using test::TestPeerOptions;
 using test::text_message;
+using test::two_way;
 
 namespace {
 
@@ -201,7 +201,7 @@ TEST_CASE("an unreachable namespace fails the post as transient once its timeout
   auto target =
       make_target("Endpoint=sb://127.0.0.1:" + std::to_string(port) +
                       "/;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true",
-                  "orders", AuthMechanism::cbs, Contract::queue, std::chrono::milliseconds(700));
+                  "orders", Auth::cbs, one_way, std::chrono::milliseconds(700));
   auto f = backend.post(target, text_message("x"));
   Outcome o = wait(f);
   CHECK(o.status == OutcomeStatus::transient);
@@ -238,7 +238,7 @@ TEST_CASE("a server that accepts TCP but never speaks AMQP is dropped after the 
   auto target =
       make_target("Endpoint=sb://127.0.0.1:" + std::to_string(silent.port()) +
                       "/;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true",
-                  "orders", AuthMechanism::cbs, Contract::queue, std::chrono::milliseconds(1500));
+                  "orders", Auth::cbs, one_way, std::chrono::milliseconds(1500));
   auto f = backend.post(target, text_message("x"));
   Outcome o = wait(f);
   CHECK(o.status == OutcomeStatus::transient);
@@ -283,35 +283,10 @@ TEST_CASE("a link detached as unauthorized gets a fresh token and its unsettled 
   CHECK(body_of(received[1]) == "expired");
 }
 
-TEST_CASE("event hub posts carry the partition key only when the service picks the partition") {
-  TestPeer peer;
-  Backend backend(quick_options());
-  auto hub = make_target(peer.connection_string(), "eh1", AuthMechanism::cbs, Contract::eventhub);
-  hub.partition_key = "account-42";
-  auto partition = hub;
-  partition.entity = "eh1/Partitions/3";
-  auto a = backend.post(hub, text_message("to hub"));
-  auto b = backend.post(partition, text_message("to partition"));
-  CHECK(wait(a).ok());
-  CHECK(wait(b).ok());
-  auto received = peer.messages();
-  REQUIRE(received.size() == 2);
-  proton::annotation_key key(proton::symbol("x-opt-partition-key"));
-  for (auto& m : received) {
-    if (m.to() == "eh1") {
-      CHECK(proton::get<std::string>(m.message_annotations().get(key)) == "account-42");
-    } else {
-      CHECK(m.to() == "eh1/Partitions/3");
-      CHECK_FALSE(m.message_annotations().exists(key));
-    }
-  }
-}
-
 TEST_CASE("a two-way post returns the listener's reply, and times out when none comes") {
   TestPeer peer;
   Backend backend(quick_options());
-  auto twoway =
-      make_target(peer.connection_string(), "responder", AuthMechanism::cbs, Contract::twoway);
+  auto twoway = make_target(peer.connection_string(), "responder", Auth::cbs, two_way);
   auto f = backend.post(twoway, text_message("hello"));
   Outcome o = wait(f);
   CHECK(o.ok());
@@ -321,8 +296,8 @@ TEST_CASE("a two-way post returns the listener's reply, and times out when none 
   CHECK(sent[0].reply_to().rfind("dynamic-", 0) == 0);
   CHECK_FALSE(sent[0].id().empty());
 
-  auto silent = make_target(peer.connection_string(), "nobody", AuthMechanism::cbs,
-                            Contract::twoway, std::chrono::milliseconds(500));
+  auto silent = make_target(peer.connection_string(), "nobody", Auth::cbs, two_way,
+                            std::chrono::milliseconds(500));
   auto g = backend.post(silent, text_message("anyone?"));
   Outcome none = wait(g);
   CHECK(none.status == OutcomeStatus::transient);
@@ -333,8 +308,7 @@ TEST_CASE("a two-way post returns the listener's reply, and times out when none 
 TEST_CASE("a two-way post can name a fixed reply address") {
   TestPeer peer;
   Backend backend(quick_options());
-  auto twoway =
-      make_target(peer.connection_string(), "responder", AuthMechanism::cbs, Contract::twoway);
+  auto twoway = make_target(peer.connection_string(), "responder", Auth::cbs, two_way);
   twoway.reply_to = "replies/host-1";
   auto f = backend.post(twoway, text_message("ping"));
   Outcome o = wait(f);
@@ -444,7 +418,7 @@ TEST_CASE("shutdown drops a connection whose service does not answer the close i
   auto f = backend.post(
       make_target("Endpoint=sb://127.0.0.1:" + std::to_string(silent.port()) +
                       "/;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true",
-                  "orders", AuthMechanism::cbs, Contract::queue, std::chrono::seconds(60)),
+                  "orders", Auth::cbs, one_way, std::chrono::seconds(60)),
       text_message("x"));
   REQUIRE(TestPeer::wait_for([&] { return silent.accepted() == 1; }));
   const auto started = std::chrono::steady_clock::now();

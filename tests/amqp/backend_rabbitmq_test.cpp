@@ -11,8 +11,6 @@
 
 using namespace stepline;
 using namespace stepline::host::amqp;
-using registration::AuthMechanism;
-using registration::Contract;
 using test::make_target;
 using test::MessageReceiver;
 using test::RabbitMq;
@@ -42,8 +40,8 @@ BackendOptions rabbit_options() {
 Target queue(const std::string& address,
              std::chrono::milliseconds timeout = std::chrono::seconds(10),
              const std::string& password = "guest") {
-  return make_target(rabbit().connection_string(password), address, AuthMechanism::plain,
-                     Contract::queue, timeout);
+  return make_target(rabbit().connection_string(password), address, Auth::plain, test::one_way,
+                     timeout);
 }
 
 Outcome wait(std::future<Outcome>& f, std::chrono::seconds limit = std::chrono::seconds(30)) {

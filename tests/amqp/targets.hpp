@@ -7,19 +7,20 @@
 
 namespace stepline::test {
 
+/// Whether a test target waits for the listener's reply.
+inline constexpr bool one_way = false, two_way = true;
+
 inline host::amqp::Target make_target(
     const std::string& connection_string, const std::string& entity,
-    registration::AuthMechanism auth = registration::AuthMechanism::cbs,
-    registration::Contract contract = registration::Contract::queue,
+    host::amqp::Auth auth = host::amqp::Auth::cbs, bool awaits_reply = one_way,
     std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  host::amqp::Target t;
-  t.name = "test-" + entity;
-  t.connection = azure::ConnectionString::parse(connection_string);
-  t.entity = entity;
-  t.auth = auth;
-  t.contract = contract;
-  t.timeout = timeout;
-  return t;
+  return {.name = "test-" + entity,
+          .connection = azure::ConnectionString::parse(connection_string),
+          .entity = entity,
+          .auth = auth,
+          .awaits_reply = awaits_reply,
+          .reply_to = {},
+          .timeout = timeout};
 }
 
 inline proton::message text_message(const std::string& body) {

@@ -12,6 +12,7 @@
 #include <stepline/host/endpoints/message_properties.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
+#include "support/test_peer.hpp"
 
 using namespace stepline;
 using namespace stepline::host::endpoints;
@@ -330,4 +331,34 @@ TEST_CASE("the poster answers a refused post itself, permanent, and sends nothin
   CHECK(outcome.condition == "stepline:configuration");
   CHECK(outcome.description.find("endpoint 'broken'") != std::string::npos);
   CHECK(backend.stats().posted == 0);
+}
+
+TEST_CASE("an endpoint's target carries its parsed connection, entity, login and reply") {
+  auto endpoint = make_endpoint("credit", Contract::twoway, "credit-check");
+  endpoint.reply_to = "credit-replies";
+  endpoint.auth = registration::AuthMechanism::plain;
+  host::amqp::Target target = target_of(endpoint);
+  CHECK(target.name == "credit");
+  CHECK(target.connection == endpoint.connection);
+  CHECK(target.entity == "credit-check");
+  CHECK(target.auth == host::amqp::Auth::plain);
+  CHECK(target.awaits_reply);
+  CHECK(target.reply_to == "credit-replies");
+  CHECK(target.timeout == endpoint.timeout);
+  CHECK_FALSE(target_of(make_endpoint("orders", Contract::queue, "orders")).awaits_reply);
+  CHECK_FALSE(target_of(make_endpoint("hub", Contract::eventhub, "telemetry")).awaits_reply);
+}
+
+TEST_CASE("a reloaded endpoint of the same name is posted to where it now points") {
+  test::TestPeer peer;
+  host::amqp::Backend backend;
+  AmqpEndpointPoster poster(backend);
+  auto endpoint = make_endpoint("orders", Contract::queue, "orders", peer.connection_string());
+  CHECK(test::outcome_of(poster.post(endpoint, samples::full_context())).ok());
+  endpoint.path = "orders-v2";
+  CHECK(test::outcome_of(poster.post(endpoint, samples::full_context())).ok());
+  auto received = peer.messages();
+  REQUIRE(received.size() == 2);
+  CHECK(received[0].to() == "orders");
+  CHECK(received[1].to() == "orders-v2");
 }

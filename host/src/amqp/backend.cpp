@@ -31,8 +31,8 @@ std::string connection_key(const Target& t) {
   std::string key = cs.host;
   for (const std::string& part :
        {std::to_string(cs.effective_port()), std::string(cs.uses_tls() ? "tls" : "tcp"), cs.scheme,
-        std::string(t.auth == registration::AuthMechanism::plain ? "plain" : "cbs"),
-        cs.shared_access_key_name, cs.shared_access_key, cs.shared_access_signature}) {
+        std::string(t.auth == Auth::plain ? "plain" : "cbs"), cs.shared_access_key_name,
+        cs.shared_access_key, cs.shared_access_signature}) {
     key += separator;
     key += part;
   }
@@ -41,22 +41,12 @@ std::string connection_key(const Target& t) {
 
 std::string link_key(const std::string& connection, const Target& t) {
   std::string key = connection + link_separator + t.entity;
-  if (t.contract == registration::Contract::twoway) key += separator + ("reply:" + t.reply_to);
+  if (t.awaits_reply) key += separator + ("reply:" + t.reply_to);
   return key;
 }
 
-bool same_target(const Target& a, const Target& b) {
-  const auto &x = a.connection, &y = b.connection;
-  return a.entity == b.entity && a.name == b.name && a.contract == b.contract && a.auth == b.auth &&
-         a.timeout == b.timeout && a.partition_key == b.partition_key && a.reply_to == b.reply_to &&
-         x.endpoint == y.endpoint && x.host == y.host && x.port == y.port && x.scheme == y.scheme &&
-         x.use_development_emulator == y.use_development_emulator &&
-         x.shared_access_key_name == y.shared_access_key_name &&
-         x.shared_access_key == y.shared_access_key &&
-         x.shared_access_signature == y.shared_access_signature && x.entity_path == y.entity_path;
-}
-
-// Refuses targets that can never work, before they take a place in a window.
+// Refuses targets that can never work, before they take a place in a window. Checked once per
+// route, not per post.
 std::string configuration_problem(const Target& t, const BackendOptions& options) {
   const auto& cs = t.connection;
   if (t.entity.empty()) return "no entity to post to; set the endpoint's path";
@@ -94,17 +84,18 @@ class Backend::Impl final : public Runtime {
   void post(const Target& target, proton::message message, Callback done) {
     auto post = std::make_shared<Post>();
     post->done = std::move(done);
-    if (std::string problem = configuration_problem(target, options_); !problem.empty()) {
-      std::string text = "endpoint '" + target.name + "': " + problem;
-      ++failed_;
-      post->done(Outcome::failure(local_condition::configuration, std::move(text)));
-      return;
-    }
     post->message = std::move(message);
     post->deadline = Clock::now() + target.timeout;
     {
       std::unique_lock lock(mutex_);
       post->route = route_for(target);
+      if (!post->route->problem.empty()) {
+        lock.unlock();
+        ++failed_;
+        post->done(Outcome::failure(local_condition::configuration,
+                                    "endpoint '" + target.name + "': " + post->route->problem));
+        return;
+      }
       auto& admitted = *post->route->admitted;
       if (admitted >= options_.window) {
         // Wait for a quarter of the window to free up rather than for one place, so a fast
@@ -173,9 +164,10 @@ class Backend::Impl final : public Runtime {
   // Most callers post to the same few endpoints over and over: the last route is reused when the
   // target is the same, so a post costs no key building and no copy of the target.
   std::shared_ptr<const Route> route_for(const Target& t) {
-    if (last_route_ && same_target(last_route_->target, t)) return last_route_;
+    if (last_route_ && last_route_->target == t) return last_route_;
     auto route = std::make_shared<Route>();
     route->target = t;
+    route->problem = configuration_problem(t, options_);
     route->connection_key = connection_key(t);
     route->link_key = link_key(route->connection_key, t);
     route->admitted = &admitted_[route->link_key];
@@ -278,7 +270,7 @@ class Backend::Impl final : public Runtime {
   proton::container container_;
   proton::work_queue work_;
   std::thread thread_;
-  bool stopping_ = false;  // AMQP thread only
+  bool stopping_ = false;             // AMQP thread only
   Clock::time_point close_deadline_;  // AMQP thread only
 
   std::mutex shutdown_mutex_;

@@ -4,7 +4,6 @@
 #include <random>
 #include <vector>
 
-#include <proton/annotation_key.hpp>
 #include <proton/binary.hpp>
 #include <proton/connection_options.hpp>
 #include <proton/delivery.hpp>
@@ -32,9 +31,6 @@
 
 namespace stepline::host::amqp {
 namespace {
-
-using registration::AuthMechanism;
-using registration::Contract;
 
 constexpr auto cbs_timeout = std::chrono::seconds(60);
 
@@ -120,7 +116,7 @@ Connection::Connection(Runtime& runtime, const Target& first)
 }
 
 bool Connection::uses_cbs() const {
-  return identity_->auth == AuthMechanism::cbs || !identity_->connection.has_key();
+  return identity_->auth == Auth::cbs || !identity_->connection.has_key();
 }
 
 void Connection::enqueue(std::shared_ptr<Post> post) {
@@ -129,7 +125,7 @@ void Connection::enqueue(std::shared_ptr<Post> post) {
   if (inserted) {
     link.key = post->link_key();
     link.entity = post->target().entity;
-    link.twoway = post->target().contract == Contract::twoway;
+    link.twoway = post->target().awaits_reply;
     link.fixed_reply_to = post->target().reply_to;
   }
   link.queue.push_back(std::move(post));
@@ -517,19 +513,11 @@ void Connection::on_sendable(proton::sender& s) {
 void Connection::pump(Link& link) {
   if (link.state != Link::State::ready || !ready(link)) return;
   const std::size_t window = runtime_.options().window;
-  const proton::annotation_key partition_key{
-      proton::symbol(std::string(azure::annotation::partition_key))};
   while (!link.queue.empty() && link.unsettled.size() < window && link.sender.credit() > 0) {
     std::shared_ptr<Post> post = std::move(link.queue.front());
     link.queue.pop_front();
     if (post->finished) continue;
     proton::message& m = post->message;
-    const Target& target = post->target();
-    if (target.contract == Contract::eventhub && !target.partition_key.empty() &&
-        target.entity.find("/Partitions/") == std::string::npos &&
-        !m.message_annotations().exists(partition_key)) {
-      m.message_annotations().put(partition_key, target.partition_key);
-    }
     if (link.twoway) {
       if (m.id().empty()) m.id(proton::uuid::random().str());
       m.reply_to(link.reply_address);

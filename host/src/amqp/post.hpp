@@ -19,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 /// A target with the keys of its connection and link, built once per distinct target.
 struct Route {
   Target target;
+  std::string problem;  ///< why no post to the target can work; empty when it can
   std::string connection_key;
   std::string link_key;
   std::size_t* admitted =

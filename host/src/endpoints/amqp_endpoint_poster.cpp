@@ -18,15 +18,18 @@ std::future<amqp::Outcome> ready(amqp::Outcome outcome) {
   return promise.get_future();
 }
 
-// The fields Target::from_endpoint reads; a reload that changes none of them keeps the target.
-bool same_addressing(const registration::ServiceEndpoint& a,
-                     const registration::ServiceEndpoint& b) {
-  return a.connection == b.connection && a.path == b.path && a.contract == b.contract &&
-         a.auth == b.auth && a.reply_to == b.reply_to && a.timeout == b.timeout &&
-         a.where.file == b.where.file && a.where.line == b.where.line;
-}
-
 }  // namespace
+
+amqp::Target target_of(const registration::ServiceEndpoint& endpoint) {
+  using registration::AuthMechanism;
+  return {.name = endpoint.name,
+          .connection = endpoint.connection,
+          .entity = endpoint.path,
+          .auth = endpoint.auth == AuthMechanism::plain ? amqp::Auth::plain : amqp::Auth::cbs,
+          .awaits_reply = endpoint.contract == registration::Contract::twoway,
+          .reply_to = endpoint.reply_to,
+          .timeout = endpoint.timeout};
+}
 
 AmqpEndpointPoster::AmqpEndpointPoster(amqp::Backend& backend, metrics::Observer* observer)
     : backend_(backend), observer_(observer) {}
@@ -35,12 +38,9 @@ std::shared_ptr<const amqp::Target> AmqpEndpointPoster::target_for(
     const registration::ServiceEndpoint& endpoint) {
   std::lock_guard lock(mutex_);
   auto it = targets_.find(endpoint.name);
-  if (it != targets_.end() && same_addressing(it->second.first, endpoint)) return it->second.second;
-  auto target = std::make_shared<amqp::Target>(amqp::Target::from_endpoint(endpoint));
-  // The message carries the partition key the poster chose; the backend must not add the
-  // endpoint's template text when the poster chose none.
-  target->partition_key.clear();
-  targets_.insert_or_assign(endpoint.name, std::make_pair(endpoint, target));
+  if (it != targets_.end() && it->second.endpoint == endpoint) return it->second.target;
+  auto target = std::make_shared<const amqp::Target>(target_of(endpoint));
+  targets_.insert_or_assign(endpoint.name, Built{endpoint, target});
   return target;
 }
 

@@ -8,10 +8,10 @@
 // AMQP hostname = the namespace host; plain TCP only for UseDevelopmentEmulator=true, or for an
 // amqp:// Endpoint when allow_plain_amqp is set. Auth per target: SASL PLAIN with the key name
 // and key, or SASL ANONYMOUS plus a CBS put-token per entity audience, renewed before expiry
-// (a SharedAccessSignature string is sent as given and cannot be renewed). Addressing: event hub
-// targets at hub level carry the partition key as x-opt-partition-key; two-way targets get a
-// reply receiver (dynamic unless reply_to is set), stamp reply-to and a message-id, and complete
-// with the reply whose correlation-id matches.
+// (a SharedAccessSignature string is sent as given and cannot be renewed). A message goes as it
+// is given (its annotations, such as an event hub partition key, are the caller's), except that
+// targets awaiting a reply get a reply receiver (dynamic unless reply_to is set), stamp reply-to
+// and a message-id, and complete with the reply whose correlation-id matches.
 //
 // Outcomes: accepted; transient for network trouble, timeouts, released/modified, server-busy,
 // forced detach or close; permanent for not-found, size, quota, not-allowed, TLS verification,

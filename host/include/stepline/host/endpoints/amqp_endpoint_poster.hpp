@@ -16,14 +16,18 @@
 
 namespace stepline::host::endpoints {
 
+/// Where the AMQP backend posts for `endpoint`: its parsed connection, entity, login and, for a
+/// two-way endpoint, the reply it waits for.
+amqp::Target target_of(const registration::ServiceEndpoint& endpoint);
+
 class AmqpEndpointPoster final : public EndpointPoster {
  public:
   /// Posts through `backend`, which must outlive the poster; tells `observer` (when given) of
   /// every post's outcome and how long it took.
   explicit AmqpEndpointPoster(amqp::Backend& backend, metrics::Observer* observer = nullptr);
 
-  /// A context the size policy refuses, or an endpoint whose connection string or
-  /// partition_key cannot be used, completes at once with a permanent failure naming the
+  /// A context the size policy refuses, or an endpoint whose connection or partition_key
+  /// cannot be used, completes at once with a permanent failure naming the
   /// endpoint and the record; nothing is sent then.
   std::future<amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
                                   const ExecutionContext& context,
@@ -35,11 +39,12 @@ class AmqpEndpointPoster final : public EndpointPoster {
   amqp::Backend& backend_;
   metrics::Observer* observer_;
   std::mutex mutex_;
-  /// Parsed targets by endpoint name, rebuilt when the endpoint's addressing changes (reload).
-  std::map<std::string,
-           std::pair<registration::ServiceEndpoint, std::shared_ptr<const amqp::Target>>,
-           std::less<>>
-      targets_;
+  struct Built {
+    registration::ServiceEndpoint endpoint;
+    std::shared_ptr<const amqp::Target> target;
+  };
+  /// Targets by endpoint name, built again when a reload changes the endpoint.
+  std::map<std::string, Built, std::less<>> targets_;
 };
 
 }  // namespace stepline::host::endpoints

@@ -2,7 +2,6 @@
 
 #include <stepline/host/amqp/outcome.hpp>
 
-using namespace stepline;
 using namespace stepline::host::amqp;
 
 TEST_CASE("outcomes are transient for conditions worth retrying and permanent otherwise") {
