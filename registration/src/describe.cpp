@@ -167,7 +167,7 @@ Tree endpoint_tree(const ServiceEndpoint& e) {
   Tree t;
   t.add("name", Tree::text(e.name))
       .add("contract", Tree::text(std::string(to_string(e.contract))))
-      .add("format", Tree::text(std::string(to_string(e.format))))
+      .add("format", Tree::text(e.format))
       .add("connection", Tree::text(e.connection.str()))
       .add("path", Tree::text(e.path))
       .add("user_claim", Tree::text(std::string(to_string(e.user_claim))))

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <stepline/azure/connection_string.hpp>
+#include <stepline/format/format.hpp>
 #include <stepline/registration/values.hpp>
 
 #include "mapping.hpp"
@@ -84,6 +85,13 @@ void for_each_repeat(std::size_t count, KeyOf key_of, Repeat repeat) {
     else
       repeat(order[k], first);
   }
+}
+
+// The formats this process has registered (the SDK's, and binary once stepline_sdk_amqp is loaded).
+std::vector<Choice<std::string>> registered_formats() {
+  std::vector<Choice<std::string>> choices;
+  for (std::string_view name : format::format_names()) choices.push_back({name, std::string(name)});
+  return choices;
 }
 
 // "step 'name'" when the item has a name to show, else "a step (steps[2])".
@@ -604,13 +612,7 @@ class Loader {
       e.contract = *v;
     else
       has_contract = false;
-    if (auto v =
-            m.choice<MessageFormat>("format", {{"dataverse-json", MessageFormat::dataverse_json},
-                                               {"json", MessageFormat::json},
-                                               {"xml", MessageFormat::xml},
-                                               {"binary", MessageFormat::binary},
-                                               {"cloudevents", MessageFormat::cloudevents}}))
-      e.format = *v;
+    if (auto v = m.choice<std::string>("format", registered_formats())) e.format = *v;
     if (auto v = m.choice<UserClaim>("user_claim", {{"none", UserClaim::none},
                                                     {"user-id", UserClaim::user_id},
                                                     {"user-info", UserClaim::user_info}}))

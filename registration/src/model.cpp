@@ -22,22 +22,6 @@ std::string_view to_string(Contract contract) noexcept {
   return "unknown";
 }
 
-std::string_view to_string(MessageFormat format) noexcept {
-  switch (format) {
-    case MessageFormat::dataverse_json:
-      return "dataverse-json";
-    case MessageFormat::json:
-      return "json";
-    case MessageFormat::xml:
-      return "xml";
-    case MessageFormat::binary:
-      return "binary";
-    case MessageFormat::cloudevents:
-      return "cloudevents";
-  }
-  return "unknown";
-}
-
 std::string_view to_string(UserClaim claim) noexcept {
   switch (claim) {
     case UserClaim::none:

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <proton/binary.hpp>
 #include <proton/connection_options.hpp>
 #include <proton/delivery.hpp>
 #include <proton/receiver.hpp>
@@ -59,12 +60,25 @@ ListenerOptions parse_options(int argc, char** argv, const std::string& descript
 
 namespace {
 
-// json and dataverse-json share application/json: Dataverse's member names are PascalCase.
-stepline::format::Format format_of(const std::string& type, const std::string& text) {
-  using stepline::format::Format;
-  for (Format f : {Format::xml, Format::cloudevents, Format::binary})
-    if (type == stepline::format::content_type(f)) return f;
-  return text.find("\"MessageName\"") != std::string::npos ? Format::dataverse_json : Format::json;
+// The format whose content type the message carries; json and dataverse-json share
+// application/json, and Dataverse's member names are PascalCase.
+const stepline::format::Format& format_of(const proton::message& message) {
+  using namespace stepline::format;
+  const std::string& type = message.content_type();
+  for (std::string_view name : format_names()) {
+    const Format& f = format_named(name);
+    if (type == f.content_type && type != "application/json") return f;
+  }
+  const proton::value& body = message.body();
+  std::string text;
+  if (body.type() == proton::BINARY) {
+    auto bytes = proton::get<proton::binary>(body);
+    text.assign(bytes.begin(), bytes.end());
+  } else if (body.type() == proton::STRING) {
+    text = proton::get<std::string>(body);
+  }
+  return format_named(text.find("\"MessageName\"") != std::string::npos ? "dataverse-json"
+                                                                        : "json");
 }
 
 // Strings, amounts and numbers as they are; other kinds by their kind's name.
@@ -78,17 +92,7 @@ std::string text_of(const stepline::Value& value) {
 }  // namespace
 
 stepline::ExecutionContext read_context(const proton::message& message) {
-  using namespace stepline::format;
-  const proton::value& body = message.body();
-  if (body.type() == proton::MAP) return binary::from_amqp_value(body);
-  std::string text;
-  if (body.type() == proton::BINARY) {
-    auto bytes = proton::get<proton::binary>(body);
-    text.assign(bytes.begin(), bytes.end());
-  } else {
-    text = proton::get<std::string>(body);
-  }
-  return parse_any_format(text, format_of(message.content_type(), text));
+  return stepline::format::read_body(message, format_of(message));
 }
 
 std::string summary(const stepline::ExecutionContext& c) {

@@ -23,7 +23,6 @@ using host::amqp::Outcome;
 using host::amqp::OutcomeStatus;
 using registration::AuthMechanism;
 using registration::Contract;
-using registration::MessageFormat;
 using test::MessageReceiver;
 using test::SteplineBroker;
 
@@ -70,7 +69,7 @@ test::ReceiverOptions root_login() {
 }
 
 registration::ServiceEndpoint endpoint(const std::string& name, Contract contract,
-                                       const std::string& path, MessageFormat format,
+                                       const std::string& path, const std::string& format,
                                        AuthMechanism auth = AuthMechanism::cbs) {
   auto e = test::make_endpoint(name, contract, path,
                                broker().connection_string("sender", "sender-key"), format);
@@ -89,16 +88,16 @@ ExecutionContext numbered_context(int n) {
   return c;
 }
 
-void check_received(const proton::message& m, const ExecutionContext& sent, MessageFormat f) {
-  CAPTURE(registration::to_string(f));
-  CHECK(m.content_type() == format::content_type(test::format_of(f)));
+void check_received(const proton::message& m, const ExecutionContext& sent, const std::string& f) {
+  CAPTURE(f);
+  CHECK(m.content_type() == format::format_named(f).content_type);
   CHECK(test::property(m, claim::entity_logical_name) == "account");
   CHECK(test::property(m, claim::request_name) == "Update");
   CHECK(test::property(m, claim::user) == sent.user_id.str());
   CHECK(test::property(m, twin::initiating_user) == sent.initiating_user_id.str());
   CHECK(m.subject() == "Update:account");
   ExecutionContext back = test::read_body(m, f);
-  if (f == MessageFormat::dataverse_json) {
+  if (f == "dataverse-json") {
     CHECK(back.operation_id == sent.operation_id);
     CHECK(back.primary_entity_id == sent.primary_entity_id);
     CHECK(back.target()->get("revenue") == sent.target()->get("revenue"));
@@ -118,10 +117,10 @@ TEST_CASE("every contract and format arrives as posted and reads back with the S
       root_login());
   host::amqp::Backend backend;
   AmqpEndpointPoster poster(backend);
-  std::map<std::string, std::pair<ExecutionContext, MessageFormat>> sent;  // by record id
+  std::map<std::string, std::pair<ExecutionContext, std::string>> sent;  // by record id
   std::map<std::string, Contract> contract_of;
   int n = 0;
-  for (MessageFormat f : test::every_format()) {
+  for (const std::string& f : test::every_format()) {
     for (auto [contract, path] :
          {std::pair{Contract::queue, "orders"}, std::pair{Contract::topic, "account-events"},
           std::pair{Contract::eventhub, "telemetry"}}) {
@@ -163,13 +162,12 @@ TEST_CASE("CBS and PLAIN both authenticate the sender policy") {
   AmqpEndpointPoster poster(backend);
   ExecutionContext over_cbs = numbered_context(101), over_plain = numbered_context(102);
   Outcome cbs = test::outcome_of(poster.post(
-      endpoint("cbs", Contract::queue, "plain-orders", MessageFormat::json, AuthMechanism::cbs),
-      over_cbs));
+      endpoint("cbs", Contract::queue, "plain-orders", "json", AuthMechanism::cbs), over_cbs));
   CHECK_MESSAGE(cbs.ok(), cbs.condition << ": " << cbs.description);
   CHECK(backend.stats().tokens_put >= 1);
-  Outcome plain = test::outcome_of(poster.post(
-      endpoint("plain", Contract::queue, "plain-orders", MessageFormat::json, AuthMechanism::plain),
-      over_plain));
+  Outcome plain = test::outcome_of(
+      poster.post(endpoint("plain", Contract::queue, "plain-orders", "json", AuthMechanism::plain),
+                  over_plain));
   CHECK_MESSAGE(plain.ok(), plain.condition << ": " << plain.description);
   REQUIRE(receiver.wait_for(2));
   auto messages = receiver.messages();
@@ -201,7 +199,7 @@ TEST_CASE("a two-way endpoint returns the listener's reply, and times out withou
                               return "approved " + test::property(m, twin::entity);
                             }});
   auto e = test::make_endpoint("credit", Contract::twoway, "credit-check",
-                               broker().connection_string(), MessageFormat::json);
+                               broker().connection_string(), "json");
   e.reply_to = "credit-check-replies";
   ExecutionContext c = numbered_context(120);
   // Over CBS the fixed reply queue needs a token of its own; over PLAIN the policy covers it.
@@ -216,13 +214,13 @@ TEST_CASE("a two-way endpoint returns the listener's reply, and times out withou
     CHECK_MESSAGE(o.ok(), o.condition << ": " << o.description);
     CHECK(o.reply == "approved account");
     REQUIRE(listener.count() == ++received);
-    CHECK(test::read_body(listener.messages().back(), MessageFormat::json) == c);
+    CHECK(test::read_body(listener.messages().back(), "json") == c);
   }
 
   host::amqp::Backend backend;
   AmqpEndpointPoster poster(backend);
   auto silent = test::make_endpoint("silent", Contract::twoway, "nobody-answers",
-                                    broker().connection_string(), MessageFormat::json);
+                                    broker().connection_string(), "json");
   silent.reply_to = "nobody-answers-replies";
   silent.auth = AuthMechanism::plain;
   silent.timeout = std::chrono::milliseconds(1500);
@@ -241,18 +239,18 @@ TEST_CASE(
 
   ExecutionContext c = numbered_context(130);
   c.target()->set("description", std::string(400 * 1024, 'd'));
-  Outcome truncated = test::outcome_of(
-      poster.post(endpoint("big", Contract::queue, "big", MessageFormat::json), c));
+  Outcome truncated =
+      test::outcome_of(poster.post(endpoint("big", Contract::queue, "big", "json"), c));
   CHECK_MESSAGE(truncated.ok(), truncated.condition << ": " << truncated.description);
   REQUIRE(receiver.wait_for(1));
   proton::message m = receiver.messages()[0];
   CHECK(m.properties().get(std::string(message_max_size_exceeded)) == proton::scalar(true));
-  ExecutionContext back = test::read_body(m, MessageFormat::json);
+  ExecutionContext back = test::read_body(m, "json");
   CHECK(back.input_parameters.empty());
   CHECK(back.primary_entity_id == c.primary_entity_id);
 
   // An endpoint that allows more than the namespace does: the broker's refusal is permanent.
-  auto generous = endpoint("generous", Contract::queue, "big", MessageFormat::json);
+  auto generous = endpoint("generous", Contract::queue, "big", "json");
   generous.max_message_size = 1024 * 1024;
   ExecutionContext bulky = numbered_context(131);
   bulky.shared_variables.insert_or_assign("notes", Value(std::string(400 * 1024, 'n')));
@@ -261,8 +259,8 @@ TEST_CASE(
   CHECK(refused.condition == "amqp:link:message-size-exceeded");
 
   // Truncation cannot help a context whose bulk is in SharedVariables: refused before sending.
-  Outcome too_big = test::outcome_of(
-      poster.post(endpoint("big", Contract::queue, "big", MessageFormat::json), bulky));
+  Outcome too_big =
+      test::outcome_of(poster.post(endpoint("big", Contract::queue, "big", "json"), bulky));
   CHECK(too_big.status == OutcomeStatus::permanent);
   CHECK(too_big.description.find("endpoint 'big'") != std::string::npos);
   CHECK(too_big.description.find("Update of account " + bulky.primary_entity_id.str()) !=

@@ -29,13 +29,13 @@ inline registration::ServiceEndpoint make_endpoint(
     std::string connection =
         "Endpoint=sb://127.0.0.1:5672/;SharedAccessKeyName=send;"
         "SharedAccessKey=key;UseDevelopmentEmulator=true",
-    registration::MessageFormat format = registration::MessageFormat::dataverse_json) {
+    std::string format = "dataverse-json") {
   registration::ServiceEndpoint e;
   e.name = std::move(name);
   e.contract = contract;
   e.path = std::move(path);
   e.connection = azure::ConnectionString::parse(connection);
-  e.format = format;
+  e.format = std::move(format);
   e.where = {"endpoints.yaml", 12, 5};
   e.timeout = std::chrono::seconds(10);
   return e;
@@ -48,15 +48,12 @@ inline host::amqp::Outcome outcome_of(std::future<host::amqp::Outcome> f,
   return f.get();
 }
 
-inline const std::vector<registration::MessageFormat>& every_format() {
-  using F = registration::MessageFormat;
-  static const std::vector<F> formats{F::dataverse_json, F::json, F::xml, F::binary,
-                                      F::cloudevents};
-  return formats;
-}
-
-inline format::Format format_of(registration::MessageFormat f) {
-  return format::parse_format_name(registration::to_string(f));
+/// Every registered format's name: the SDK's text formats and binary (stepline_sdk_amqp, which
+/// read_body() below keeps loaded).
+inline std::vector<std::string> every_format() {
+  std::vector<std::string> names;
+  for (std::string_view name : format::format_names()) names.emplace_back(name);
+  return names;
 }
 
 /// The message as it arrives: encoded and decoded again, so sections are what goes on the wire.
@@ -67,10 +64,8 @@ inline proton::message on_the_wire(const proton::message& m) {
 }
 
 /// The context a listener reads from the message's body.
-inline ExecutionContext read_body(const proton::message& m, registration::MessageFormat f) {
-  if (f == registration::MessageFormat::binary) return format::binary::from_amqp_value(m.body());
-  auto bytes = proton::get<proton::binary>(m.body());
-  return format::parse_any_format(std::string(bytes.begin(), bytes.end()), format_of(f));
+inline ExecutionContext read_body(const proton::message& m, const std::string& format) {
+  return format::read_body(m, format::format_named(format));
 }
 
 /// An application property as text; empty when absent.

@@ -17,7 +17,6 @@
 using namespace stepline;
 using namespace stepline::host::endpoints;
 using registration::Contract;
-using registration::MessageFormat;
 using registration::UserClaim;
 using test::has_property;
 using test::make_endpoint;
@@ -108,13 +107,13 @@ TEST_CASE("the organization claim falls back to the organization id without a na
 
 TEST_CASE("every format has its content type, its body section and reads back as posted") {
   ExecutionContext c = samples::full_context();
-  for (MessageFormat f : test::every_format()) {
-    CAPTURE(registration::to_string(f));
+  for (const std::string& f : test::every_format()) {
+    CAPTURE(f);
     auto endpoint = make_endpoint("orders", Contract::queue, "orders");
     endpoint.format = f;
     proton::message m = test::on_the_wire(compose_message(endpoint, c).message);
-    CHECK(m.content_type() == format::content_type(test::format_of(f)));
-    if (f == MessageFormat::binary) {
+    CHECK(m.content_type() == format::format_named(f).content_type);
+    if (f == "binary") {
       CHECK_FALSE(m.inferred());  // an amqp-value section holding the map
       CHECK(m.body().type() == proton::MAP);
     } else {
@@ -122,7 +121,7 @@ TEST_CASE("every format has its content type, its body section and reads back as
       CHECK(m.body().type() == proton::BINARY);
     }
     ExecutionContext back = test::read_body(m, f);
-    if (f == MessageFormat::dataverse_json) {
+    if (f == "dataverse-json") {
       // dataverse-json has no type for every value kind; the record and its ids survive.
       CHECK(back.operation_id == c.operation_id);
       CHECK(back.primary_entity_id == c.primary_entity_id);
@@ -137,11 +136,11 @@ TEST_CASE("every format has its content type, its body section and reads back as
 TEST_CASE(
     "a json endpoint posts the given json text of the context; other formats write their own") {
   ExecutionContext c = samples::full_context();
-  const std::string text = format::serialize_any_format(c, format::Format::json);
+  const std::string text = format::serialize(c, "json");
   host::PostOptions options;
   options.json_body = text;
-  for (MessageFormat f : test::every_format()) {
-    CAPTURE(registration::to_string(f));
+  for (const std::string& f : test::every_format()) {
+    CAPTURE(f);
     auto endpoint = make_endpoint("orders", Contract::queue, "orders");
     endpoint.format = f;
     EndpointMessage given = compose_message(endpoint, c, options);
@@ -152,7 +151,7 @@ TEST_CASE(
   }
   // The text is taken as it is, not written again: a marker in it reaches the wire.
   auto endpoint = make_endpoint("orders", Contract::queue, "orders");
-  endpoint.format = MessageFormat::json;
+  endpoint.format = "json";
   const std::string marked = text.substr(0, text.size() - 1) + R"(,"marker":1})";
   options.json_body = marked;
   proton::message m = test::on_the_wire(compose_message(endpoint, c, options).message);
@@ -161,7 +160,7 @@ TEST_CASE(
   // A body over the limit is cut down from the context itself, so the given text is not used.
   endpoint.max_message_size = 32 * 1024;
   ExecutionContext big = context_of_size(64 * 1024);
-  const std::string big_text = format::serialize_any_format(big, format::Format::json);
+  const std::string big_text = format::serialize(big, "json");
   options.json_body = big_text;
   EndpointMessage cut = compose_message(endpoint, big, options);
   CHECK(cut.truncated);
@@ -248,8 +247,8 @@ TEST_CASE("the size limit defaults to the contract's") {
 }
 
 TEST_CASE("a context over the limit is truncated, flagged, and then fits") {
-  for (MessageFormat f : test::every_format()) {
-    CAPTURE(registration::to_string(f));
+  for (const std::string& f : test::every_format()) {
+    CAPTURE(f);
     auto endpoint = make_endpoint("orders", Contract::queue, "orders");
     endpoint.format = f;
     endpoint.max_message_size = 32 * 1024;

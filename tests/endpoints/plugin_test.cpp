@@ -17,7 +17,6 @@
 #include "support/stepline_broker.hpp"
 
 using namespace stepline;
-using registration::MessageFormat;
 using test::MessageReceiver;
 using test::SteplineBroker;
 
@@ -120,7 +119,7 @@ TEST_CASE("Stepline.ServiceBusPlugin posts the context to the endpoint its confi
   CHECK(test::property(m, host::endpoints::claim::entity_logical_name) == "account");
   CHECK(test::property(m, host::endpoints::claim::request_name) == "Create");
   CHECK(test::property(m, host::endpoints::claim::initiating_user_agent) == "stepline-tests/1.0");
-  ExecutionContext posted = test::read_body(m, MessageFormat::dataverse_json);
+  ExecutionContext posted = test::read_body(m, "dataverse-json");
   CHECK(posted.message_name == "Create");
   CHECK(posted.primary_entity_id == id);
   CHECK(posted.stage == Stage::post_operation);
@@ -143,8 +142,7 @@ TEST_CASE("a step whose handler is an endpoint posts without any plug-in") {
   auto response = configured.host().execute(create_account(id, "Fabrikam"));
   REQUIRE_MESSAGE(response.ok(), response.error_message);
   REQUIRE(receiver.wait_for(1));
-  CHECK(test::read_body(receiver.messages()[0], MessageFormat::dataverse_json).primary_entity_id ==
-        id);
+  CHECK(test::read_body(receiver.messages()[0], "dataverse-json").primary_entity_id == id);
 }
 
 TEST_CASE("a synchronous post the service refuses rolls the operation back") {

@@ -2,4 +2,4 @@
 // checked).
 #include "format_roundtrip.hpp"
 
-STEPLINE_FORMAT_FUZZER(cloudevents)
+STEPLINE_FORMAT_FUZZER("cloudevents")

@@ -2,4 +2,4 @@
 // checked).
 #include "format_roundtrip.hpp"
 
-STEPLINE_FORMAT_FUZZER(dataverse_json)
+STEPLINE_FORMAT_FUZZER("dataverse-json")

@@ -1,4 +1,4 @@
 // The `json` format's reader on untrusted bodies (format_roundtrip.hpp says what is checked).
 #include "format_roundtrip.hpp"
 
-STEPLINE_FORMAT_FUZZER(json)
+STEPLINE_FORMAT_FUZZER("json")

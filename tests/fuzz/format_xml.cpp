@@ -1,4 +1,4 @@
 // The `xml` format's reader on untrusted bodies (format_roundtrip.hpp says what is checked).
 #include "format_roundtrip.hpp"
 
-STEPLINE_FORMAT_FUZZER(xml)
+STEPLINE_FORMAT_FUZZER("xml")

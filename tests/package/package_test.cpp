@@ -172,7 +172,7 @@ int main() {
   context.message_name = "Create";
   context.primary_entity_name = "account";
   const std::string body = stepline::format::binary::write_context(context);
-  const auto back = stepline::format::parse_any_format(body, stepline::format::Format::binary);
+  const auto back = stepline::format::parse_any_format(body, "binary");
   std::cout << back.message_name << " " << back.primary_entity_name << "\n";
 }
 )";

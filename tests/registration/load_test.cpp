@@ -120,7 +120,7 @@ steps:
   const ServiceEndpoint& e = r.endpoints[0];
   CHECK(e.name == "orders");
   CHECK(e.contract == Contract::eventhub);
-  CHECK(e.format == MessageFormat::cloudevents);
+  CHECK(e.format == "cloudevents");
   CHECK(e.connection ==
         azure::ConnectionString::parse("Endpoint=sb://ns.servicebus.windows.net/"
                                        ";SharedAccessKeyName=send;SharedAccessKey=a2V5"));

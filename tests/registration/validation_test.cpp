@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <stepline/format/binary.hpp>
+
 #include "scratch.hpp"
 
 namespace stepline::registration {
@@ -480,6 +482,23 @@ TEST_CASE("a path beside EntityPath names the same entity, or one partition of t
   check_problem(errors[0], scratch, 4, 11,
                 "path: 'events/Partitions/2' differs from the connection string's EntityPath; "
                 "make them the same or drop one");
+}
+
+TEST_CASE("format: names a registered format, binary once the AMQP library is loaded") {
+  Scratch scratch;
+  REQUIRE(&format::binary::format() == format::find_format("binary"));
+  auto endpoint = [](std::string_view format) {
+    return std::string(endpoint_block) + "    format: " + std::string(format) + "\n";
+  };
+  for (std::string_view name : format::format_names()) {
+    CAPTURE(name);
+    CHECK(errors_of(scratch, endpoint(name)).empty());
+  }
+  auto errors = errors_of(scratch, endpoint("protobuf"));
+  REQUIRE(errors.size() == 1);
+  check_problem(errors[0], scratch, 6, 13,
+                "format: 'protobuf' is not allowed; use one of binary, cloudevents, "
+                "dataverse-json, json, xml");
 }
 
 TEST_CASE("YAML syntax errors point at the broken line") {

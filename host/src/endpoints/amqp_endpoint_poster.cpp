@@ -67,7 +67,7 @@ std::future<amqp::Outcome> AmqpEndpointPoster::post(const registration::ServiceE
     return finished(amqp::Outcome::failure(
         amqp::local_condition::configuration,
         describe(endpoint) + ": cannot write the context of " + describe(context) + " in " +
-            std::string(registration::to_string(endpoint.format)) + ": " + e.what()));
+            endpoint.format + ": " + e.what()));
   }
   if (!observer_) return backend_.post(*target, std::move(composed.message));
   // The outcome is seen on the AMQP thread as it arrives.

@@ -30,22 +30,6 @@ using registration::ServiceEndpoint;
 constexpr std::size_t message_overhead = 256;
 constexpr std::size_t field_overhead = 10;
 
-format::Format format_of(registration::MessageFormat format) {
-  switch (format) {
-    case registration::MessageFormat::dataverse_json:
-      return format::Format::dataverse_json;
-    case registration::MessageFormat::json:
-      return format::Format::json;
-    case registration::MessageFormat::xml:
-      return format::Format::xml;
-    case registration::MessageFormat::binary:
-      return format::Format::binary;
-    case registration::MessageFormat::cloudevents:
-      return format::Format::cloudevents;
-  }
-  return format::Format::dataverse_json;
-}
-
 // Fills in one placeholder name; false when the name is unknown.
 bool placeholder_value(std::string_view name, const ExecutionContext& c, std::string& out) {
   if (name == "primary_entity_id") {
@@ -159,24 +143,14 @@ void add_trace_context(Envelope& e, const ExecutionContext& c) {
 
 // Sets the body; returns its size in bytes, or 0 when only encoding tells (the AMQP map).
 // `json_text`, when given, is `c` already in the json format.
-std::size_t set_body(proton::message& m, format::Format format, const ExecutionContext& c,
+std::size_t set_body(proton::message& m, const format::Format& format, const ExecutionContext& c,
                      std::string_view json_text = {}) {
-  if (format == format::Format::binary) {
-    m.inferred(false);  // the map travels as an amqp-value section
-    m.body(format::binary::to_amqp_value(c));
-    return 0;
-  }
-  if (format == format::Format::json && !json_text.empty()) {
+  if (format.name == "json" && !json_text.empty()) {
     m.inferred(true);
     m.body(proton::binary(json_text.begin(), json_text.end()));
     return json_text.size();
   }
-  std::string text = format::serialize_any_format(c, format);
-  // Inferred + binary = one data section holding the bytes, what Azure SDK receivers expect of
-  // a JSON or XML body.
-  m.inferred(true);
-  m.body(proton::binary(text.begin(), text.end()));
-  return text.size();
+  return format::write_body(m, c, format);
 }
 
 // The encoded size, exact unless the bound already shows it fits.
@@ -245,7 +219,7 @@ std::string partition_key_problem(const ServiceEndpoint& endpoint) {
 EndpointMessage compose_message(const ServiceEndpoint& endpoint, const ExecutionContext& context,
                                 const PostOptions& options) {
   const std::size_t limit = max_message_size(endpoint);
-  const format::Format format = format_of(endpoint.format);
+  const format::Format& format = format::format_named(endpoint.format);
   EndpointMessage out;
   proton::message& m = out.message;
   Envelope e(m);
@@ -262,7 +236,7 @@ EndpointMessage compose_message(const ServiceEndpoint& endpoint, const Execution
       (context.primary_entity_name.empty() ? std::string("none") : context.primary_entity_name);
   e.text_field(subject);
   m.subject(std::move(subject));
-  std::string content_type(format::content_type(format));
+  std::string content_type(format.content_type);
   e.text_field(content_type);
   m.content_type(content_type);
   m.durable(true);

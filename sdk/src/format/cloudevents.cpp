@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include <stepline/format/format.hpp>
+
 #include "json_codec.hpp"
 
 namespace stepline::format::cloudevents {
@@ -114,5 +116,15 @@ ExecutionContext read_context(std::string_view json) {
   }
   return detail::read_json_context(data->value, Path(Path(), "data"));
 }
+
+namespace {
+
+const FormatRegistration cloudevents_format({.name = "cloudevents",
+                                             .content_type = "application/cloudevents+json",
+                                             .write = write_context,
+                                             .read = read_context,
+                                             .library = "stepline-sdk"});
+
+}  // namespace
 
 }  // namespace stepline::format::cloudevents

@@ -13,6 +13,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <stepline/format/format.hpp>
+
 #include "context_fields.hpp"
 #include "json_codec.hpp"
 #include "json_document.hpp"
@@ -715,5 +717,16 @@ std::string write_value(const Value& value) {
 Value read_value(std::string_view json) {
   return read_with(json, read_value);
 }
+
+namespace {
+
+// What Dataverse posts, so that its listeners read Stepline's contexts unchanged.
+const FormatRegistration dataverse_json_format({.name = "dataverse-json",
+                                                .content_type = "application/json",
+                                                .write = dataverse_json::write_context,
+                                                .read = dataverse_json::read_context,
+                                                .library = "stepline-sdk"});
+
+}  // namespace
 
 }  // namespace stepline::format::dataverse_json

@@ -1,11 +1,9 @@
 #include <stepline/format/format.hpp>
 
+#include <map>
+#include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
-
-#include <stepline/format/cloudevents.hpp>
-#include <stepline/format/dataverse_json.hpp>
-#include <stepline/format/json.hpp>
-#include <stepline/format/xml.hpp>
 
 namespace stepline::format {
 namespace {
@@ -13,94 +11,94 @@ namespace {
 // Every format writes and reads each member of these types. When one gains a member, this fails
 // to compile: add a context member to the table in context_fields.hpp (and, if its type is new,
 // that type to each format's MemberWriter and MemberReader), an Entity or EntityCollection member
-// to every writer and reader (sdk/src/format, sdk/amqp); then to tests/format/sample_contexts.hpp,
+// to every writer and reader (sdk/src/format); then to tests/format/sample_contexts.hpp,
 // the JSON Schema and docs/FORMATS.md, and update the size.
 static_assert(sizeof(void*) != 8 || sizeof(ExecutionContext) == 696, "ExecutionContext changed");
 static_assert(sizeof(void*) != 8 || sizeof(Entity) == 176, "Entity changed");
 static_assert(sizeof(void*) != 8 || sizeof(EntityCollection) == 104, "EntityCollection changed");
 
-constexpr Format all_formats[] = {Format::dataverse_json, Format::json, Format::xml, Format::binary,
-                                  Format::cloudevents};
-
-[[noreturn]] void binary_needs_amqp_library() {
-  throw std::invalid_argument(
-      "the binary format is AMQP-encoded and lives in the stepline_sdk_amqp library: link it and "
-      "call "
-      "stepline::format::serialize_any_format() / parse_any_format() from "
-      "<stepline/format/binary.hpp>");
-}
-
-/// The writer and reader of a format the SDK library carries.
-struct TextFormat {
-  Format format;
-  std::string (*write)(const ExecutionContext&);
-  ExecutionContext (*read)(std::string_view);
-};
-
-constexpr TextFormat text_formats[] = {
-    {Format::dataverse_json, dataverse_json::write_context, dataverse_json::read_context},
-    {Format::json, json::write_context, json::read_context},
-    {Format::xml, xml::write_context, xml::read_context},
-    {Format::cloudevents, cloudevents::write_context, cloudevents::read_context},
-};
-
-const TextFormat& text_format(Format format) {
-  for (const TextFormat& f : text_formats)
-    if (f.format == format) return f;
-  binary_needs_amqp_library();
+std::string joined(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (std::string_view name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
 }
 
 }  // namespace
 
-std::string_view to_string(Format format) noexcept {
-  switch (format) {
-    case Format::dataverse_json:
-      return "dataverse-json";
-    case Format::json:
-      return "json";
-    case Format::xml:
-      return "xml";
-    case Format::binary:
-      return "binary";
-    case Format::cloudevents:
-      return "cloudevents";
-  }
-  return "unknown";
+struct FormatRegistry::State {
+  mutable std::shared_mutex mutex;
+  std::map<std::string_view, Format, std::less<>> formats;
+};
+
+FormatRegistry::FormatRegistry() : state_(std::make_unique<State>()) {}
+
+FormatRegistry::~FormatRegistry() = default;
+
+FormatRegistry& FormatRegistry::global() {
+  // Built on first use, so formats registered from any library's static initializers find it.
+  static FormatRegistry registry;
+  return registry;
 }
 
-std::optional<Format> try_parse_format_name(std::string_view name) noexcept {
-  for (Format f : all_formats)
-    if (to_string(f) == name) return f;
-  return std::nullopt;
+const Format& FormatRegistry::add(const Format& format) {
+  if (format.name.empty() || !format.write || !format.read)
+    throw std::invalid_argument("a format needs a name, a writer and a reader (format '" +
+                                std::string(format.name) + "' from " + std::string(format.library) +
+                                ")");
+  std::unique_lock lock(state_->mutex);
+  auto [it, added] = state_->formats.try_emplace(format.name, format);
+  if (!added)
+    throw std::logic_error("the format '" + std::string(format.name) + "' is registered by " +
+                           std::string(it->second.library) + " and again by " +
+                           std::string(format.library) + "; give one of them another name");
+  return it->second;
 }
 
-Format parse_format_name(std::string_view name) {
-  if (auto f = try_parse_format_name(name)) return *f;
-  throw std::invalid_argument("unknown message format '" + std::string(name) +
-                              "'; use one of dataverse-json, json, xml, binary, cloudevents");
+const Format* FormatRegistry::find(std::string_view name) const noexcept {
+  std::shared_lock lock(state_->mutex);
+  auto it = state_->formats.find(name);
+  return it == state_->formats.end() ? nullptr : &it->second;
 }
 
-std::string_view content_type(Format format) noexcept {
-  switch (format) {
-    case Format::dataverse_json:
-    case Format::json:
-      return "application/json";
-    case Format::xml:
-      return "application/xml";
-    case Format::binary:
-      return "application/x-amqp-map";
-    case Format::cloudevents:
-      return "application/cloudevents+json";
-  }
-  return "application/octet-stream";
+const Format& FormatRegistry::get(std::string_view name) const {
+  if (const Format* format = find(name)) return *format;
+  throw std::invalid_argument("unknown message format '" + std::string(name) + "'; use one of " +
+                              joined(names()) +
+                              " (a format defined in another library, such as binary in "
+                              "stepline_sdk_amqp, is there once that library is loaded)");
 }
 
-std::string serialize(const ExecutionContext& context, Format format) {
-  return text_format(format).write(context);
+std::vector<std::string_view> FormatRegistry::names() const {
+  std::shared_lock lock(state_->mutex);
+  std::vector<std::string_view> out;
+  for (const auto& [name, format] : state_->formats) out.push_back(name);
+  return out;
 }
 
-ExecutionContext parse(std::string_view body, Format format) {
-  return text_format(format).read(body);
+FormatRegistration::FormatRegistration(const Format& format)
+    : format(FormatRegistry::global().add(format)) {}
+
+const Format* find_format(std::string_view name) noexcept {
+  return FormatRegistry::global().find(name);
+}
+
+const Format& format_named(std::string_view name) {
+  return FormatRegistry::global().get(name);
+}
+
+std::vector<std::string_view> format_names() {
+  return FormatRegistry::global().names();
+}
+
+std::string serialize(const ExecutionContext& context, std::string_view format) {
+  return format_named(format).write(context);
+}
+
+ExecutionContext parse(std::string_view body, std::string_view format) {
+  return format_named(format).read(body);
 }
 
 }  // namespace stepline::format

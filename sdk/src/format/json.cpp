@@ -7,6 +7,8 @@
 #include <limits>
 #include <optional>
 
+#include <stepline/format/format.hpp>
+
 #include "context_fields.hpp"
 #include "json_codec.hpp"
 #include "json_document.hpp"
@@ -652,6 +654,17 @@ std::string write_context(const ExecutionContext& context) {
 ExecutionContext read_context(std::string_view text) {
   return read_with(text, detail::read_json_context);
 }
+
+namespace {
+
+// Stepline's own form, described by docs/schema/execution-context.schema.json.
+const FormatRegistration json_format({.name = "json",
+                                      .content_type = "application/json",
+                                      .write = write_context,
+                                      .read = read_context,
+                                      .library = "stepline-sdk"});
+
+}  // namespace
 
 }  // namespace json
 }  // namespace stepline::format

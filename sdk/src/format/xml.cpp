@@ -10,6 +10,8 @@
 
 #include <pugixml.hpp>
 
+#include <stepline/format/format.hpp>
+
 #include "context_fields.hpp"
 #include "untrusted_text.hpp"
 
@@ -570,5 +572,15 @@ ExecutionContext read_context(std::string_view text) {
                               ">, expected <RemoteExecutionContext>");
   return read_context(root, Path());
 }
+
+namespace {
+
+const FormatRegistration xml_format({.name = "xml",
+                                     .content_type = "application/xml",
+                                     .write = xml::write_context,
+                                     .read = xml::read_context,
+                                     .library = "stepline-sdk"});
+
+}  // namespace
 
 }  // namespace stepline::format::xml

@@ -75,15 +75,13 @@ struct PluginLibrary {
 };
 
 enum class Contract { queue, topic, eventhub, twoway };
-enum class MessageFormat { dataverse_json, json, xml, binary, cloudevents };
 enum class UserClaim { none, user_id, user_info };
 enum class SizePolicy { truncate, fail };
 enum class Ordering { none, per_record };
 enum class AuthMechanism { cbs, plain };
 
-/// The YAML spelling of each value ("eventhub", "dataverse-json", "user-id", "per-record", ...).
+/// The YAML spelling of each value ("eventhub", "user-id", "per-record", ...).
 std::string_view to_string(Contract contract) noexcept;
-std::string_view to_string(MessageFormat format) noexcept;
 std::string_view to_string(UserClaim claim) noexcept;
 std::string_view to_string(SizePolicy policy) noexcept;
 std::string_view to_string(Ordering order) noexcept;
@@ -105,7 +103,7 @@ struct RetryPolicy {
 struct ServiceEndpoint {
   std::string name;
   Contract contract = Contract::queue;
-  MessageFormat format = MessageFormat::dataverse_json;
+  std::string format = "dataverse-json";  ///< a registered format's name (format::format_names())
   /// The connection string, resolved from ${env:..} or ${file:..} and parsed. Holds secrets:
   /// print it with str(), which masks them.
   azure::ConnectionString connection;

@@ -7,13 +7,14 @@
 
 #include <cstring>
 
+#include <proton/binary.hpp>
 #include <proton/codec/decoder.hpp>
 #include <proton/codec/encoder.hpp>
 #include <proton/error.hpp>
 #include <proton/timestamp.hpp>
 #include <proton/uuid.hpp>
 
-#include "../src/format/context_fields.hpp"
+#include "context_fields.hpp"
 #include "untrusted_text.hpp"
 
 namespace stepline::format {
@@ -586,14 +587,53 @@ ExecutionContext read_context(std::string_view bytes) {
 
 }  // namespace binary
 
-std::string serialize_any_format(const ExecutionContext& context, Format format) {
-  if (format == Format::binary) return binary::write_context(context);
-  return serialize(context, format);
+namespace {
+
+const FormatRegistration binary_format({.name = "binary",
+                                        .content_type = "application/x-amqp-map",
+                                        .write = binary::write_context,
+                                        .read = binary::read_context,
+                                        .library = "stepline-sdk-amqp"});
+
+}  // namespace
+
+const Format& binary::format() {
+  return binary_format.format;
 }
 
-ExecutionContext parse_any_format(std::string_view body, Format format) {
-  if (format == Format::binary) return binary::read_context(body);
-  return parse(body, format);
+std::string serialize_any_format(const ExecutionContext& context, std::string_view format) {
+  return format_named(format).write(context);
+}
+
+ExecutionContext parse_any_format(std::string_view body, std::string_view format) {
+  return format_named(format).read(body);
+}
+
+std::size_t write_body(proton::message& message, const ExecutionContext& context,
+                       const Format& format) {
+  if (&format == &binary_format.format) {
+    message.inferred(false);  // the map travels as an amqp-value section
+    message.body(binary::to_amqp_value(context));
+    return 0;
+  }
+  std::string bytes = format.write(context);
+  // Inferred + binary = one data section holding the bytes.
+  message.inferred(true);
+  message.body(proton::binary(bytes.begin(), bytes.end()));
+  return bytes.size();
+}
+
+ExecutionContext read_body(const proton::message& message, const Format& format) {
+  const proton::value& body = message.body();
+  if (&format == &binary_format.format && body.type() == proton::MAP)
+    return binary::from_amqp_value(body);
+  if (body.type() == proton::BINARY) {
+    auto bytes = proton::get<proton::binary>(body);
+    return format.read(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  }
+  if (body.type() == proton::STRING) return format.read(proton::get<std::string>(body));
+  throw FormatError("", "the body is an AMQP " + proton::type_name(body.type()) + ", expected " +
+                            (&format == &binary_format.format ? "a map" : "data or a string"));
 }
 
 }  // namespace stepline::format
