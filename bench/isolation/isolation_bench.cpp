@@ -91,7 +91,7 @@ void in_process_step(benchmark::State& state) {
   Rig(IsolationMode::none).ping(state);
 }
 void isolated_step(benchmark::State& state) {
-  Rig(IsolationMode::sandbox).ping(state);
+  Rig(IsolationMode::process).ping(state);
 }
 
 BENCHMARK(in_process_step);

@@ -221,8 +221,8 @@ Tree step_tree(const Step& s) {
       .add("can_be_bypassed", Tree::boolean(s.can_be_bypassed))
       .add("auto_delete", Tree::boolean(s.auto_delete));
   if (s.run_as) t.add("run_as", Tree::text(s.run_as->str()));
-  t.add("isolation", Tree::text(s.isolation == IsolationMode::sandbox ? "process" : "none"));
-  if (s.isolation == IsolationMode::sandbox || (s.mode == Mode::asynchronous && s.endpoint.empty()))
+  t.add("isolation", Tree::text(s.isolation == IsolationMode::process ? "process" : "none"));
+  if (s.isolation == IsolationMode::process || (s.mode == Mode::asynchronous && s.endpoint.empty()))
     t.add("timeout", Tree::text(format_duration(s.timeout)));
   return t;
 }

@@ -796,14 +796,14 @@ class Loader {
     if (auto v = m.boolean("auto_delete")) s.auto_delete = *v;
     if (auto v = m.guid("run_as")) s.run_as = *v;
     if (auto v = m.choice<IsolationMode>(
-            "isolation", {{"none", IsolationMode::none}, {"process", IsolationMode::sandbox}}))
+            "isolation", {{"none", IsolationMode::none}, {"process", IsolationMode::process}}))
       s.isolation = *v;
     if (auto v = m.duration("timeout")) {
       if (v->count() <= 0)
         problems_.error(m.where("timeout"), "timeout: must be longer than 0ms");
       else
         s.timeout = *v;
-      if (s.isolation != IsolationMode::sandbox && s.mode != Mode::asynchronous)
+      if (s.isolation != IsolationMode::process && s.mode != Mode::asynchronous)
         problems_.warning(m.where("timeout"),
                           "timeout: a sync step in process cannot be stopped when it runs too "
                           "long (only isolation: process or mode: async enforce it); add "
@@ -831,7 +831,7 @@ class Loader {
           problems_.warning(m.where(key), std::string(key) +
                                               ": endpoint steps take no configuration (the "
                                               "endpoint carries its settings); remove it");
-      if (s.isolation == IsolationMode::sandbox)
+      if (s.isolation == IsolationMode::process)
         problems_.warning(m.where("isolation"),
                           "isolation: endpoint steps run no plug-in code; remove it");
     }

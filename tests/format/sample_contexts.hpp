@@ -121,7 +121,7 @@ inline ExecutionContext full_context() {
                         "Contoso.Sync: Update of account"};
   c.parent_context = std::make_shared<const ExecutionContext>(parent);
   c.is_in_transaction = false;
-  c.isolation_mode = IsolationMode::sandbox;
+  c.isolation_mode = IsolationMode::process;
   return c;
 }
 

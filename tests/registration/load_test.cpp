@@ -169,7 +169,7 @@ steps:
   CHECK(check.mode == Mode::synchronous);
   CHECK(check.rank == 1);
   CHECK(check.unsecure_configuration == R"({"limit": 5})");
-  CHECK(check.isolation == IsolationMode::sandbox);
+  CHECK(check.isolation == IsolationMode::process);
   CHECK(check.plugin_type == "Samples.ValidateAccount");
   CHECK(check.handler_where.line == 57);
   CHECK(check.handler_where.column == 15);

@@ -210,7 +210,7 @@ void IsolatedPlugin::execute(ExecutionContext& context, Services& services) {
 
 std::shared_ptr<Plugin> create_plugin(const PluginCatalog& catalog,
                                       const registration::Step& step) {
-  if (step.isolation != IsolationMode::sandbox)
+  if (step.isolation != IsolationMode::process)
     return catalog.create(step.plugin_type, step.unsecure_configuration, step.secure_configuration);
   if (!catalog.has_type(step.plugin_type))  // the catalog's own message says what to check
     return catalog.create(step.plugin_type, step.unsecure_configuration, step.secure_configuration);

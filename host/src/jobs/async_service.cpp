@@ -764,7 +764,7 @@ bool AsyncService::run_plugins(Worker& self, const std::shared_ptr<Batch>& share
     const auto* step = step_of(*batch.registration, job.step_id);
     // An isolated step's own timeout kills its worker process; only a plug-in in this process
     // can take the host down or hold a thread for ever.
-    const bool in_process = step && step->isolation != IsolationMode::sandbox;
+    const bool in_process = step && step->isolation != IsolationMode::process;
     auto started = Clock::now();
     std::vector<std::string> traces;
     ExecutionContext context;

@@ -23,8 +23,9 @@ enum class Stage : int {
 
 enum class Mode : int { synchronous = 0, asynchronous = 1 };
 
-/// How the plug-in runs: in the host process (none) or in a worker process (sandbox).
-enum class IsolationMode : int { none = 1, sandbox = 2 };
+/// How the plug-in runs: in the host process, or in a worker process (`isolation: process` in a
+/// registration). The numbers are Dataverse's, where 2 is called Sandbox.
+enum class IsolationMode : int { none = 1, process = 2 };
 
 /// "pre-validation", "pre-operation", "main-operation", "post-operation".
 STEPLINE_API std::string_view to_string(Stage stage) noexcept;

@@ -182,7 +182,7 @@ inline Mode mode_from(int n, const Path& at) {
 
 inline IsolationMode isolation_mode_from(int n, const Path& at) {
   if (n != 1 && n != 2)
-    at.fail(std::to_string(n) + " is not an isolation mode; use 1 (none) or 2 (sandbox)");
+    at.fail(std::to_string(n) + " is not an isolation mode; use 1 (none) or 2 (process)");
   return static_cast<IsolationMode>(n);
 }
 

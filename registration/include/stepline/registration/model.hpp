@@ -154,7 +154,7 @@ struct Step {
   bool can_be_bypassed = true;
   bool auto_delete = false;              ///< async: delete the system job when it succeeds
   std::optional<Guid> run_as;            ///< impersonated user; empty = the calling user
-  IsolationMode isolation = IsolationMode::none;  ///< sandbox = run in a worker process
+  IsolationMode isolation = IsolationMode::none;  ///< process = run in a worker process
   /// How long one execution may take; enforced for isolated steps (the worker is killed) and for
   /// async steps in process (the job fails and its worker thread is abandoned).
   std::chrono::milliseconds timeout{std::chrono::minutes(2)};
