@@ -4,6 +4,7 @@
 
 #include <stepline/host/jobs/async_service.hpp>
 #include <stepline/host/process.hpp>
+#include <stepline/version.hpp>
 
 #include "command.hpp"
 
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
   stepline::host::tune_allocator();
   CLI::App app{"stepline: runs registered plug-in steps on business operations"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "stepline 0.1.0");
+  app.set_version_flag("--version", "stepline " STEPLINE_SDK_VERSION);
   for (const auto& setup : stepline::cli::registry()) setup(app);
   try {
     app.parse(argc, argv);

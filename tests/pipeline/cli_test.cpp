@@ -58,6 +58,12 @@ std::size_t sample_request_count() {
 
 }  // namespace
 
+TEST_CASE("stepline --version prints the project's version") {
+  auto r = run_stepline({"--version"});
+  CHECK(r.status == 0);
+  CHECK(r.output == "stepline " STEPLINE_PROJECT_VERSION "\n");
+}
+
 TEST_CASE("stepline exec prints the outcome, output parameters and trace lines") {
   Workspace w;
   auto r = run_stepline(
