@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
+
+#include <stepline/text.hpp>
 
 namespace stepline::azure {
 namespace {
+
+using text::iequals;
+using text::trim;
 
 // The keys the Azure SDKs read (case-sensitive); every other key is ignored by them.
 constexpr std::array<std::string_view, 6> known_keys = {
@@ -18,12 +22,6 @@ constexpr std::array<std::string_view, 6> known_keys = {
 bool is_public_key(std::string_view key) {
   return key == "Endpoint" || key == "SharedAccessKeyName" || key == "EntityPath" ||
          key == "UseDevelopmentEmulator";
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 // What can be wrong with a connection string. parse() and check_connection_string() both work
@@ -153,11 +151,8 @@ std::vector<Problem> examine(const std::vector<ConnectionStringPart>& parts, End
     }
     auto known = std::find(known_keys.begin(), known_keys.end(), part.key);
     if (known == known_keys.end()) {
-      auto same_but_case =
-          std::find_if(known_keys.begin(), known_keys.end(), [&](std::string_view k) {
-            return std::equal(k.begin(), k.end(), part.key.begin(), part.key.end(),
-                              [](char a, char b) { return std::tolower(a) == std::tolower(b); });
-          });
+      auto same_but_case = std::find_if(known_keys.begin(), known_keys.end(),
+                                        [&](std::string_view k) { return iequals(k, part.key); });
       problems.push_back({Fault::unknown_key, part.key,
                           same_but_case == known_keys.end() ? "" : std::string(*same_but_case)});
       continue;

@@ -1,33 +1,22 @@
 #include "stepline/azure/sas_token.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
-#include <cstring>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <stepline/text.hpp>
+
 namespace stepline::azure {
 namespace {
-
-bool unreserved(unsigned char c) {
-  return std::isalnum(c) || std::strchr("-_.!~*'()", c) != nullptr;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 struct UriParts {
@@ -47,7 +36,7 @@ UriParts split_uri(std::string_view uri) {
   }
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  return {lower(authority), lower(path)};
+  return {text::lower(authority), text::lower(path)};
 }
 
 std::int64_t seconds_since_epoch(SystemTime t) {
@@ -57,19 +46,7 @@ std::int64_t seconds_since_epoch(SystemTime t) {
 }  // namespace
 
 std::string encode_uri_component(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (unsigned char c : text) {
-    if (unreserved(c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0xF];
-    }
-  }
-  return out;
+  return text::percent_encode(text, "-_.!~*'()");
 }
 
 std::string decode_uri_component(std::string_view text) {

@@ -3,19 +3,17 @@
 // durations and filters share.
 #pragma once
 
-#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <string>
 #include <string_view>
 
+#include <stepline/text.hpp>
+
 namespace stepline::broker {
 
 /// `s` in lower case (ASCII), the form names are compared in.
-inline std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
+using text::lower;
 
 /// Moves `at` past any white space in `text`.
 inline void skip_spaces(std::string_view text, std::size_t& at) {

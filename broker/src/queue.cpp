@@ -7,6 +7,7 @@
 #include <proton/timestamp.hpp>
 
 #include "codec.hpp"
+#include "names.hpp"
 #include "random.hpp"
 
 namespace stepline::broker {
@@ -32,9 +33,7 @@ LockToken dotnet_guid_order(const LockToken& t) {
 }
 
 std::string entity_key(std::string path) {
-  std::transform(path.begin(), path.end(), path.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return path;
+  return lower(path);
 }
 
 bool DuplicateDetector::seen(const std::string& id, int64_t now_ms) {

@@ -15,6 +15,7 @@
 #include <stepline/azure/connection_string.hpp>
 #include <stepline/format/format.hpp>
 #include <stepline/registration/values.hpp>
+#include <stepline/text.hpp>
 
 #include "mapping.hpp"
 #include "references.hpp"
@@ -564,9 +565,7 @@ class Loader {
     if (m.require("file", "add file: LIBRARY.so (relative to host.plugin_folder)"))
       if (auto v = m.text("file")) plugin.file = *v;
     if (auto v = m.text("sha256")) {
-      std::string hex = *v;
-      std::transform(hex.begin(), hex.end(), hex.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      std::string hex = text::lower(*v);
       if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
         problems_.error(
             m.where("sha256"),

@@ -1,13 +1,13 @@
 #include "mapping.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdlib>
 
 #include <fmt/format.h>
 
 #include <stepline/registration/values.hpp>
+#include <stepline/text.hpp>
 
 namespace stepline::registration::detail {
 namespace {
@@ -24,12 +24,6 @@ std::optional<bool> boolean_of(std::string_view text) {
        {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
     if (text == f) return false;
   return std::nullopt;
-}
-
-std::string trimmed(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
 }
 
 }  // namespace
@@ -89,7 +83,8 @@ bool check_key(const YamlNode& key, const std::string& file, const std::string& 
   return false;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
+std::size_t edit_distance(std::string_view a_text, std::string_view b_text) {
+  const std::string a = text::lower(a_text), b = text::lower(b_text);
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
@@ -97,10 +92,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
       std::size_t above = row[j];
-      std::size_t cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                                 std::tolower(static_cast<unsigned char>(b[j - 1]))
-                             ? 0
-                             : 1;
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
       diagonal = above;
     }
@@ -276,7 +268,7 @@ std::optional<std::vector<std::string>> Mapping::names(std::string_view key) {
     while (start <= text.size()) {
       std::size_t comma = text.find(',', start);
       if (comma == std::string_view::npos) comma = text.size();
-      std::string name = trimmed(text.substr(start, comma - start));
+      std::string name(stepline::text::trim(text.substr(start, comma - start)));
       if (!name.empty()) out.push_back(std::move(name));
       start = comma + 1;
     }

@@ -9,19 +9,11 @@
 #include <cctype>
 #include <charconv>
 
+#include <stepline/text.hpp>
+
 namespace stepline::registration {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
-
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  text = trim(text);
+  text = stepline::text::trim(text);
   if (text.empty()) return std::nullopt;
   std::chrono::milliseconds total{0};
   while (!text.empty()) {

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 #include <stdexcept>
 
@@ -13,6 +12,7 @@
 
 #include <stepline/host/child_process.hpp>
 #include <stepline/host/log.hpp>
+#include <stepline/text.hpp>
 
 #include "library_file.hpp"
 #include "scan_cache.hpp"
@@ -26,12 +26,6 @@ struct Candidate {
   std::optional<std::string> sha256_pin;
   std::optional<registration::SourceLocation> listed_at;
 };
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 fs::path normal_absolute(const fs::path& p) {
   return fs::absolute(p).lexically_normal();
@@ -58,7 +52,7 @@ std::map<fs::path, Candidate> find_candidates(const CatalogSettings& settings) {
                               ? settings.plugin_folder / listed.file
                               : listed.file;
     Candidate& c = candidates[normal_absolute(file)];
-    if (listed.sha256) c.sha256_pin = lower(*listed.sha256);
+    if (listed.sha256) c.sha256_pin = text::lower(*listed.sha256);
     c.listed_at = listed.where;
   }
   return candidates;

@@ -1,7 +1,6 @@
 #include "stepline/host/endpoints/endpoint_message.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -16,6 +15,7 @@
 
 #include <stepline/azure/names.hpp>
 #include <stepline/format/binary.hpp>
+#include <stepline/text.hpp>
 
 #include "stepline/host/endpoints/message_properties.hpp"
 
@@ -193,10 +193,7 @@ std::size_t max_message_size(const ServiceEndpoint& endpoint) {
 }
 
 bool posts_to_partition(const ServiceEndpoint& endpoint) {
-  std::string path = endpoint.path;
-  std::transform(path.begin(), path.end(), path.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return path.find("/partitions/") != std::string::npos;
+  return text::lower(endpoint.path).find("/partitions/") != std::string::npos;
 }
 
 std::string partition_key(const ServiceEndpoint& endpoint, const ExecutionContext& context,

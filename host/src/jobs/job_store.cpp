@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <stepline/text.hpp>
+
 #include "../store/job_row.hpp"
 #include "../store/sqlite.hpp"
 
@@ -352,8 +354,7 @@ std::map<JobStatus, std::size_t> JobStore::count(long long after_sequence) {
 }
 
 SystemJob JobStore::find(std::string_view id_or_part) {
-  std::string key;
-  for (char c : id_or_part) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string key = text::lower(id_or_part);
   if (key.size() < 4)
     throw JobNotFound("'" + std::string(id_or_part) +
                       "' is too short to name a job: give its id or at least 4 characters of it");

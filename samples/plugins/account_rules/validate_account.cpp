@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <stepline/plugin.hpp>
+#include <stepline/text.hpp>
 
 namespace {
 
@@ -15,7 +16,7 @@ class ValidateAccount : public stepline::Plugin {
     if (!target) return;
     if (context.message_name == "Create") {
       const auto name = target->get_as<std::string>("name");
-      if (!name || name->find_first_not_of(" \t") == std::string::npos) {
+      if (!name || stepline::text::trim(*name).empty()) {
         throw stepline::InvalidPluginExecution("An account needs a name.");
       }
     }

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <stepline/text.hpp>
+
 namespace samples {
 
 struct CreditDecision {
@@ -17,11 +19,7 @@ struct CreditDecision {
 
 /// Reads a reply body; throws std::invalid_argument for anything else (quoting the reply).
 inline CreditDecision parse_credit_decision(std::string_view reply) {
-  auto trim = [](std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return std::string_view{};
-    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-  };
+  using stepline::text::trim;
   reply = trim(reply);
   if (reply == "approved") return {true, {}};
   constexpr std::string_view declined = "declined";

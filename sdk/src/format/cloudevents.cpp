@@ -1,9 +1,8 @@
 // The `cloudevents` format: CloudEvents 1.0, structured mode, JSON event format.
 #include <stepline/format/cloudevents.hpp>
 
-#include <cctype>
-
 #include <stepline/format/format.hpp>
+#include <stepline/text.hpp>
 
 #include "json_codec.hpp"
 
@@ -11,28 +10,6 @@ namespace stepline::format::cloudevents {
 namespace {
 
 using detail::Path;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
-std::string percent_encoded(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  return out;
-}
 
 /// Unique per event from one source: the operation (system job) id, else the request id, else
 /// a fresh guid for a context that has neither.
@@ -60,14 +37,15 @@ const rapidjson::Value& required_string(const rapidjson::Value& event, const cha
 }  // namespace
 
 std::string event_type(const ExecutionContext& c) {
-  std::string type = "stepline." + lower(c.message_name);
-  if (!c.primary_entity_name.empty()) type += "." + lower(c.primary_entity_name);
+  std::string type = "stepline." + text::lower(c.message_name);
+  if (!c.primary_entity_name.empty()) type += "." + text::lower(c.primary_entity_name);
   return type;
 }
 
 std::string event_source(const ExecutionContext& c) {
-  return "/organizations/" + percent_encoded(c.organization_name.empty() ? c.organization_id.str()
-                                                                         : c.organization_name);
+  return "/organizations/" + text::percent_encode(c.organization_name.empty()
+                                                      ? c.organization_id.str()
+                                                      : c.organization_name);
 }
 
 std::string write_context(const ExecutionContext& c) {
