@@ -9,6 +9,9 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <stepline/duration.hpp>
+#include <stepline/text.hpp>
+
 #include "filter.hpp"
 #include "names.hpp"
 
@@ -318,72 +321,6 @@ class Reader {
 
 }  // namespace
 
-namespace {
-
-/// Reads digits, optionally with a fraction, at `at`; nullopt (and `at` unchanged) if none.
-std::optional<double> read_number(std::string_view text, std::size_t& at, bool fraction) {
-  std::size_t i = at;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == at) return std::nullopt;
-  if (fraction && i + 1 < text.size() && text[i] == '.' &&
-      std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
-    ++i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  }
-  double v = std::stod(std::string(text.substr(at, i - at)));
-  at = i;
-  return v;
-}
-
-/// "1.5h", "500ms", "30" (seconds): a number and an optional unit, spaces around allowed.
-std::optional<double> simple_duration_ms(std::string_view text) {
-  std::size_t at = 0;
-  skip_spaces(text, at);
-  auto v = read_number(text, at, true);
-  if (!v) return std::nullopt;
-  skip_spaces(text, at);
-  std::size_t unit_start = at;
-  while (at < text.size() && std::isalpha(static_cast<unsigned char>(text[at]))) ++at;
-  auto unit = text.substr(unit_start, at - unit_start);
-  skip_spaces(text, at);
-  if (at != text.size()) return std::nullopt;
-  if (unit.empty() || unit == "s") return *v * 1e3;
-  if (unit == "ms") return *v;
-  if (unit == "m") return *v * 6e4;
-  if (unit == "h") return *v * 3.6e6;
-  if (unit == "d") return *v * 8.64e7;
-  return std::nullopt;
-}
-
-/// ISO 8601 durations of days, hours, minutes and (fractional) seconds: "P1DT2H", "PT1M30.5S".
-std::optional<double> iso_duration_ms(std::string_view text) {
-  if (text.size() < 2 || text[0] != 'P') return std::nullopt;
-  std::size_t at = 1;
-  double ms = 0;
-  auto part = [&](char designator, double scale, bool fraction) {
-    std::size_t mark = at;
-    auto v = read_number(text, at, fraction);
-    if (!v) return;
-    if (at < text.size() && text[at] == designator) {
-      ms += *v * scale;
-      ++at;
-    } else {
-      at = mark;  // another designator's number
-    }
-  };
-  part('D', 8.64e7, false);
-  if (at < text.size() && text[at] == 'T') {
-    ++at;
-    part('H', 3.6e6, false);
-    part('M', 6e4, false);
-    part('S', 1e3, true);
-  }
-  if (at != text.size()) return std::nullopt;
-  return ms;
-}
-
-}  // namespace
-
 bool valid_entity_name(std::string_view name) {
   auto plain = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '$'; };
   if (name.empty() || name.size() > 260 || !plain(name[0])) return false;
@@ -393,10 +330,12 @@ bool valid_entity_name(std::string_view name) {
 }
 
 std::optional<Millis> parse_duration(const std::string& text) {
-  auto ms = simple_duration_ms(text);
-  if (!ms) ms = iso_duration_ms(text);
-  if (!ms) return std::nullopt;
-  return Millis(static_cast<int64_t>(*ms));
+  // A plain number of seconds, as the broker has always read it; everything else as the
+  // registration and the commands read durations.
+  std::string_view number = stepline::text::trim(text);
+  if (!number.empty() && number.find_first_not_of("0123456789") == std::string_view::npos)
+    return stepline::parse_duration(std::string(number) + "s");
+  return stepline::parse_duration(text);
 }
 
 BrokerConfig parse_config(const std::string& yaml, const std::string& source) {

@@ -102,7 +102,8 @@ BrokerConfig load_config(const std::string& path);
 /// Same for YAML text; `source` names it in messages.
 BrokerConfig parse_config(const std::string& yaml, const std::string& source);
 
-/// "500ms", "30s", "5m", "1h", "7d", ISO-8601 ("PT1M", "P1D") or a number of seconds.
+/// stepline::parse_duration() ("500ms", "30s", "5m", "1h", "7d", ISO-8601 "PT1M"), or a plain
+/// number of seconds.
 std::optional<Millis> parse_duration(const std::string& text);
 /// A queue, topic, subscription or event hub name: letters, digits, '$', '.', '_', '-', '/',
 /// starting with a letter, digit or '$', at most 260 characters.

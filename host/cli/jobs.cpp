@@ -9,10 +9,11 @@
 #include <string>
 
 #include <fmt/format.h>
+
+#include <stepline/duration.hpp>
 #include <stepline/host/jobs/job_json.hpp>
 #include <stepline/host/jobs/job_store.hpp>
 #include <stepline/registration/load.hpp>
-#include <stepline/registration/values.hpp>
 
 #include "command.hpp"
 
@@ -68,10 +69,7 @@ JobStore open_job_store(const std::string& config) {
 
 /// "30s", "10m", "1h30m", "500ms" or "7d".
 std::chrono::milliseconds duration_of(const std::string& text, const char* option) {
-  if (text.size() > 1 && text.back() == 'd' &&
-      text.find_first_not_of("0123456789") == text.size() - 1)
-    return std::chrono::hours(24) * std::stoll(text.substr(0, text.size() - 1));
-  if (auto d = registration::parse_duration(text)) return *d;
+  if (auto d = stepline::parse_duration(text)) return *d;
   throw BadInput(std::string(option) + ": '" + text +
                  "' is not a duration; write it like 30s, 10m, 2h, 1h30m or 7d");
 }
@@ -79,7 +77,7 @@ std::chrono::milliseconds duration_of(const std::string& text, const char* optio
 /// An ISO-8601 time, or a duration from now.
 DateTime time_of(const std::string& text) {
   if (auto t = parse_iso8601(text)) return *t;
-  if (auto d = registration::parse_duration(text)) return now_utc() + *d;
+  if (auto d = stepline::parse_duration(text)) return now_utc() + *d;
   throw BadInput("--until: '" + text +
                  "' is neither an ISO-8601 time (2026-05-01T08:00:00Z) nor a duration from now "
                  "(10m, 2h)");

@@ -13,9 +13,9 @@
 #include <optional>
 #include <string>
 
+#include <stepline/duration.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/host/service/running_host.hpp>
-#include <stepline/registration/values.hpp>
 
 #include "command.hpp"
 
@@ -32,7 +32,7 @@ struct ServeOptions {
 };
 
 std::chrono::milliseconds duration_option(const std::string& text, const char* name) {
-  if (auto d = registration::parse_duration(text)) return *d;
+  if (auto d = stepline::parse_duration(text)) return *d;
   throw std::invalid_argument(std::string(name) + ": '" + text +
                               "' is not a duration; write it like 500ms, 30s or 2m");
 }

@@ -9,7 +9,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <yaml-cpp/yaml.h>
 
-#include <stepline/registration/values.hpp>
+#include <stepline/duration.hpp>
 
 namespace stepline::registration {
 namespace {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <stepline/azure/connection_string.hpp>
+#include <stepline/duration.hpp>
 #include <stepline/format/format.hpp>
 #include <stepline/registration/values.hpp>
 #include <stepline/text.hpp>

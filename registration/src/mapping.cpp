@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include <stepline/registration/values.hpp>
+#include <stepline/duration.hpp>
 #include <stepline/text.hpp>
 
 namespace stepline::registration::detail {

@@ -6,55 +6,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
-#include <charconv>
-
-#include <stepline/text.hpp>
+#include <cstdint>
 
 namespace stepline::registration {
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  text = stepline::text::trim(text);
-  if (text.empty()) return std::nullopt;
-  std::chrono::milliseconds total{0};
-  while (!text.empty()) {
-    long long amount = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
-    if (ec != std::errc{} || end == text.data() || amount < 0) return std::nullopt;
-    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
-    std::size_t unit_length = 0;
-    while (unit_length < text.size() && std::isalpha(static_cast<unsigned char>(text[unit_length])))
-      ++unit_length;
-    std::string_view unit = text.substr(0, unit_length);
-    text.remove_prefix(unit_length);
-    if (unit == "ms")
-      total += std::chrono::milliseconds(amount);
-    else if (unit == "s")
-      total += std::chrono::seconds(amount);
-    else if (unit == "m")
-      total += std::chrono::minutes(amount);
-    else if (unit == "h")
-      total += std::chrono::hours(amount);
-    else
-      return std::nullopt;
-  }
-  return total;
-}
-
-std::string format_duration(std::chrono::milliseconds duration) {
-  long long ms = duration.count();
-  if (ms == 0) return "0ms";
-  std::string out;
-  constexpr std::array<std::pair<long long, std::string_view>, 4> units = {
-      {{3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}, {1, "ms"}}};
-  for (auto [size, unit] : units) {
-    if (ms >= size) {
-      out += std::to_string(ms / size);
-      out += unit;
-      ms %= size;
-    }
-  }
-  return out;
-}
 
 Guid name_based_id(std::string_view name) {
   // Fixed namespace so that ids differ from name-based ids other programs derive from the same

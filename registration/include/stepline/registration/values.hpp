@@ -1,8 +1,8 @@
-// The small value syntaxes a registration uses: durations ("500ms", "1h30m") and name-based ids.
-// Connection strings are read by stepline/azure/connection_string.hpp.
+// The small value syntaxes of a registration's own: listen addresses and name-based ids.
+// Durations are read by stepline/duration.hpp, connection strings by
+// stepline/azure/connection_string.hpp.
 #pragma once
 
-#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,11 +11,6 @@
 #include <stepline/guid.hpp>
 
 namespace stepline::registration {
-
-/// "500ms", "30s", "10m", "1h" or a sum of them ("1h30m"); nullopt for anything else.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-/// The shortest text parse_duration() reads back as `duration` ("90s", "1h30m", "0ms").
-std::string format_duration(std::chrono::milliseconds duration);
 
 /// An address to listen on: "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:443" or "localhost:8080"
 /// (= 127.0.0.1); nullopt for anything else. The port may be 0 (any free port).
