@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
 
   BrokerConfig config;
   try {
-    log::set_level(level);
+    log::configure(level);
     config = load_config(config_path);
   } catch (const ConfigError& e) {
     std::cerr << e.what() << "\n";
