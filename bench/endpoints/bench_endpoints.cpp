@@ -163,8 +163,12 @@ int main(int argc, char** argv) {
   CLI::App app{"Posting throughput of the endpoint poster against a plain Proton C++ sender"};
   app.add_option("--messages", s.messages, "posts per side")->check(CLI::PositiveNumber);
   app.add_option("--window", s.window, "the backend's window per link")->check(CLI::PositiveNumber);
-  app.add_option("--format", s.format, "the endpoint's format")
-      ->check(CLI::IsMember({"dataverse-json", "json", "xml", "binary", "cloudevents"}));
+  app.add_option("--format", s.format, "the endpoint's format (a registered format's name)")
+      ->check(CLI::Validator(
+          [](const std::string& name) {
+            return format::find_format(name) ? std::string() : "no format named " + name;
+          },
+          "FORMAT"));
   app.add_option("--rounds", s.rounds, "rounds of both sides; the median ratio is reported")
       ->check(CLI::PositiveNumber);
   // How the driver runs the poster's side as a child process.
