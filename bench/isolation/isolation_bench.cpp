@@ -12,19 +12,19 @@
 #include <filesystem>
 #include <memory>
 
+#include <stepline/host/catalog/plugin_catalog.hpp>
 #include <stepline/host/isolation/isolated_plugin.hpp>
-#include <stepline/host/pipeline.hpp>
-#include <stepline/host/plugin_catalog.hpp>
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace stepline;
 
-class CatalogFactory final : public host::PluginFactory {
+class CatalogFactory final : public host::pipeline::PluginFactory {
  public:
-  explicit CatalogFactory(const host::PluginCatalog& catalog) : catalog_(catalog) {}
+  explicit CatalogFactory(const host::catalog::PluginCatalog& catalog) : catalog_(catalog) {}
   std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
                                  const std::string& secure) override {
     return catalog_.create(type, unsecure, secure);
@@ -34,7 +34,7 @@ class CatalogFactory final : public host::PluginFactory {
   }
 
  private:
-  const host::PluginCatalog& catalog_;
+  const host::catalog::PluginCatalog& catalog_;
 };
 
 struct Rig {
@@ -42,12 +42,12 @@ struct Rig {
     std::string pattern = (fs::temp_directory_path() / "stepline-bench-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) std::abort();
     folder = pattern;
-    host::CatalogSettings settings;
+    host::catalog::CatalogSettings settings;
     settings.plugins.push_back({fs::path(BENCH_PLUGIN), std::nullopt, {}});
     settings.scanner = fs::path(STEPLINE_PROGRAM);
-    catalog = std::make_unique<host::PluginCatalog>(settings);
+    catalog = std::make_unique<host::catalog::PluginCatalog>(settings);
     factory = std::make_unique<CatalogFactory>(*catalog);
-    store = std::make_unique<host::RecordStore>(folder / "stepline.db");
+    store = std::make_unique<host::store::RecordStore>(folder / "stepline.db");
     registration::Registration r;
     registration::Step s;
     s.id = Guid::random();
@@ -58,7 +58,7 @@ struct Rig {
     s.plugin_type = "Bench.Stamp";
     s.isolation = isolation;
     r.steps.push_back(s);
-    pipeline = std::make_unique<host::Pipeline>(std::move(r), *factory, *store);
+    pipeline = std::make_unique<host::pipeline::Pipeline>(std::move(r), *factory, *store);
   }
   ~Rig() {
     pipeline.reset();
@@ -70,7 +70,7 @@ struct Rig {
     Entity target("account", Guid::random());
     target.set("name", Value("Contoso"));
     target.set("n", Value(1));
-    host::OperationRequest request;
+    host::pipeline::OperationRequest request;
     request.message = "Ping";
     request.parameters = {{"Target", Value(target)}};
     if (!pipeline->execute(request).ok()) state.SkipWithError("the warm-up operation failed");
@@ -81,10 +81,10 @@ struct Rig {
   }
 
   fs::path folder;
-  std::unique_ptr<host::PluginCatalog> catalog;
+  std::unique_ptr<host::catalog::PluginCatalog> catalog;
   std::unique_ptr<CatalogFactory> factory;
-  std::unique_ptr<host::RecordStore> store;
-  std::unique_ptr<host::Pipeline> pipeline;
+  std::unique_ptr<host::store::RecordStore> store;
+  std::unique_ptr<host::pipeline::Pipeline> pipeline;
 };
 
 void in_process_step(benchmark::State& state) {

@@ -47,7 +47,7 @@
 #include <stepline/host/configured_host.hpp>
 #include <stepline/host/endpoints/endpoint_message.hpp>
 #include <stepline/host/jobs/async_service.hpp>
-#include <stepline/host/process.hpp>
+#include <stepline/host/process/allocator.hpp>
 #include <stepline/plugin.hpp>
 
 #include "child_run.hpp"
@@ -67,7 +67,7 @@ struct Settings {
   int workers = 0;      // 0 = the registration's default
   int clients = 8;      // threads issuing the operations, each waiting for its own to return
   bool handoff = true;  // the service takes jobs at their commit (else it finds them by polling)
-  bool tuned_allocator = true;        // host::tune_allocator(), as the stepline executable does
+  bool tuned_allocator = true;  // host::process::tune_allocator(), as the stepline executable does
   std::string durability = "normal";  // the registration's host.durability
   long history = 0;  // succeeded jobs in the stepline side's database before it starts
   std::size_t batch = 64;
@@ -95,8 +95,8 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-host::OperationRequest request(std::string message, Entity target) {
-  host::OperationRequest r;
+host::pipeline::OperationRequest request(std::string message, Entity target) {
+  host::pipeline::OperationRequest r;
   r.message = std::move(message);
   r.parameters.emplace("Target", Value(std::move(target)));
   return r;
@@ -110,7 +110,7 @@ class Noop : public Plugin {
   void execute(ExecutionContext&, Services&) override {}
 };
 
-class Factory : public host::PluginFactory {
+class Factory : public host::pipeline::PluginFactory {
  public:
   std::shared_ptr<Plugin> create(const std::string&, const std::string& u,
                                  const std::string& s) override {
@@ -136,7 +136,7 @@ registration::Registration registration_with(Mode mode) {
 /// Writes `count` jobs straight into the database: Waiting until 2099, or Succeeded (a job
 /// history, as a store accumulates without purging).
 void insert_jobs(const std::filesystem::path& db_file, long count, bool succeeded) {
-  host::RecordStore store(db_file);  // creates the schema
+  host::store::RecordStore store(db_file);  // creates the schema
   sqlite3* db = nullptr;
   sqlite3_open(db_file.c_str(), &db);
   sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
@@ -185,8 +185,8 @@ void run_waiting(const std::filesystem::path& dir, long waiting) {
   std::printf("inserted %ld waiting jobs in %.1f s (%.0f MiB on disk)\n", waiting, seconds_since(t),
               std::filesystem::file_size(file) / 1048576.0);
   Factory factory;
-  host::RecordStore store(file);
-  host::Pipeline pipeline(registration_with(Mode::asynchronous), factory, store);
+  host::store::RecordStore store(file);
+  host::pipeline::Pipeline pipeline(registration_with(Mode::asynchronous), factory, store);
   long before = rss_kib();
   host::jobs::AsyncService service(pipeline, file, nullptr, {});
   service.start();
@@ -211,7 +211,8 @@ void run_waiting(const std::filesystem::path& dir, long waiting) {
 /// per operation, whatever the code around it.
 double run_sqlite_floor(const std::filesystem::path& dir, int operations) {
   const auto file = dir / "floor.db";
-  host::RecordStore(file).create(Entity("account", host::time_ordered_guid()));  // the schema
+  host::store::RecordStore(file).create(
+      Entity("account", host::store::time_ordered_guid()));  // the schema
   sqlite3* db = nullptr;
   sqlite3_open(file.c_str(), &db);
   sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
@@ -251,7 +252,7 @@ double run_sqlite_floor(const std::filesystem::path& dir, int operations) {
     sqlite3_bind_text(update, 1, attributes.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_text(update, 2, now.c_str(), -1, SQLITE_STATIC);
     run(update);
-    ids.push_back(host::time_ordered_guid().str());
+    ids.push_back(host::store::time_ordered_guid().str());
     sqlite3_bind_text(job, 1, ids.back().c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_text(job, 2, now.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_text(job, 3, step.c_str(), -1, SQLITE_STATIC);
@@ -303,8 +304,8 @@ void run_plugin_throughput(const std::filesystem::path& dir) {
   Factory factory;
   auto run = [&](Mode mode, const char* name) {
     auto file = dir / (std::string(name) + ".db");
-    host::RecordStore store(file);
-    host::Pipeline pipeline(registration_with(mode), factory, store);
+    host::store::RecordStore store(file);
+    host::pipeline::Pipeline pipeline(registration_with(mode), factory, store);
     Entity record("account");
     record.set("name", Value(std::string("x")));
     auto id = store.create(record);
@@ -380,7 +381,7 @@ Guid create_account(host::Host& host) {
 }
 
 /// The i-th Update: a new name and a description of `pad` bytes that sizes the context.
-host::OperationRequest update(const Guid& id, int i, std::size_t pad) {
+host::pipeline::OperationRequest update(const Guid& id, int i, std::size_t pad) {
   Entity change("account", id);
   change.set("name", Value("Contoso Ltd " + std::to_string(i)));
   if (pad > 0) change.set("description", Value(std::string(pad, 'x')));
@@ -460,7 +461,8 @@ int run_stepline(const Settings& s) {
     options.workers = s.workers;
     options.batch = s.batch;
     options.handoff = s.handoff;
-    host::jobs::AsyncService service(host, configured.endpoint_poster(), options);
+    host::jobs::AsyncService service(host.pipeline(), host.store().file(),
+                                     configured.endpoint_poster(), options);
     service.start();
     const long long sequence = service.store().last_sequence();
 
@@ -493,7 +495,7 @@ int run_stepline(const Settings& s) {
 
     service.stop();
     auto counts = service.store().count(sequence);
-    succeeded = static_cast<int>(counts[host::jobs::JobStatus::succeeded]);
+    succeeded = static_cast<int>(counts[host::store::JobStatus::succeeded]);
     latencies = job_latencies_ms(host.store().file(), sequence);
   }
   if (!s.keep.empty())
@@ -658,7 +660,7 @@ int main(int argc, char** argv) {
   app.add_option("--queue", s.queue, "the queue (stepline side)");
   CLI11_PARSE(app, argc, argv);
   // The host's side of every part (and, harmlessly, the driver) runs as `stepline` would.
-  if (s.tuned_allocator) host::tune_allocator();
+  if (s.tuned_allocator) host::process::tune_allocator();
   auto asked = [&](const char* part) {
     return std::find(parts.begin(), parts.end(), part) != parts.end();
   };

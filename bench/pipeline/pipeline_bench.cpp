@@ -19,8 +19,8 @@
 #include <map>
 #include <string>
 
-#include <stepline/host/pipeline.hpp>
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
+#include <stepline/host/store/record_store.hpp>
 #include <stepline/plugin.hpp>
 #include <stepline/registration/load.hpp>
 #include <stepline/registration/values.hpp>
@@ -42,7 +42,7 @@ class ReadRevenue : public Plugin {
   }
 };
 
-class Factory : public host::PluginFactory {
+class Factory : public host::pipeline::PluginFactory {
  public:
   std::shared_ptr<Plugin> create(const std::string&, const std::string& u,
                                  const std::string& s) override {
@@ -101,12 +101,12 @@ BENCHMARK(direct_virtual_call);
 void pipeline_dispatch_one_step(benchmark::State& state) {
   Folder folder;
   Factory factory;
-  host::RecordStore store(folder.path / "stepline.db");
+  host::store::RecordStore store(folder.path / "stepline.db");
   registration::Registration r;
   r.steps = {step("score", "sample_Score", Stage::pre_validation)};
-  host::Pipeline pipeline(std::move(r), factory, store);
-  host::OperationRequest request{.message = "sample_Score",
-                                 .parameters = {{"Target", Value(account())}}};
+  host::pipeline::Pipeline pipeline(std::move(r), factory, store);
+  host::pipeline::OperationRequest request{.message = "sample_Score",
+                                           .parameters = {{"Target", Value(account())}}};
   for (auto _ : state) {
     auto response = pipeline.execute(request);
     if (!response.ok()) state.SkipWithError(response.error_message.c_str());
@@ -117,14 +117,14 @@ BENCHMARK(pipeline_dispatch_one_step);
 void update_operations(benchmark::State& state, int steps) {
   Folder folder;
   Factory factory;
-  host::RecordStore store(folder.path / "stepline.db");
+  host::store::RecordStore store(folder.path / "stepline.db");
   registration::Registration r;
   if (steps) {
     r.steps = {step("validate", "Update", Stage::pre_validation),
                step("prepare", "Update", Stage::pre_operation),
                step("follow up", "Update", Stage::post_operation)};
   }
-  host::Pipeline pipeline(std::move(r), factory, store);
+  host::pipeline::Pipeline pipeline(std::move(r), factory, store);
   Entity target = account();
   target.id = store.create(target);
   long long n = 0;

@@ -19,8 +19,9 @@ class Drain {
   /// later requests still run. Jobs created from now on are "these requests' jobs".
   Drain(host::ConfiguredHost& configured, bool enabled) {
     if (!enabled) return;
-    service_ =
-        std::make_unique<host::jobs::AsyncService>(configured.host(), configured.endpoint_poster());
+    service_ = std::make_unique<host::jobs::AsyncService>(configured.host().pipeline(),
+                                                          configured.host().store().file(),
+                                                          configured.endpoint_poster());
     mark_ = service_->store().last_sequence();
     service_->start();
     start_ = std::chrono::steady_clock::now();
@@ -40,10 +41,10 @@ class Drain {
     auto counts = service_->store().count(mark_);
     auto stats = service_->stats();
     // Jobs of auto_delete steps are gone once they succeed: the service counted them.
-    auto succeeded = std::max<std::size_t>(counts[host::jobs::JobStatus::succeeded],
+    auto succeeded = std::max<std::size_t>(counts[host::store::JobStatus::succeeded],
                                            static_cast<std::size_t>(stats.succeeded));
-    auto failed = counts[host::jobs::JobStatus::failed];
-    auto canceled = counts[host::jobs::JobStatus::canceled];
+    auto failed = counts[host::store::JobStatus::failed];
+    auto canceled = counts[host::store::JobStatus::canceled];
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     out << fmt::format(
@@ -56,8 +57,8 @@ class Drain {
           << std::endl;
     std::size_t unfinished = 0;
     if (!outage.empty()) {
-      for (auto status : {host::jobs::JobStatus::ready, host::jobs::JobStatus::waiting,
-                          host::jobs::JobStatus::in_progress, host::jobs::JobStatus::canceling})
+      for (auto status : {host::store::JobStatus::ready, host::store::JobStatus::waiting,
+                          host::store::JobStatus::in_progress, host::store::JobStatus::canceling})
         unfinished += counts[status];
       out << fmt::format(
                  "  gave up waiting for {} unfinished job(s): {}; they run again when `stepline "

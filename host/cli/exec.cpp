@@ -11,7 +11,7 @@
 
 #include <stepline/format/json.hpp>
 #include <stepline/host/configured_host.hpp>
-#include <stepline/host/request.hpp>
+#include <stepline/host/intake/request.hpp>
 
 #include "command.hpp"
 #include "drain.hpp"
@@ -27,7 +27,7 @@ struct ExecOptions {
   bool drain = false;
 };
 
-void print(const host::OperationResponse& r, std::ostream& out) {
+void print(const host::pipeline::OperationResponse& r, std::ostream& out) {
   out << to_string(r.outcome);
   if (!r.ok()) {
     out << ": " << r.error_message;
@@ -58,10 +58,10 @@ int exec(const ExecOptions& o) {
     buffer << in.rdbuf();
     text = buffer.str();
   }
-  host::OperationRequest request;
+  host::pipeline::OperationRequest request;
   try {
-    request = host::parse_request(text);
-  } catch (const host::RequestError& e) {
+    request = host::intake::parse_request(text);
+  } catch (const host::intake::RequestError& e) {
     std::cerr << "stepline exec: invalid request: " << e.what() << '\n';
     return 2;
   }
@@ -75,7 +75,7 @@ int exec(const ExecOptions& o) {
   Drain drain(*configured, o.drain);
   auto response = configured->host().execute(request);
   if (o.json)
-    std::cout << host::write_response(response) << '\n';
+    std::cout << host::intake::write_response(response) << '\n';
   else
     print(response, std::cout);
   // --json keeps stdout one line of JSON: the jobs summary goes to stderr.

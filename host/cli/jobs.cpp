@@ -12,7 +12,7 @@
 
 #include <stepline/duration.hpp>
 #include <stepline/host/jobs/job_json.hpp>
-#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/store/job_store.hpp>
 #include <stepline/registration/load.hpp>
 
 #include "command.hpp"
@@ -20,9 +20,9 @@
 namespace stepline::cli {
 namespace {
 
-using host::SystemJob;
-using host::jobs::JobStatus;
-using host::jobs::JobStore;
+using host::store::JobStatus;
+using host::store::JobStore;
+using host::store::SystemJob;
 
 namespace exit_code {
 constexpr int ok = 0;
@@ -88,14 +88,14 @@ std::string when(const std::optional<DateTime>& t) {
 }
 
 std::string status_text(const SystemJob& j) {
-  auto s = host::jobs::status_of(j);
+  auto s = host::store::status_of(j);
   return s ? std::string(to_string(*s)) : fmt::format("{}/{}", j.state_code, j.status_code);
 }
 
 int list(const JobsOptions& o) {
-  host::jobs::JobFilter filter;
+  host::store::JobFilter filter;
   if (!o.status.empty()) {
-    filter.status = host::jobs::parse_status(o.status);
+    filter.status = host::store::parse_status(o.status);
     if (!filter.status)
       throw BadInput("--status: '" + o.status +
                      "' is not a job status; use ready, waiting, in-progress, pausing, canceling, "
@@ -210,10 +210,10 @@ template <class F>
 void guarded(F run) {
   try {
     exit_status() = run();
-  } catch (const host::jobs::JobRefused& e) {
+  } catch (const host::store::JobRefused& e) {
     std::cerr << "refused: " << e.what() << '\n';
     exit_status() = exit_code::refused;
-  } catch (const host::jobs::JobNotFound& e) {
+  } catch (const host::store::JobNotFound& e) {
     std::cerr << e.what() << '\n';
     exit_status() = exit_code::no_such_job;
   } catch (const std::exception& e) {

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include <stepline/host/jobs/async_service.hpp>
-#include <stepline/host/process.hpp>
+#include <stepline/host/process/allocator.hpp>
 #include <stepline/version.hpp>
 
 #include "command.hpp"
@@ -18,7 +18,9 @@ std::vector<CommandSetup>& registry() {
 
 }  // namespace
 
-CommandRegistration::CommandRegistration(CommandSetup setup) { registry().push_back(std::move(setup)); }
+CommandRegistration::CommandRegistration(CommandSetup setup) {
+  registry().push_back(std::move(setup));
+}
 
 int& exit_status() {
   static int status = 0;
@@ -28,7 +30,7 @@ int& exit_status() {
 }  // namespace stepline::cli
 
 int main(int argc, char** argv) {
-  stepline::host::tune_allocator();
+  stepline::host::process::tune_allocator();
   CLI::App app{"stepline: runs registered plug-in steps on business operations"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "stepline " STEPLINE_SDK_VERSION);

@@ -17,13 +17,13 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
-#include <stepline/host/isolation/worker.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
+#include <stepline/host/catalog/plugin_descriptor.hpp>
 #include <stepline/host/log.hpp>
-#include <stepline/host/plugin_catalog.hpp>
 #include <stepline/registration/load.hpp>
-#include <stepline/host/plugin_descriptor.hpp>
 
 #include "command.hpp"
+#include "isolation/worker.hpp"  // the far end of isolation: not the host library's API
 
 namespace stepline::cli {
 namespace {
@@ -59,32 +59,32 @@ int scan(const fs::path& file, unsigned timeout_seconds) {
   ::signal(SIGALRM, report_hang);
   ::alarm(timeout_seconds);
   try {
-    const auto description = host::examine_library(absolute);
+    const auto description = host::catalog::examine_library(absolute);
     ::alarm(0);
-    std::cout << host::to_json(description) << std::endl;
-    if (auto why = host::incompatibility(absolute, description)) {
+    std::cout << host::catalog::to_json(description) << std::endl;
+    if (auto why = host::catalog::incompatibility(absolute, description)) {
       std::cerr << "note: this host would refuse it: " << *why << "\n";
     }
     return 0;
-  } catch (const host::ExamineError& e) {
+  } catch (const host::catalog::ExamineError& e) {
     std::cerr << e.what() << std::endl;
-    return e.kind() == host::ExamineError::Kind::not_a_plugin ? 3 : 1;
+    return e.kind() == host::catalog::ExamineError::Kind::not_a_plugin ? 3 : 1;
   }
 }
 
 // The catalog's part of a registration. Problems elsewhere in the file (an unset connection
 // variable, say) do not stop the plug-ins from being listed; `stepline validate` reports them.
-host::CatalogSettings read_catalog_settings(const fs::path& registration_file) {
+host::catalog::CatalogSettings read_catalog_settings(const fs::path& registration_file) {
   if (!fs::exists(registration_file))
     throw std::runtime_error(registration_file.string() + ": no such file");
-  return host::CatalogSettings::from(registration::read(registration_file).registration);
+  return host::catalog::CatalogSettings::from(registration::read(registration_file).registration);
 }
 
-void print_text(const host::PluginCatalog& catalog) {
+void print_text(const host::catalog::PluginCatalog& catalog) {
   for (const auto& library : catalog.libraries()) {
-    const std::string_view status = host::to_string(library.status);
+    const std::string_view status = host::catalog::to_string(library.status);
     std::cout << status << std::string(9 - status.size(), ' ') << library.file.string() << "\n";
-    if (library.status == host::LibraryStatus::refused) {
+    if (library.status == host::catalog::LibraryStatus::refused) {
       std::cout << "         " << library.reason << "\n";
       continue;
     }
@@ -95,7 +95,7 @@ void print_text(const host::PluginCatalog& catalog) {
   if (catalog.libraries().empty()) std::cout << "no plug-in libraries\n";
 }
 
-void print_json(const host::PluginCatalog& catalog) {
+void print_json(const host::catalog::PluginCatalog& catalog) {
   rapidjson::StringBuffer buffer;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buffer);
   auto text = [&](const std::string& s) {
@@ -109,7 +109,7 @@ void print_json(const host::PluginCatalog& catalog) {
     w.Key("file");
     text(library.file.string());
     w.Key("status");
-    text(std::string(host::to_string(library.status)));
+    text(std::string(host::catalog::to_string(library.status)));
     if (!library.reason.empty()) {
       w.Key("reason");
       text(library.reason);
@@ -186,7 +186,7 @@ STEPLINE_COMMAND([](CLI::App& app) {
     try {
       // Refusals are the output here, not warnings to repeat on stderr.
       host::log::configure("error", "text");
-      const host::PluginCatalog catalog(read_catalog_settings(list_options->registration));
+      const host::catalog::PluginCatalog catalog(read_catalog_settings(list_options->registration));
       if (list_options->json) {
         print_json(catalog);
       } else {

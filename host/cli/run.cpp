@@ -22,7 +22,7 @@
 #include <fmt/format.h>
 
 #include <stepline/host/configured_host.hpp>
-#include <stepline/host/request.hpp>
+#include <stepline/host/intake/request.hpp>
 
 #include "command.hpp"
 #include "drain.hpp"
@@ -43,11 +43,11 @@ struct RunOptions {
 struct Tally {
   std::size_t succeeded = 0, rejected = 0, failed = 0, invalid = 0;
   std::size_t done() const { return succeeded + rejected + failed + invalid; }
-  void add(host::Outcome outcome) {
-    ++(outcome == host::Outcome::succeeded  ? succeeded
-       : outcome == host::Outcome::rejected ? rejected
-       : outcome == host::Outcome::failed   ? failed
-                                            : invalid);
+  void add(host::pipeline::Outcome outcome) {
+    ++(outcome == host::pipeline::Outcome::succeeded  ? succeeded
+       : outcome == host::pipeline::Outcome::rejected ? rejected
+       : outcome == host::pipeline::Outcome::failed   ? failed
+                                                      : invalid);
   }
 };
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
 #include <stepline/registration/load.hpp>
 
 #include "command.hpp"
@@ -21,11 +21,11 @@ std::string count(std::size_t n, const std::string& noun) {
 // changes nothing: the catalog reads the data folder's scan cache but writes nothing there.
 void check_plugins(registration::LoadResult& result) {
   try {
-    auto settings = host::CatalogSettings::from(result.registration);
+    auto settings = host::catalog::CatalogSettings::from(result.registration);
     settings.write_data_folder = false;
-    const host::PluginCatalog catalog(std::move(settings));
+    const host::catalog::PluginCatalog catalog(std::move(settings));
     for (const auto& library : catalog.libraries()) {
-      if (library.status == host::LibraryStatus::refused && library.listed_at)
+      if (library.status == host::catalog::LibraryStatus::refused && library.listed_at)
         result.problems.push_back(
             {*library.listed_at, "plug-in library refused: " + library.reason});
     }

@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
+
+#include <stepline/text.hpp>
 
 namespace stepline::registration {
 
@@ -36,7 +39,7 @@ Guid step_id_from_name(std::string_view step_name) {
 }
 
 std::optional<std::pair<std::string, int>> parse_listen_address(std::string_view text) {
-  text = trim(text);
+  text = stepline::text::trim(text);
   std::string host;
   std::string_view port_text;
   if (text.starts_with('[')) {

@@ -1,7 +1,7 @@
 // The sample account_rules.so, loaded through the catalog as the host loads it.
 #include <doctest/doctest.h>
 
-#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
 
 #include "catalog_fixture.hpp"
 
@@ -10,9 +10,9 @@ using namespace stepline::testing;
 
 namespace {
 
-const host::PluginCatalog& account_rules() {
-  static const host::PluginCatalog catalog([] {
-    host::CatalogSettings s;
+const host::catalog::PluginCatalog& account_rules() {
+  static const host::catalog::PluginCatalog catalog([] {
+    host::catalog::CatalogSettings s;
     s.plugins.push_back({fs::path(STEPLINE_BINARY_DIR) / "plugins" / "account_rules.so", {}, {}});
     s.scanner = stepline_executable();
     return s;
@@ -52,7 +52,7 @@ void validate(ExecutionContext context) {
 }  // namespace
 
 TEST_CASE("account_rules.so provides the two types the sample registration names") {
-  CHECK(account_rules().libraries().at(0).status == host::LibraryStatus::loaded);
+  CHECK(account_rules().libraries().at(0).status == host::catalog::LibraryStatus::loaded);
   CHECK(account_rules().has_type("Samples.ValidateAccount"));
   CHECK(account_rules().has_type("Samples.SetAccountTier"));
 }

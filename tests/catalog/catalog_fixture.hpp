@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
 #include <stepline/services.hpp>
 
 namespace stepline::testing {
@@ -65,9 +65,9 @@ inline fs::path plugin_folder_with(const TempFolder& folder,
 #endif
 
 /// Catalog settings for a test folder: the scanner from the build tree and a short timeout.
-inline host::CatalogSettings settings_for(const fs::path& plugin_folder,
-                                          const fs::path& data_folder = {}) {
-  host::CatalogSettings s;
+inline host::catalog::CatalogSettings settings_for(const fs::path& plugin_folder,
+                                                   const fs::path& data_folder = {}) {
+  host::catalog::CatalogSettings s;
   s.plugin_folder = plugin_folder;
   s.data_folder = data_folder;
   s.scanner = stepline_executable();
@@ -75,8 +75,8 @@ inline host::CatalogSettings settings_for(const fs::path& plugin_folder,
   return s;
 }
 
-inline const host::CatalogLibrary& library_named(const host::PluginCatalog& catalog,
-                                                 const std::string& file_name) {
+inline const host::catalog::CatalogLibrary& library_named(
+    const host::catalog::PluginCatalog& catalog, const std::string& file_name) {
   for (const auto& l : catalog.libraries()) {
     if (l.file.filename() == file_name) return l;
   }

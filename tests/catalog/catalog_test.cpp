@@ -5,15 +5,15 @@
 #include <doctest/doctest.h>
 
 #include <stepline/fingerprint.hpp>
-#include <stepline/host/child_process.hpp>
-#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
+#include <stepline/host/process/child_process.hpp>
 
 #include "catalog_fixture.hpp"
 
 using namespace stepline;
 using namespace stepline::testing;
-using host::LibraryStatus;
-using host::PluginCatalog;
+using host::catalog::LibraryStatus;
+using host::catalog::PluginCatalog;
 
 namespace {
 
@@ -112,9 +112,9 @@ TEST_CASE("a library that hangs while loading is stopped at the deadline and ski
 
 TEST_CASE("`stepline plugins scan` on a library that aborts ends with a message naming it") {
   const fs::path library = test_plugin("aborts_while_loading");
-  const auto child =
-      host::run_child({stepline_executable().string(), "plugins", "scan", library.string()},
-                      std::chrono::seconds(20));
+  const auto child = host::process::run_child(
+      {stepline_executable().string(), "plugins", "scan", library.string()},
+      std::chrono::seconds(20));
   CHECK_FALSE(child.timed_out);
   CHECK_FALSE(child.succeeded());
   CHECK(child.signal == SIGABRT);
@@ -124,22 +124,22 @@ TEST_CASE("`stepline plugins scan` on a library that aborts ends with a message 
 }
 
 TEST_CASE("`stepline plugins scan` prints the descriptor of a good library as JSON") {
-  const auto child = host::run_child(
+  const auto child = host::process::run_child(
       {stepline_executable().string(), "plugins", "scan", test_plugin("echo").string()},
       std::chrono::seconds(20));
   REQUIRE(child.succeeded());
-  const auto description = host::library_description_from_json(child.out);
+  const auto description = host::catalog::library_description_from_json(child.out);
   CHECK(description.abi_major == STEPLINE_ABI_MAJOR);
   CHECK(description.sdk_version == STEPLINE_SDK_VERSION);
   CHECK(description.fingerprint == STEPLINE_BUILD_FINGERPRINT);
   REQUIRE(description.types.size() == 1);
-  CHECK(description.types[0] == host::PluginTypeDescription{"Tests.Echo", "1.0.0"});
+  CHECK(description.types[0] == host::catalog::PluginTypeDescription{"Tests.Echo", "1.0.0"});
 }
 
 TEST_CASE("scanner output nested too deep is refused as not JSON, not followed down the stack") {
   const std::string deep =
       R"({"abi_major":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
-  CHECK_THROWS_WITH_AS(host::library_description_from_json(deep),
+  CHECK_THROWS_WITH_AS(host::catalog::library_description_from_json(deep),
                        doctest::Contains("the scanner's output is not JSON: "
                                          "abi_major[0][0][0][0][0][0][0][0][0][0][0]…: nested "
                                          "more than 256 levels deep"),
@@ -371,9 +371,9 @@ TEST_CASE("a library replaced while its old version is still loaded is never mis
 TEST_CASE("a stripped library, as distribution packages ship them, is still recognised") {
   TempFolder folder;
   const fs::path plugins = plugin_folder_with(folder, {"echo"});
-  const auto strip =
-      host::run_child({"/usr/bin/strip", "--strip-unneeded", (plugins / "echo.so").string()},
-                      std::chrono::seconds(30));
+  const auto strip = host::process::run_child(
+      {"/usr/bin/strip", "--strip-unneeded", (plugins / "echo.so").string()},
+      std::chrono::seconds(30));
   REQUIRE(strip.succeeded());
   PluginCatalog catalog(settings_for(plugins));
   CHECK(library_named(catalog, "echo.so").status == LibraryStatus::loaded);

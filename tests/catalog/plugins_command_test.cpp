@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 
-#include <stepline/host/child_process.hpp>
+#include <stepline/host/process/child_process.hpp>
 
 #include "catalog_fixture.hpp"
 
@@ -25,11 +25,11 @@ fs::path write_registration(const TempFolder& folder, const std::string& pin) {
   return file;
 }
 
-host::ChildResult list(const fs::path& registration, bool json) {
+host::process::ChildResult list(const fs::path& registration, bool json) {
   std::vector<std::string> argv{stepline_executable().string(), "plugins", "list", "-c",
                                 registration.string()};
   if (json) argv.push_back("--json");
-  return host::run_child(argv, std::chrono::seconds(30));
+  return host::process::run_child(argv, std::chrono::seconds(30));
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ TEST_CASE("`stepline plugins list` shows every library with its status, types an
   CHECK(text.out.find("not a Stepline plug-in") != std::string::npos);
 
   // The right pin: echo loads; its types are listed; the scan is remembered in the data folder.
-  host::PluginCatalog probe(settings_for(folder / "plugins"));
+  host::catalog::PluginCatalog probe(settings_for(folder / "plugins"));
   write_registration(folder, library_named(probe, "echo.so").sha256);
   const auto json = list(registration, true);
   REQUIRE(json.succeeded());

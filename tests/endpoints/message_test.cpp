@@ -137,7 +137,7 @@ TEST_CASE(
     "a json endpoint posts the given json text of the context; other formats write their own") {
   ExecutionContext c = samples::full_context();
   const std::string text = format::serialize(c, "json");
-  host::PostOptions options;
+  host::endpoints::PostOptions options;
   options.json_body = text;
   for (const std::string& f : test::every_format()) {
     CAPTURE(f);

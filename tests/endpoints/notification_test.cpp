@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include <stepline/host/endpoints/notification_service.hpp>
-#include <stepline/host/pipeline.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
 #include "pipeline/fixture.hpp"
@@ -20,10 +20,11 @@ namespace {
 
 /// Completes each post with the next scripted outcome (accepted when none is left) and keeps
 /// what it was asked to post.
-class ScriptedPoster final : public host::EndpointPoster {
+class ScriptedPoster final : public host::endpoints::EndpointPoster {
  public:
   std::future<Outcome> post(const registration::ServiceEndpoint& endpoint,
-                            const ExecutionContext& context, const host::PostOptions&) override {
+                            const ExecutionContext& context,
+                            const host::endpoints::PostOptions&) override {
     std::lock_guard lock(mutex);
     posts.emplace_back(endpoint.name, context);
     std::promise<Outcome> promise;
@@ -56,20 +57,20 @@ registration::Step endpoint_step(std::string message, Stage stage, std::string e
 
 /// A pipeline whose notification service posts through `poster`.
 struct NotifyingRig {
-  NotifyingRig(registration::Registration r, host::EndpointPoster& poster)
+  NotifyingRig(registration::Registration r, host::endpoints::EndpointPoster& poster)
       : store(data.path() / "stepline.db"),
         notification(poster, std::make_shared<const registration::Registration>(r)),
         pipeline(std::move(r), factory, store, &notification) {}
 
-  host::OperationResponse create(const Entity& e) {
+  host::pipeline::OperationResponse create(const Entity& e) {
     return pipeline.execute({.message = "Create", .parameters = {{"Target", Value(e)}}});
   }
 
   test::TempFolder data;
   test::TestFactory factory;
-  host::RecordStore store;
+  host::store::RecordStore store;
   host::endpoints::EndpointNotificationService notification;
-  host::Pipeline pipeline;
+  host::pipeline::Pipeline pipeline;
 };
 
 Entity new_account(int n) {
@@ -106,7 +107,7 @@ TEST_CASE(
   NotifyingRig rig(with_endpoints({endpoint_step("Create", Stage::post_operation, "orders")}),
                    poster);
   auto response = rig.create(new_account(2));
-  CHECK(response.outcome == host::Outcome::rejected);
+  CHECK(response.outcome == host::pipeline::Outcome::rejected);
   CHECK(response.error_message.find("endpoint 'orders' (endpoints.yaml:12)") != std::string::npos);
   CHECK(response.error_message.find("Create of account " + test::fixed_guid(102).str()) !=
         std::string::npos);
@@ -120,7 +121,7 @@ TEST_CASE("a transient failure fails a synchronous step too: nobody retries it l
   NotifyingRig rig(with_endpoints({endpoint_step("Create", Stage::pre_operation, "orders")}),
                    poster);
   auto response = rig.create(new_account(3));
-  CHECK(response.outcome == host::Outcome::rejected);
+  CHECK(response.outcome == host::pipeline::Outcome::rejected);
   CHECK(response.error_message.find("transient") != std::string::npos);
   CHECK_FALSE(rig.store.retrieve("account", test::fixed_guid(103), ColumnSet::all()).has_value());
 }
@@ -158,7 +159,7 @@ TEST_CASE("an unknown endpoint name is an error listing the registered ones") {
     services.notification().post("order", c);
   });
   auto response = rig.create(new_account(5));
-  CHECK(response.outcome == host::Outcome::rejected);
+  CHECK(response.outcome == host::pipeline::Outcome::rejected);
   CHECK(response.error_message.find("no service endpoint named 'order'") != std::string::npos);
   CHECK(response.error_message.find("registered: orders, credit-check") != std::string::npos);
   CHECK(poster.posts.empty());

@@ -81,10 +81,10 @@ class RegistrationFile {
   test::TempDir dir_;
 };
 
-host::OperationRequest create_account(const Guid& id, const std::string& name) {
+host::pipeline::OperationRequest create_account(const Guid& id, const std::string& name) {
   Entity account("account", id);
   account.set("name", name);
-  host::OperationRequest r;
+  host::pipeline::OperationRequest r;
   r.message = "Create";
   r.parameters.emplace("Target", Value(account));
   r.user_agent = "stepline-tests/1.0";
@@ -159,7 +159,7 @@ TEST_CASE("a synchronous post the service refuses rolls the operation back") {
   host::ConfiguredHost configured(file.path());
   Guid id = Guid::random();
   auto response = configured.host().execute(create_account(id, "Northwind"));
-  CHECK(response.outcome == host::Outcome::rejected);
+  CHECK(response.outcome == host::pipeline::Outcome::rejected);
   CHECK(response.error_message.find("endpoint 'oob'") != std::string::npos);
   CHECK(response.error_message.find("Create of account " + id.str()) != std::string::npos);
   CHECK(response.error_message.find("amqp:unauthorized-access") != std::string::npos);

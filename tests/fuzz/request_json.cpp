@@ -3,12 +3,13 @@
 #include <cstdint>
 #include <string_view>
 
-#include <stepline/host/request.hpp>
+#include <stepline/host/intake/request.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    stepline::host::parse_request(std::string_view(reinterpret_cast<const char*>(data), size));
-  } catch (const stepline::host::RequestError&) {
+    stepline::host::intake::parse_request(
+        std::string_view(reinterpret_cast<const char*>(data), size));
+  } catch (const stepline::host::intake::RequestError&) {
   }
   return 0;
 }

@@ -12,9 +12,9 @@
 #include <memory>
 #include <string>
 
+#include <stepline/host/catalog/plugin_catalog.hpp>
 #include <stepline/host/host.hpp>
 #include <stepline/host/isolation/isolated_plugin.hpp>
-#include <stepline/host/plugin_catalog.hpp>
 #include <stepline/registration/load.hpp>
 
 namespace {
@@ -41,9 +41,9 @@ class TempFolder {
 
 /// The catalog's factory as ConfiguredHost builds it, with the scanner (and so the worker
 /// program) taken from the build tree.
-class CatalogFactory final : public host::PluginFactory {
+class CatalogFactory final : public host::pipeline::PluginFactory {
  public:
-  explicit CatalogFactory(const host::PluginCatalog& catalog) : catalog_(catalog) {}
+  explicit CatalogFactory(const host::catalog::PluginCatalog& catalog) : catalog_(catalog) {}
   std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
                                  const std::string& secure) override {
     return catalog_.create(type, unsecure, secure);
@@ -57,7 +57,7 @@ class CatalogFactory final : public host::PluginFactory {
   host::isolation::IsolatedPlugin* isolated(const std::string& step) { return isolated_.at(step); }
 
  private:
-  const host::PluginCatalog& catalog_;
+  const host::catalog::PluginCatalog& catalog_;
   std::map<std::string, host::isolation::IsolatedPlugin*> isolated_;
 };
 
@@ -69,15 +69,15 @@ struct IsolatedHost {
                         << "\n  data_folder: " << (folder.path() / "data").string() << "\nsteps:\n"
                         << steps_yaml;
     registration::Registration r = registration::load(file);
-    host::CatalogSettings settings = host::CatalogSettings::from(r);
+    host::catalog::CatalogSettings settings = host::catalog::CatalogSettings::from(r);
     settings.scanner = fs::path(STEPLINE_BINARY_DIR) / "bin" / "stepline";
-    catalog = std::make_unique<host::PluginCatalog>(settings);
+    catalog = std::make_unique<host::catalog::PluginCatalog>(settings);
     factory = std::make_unique<CatalogFactory>(*catalog);
     host = std::make_unique<host::Host>(std::move(r), *factory);
   }
 
-  host::OperationResponse create(Entity e) {
-    host::OperationRequest request;
+  host::pipeline::OperationResponse create(Entity e) {
+    host::pipeline::OperationRequest request;
     request.message = "Create";
     request.parameters = {{"Target", Value(std::move(e))}};
     return host->execute(request);
@@ -94,7 +94,7 @@ struct IsolatedHost {
   }
 
   TempFolder folder;
-  std::unique_ptr<host::PluginCatalog> catalog;
+  std::unique_ptr<host::catalog::PluginCatalog> catalog;
   std::unique_ptr<CatalogFactory> factory;
   std::unique_ptr<host::Host> host;
 };
@@ -106,7 +106,7 @@ std::string step(const std::string& name, const std::string& type, const std::st
          " }\n    isolation: process\n" + extra;
 }
 
-Guid created_id(const host::OperationResponse& r) {
+Guid created_id(const host::pipeline::OperationResponse& r) {
   return r.output_parameters.at("id").as<Guid>();
 }
 
@@ -180,7 +180,7 @@ TEST_CASE("a nested create from an isolated plug-in runs at depth 2 in the calle
   CHECK(kept.traces[1] == "create contact: created contact Fabrikam at depth 2");
 
   auto rejected = h.create(account("reject me"));
-  CHECK(rejected.outcome == host::Outcome::rejected);
+  CHECK(rejected.outcome == host::pipeline::Outcome::rejected);
   CHECK(rejected.error_message == "accounts may not be called 'reject me'");
   CHECK(rejected.error_code == 4242);
   CHECK(h.count("contact") == 1);  // the nested create was rolled back with the operation
@@ -204,7 +204,7 @@ TEST_CASE("a nested request that runs the same isolated step again gets a second
 TEST_CASE("an isolated plug-in's unexpected exception gives the generic message with a trace id") {
   IsolatedHost h(step("faulty", "Tests.Faulty", "pre-operation"));
   auto r = h.create(account("x", "throw"));
-  CHECK(r.outcome == host::Outcome::failed);
+  CHECK(r.outcome == host::pipeline::Outcome::failed);
   CHECK(r.error_message.find("an unexpected error occurred in plug-in step 'faulty'") == 0);
   CHECK(!r.trace_id.empty());
   CHECK(h.create(account("y")).ok());
@@ -226,7 +226,7 @@ TEST_CASE(
                        Case{"exit", "exited unexpectedly with exit status 7"}}) {
     CAPTURE(c.fault);
     auto r = h.create(account("boom", c.fault));
-    CHECK(r.outcome == host::Outcome::failed);
+    CHECK(r.outcome == host::pipeline::Outcome::failed);
     CHECK(r.error_message.find("plug-in process for step 'faulty' (Tests.Faulty) " +
                                std::string(c.says)) == 0);
     auto next = h.create(account("after"));
@@ -241,7 +241,7 @@ TEST_CASE(
 TEST_CASE("a worker that sends a frame nested a hundred thousand levels deep is stopped") {
   IsolatedHost h(step("faulty", "Tests.Faulty", "pre-operation"));
   auto r = h.create(account("deep", "deep-frame"));
-  CHECK(r.outcome == host::Outcome::failed);
+  CHECK(r.outcome == host::pipeline::Outcome::failed);
   CHECK(r.error_message.find("sent a frame that could not be read (a frame is not JSON: "
                              "line[0][0][0]") != std::string::npos);
   CHECK(r.error_message.find("nested more than 257 levels deep") != std::string::npos);
@@ -256,7 +256,7 @@ TEST_CASE("a worker that hangs past the step's timeout is killed and the operati
   REQUIRE(pids.size() == 1);
 
   auto r = h.create(account("stuck", "hang"));
-  CHECK(r.outcome == host::Outcome::failed);
+  CHECK(r.outcome == host::pipeline::Outcome::failed);
   CHECK(r.error_message.find("plug-in process for step 'faulty' (Tests.Faulty) did not answer "
                              "within 1.5 s") == 0);
   CHECK(::kill(pids[0], 0) != 0);  // the hung worker is gone

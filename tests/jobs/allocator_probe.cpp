@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include <stepline/host/process.hpp>
+#include <stepline/host/process/allocator.hpp>
 
 namespace {
 
@@ -42,7 +42,7 @@ int mapped() {
 int main(int argc, char** argv) {
   if (argc != 3) return 255;
   if (std::strcmp(argv[1], "tuned") == 0)
-    stepline::host::tune_allocator();
+    stepline::host::process::tune_allocator();
   else if (std::strcmp(argv[1], "untouched") != 0)
     return 255;
   if (std::strcmp(argv[2], "kept") == 0) return kept();

@@ -1,7 +1,7 @@
 // tune_allocator(): freed memory stays in malloc's arenas up to 1 MiB instead of going back to
-// the kernel at once (stepline/host/process.hpp). Each measurement runs in a freshly started
-// allocator_probe: malloc's settings and state are process-wide, and a child forked from this
-// program would start from whatever the tests before it left in malloc.
+// the kernel at once (stepline/host/process/allocator.hpp). Each measurement runs in a freshly
+// started allocator_probe: malloc's settings and state are process-wide, and a child forked from
+// this program would start from whatever the tests before it left in malloc.
 #include <doctest/doctest.h>
 
 #include <map>

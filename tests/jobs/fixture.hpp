@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include <stepline/host/endpoint_poster.hpp>
+#include <stepline/host/endpoints/endpoint_poster.hpp>
 #include <stepline/host/jobs/async_service.hpp>
 
 #include "pipeline/fixture.hpp"
@@ -18,7 +18,7 @@ namespace stepline::test {
 
 /// Posts nothing: each post's outcome comes from `decide` (accepted by default), optionally
 /// after the test opens the gate. Remembers every post and how many were in flight at once.
-class ScriptedPoster : public host::EndpointPoster {
+class ScriptedPoster : public host::endpoints::EndpointPoster {
  public:
   struct Post {
     std::string endpoint;
@@ -32,7 +32,7 @@ class ScriptedPoster : public host::EndpointPoster {
 
   std::future<host::amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
                                         const ExecutionContext& context,
-                                        const host::PostOptions& options) override {
+                                        const host::endpoints::PostOptions& options) override {
     Post p{endpoint.name,        context.operation_id, context.primary_entity_id,
            options.ordering_key, context.mode,         context.is_in_transaction};
     std::unique_lock lock(mutex_);
@@ -170,7 +170,8 @@ bool eventually(F done, std::chrono::milliseconds timeout = std::chrono::seconds
 }
 
 /// The job with this id, read afresh.
-inline std::optional<host::SystemJob> job_named(host::RecordStore& store, const Guid& id) {
+inline std::optional<host::store::SystemJob> job_named(host::store::RecordStore& store,
+                                                       const Guid& id) {
   for (auto& j : store.system_jobs())
     if (j.id == id) return j;
   return std::nullopt;

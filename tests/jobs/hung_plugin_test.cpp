@@ -10,10 +10,10 @@
 
 using namespace stepline;
 using namespace stepline::test;
-using host::SystemJob;
 using host::jobs::AsyncService;
-using host::jobs::JobStatus;
-using host::jobs::status_of;
+using host::store::JobStatus;
+using host::store::status_of;
+using host::store::SystemJob;
 
 namespace {
 
@@ -95,7 +95,7 @@ TEST_CASE("a hung in-process plug-in fails its job at the step's timeout; a new 
   REQUIRE(stuck.size() == 3);
   for (int i : {0, 1}) {
     CHECK(status_of(stuck[i]) == JobStatus::failed);
-    CHECK(stuck[i].error_code == host::jobs::job_error::plugin_lost);
+    CHECK(stuck[i].error_code == host::store::job_error::plugin_lost);
     CHECK(stuck[i].friendly_message.find("The plug-in of step 'stuck' did not return within "
                                          "300ms (the step's timeout)") == 0);
     CHECK(stuck[i].friendly_message.find("`isolation: process`") != std::string::npos);

@@ -9,11 +9,11 @@
 
 using namespace stepline;
 using namespace stepline::test;
-using host::SystemJob;
 using host::amqp::Outcome;
 using host::jobs::AsyncService;
-using host::jobs::JobStatus;
-using host::jobs::status_of;
+using host::store::JobStatus;
+using host::store::status_of;
+using host::store::SystemJob;
 
 namespace {
 
@@ -99,7 +99,7 @@ TEST_CASE("an accepted post makes the job Succeeded with its timing, and release
 
 namespace {
 /// A taker that takes nothing: attaching it shows whether a service took the store's jobs.
-struct IdleTaker : host::JobHandoff {
+struct IdleTaker : host::store::JobHandoff {
   bool claim(SystemJob&) override { return false; }
   void committed(std::vector<SystemJob>) override {}
   void abandoned(std::size_t) override {}
@@ -184,7 +184,7 @@ TEST_CASE("a transient failure makes the job Waiting with its next attempt, then
   // jitter 0: exactly the base delay after the attempt
   CHECK(*waiting.postpone_until >= before + std::chrono::milliseconds(300));
   CHECK(*waiting.postpone_until <= now_utc() + std::chrono::milliseconds(300));
-  CHECK(waiting.error_code == host::jobs::job_error::endpoint_post);
+  CHECK(waiting.error_code == host::store::job_error::endpoint_post);
   CHECK(waiting.message_text.find("com.microsoft:server-busy") != std::string::npos);
   CHECK(waiting.friendly_message.find("attempt 1 of 5") != std::string::npos);
   CHECK(waiting.lease_owner.empty());
@@ -240,7 +240,7 @@ TEST_CASE("a permanent failure fails the job at once, an unauthorized post too")
   auto job = s.only_job();
   CHECK(job.retry_count == 0);
   CHECK(s.poster.all_posts().size() == 1);
-  CHECK(job.error_code == host::jobs::job_error::endpoint_post);
+  CHECK(job.error_code == host::store::job_error::endpoint_post);
   CHECK(job.message_text == condition + ": refused by the service");
   CHECK(job.friendly_message.find("retrying cannot help") != std::string::npos);
 }
@@ -357,7 +357,7 @@ TEST_CASE("a plug-in failing without asking for a retry fails the job at once") 
   auto job = s.only_job();
   CHECK(job.trace == "strict: checking");
   if (unexpected) {
-    CHECK(job.error_code == host::error_code::unexpected);
+    CHECK(job.error_code == host::pipeline::error_code::unexpected);
     CHECK(job.friendly_message.find("trace id") != std::string::npos);
     CHECK(job.friendly_message.find("null pointer") == std::string::npos);  // details: the log
   } else {
@@ -549,14 +549,15 @@ TEST_CASE("the registration's durability reaches the record store, the job store
   factory.add("noop", [](ExecutionContext&, Services&) {});
   auto r = make_registration({async_plugin_step("count", "noop", "Create")});
   r.host.data_folder = data.path();
-  r.host.durability = host::Durability::full;
+  r.host.durability = registration::Durability::full;
   host::Host full(r, factory);
-  CHECK(full.store().durability() == host::Durability::full);
-  AsyncService service(full, nullptr, test_options());
-  CHECK(service.durability() == host::Durability::full);
+  CHECK(full.store().durability() == registration::Durability::full);
+  AsyncService service(full.pipeline(), full.store().file(), nullptr, test_options());
+  CHECK(service.durability() == registration::Durability::full);
   // Operations and jobs commit with a full sync like any other.
   service.start();
-  REQUIRE(full.execute({.message = "Create", .parameters = {{"Target", Value(account("A"))}}}).ok());
+  REQUIRE(
+      full.execute({.message = "Create", .parameters = {{"Target", Value(account("A"))}}}).ok());
   CHECK(eventually([&] {
     auto jobs = full.store().system_jobs();
     return jobs.size() == 1 && status_of(jobs[0]) == JobStatus::succeeded;
@@ -564,13 +565,16 @@ TEST_CASE("the registration's durability reaches the record store, the job store
   service.stop();
 
   auto options = test_options();
-  options.durability = host::Durability::normal;
-  CHECK(AsyncService(full, nullptr, options).durability() == host::Durability::normal);
-  host::Host normal(r, factory,
-                    {.database = data.path() / "other.db", .durability = host::Durability::normal});
-  CHECK(normal.store().durability() == host::Durability::normal);
-  r.host.durability = host::Durability::normal;
+  options.durability = registration::Durability::normal;
+  CHECK(AsyncService(full.pipeline(), full.store().file(), nullptr, options).durability() ==
+        registration::Durability::normal);
+  host::Host normal(
+      r, factory,
+      {.database = data.path() / "other.db", .durability = registration::Durability::normal});
+  CHECK(normal.store().durability() == registration::Durability::normal);
+  r.host.durability = registration::Durability::normal;
   host::Host by_default(r, factory, {.database = data.path() / "third.db"});
-  CHECK(by_default.store().durability() == host::Durability::normal);
-  CHECK(AsyncService(by_default, nullptr, test_options()).durability() == host::Durability::normal);
+  CHECK(by_default.store().durability() == registration::Durability::normal);
+  CHECK(AsyncService(by_default.pipeline(), by_default.store().file(), nullptr, test_options())
+            .durability() == registration::Durability::normal);
 }

@@ -11,21 +11,21 @@
 #include <future>
 #include <thread>
 
-#include <stepline/host/jobs/job_store.hpp>
 #include <stepline/host/jobs/retry_schedule.hpp>
+#include <stepline/host/store/job_store.hpp>
 
 #include "jobs/fixture.hpp"
 
 using namespace stepline;
 using namespace stepline::test;
 using namespace std::chrono_literals;
-using host::SystemJob;
 using host::jobs::AsyncService;
-using host::jobs::JobRefused;
-using host::jobs::JobResult;
-using host::jobs::JobStatus;
-using host::jobs::JobStore;
-using host::jobs::status_of;
+using host::store::JobRefused;
+using host::store::JobResult;
+using host::store::JobStatus;
+using host::store::JobStore;
+using host::store::status_of;
+using host::store::SystemJob;
 
 namespace {
 
@@ -49,7 +49,7 @@ SystemJob new_job(int n, std::string ordering_key = {},
 /// A database with a record store (which writes jobs, as the pipeline does) and a job store.
 struct Stores {
   TempFolder data;
-  host::RecordStore records{data.path() / "stepline.db"};
+  host::store::RecordStore records{data.path() / "stepline.db"};
   JobStore jobs{data.path() / "stepline.db"};
 
   Guid add(SystemJob j) {
@@ -179,7 +179,7 @@ TEST_CASE("starting the service hands back at once the jobs of a host process th
 
   registration::Registration r = make_registration({});
   TestFactory factory;
-  host::Pipeline pipeline(r, factory, s.records);
+  host::pipeline::Pipeline pipeline(r, factory, s.records);
   AsyncService service(pipeline, s.records.file(), nullptr, test_options());
   // Its lease runs for another hour, but its owner is gone: recovered before any worker runs.
   CHECK(s.jobs.recover(now, {}) == 0);
@@ -248,7 +248,7 @@ TEST_CASE("resume, retry and postpone accept only the statuses they make sense f
     CHECK(e.status() == JobStatus::succeeded);
     CHECK(std::string(e.what()).find("a second time") != std::string::npos);
   }
-  CHECK_THROWS_AS(s.jobs.resume(Guid::random()), host::jobs::JobNotFound);
+  CHECK_THROWS_AS(s.jobs.resume(Guid::random()), host::store::JobNotFound);
 }
 
 TEST_CASE("find takes an id, or a unique start or end of one") {
@@ -256,12 +256,12 @@ TEST_CASE("find takes an id, or a unique start or end of one") {
   auto id = s.add(new_job(1));
   CHECK(s.jobs.find(id.str().substr(0, 8)).id == id);
   CHECK(s.jobs.find(id.str()).context == "{}");
-  CHECK_THROWS_AS(s.jobs.find("abc"), host::jobs::JobNotFound);
-  CHECK_THROWS_AS(s.jobs.find("ffffffff-ffff"), host::jobs::JobNotFound);
+  CHECK_THROWS_AS(s.jobs.find("abc"), host::store::JobNotFound);
+  CHECK_THROWS_AS(s.jobs.find("ffffffff-ffff"), host::store::JobNotFound);
 
   // Time-ordered ids made in the same minute share their start; their random end tells them apart.
   SystemJob a = new_job(2), b = new_job(3);
-  a.id = host::time_ordered_guid();
+  a.id = host::store::time_ordered_guid();
   auto bytes = a.id.bytes();
   bytes[15] ^= 0x5a;  // the same millisecond, another random end
   b.id = Guid(bytes);
@@ -270,13 +270,13 @@ TEST_CASE("find takes an id, or a unique start or end of one") {
   const std::string start = a.id.str().substr(0, 8);
   CHECK_THROWS_WITH_AS(s.jobs.find(start),
                        doctest::Contains("several system jobs have ids starting or ending with"),
-                       host::jobs::JobNotFound);
+                       host::store::JobNotFound);
   std::string end = a.id.str().substr(24);
   CHECK(s.jobs.find(end).id == a.id);
   for (char& c : end) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   CHECK(s.jobs.find(end).id == a.id);
   CHECK(s.jobs.find(b.id.str().substr(30)).id == b.id);
-  CHECK_THROWS_AS(s.jobs.find(a.id.str().substr(10, 12)), host::jobs::JobNotFound);  // a middle
+  CHECK_THROWS_AS(s.jobs.find(a.id.str().substr(10, 12)), host::store::JobNotFound);  // a middle
 }
 
 TEST_CASE("purge removes completed jobs of one status older than the cut-off") {
@@ -303,7 +303,7 @@ TEST_CASE("list filters by status, step and entity and stops at the limit") {
   other.step_name = "audit";
   other.regarding_entity = "contact";
   s.add(other);
-  auto count = [&](host::jobs::JobFilter f) {
+  auto count = [&](host::store::JobFilter f) {
     std::size_t n = 0;
     s.jobs.list(f, [&](const SystemJob& j) {
       CHECK(j.context.empty());  // listings never load contexts
@@ -396,8 +396,8 @@ TEST_CASE("a version-1 database gains the job columns and keeps its jobs in thei
   CHECK(taken[0].sequence == 1);
   CHECK(taken[1].sequence == 2);
   CHECK(taken[0].context == "{}");  // moved to the contexts table
-  host::RecordStore records(file);
-  CHECK(host::RecordStore::schema_version() == 4);
+  host::store::RecordStore records(file);
+  CHECK(host::store::RecordStore::schema_version() == 4);
   records.add_system_job(new_job(5));
   CHECK(jobs.last_sequence() == 3);
 }
@@ -407,7 +407,7 @@ TEST_CASE("a worker taking jobs waits for an operation's open transaction, then 
   std::atomic<bool> taken{false};
   std::future<std::vector<SystemJob>> worker;
   {
-    host::RecordStore::Transaction operation(s.records);
+    host::store::RecordStore::Transaction operation(s.records);
     s.add(new_job(1));
     worker = std::async(std::launch::async, [&] {
       auto now = now_utc();
@@ -429,7 +429,7 @@ TEST_CASE("a worker taking jobs waits for an operation's open transaction, then 
 namespace {
 
 /// Takes every job offered (or none), as the async service does, and remembers what came back.
-class RecordingHandoff : public host::JobHandoff {
+class RecordingHandoff : public host::store::JobHandoff {
  public:
   bool take = true;
   std::vector<SystemJob> handed;
@@ -457,7 +457,7 @@ struct HandoffStores : Stores {
   ~HandoffStores() { records.detach_handoff(handoff); }
   /// Adds `job` in an operation of its own, committed.
   Guid add_committed(SystemJob job) {
-    host::RecordStore::Transaction operation(records);
+    host::store::RecordStore::Transaction operation(records);
     auto id = add(std::move(job));
     operation.commit();
     return id;
@@ -472,7 +472,7 @@ TEST_CASE("jobs of a committed operation are handed over In progress under the t
   auto& handoff = s.handoff;
   Guid id;
   {
-    host::RecordStore::Transaction operation(s.records);
+    host::store::RecordStore::Transaction operation(s.records);
     id = s.add(new_job(1));
     CHECK(handoff.handed.empty());  // not before the commit
     operation.commit();
@@ -492,19 +492,19 @@ TEST_CASE("jobs of a rolled-back operation or savepoint are never handed over") 
   auto& handoff = s.handoff;
   Guid rolled_back, inner_rolled_back, kept;
   {
-    host::RecordStore::Transaction operation(s.records);
+    host::store::RecordStore::Transaction operation(s.records);
     rolled_back = s.add(new_job(1));
   }
   CHECK(handoff.abandoned_count == 1);
   {
-    host::RecordStore::Transaction operation(s.records);
+    host::store::RecordStore::Transaction operation(s.records);
     {
-      host::RecordStore::Transaction nested(s.records);
+      host::store::RecordStore::Transaction nested(s.records);
       inner_rolled_back = s.add(new_job(2));
     }
     CHECK(handoff.abandoned_count == 2);
     {
-      host::RecordStore::Transaction nested(s.records);
+      host::store::RecordStore::Transaction nested(s.records);
       kept = s.add(new_job(3));
       nested.commit();
     }
@@ -517,7 +517,8 @@ TEST_CASE("jobs of a rolled-back operation or savepoint are never handed over") 
   CHECK(handoff.claimed == 3);
 }
 
-TEST_CASE("a job the taker declines, or written outside an operation, waits Ready in the database") {
+TEST_CASE(
+    "a job the taker declines, or written outside an operation, waits Ready in the database") {
   HandoffStores s;
   auto outside = s.add(new_job(1));  // no transaction: not offered
   s.handoff.take = false;

@@ -8,8 +8,8 @@
 #include <regex>
 #include <set>
 
-#include <stepline/host/child_process.hpp>
-#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
+#include <stepline/host/process/child_process.hpp>
 
 #include "catalog_fixture.hpp"
 #include "support/process.hpp"
@@ -87,7 +87,7 @@ void write(const fs::path& file, const std::string& text) {
 
 // Runs a command of the plug-in author's; its output is shown when it fails.
 void run(const std::vector<std::string>& argv) {
-  const auto child = host::run_child(argv, std::chrono::minutes(5));
+  const auto child = host::process::run_child(argv, std::chrono::minutes(5));
   INFO(argv[0], " ", argv[1], " ", argv[2], "\n", child.out, child.err);
   REQUIRE(child.succeeded());
 }
@@ -234,8 +234,8 @@ TEST_CASE("the documents' plug-ins build against the SDK ./dev install installs,
   write(project / "CMakeLists.txt", cmake);
   write(project / "listener.cpp", binary_reader);
   build(project, project / "build", prefix);
-  const auto reader =
-      host::run_child({(project / "build" / "listener").string()}, std::chrono::seconds(30));
+  const auto reader = host::process::run_child({(project / "build" / "listener").string()},
+                                               std::chrono::seconds(30));
   CHECK_MESSAGE(reader.succeeded(), reader.err);
   CHECK(reader.out == "Create account\n");
 
@@ -247,10 +247,10 @@ TEST_CASE("the documents' plug-ins build against the SDK ./dev install installs,
   std::shared_ptr<Plugin> hello;
   fs::path hello_file;
   {
-    host::PluginCatalog catalog(settings_for(plugin_folder));
+    host::catalog::PluginCatalog catalog(settings_for(plugin_folder));
     for (const auto& library : catalog.libraries()) {
       INFO(library.file.string(), ": ", library.reason);
-      CHECK(library.status == host::LibraryStatus::loaded);
+      CHECK(library.status == host::catalog::LibraryStatus::loaded);
     }
     const auto loaded = catalog.type_names();
     CHECK(std::set<std::string>(loaded.begin(), loaded.end()) == declared);

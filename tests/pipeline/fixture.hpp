@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include <stepline/host/pipeline.hpp>
-#include <stepline/host/plugin_factory.hpp>
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
+#include <stepline/host/pipeline/plugin_factory.hpp>
+#include <stepline/host/store/record_store.hpp>
 #include <stepline/plugin.hpp>
 
 namespace stepline::test {
@@ -29,7 +29,7 @@ class LambdaPlugin : public Plugin {
   Body body_;
 };
 
-class TestFactory : public host::PluginFactory {
+class TestFactory : public host::pipeline::PluginFactory {
  public:
   void add(const std::string& type, Body body) { bodies_[type] = std::move(body); }
   std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
@@ -102,14 +102,14 @@ struct Rig {
   Rig(registration::Registration registration)
       : store(data.path() / "stepline.db"), pipeline(std::move(registration), factory, store) {}
 
-  host::OperationResponse create(Entity e) {
+  host::pipeline::OperationResponse create(Entity e) {
     return pipeline.execute({.message = "Create", .parameters = {{"Target", Value(std::move(e))}}});
   }
-  host::OperationResponse update(Entity e, ParameterCollection extra = {}) {
+  host::pipeline::OperationResponse update(Entity e, ParameterCollection extra = {}) {
     extra.insert_or_assign("Target", Value(std::move(e)));
     return pipeline.execute({.message = "Update", .parameters = std::move(extra)});
   }
-  host::OperationResponse remove(std::string entity, Guid id) {
+  host::pipeline::OperationResponse remove(std::string entity, Guid id) {
     return pipeline.execute(
         {.message = "Delete", .parameters = {{"Target", Value(EntityReference{entity, id, {}})}}});
   }
@@ -119,8 +119,8 @@ struct Rig {
 
   TempFolder data;
   TestFactory factory;
-  host::RecordStore store;
-  host::Pipeline pipeline;
+  host::store::RecordStore store;
+  host::pipeline::Pipeline pipeline;
 };
 
 inline Entity account(const std::string& name) {

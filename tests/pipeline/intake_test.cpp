@@ -2,14 +2,14 @@
 #include <doctest/doctest.h>
 
 #include <stepline/host/host.hpp>
-#include <stepline/host/request.hpp>
+#include <stepline/host/intake/request.hpp>
 
 #include "fixture.hpp"
 
 using namespace stepline;
 using namespace stepline::test;
-using host::parse_request;
-using host::RequestError;
+using host::intake::parse_request;
+using host::intake::RequestError;
 
 namespace {
 
@@ -161,7 +161,7 @@ TEST_CASE("the host runs JSON requests against the record store in its data fold
       R"({"message":"Create","target":{"logicalName":"account","attributes":{"name":"Contoso"}}})"));
   REQUIRE(created.ok());
   auto id = created.output_parameters.at("id").as<Guid>();
-  auto line = host::write_response(created);
+  auto line = host::intake::write_response(created);
   CHECK(line.find(R"("outcome":"succeeded")") != std::string::npos);
   CHECK(line.find(R"("outputParameters":{"id":{"@type":"guid","value":")" + id.str()) !=
         std::string::npos);
@@ -176,14 +176,14 @@ TEST_CASE("the host runs JSON requests against the record store in its data fold
 
   auto rejected = h.execute(std::string_view(
       R"({"message":"Create","target":{"logicalName":"account","attributes":{}}})"));
-  CHECK(rejected.outcome == host::Outcome::rejected);
-  auto rejected_line = host::write_response(rejected);
+  CHECK(rejected.outcome == host::pipeline::Outcome::rejected);
+  auto rejected_line = host::intake::write_response(rejected);
   CHECK(rejected_line.find(R"("outcome":"rejected")") != std::string::npos);
   CHECK(rejected_line.find(R"("message":"An account needs a name.")") != std::string::npos);
 
   auto invalid = h.execute(std::string_view(
       R"({"message":"Create","target":{"logicalName":"account","attributes":{"n":{"@type":"bogus"}}}})"));
-  CHECK(invalid.outcome == host::Outcome::invalid_request);
+  CHECK(invalid.outcome == host::pipeline::Outcome::invalid_request);
   CHECK(invalid.error_message.find("target.attributes.n") == 0);
   CHECK(h.store().retrieve_multiple({.entity_name = "account"}).entities.size() == 1);
 }

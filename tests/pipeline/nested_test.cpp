@@ -77,7 +77,7 @@ TEST_CASE("a nested change is rolled back with the operation that made it") {
                   [](ExecutionContext&, Services& s) { s.organization().create(Entity("task")); });
   rig.factory.add("reject",
                   [](ExecutionContext&, Services&) { throw InvalidPluginExecution("no"); });
-  CHECK(rig.create(account("A")).outcome == host::Outcome::rejected);
+  CHECK(rig.create(account("A")).outcome == host::pipeline::Outcome::rejected);
   CHECK(rig.store.retrieve_multiple({.entity_name = "task"}).entities.empty());
   CHECK(rig.store.retrieve_multiple({.entity_name = "account"}).entities.empty());
 }
@@ -117,8 +117,8 @@ TEST_CASE(
   Entity change("account", id);
   change.set("name", Value("B"));
   auto response = rig.update(change);
-  CHECK(response.outcome == host::Outcome::failed);
-  CHECK(response.error_code == host::error_code::infinite_loop);
+  CHECK(response.outcome == host::pipeline::Outcome::failed);
+  CHECK(response.error_code == host::pipeline::error_code::infinite_loop);
   CHECK(response.error_message.find("loop") != std::string::npos);
   CHECK(response.error_message.find("'recalculate'") != std::string::npos);
   CHECK(response.error_message.find("account " + id.str()) != std::string::npos);
@@ -137,7 +137,7 @@ TEST_CASE("a chain of nested operations stops at host.max_depth") {
     s.organization().create(account("child"));
   });
   auto response = rig.create(account("root"));
-  CHECK(response.outcome == host::Outcome::failed);
+  CHECK(response.outcome == host::pipeline::Outcome::failed);
   CHECK(response.error_message.find("maximum depth 3") != std::string::npos);
   CHECK(deepest == 3);
   CHECK(rig.store.retrieve_multiple({.entity_name = "account"}).entities.empty());
@@ -202,7 +202,7 @@ TEST_CASE("bypass options skip custom steps except those that can not be bypasse
         {.message = "Create",
          .parameters = {{"Target", Value(account("B"))},
                         {"BypassBusinessLogicExecution", Value("Everything")}}});
-    CHECK(r.outcome == host::Outcome::failed);
+    CHECK(r.outcome == host::pipeline::Outcome::failed);
     CHECK(r.error_message.find("Everything") != std::string::npos);
     CHECK(ran.empty());
   }
@@ -245,7 +245,7 @@ TEST_CASE("an asynchronous step becomes a system job committed with the record c
   CHECK(frozen.mode == Mode::asynchronous);
   CHECK_FALSE(frozen.is_in_transaction);
   CHECK(frozen.operation_id == job.id);
-  CHECK((job.id.bytes()[6] >> 4) == 7);  // a time-ordered id (host::time_ordered_guid)
+  CHECK((job.id.bytes()[6] >> 4) == 7);  // a time-ordered id (host::store::time_ordered_guid)
   CHECK(frozen.operation_created_on == job.created_on);
   CHECK(frozen.stage == Stage::post_operation);
   CHECK(frozen.user_id == fixed_guid(55));
@@ -257,7 +257,7 @@ TEST_CASE("an asynchronous step becomes a system job committed with the record c
 
   reject = true;
   change.set("name", Value("C"));
-  CHECK(rig.update(change).outcome == host::Outcome::rejected);
+  CHECK(rig.update(change).outcome == host::pipeline::Outcome::rejected);
   CHECK(rig.store.system_jobs().size() == 1);
   CHECK(rig.read("account", id)->get_as<std::string>("name") == "B");
 }
@@ -268,7 +268,7 @@ TEST_CASE(
   post.endpoint = "orders-queue";
   Rig rig({post});
   auto r = rig.create(account("A"));
-  CHECK(r.outcome == host::Outcome::failed);
+  CHECK(r.outcome == host::pipeline::Outcome::failed);
   CHECK(r.error_message.find("orders-queue") != std::string::npos);
 }
 
@@ -291,8 +291,8 @@ TEST_CASE(
     reply = s.notification().post("two-way", c);
   });
   TempFolder data;
-  host::RecordStore store(data.path() / "stepline.db");
-  host::Pipeline pipeline(make_registration({post, aware}), factory, store, &recorder);
+  host::store::RecordStore store(data.path() / "stepline.db");
+  host::pipeline::Pipeline pipeline(make_registration({post, aware}), factory, store, &recorder);
   auto r = pipeline.execute({.message = "Create", .parameters = {{"Target", Value(account("A"))}}});
   REQUIRE(r.ok());
   CHECK(recorder.posts == std::vector<std::pair<std::string, std::string>>{
@@ -305,7 +305,7 @@ TEST_CASE(
   Entity change("account", r.output_parameters.at("id").as<Guid>());
   change.set("name", Value("B"));
   auto refused = pipeline.execute({.message = "Update", .parameters = {{"Target", Value(change)}}});
-  CHECK(refused.outcome == host::Outcome::rejected);
+  CHECK(refused.outcome == host::pipeline::Outcome::rejected);
   CHECK(refused.error_message == "the endpoint refused the message");
   CHECK(store.retrieve("account", change.id, ColumnSet::all())->get("name") == Value("A"));
 }

@@ -14,7 +14,7 @@
 
 using namespace stepline;
 using namespace stepline::test;
-using stepline::host::RecordStore;
+using stepline::host::store::RecordStore;
 
 TEST_CASE("the record store creates, retrieves chosen columns, merges updates and deletes") {
   TempFolder data;
@@ -43,8 +43,8 @@ TEST_CASE("the record store creates, retrieves chosen columns, merges updates an
 
   store.remove("account", id);
   CHECK_FALSE(store.retrieve("account", id, ColumnSet::all()));
-  CHECK_THROWS_AS(store.remove("account", id), host::RecordNotFound);
-  CHECK_THROWS_AS(store.update(change), host::RecordNotFound);
+  CHECK_THROWS_AS(store.remove("account", id), host::store::RecordNotFound);
+  CHECK_THROWS_AS(store.update(change), host::store::RecordNotFound);
 }
 
 TEST_CASE("generated ids are version-7 guids whose text sorts by creation time") {
@@ -61,7 +61,7 @@ TEST_CASE("generated ids are version-7 guids whose text sorts by creation time")
   std::vector<Guid> ids;
   for (int i = 0; i < 5; ++i) {
     std::uint64_t before = now_ms();
-    Guid g = host::time_ordered_guid();
+    Guid g = host::store::time_ordered_guid();
     std::uint64_t after = now_ms();
     CHECK((g.bytes()[6] >> 4) == 7);       // version
     CHECK((g.bytes()[8] & 0xc0) == 0x80);  // RFC 9562 variant
@@ -72,7 +72,7 @@ TEST_CASE("generated ids are version-7 guids whose text sorts by creation time")
   }
   for (std::size_t i = 1; i < ids.size(); ++i) CHECK(ids[i - 1].str() < ids[i].str());
   // Within one millisecond the random part keeps them apart.
-  CHECK(host::time_ordered_guid() != host::time_ordered_guid());
+  CHECK(host::store::time_ordered_guid() != host::store::time_ordered_guid());
 
   TempFolder data;
   RecordStore store(data.path() / "stepline.db");
@@ -88,7 +88,7 @@ TEST_CASE("a create with a taken id is refused") {
   RecordStore store(data.path() / "stepline.db");
   Entity a("account", fixed_guid(7));
   store.create(a);
-  CHECK_THROWS_AS(store.create(a), host::DuplicateRecord);
+  CHECK_THROWS_AS(store.create(a), host::store::DuplicateRecord);
   // The same id in another table is a different record.
   CHECK(store.create(Entity("contact", fixed_guid(7))) == fixed_guid(7));
 }
@@ -204,8 +204,7 @@ TEST_CASE("concurrent operations commit, and each one that fails rolls back alon
   CHECK(committed == threads * per_thread * 9 / 10);
   auto all = store.retrieve_multiple({.entity_name = "account"});
   CHECK(all.entities.size() == static_cast<std::size_t>(threads * per_thread * 9 / 10));
-  for (const auto& e : all.entities)
-    CHECK(e.get_as<std::int32_t>("n").value_or(-1) % 10 != 9);
+  for (const auto& e : all.entities) CHECK(e.get_as<std::int32_t>("n").value_or(-1) % 10 != 9);
   MESSAGE("operations per commit: ", double(committed) / double(store.commits()));
 }
 

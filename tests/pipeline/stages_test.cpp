@@ -4,7 +4,7 @@
 #include <atomic>
 #include <thread>
 
-#include <stepline/host/step_index.hpp>
+#include <stepline/host/pipeline/step_index.hpp>
 
 #include "fixture.hpp"
 
@@ -68,7 +68,7 @@ TEST_CASE("a Create without an id has its record id from pre-validation on, also
   seen.clear();
   reject = true;
   auto rejected = rig.create(account("Fabrikam"));
-  CHECK(rejected.outcome == host::Outcome::rejected);
+  CHECK(rejected.outcome == host::pipeline::Outcome::rejected);
   REQUIRE(seen.size() == 2);
   const Guid assigned = seen[0].first;
   CHECK_FALSE(assigned.is_nil());
@@ -189,7 +189,7 @@ TEST_CASE("a plug-in's rejection rolls the whole operation back and reaches the 
   Entity change("account", id);
   change.set("name", Value("Changed"));
   auto response = rig.update(change);
-  CHECK(response.outcome == host::Outcome::rejected);
+  CHECK(response.outcome == host::pipeline::Outcome::rejected);
   CHECK(response.error_message == "Revenue may not drop below zero.");
   CHECK(response.error_code == InvalidPluginExecution::default_error_code);
   CHECK(rig.read("account", id) == before);
@@ -202,8 +202,8 @@ TEST_CASE(
     throw std::out_of_range("secret internal detail");
   });
   auto response = rig.create(account("A"));
-  CHECK(response.outcome == host::Outcome::failed);
-  CHECK(response.error_code == host::error_code::unexpected);
+  CHECK(response.outcome == host::pipeline::Outcome::failed);
+  CHECK(response.error_code == host::pipeline::error_code::unexpected);
   REQUIRE(Guid::try_parse(response.trace_id));
   CHECK(response.error_message.find(response.trace_id) != std::string::npos);
   CHECK(response.error_message.find("buggy") != std::string::npos);
@@ -214,7 +214,7 @@ TEST_CASE(
 TEST_CASE("an unknown plug-in type fails the operation naming the step and the type") {
   Rig rig({make_step("ghost", "Create", "account", Stage::pre_operation, "Nope.Missing")});
   auto response = rig.create(account("A"));
-  CHECK(response.outcome == host::Outcome::failed);
+  CHECK(response.outcome == host::pipeline::Outcome::failed);
   CHECK(response.error_message.find("'ghost'") != std::string::npos);
   CHECK(response.error_message.find("Nope.Missing") != std::string::npos);
 }
@@ -230,7 +230,8 @@ TEST_CASE("the context carries ids, users, organization, owning extension and tr
 
   Entity change("account", id);
   change.set("name", Value("B"));
-  host::OperationRequest request{.message = "Update", .parameters = {{"Target", Value(change)}}};
+  host::pipeline::OperationRequest request{.message = "Update",
+                                           .parameters = {{"Target", Value(change)}}};
   request.user_id = fixed_guid(42);
   request.request_id = fixed_guid(99);
   request.user_agent = "tests/1.0";
@@ -288,8 +289,8 @@ TEST_CASE("pre-validation's shared variables reach later stages through the pare
     from_pre = c.shared_variables.at("from_pre");
     tag_at_post = c.shared_variables.at("tag");
   });
-  host::OperationRequest request{.message = "Create",
-                                 .parameters = {{"Target", Value(account("A"))}}};
+  host::pipeline::OperationRequest request{.message = "Create",
+                                           .parameters = {{"Target", Value(account("A"))}}};
   request.tag = "batch-7";
   REQUIRE(rig.pipeline.execute(request).ok());
   CHECK(parent_stage == Stage::main_operation);
@@ -319,13 +320,13 @@ TEST_CASE("a registered stage-30 step replaces the record store for its table") 
 TEST_CASE("malformed operations fail with a message naming what is missing") {
   Rig rig(std::vector<registration::Step>{});
   auto no_target = rig.pipeline.execute({.message = "Update"});
-  CHECK(no_target.outcome == host::Outcome::failed);
+  CHECK(no_target.outcome == host::pipeline::Outcome::failed);
   CHECK(no_target.error_message.find("Target") != std::string::npos);
   auto no_id = rig.update(account("A"));
   CHECK(no_id.error_message.find("id") != std::string::npos);
   auto missing = rig.remove("account", fixed_guid(9));
-  CHECK(missing.outcome == host::Outcome::failed);
-  CHECK(missing.error_code == host::error_code::not_found);
+  CHECK(missing.outcome == host::pipeline::Outcome::failed);
+  CHECK(missing.error_code == host::pipeline::error_code::not_found);
   CHECK(missing.error_message.find(fixed_guid(9).str()) != std::string::npos);
 }
 
@@ -380,12 +381,12 @@ TEST_CASE(
   auto async_pre = make_step("too early", "Create", "account", Stage::pre_operation, "x");
   async_pre.mode = Mode::asynchronous;
   CHECK_THROWS_WITH_AS(
-      host::StepIndex(make_registration({async_pre})),
+      host::pipeline::StepIndex(make_registration({async_pre})),
       doctest::Contains("test.yaml:1:1: step 'too early' is asynchronous at stage 20"),
       std::invalid_argument);
   auto both = make_step("two handlers", "Create", "account", Stage::pre_operation, "x");
   both.endpoint = "queue";
-  CHECK_THROWS_WITH_AS(host::StepIndex(make_registration({both})),
+  CHECK_THROWS_WITH_AS(host::pipeline::StepIndex(make_registration({both})),
                        doctest::Contains("exactly one handler"), std::invalid_argument);
 }
 
@@ -396,7 +397,7 @@ TEST_CASE("the index merges any-table steps into each table's list and skips dis
       {make_step("any", "Update", "", Stage::post_operation, "x", 1),
        make_step("account", "Update", "account", Stage::post_operation, "x", 2), off,
        make_step("early", "Update", "account", Stage::pre_validation, "x", 9)});
-  host::StepIndex index(r);
+  host::pipeline::StepIndex index(r);
   auto names = [&](std::string_view entity) {
     std::vector<std::string> out;
     for (const auto* e : index.find("Update", entity)) out.push_back(e->step->name);

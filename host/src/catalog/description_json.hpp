@@ -6,9 +6,9 @@
 #include <rapidjson/document.h>
 #include <rapidjson/writer.h>
 
-#include <stepline/host/plugin_descriptor.hpp>
+#include <stepline/host/catalog/plugin_descriptor.hpp>
 
-namespace stepline::host::detail {
+namespace stepline::host::catalog {
 
 template <class Writer>
 void write_description(Writer& w, const LibraryDescription& d) {
@@ -72,4 +72,4 @@ inline LibraryDescription read_description(const rapidjson::Value& v) {
   return d;
 }
 
-}  // namespace stepline::host::detail
+}  // namespace stepline::host::catalog

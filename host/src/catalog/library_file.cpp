@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
-namespace stepline::host::detail {
+namespace stepline::host::catalog {
 namespace {
 
 std::string sha256_of(const std::filesystem::path& file) {
@@ -65,4 +65,4 @@ std::optional<std::string> writable_by_others(const std::filesystem::path& file)
   return std::nullopt;
 }
 
-}  // namespace stepline::host::detail
+}  // namespace stepline::host::catalog

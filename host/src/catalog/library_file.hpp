@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace stepline::host::detail {
+namespace stepline::host::catalog {
 
 struct FileIdentity {
   std::uint64_t size = 0;
@@ -24,4 +24,4 @@ FileIdentity identify(const std::filesystem::path& file);
 /// (the file or its folder is world-writable), or nullopt.
 std::optional<std::string> writable_by_others(const std::filesystem::path& file);
 
-}  // namespace stepline::host::detail
+}  // namespace stepline::host::catalog

@@ -1,4 +1,4 @@
-#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -10,14 +10,14 @@
 #include <fmt/format.h>
 #include <boost/dll/shared_library.hpp>
 
-#include <stepline/host/child_process.hpp>
 #include <stepline/host/log.hpp>
+#include <stepline/host/process/child_process.hpp>
 #include <stepline/text.hpp>
 
 #include "library_file.hpp"
 #include "scan_cache.hpp"
 
-namespace stepline::host {
+namespace stepline::host::catalog {
 namespace fs = std::filesystem;
 
 namespace {
@@ -65,12 +65,12 @@ fs::path default_scanner() {
 }
 
 // Runs `stepline plugins scan FILE` and turns its answer into a record.
-detail::ScanRecord scan_in_child(const fs::path& scanner, const fs::path& file,
-                                 std::chrono::milliseconds timeout, bool& cacheable) {
-  detail::ScanRecord record;
+ScanRecord scan_in_child(const fs::path& scanner, const fs::path& file,
+                         std::chrono::milliseconds timeout, bool& cacheable) {
+  ScanRecord record;
   cacheable = true;
-  const ChildResult child =
-      run_child({scanner.string(), "plugins", "scan", file.string()}, timeout);
+  const process::ChildResult child =
+      process::run_child({scanner.string(), "plugins", "scan", file.string()}, timeout);
   if (child.succeeded()) {
     try {
       record.description = library_description_from_json(child.out);
@@ -133,10 +133,10 @@ fs::path content_addressed_copy(const fs::path& file, const std::string& sha256,
                                 const fs::path& data_folder) {
   const fs::path copy =
       copies_folder(data_folder) / (file.stem().string() + "." + sha256.substr(0, 16) + ".so");
-  if (fs::exists(copy) && detail::identify(copy).sha256 == sha256) return copy;
+  if (fs::exists(copy) && identify(copy).sha256 == sha256) return copy;
   const fs::path partial = copy.string() + ".partial";
   fs::copy_file(file, partial, fs::copy_options::overwrite_existing);
-  if (detail::identify(partial).sha256 != sha256) {
+  if (identify(partial).sha256 != sha256) {
     fs::remove(partial);
     throw std::runtime_error("it changed while it was being copied for loading");
   }
@@ -147,7 +147,7 @@ fs::path content_addressed_copy(const fs::path& file, const std::string& sha256,
 // Everything decided before any code of the library runs in this process: the file's checks,
 // its examination (cached or in a child) and the host's compatibility rules. Fills `entry`; on
 // refusal sets its reason and returns false.
-bool examine(const Candidate& candidate, detail::ScanCache& cache, const fs::path& scanner,
+bool examine(const Candidate& candidate, ScanCache& cache, const fs::path& scanner,
              std::chrono::milliseconds timeout, CatalogLibrary& entry) {
   const fs::path& file = entry.file;
   auto refuse = [&](std::string reason) {
@@ -160,10 +160,10 @@ bool examine(const Candidate& candidate, detail::ScanCache& cache, const fs::pat
         fmt::format("{}: not found{}; correct the path or remove the entry", file.string(),
                     candidate.listed_at ? " (listed at " + candidate.listed_at->str() + ")" : ""));
   }
-  if (auto why = detail::writable_by_others(file)) return refuse(*why);
-  detail::FileIdentity identity;
+  if (auto why = writable_by_others(file)) return refuse(*why);
+  FileIdentity identity;
   try {
-    identity = detail::identify(file);
+    identity = identify(file);
   } catch (const std::exception& e) {
     return refuse(e.what());
   }
@@ -176,7 +176,7 @@ bool examine(const Candidate& candidate, detail::ScanCache& cache, const fs::pat
                     candidate.listed_at ? candidate.listed_at->str() : "plugins:"));
   }
 
-  const detail::ScanRecord* record = cache.find(file.string(), identity);
+  const ScanRecord* record = cache.find(file.string(), identity);
   entry.from_scan_cache = record != nullptr;
   if (!record) {
     if (!fs::exists(scanner, ec)) {
@@ -186,7 +186,7 @@ bool examine(const Candidate& candidate, detail::ScanCache& cache, const fs::pat
           file.string(), scanner.string()));
     }
     bool cacheable = true;
-    detail::ScanRecord scanned = scan_in_child(scanner, file, timeout, cacheable);
+    ScanRecord scanned = scan_in_child(scanner, file, timeout, cacheable);
     if (!cacheable) return refuse(scanned.failure);
     scanned.identity = identity;
     cache.put(file.string(), std::move(scanned));
@@ -225,9 +225,8 @@ PluginCatalog::~PluginCatalog() = default;
 
 void PluginCatalog::build(const PluginCatalog* previous) {
   const auto candidates = find_candidates(settings_);
-  detail::ScanCache cache(settings_.data_folder.empty()
-                              ? fs::path()
-                              : settings_.data_folder / "plugin-scan-cache.json");
+  ScanCache cache(settings_.data_folder.empty() ? fs::path()
+                                                : settings_.data_folder / "plugin-scan-cache.json");
   const fs::path scanner = settings_.scanner.empty() ? default_scanner() : settings_.scanner;
 
   for (const auto& [file, candidate] : candidates) {
@@ -363,4 +362,4 @@ std::shared_ptr<Plugin> PluginCatalog::create(std::string_view type_name,
       [library = t.library, destroy = t.type->destroy](Plugin* p) { destroy(p); });
 }
 
-}  // namespace stepline::host
+}  // namespace stepline::host::catalog

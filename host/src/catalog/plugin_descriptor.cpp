@@ -1,4 +1,4 @@
-#include <stepline/host/plugin_descriptor.hpp>
+#include <stepline/host/catalog/plugin_descriptor.hpp>
 
 // Boost.DLL 1.74's library_info uses std::vector without including it.
 #include <vector>
@@ -19,7 +19,7 @@
 #include "description_json.hpp"
 #include "untrusted_json.hpp"
 
-namespace stepline::host {
+namespace stepline::host::catalog {
 namespace {
 
 // The fields a version-1 descriptor must at least have for the host to read its types.
@@ -132,7 +132,7 @@ std::optional<std::string> incompatibility(const std::filesystem::path& file,
 std::string to_json(const LibraryDescription& description) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  detail::write_description(writer, description);
+  write_description(writer, description);
   return {buffer.GetString(), buffer.GetSize()};
 }
 
@@ -143,7 +143,7 @@ LibraryDescription library_description_from_json(std::string_view json) {
   } catch (const format::FormatError& e) {
     throw std::runtime_error(std::string("the scanner's output is not JSON: ") + e.what());
   }
-  return detail::read_description(doc);
+  return read_description(doc);
 }
 
-}  // namespace stepline::host
+}  // namespace stepline::host::catalog

@@ -16,7 +16,7 @@
 #include "description_json.hpp"
 #include "untrusted_json.hpp"
 
-namespace stepline::host::detail {
+namespace stepline::host::catalog {
 namespace {
 
 constexpr int cache_format = 1;
@@ -127,4 +127,4 @@ void ScanCache::save() const {
   if (ec) log::warn("cannot write the plug-in scan cache {}: {}", file_.string(), ec.message());
 }
 
-}  // namespace stepline::host::detail
+}  // namespace stepline::host::catalog

@@ -8,11 +8,11 @@
 #include <set>
 #include <string>
 
-#include <stepline/host/plugin_descriptor.hpp>
+#include <stepline/host/catalog/plugin_descriptor.hpp>
 
 #include "library_file.hpp"
 
-namespace stepline::host::detail {
+namespace stepline::host::catalog {
 
 struct ScanRecord {
   FileIdentity identity;
@@ -38,4 +38,4 @@ class ScanCache {
   std::set<std::string> used_;
 };
 
-}  // namespace stepline::host::detail
+}  // namespace stepline::host::catalog

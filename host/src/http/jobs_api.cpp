@@ -8,11 +8,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <stepline/duration.hpp>
 #include <stepline/host/jobs/job_json.hpp>
-#include <stepline/host/jobs/job_status.hpp>
 #include <stepline/host/jobs/retry_schedule.hpp>
 #include <stepline/host/log.hpp>
-#include <stepline/registration/values.hpp>
+#include <stepline/host/store/job_status.hpp>
 
 #include "odata.hpp"
 #include "web_api.hpp"
@@ -20,7 +20,7 @@
 namespace stepline::host::http {
 namespace {
 
-using jobs::JobStatus;
+using store::JobStatus;
 using Json = rapidjson::Value;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -117,16 +117,16 @@ std::optional<DateTime> time_parameter(const std::string& name, const std::strin
                     name + ": '" + text + "' is not a time like 2026-05-01T08:00:00Z");
 }
 
-::stepline::http::Response list(const ::stepline::http::Request& r, jobs::JobStore& store) {
+::stepline::http::Response list(const ::stepline::http::Request& r, store::JobStore& store) {
   auto q = ::stepline::http::parse_query(r.query);
   auto get = [&](const char* name) {
     auto it = q.find(name);
     return it == q.end() ? std::string() : it->second;
   };
-  jobs::JobFilter filter;
+  store::JobFilter filter;
   filter.newest_first = true;
   if (auto status = get("status"); !status.empty() && status != "any") {
-    filter.status = jobs::parse_status(lower(status));
+    filter.status = store::parse_status(lower(status));
     if (!filter.status)
       throw WebApiError(400, web_code::invalid_argument,
                         "status: '" + status +
@@ -156,7 +156,7 @@ std::optional<DateTime> time_parameter(const std::string& name, const std::strin
   std::string body = "{\"jobs\":[";
   std::size_t shown = 0;
   long long last = 0;
-  store.list(filter, [&](const SystemJob& j) {
+  store.list(filter, [&](const store::SystemJob& j) {
     body += (shown++ ? "," : "") + jobs::job_json(j);
     last = j.sequence;
   });
@@ -166,17 +166,17 @@ std::optional<DateTime> time_parameter(const std::string& name, const std::strin
   return json(200, std::move(body));
 }
 
-std::vector<std::string_view> allowed_actions(std::optional<JobStatus> s) {
+std::vector<std::string_view> allowed_actions(std::optional<store::JobStatus> s) {
   if (!s) return {};
   switch (*s) {
-    case JobStatus::failed:
-    case JobStatus::canceled:
+    case store::JobStatus::failed:
+    case store::JobStatus::canceled:
       return {"retry"};
-    case JobStatus::ready:
+    case store::JobStatus::ready:
       return {"cancel", "postpone"};
-    case JobStatus::waiting:
+    case store::JobStatus::waiting:
       return {"resume", "postpone", "cancel"};
-    case JobStatus::in_progress:
+    case store::JobStatus::in_progress:
       return {"cancel"};
     default:
       return {};
@@ -184,7 +184,7 @@ std::vector<std::string_view> allowed_actions(std::optional<JobStatus> s) {
 }
 
 /// When the job runs again under its policy: the endpoint's, or the host's for plug-in steps.
-std::string retry_schedule(const SystemJob& j, const registration::Registration& r) {
+std::string retry_schedule(const store::SystemJob& j, const registration::Registration& r) {
   registration::RetryPolicy policy = jobs::default_plugin_retry();
   std::string source = "the host's policy for plug-in steps";
   if (j.endpoint) {
@@ -203,23 +203,23 @@ std::string retry_schedule(const SystemJob& j, const registration::Registration&
   w.Key("maxAttempts");
   w.Int(policy.max_attempts);
   w.Key("baseDelay");
-  w.String(registration::format_duration(policy.base_delay).c_str());
+  w.String(stepline::format_duration(policy.base_delay).c_str());
   w.Key("maxDelay");
-  w.String(registration::format_duration(policy.max_delay).c_str());
+  w.String(stepline::format_duration(policy.max_delay).c_str());
   w.Key("jitter");
   w.Double(policy.jitter);
   w.Key("retriesSoFar");
   w.Int(j.retry_count);
   w.Key("nextAttemptAt");
-  auto status = jobs::status_of(j);
-  if (status == JobStatus::waiting && j.postpone_until)
+  auto status = store::status_of(j);
+  if (status == store::JobStatus::waiting && j.postpone_until)
     w.String(to_iso8601(*j.postpone_until).c_str());
   else
     w.Null();
   // The waits still possible, before jitter: what the schedule holds if the failures go on.
   w.Key("upcoming");
   w.StartArray();
-  if (status && !jobs::is_completed(*status)) {
+  if (status && !store::is_completed(*status)) {
     registration::RetryPolicy exact = policy;
     exact.jitter = 0;
     std::mt19937_64 unused;
@@ -228,7 +228,7 @@ std::string retry_schedule(const SystemJob& j, const registration::Registration&
       w.Key("retry");
       w.Int(retry);
       w.Key("wait");
-      w.String(registration::format_duration(jobs::retry_delay(exact, retry, unused)).c_str());
+      w.String(stepline::format_duration(jobs::retry_delay(exact, retry, unused)).c_str());
       w.EndObject();
     }
   }
@@ -237,15 +237,15 @@ std::string retry_schedule(const SystemJob& j, const registration::Registration&
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-::stepline::http::Response show(const std::string& id, jobs::JobStore& store,
+::stepline::http::Response show(const std::string& id, store::JobStore& store,
                                 const registration::Registration& r) {
-  SystemJob j = store.find(id);
+  store::SystemJob j = store.find(id);
   std::string context = mask_secrets(j.context);
   std::string body = jobs::job_json(j, &context);
   body.pop_back();  // the closing brace: more fields follow
   body += ",\"retrySchedule\":" + retry_schedule(j, r) + ",\"actions\":[";
   bool first = true;
-  for (auto action : allowed_actions(jobs::status_of(j))) {
+  for (auto action : allowed_actions(store::status_of(j))) {
     body += std::string(first ? "" : ",") + "\"" + std::string(action) + "\"";
     first = false;
   }
@@ -254,9 +254,9 @@ std::string retry_schedule(const SystemJob& j, const registration::Registration&
 }
 
 ::stepline::http::Response act(const std::string& id, const std::string& action,
-                               const ::stepline::http::Request& request, jobs::JobStore& store) {
-  SystemJob j = store.find(id);
-  JobStatus status;
+                               const ::stepline::http::Request& request, store::JobStore& store) {
+  store::SystemJob j = store.find(id);
+  store::JobStatus status;
   if (action == "retry") {
     status = store.retry(j.id);
   } else if (action == "cancel") {
@@ -273,7 +273,7 @@ std::string retry_schedule(const SystemJob& j, const registration::Registration&
     std::string text = d["until"].GetString();
     std::optional<DateTime> until = parse_iso8601(text);
     if (!until)
-      if (auto d2 = registration::parse_duration(text)) until = now_utc() + *d2;
+      if (auto d2 = stepline::parse_duration(text)) until = now_utc() + *d2;
     if (!until)
       throw WebApiError(400, web_code::invalid_argument,
                         "until: '" + text +
@@ -284,9 +284,9 @@ std::string retry_schedule(const SystemJob& j, const registration::Registration&
     return refusal(404, "no action '" + action + "'; use retry, cancel, resume or postpone");
   }
   log::info("jobs: {} of system job {} ({}) by an operator over HTTP: now {}", action, j.id.str(),
-            j.step_name, jobs::to_string(status));
+            j.step_name, store::to_string(status));
   return json(200, "{\"id\":\"" + j.id.str() + "\",\"status\":\"" +
-                       std::string(jobs::to_string(status)) + "\"}");
+                       std::string(store::to_string(status)) + "\"}");
 }
 
 }  // namespace
@@ -302,7 +302,7 @@ std::string mask_secrets(std::string_view context_json) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-::stepline::http::Response jobs_api(const ::stepline::http::Request& r, jobs::JobStore& store,
+::stepline::http::Response jobs_api(const ::stepline::http::Request& r, store::JobStore& store,
                                     const registration::Registration& registration) {
   std::string_view rest = std::string_view(r.path).substr(prefix.size());
   if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
@@ -320,9 +320,9 @@ std::string mask_secrets(std::string_view context_json) {
     }
     if (r.method != "POST") return refusal(405, "actions are POSTed");
     return act(id, action, r, store);
-  } catch (const jobs::JobNotFound& e) {
+  } catch (const store::JobNotFound& e) {
     return refusal(404, e.what());
-  } catch (const jobs::JobRefused& e) {
+  } catch (const store::JobRefused& e) {
     return refusal(409, e.what());
   } catch (const WebApiError& e) {
     auto answer = error_response(e.status(), e.code(), e.what());

@@ -6,14 +6,15 @@
 #include <string>
 #include <string_view>
 
-#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/store/job_store.hpp>
 #include <stepline/http/message.hpp>
 #include <stepline/registration/model.hpp>
 
 namespace stepline::host::http {
 
 /// Answers a request whose path starts with /stepline/v1/jobs.
-::stepline::http::Response jobs_api(const ::stepline::http::Request& request, jobs::JobStore& store,
+::stepline::http::Response jobs_api(const ::stepline::http::Request& request,
+                                    store::JobStore& store,
                                     const registration::Registration& registration);
 
 /// The context's JSON with the values of secret-looking names (password, secret, token, key

@@ -4,8 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <stepline/host/intake/request.hpp>
 #include <stepline/host/log.hpp>
-#include <stepline/host/request.hpp>
 
 #include "odata.hpp"
 #include "trace_context.hpp"
@@ -47,16 +47,16 @@ Response json_response(int status, std::string body) {
 }
 
 /// An operation's failure as the Web API reports it: the plug-in's message and code kept.
-Response failure(const OperationResponse& r) {
+Response failure(const pipeline::OperationResponse& r) {
   int status = 500;
-  if (r.outcome == Outcome::rejected || r.outcome == Outcome::invalid_request) {
+  if (r.outcome == pipeline::Outcome::rejected || r.outcome == pipeline::Outcome::invalid_request) {
     status = 400;
-  } else if (r.error_code == error_code::not_found) {
+  } else if (r.error_code == pipeline::error_code::not_found) {
     status = 404;
-  } else if (r.error_code == error_code::duplicate) {
+  } else if (r.error_code == pipeline::error_code::duplicate) {
     status = 412;
-  } else if (r.error_code == error_code::invalid_argument ||
-             r.error_code == error_code::infinite_loop) {
+  } else if (r.error_code == pipeline::error_code::invalid_argument ||
+             r.error_code == pipeline::error_code::infinite_loop) {
     status = 400;
   }
   if (status == 500)
@@ -67,7 +67,7 @@ Response failure(const OperationResponse& r) {
   return answer;
 }
 
-OperationResponse run(Host& host, const OperationRequest& operation) {
+pipeline::OperationResponse run(Host& host, const pipeline::OperationRequest& operation) {
   return host.execute(operation);
 }
 
@@ -187,7 +187,8 @@ std::string context_url(const Request& r, const Tables& tables, const std::strin
 /// record as stored (`represented`: 201 for a Create, 200 for an Update); OData-EntityId
 /// either way.
 Response written(const Request& r, Host& host, const Tables& tables, const std::string& table,
-                 const Guid& id, Entity target, const OperationResponse& result, int represented) {
+                 const Guid& id, Entity target, const pipeline::OperationResponse& result,
+                 int represented) {
   Response answer;
   if (prefers(r, "return=representation")) {
     auto select = select_of(r);
@@ -207,7 +208,7 @@ Response written(const Request& r, Host& host, const Tables& tables, const std::
 
 Response create(const Request& r, Host& host, const Tables& tables, const Caller& caller,
                 const std::string& table) {
-  OperationRequest op;
+  pipeline::OperationRequest op;
   op.message = "Create";
   Entity target = read_record(r.body, table, tables);
   op.parameters.insert_or_assign("Target", Value(target));
@@ -223,7 +224,7 @@ Response create(const Request& r, Host& host, const Tables& tables, const Caller
 
 Response update(const Request& r, Host& host, const Tables& tables, const Caller& caller,
                 const std::string& table, const Guid& id) {
-  OperationRequest op;
+  pipeline::OperationRequest op;
   op.message = "Update";
   Entity target = read_record(r.body, table, tables);
   if (!target.id.is_nil() && target.id != id)
@@ -241,7 +242,7 @@ Response update(const Request& r, Host& host, const Tables& tables, const Caller
 
 Response remove(const Request& r, Host& host, const Caller& caller, const std::string& table,
                 const Guid& id) {
-  OperationRequest op;
+  pipeline::OperationRequest op;
   op.message = "Delete";
   op.parameters.insert_or_assign("Target", Value(EntityReference{table, id, {}}));
   apply_headers(r, caller, op);
@@ -255,7 +256,7 @@ Response remove(const Request& r, Host& host, const Caller& caller, const std::s
 
 Response retrieve(const Request& r, Host& host, const Tables& tables, const Caller& caller,
                   const std::string& table, const Guid& id) {
-  OperationRequest op;
+  pipeline::OperationRequest op;
   op.message = "Retrieve";
   op.parameters.insert_or_assign("Target", Value(EntityReference{table, id, {}}));
   auto select = select_of(r);
@@ -278,7 +279,7 @@ Response retrieve(const Request& r, Host& host, const Tables& tables, const Call
 
 Response custom_message(const Request& r, Host& host, const Tables& tables, const Caller& caller,
                         const std::string& message, std::optional<EntityReference> target) {
-  OperationRequest op;
+  pipeline::OperationRequest op;
   op.message = message;
   op.parameters = read_parameters(r.body);
   if (target) op.parameters.insert_or_assign("Target", Value(*target));
@@ -354,7 +355,7 @@ Response error_response(int status, std::string_view code, std::string_view mess
   return with_odata(Response::json(status, error_body(code, message)));
 }
 
-void apply_headers(const Request& r, const Caller& caller, OperationRequest& op) {
+void apply_headers(const Request& r, const Caller& caller, pipeline::OperationRequest& op) {
   op.user_id = caller.user;
   if (auto called = trim(r.header("MSCRMCallerID")); !called.empty()) {
     auto id = Guid::try_parse(called);
@@ -455,9 +456,9 @@ Response run_requests(const Request& r, Host& host, const Caller& caller) {
   }
   std::string out;
   for (auto line : lines) {
-    OperationResponse result;
+    pipeline::OperationResponse result;
     try {
-      OperationRequest op = parse_request(line);
+      pipeline::OperationRequest op = intake::parse_request(line);
       std::optional<Guid> asked = op.user_id;
       std::optional<std::string> tag = op.tag;
       std::string agent = op.user_agent;
@@ -476,16 +477,17 @@ Response run_requests(const Request& r, Host& host, const Caller& caller) {
         op.user_id = asked;
       }
       result = host.execute(op);
-    } catch (const RequestError& e) {
-      result.outcome = Outcome::invalid_request;
+    } catch (const intake::RequestError& e) {
+      result.outcome = pipeline::Outcome::invalid_request;
       result.error_message = e.what();
-      result.error_code = error_code::invalid_argument;
+      result.error_code = pipeline::error_code::invalid_argument;
     } catch (const WebApiError& e) {
-      result.outcome = e.status() == 403 ? Outcome::failed : Outcome::invalid_request;
+      result.outcome =
+          e.status() == 403 ? pipeline::Outcome::failed : pipeline::Outcome::invalid_request;
       result.error_message = e.what();
       result.error_code = static_cast<std::int32_t>(std::stoul(e.code(), nullptr, 16));
     }
-    out += write_response(result);
+    out += intake::write_response(result);
     out += '\n';
   }
   return Response::text(200, std::move(out), "application/x-ndjson");

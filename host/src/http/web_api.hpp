@@ -24,7 +24,8 @@ std::string service_root(const Request& request);
 /// MSCRM.BypassCustomPluginExecution, User-Agent, and traceparent (continued with a span of
 /// the operation's own, or a new trace). Throws WebApiError (403 for impersonation the
 /// key may not do, 400 for a malformed header).
-void apply_headers(const Request& request, const Caller& caller, OperationRequest& operation);
+void apply_headers(const Request& request, const Caller& caller,
+                   pipeline::OperationRequest& operation);
 
 /// Answers a request under /api/data/v9.2/ (the path after it in `resource`).
 Response web_api(const Request& request, const std::string& resource, Host& host,

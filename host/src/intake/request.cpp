@@ -1,4 +1,4 @@
-#include <stepline/host/request.hpp>
+#include <stepline/host/intake/request.hpp>
 
 #include <algorithm>
 #include <array>
@@ -7,10 +7,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "../store/json_codec.hpp"
+#include <stepline/format/json.hpp>
+
 #include "untrusted_json.hpp"
 
-namespace stepline::host {
+namespace stepline::host::intake {
 namespace {
 
 using Json = rapidjson::Value;
@@ -53,7 +54,7 @@ Guid guid_field(const Json& j, const std::string& path) {
 
 /// The problem a FormatError describes, without its path: what() is "<path>: <problem>" (or
 /// less, should a NUL in the text have cut it short).
-std::string problem_of(const FormatError& e) {
+std::string problem_of(const format::FormatError& e) {
   const std::string_view what = e.what();
   if (e.path().empty() || what.size() < e.path().size() + 2) return std::string(what);
   return std::string(what.substr(e.path().size() + 2));
@@ -64,17 +65,18 @@ template <class Read>
 auto read_at(Read read, const Json& j, const std::string& path) {
   try {
     return read(json_text(j));
-  } catch (const FormatError& e) {
+  } catch (const format::FormatError& e) {
     throw RequestError(prefixed(path, e.path()), problem_of(e));
   }
 }
 
 Entity read_entity_at(const Json& j, const std::string& path) {
-  return read_at([](const std::string& text) { return codec::read_entity(text); }, j, path);
+  return read_at([](const std::string& text) { return format::json::read_entity(text); }, j, path);
 }
 
 ParameterCollection read_parameters_at(const Json& j, const std::string& path) {
-  return read_at([](const std::string& text) { return codec::read_parameters(text); }, j, path);
+  return read_at([](const std::string& text) { return format::json::read_parameters(text); }, j,
+                 path);
 }
 
 EntityReference read_reference(const Json& j, const std::string& path) {
@@ -109,7 +111,7 @@ int positive_int(const Json& j, const std::string& path, int minimum) {
   return j.GetInt();
 }
 
-void read_query(const Json& j, OperationRequest& request) {
+void read_query(const Json& j, pipeline::OperationRequest& request) {
   if (!j.IsObject())
     throw RequestError(
         "query",
@@ -144,17 +146,17 @@ RequestError::RequestError(std::string path, const std::string& problem)
     : std::invalid_argument(path.empty() ? problem : path + ": " + problem),
       path_(std::move(path)) {}
 
-OperationRequest parse_request(std::string_view json) {
+pipeline::OperationRequest parse_request(std::string_view json) {
   rapidjson::Document doc;
   try {
     input::read_json_document(json, doc, max_request_depth);
-  } catch (const FormatError& e) {
+  } catch (const format::FormatError& e) {
     throw RequestError(e.path(), problem_of(e));
   }
   if (!doc.IsObject())
     throw RequestError("", "a request is a JSON object: {\"message\":\"Create\",\"target\":{…}}");
 
-  OperationRequest request;
+  pipeline::OperationRequest request;
   for (const auto& m : doc.GetObject()) {
     std::string key = text_of(m.name);
     if (std::find(known_fields.begin(), known_fields.end(), key) == known_fields.end()) {
@@ -254,7 +256,7 @@ OperationRequest parse_request(std::string_view json) {
   return request;
 }
 
-std::string write_response(const OperationResponse& r) {
+std::string write_response(const pipeline::OperationResponse& r) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   auto str = [&](std::string_view s) {
@@ -270,7 +272,7 @@ std::string write_response(const OperationResponse& r) {
     str(r.request_id.str());
   }
   w.Key("outputParameters");
-  auto outputs = codec::write_parameters(r.output_parameters);
+  auto outputs = format::json::write_parameters(r.output_parameters);
   w.RawValue(outputs.data(), outputs.size(), rapidjson::kObjectType);
   w.Key("traces");
   w.StartArray();
@@ -293,4 +295,4 @@ std::string write_response(const OperationResponse& r) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-}  // namespace stepline::host
+}  // namespace stepline::host::intake

@@ -2,7 +2,7 @@
 
 #include <stepline/execution_context.hpp>
 #include <stepline/format/json.hpp>
-#include <stepline/host/pipeline.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
 
 namespace stepline::host::isolation {
 namespace json = format::json;
@@ -85,7 +85,7 @@ std::string serve_callback(const Frame& request, Services& services) {
 FrameWriter& add_error(FrameWriter& frame, std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
-  } catch (const OperationFailed& e) {
+  } catch (const pipeline::OperationFailed& e) {
     frame.text("message", e.what())
         .integer("code", e.error_code())
         .boolean("operationFailed", true);
@@ -107,7 +107,8 @@ void rethrow_error(const Frame& frame) {
   if (frame.boolean("unexpected")) throw std::runtime_error(message);
   const auto code = static_cast<std::int32_t>(frame.integer("code"));
   if (frame.boolean("operationFailed"))
-    throw OperationFailed(message, code, frame.has("traceId") ? frame.text("traceId") : "");
+    throw pipeline::OperationFailed(message, code,
+                                    frame.has("traceId") ? frame.text("traceId") : "");
   const bool retry = frame.has("status") && frame.text("status") == "retry";
   throw InvalidPluginExecution(message, retry ? OperationStatus::retry : OperationStatus::failed,
                                code);

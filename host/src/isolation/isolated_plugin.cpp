@@ -1,10 +1,10 @@
 #include <stepline/host/isolation/isolated_plugin.hpp>
 
 #include <stepline/format/json.hpp>
-#include <stepline/host/child_process.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
 #include <stepline/host/log.hpp>
-#include <stepline/host/pipeline.hpp>
-#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
+#include <stepline/host/process/child_process.hpp>
 
 #include "callbacks.hpp"
 #include "protocol.hpp"
@@ -99,21 +99,21 @@ class Worker {
   }
 
  private:
-  void check(ChildProcess::Io io) {
-    if (io == ChildProcess::Io::done) return;
-    if (io == ChildProcess::Io::timed_out) {
+  void check(process::ChildProcess::Io io) {
+    if (io == process::ChildProcess::Io::done) return;
+    if (io == process::ChildProcess::Io::timed_out) {
       lose("did not answer within " + seconds(timeout_) +
            " (the step's timeout) and was killed; raise the step's timeout if the work "
            "really takes longer");
     }
     // Closed: the worker is ending; give it a moment to be reaped so the signal can be named.
-    const ChildEnd end = child_.stop(std::chrono::milliseconds(500));
+    const process::ChildEnd end = child_.stop(std::chrono::milliseconds(500));
     throw WorkerLost{end.signal != 0 ? "died with " + end.describe()
                                      : "exited unexpectedly with " + end.describe()};
   }
 
   std::chrono::milliseconds timeout_;
-  ChildProcess child_;
+  process::ChildProcess child_;
 };
 
 IsolatedPlugin::IsolatedPlugin(WorkerSpec spec)
@@ -188,27 +188,29 @@ void IsolatedPlugin::execute(ExecutionContext& context, Services& services) {
     }
   } catch (const WorkerLost& lost) {
     log::error("{} {}", who, lost.what);
-    throw OperationFailed(
+    throw pipeline::OperationFailed(
         who + " " + lost.what + "; the operation failed and the next one starts a new process",
-        error_code::unexpected);
+        pipeline::error_code::unexpected);
   } catch (const StartFailed& failed) {
-    throw OperationFailed(who + " could not start the plug-in: " + failed.why,
-                          error_code::configuration);
+    throw pipeline::OperationFailed(who + " could not start the plug-in: " + failed.why,
+                                    pipeline::error_code::configuration);
   } catch (const ProtocolError& e) {
     // `worker` still holds the process when the frame came from it: drop it with the reason.
     log::error("{} broke the worker protocol: {}", who, e.what());
     worker.reset();
-    throw OperationFailed(who + " sent a frame that could not be read (" + e.what() +
-                              "); the worker was stopped and the next operation starts a new one",
-                          error_code::unexpected);
+    throw pipeline::OperationFailed(
+        who + " sent a frame that could not be read (" + e.what() +
+            "); the worker was stopped and the next operation starts a new one",
+        pipeline::error_code::unexpected);
   } catch (const std::system_error& e) {
-    throw OperationFailed(who + " could not be started: " + e.what() +
-                              "; check that the stepline executable is installed beside the host",
-                          error_code::configuration);
+    throw pipeline::OperationFailed(
+        who + " could not be started: " + e.what() +
+            "; check that the stepline executable is installed beside the host",
+        pipeline::error_code::configuration);
   }
 }
 
-std::shared_ptr<Plugin> create_plugin(const PluginCatalog& catalog,
+std::shared_ptr<Plugin> create_plugin(const catalog::PluginCatalog& catalog,
                                       const registration::Step& step) {
   if (step.isolation != IsolationMode::process)
     return catalog.create(step.plugin_type, step.unsecure_configuration, step.secure_configuration);
@@ -216,7 +218,7 @@ std::shared_ptr<Plugin> create_plugin(const PluginCatalog& catalog,
     return catalog.create(step.plugin_type, step.unsecure_configuration, step.secure_configuration);
   WorkerSpec spec;
   for (const auto& library : catalog.libraries()) {
-    if (library.status != LibraryStatus::loaded || !library.description) continue;
+    if (library.status != catalog::LibraryStatus::loaded || !library.description) continue;
     for (const auto& t : library.description->types)
       if (t.name == step.plugin_type)
         spec.library = library.loaded_from.empty() ? library.file : library.loaded_from;

@@ -1,4 +1,4 @@
-#include <stepline/host/isolation/worker.hpp>
+#include "worker.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -9,7 +9,7 @@
 #include <mutex>
 
 #include <stepline/format/json.hpp>
-#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
 
 #include "callbacks.hpp"
 #include "protocol.hpp"
@@ -196,14 +196,14 @@ int run_worker() {
     if (start.kind() != "start")
       throw ProtocolError("expected a 'start' frame, got '" + start.kind() + "'");
     const std::string type = start.text("type");
-    std::unique_ptr<PluginCatalog> catalog;
+    std::unique_ptr<catalog::PluginCatalog> catalog;
     std::shared_ptr<Plugin> plugin;
     try {
-      CatalogSettings settings;
+      catalog::CatalogSettings settings;
       settings.plugins.push_back({start.text("library"), std::nullopt, {}});
-      catalog = std::make_unique<PluginCatalog>(std::move(settings));
+      catalog = std::make_unique<catalog::PluginCatalog>(std::move(settings));
       if (!catalog->has_type(type) && !catalog->libraries().empty() &&
-          catalog->libraries().front().status == LibraryStatus::refused)
+          catalog->libraries().front().status == catalog::LibraryStatus::refused)
         throw std::runtime_error(catalog->libraries().front().reason);
       plugin =
           catalog->create(type, start.text("configuration"), start.text("secureConfiguration"));

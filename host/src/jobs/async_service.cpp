@@ -10,12 +10,10 @@
 
 #include <stepline/format/format_error.hpp>
 #include <stepline/format/json.hpp>
-#include <stepline/host/host.hpp>
 #include <stepline/host/log.hpp>
 
 #include "attempt_journal.hpp"
 #include "store_outage.hpp"
-#include "wal_checkpointer.hpp"
 
 namespace stepline::host::jobs {
 namespace {
@@ -50,32 +48,34 @@ std::string duration_text(std::chrono::milliseconds d) {
 
 bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
   std::error_code ec1, ec2;
-  auto ca = std::filesystem::weakly_canonical(a, ec1), cb = std::filesystem::weakly_canonical(b, ec2);
+  auto ca = std::filesystem::weakly_canonical(a, ec1),
+       cb = std::filesystem::weakly_canonical(b, ec2);
   return !ec1 && !ec2 && ca == cb;
 }
 
 /// The job's context: the one handed over in memory, else read from its stored text.
-std::shared_ptr<const ExecutionContext> frozen_context(const SystemJob& job) {
+std::shared_ptr<const ExecutionContext> frozen_context(const store::SystemJob& job) {
   if (job.frozen) return job.frozen;
   return std::make_shared<const ExecutionContext>(format::json::read_context(job.context));
 }
 
-JobResult base_result(const SystemJob& job) {
-  JobResult r;
+store::JobResult base_result(const store::SystemJob& job) {
+  store::JobResult r;
   r.id = job.id;
   r.retry_count = job.retry_count;
   return r;
 }
 
-JobResult released(const SystemJob& job) {
-  JobResult r = base_result(job);
-  r.status = JobStatus::ready;
+store::JobResult released(const store::SystemJob& job) {
+  store::JobResult r = base_result(job);
+  r.status = store::JobStatus::ready;
   return r;
 }
 
-JobResult failed(const SystemJob& job, int code, std::string message, std::string friendly) {
-  JobResult r = base_result(job);
-  r.status = JobStatus::failed;
+store::JobResult failed(const store::SystemJob& job, int code, std::string message,
+                        std::string friendly) {
+  store::JobResult r = base_result(job);
+  r.status = store::JobStatus::failed;
   r.error_code = code;
   r.message = std::move(message);
   r.friendly_message = std::move(friendly);
@@ -85,7 +85,7 @@ JobResult failed(const SystemJob& job, int code, std::string message, std::strin
 /// The reason of a result for the log, each part once: the friendly message often holds the
 /// technical one whole, or all of it but the step's name in front ("step 'X': <what>" beside
 /// "<what>; gave up after ...").
-std::string reason_of(const JobResult& r) {
+std::string reason_of(const store::JobResult& r) {
   const std::string &message = r.message, &friendly = r.friendly_message;
   if (message.empty() || friendly.find(message) != std::string::npos) return friendly;
   if (friendly.empty() || message.find(friendly) != std::string::npos) return message;
@@ -118,8 +118,8 @@ enum WorkerState : int {
 /// A worker's jobs and what their attempts came to. Shared, so that a worker abandoned in a hung
 /// plug-in leaves its batch to the worker that replaces it.
 struct AsyncService::Batch {
-  std::vector<SystemJob> jobs;
-  std::vector<JobResult> results;
+  std::vector<store::SystemJob> jobs;
+  std::vector<store::JobResult> results;
   struct Pending {
     std::size_t index;
     const registration::ServiceEndpoint* endpoint;
@@ -211,8 +211,8 @@ struct AsyncService::Worker {
   std::future<void> finished = finished_promise.get_future();
 };
 
-AsyncService::AsyncService(Pipeline& pipeline, const std::filesystem::path& database,
-                           EndpointPoster* poster, AsyncServiceOptions options)
+AsyncService::AsyncService(pipeline::Pipeline& pipeline, const std::filesystem::path& database,
+                           endpoints::EndpointPoster* poster, AsyncServiceOptions options)
     : pipeline_(pipeline),
       poster_(poster),
       options_(std::move(options)),
@@ -234,9 +234,6 @@ AsyncService::AsyncService(Pipeline& pipeline, const std::filesystem::path& data
   if (options_.crash_limit <= 0) options_.crash_limit = host.async_crash_limit;
   if (options_.max_abandoned == 0) options_.max_abandoned = options_.workers;
 }
-
-AsyncService::AsyncService(Host& host, EndpointPoster* poster, AsyncServiceOptions options)
-    : AsyncService(host.pipeline(), host.store().file(), poster, std::move(options)) {}
 
 AsyncService::~AsyncService() {
   stop();
@@ -283,13 +280,12 @@ std::size_t AsyncService::start() {
     log::info("async service: {} job(s) left in progress by a stopped host are ready again",
               recovered);
   started_ = true;
-  log::info("async service: {} worker(s), lease owner {}, {} (durability {}; {})",
-            options_.workers, owner_, store_.file().string(),
-            registration::to_string(store_.durability()),
+  log::info("async service: {} worker(s), lease owner {}, {} (durability {}; {})", options_.workers,
+            owner_, store_.file().string(), registration::to_string(store_.durability()),
             poster_ ? "plug-in and endpoint jobs" : "plug-in jobs only: no endpoint poster");
   try {
-    checkpointer_ = std::make_unique<WalCheckpointer>(store_.file(), store_.durability(),
-                                                      std::chrono::milliseconds(50));
+    checkpointer_ = std::make_unique<store::WalCheckpointer>(store_.file(), store_.durability(),
+                                                             std::chrono::milliseconds(50));
   } catch (const std::exception& e) {
     log::warn("async service: commits will checkpoint the WAL themselves: {}", e.what());
   }
@@ -339,7 +335,7 @@ std::size_t AsyncService::recover() {
   }
 }
 
-bool AsyncService::claim(SystemJob& job) {
+bool AsyncService::claim(store::SystemJob& job) {
   // Ordered jobs wait for their predecessors, which only the database query knows of.
   if (!job.ordering_key.empty()) return false;
   if (job.endpoint && !poster_) return false;
@@ -357,7 +353,7 @@ bool AsyncService::claim(SystemJob& job) {
   return true;
 }
 
-void AsyncService::committed(std::vector<SystemJob> jobs) {
+void AsyncService::committed(std::vector<store::SystemJob> jobs) {
   {
     std::lock_guard lock(wake_mutex_);
     for (auto& job : jobs) handed_.push_back(std::move(job));
@@ -542,7 +538,7 @@ void AsyncService::abandon_hung() {
       const auto timeout = step ? step->timeout : std::chrono::milliseconds(0);
       auto& result = batch.results[w.running_index];
       result = failed(
-          job, job_error::plugin_lost,
+          job, store::job_error::plugin_lost,
           "step '" + job.step_name + "' did not return within its timeout of " +
               duration_text(timeout) + "; its worker thread was left behind and replaced",
           "The plug-in of step '" + job.step_name + "' did not return within " +
@@ -591,8 +587,8 @@ void AsyncService::start_worker(std::shared_ptr<Batch> resumed, std::size_t from
   workers_.push_back(std::move(worker));
 }
 
-std::vector<SystemJob> AsyncService::take_due(Backoff& backoff) {
-  std::vector<SystemJob> due;
+std::vector<store::SystemJob> AsyncService::take_due(Backoff& backoff) {
+  std::vector<store::SystemJob> due;
   try {
     auto now = now_utc();
     // The read-only check keeps idle workers off SQLite's write lock.
@@ -658,14 +654,14 @@ bool AsyncService::run(Worker& self, const std::shared_ptr<Batch>& batch, std::s
   if (!run_plugins(self, batch, from)) return false;
   settle_posts(*batch);
   for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
-    if (batch->results[i].status != JobStatus::succeeded) continue;
+    if (batch->results[i].status != store::JobStatus::succeeded) continue;
     const auto* step = step_of(*batch->registration, batch->jobs[i].step_id);
     batch->results[i].remove = step && step->auto_delete;
   }
   if (batch->recorded.empty()) {
     record(batch->results);
   } else {
-    std::vector<JobResult> rest;
+    std::vector<store::JobResult> rest;
     for (std::size_t i = 0; i < batch->results.size(); ++i)
       if (!batch->recorded[i]) rest.push_back(std::move(batch->results[i]));
     record(rest);
@@ -679,12 +675,12 @@ namespace {
 /// What one attempt of one job did, before it is turned into a JobResult.
 class Attempt {
  public:
-  Attempt(const SystemJob& job, const registration::RetryPolicy& policy, std::mt19937_64& random,
-          std::mutex& random_mutex)
+  Attempt(const store::SystemJob& job, const registration::RetryPolicy& policy,
+          std::mt19937_64& random, std::mutex& random_mutex)
       : job_(job), policy_(policy), random_(random), random_mutex_(random_mutex) {}
 
   /// A failure that may pass: Waiting for the next attempt, or Failed when none is left.
-  JobResult retry_or_fail(int code, const std::string& message, const std::string& what) {
+  store::JobResult retry_or_fail(int code, const std::string& message, const std::string& what) {
     const int attempt = job_.retry_count + 1;
     if (!may_retry(policy_, attempt)) {
       return failed(job_, code, message,
@@ -699,8 +695,8 @@ class Attempt {
       std::lock_guard lock(random_mutex_);
       delay = retry_delay(policy_, attempt, random_);
     }
-    JobResult r = base_result(job_);
-    r.status = JobStatus::waiting;
+    store::JobResult r = base_result(job_);
+    r.status = store::JobStatus::waiting;
     r.retry_count = attempt;
     r.postpone_until = now_utc() + delay;
     r.error_code = code;
@@ -712,7 +708,7 @@ class Attempt {
   }
 
  private:
-  const SystemJob& job_;
+  const store::SystemJob& job_;
   const registration::RetryPolicy& policy_;
   std::mt19937_64& random_;
   std::mutex& random_mutex_;
@@ -728,7 +724,7 @@ void AsyncService::start_posts(Batch& batch) {
     const auto* endpoint = batch.registration->find_endpoint(*job.endpoint);
     if (!endpoint) {
       batch.results[i] = failed(
-          job, error_code::configuration,
+          job, pipeline::error_code::configuration,
           "service endpoint '" + *job.endpoint + "' is not registered",
           "Service endpoint '" + *job.endpoint + "' of step '" + job.step_name +
               "' is no longer registered: register it again and retry the job, or cancel it");
@@ -736,13 +732,13 @@ void AsyncService::start_posts(Batch& batch) {
     }
     try {
       auto context = frozen_context(job);
-      PostOptions options;
+      endpoints::PostOptions options;
       options.ordering_key = job.ordering_key;
       options.json_body = job.context;  // the frozen context's own text: not written again
       batch.pending.push_back(
           {i, endpoint, poster_->post(*endpoint, *context, options), Clock::now()});
     } catch (const std::exception& e) {
-      batch.results[i] = failed(job, error_code::unexpected, e.what(),
+      batch.results[i] = failed(job, pipeline::error_code::unexpected, e.what(),
                                 "The job's context could not be posted to service endpoint '" +
                                     endpoint->name + "': " + e.what());
     }
@@ -784,28 +780,28 @@ bool AsyncService::run_plugins(Worker& self, const std::shared_ptr<Batch>& share
       // Nothing of the service is touched before this: an abandoned worker returns at once.
       if (in_process && !self.leave()) return false;
     }
-    JobResult& result = batch.results[i];
+    store::JobResult& result = batch.results[i];
     Attempt attempt(job, options_.plugin_retry, random_, random_mutex_);
     try {
       if (thrown) std::rethrow_exception(thrown);
       result = base_result(job);
-      result.status = JobStatus::succeeded;
+      result.status = store::JobStatus::succeeded;
       result.error_code.reset();
-    } catch (const OperationFailed& e) {
+    } catch (const pipeline::OperationFailed& e) {
       result = failed(job, e.error_code(), "step '" + job.step_name + "': " + e.what(), e.what());
     } catch (const InvalidPluginExecution& e) {
       auto message = "step '" + job.step_name + "': " + e.what();
       result = e.status() == OperationStatus::retry
                    ? attempt.retry_or_fail(e.error_code(), message, e.what())
                    : failed(job, e.error_code(), message, e.what());
-    } catch (const StorageFull& e) {
+    } catch (const store::StorageFull& e) {
       // A nested request could not be saved: a full disk passes, so the job is retried.
-      result =
-          attempt.retry_or_fail(error_code::unexpected, "step '" + job.step_name + "': " + e.what(),
-                                "A request of the plug-in could not be saved: the disk is full");
+      result = attempt.retry_or_fail(
+          pipeline::error_code::unexpected, "step '" + job.step_name + "': " + e.what(),
+          "A request of the plug-in could not be saved: the disk is full");
     } catch (const std::exception& e) {
       // The frozen context could not be read: retrying would read the same text.
-      result = failed(job, error_code::unexpected, e.what(),
+      result = failed(job, pipeline::error_code::unexpected, e.what(),
                       "The job's context could not be read: " + std::string(e.what()));
     }
     result.execution_time_ms = milliseconds_since(started);
@@ -835,7 +831,7 @@ void AsyncService::settle_posts(Batch& batch) {
     switch (outcome.status) {
       case amqp::OutcomeStatus::accepted:
         result = base_result(job);
-        result.status = JobStatus::succeeded;
+        result.status = store::JobStatus::succeeded;
         break;
       case amqp::OutcomeStatus::shutdown:
         result = released(job);
@@ -843,12 +839,12 @@ void AsyncService::settle_posts(Batch& batch) {
       case amqp::OutcomeStatus::transient: {
         Attempt attempt(job, p.endpoint->retry, random_, random_mutex_);
         result = attempt.retry_or_fail(
-            job_error::endpoint_post, detail,
+            store::job_error::endpoint_post, detail,
             "Posting to service endpoint '" + name + "' failed (" + outcome.condition + ")");
         break;
       }
       case amqp::OutcomeStatus::permanent:
-        result = failed(job, job_error::endpoint_post, detail,
+        result = failed(job, store::job_error::endpoint_post, detail,
                         "Service endpoint '" + name + "' refused the post (" + outcome.condition +
                             "), and retrying cannot help: fix the endpoint or its entity, then "
                             "run `stepline jobs retry " +
@@ -860,8 +856,8 @@ void AsyncService::settle_posts(Batch& batch) {
   batch.pending.clear();
 }
 
-void AsyncService::record(std::vector<JobResult>& results) {
-  std::vector<std::optional<JobStatus>> written;
+void AsyncService::record(std::vector<store::JobResult>& results) {
+  std::vector<std::optional<store::JobStatus>> written;
   Backoff backoff(std::chrono::milliseconds(100), std::chrono::seconds(5));
   for (;;) {
     try {
@@ -894,19 +890,19 @@ void AsyncService::record(std::vector<JobResult>& results) {
       continue;
     }
     switch (*written[i]) {
-      case JobStatus::succeeded:
+      case store::JobStatus::succeeded:
         ++delta.succeeded;
         log::debug("system job {} succeeded in {} ms", r.id.str(), r.execution_time_ms.value_or(0));
         break;
-      case JobStatus::failed:
+      case store::JobStatus::failed:
         ++delta.failed;
         log::warn("system job {} failed: {}", r.id.str(), reason_of(r));
         break;
-      case JobStatus::waiting:
+      case store::JobStatus::waiting:
         ++delta.retries;
         log::info("system job {} waits: {}", r.id.str(), reason_of(r));
         break;
-      case JobStatus::canceled:
+      case store::JobStatus::canceled:
         ++delta.canceled;
         log::info("system job {} canceled", r.id.str());
         break;

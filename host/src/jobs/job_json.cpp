@@ -6,21 +6,21 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <stepline/host/jobs/job_status.hpp>
+#include <stepline/host/store/job_status.hpp>
 
 namespace stepline::host::jobs {
 namespace {
 
 /// The status's name, or "state/status" for codes no status has.
-std::string status_text(const SystemJob& j) {
-  auto s = status_of(j);
+std::string status_text(const store::SystemJob& j) {
+  auto s = store::status_of(j);
   return s ? std::string(to_string(*s))
            : std::to_string(j.state_code) + "/" + std::to_string(j.status_code);
 }
 
 }  // namespace
 
-std::string job_json(const SystemJob& j, const std::string* context_json) {
+std::string job_json(const store::SystemJob& j, const std::string* context_json) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   auto text = [&](const char* key, std::string_view value) {

@@ -1,8 +1,8 @@
 #include <stepline/host/metrics/host_metrics.hpp>
 
 #include <stepline/host/amqp/outcome.hpp>
-#include <stepline/host/pipeline.hpp>
-#include <stepline/host/plugin_catalog.hpp>
+#include <stepline/host/catalog/plugin_catalog.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
 #include <stepline/registration/model.hpp>
 
 namespace stepline::host::metrics {
@@ -13,7 +13,7 @@ double seconds(std::chrono::nanoseconds d) {
 }
 
 /// The table an operation is on: its Target's, its Query's, or "none".
-std::string_view entity_of(const OperationRequest& request) {
+std::string_view entity_of(const pipeline::OperationRequest& request) {
   const auto& p = request.parameters;
   for (const char* name : {"Target", "Query"}) {
     auto it = p.find(name);
@@ -24,10 +24,10 @@ std::string_view entity_of(const OperationRequest& request) {
   return "none";
 }
 
-constexpr jobs::JobStatus all_statuses[] = {
-    jobs::JobStatus::ready,   jobs::JobStatus::waiting,   jobs::JobStatus::in_progress,
-    jobs::JobStatus::pausing, jobs::JobStatus::canceling, jobs::JobStatus::succeeded,
-    jobs::JobStatus::failed,  jobs::JobStatus::canceled};
+constexpr store::JobStatus all_statuses[] = {
+    store::JobStatus::ready,   store::JobStatus::waiting,   store::JobStatus::in_progress,
+    store::JobStatus::pausing, store::JobStatus::canceling, store::JobStatus::succeeded,
+    store::JobStatus::failed,  store::JobStatus::canceled};
 
 }  // namespace
 
@@ -74,8 +74,8 @@ HostMetrics::HostMetrics(prometheus::Registry& r)
   reloads_.labels({"failed"});
 }
 
-void HostMetrics::operation_finished(const OperationRequest& request,
-                                     const OperationResponse& response,
+void HostMetrics::operation_finished(const pipeline::OperationRequest& request,
+                                     const pipeline::OperationResponse& response,
                                      std::chrono::nanoseconds took) noexcept {
   try {
     auto entity = entity_of(request);
@@ -111,7 +111,7 @@ void HostMetrics::post_finished(std::string_view endpoint, const amqp::Outcome& 
   }
 }
 
-void HostMetrics::plugins_loaded(const PluginCatalog& catalog) {
+void HostMetrics::plugins_loaded(const catalog::PluginCatalog& catalog) {
   for (const auto& library : catalog.libraries())
     plugin_loads_.labels({library.file.filename().string(), to_string(library.status)}).inc();
 }
@@ -120,7 +120,7 @@ void HostMetrics::registration_reloaded(bool ok) {
   reloads_.labels({ok ? "succeeded" : "failed"}).inc();
 }
 
-void HostMetrics::watch(std::function<std::map<jobs::JobStatus, std::size_t>()> jobs_by_status,
+void HostMetrics::watch(std::function<std::map<store::JobStatus, std::size_t>()> jobs_by_status,
                         std::function<jobs::AsyncServiceStats()> attempts,
                         std::function<amqp::BackendStats()> backend) {
   registry_.on_scrape([this, jobs_by_status = std::move(jobs_by_status),
@@ -129,7 +129,7 @@ void HostMetrics::watch(std::function<std::map<jobs::JobStatus, std::size_t>()> 
       auto counts = jobs_by_status();
       for (auto status : all_statuses) {
         auto it = counts.find(status);
-        jobs_.labels({jobs::to_string(status)}).set(it == counts.end() ? 0.0 : double(it->second));
+        jobs_.labels({store::to_string(status)}).set(it == counts.end() ? 0.0 : double(it->second));
       }
     }
     if (attempts) {

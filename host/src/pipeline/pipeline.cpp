@@ -1,14 +1,13 @@
-#include <stepline/host/pipeline.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
 
 #include <algorithm>
 #include <mutex>
 
+#include <stepline/format/json.hpp>
 #include <stepline/host/log.hpp>
-#include <stepline/host/step_index.hpp>
+#include <stepline/host/pipeline/step_index.hpp>
 
-#include "../store/json_codec.hpp"
-
-namespace stepline::host {
+namespace stepline::host::pipeline {
 
 OperationFailed::OperationFailed(const std::string& message, std::int32_t code,
                                  std::string trace_id)
@@ -329,7 +328,7 @@ class Operation {
                      [](const IndexedStep* e) { return e->step->stage != Stage::pre_validation; }))
       return std::move(context_.output_parameters);
 
-    RecordStore::Transaction transaction(pipeline_.store_);
+    store::RecordStore::Transaction transaction(pipeline_.store_);
     context_.is_in_transaction = true;
     if (needs_pre_image(Stage::pre_operation) || needs_pre_image(Stage::post_operation))
       pre_record_ = read_record();
@@ -395,7 +394,7 @@ class Operation {
     if (kind_ == Kind::create && id_.is_nil()) {
       // As Dataverse does: the new record has its id from the start, so every stage's context,
       // trace and rejection names it, and the main operation writes it under that id.
-      id_ = time_ordered_guid();
+      id_ = store::time_ordered_guid();
       context_.target()->id = id_;
     }
   }
@@ -556,7 +555,7 @@ class Operation {
       log::debug("step '{}' stopped {} of {}: {}", s.name, c.message_name,
                  record_text(entity_, c.primary_entity_id), e.what());
       throw;
-    } catch (const StorageFull&) {
+    } catch (const store::StorageFull&) {
       throw;  // a nested request's write: the store's trouble, not the plug-in's
     } catch (const std::exception& e) {
       unexpected(s, e.what());
@@ -601,7 +600,7 @@ class Operation {
         store.remove(entity_, id_);
       } else if (kind_ == Kind::retrieve) {
         auto record = store.retrieve(entity_, id_, column_set(c.input_parameters));
-        if (!record) throw RecordNotFound(entity_, id_);
+        if (!record) throw store::RecordNotFound(entity_, id_);
         c.output_parameters.insert_or_assign("BusinessEntity", Value(std::move(*record)));
       } else if (kind_ == Kind::retrieve_multiple) {
         const Entity& q = c.input_parameters.at("Query").as<Entity>();
@@ -619,9 +618,9 @@ class Operation {
                                              Value(store.retrieve_multiple(query)));
       }
       // Any other message without a stage-30 step has no main operation: its steps are the work.
-    } catch (const RecordNotFound& e) {
+    } catch (const store::RecordNotFound& e) {
       throw OperationFailed(e.what(), error_code::not_found);
-    } catch (const DuplicateRecord& e) {
+    } catch (const store::DuplicateRecord& e) {
       throw OperationFailed(e.what(), error_code::duplicate);
     }
   }
@@ -634,14 +633,14 @@ class Operation {
       job.stage = Stage::post_operation;
       job.mode = Mode::asynchronous;
       job.is_in_transaction = false;
-      job.operation_id = time_ordered_guid();
+      job.operation_id = store::time_ordered_guid();
       job.operation_created_on = now_utc();
       job.owning_extension = entry->owning_extension;
       job.user_id = s.run_as.value_or(caller_.user_id);
       job.isolation_mode = s.isolation;
       set_images(*entry, job);
 
-      SystemJob row;
+      store::SystemJob row;
       row.id = job.operation_id;
       row.created_on = job.operation_created_on;
       row.step_id = s.id;
@@ -657,7 +656,7 @@ class Operation {
         if (endpoint && endpoint->order == registration::Ordering::per_record)
           row.ordering_key = job.primary_entity_name + ":" + job.primary_entity_id.str();
       }
-      row.context = codec::write_context(job);
+      row.context = format::json::write_context(job);
       row.frozen = std::make_shared<const ExecutionContext>(std::move(job));
       pipeline_.store_.add_system_job(row);
     }
@@ -680,7 +679,7 @@ class Operation {
 };
 
 Pipeline::Pipeline(registration::Registration registration, PluginFactory& factory,
-                   RecordStore& store, NotificationService* notification,
+                   store::RecordStore& store, NotificationService* notification,
                    metrics::Observer* observer)
     : factory_(factory),
       store_(store),
@@ -733,7 +732,7 @@ void Pipeline::run_job(ExecutionContext& context, const Guid& step_id,
     timer.ok = true;
   } catch (const InvalidPluginExecution&) {
     throw;
-  } catch (const StorageFull&) {
+  } catch (const store::StorageFull&) {
     throw;
   } catch (const std::exception& e) {
     fail_unexpectedly(*entry->step, context, e.what());
@@ -749,7 +748,7 @@ ParameterCollection Pipeline::run(Chain& chain, const Caller& caller, const std:
 
 OperationResponse Pipeline::execute(const OperationRequest& request) {
   const auto started = std::chrono::steady_clock::now();
-  RecordStore::Activity activity(store_);
+  store::RecordStore::Activity activity(store_);
   Chain chain;
   chain.snapshot = snapshot_.load();
   const auto& settings = chain.snapshot->registration.host;
@@ -777,7 +776,7 @@ OperationResponse Pipeline::execute(const OperationRequest& request) {
     response.outcome = Outcome::rejected;
     response.error_message = e.what();
     response.error_code = e.error_code();
-  } catch (const StorageFull& e) {
+  } catch (const store::StorageFull& e) {
     response.outcome = Outcome::failed;
     response.error_message = std::string("the operation was not saved: ") + e.what();
     response.error_code = error_code::unexpected;
@@ -797,4 +796,4 @@ OperationResponse Pipeline::execute(const OperationRequest& request) {
   return response;
 }
 
-}  // namespace stepline::host
+}  // namespace stepline::host::pipeline

@@ -1,9 +1,9 @@
-#include <stepline/host/step_index.hpp>
+#include <stepline/host/pipeline/step_index.hpp>
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace stepline::host {
+namespace stepline::host::pipeline {
 namespace {
 
 void check(const registration::Step& s) {
@@ -67,4 +67,4 @@ std::span<const IndexedStep* const> StepIndex::find(std::string_view message,
   return m->second.any_entity;
 }
 
-}  // namespace stepline::host
+}  // namespace stepline::host::pipeline

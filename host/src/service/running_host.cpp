@@ -7,9 +7,9 @@
 
 #include <stepline/host/amqp/backend.hpp>
 #include <stepline/host/configured_host.hpp>
-#include <stepline/host/jobs/job_store.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/host/metrics/host_metrics.hpp>
+#include <stepline/host/store/job_store.hpp>
 #include <stepline/http/server.hpp>
 #include <stepline/prometheus/registry.hpp>
 #include <stepline/registration/values.hpp>
@@ -79,7 +79,7 @@ struct RunningHost::Parts {
   std::unique_ptr<ConfiguredHost> configured;
   std::unique_ptr<jobs::AsyncService> service;
   registration::HttpSettings http;
-  std::unique_ptr<jobs::JobStore> operator_jobs;  ///< the jobs page's own connection
+  std::unique_ptr<store::JobStore> operator_jobs;  ///< the jobs page's own connection
   std::unique_ptr<http::Intake> intake;
   std::unique_ptr<::stepline::http::Server> server;
 };
@@ -108,7 +108,8 @@ RunningHost::RunningHost(const std::filesystem::path& registration_file, Running
     p.http.address = listen->first;
     p.http.port = listen->second;
   }
-  p.service = std::make_unique<jobs::AsyncService>(p.configured->host(),
+  p.service = std::make_unique<jobs::AsyncService>(p.configured->host().pipeline(),
+                                                   p.configured->host().store().file(),
                                                    p.configured->endpoint_poster(), options.jobs);
 }
 
@@ -122,7 +123,7 @@ void RunningHost::start() {
   if (!p.http.enabled) return;
   auto& host = p.configured->host();
   p.operator_jobs =
-      std::make_unique<jobs::JobStore>(host.store().file(), host.store().durability());
+      std::make_unique<store::JobStore>(host.store().file(), host.store().durability());
   std::function<amqp::BackendStats()> backend_stats;
   if (auto* backend = p.configured->backend())
     backend_stats = [backend] { return backend->stats(); };

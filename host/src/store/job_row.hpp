@@ -2,7 +2,7 @@
 // operation's transaction) and the job store (which runs and administers them).
 #pragma once
 
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 #include "sqlite.hpp"
 

@@ -1,15 +1,16 @@
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 #include <sqlite3.h>
 
 #include <algorithm>
 
+#include <stepline/format/json.hpp>
+
 #include "job_row.hpp"
-#include "json_codec.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
 
-namespace stepline::host {
+namespace stepline::host::store {
 namespace {
 
 using store::Statement;
@@ -26,7 +27,7 @@ std::string quote_json_key(std::string_view column) {
 Entity decode_record(std::string_view entity, std::string_view id, std::string_view attributes,
                      long long version) {
   Entity e(std::string(entity), Guid::parse(id));
-  e.attributes = codec::read_parameters(attributes);
+  e.attributes = format::json::read_parameters(attributes);
   e.row_version = std::to_string(version);
   return e;
 }
@@ -79,7 +80,7 @@ Guid time_ordered_guid() {
 
 namespace {
 // As long as SQLite's busy timeout on the record store's connection.
-constexpr std::chrono::milliseconds write_wait{5000};
+constexpr std::chrono::milliseconds record_write_wait{5000};
 }  // namespace
 
 /// A write outside any Transaction is its own transaction: it commits an open group first, then
@@ -89,7 +90,7 @@ class RecordStore::StandaloneWrite {
   explicit StandaloneWrite(RecordStore& store) {
     if (store.open_transactions_ != 0) return;
     store.settle_open_group();
-    turn_.emplace(*store.gate_, write_wait, store.file_);
+    turn_.emplace(*store.gate_, record_write_wait, store.file_);
   }
 
  private:
@@ -119,7 +120,7 @@ RecordStore::~RecordStore() {
 }
 
 int RecordStore::schema_version() noexcept {
-  return store_schema::version;
+  return schema::version;
 }
 
 void RecordStore::exec(const char* sql) {
@@ -259,7 +260,7 @@ RecordStore::Transaction::Transaction(RecordStore& store)
   // An error that made SQLite roll the group's transaction back settles it as failed.
   if (store_.group_open_ && sqlite3_get_autocommit(store_.db_)) store_.settle_group(false);
   if (!store_.group_open_) {
-    store_.gate_->enter_or_throw(write_wait, store_.file_);
+    store_.gate_->enter_or_throw(record_write_wait, store_.file_);
     try {
       store_.statements_->begin.run();
     } catch (...) {
@@ -299,9 +300,9 @@ void RecordStore::Transaction::commit() {
   if (store_.group_size_ >= group_limit || (!waiting && !others_active)) {
     failure = store_.settle_group(true);
   } else {
-    failure = store_.wait_for_group(lock_, store_.group_,
-                                    waiting ? std::chrono::microseconds(std::chrono::seconds(1))
-                                            : commit_delay);
+    failure = store_.wait_for_group(
+        lock_, store_.group_,
+        waiting ? std::chrono::microseconds(std::chrono::seconds(1)) : commit_delay);
   }
   if (failure.message.empty()) return;
   auto message = "record store " + store_.file_.string() +
@@ -332,7 +333,7 @@ Guid RecordStore::create(const Entity& entity) {
   auto& s = statements_->insert.start();
   s.bind(1, entity.logical_name)
       .bind(2, id.str())
-      .bind(3, codec::write_parameters(entity.attributes))
+      .bind(3, format::json::write_parameters(entity.attributes))
       .bind(4, now);
   try {
     s.step();
@@ -367,7 +368,7 @@ void RecordStore::update(const Entity& entity) {
   auto& s = statements_->update.start();
   s.bind(1, entity.logical_name)
       .bind(2, entity.id.str())
-      .bind(3, codec::write_parameters(current->attributes));
+      .bind(3, format::json::write_parameters(current->attributes));
   s.bind(4, to_iso8601(now_utc()));
   s.step();
   s.done();
@@ -484,4 +485,4 @@ std::vector<SystemJob> RecordStore::system_jobs() {
   return out;
 }
 
-}  // namespace stepline::host
+}  // namespace stepline::host::store

@@ -5,7 +5,7 @@
 
 #include <array>
 
-namespace stepline::host::store_schema {
+namespace stepline::host::store::schema {
 
 inline constexpr int version = 4;
 
@@ -102,4 +102,4 @@ ALTER TABLE system_jobs ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 
-}  // namespace stepline::host::store_schema
+}  // namespace stepline::host::store::schema

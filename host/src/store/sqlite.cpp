@@ -95,19 +95,18 @@ int user_version(sqlite3* db) {
 }
 
 void bring_up_to_date(sqlite3* db) {
-  if (user_version(db) == store_schema::version) return;
+  if (user_version(db) == schema::version) return;
   exec(db, "BEGIN IMMEDIATE");
   try {
     int found = user_version(db);
-    if (found > store_schema::version)
+    if (found > schema::version)
       throw std::runtime_error("schema version " + std::to_string(found) +
-                               " is newer than this build's " +
-                               std::to_string(store_schema::version) + "; use a newer stepline");
+                               " is newer than this build's " + std::to_string(schema::version) +
+                               "; use a newer stepline");
     // A database at version 0 is new: `sql` creates everything.
-    for (int v = found; v > 0 && v < store_schema::version; ++v)
-      exec(db, store_schema::migrations[v - 1]);
-    exec(db, store_schema::sql);
-    exec(db, ("PRAGMA user_version=" + std::to_string(store_schema::version)).c_str());
+    for (int v = found; v > 0 && v < schema::version; ++v) exec(db, schema::migrations[v - 1]);
+    exec(db, schema::sql);
+    exec(db, ("PRAGMA user_version=" + std::to_string(schema::version)).c_str());
     exec(db, "COMMIT");
   } catch (...) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);

@@ -15,7 +15,7 @@
 
 #include <sqlite3.h>
 
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 namespace stepline::host::store {
 

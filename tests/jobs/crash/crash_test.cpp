@@ -12,7 +12,7 @@
 #include <random>
 #include <set>
 
-#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/store/job_store.hpp>
 
 #include "support/process.hpp"
 
@@ -50,9 +50,9 @@ TEST_CASE("SIGKILLed hosts lose no job: every operation's job runs at least once
       run({stepline_executable(), "run", "-c", config.string(), "--requests", requests.string()},
           {}, dir.path() / "run.log") == 0);
 
-  host::jobs::JobStore jobs(dir.path() / "data" / "stepline.db");
-  auto succeeded = [&] { return jobs.count()[host::jobs::JobStatus::succeeded]; };
-  REQUIRE(jobs.count()[host::jobs::JobStatus::ready] == operations);
+  host::store::JobStore jobs(dir.path() / "data" / "stepline.db");
+  auto succeeded = [&] { return jobs.count()[host::store::JobStatus::succeeded]; };
+  REQUIRE(jobs.count()[host::store::JobStatus::ready] == operations);
 
   std::mt19937 random(20261122);
   std::uniform_int_distribution<int> lifetime_ms(80, 400);
@@ -78,13 +78,13 @@ TEST_CASE("SIGKILLed hosts lose no job: every operation's job runs at least once
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   terminate(pid);
   auto counts = jobs.count();
-  CHECK_MESSAGE(counts[host::jobs::JobStatus::succeeded] == operations, tail(serve_log));
-  CHECK(counts[host::jobs::JobStatus::failed] == 0);
+  CHECK_MESSAGE(counts[host::store::JobStatus::succeeded] == operations, tail(serve_log));
+  CHECK(counts[host::store::JobStatus::failed] == 0);
 
   std::set<std::string> ids;
-  host::jobs::JobFilter every_job;
+  host::store::JobFilter every_job;
   every_job.limit = 0;
-  jobs.list(every_job, [&](const host::SystemJob& j) { ids.insert(j.id.str()); });
+  jobs.list(every_job, [&](const host::store::SystemJob& j) { ids.insert(j.id.str()); });
   std::map<std::string, int> seen;
   std::ifstream in(deliveries);
   std::size_t lines = 0;

@@ -15,7 +15,7 @@ namespace stepline::test {
 namespace {
 
 namespace fs = std::filesystem;
-using host::jobs::JobStatus;
+using host::store::JobStatus;
 
 constexpr const char* connection_variable = "CRASH_BROKER_CONNECTION";
 
@@ -85,7 +85,7 @@ void EndpointJobs::queue(int operations) {
                        requests.string(), "--fail-on-error"},
                       env_, log) == 0,
                   tail(log));
-  store_ = std::make_unique<host::jobs::JobStore>(dir_.path() / "data" / "stepline.db");
+  store_ = std::make_unique<host::store::JobStore>(dir_.path() / "data" / "stepline.db");
 }
 
 pid_t EndpointJobs::serve(int batch) const {
@@ -104,9 +104,9 @@ std::size_t EndpointJobs::count(JobStatus status) {
 
 std::set<std::string> EndpointJobs::job_ids() {
   std::set<std::string> ids;
-  host::jobs::JobFilter all;
+  host::store::JobFilter all;
   all.limit = 0;
-  store_->list(all, [&](const host::SystemJob& j) { ids.insert(j.id.str()); });
+  store_->list(all, [&](const host::store::SystemJob& j) { ids.insert(j.id.str()); });
   return ids;
 }
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/store/job_store.hpp>
 
 #include "support/process.hpp"
 #include "support/stepline_broker.hpp"
@@ -47,8 +47,8 @@ class EndpointJobs {
   /// Starts `stepline serve` taking `batch` jobs per worker; its output goes to serve_log().
   pid_t serve(int batch) const;
 
-  std::map<host::jobs::JobStatus, std::size_t> counts();
-  std::size_t count(host::jobs::JobStatus status);
+  std::map<host::store::JobStatus, std::size_t> counts();
+  std::size_t count(host::store::JobStatus status);
   std::set<std::string> job_ids();
   /// The job counts and the tails of the serve and broker logs, for failure messages.
   std::string report(const SteplineBroker& broker);
@@ -59,7 +59,7 @@ class EndpointJobs {
   TempDir dir_;
   int workers_;
   std::map<std::string, std::string> env_;
-  std::unique_ptr<host::jobs::JobStore> store_;
+  std::unique_ptr<host::store::JobStore> store_;
 };
 
 /// Polls `done` every 20 ms until it holds (true) or `limit` passes (false).

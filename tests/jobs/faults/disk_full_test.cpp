@@ -19,7 +19,7 @@
 
 using namespace stepline;
 using namespace stepline::test;
-using host::jobs::JobStatus;
+using host::store::JobStatus;
 using namespace std::chrono_literals;
 
 namespace {
@@ -133,9 +133,9 @@ TEST_CASE("drain gives up on a store that stays full, naming it, and finishes on
   SmallDisk disk(disk_size);
   disk.fill("ballast", ballast_size);
   TestFactory factory;
-  host::RecordStore store(disk.path() / "stepline.db");
-  host::Pipeline pipeline(make_registration({async_plugin_step("work", "work", "Create")}), factory,
-                          store);
+  host::store::RecordStore store(disk.path() / "stepline.db");
+  host::pipeline::Pipeline pipeline(
+      make_registration({async_plugin_step("work", "work", "Create")}), factory, store);
   std::atomic<int> runs{0};
   factory.add("work", [&](ExecutionContext&, Services&) {
     std::this_thread::sleep_for(2ms);
@@ -146,7 +146,7 @@ TEST_CASE("drain gives up on a store that stays full, naming it, and finishes on
   service.start();
 
   // Operations until the disk refuses one: it gets the reason, and nothing of it is kept.
-  host::OperationResponse refused;
+  host::pipeline::OperationResponse refused;
   int created = 0;
   for (; created < 20000; ++created) {
     refused =
@@ -154,7 +154,7 @@ TEST_CASE("drain gives up on a store that stays full, naming it, and finishes on
     if (!refused.ok()) break;
   }
   REQUIRE(!refused.ok());
-  CHECK(refused.outcome == host::Outcome::failed);
+  CHECK(refused.outcome == host::pipeline::Outcome::failed);
   CHECK(refused.error_message.find("the operation was not saved: record store " +
                                    store.file().string()) == 0);
   CHECK(refused.error_message.find("is full: free space in " + disk.path().string()) !=

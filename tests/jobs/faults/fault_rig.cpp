@@ -10,7 +10,7 @@
 namespace stepline::test {
 
 namespace fs = std::filesystem;
-using host::jobs::JobStatus;
+using host::store::JobStatus;
 
 std::vector<std::string> account_names(int n) {
   std::vector<std::string> names;
@@ -79,8 +79,8 @@ pid_t FaultRig::serve(const std::vector<std::string>& args, const std::string& l
   return children_.back();
 }
 
-host::jobs::JobStore& FaultRig::jobs() {
-  if (!jobs_) jobs_ = std::make_unique<host::jobs::JobStore>(data_ / "stepline.db");
+host::store::JobStore& FaultRig::jobs() {
+  if (!jobs_) jobs_ = std::make_unique<host::store::JobStore>(data_ / "stepline.db");
   return *jobs_;
 }
 
@@ -88,11 +88,11 @@ std::size_t FaultRig::count(JobStatus status) {
   return jobs().count()[status];
 }
 
-std::vector<host::SystemJob> FaultRig::all_jobs() {
-  std::vector<host::SystemJob> out;
-  host::jobs::JobFilter every;
+std::vector<host::store::SystemJob> FaultRig::all_jobs() {
+  std::vector<host::store::SystemJob> out;
+  host::store::JobFilter every;
   every.limit = 0;
-  jobs().list(every, [&](const host::SystemJob& j) { out.push_back(j); });
+  jobs().list(every, [&](const host::store::SystemJob& j) { out.push_back(j); });
   return out;
 }
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/store/job_store.hpp>
 
 #include "support/process.hpp"
 
@@ -56,10 +56,10 @@ class FaultRig {
               const std::string& log_name = "serve") const;
 
   /// The job store of the data folder (opened at the first call).
-  host::jobs::JobStore& jobs();
-  std::size_t count(host::jobs::JobStatus status);
+  host::store::JobStore& jobs();
+  std::size_t count(host::store::JobStatus status);
   /// Every job, without its context.
-  std::vector<host::SystemJob> all_jobs();
+  std::vector<host::store::SystemJob> all_jobs();
   /// How many times each job id was delivered.
   std::map<std::string, int> deliveries() const;
   /// The job counts and the tail of `log_name`'s log, for failure messages.
@@ -69,7 +69,7 @@ class FaultRig {
   TempDir dir_;
   std::filesystem::path data_;
   mutable std::vector<pid_t> children_;
-  std::unique_ptr<host::jobs::JobStore> jobs_;
+  std::unique_ptr<host::store::JobStore> jobs_;
 };
 
 /// Polls `done` every 20 ms until it holds (true) or `limit` passes (false).

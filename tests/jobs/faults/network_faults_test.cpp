@@ -16,7 +16,7 @@
 
 using namespace stepline;
 using namespace stepline::test;
-using host::jobs::JobStatus;
+using host::store::JobStatus;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 

@@ -11,12 +11,12 @@
 
 using namespace stepline;
 using namespace stepline::test;
-using host::jobs::JobStatus;
+using host::store::JobStatus;
 using namespace std::chrono_literals;
 
 namespace {
 
-host::SystemJob job_of(FaultRig& rig, const std::string& step_name, int index) {
+host::store::SystemJob job_of(FaultRig& rig, const std::string& step_name, int index) {
   auto jobs = rig.all_jobs();
   REQUIRE(jobs.size() > static_cast<std::size_t>(index));
   CHECK(jobs[index].step_name == step_name);
@@ -61,7 +61,7 @@ TEST_CASE(
 
   auto crashed = job_of(rig, "Deliver", 10);
   CHECK(crashed.crash_count == 2);
-  CHECK(crashed.error_code == host::jobs::job_error::plugin_lost);
+  CHECK(crashed.error_code == host::store::job_error::plugin_lost);
   CHECK(crashed.friendly_message.find("The host died while running this step (2 times)") == 0);
   CHECK(crashed.friendly_message.find("`isolation: process`") != std::string::npos);
   CHECK(crashed.message_text.find("the host died while running this step") == 0);

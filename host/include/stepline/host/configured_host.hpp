@@ -7,15 +7,17 @@
 #include <filesystem>
 #include <memory>
 
+#include <stepline/host/catalog/plugin_catalog.hpp>
 #include <stepline/host/host.hpp>
-#include <stepline/host/plugin_catalog.hpp>
 
 namespace stepline::host {
 
 namespace amqp {
 class Backend;
 }
+namespace endpoints {
 class EndpointPoster;
+}
 
 class ConfiguredHost {
  public:
@@ -31,19 +33,19 @@ class ConfiguredHost {
   ConfiguredHost& operator=(const ConfiguredHost&) = delete;
 
   Host& host() noexcept { return *host_; }
-  const PluginCatalog& catalog() const noexcept { return *catalog_; }
+  const catalog::PluginCatalog& catalog() const noexcept { return *catalog_; }
   /// The poster for asynchronous endpoint steps; null when this host made none.
-  EndpointPoster* endpoint_poster() noexcept { return poster_.get(); }
+  endpoints::EndpointPoster* endpoint_poster() noexcept { return poster_.get(); }
   /// The AMQP backend behind the poster; null when this host made none.
   amqp::Backend* backend() noexcept { return backend_.get(); }
 
  private:
   class CatalogFactory;
-  std::unique_ptr<PluginCatalog> catalog_;
+  std::unique_ptr<catalog::PluginCatalog> catalog_;
   std::unique_ptr<CatalogFactory> factory_;
   // Declared before the host so that they outlive it: its steps post through them.
   std::unique_ptr<amqp::Backend> backend_;
-  std::unique_ptr<EndpointPoster> poster_;
+  std::unique_ptr<endpoints::EndpointPoster> poster_;
   std::unique_ptr<NotificationService> notification_;
   std::unique_ptr<Host> host_;
 };

@@ -10,9 +10,9 @@
 #include <stepline/registration/model.hpp>
 #include <stepline/services.hpp>
 
-#include <stepline/host/pipeline.hpp>
-#include <stepline/host/plugin_factory.hpp>
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
+#include <stepline/host/pipeline/plugin_factory.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 namespace stepline::host {
 
@@ -21,7 +21,7 @@ struct HostOptions {
   /// when that is empty too).
   std::filesystem::path database;
   /// What a committed operation survives; nullopt = the registration's host.durability.
-  std::optional<Durability> durability;
+  std::optional<store::Durability> durability;
   /// Posts for endpoint steps and plug-ins' notification(); null = none available.
   NotificationService* notification = nullptr;
   /// Hears of operations, steps and posts as they finish (metrics); null = none.
@@ -32,23 +32,24 @@ class Host {
  public:
   /// Opens the record store and indexes the steps. Throws std::runtime_error (store) or
   /// std::invalid_argument (a step that can not run) naming the file.
-  Host(registration::Registration registration, PluginFactory& factory, HostOptions options = {});
+  Host(registration::Registration registration, pipeline::PluginFactory& factory,
+       HostOptions options = {});
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
   /// Runs one operation on the calling thread.
-  OperationResponse execute(const OperationRequest& request);
+  pipeline::OperationResponse execute(const pipeline::OperationRequest& request);
   /// Reads a JSON request (docs/REQUESTS.md) and runs it. A request that cannot be read is not
   /// run: the response has outcome invalid_request and an error naming the JSON path.
-  OperationResponse execute(std::string_view request_json);
+  pipeline::OperationResponse execute(std::string_view request_json);
 
-  Pipeline& pipeline() noexcept { return *pipeline_; }
-  RecordStore& store() noexcept { return *store_; }
+  pipeline::Pipeline& pipeline() noexcept { return *pipeline_; }
+  store::RecordStore& store() noexcept { return *store_; }
 
  private:
-  std::unique_ptr<RecordStore> store_;
-  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<store::RecordStore> store_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
 };
 
 }  // namespace stepline::host

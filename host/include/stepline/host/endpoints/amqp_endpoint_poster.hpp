@@ -11,7 +11,7 @@
 
 #include <stepline/host/amqp/backend.hpp>
 #include <stepline/host/amqp/target.hpp>
-#include <stepline/host/endpoint_poster.hpp>
+#include <stepline/host/endpoints/endpoint_poster.hpp>
 #include <stepline/host/metrics/observer.hpp>
 
 namespace stepline::host::endpoints {

@@ -11,7 +11,7 @@
 #include <proton/message.hpp>
 
 #include <stepline/execution_context.hpp>
-#include <stepline/host/endpoint_poster.hpp>
+#include <stepline/host/endpoints/endpoint_poster.hpp>
 #include <stepline/registration/model.hpp>
 
 namespace stepline::host::endpoints {

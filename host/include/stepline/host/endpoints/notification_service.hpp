@@ -12,7 +12,7 @@
 #include <stepline/registration/model.hpp>
 #include <stepline/services.hpp>
 
-#include <stepline/host/endpoint_poster.hpp>
+#include <stepline/host/endpoints/endpoint_poster.hpp>
 
 namespace stepline::host::endpoints {
 

@@ -25,7 +25,7 @@ class Family;
 
 namespace stepline::host {
 class Host;
-namespace jobs {
+namespace store {
 class JobStore;
 }
 }  // namespace stepline::host
@@ -46,7 +46,7 @@ struct IntakeServices {
   /// What /metrics exposes; null = no metrics route.
   prometheus::Registry* metrics = nullptr;
   /// The job store the jobs page and API read and change; null = no jobs routes.
-  jobs::JobStore* jobs = nullptr;
+  store::JobStore* jobs = nullptr;
 };
 
 class Intake final : public ::stepline::http::Handler {

@@ -15,7 +15,7 @@
 #include <stepline/plugin.hpp>
 #include <stepline/registration/model.hpp>
 
-namespace stepline::host {
+namespace stepline::host::catalog {
 class PluginCatalog;
 }
 
@@ -64,6 +64,7 @@ class IsolatedPlugin final : public Plugin {
 
 /// The plug-in for `step`: an IsolatedPlugin when the step asks for `isolation: process`, else
 /// the catalog's in-process instance. Throws like PluginCatalog::create for an unknown type.
-std::shared_ptr<Plugin> create_plugin(const PluginCatalog& catalog, const registration::Step& step);
+std::shared_ptr<Plugin> create_plugin(const catalog::PluginCatalog& catalog,
+                                      const registration::Step& step);
 
 }  // namespace stepline::host::isolation

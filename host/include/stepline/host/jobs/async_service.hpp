@@ -19,19 +19,15 @@
 #include <thread>
 #include <vector>
 
-#include <stepline/host/endpoint_poster.hpp>
-#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/endpoints/endpoint_poster.hpp>
 #include <stepline/host/jobs/retry_schedule.hpp>
-#include <stepline/host/pipeline.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
+#include <stepline/host/store/job_store.hpp>
+#include <stepline/host/store/wal_checkpointer.hpp>
 #include <stepline/registration/model.hpp>
-
-namespace stepline::host {
-class Host;
-}
 
 namespace stepline::host::jobs {
 
-class WalCheckpointer;
 class StoreOutage;
 class Backoff;
 
@@ -54,7 +50,7 @@ struct AsyncServiceOptions {
   std::chrono::microseconds linger{std::chrono::milliseconds(2)};
   /// The job store's and the checkpointer's; nullopt = the pipeline's record store's (which is
   /// the registration's host.durability unless the host was opened with another).
-  std::optional<Durability> durability;
+  std::optional<store::Durability> durability;
   /// A job whose attempts took the host down this many times fails; 0 = the registration's
   /// host.async_crash_limit.
   int crash_limit = 0;
@@ -67,23 +63,21 @@ struct AsyncServiceOptions {
 struct AsyncServiceStats {
   std::uint64_t succeeded = 0;
   std::uint64_t failed = 0;
-  std::uint64_t retries = 0;   ///< attempts that ended Waiting for another
-  std::uint64_t canceled = 0;  ///< attempts that ended with the job canceled
-  std::uint64_t released = 0;  ///< jobs handed back to Ready without an attempt (shutdown)
-  std::uint64_t lost = 0;      ///< results not written because another process took the job
+  std::uint64_t retries = 0;    ///< attempts that ended Waiting for another
+  std::uint64_t canceled = 0;   ///< attempts that ended with the job canceled
+  std::uint64_t released = 0;   ///< jobs handed back to Ready without an attempt (shutdown)
+  std::uint64_t lost = 0;       ///< results not written because another process took the job
   std::uint64_t timed_out = 0;  ///< in-process plug-in jobs failed for not returning in time
   std::uint64_t abandoned = 0;  ///< worker threads left behind in such plug-ins (and replaced)
   std::uint64_t crashed = 0;    ///< jobs failed because the host died while they ran
 };
 
-class AsyncService : private JobHandoff {
+class AsyncService : private store::JobHandoff {
  public:
   /// Runs jobs of `pipeline`'s registration from the database `database`. Without a poster only
   /// plug-in jobs are taken; endpoint jobs wait for a service that has one.
-  AsyncService(Pipeline& pipeline, const std::filesystem::path& database, EndpointPoster* poster,
-               AsyncServiceOptions options = {});
-  /// The same for a host's pipeline and record store.
-  AsyncService(Host& host, EndpointPoster* poster, AsyncServiceOptions options = {});
+  AsyncService(pipeline::Pipeline& pipeline, const std::filesystem::path& database,
+               endpoints::EndpointPoster* poster, AsyncServiceOptions options = {});
   /// Stops with stop()'s default grace.
   ~AsyncService();
   AsyncService(const AsyncService&) = delete;
@@ -108,11 +102,11 @@ class AsyncService : private JobHandoff {
   std::string outage() const;
 
   AsyncServiceStats stats() const;
-  JobStore& store() noexcept { return store_; }
+  store::JobStore& store() noexcept { return store_; }
   /// "host:pid:nonce", the lease owner written on the jobs this service holds.
   const std::string& owner() const noexcept { return owner_; }
   /// What the job store's commits and the checkpointer sync for.
-  Durability durability() const noexcept { return store_.durability(); }
+  store::Durability durability() const noexcept { return store_.durability(); }
 
   /// Worker threads of every service of this process still inside a plug-in that did not
   /// return in time. While there are any, the process must not run its static destructors (they
@@ -131,7 +125,7 @@ class AsyncService : private JobHandoff {
   void start_worker(std::shared_ptr<Batch> resumed, std::size_t from);
   void work(std::shared_ptr<Worker> self, std::shared_ptr<Batch> resumed, std::size_t from);
   std::shared_ptr<Batch> next_batch(Backoff& backoff);
-  std::vector<SystemJob> take_due(Backoff& backoff);
+  std::vector<store::SystemJob> take_due(Backoff& backoff);
   /// Runs the batch from plug-in job `from` on; false when the worker was abandoned meanwhile
   /// (it must then return at once, touching nothing of the service).
   bool run(Worker& self, const std::shared_ptr<Batch>& batch, std::size_t from);
@@ -144,16 +138,16 @@ class AsyncService : private JobHandoff {
   std::size_t recover();
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   bool past_deadline() const;
-  void record(std::vector<JobResult>& results);
+  void record(std::vector<store::JobResult>& results);
   // JobHandoff, called by the pipeline's record store in and after operations' commits.
-  bool claim(SystemJob& job) override;
-  void committed(std::vector<SystemJob> jobs) override;
+  bool claim(store::SystemJob& job) override;
+  void committed(std::vector<store::SystemJob> jobs) override;
   void abandoned(std::size_t count) override;
 
-  Pipeline& pipeline_;
-  EndpointPoster* poster_;
+  pipeline::Pipeline& pipeline_;
+  endpoints::EndpointPoster* poster_;
   AsyncServiceOptions options_;
-  JobStore store_;
+  store::JobStore store_;
   std::string owner_;
 
   std::atomic<bool> stopping_{false};
@@ -166,13 +160,13 @@ class AsyncService : private JobHandoff {
   std::vector<std::shared_ptr<Worker>> workers_;  ///< under workers_mutex_
   std::shared_ptr<WorkerSlots> slots_;
   std::thread supervisor_;
-  std::unique_ptr<WalCheckpointer> checkpointer_;
+  std::unique_ptr<store::WalCheckpointer> checkpointer_;
   std::unique_ptr<StoreOutage> outage_;
   bool started_ = false;
 
   // The hand-off: jobs taken from commits (under wake_mutex_), and how many are taken and not
   // yet finished (the window).
-  std::deque<SystemJob> handed_;
+  std::deque<store::SystemJob> handed_;
   std::atomic<std::size_t> in_hand_{0};
   std::atomic<bool> overflowed_{false};  ///< a job did not fit the window: look in the database
 

@@ -5,12 +5,12 @@
 
 #include <string>
 
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 namespace stepline::host::jobs {
 
 /// `context_json`, when given, is written as the job's "context" (with "contextSize", the size
 /// of the stored one): the stored context itself, or a copy with secrets masked.
-std::string job_json(const SystemJob& job, const std::string* context_json = nullptr);
+std::string job_json(const store::SystemJob& job, const std::string* context_json = nullptr);
 
 }  // namespace stepline::host::jobs

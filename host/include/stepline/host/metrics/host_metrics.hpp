@@ -18,7 +18,7 @@
 #include <stepline/host/metrics/observer.hpp>
 #include <stepline/prometheus/registry.hpp>
 
-namespace stepline::host {
+namespace stepline::host::catalog {
 class PluginCatalog;
 }
 
@@ -36,7 +36,8 @@ class HostMetrics final : public Observer {
   /// Adds the host's families to `registry`, which must outlive this.
   explicit HostMetrics(prometheus::Registry& registry);
 
-  void operation_finished(const OperationRequest& request, const OperationResponse& response,
+  void operation_finished(const pipeline::OperationRequest& request,
+                          const pipeline::OperationResponse& response,
                           std::chrono::nanoseconds took) noexcept override;
   void step_finished(const registration::Step& step, bool ok,
                      std::chrono::nanoseconds took) noexcept override;
@@ -44,11 +45,11 @@ class HostMetrics final : public Observer {
                      std::chrono::nanoseconds took) noexcept override;
 
   /// Counts what the catalog did with each library (at start, and after each reload).
-  void plugins_loaded(const PluginCatalog& catalog);
+  void plugins_loaded(const catalog::PluginCatalog& catalog);
   /// Counts a registration reload's result.
   void registration_reloaded(bool ok);
   /// Reads these when scraped: jobs by status, the async service's attempts, the AMQP backend.
-  void watch(std::function<std::map<jobs::JobStatus, std::size_t>()> jobs_by_status,
+  void watch(std::function<std::map<store::JobStatus, std::size_t>()> jobs_by_status,
              std::function<jobs::AsyncServiceStats()> attempts,
              std::function<amqp::BackendStats()> backend);
 

@@ -12,8 +12,10 @@ struct Step;
 }
 
 namespace stepline::host {
+namespace pipeline {
 struct OperationRequest;
 struct OperationResponse;
+}  // namespace pipeline
 namespace amqp {
 struct Outcome;
 }
@@ -25,8 +27,8 @@ class Observer {
  public:
   virtual ~Observer() = default;
   /// A top-level operation finished, whatever its outcome.
-  virtual void operation_finished(const OperationRequest& request,
-                                  const OperationResponse& response,
+  virtual void operation_finished(const pipeline::OperationRequest& request,
+                                  const pipeline::OperationResponse& response,
                                   std::chrono::nanoseconds took) noexcept = 0;
   /// A step ran: a synchronous step of an operation, or an asynchronous plug-in step's job.
   /// `ok` is false when it threw.

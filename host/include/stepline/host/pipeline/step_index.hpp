@@ -11,7 +11,7 @@
 
 #include <stepline/registration/model.hpp>
 
-namespace stepline::host {
+namespace stepline::host::pipeline {
 
 /// One enabled step, with what the pipeline needs at hand for every run.
 struct IndexedStep {
@@ -57,4 +57,4 @@ class StepIndex {
   std::unordered_map<std::string, MessageSteps, Hash, std::equal_to<>> by_message_;
 };
 
-}  // namespace stepline::host
+}  // namespace stepline::host::pipeline

@@ -1,4 +1,4 @@
-#include <stepline/host/child_process.hpp>
+#include <stepline/host/process/child_process.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace stepline::host {
+namespace stepline::host::process {
 namespace {
 
 [[noreturn]] void throw_errno(int error, const std::string& what) {
@@ -248,4 +248,4 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
   return result;
 }
 
-}  // namespace stepline::host
+}  // namespace stepline::host::process

@@ -13,7 +13,7 @@
 
 #include <stepline/plugin_abi.h>
 
-namespace stepline::host {
+namespace stepline::host::catalog {
 
 struct PluginTypeDescription {
   std::string name;
@@ -63,4 +63,4 @@ std::string to_json(const LibraryDescription& description);
 /// Throws std::runtime_error on text that is not a descriptor written by to_json.
 LibraryDescription library_description_from_json(std::string_view json);
 
-}  // namespace stepline::host
+}  // namespace stepline::host::catalog

@@ -11,9 +11,9 @@
 namespace stepline::host {
 
 /// Serves the pipeline's plug-in instances from the catalog's loaded libraries.
-class ConfiguredHost::CatalogFactory final : public PluginFactory {
+class ConfiguredHost::CatalogFactory final : public pipeline::PluginFactory {
  public:
-  explicit CatalogFactory(const PluginCatalog& catalog) : catalog_(catalog) {}
+  explicit CatalogFactory(const catalog::PluginCatalog& catalog) : catalog_(catalog) {}
   std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
                                  const std::string& secure) override {
     return catalog_.create(type, unsecure, secure);
@@ -23,7 +23,7 @@ class ConfiguredHost::CatalogFactory final : public PluginFactory {
   }
 
  private:
-  const PluginCatalog& catalog_;
+  const catalog::PluginCatalog& catalog_;
 };
 
 ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
@@ -32,13 +32,13 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
   log::configure(r.host.log_level, r.host.log_format);
   for (const auto& warning : r.warnings) log::warn("{}", warning.str());
 
-  catalog_ = std::make_unique<PluginCatalog>(CatalogSettings::from(r));
+  catalog_ = std::make_unique<catalog::PluginCatalog>(catalog::CatalogSettings::from(r));
   auto missing = registration::check_plugin_types(r, catalog_->type_names());
   if (!missing.empty()) {
     std::string message;
     for (const auto& problem : missing) message += problem.str() + "\n";
     for (const auto& library : catalog_->libraries())
-      if (library.status == LibraryStatus::refused)
+      if (library.status == catalog::LibraryStatus::refused)
         message += "note: refused " + library.reason + "\n";
     message.pop_back();
     throw std::runtime_error(message);

@@ -18,10 +18,10 @@
 #include <stepline/services.hpp>
 
 #include <stepline/host/metrics/observer.hpp>
-#include <stepline/host/plugin_factory.hpp>
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/pipeline/plugin_factory.hpp>
+#include <stepline/host/store/record_store.hpp>
 
-namespace stepline::host {
+namespace stepline::host::pipeline {
 
 /// Error codes the host reports (Dataverse's values where one exists).
 namespace error_code {
@@ -88,8 +88,9 @@ class Pipeline {
   /// Indexes the registration's steps. `notification` posts sync endpoint steps and serves
   /// plug-ins' notification(); without one those fail with a message saying so. `observer`, when
   /// given, hears of every top-level operation and every step as they finish (metrics).
-  Pipeline(registration::Registration registration, PluginFactory& factory, RecordStore& store,
-           NotificationService* notification = nullptr, metrics::Observer* observer = nullptr);
+  Pipeline(registration::Registration registration, PluginFactory& factory,
+           store::RecordStore& store, NotificationService* notification = nullptr,
+           metrics::Observer* observer = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -114,7 +115,7 @@ class Pipeline {
   void load(registration::Registration registration);
 
   /// The record store its operations write (and queue their jobs in).
-  RecordStore& store() noexcept { return store_; }
+  store::RecordStore& store() noexcept { return store_; }
 
   /// The registration in use.
   std::shared_ptr<const registration::Registration> registration() const;
@@ -130,10 +131,10 @@ class Pipeline {
                           ParameterCollection inputs);
 
   PluginFactory& factory_;
-  RecordStore& store_;
+  store::RecordStore& store_;
   NotificationService* notification_;
   metrics::Observer* observer_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
 };
 
-}  // namespace stepline::host
+}  // namespace stepline::host::pipeline

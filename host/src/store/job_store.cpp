@@ -1,19 +1,19 @@
-#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/store/job_store.hpp>
 
 #include <algorithm>
 
 #include <stepline/text.hpp>
 
-#include "../store/job_row.hpp"
-#include "../store/sqlite.hpp"
+#include "job_row.hpp"
+#include "sqlite.hpp"
 
-namespace stepline::host::jobs {
+namespace stepline::host::store {
 namespace {
 
 using store::Statement;
 
 // As long as SQLite's busy timeout on the job store's connection.
-constexpr std::chrono::milliseconds write_wait{30000};
+constexpr std::chrono::milliseconds job_write_wait{30000};
 
 std::string iso(DateTime t) {
   return to_iso8601(t);
@@ -140,7 +140,7 @@ struct JobStore::Statements {
 class JobStore::WriteTransaction {
  public:
   explicit WriteTransaction(JobStore& store)
-      : turn_(*store.gate_, write_wait, store.file_),
+      : turn_(*store.gate_, job_write_wait, store.file_),
         db_(store.db_),
         commit_(store.statements_->commit) {
     store.statements_->begin.run();
@@ -184,7 +184,7 @@ JobStore::~JobStore() {
 std::vector<SystemJob> JobStore::take(std::string_view owner, DateTime now, DateTime lease_until,
                                       std::size_t limit, bool with_endpoints) {
   std::lock_guard lock(mutex_);
-  store::GateTurn turn(*gate_, write_wait, file_);
+  store::GateTurn turn(*gate_, job_write_wait, file_);
   auto& s = (with_endpoints ? statements_->take_all : statements_->take_plugins).start();
   s.bind(1, owner).bind(2, iso(lease_until)).bind(3, iso(now));
   s.bind(4, static_cast<long long>(limit));
@@ -246,7 +246,7 @@ std::vector<std::optional<JobStatus>> JobStore::finish(std::span<const JobResult
 
 std::size_t JobStore::renew(std::string_view owner, DateTime lease_until) {
   std::lock_guard lock(mutex_);
-  store::GateTurn turn(*gate_, write_wait, file_);
+  store::GateTurn turn(*gate_, job_write_wait, file_);
   auto& s = statements_->renew.start();
   s.bind(1, owner).bind(2, iso(lease_until));
   s.step();
@@ -256,7 +256,7 @@ std::size_t JobStore::renew(std::string_view owner, DateTime lease_until) {
 
 std::size_t JobStore::release(std::string_view owner) {
   std::lock_guard lock(mutex_);
-  store::GateTurn turn(*gate_, write_wait, file_);
+  store::GateTurn turn(*gate_, job_write_wait, file_);
   auto& s = statements_->release.start();
   s.bind(1, owner);
   s.step();
@@ -277,7 +277,7 @@ std::size_t JobStore::recover(DateTime now,
   for (const auto& owner : owners)
     if (owner_gone && owner_gone(owner)) recovered += release(owner);
   std::lock_guard lock(mutex_);
-  store::GateTurn turn(*gate_, write_wait, file_);
+  store::GateTurn turn(*gate_, job_write_wait, file_);
   auto& s = statements_->release_expired.start();
   s.bind(1, iso(now));
   s.step();
@@ -508,7 +508,7 @@ std::size_t JobStore::purge(JobStatus status, DateTime before) {
   std::size_t removed = 0;
   for (;;) {
     std::lock_guard lock(mutex_);
-    store::GateTurn turn(*gate_, write_wait, file_);
+    store::GateTurn turn(*gate_, job_write_wait, file_);
     auto& s = statements_->purge.start();
     s.bind(1, static_cast<long long>(codes_of(status).status_code)).bind(2, iso(before));
     s.step();
@@ -520,4 +520,4 @@ std::size_t JobStore::purge(JobStatus status, DateTime before) {
   return removed;
 }
 
-}  // namespace stepline::host::jobs
+}  // namespace stepline::host::store

@@ -16,15 +16,13 @@
 #include <mutex>
 #include <thread>
 
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 struct sqlite3;
 
 namespace stepline::host::store {
-class WriteGate;
-}
 
-namespace stepline::host::jobs {
+class WriteGate;
 
 class WalCheckpointer {
  public:
@@ -49,4 +47,4 @@ class WalCheckpointer {
   std::thread thread_;
 };
 
-}  // namespace stepline::host::jobs
+}  // namespace stepline::host::store

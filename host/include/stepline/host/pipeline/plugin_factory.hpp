@@ -8,7 +8,7 @@
 #include <stepline/plugin.hpp>
 #include <stepline/registration/model.hpp>
 
-namespace stepline::host {
+namespace stepline::host::pipeline {
 
 class PluginFactory {
  public:
@@ -27,4 +27,4 @@ class PluginFactory {
   }
 };
 
-}  // namespace stepline::host
+}  // namespace stepline::host::pipeline

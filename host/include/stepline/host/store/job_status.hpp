@@ -5,9 +5,9 @@
 #include <optional>
 #include <string_view>
 
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/record_store.hpp>
 
-namespace stepline::host::jobs {
+namespace stepline::host::store {
 
 enum class JobStatus {
   ready,        ///< 0/0  Ready, waiting for a worker
@@ -47,4 +47,4 @@ inline constexpr int endpoint_post = -2147204346;  // 0x80044306
 inline constexpr int plugin_lost = -2147220956;
 }  // namespace job_error
 
-}  // namespace stepline::host::jobs
+}  // namespace stepline::host::store

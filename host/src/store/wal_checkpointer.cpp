@@ -1,10 +1,10 @@
-#include "wal_checkpointer.hpp"
+#include <stepline/host/store/wal_checkpointer.hpp>
 
 #include <stepline/host/log.hpp>
 
-#include "../store/sqlite.hpp"
+#include "sqlite.hpp"
 
-namespace stepline::host::jobs {
+namespace stepline::host::store {
 
 WalCheckpointer::WalCheckpointer(const std::filesystem::path& database, Durability durability,
                                  std::chrono::milliseconds every)
@@ -53,4 +53,4 @@ void WalCheckpointer::checkpoint() {
     log::debug("async service: WAL checkpoint failed: {}", sqlite3_errmsg(db_));
 }
 
-}  // namespace stepline::host::jobs
+}  // namespace stepline::host::store

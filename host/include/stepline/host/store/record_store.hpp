@@ -24,11 +24,9 @@
 
 struct sqlite3;
 
-namespace stepline::host {
+namespace stepline::host::store {
 
-namespace store {
 class WriteGate;
-}
 
 /// A Retrieve, Update or Delete named a record that does not exist.
 class RecordNotFound : public std::runtime_error {
@@ -80,7 +78,7 @@ struct SystemJob {
   /// Jobs that must run one at a time in creation order share a key ("account:<id>" for an
   /// endpoint with `order: per-record`); empty = no ordering.
   std::string ordering_key;
-  // Kept by the async service (host/include/stepline/host/jobs/job_store.hpp):
+  // Kept by the async service (host/include/stepline/host/store/job_store.hpp):
   long long sequence = 0;  ///< creation order, assigned when the row is written
   std::optional<DateTime> started_on;
   std::optional<DateTime> completed_on;
@@ -256,4 +254,4 @@ class RecordStore {
   std::map<std::uint64_t, Failure> failed_groups_;
 };
 
-}  // namespace stepline::host
+}  // namespace stepline::host::store

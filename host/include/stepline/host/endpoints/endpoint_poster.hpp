@@ -12,7 +12,7 @@
 #include <stepline/host/amqp/outcome.hpp>
 #include <stepline/registration/model.hpp>
 
-namespace stepline::host {
+namespace stepline::host::endpoints {
 
 struct PostOptions {
   /// Event Hubs partition key / Service Bus session id; empty = the endpoint's own rule
@@ -34,4 +34,4 @@ class EndpointPoster {
                                           const PostOptions& options = {}) = 0;
 };
 
-}  // namespace stepline::host
+}  // namespace stepline::host::endpoints

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include <stepline/host/plugin_descriptor.hpp>
+#include <stepline/host/catalog/plugin_descriptor.hpp>
 #include <stepline/plugin.hpp>
 #include <stepline/registration/model.hpp>
 
@@ -20,7 +20,7 @@ namespace boost::dll {
 class shared_library;
 }
 
-namespace stepline::host {
+namespace stepline::host::catalog {
 
 struct CatalogSettings {
   /// Every `*.so` directly in this folder is a candidate; empty = only the listed libraries.
@@ -118,4 +118,4 @@ class PluginCatalog {
   std::map<std::filesystem::path, LoadedLibrary> loaded_;  ///< by original file
 };
 
-}  // namespace stepline::host
+}  // namespace stepline::host::catalog

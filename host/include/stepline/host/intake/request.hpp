@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include <stepline/host/pipeline.hpp>
+#include <stepline/host/pipeline/pipeline.hpp>
 
-namespace stepline::host {
+namespace stepline::host::intake {
 
 /// A request that cannot be read. what() starts with the JSON path of the offending field
 /// ("target.attributes.revenue: …"); path() returns it alone.
@@ -23,9 +23,9 @@ class RequestError : public std::invalid_argument {
 
 /// Reads one request: {"message":"Update","target":{…},"parameters":{…},"userId":"…",…}.
 /// Throws RequestError.
-OperationRequest parse_request(std::string_view json);
+pipeline::OperationRequest parse_request(std::string_view json);
 
 /// The response as one line of JSON: outcome, ids, output parameters, traces and the error.
-std::string write_response(const OperationResponse& response);
+std::string write_response(const pipeline::OperationResponse& response);
 
-}  // namespace stepline::host
+}  // namespace stepline::host::intake

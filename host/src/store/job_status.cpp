@@ -1,8 +1,8 @@
-#include <stepline/host/jobs/job_status.hpp>
+#include <stepline/host/store/job_status.hpp>
 
 #include <array>
 
-namespace stepline::host::jobs {
+namespace stepline::host::store {
 namespace {
 
 struct Row {
@@ -48,4 +48,4 @@ std::optional<JobStatus> parse_status(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-}  // namespace stepline::host::jobs
+}  // namespace stepline::host::store

@@ -2,7 +2,7 @@
 // before anything else; a program embedding the host library may call the same function.
 #pragma once
 
-namespace stepline::host {
+namespace stepline::host::process {
 
 /// Keeps up to 1 MiB of freed memory at the top of each malloc arena instead of returning it to
 /// the kernel at once. Every operation thread allocates and frees its context, its frozen jobs'
@@ -15,4 +15,4 @@ namespace stepline::host {
 /// it (GLIBC_TUNABLES=glibc.malloc.trim_threshold=...). Call once, early, before threads start.
 void tune_allocator();
 
-}  // namespace stepline::host
+}  // namespace stepline::host::process

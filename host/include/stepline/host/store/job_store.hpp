@@ -19,16 +19,14 @@
 #include <string_view>
 #include <vector>
 
-#include <stepline/host/jobs/job_status.hpp>
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/job_status.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 struct sqlite3;
 
 namespace stepline::host::store {
-class WriteGate;
-}
 
-namespace stepline::host::jobs {
+class WriteGate;
 
 /// What an attempt came to, written back by JobStore::finish.
 struct JobResult {
@@ -172,4 +170,4 @@ class JobStore {
   std::mutex mutex_;
 };
 
-}  // namespace stepline::host::jobs
+}  // namespace stepline::host::store

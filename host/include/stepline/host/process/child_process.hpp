@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace stepline::host {
+namespace stepline::host::process {
 
 struct ChildResult {
   bool timed_out = false;  ///< the deadline passed and the child was killed
@@ -75,4 +75,4 @@ class ChildProcess {
   ChildEnd end_;
 };
 
-}  // namespace stepline::host
+}  // namespace stepline::host::process

@@ -1,12 +1,12 @@
-// Process-wide settings for a program that runs the host (stepline/host/process.hpp).
-#include <stepline/host/process.hpp>
+// Process-wide settings for a program that runs the host (stepline/host/process/allocator.hpp).
+#include <stepline/host/process/allocator.hpp>
 
 #include <malloc.h>
 
 #include <cstdlib>
 #include <string_view>
 
-namespace stepline::host {
+namespace stepline::host::process {
 
 void tune_allocator() {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
@@ -20,4 +20,4 @@ void tune_allocator() {
   mallopt(M_MMAP_THRESHOLD, 512 << 10);
 }
 
-}  // namespace stepline::host
+}  // namespace stepline::host::process

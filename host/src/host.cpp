@@ -1,0 +1,44 @@
+#include <stepline/host/host.hpp>
+
+#include <stepline/host/intake/request.hpp>
+
+namespace stepline::host {
+namespace {
+
+std::filesystem::path database_of(const registration::Registration& r, const HostOptions& options) {
+  if (!options.database.empty()) return options.database;
+  auto folder = r.host.data_folder.empty() ? std::filesystem::path("data") : r.host.data_folder;
+  return folder / "stepline.db";
+}
+
+}  // namespace
+
+Host::Host(registration::Registration registration, pipeline::PluginFactory& factory,
+           HostOptions options)
+    : store_(std::make_unique<store::RecordStore>(
+          database_of(registration, options),
+          options.durability.value_or(registration.host.durability))),
+      pipeline_(std::make_unique<pipeline::Pipeline>(std::move(registration), factory, *store_,
+                                                     options.notification, options.observer)) {}
+
+Host::~Host() = default;
+
+pipeline::OperationResponse Host::execute(const pipeline::OperationRequest& request) {
+  return pipeline_->execute(request);
+}
+
+pipeline::OperationResponse Host::execute(std::string_view request_json) {
+  pipeline::OperationRequest request;
+  try {
+    request = intake::parse_request(request_json);
+  } catch (const intake::RequestError& e) {
+    pipeline::OperationResponse response;
+    response.outcome = pipeline::Outcome::invalid_request;
+    response.error_message = e.what();
+    response.error_code = pipeline::error_code::invalid_argument;
+    return response;
+  }
+  return pipeline_->execute(request);
+}
+
+}  // namespace stepline::host
