@@ -22,21 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace stepline;
 
-class CatalogFactory final : public host::pipeline::PluginFactory {
- public:
-  explicit CatalogFactory(const host::catalog::PluginCatalog& catalog) : catalog_(catalog) {}
-  std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
-                                 const std::string& secure) override {
-    return catalog_.create(type, unsecure, secure);
-  }
-  std::shared_ptr<Plugin> create_for(const registration::Step& step) override {
-    return host::isolation::create_plugin(catalog_, step);
-  }
-
- private:
-  const host::catalog::PluginCatalog& catalog_;
-};
-
 struct Rig {
   explicit Rig(IsolationMode isolation) {
     std::string pattern = (fs::temp_directory_path() / "stepline-bench-XXXXXX").string();
@@ -46,7 +31,7 @@ struct Rig {
     settings.plugins.push_back({fs::path(BENCH_PLUGIN), std::nullopt, {}});
     settings.scanner = fs::path(STEPLINE_PROGRAM);
     catalog = std::make_unique<host::catalog::PluginCatalog>(settings);
-    factory = std::make_unique<CatalogFactory>(*catalog);
+    factory = std::make_unique<host::isolation::CatalogPlugins>(*catalog);
     store = std::make_unique<host::store::RecordStore>(folder / "stepline.db");
     registration::Registration r;
     registration::Step s;
@@ -82,7 +67,7 @@ struct Rig {
 
   fs::path folder;
   std::unique_ptr<host::catalog::PluginCatalog> catalog;
-  std::unique_ptr<CatalogFactory> factory;
+  std::unique_ptr<host::isolation::CatalogPlugins> factory;
   std::unique_ptr<host::store::RecordStore> store;
   std::unique_ptr<host::pipeline::Pipeline> pipeline;
 };

@@ -10,22 +10,6 @@
 
 namespace stepline::host {
 
-/// Serves the pipeline's plug-in instances from the catalog's loaded libraries.
-class ConfiguredHost::CatalogFactory final : public pipeline::PluginFactory {
- public:
-  explicit CatalogFactory(const catalog::PluginCatalog& catalog) : catalog_(catalog) {}
-  std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
-                                 const std::string& secure) override {
-    return catalog_.create(type, unsecure, secure);
-  }
-  std::shared_ptr<Plugin> create_for(const registration::Step& step) override {
-    return isolation::create_plugin(catalog_, step);
-  }
-
- private:
-  const catalog::PluginCatalog& catalog_;
-};
-
 ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
                                HostOptions options) {
   registration::Registration r = registration::load(registration_file);
@@ -43,7 +27,7 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file,
     message.pop_back();
     throw std::runtime_error(message);
   }
-  factory_ = std::make_unique<CatalogFactory>(*catalog_);
+  factory_ = std::make_unique<isolation::CatalogPlugins>(*catalog_);
   if (!r.endpoints.empty() && !options.notification) {
     for (const auto& endpoint : r.endpoints)
       if (auto problem = endpoints::partition_key_problem(endpoint); !problem.empty())

@@ -39,17 +39,12 @@ class TempFolder {
   fs::path path_;
 };
 
-/// The catalog's factory as ConfiguredHost builds it, with the scanner (and so the worker
-/// program) taken from the build tree.
-class CatalogFactory final : public host::pipeline::PluginFactory {
+/// The catalog's plug-ins as ConfiguredHost serves them, keeping the isolated ones at hand.
+class CatalogFactory final : public host::isolation::CatalogPlugins {
  public:
-  explicit CatalogFactory(const host::catalog::PluginCatalog& catalog) : catalog_(catalog) {}
-  std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
-                                 const std::string& secure) override {
-    return catalog_.create(type, unsecure, secure);
-  }
+  using CatalogPlugins::CatalogPlugins;
   std::shared_ptr<Plugin> create_for(const registration::Step& step) override {
-    auto plugin = host::isolation::create_plugin(catalog_, step);
+    auto plugin = CatalogPlugins::create_for(step);
     if (auto* isolated = dynamic_cast<host::isolation::IsolatedPlugin*>(plugin.get()))
       isolated_[step.name] = isolated;
     return plugin;
@@ -57,7 +52,6 @@ class CatalogFactory final : public host::pipeline::PluginFactory {
   host::isolation::IsolatedPlugin* isolated(const std::string& step) { return isolated_.at(step); }
 
  private:
-  const host::catalog::PluginCatalog& catalog_;
   std::map<std::string, host::isolation::IsolatedPlugin*> isolated_;
 };
 

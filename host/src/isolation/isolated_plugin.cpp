@@ -232,4 +232,13 @@ std::shared_ptr<Plugin> create_plugin(const catalog::PluginCatalog& catalog,
   return std::make_shared<IsolatedPlugin>(std::move(spec));
 }
 
+std::shared_ptr<Plugin> CatalogPlugins::create(const std::string& type, const std::string& unsecure,
+                                               const std::string& secure) {
+  return catalog_.create(type, unsecure, secure);
+}
+
+std::shared_ptr<Plugin> CatalogPlugins::create_for(const registration::Step& step) {
+  return create_plugin(catalog_, step);
+}
+
 }  // namespace stepline::host::isolation

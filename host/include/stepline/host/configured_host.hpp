@@ -40,9 +40,8 @@ class ConfiguredHost {
   amqp::Backend* backend() noexcept { return backend_.get(); }
 
  private:
-  class CatalogFactory;
   std::unique_ptr<catalog::PluginCatalog> catalog_;
-  std::unique_ptr<CatalogFactory> factory_;
+  std::unique_ptr<pipeline::PluginFactory> factory_;
   // Declared before the host so that they outlive it: its steps post through them.
   std::unique_ptr<amqp::Backend> backend_;
   std::unique_ptr<endpoints::EndpointPoster> poster_;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <stepline/host/pipeline/plugin_factory.hpp>
 #include <stepline/plugin.hpp>
 #include <stepline/registration/model.hpp>
 
@@ -66,5 +67,19 @@ class IsolatedPlugin final : public Plugin {
 /// the catalog's in-process instance. Throws like PluginCatalog::create for an unknown type.
 std::shared_ptr<Plugin> create_plugin(const catalog::PluginCatalog& catalog,
                                       const registration::Step& step);
+
+/// The pipeline's plug-ins from a catalog's loaded libraries, each step's in the host process or
+/// in worker processes as it is registered (create_plugin()). The catalog must outlive it.
+class CatalogPlugins : public pipeline::PluginFactory {
+ public:
+  explicit CatalogPlugins(const catalog::PluginCatalog& catalog) : catalog_(catalog) {}
+
+  std::shared_ptr<Plugin> create(const std::string& type, const std::string& unsecure,
+                                 const std::string& secure) override;
+  std::shared_ptr<Plugin> create_for(const registration::Step& step) override;
+
+ private:
+  const catalog::PluginCatalog& catalog_;
+};
 
 }  // namespace stepline::host::isolation
