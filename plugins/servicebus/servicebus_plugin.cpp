@@ -15,21 +15,15 @@
 #include <string_view>
 
 #include <stepline/plugin.hpp>
+#include <stepline/text.hpp>
 
 namespace {
-
-std::string trimmed(std::string_view text) {
-  constexpr std::string_view space = " \t\r\n";
-  auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos) return {};
-  return std::string(text.substr(first, text.find_last_not_of(space) - first + 1));
-}
 
 class ServiceBusPlugin : public stepline::Plugin {
  public:
   ServiceBusPlugin(std::string unsecure, std::string secure)
       : Plugin(std::move(unsecure), std::move(secure)),
-        endpoint_(trimmed(unsecure_configuration())) {
+        endpoint_(stepline::text::trim(unsecure_configuration())) {
     if (endpoint_.empty())
       throw stepline::InvalidPluginExecution(
           "Stepline.ServiceBusPlugin needs the name of a service endpoint: set the step's "

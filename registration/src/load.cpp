@@ -12,6 +12,8 @@
 #include <numeric>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include <stepline/azure/connection_string.hpp>
 #include <stepline/duration.hpp>
 #include <stepline/format/format.hpp>
@@ -56,19 +58,6 @@ bool read_text(const fs::path& path, std::string& text) {
   content << in.rdbuf();
   text = std::move(content).str();
   return !in.bad();
-}
-
-bool same_but_case(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
-std::string hex_byte(char c) {
-  constexpr char digits[] = "0123456789ABCDEF";
-  const auto b = static_cast<unsigned char>(c);
-  return {digits[b >> 4], digits[b & 15]};
 }
 
 /// Calls `repeat(item, first)` for each of `count` items whose key (`key_of(item)`) an item
@@ -188,7 +177,7 @@ class Loader {
         input::TextPosition at = input::position_of(text, bad);
         problems_.error(
             {file, static_cast<int>(at.line), static_cast<int>(at.column)},
-            "the file is not UTF-8 here (byte 0x" + hex_byte(text[bad]) + "); save it as UTF-8");
+            "the file is not UTF-8 here (byte 0x" + fmt::format("{:02X}", static_cast<unsigned char>(text[bad])) + "); save it as UTF-8");
         return;
       }
     }
@@ -769,7 +758,7 @@ class Loader {
       if (auto v = m.text("message")) {
         s.message = *v;
         for (auto known : well_known_messages)
-          if (known != *v && same_but_case(known, *v))
+          if (known != *v && text::iequals(known, *v))
             problems_.error(m.where("message"), "message: names are case-sensitive; write " +
                                                     std::string(known) + " instead of " + *v);
       }

@@ -13,6 +13,7 @@
 #include <stepline/host/jobs/retry_schedule.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/host/store/job_status.hpp>
+#include <stepline/text.hpp>
 
 #include "odata.hpp"
 #include "web_api.hpp"
@@ -21,19 +22,13 @@ namespace stepline::host::http {
 namespace {
 
 using store::JobStatus;
+using text::lower;
 using Json = rapidjson::Value;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr std::string_view prefix = "/stepline/v1/jobs";
 constexpr std::size_t default_page = 50, largest_page = 500;
 constexpr std::string_view masked = "***";
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool secret_name(std::string_view name) {
   static constexpr std::array parts = {"password",

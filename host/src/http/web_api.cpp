@@ -6,6 +6,7 @@
 
 #include <stepline/host/intake/request.hpp>
 #include <stepline/host/log.hpp>
+#include <stepline/text.hpp>
 
 #include "odata.hpp"
 #include "trace_context.hpp"
@@ -13,13 +14,9 @@
 namespace stepline::host::http {
 namespace {
 
-constexpr std::string_view odata_version = "4.0";
+using text::trim;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+constexpr std::string_view odata_version = "4.0";
 
 /// Whether the Prefer header asks for `preference`: a whole item ("return=representation") or,
 /// given a bare name, any value of it ("odata.include-annotations").

@@ -6,6 +6,7 @@
 #include <stepline/format/json.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/host/pipeline/step_index.hpp>
+#include <stepline/text.hpp>
 
 namespace stepline::host::pipeline {
 
@@ -86,14 +87,10 @@ struct Pipeline::Caller {
 
 namespace {
 
+using text::trim;
+
 constexpr const char* bypass_parameter = "BypassBusinessLogicExecution";
 constexpr const char* bypass_steps_parameter = "BypassBusinessLogicExecutionStepIds";
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
 
 template <class F>
 void for_each_item(std::string_view list, F&& f) {
