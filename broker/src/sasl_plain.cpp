@@ -4,9 +4,11 @@
 // Cyrus would check passwords against sasldb. Because the interface may change between Proton
 // releases, broker/CMakeLists.txt refuses to configure against a Proton version this file was
 // not written for.
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include <proton/object.h>
 #include <proton/sasl_plugin.h>
 
 #include "auth.hpp"
@@ -31,7 +33,22 @@ bool init_client(pn_transport_t*) {
 }
 void prepare_write(pn_transport_t*) {}
 
+PN_HANDLE(SELECTED_MECHANISM)
+
+// Proton 0.37 copies each sasl-init's mechanism into the transport and, on a second sasl-init
+// (which it also takes after the AMQP header), overwrites the pointer without freeing the first:
+// a peer could leak up to a frame's size per frame. Proton passes its copy here and frees only
+// the last one with the transport, so the one it forgot is freed here.
+void free_replaced_mechanism(pn_transport_t* t, const char* mechanism) {
+  pn_record_t* record = pn_transport_attachments(t);
+  pn_record_def(record, SELECTED_MECHANISM, PN_VOID);
+  auto* previous = static_cast<char*>(pn_record_get(record, SELECTED_MECHANISM));
+  if (previous && previous != mechanism) std::free(previous);
+  pn_record_set(record, SELECTED_MECHANISM, const_cast<char*>(mechanism));
+}
+
 void process_init(pn_transport_t* t, const char* mechanism, const pn_bytes_t* recv) {
+  free_replaced_mechanism(t, mechanism);
   // Proton keeps the user name pointer: pass storage that outlives the transport.
   const char* user = nullptr;
   if (std::strcmp(mechanism, "ANONYMOUS") == 0) {
