@@ -5,8 +5,8 @@
 // releases, broker/CMakeLists.txt refuses to configure against a Proton version this file was
 // not written for.
 #include <cstdlib>
-#include <cstring>
 #include <string>
+#include <string_view>
 
 #include <proton/object.h>
 #include <proton/sasl_plugin.h>
@@ -50,10 +50,12 @@ void free_replaced_mechanism(pn_transport_t* t, const char* mechanism) {
 void process_init(pn_transport_t* t, const char* mechanism, const pn_bytes_t* recv) {
   free_replaced_mechanism(t, mechanism);
   // Proton keeps the user name pointer: pass storage that outlives the transport.
+  // A sasl-init whose mechanism is not a symbol gives none.
+  const std::string_view chosen = mechanism ? mechanism : "";
   const char* user = nullptr;
-  if (std::strcmp(mechanism, "ANONYMOUS") == 0) {
+  if (chosen == "ANONYMOUS") {
     user = "anonymous";
-  } else if (std::strcmp(mechanism, "PLAIN") == 0 && recv) {
+  } else if (chosen == "PLAIN" && recv) {
     const auto* authority = static_cast<const Authority*>(pnx_sasl_get_context(t));
     // authzid NUL authcid NUL password
     std::string s(recv->start, recv->size);

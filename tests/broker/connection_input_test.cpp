@@ -4,6 +4,8 @@
 
 #include <malloc.h>
 
+#include <optional>
+
 #include <proton/connection.h>
 #include <proton/connection_driver.h>
 #include <proton/link.h>
@@ -117,13 +119,15 @@ TEST_CASE("hostile input fed as bytes is refused without being held") {
 
 namespace {
 
-// A sasl-init frame of `mechanism` with an empty response.
-std::string sasl_init(const std::string& mechanism) {
-  auto be32 = [](uint32_t v) {
-    return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-  };
-  std::string fields = "\xb3" + be32(uint32_t(mechanism.size())) + mechanism;  // sym32
-  fields += std::string("\xa0\x00", 2);                                        // vbin8, empty
+std::string be32(uint32_t v) {
+  return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+}
+
+// A sasl-init frame of `mechanism` (a symbol, or null when absent) with an empty response.
+std::string sasl_init(const std::optional<std::string>& mechanism) {
+  std::string fields = mechanism ? "\xb3" + be32(uint32_t(mechanism->size())) + *mechanism  // sym32
+                                 : std::string("\x40");                                     // null
+  fields += std::string("\xa0\x00", 2);  // vbin8, empty
   std::string list = "\xd0" + be32(uint32_t(fields.size() + 4)) + be32(2) + fields;
   std::string body = std::string("\x00\x53\x41", 3) + list;  // described by sasl-init's code
   return be32(uint32_t(8 + body.size())) + std::string("\x02\x01\x00\x00", 4) + body;
@@ -145,12 +149,16 @@ TEST_CASE("repeated sasl-init frames, after the SASL exchange too, leave nothing
   CHECK(broker.admission().unauthenticated() == 0);
 }
 
-TEST_CASE("a sasl-init of a mechanism the broker does not offer fails and closes") {
+TEST_CASE("a sasl-init of a mechanism the broker does not offer, or of none, fails and closes") {
   Broker broker(parse_config(input_config, "broker.yaml"));
-  std::string input = sasl_layer_header + sasl_init(std::string(7000, 'Y'));
-  for (int i = 0; i < 1000; ++i) input += sasl_init(std::string(7000, 'Y'));
-  auto out = broker.drive_connection(input);
-  CHECK(out.closed_by_broker);
-  CHECK(out.taken < 64 * 1024);
+  for (std::optional<std::string> mechanism :
+       {std::optional<std::string>(std::string(7000, 'Y')), std::optional<std::string>()}) {
+    CAPTURE(mechanism.has_value());
+    std::string input = sasl_layer_header;
+    for (int i = 0; i < 1000; ++i) input += sasl_init(mechanism);
+    auto out = broker.drive_connection(input);
+    CHECK(out.closed_by_broker);
+    CHECK(out.taken < 64 * 1024);
+  }
   CHECK(broker.admission().unauthenticated() == 0);
 }
