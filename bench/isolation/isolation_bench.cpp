@@ -15,7 +15,7 @@
 #include <stepline/host/catalog/plugin_catalog.hpp>
 #include <stepline/host/isolation/isolated_plugin.hpp>
 #include <stepline/host/pipeline/pipeline.hpp>
-#include <stepline/host/store/record_store.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 
 namespace {
 
@@ -32,7 +32,7 @@ struct Rig {
     settings.scanner = fs::path(STEPLINE_PROGRAM);
     catalog = std::make_unique<host::catalog::PluginCatalog>(settings);
     factory = std::make_unique<host::isolation::CatalogPlugins>(*catalog);
-    store = std::make_unique<host::store::RecordStore>(folder / "stepline.db");
+    store = std::make_unique<host::store::SqliteRecordStore>(folder / "stepline.db");
     registration::Registration r;
     registration::Step s;
     s.id = Guid::random();

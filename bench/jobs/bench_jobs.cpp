@@ -136,7 +136,7 @@ registration::Registration registration_with(Mode mode) {
 /// Writes `count` jobs straight into the database: Waiting until 2099, or Succeeded (a job
 /// history, as a store accumulates without purging).
 void insert_jobs(const std::filesystem::path& db_file, long count, bool succeeded) {
-  host::store::RecordStore store(db_file);  // creates the schema
+  host::store::SqliteRecordStore store(db_file);  // creates the schema
   sqlite3* db = nullptr;
   sqlite3_open(db_file.c_str(), &db);
   sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
@@ -185,10 +185,10 @@ void run_waiting(const std::filesystem::path& dir, long waiting) {
   std::printf("inserted %ld waiting jobs in %.1f s (%.0f MiB on disk)\n", waiting, seconds_since(t),
               std::filesystem::file_size(file) / 1048576.0);
   Factory factory;
-  host::store::RecordStore store(file);
+  host::store::SqliteRecordStore store(file);
   host::pipeline::Pipeline pipeline(registration_with(Mode::asynchronous), factory, store);
   long before = rss_kib();
-  host::jobs::AsyncService service(pipeline, file, nullptr, {});
+  host::jobs::AsyncService service(pipeline, store.location(), nullptr, {});
   service.start();
   std::this_thread::sleep_for(std::chrono::seconds(3));
   long during = rss_kib();
@@ -211,7 +211,7 @@ void run_waiting(const std::filesystem::path& dir, long waiting) {
 /// per operation, whatever the code around it.
 double run_sqlite_floor(const std::filesystem::path& dir, int operations) {
   const auto file = dir / "floor.db";
-  host::store::RecordStore(file).create(
+  host::store::SqliteRecordStore(file).create(
       Entity("account", host::store::time_ordered_guid()));  // the schema
   sqlite3* db = nullptr;
   sqlite3_open(file.c_str(), &db);
@@ -304,7 +304,7 @@ void run_plugin_throughput(const std::filesystem::path& dir) {
   Factory factory;
   auto run = [&](Mode mode, const char* name) {
     auto file = dir / (std::string(name) + ".db");
-    host::store::RecordStore store(file);
+    host::store::SqliteRecordStore store(file);
     host::pipeline::Pipeline pipeline(registration_with(mode), factory, store);
     Entity record("account");
     record.set("name", Value(std::string("x")));
@@ -318,7 +318,7 @@ void run_plugin_throughput(const std::filesystem::path& dir) {
     double queue_s = seconds_since(t);
     double drain_s = 0;
     if (mode == Mode::asynchronous) {
-      host::jobs::AsyncService service(pipeline, file, nullptr, {});
+      host::jobs::AsyncService service(pipeline, store.location(), nullptr, {});
       t = Clock::now();
       service.start();
       service.drain(0);
@@ -496,7 +496,7 @@ int run_stepline(const Settings& s) {
     service.stop();
     auto counts = service.store().count(sequence);
     succeeded = static_cast<int>(counts[host::store::JobStatus::succeeded]);
-    latencies = job_latencies_ms(host.store().file(), sequence);
+    latencies = job_latencies_ms(host.store().location().file, sequence);
   }
   if (!s.keep.empty())
     std::filesystem::copy(dir.path() / "data", s.keep,

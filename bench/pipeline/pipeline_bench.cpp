@@ -20,7 +20,7 @@
 #include <string>
 
 #include <stepline/host/pipeline/pipeline.hpp>
-#include <stepline/host/store/record_store.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 #include <stepline/plugin.hpp>
 #include <stepline/registration/load.hpp>
 #include <stepline/registration/values.hpp>
@@ -101,7 +101,7 @@ BENCHMARK(direct_virtual_call);
 void pipeline_dispatch_one_step(benchmark::State& state) {
   Folder folder;
   Factory factory;
-  host::store::RecordStore store(folder.path / "stepline.db");
+  host::store::SqliteRecordStore store(folder.path / "stepline.db");
   registration::Registration r;
   r.steps = {step("score", "sample_Score", Stage::pre_validation)};
   host::pipeline::Pipeline pipeline(std::move(r), factory, store);
@@ -117,7 +117,7 @@ BENCHMARK(pipeline_dispatch_one_step);
 void update_operations(benchmark::State& state, int steps) {
   Folder folder;
   Factory factory;
-  host::store::RecordStore store(folder.path / "stepline.db");
+  host::store::SqliteRecordStore store(folder.path / "stepline.db");
   registration::Registration r;
   if (steps) {
     r.steps = {step("validate", "Update", Stage::pre_validation),

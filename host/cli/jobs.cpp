@@ -13,6 +13,7 @@
 #include <stepline/duration.hpp>
 #include <stepline/host/jobs/job_json.hpp>
 #include <stepline/host/store/job_store.hpp>
+#include <stepline/host/store/store.hpp>
 #include <stepline/registration/load.hpp>
 
 #include "command.hpp"
@@ -51,7 +52,7 @@ struct BadInput : std::runtime_error {
 };
 
 /// The job store of the registration's data folder, with its durability.
-JobStore open_job_store(const std::string& config) {
+std::unique_ptr<JobStore> open_job_store(const std::string& config) {
   if (!std::filesystem::exists(config))
     throw BadInput("cannot read the registration file " + config);
   // read(), not load(): the job commands need the host settings only, so a registration whose
@@ -60,11 +61,11 @@ JobStore open_job_store(const std::string& config) {
   const auto& host = loaded.registration.host;
   auto folder = host.data_folder;
   if (folder.empty()) folder = std::filesystem::path(config).parent_path() / "data";
-  auto file = folder / "stepline.db";
-  if (!std::filesystem::exists(file))
-    throw BadInput("no job database at " + file.string() + " (the data folder of " + config +
+  auto where = host::store::Location::sqlite(folder / "stepline.db");
+  if (!std::filesystem::exists(where.file))
+    throw BadInput("no job database at " + where.file.string() + " (the data folder of " + config +
                    "): nothing has run with this registration");
-  return JobStore(file, host.durability);
+  return host::store::open_jobs(where, host.durability);
 }
 
 /// "30s", "10m", "1h30m", "500ms" or "7d".
@@ -104,11 +105,11 @@ int list(const JobsOptions& o) {
   filter.step = o.step;
   filter.entity = o.entity;
   filter.limit = o.limit;
-  JobStore store = open_job_store(o.config);
+  auto store = open_job_store(o.config);
   std::size_t shown = 0;
   if (o.json) {
     std::cout << '[';
-    store.list(filter, [&](const SystemJob& j) {
+    store->list(filter, [&](const SystemJob& j) {
       std::cout << (shown++ ? ",\n" : "\n") << host::jobs::job_json(j);
     });
     std::cout << (shown ? "\n]\n" : "]\n");
@@ -121,7 +122,7 @@ int list(const JobsOptions& o) {
   };
   std::cout << fmt::format("{:<36}  {:<11}  {:<28}  {:<16}  {:>7}  {:<24}  {}\n", "ID", "STATUS",
                            "STEP", "ENTITY", "RETRIES", "NEXT/COMPLETED", "ERROR");
-  store.list(filter, [&](const SystemJob& j) {
+  store->list(filter, [&](const SystemJob& j) {
     ++shown;
     auto at = j.completed_on ? j.completed_on : j.postpone_until;
     std::cout << fmt::format("{:<36}  {:<11}  {:<28}  {:<16}  {:>7}  {:<24}  {}\n", j.id.str(),
@@ -134,8 +135,8 @@ int list(const JobsOptions& o) {
 }
 
 int show(const JobsOptions& o) {
-  JobStore store = open_job_store(o.config);
-  auto j = store.find(o.id);
+  auto store = open_job_store(o.config);
+  auto j = store->find(o.id);
   if (o.json) {
     std::cout << host::jobs::job_json(j, &j.context) << '\n';
     return exit_code::ok;
@@ -184,9 +185,9 @@ int show(const JobsOptions& o) {
 
 template <class Change>
 int change(const JobsOptions& o, Change apply) {
-  JobStore store = open_job_store(o.config);
-  auto job = store.find(o.id);
-  JobStatus now = apply(store, job.id);
+  auto store = open_job_store(o.config);
+  auto job = store->find(o.id);
+  JobStatus now = apply(*store, job.id);
   std::cout << fmt::format("system job {} is now {}\n", job.id.str(), to_string(now));
   return exit_code::ok;
 }
@@ -195,12 +196,12 @@ int purge(const JobsOptions& o) {
   if (!o.succeeded && !o.failed && !o.canceled)
     throw BadInput("purge: say what to remove: --succeeded, --failed and/or --canceled");
   auto age = duration_of(o.older_than, "--older-than");
-  JobStore store = open_job_store(o.config);
+  auto store = open_job_store(o.config);
   auto before = now_utc() - age;
   std::size_t removed = 0;
-  if (o.succeeded) removed += store.purge(JobStatus::succeeded, before);
-  if (o.failed) removed += store.purge(JobStatus::failed, before);
-  if (o.canceled) removed += store.purge(JobStatus::canceled, before);
+  if (o.succeeded) removed += store->purge(JobStatus::succeeded, before);
+  if (o.failed) removed += store->purge(JobStatus::failed, before);
+  if (o.canceled) removed += store->purge(JobStatus::canceled, before);
   std::cout << "purged " << removed << " job(s) completed before " << to_iso8601(before) << '\n';
   return exit_code::ok;
 }

@@ -1,23 +1,22 @@
 #include <stepline/host/host.hpp>
 
 #include <stepline/host/intake/request.hpp>
+#include <stepline/host/store/store.hpp>
 
 namespace stepline::host {
 namespace {
 
-std::filesystem::path database_of(const registration::Registration& r, const HostOptions& options) {
-  if (!options.database.empty()) return options.database;
-  auto folder = r.host.data_folder.empty() ? std::filesystem::path("data") : r.host.data_folder;
-  return folder / "stepline.db";
+store::Location store_of(const registration::Registration& r, const HostOptions& options) {
+  if (!options.database.empty()) return store::Location::sqlite(options.database);
+  return store::Location::of(r.host);
 }
 
 }  // namespace
 
 Host::Host(registration::Registration registration, pipeline::PluginFactory& factory,
            HostOptions options)
-    : store_(std::make_unique<store::RecordStore>(
-          database_of(registration, options),
-          options.durability.value_or(registration.host.durability))),
+    : store_(store::open_records(store_of(registration, options),
+                                 options.durability.value_or(registration.host.durability))),
       pipeline_(std::make_unique<pipeline::Pipeline>(std::move(registration), factory, *store_,
                                                      options.notification, options.observer)) {}
 

@@ -8,6 +8,7 @@
 
 #include <stepline/host/endpoints/notification_service.hpp>
 #include <stepline/host/pipeline/pipeline.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
 #include "pipeline/fixture.hpp"
@@ -68,7 +69,7 @@ struct NotifyingRig {
 
   test::TempFolder data;
   test::TestFactory factory;
-  host::store::RecordStore store;
+  host::store::SqliteRecordStore store;
   host::endpoints::EndpointNotificationService notification;
   host::pipeline::Pipeline pipeline;
 };

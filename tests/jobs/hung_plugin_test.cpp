@@ -83,7 +83,7 @@ TEST_CASE("a hung in-process plug-in fails its job at the step's timeout; a new 
   auto o = test_options();
   o.workers = 1;  // the only worker hangs: the jobs after it run only if it is replaced
   o.max_abandoned = 2;
-  auto service = std::make_unique<AsyncService>(h.rig.pipeline, h.rig.store.file(), nullptr, o);
+  auto service = std::make_unique<AsyncService>(h.rig.pipeline, h.rig.store.location(), nullptr, o);
   service->start();
 
   // The first two stuck jobs time out and their threads are left behind, each replaced by one
@@ -127,7 +127,7 @@ TEST_CASE("stopping leaves a worker that is still inside a plug-in after the gra
   account_with_updates(h.rig, 1);
   auto o = test_options();
   o.workers = 1;
-  auto service = std::make_unique<AsyncService>(h.rig.pipeline, h.rig.store.file(), nullptr, o);
+  auto service = std::make_unique<AsyncService>(h.rig.pipeline, h.rig.store.location(), nullptr, o);
   service->start();
   REQUIRE(eventually([&] { return h.stuck_runs == 1; }));
   auto stopped =

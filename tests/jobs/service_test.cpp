@@ -32,7 +32,7 @@ struct ServiceRig {
 
   std::unique_ptr<AsyncService> service(host::jobs::AsyncServiceOptions o = test_options(),
                                         bool with_poster = true) {
-    return std::make_unique<AsyncService>(rig.pipeline, rig.store.file(),
+    return std::make_unique<AsyncService>(rig.pipeline, rig.store.location(),
                                           with_poster ? &poster : nullptr, o);
   }
 

@@ -13,6 +13,8 @@
 
 #include <stepline/host/jobs/retry_schedule.hpp>
 #include <stepline/host/store/job_store.hpp>
+#include <stepline/host/store/sqlite_job_store.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 
 #include "jobs/fixture.hpp"
 
@@ -49,8 +51,8 @@ SystemJob new_job(int n, std::string ordering_key = {},
 /// A database with a record store (which writes jobs, as the pipeline does) and a job store.
 struct Stores {
   TempFolder data;
-  host::store::RecordStore records{data.path() / "stepline.db"};
-  JobStore jobs{data.path() / "stepline.db"};
+  host::store::SqliteRecordStore records{data.path() / "stepline.db"};
+  host::store::SqliteJobStore jobs{data.path() / "stepline.db"};
 
   Guid add(SystemJob j) {
     records.add_system_job(j);
@@ -180,7 +182,7 @@ TEST_CASE("starting the service hands back at once the jobs of a host process th
   registration::Registration r = make_registration({});
   TestFactory factory;
   host::pipeline::Pipeline pipeline(r, factory, s.records);
-  AsyncService service(pipeline, s.records.file(), nullptr, test_options());
+  AsyncService service(pipeline, s.records.location(), nullptr, test_options());
   // Its lease runs for another hour, but its owner is gone: recovered before any worker runs.
   CHECK(s.jobs.recover(now, {}) == 0);
   CHECK(s.jobs.find(id.str()).lease_owner == dead);
@@ -388,7 +390,7 @@ TEST_CASE("a version-1 database gains the job columns and keeps its jobs in thei
     REQUIRE(sqlite3_exec(db, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
-  JobStore jobs(file);
+  host::store::SqliteJobStore jobs(file);
   auto now = now_utc();
   auto taken = jobs.take("w:1:x", now, now + 1min, 10, true);
   REQUIRE(taken.size() == 2);
@@ -396,8 +398,8 @@ TEST_CASE("a version-1 database gains the job columns and keeps its jobs in thei
   CHECK(taken[0].sequence == 1);
   CHECK(taken[1].sequence == 2);
   CHECK(taken[0].context == "{}");  // moved to the contexts table
-  host::store::RecordStore records(file);
-  CHECK(host::store::RecordStore::schema_version() == 4);
+  host::store::SqliteRecordStore records(file);
+  CHECK(records.schema_version() == 4);
   records.add_system_job(new_job(5));
   CHECK(jobs.last_sequence() == 3);
 }
@@ -537,7 +539,7 @@ TEST_CASE("a job's context lives beside it and goes with it") {
   CHECK(s.jobs.find(id.str()).context == job.context);
   auto contexts = [&] {
     sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(s.records.file().c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_open(s.records.location().file.c_str(), &db) == SQLITE_OK);
     sqlite3_stmt* q = nullptr;
     sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM system_job_contexts", -1, &q, nullptr);
     sqlite3_step(q);

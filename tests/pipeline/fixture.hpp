@@ -13,6 +13,7 @@
 #include <stepline/host/pipeline/pipeline.hpp>
 #include <stepline/host/pipeline/plugin_factory.hpp>
 #include <stepline/host/store/record_store.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 #include <stepline/plugin.hpp>
 
 namespace stepline::test {
@@ -119,7 +120,7 @@ struct Rig {
 
   TempFolder data;
   TestFactory factory;
-  host::store::RecordStore store;
+  host::store::SqliteRecordStore store;
   host::pipeline::Pipeline pipeline;
 };
 

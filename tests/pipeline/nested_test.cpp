@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <stepline/format/json.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 #include "fixture.hpp"
 
 using namespace stepline;
@@ -291,7 +292,7 @@ TEST_CASE(
     reply = s.notification().post("two-way", c);
   });
   TempFolder data;
-  host::store::RecordStore store(data.path() / "stepline.db");
+  host::store::SqliteRecordStore store(data.path() / "stepline.db");
   host::pipeline::Pipeline pipeline(make_registration({post, aware}), factory, store, &recorder);
   auto r = pipeline.execute({.message = "Create", .parameters = {{"Target", Value(account("A"))}}});
   REQUIRE(r.ok());

@@ -10,15 +10,18 @@
 #include <thread>
 #include <vector>
 
+#include <stepline/host/store/sqlite_record_store.hpp>
+
 #include "fixture.hpp"
 
 using namespace stepline;
 using namespace stepline::test;
 using stepline::host::store::RecordStore;
+using SqliteStore = stepline::host::store::SqliteRecordStore;
 
 TEST_CASE("the record store creates, retrieves chosen columns, merges updates and deletes") {
   TempFolder data;
-  RecordStore store(data.path() / "db" / "stepline.db");
+  SqliteStore store(data.path() / "db" / "stepline.db");
   Entity a = account("Contoso");
   a.set("revenue", Value(Money{Decimal("2000000.00")}));
   a.set("founded", Value(DateTime{std::chrono::milliseconds(1722582039000)}));
@@ -75,7 +78,7 @@ TEST_CASE("generated ids are version-7 guids whose text sorts by creation time")
   CHECK(host::store::time_ordered_guid() != host::store::time_ordered_guid());
 
   TempFolder data;
-  RecordStore store(data.path() / "stepline.db");
+  SqliteStore store(data.path() / "stepline.db");
   Guid id = store.create(account("Contoso"));
   CHECK((id.bytes()[6] >> 4) == 7);
   Entity chosen = account("Fabrikam");
@@ -85,7 +88,7 @@ TEST_CASE("generated ids are version-7 guids whose text sorts by creation time")
 
 TEST_CASE("a create with a taken id is refused") {
   TempFolder data;
-  RecordStore store(data.path() / "stepline.db");
+  SqliteStore store(data.path() / "stepline.db");
   Entity a("account", fixed_guid(7));
   store.create(a);
   CHECK_THROWS_AS(store.create(a), host::store::DuplicateRecord);
@@ -95,7 +98,7 @@ TEST_CASE("a create with a taken id is refused") {
 
 TEST_CASE("RetrieveMultiple matches every condition and pages in creation order") {
   TempFolder data;
-  RecordStore store(data.path() / "stepline.db");
+  SqliteStore store(data.path() / "stepline.db");
   for (int i = 0; i < 7; ++i) {
     Entity a = account("A" + std::to_string(i));
     a.set("city", Value(i % 2 == 0 ? "Oslo" : "Bergen"));
@@ -143,7 +146,7 @@ TEST_CASE("RetrieveMultiple matches every condition and pages in creation order"
 
 TEST_CASE("transactions nest as savepoints and roll back when not committed") {
   TempFolder data;
-  RecordStore store(data.path() / "stepline.db");
+  SqliteStore store(data.path() / "stepline.db");
   {
     RecordStore::Transaction outer(store);
     store.create(Entity("account", fixed_guid(1)));
@@ -170,7 +173,7 @@ TEST_CASE("transactions nest as savepoints and roll back when not committed") {
 
 TEST_CASE("a lone operation commits at once, alone") {
   TempFolder data;
-  RecordStore store(data.path() / "stepline.db");
+  SqliteStore store(data.path() / "stepline.db");
   for (int i = 1; i <= 3; ++i) {
     RecordStore::Activity activity(store);
     RecordStore::Transaction t(store);
@@ -182,7 +185,7 @@ TEST_CASE("a lone operation commits at once, alone") {
 
 TEST_CASE("concurrent operations commit, and each one that fails rolls back alone") {
   TempFolder data;
-  RecordStore store(data.path() / "stepline.db");
+  SqliteStore store(data.path() / "stepline.db");
   constexpr int threads = 8, per_thread = 100;
   std::atomic<int> committed{0};
   std::vector<std::thread> callers;
@@ -210,7 +213,7 @@ TEST_CASE("concurrent operations commit, and each one that fails rolls back alon
 
 TEST_CASE("an operation that commits while another waits for the store shares its commit") {
   TempFolder data;
-  RecordStore store(data.path() / "stepline.db");
+  SqliteStore store(data.path() / "stepline.db");
   RecordStore::Activity first_activity(store);
   std::optional<RecordStore::Transaction> first(std::in_place, store);
   store.create(Entity("account", fixed_guid(1)));
@@ -232,8 +235,8 @@ TEST_CASE("an operation that commits while another waits for the store shares it
 TEST_CASE("records survive reopening, the schema version is recorded and WAL is on") {
   TempFolder data;
   auto file = data.path() / "stepline.db";
-  { RecordStore(file).create(Entity("account", fixed_guid(1))); }
-  RecordStore again(file);
+  { SqliteStore(file).create(Entity("account", fixed_guid(1))); }
+  SqliteStore again(file);
   CHECK(again.retrieve("account", fixed_guid(1), ColumnSet::all()));
 
   sqlite3* db = nullptr;
@@ -246,7 +249,7 @@ TEST_CASE("records survive reopening, the schema version is recorded and WAL is 
     sqlite3_finalize(s);
     return v;
   };
-  CHECK(pragma("PRAGMA user_version") == std::to_string(RecordStore::schema_version()));
+  CHECK(pragma("PRAGMA user_version") == std::to_string(again.schema_version()));
   CHECK(pragma("PRAGMA journal_mode") == "wal");
   sqlite3_close(db);
 }
@@ -258,6 +261,6 @@ TEST_CASE("a database from a newer build is refused with a message naming the fi
   REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
   sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
   sqlite3_close(db);
-  CHECK_THROWS_WITH_AS(RecordStore{file}, doctest::Contains(file.string().c_str()),
+  CHECK_THROWS_WITH_AS(SqliteStore{file}, doctest::Contains(file.string().c_str()),
                        std::runtime_error);
 }

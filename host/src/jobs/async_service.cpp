@@ -46,11 +46,16 @@ std::string duration_text(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + "ms";
 }
 
-bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
-  std::error_code ec1, ec2;
-  auto ca = std::filesystem::weakly_canonical(a, ec1),
-       cb = std::filesystem::weakly_canonical(b, ec2);
-  return !ec1 && !ec2 && ca == cb;
+/// The same store, whatever way its file is named.
+bool same_store(store::Location a, store::Location b) {
+  for (auto* where : {&a, &b}) {
+    std::error_code ec;
+    auto file = std::filesystem::weakly_canonical(where->file, ec);
+    if (ec) return false;
+    where->file = file;
+    where->data_folder.clear();
+  }
+  return a == b;
 }
 
 /// The job's context: the one handed over in memory, else read from its stored text.
@@ -211,14 +216,14 @@ struct AsyncService::Worker {
   std::future<void> finished = finished_promise.get_future();
 };
 
-AsyncService::AsyncService(pipeline::Pipeline& pipeline, const std::filesystem::path& database,
+AsyncService::AsyncService(pipeline::Pipeline& pipeline, const store::Location& where,
                            endpoints::EndpointPoster* poster, AsyncServiceOptions options)
     : pipeline_(pipeline),
       poster_(poster),
       options_(std::move(options)),
-      store_(database, options_.durability.value_or(pipeline.store().durability())),
+      store_(store::open_jobs(where, options_.durability.value_or(pipeline.store().durability()))),
       slots_(std::make_shared<WorkerSlots>()),
-      outage_(std::make_unique<StoreOutage>(database.string())) {
+      outage_(std::make_unique<StoreOutage>(where.describe())) {
   std::random_device entropy;
   random_.seed(options_.seed ? options_.seed : (std::uint64_t(entropy()) << 32) ^ entropy());
   // The nonce tells apart services of one process, so it never comes from the seeded generator.
@@ -267,8 +272,8 @@ std::size_t AsyncService::start() {
       static_cast<std::size_t>(options_.workers) + options_.max_abandoned;
   for (std::size_t slot = slot_count; slot-- > 0;) slots_->free.push_back(slot);
   try {
-    slots_->journal = std::make_shared<AttemptJournal>(AttemptJournal::folder_of(store_.file()),
-                                                       owner_, slot_count);
+    slots_->journal =
+        std::make_shared<AttemptJournal>(store_->location().attempts_folder(), owner_, slot_count);
   } catch (const std::exception& e) {
     log::warn(
         "async service: a plug-in that takes the host down is not counted against its job in "
@@ -281,18 +286,18 @@ std::size_t AsyncService::start() {
               recovered);
   started_ = true;
   log::info("async service: {} worker(s), lease owner {}, {} (durability {}; {})", options_.workers,
-            owner_, store_.file().string(), registration::to_string(store_.durability()),
+            owner_, store_->location().describe(), registration::to_string(store_->durability()),
             poster_ ? "plug-in and endpoint jobs" : "plug-in jobs only: no endpoint poster");
   try {
-    checkpointer_ = std::make_unique<store::WalCheckpointer>(store_.file(), store_.durability(),
-                                                             std::chrono::milliseconds(50));
+    companion_ = store_->accompany([this] { wake_.notify_all(); });
   } catch (const std::exception& e) {
-    log::warn("async service: commits will checkpoint the WAL themselves: {}", e.what());
+    log::warn("async service: the store's work beside the service is left to its commits: {}",
+              e.what());
   }
   for (int i = 0; i < options_.workers; ++i) start_worker(nullptr, 0);
   supervisor_ = std::thread([this] { supervise(); });
   // Another service of this process may be the store's taker already; this one then polls.
-  if (options_.handoff && same_file(pipeline_.store().file(), store_.file()))
+  if (options_.handoff && same_store(pipeline_.store().location(), store_->location()))
     pipeline_.store().attach_handoff(*this);
   return recovered;
 }
@@ -302,9 +307,9 @@ std::size_t AsyncService::recover() {
   // a job that took the host down is not simply handed back to run (and crash) again.
   try {
     auto left =
-        AttemptJournal::claim_left(AttemptJournal::folder_of(store_.file()), owner_, owner_is_dead);
+        AttemptJournal::claim_left(store_->location().attempts_folder(), owner_, owner_is_dead);
     for (auto& journal : left) {
-      auto crashed = store_.count_crashes(journal.jobs, options_.crash_limit, now_utc());
+      auto crashed = store_->count_crashes(journal.jobs, options_.crash_limit, now_utc());
       std::error_code ec;
       std::filesystem::remove(journal.claimed, ec);
       for (const auto& job : crashed) {
@@ -328,7 +333,7 @@ std::size_t AsyncService::recover() {
     outage_->failed("count the jobs a stopped host was running", e.what());
   }
   try {
-    return store_.recover(now_utc(), owner_is_dead);
+    return store_->recover(now_utc(), owner_is_dead);
   } catch (const std::exception& e) {
     outage_->failed("hand back the jobs of stopped hosts", e.what());
     return 0;
@@ -383,11 +388,11 @@ void AsyncService::stop(std::chrono::milliseconds grace) {
     handed_.clear();
   }
   in_hand_.store(0, std::memory_order_release);
-  checkpointer_.reset();
+  companion_.reset();
   std::size_t handed_back = 0;
   for (int attempt = 0; attempt < 10; ++attempt) {
     try {
-      handed_back = store_.release(owner_);
+      handed_back = store_->release(owner_);
       break;
     } catch (const std::exception& e) {
       log::warn("async service: cannot hand back held jobs yet: {}", e.what());
@@ -450,7 +455,7 @@ bool AsyncService::drain(long long sequence, std::chrono::milliseconds timeout,
                                                            : Clock::now() + timeout;
   for (;;) {
     try {
-      if (!store_.unfinished_after(sequence, poster_ != nullptr)) return true;
+      if (!store_->unfinished_after(sequence, poster_ != nullptr)) return true;
     } catch (const std::exception& e) {
       log::debug("async service: drain check failed, trying again: {}", e.what());
     }
@@ -463,7 +468,7 @@ bool AsyncService::drain(long long sequence, std::chrono::milliseconds timeout,
 std::string AsyncService::outage() const {
   auto lasted = outage_->lasted();
   if (lasted.count() == 0) return {};
-  return "the job store " + store_.file().string() + " has refused writes for " +
+  return "the job store " + store_->location().describe() + " has refused writes for " +
          std::to_string(lasted.count() / 1000) + " s (" + outage_->last_error() + ")";
 }
 
@@ -489,7 +494,7 @@ void AsyncService::supervise() {
     if (Clock::now() < next_renewal) continue;
     next_renewal = Clock::now() + renew_every;
     try {
-      store_.renew(owner_, now_utc() + options_.lease);
+      store_->renew(owner_, now_utc() + options_.lease);
     } catch (const std::exception& e) {
       outage_->failed("renew the leases of held jobs", e.what());
     }
@@ -550,7 +555,7 @@ void AsyncService::abandon_hung() {
       result.execution_time_ms = timeout.count();
       // Written now, not with the batch: the batch may be held up by another hung plug-in.
       try {
-        if (store_.finish(std::span(&result, 1), owner_, now_utc()).front()) {
+        if (store_->finish(std::span(&result, 1), owner_, now_utc()).front()) {
           batch.recorded.resize(batch.jobs.size());
           batch.recorded[w.running_index] = true;
           std::lock_guard stats(stats_mutex_);
@@ -592,8 +597,8 @@ std::vector<store::SystemJob> AsyncService::take_due(Backoff& backoff) {
   try {
     auto now = now_utc();
     // The read-only check keeps idle workers off SQLite's write lock.
-    if (store_.has_due(now, poster_ != nullptr)) {
-      due = store_.take(owner_, now, now + options_.lease, options_.batch, poster_ != nullptr);
+    if (store_->has_due(now, poster_ != nullptr)) {
+      due = store_->take(owner_, now, now + options_.lease, options_.batch, poster_ != nullptr);
       outage_->ended();
     }
     backoff.reset();
@@ -861,7 +866,7 @@ void AsyncService::record(std::vector<store::JobResult>& results) {
   Backoff backoff(std::chrono::milliseconds(100), std::chrono::seconds(5));
   for (;;) {
     try {
-      written = store_.finish(results, owner_, now_utc());
+      written = store_->finish(results, owner_, now_utc());
       outage_->ended();
       break;
     } catch (const std::exception& e) {

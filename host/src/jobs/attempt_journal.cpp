@@ -86,10 +86,6 @@ void AttemptJournal::close() noexcept {
   ::unlink(file_.c_str());
 }
 
-std::filesystem::path AttemptJournal::folder_of(const std::filesystem::path& database) {
-  return database.parent_path() / (database.filename().string() + "-attempts");
-}
-
 std::vector<AttemptJournal::Left> AttemptJournal::claim_left(
     const std::filesystem::path& folder, std::string_view claimer,
     const std::function<bool(std::string_view)>& owner_gone) {

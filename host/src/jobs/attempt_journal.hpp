@@ -40,9 +40,6 @@ class AttemptJournal {
   /// still hold the journal.
   void close() noexcept;
 
-  /// The folder for the journals of the database `database`: "<database>-attempts".
-  static std::filesystem::path folder_of(const std::filesystem::path& database);
-
   /// A journal left by a process that is gone, claimed by one service.
   struct Left {
     std::string owner;              ///< the dead service's lease owner

@@ -94,8 +94,9 @@ int user_version(sqlite3* db) {
   return found;
 }
 
-void bring_up_to_date(sqlite3* db) {
-  if (user_version(db) == schema::version) return;
+/// Returns the version found.
+int bring_up_to_date(sqlite3* db) {
+  if (const int found = user_version(db); found == schema::version) return found;
   exec(db, "BEGIN IMMEDIATE");
   try {
     int found = user_version(db);
@@ -108,6 +109,7 @@ void bring_up_to_date(sqlite3* db) {
     exec(db, schema::sql);
     exec(db, ("PRAGMA user_version=" + std::to_string(schema::version)).c_str());
     exec(db, "COMMIT");
+    return found;
   } catch (...) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
@@ -116,7 +118,8 @@ void bring_up_to_date(sqlite3* db) {
 
 }  // namespace
 
-sqlite3* open_database(const std::filesystem::path& file, Durability durability) {
+sqlite3* open_database(const std::filesystem::path& file, Durability durability,
+                       int* found_version) {
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(file.c_str(), &db,
@@ -136,7 +139,8 @@ sqlite3* open_database(const std::filesystem::path& file, Durability durability)
     // commit; a running async service checkpoints from its own thread well before this limit,
     // which only matters when nothing else does (docs/JOBS.md "Throughput").
     exec(db, "PRAGMA wal_autocheckpoint=8192");
-    bring_up_to_date(db);
+    const int found = bring_up_to_date(db);
+    if (found_version) *found_version = found;
   } catch (const std::exception& e) {
     sqlite3_close(db);
     throw std::runtime_error("record store " + file.string() + ": " + e.what());

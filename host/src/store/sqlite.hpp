@@ -21,8 +21,10 @@ namespace stepline::host::store {
 
 /// Opens (creating when absent) `file` in WAL mode with the durability's sync setting and brings
 /// its schema up to date (inside a write transaction, so two processes opening a database at
-/// once migrate it once). Throws std::runtime_error naming the file.
-sqlite3* open_database(const std::filesystem::path& file, Durability durability);
+/// once migrate it once), noting the version it found in `found_version` when given. Throws
+/// std::runtime_error naming the file.
+sqlite3* open_database(const std::filesystem::path& file, Durability durability,
+                       int* found_version = nullptr);
 
 /// The writers of one database file in this process, let in one at a time in arrival order.
 /// SQLite's own busy handler makes a connection that finds the write lock taken sleep 1, 2, 5,

@@ -1,4 +1,4 @@
-#include <stepline/host/store/wal_checkpointer.hpp>
+#include "wal_checkpointer.hpp"
 
 #include <stepline/host/log.hpp>
 
@@ -8,9 +8,7 @@ namespace stepline::host::store {
 
 WalCheckpointer::WalCheckpointer(const std::filesystem::path& database, Durability durability,
                                  std::chrono::milliseconds every)
-    : db_(store::open_database(database, durability)),
-      gate_(store::WriteGate::of(database)),
-      every_(every) {
+    : db_(open_database(database, durability)), gate_(WriteGate::of(database)), every_(every) {
   // The restarting checkpoint holds the write gate while it waits for readers: a long listing
   // must not hold up every writer of the process, so it gives up soon and tries next round.
   sqlite3_busy_timeout(db_, 100);

@@ -13,6 +13,7 @@
 #include <set>
 
 #include <stepline/host/store/job_store.hpp>
+#include <stepline/host/store/sqlite_job_store.hpp>
 
 #include "support/process.hpp"
 
@@ -50,7 +51,7 @@ TEST_CASE("SIGKILLed hosts lose no job: every operation's job runs at least once
       run({stepline_executable(), "run", "-c", config.string(), "--requests", requests.string()},
           {}, dir.path() / "run.log") == 0);
 
-  host::store::JobStore jobs(dir.path() / "data" / "stepline.db");
+  host::store::SqliteJobStore jobs(dir.path() / "data" / "stepline.db");
   auto succeeded = [&] { return jobs.count()[host::store::JobStatus::succeeded]; };
   REQUIRE(jobs.count()[host::store::JobStatus::ready] == operations);
 

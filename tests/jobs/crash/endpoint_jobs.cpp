@@ -1,4 +1,5 @@
 #include "endpoint_jobs.hpp"
+#include <stepline/host/store/sqlite_job_store.hpp>
 
 #include <doctest/doctest.h>
 
@@ -85,7 +86,7 @@ void EndpointJobs::queue(int operations) {
                        requests.string(), "--fail-on-error"},
                       env_, log) == 0,
                   tail(log));
-  store_ = std::make_unique<host::store::JobStore>(dir_.path() / "data" / "stepline.db");
+  store_ = std::make_unique<host::store::SqliteJobStore>(dir_.path() / "data" / "stepline.db");
 }
 
 pid_t EndpointJobs::serve(int batch) const {

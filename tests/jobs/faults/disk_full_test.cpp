@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include <stepline/host/jobs/async_service.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 
 #include "fault_rig.hpp"
 #include "jobs/fixture.hpp"
@@ -133,7 +134,7 @@ TEST_CASE("drain gives up on a store that stays full, naming it, and finishes on
   SmallDisk disk(disk_size);
   disk.fill("ballast", ballast_size);
   TestFactory factory;
-  host::store::RecordStore store(disk.path() / "stepline.db");
+  host::store::SqliteRecordStore store(disk.path() / "stepline.db");
   host::pipeline::Pipeline pipeline(
       make_registration({async_plugin_step("work", "work", "Create")}), factory, store);
   std::atomic<int> runs{0};
@@ -141,7 +142,7 @@ TEST_CASE("drain gives up on a store that stays full, naming it, and finishes on
     std::this_thread::sleep_for(2ms);
     ++runs;
   });
-  host::jobs::AsyncService service(pipeline, store.file(), nullptr, test_options());
+  host::jobs::AsyncService service(pipeline, store.location(), nullptr, test_options());
   const auto mark = service.store().last_sequence();
   service.start();
 
@@ -156,13 +157,13 @@ TEST_CASE("drain gives up on a store that stays full, naming it, and finishes on
   REQUIRE(!refused.ok());
   CHECK(refused.outcome == host::pipeline::Outcome::failed);
   CHECK(refused.error_message.find("the operation was not saved: record store " +
-                                   store.file().string()) == 0);
+                                   store.location().file.string()) == 0);
   CHECK(refused.error_message.find("is full: free space in " + disk.path().string()) !=
         std::string::npos);
   CHECK(refused.trace_id.empty());  // a known condition, not an unexpected error
 
   CHECK_FALSE(service.drain(mark, 30s, 1s));
-  CHECK(service.outage().find("the job store " + store.file().string() +
+  CHECK(service.outage().find("the job store " + store.location().file.string() +
                               " has refused writes for") == 0);
   CHECK(service.outage().find("is full") != std::string::npos);
 

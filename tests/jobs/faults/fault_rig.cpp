@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include <stepline/host/store/sqlite_job_store.hpp>
+
 namespace stepline::test {
 
 namespace fs = std::filesystem;
@@ -80,7 +82,7 @@ pid_t FaultRig::serve(const std::vector<std::string>& args, const std::string& l
 }
 
 host::store::JobStore& FaultRig::jobs() {
-  if (!jobs_) jobs_ = std::make_unique<host::store::JobStore>(data_ / "stepline.db");
+  if (!jobs_) jobs_ = std::make_unique<host::store::SqliteJobStore>(data_ / "stepline.db");
   return *jobs_;
 }
 

@@ -17,8 +17,8 @@
 namespace stepline::host {
 
 struct HostOptions {
-  /// The record store's file; empty = stepline.db in the registration's data folder ("data"
-  /// when that is empty too).
+  /// An SQLite record store's file instead of the registration's store; empty = the
+  /// registration's (stepline.db in its data folder, "data" when that is empty too).
   std::filesystem::path database;
   /// What a committed operation survives; nullopt = the registration's host.durability.
   std::optional<store::Durability> durability;

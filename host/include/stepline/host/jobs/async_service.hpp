@@ -23,7 +23,7 @@
 #include <stepline/host/jobs/retry_schedule.hpp>
 #include <stepline/host/pipeline/pipeline.hpp>
 #include <stepline/host/store/job_store.hpp>
-#include <stepline/host/store/wal_checkpointer.hpp>
+#include <stepline/host/store/store.hpp>
 #include <stepline/registration/model.hpp>
 
 namespace stepline::host::jobs {
@@ -48,7 +48,7 @@ struct AsyncServiceOptions {
   /// A worker that finds fewer than `batch` jobs handed over waits this long for more, so that
   /// one commit records many results even when operations arrive one at a time.
   std::chrono::microseconds linger{std::chrono::milliseconds(2)};
-  /// The job store's and the checkpointer's; nullopt = the pipeline's record store's (which is
+  /// The job store's (and its companion's); nullopt = the pipeline's record store's (which is
   /// the registration's host.durability unless the host was opened with another).
   std::optional<store::Durability> durability;
   /// A job whose attempts took the host down this many times fails; 0 = the registration's
@@ -74,9 +74,9 @@ struct AsyncServiceStats {
 
 class AsyncService : private store::JobHandoff {
  public:
-  /// Runs jobs of `pipeline`'s registration from the database `database`. Without a poster only
+  /// Runs jobs of `pipeline`'s registration from the store at `store`. Without a poster only
   /// plug-in jobs are taken; endpoint jobs wait for a service that has one.
-  AsyncService(pipeline::Pipeline& pipeline, const std::filesystem::path& database,
+  AsyncService(pipeline::Pipeline& pipeline, const store::Location& store,
                endpoints::EndpointPoster* poster, AsyncServiceOptions options = {});
   /// Stops with stop()'s default grace.
   ~AsyncService();
@@ -102,11 +102,11 @@ class AsyncService : private store::JobHandoff {
   std::string outage() const;
 
   AsyncServiceStats stats() const;
-  store::JobStore& store() noexcept { return store_; }
+  store::JobStore& store() noexcept { return *store_; }
   /// "host:pid:nonce", the lease owner written on the jobs this service holds.
   const std::string& owner() const noexcept { return owner_; }
   /// What the job store's commits and the checkpointer sync for.
-  store::Durability durability() const noexcept { return store_.durability(); }
+  store::Durability durability() const noexcept { return store_->durability(); }
 
   /// Worker threads of every service of this process still inside a plug-in that did not
   /// return in time. While there are any, the process must not run its static destructors (they
@@ -147,7 +147,7 @@ class AsyncService : private store::JobHandoff {
   pipeline::Pipeline& pipeline_;
   endpoints::EndpointPoster* poster_;
   AsyncServiceOptions options_;
-  store::JobStore store_;
+  std::unique_ptr<store::JobStore> store_;
   std::string owner_;
 
   std::atomic<bool> stopping_{false};
@@ -160,7 +160,7 @@ class AsyncService : private store::JobHandoff {
   std::vector<std::shared_ptr<Worker>> workers_;  ///< under workers_mutex_
   std::shared_ptr<WorkerSlots> slots_;
   std::thread supervisor_;
-  std::unique_ptr<store::WalCheckpointer> checkpointer_;
+  std::unique_ptr<store::JobStore::Companion> companion_;  ///< the store's, while the service runs
   std::unique_ptr<StoreOutage> outage_;
   bool started_ = false;
 

@@ -1,17 +1,16 @@
-// The system_jobs table seen from the async service and the operator: taking due jobs under a
-// lease, writing back what their attempts came to (many in one transaction), handing back the
-// jobs of a process that stopped or died, and the operator's commands (list, show, cancel,
-// resume, retry, postpone, purge). It has its own connection to the record store's database
-// (WAL), so job bookkeeping never waits on the pipeline's lock, only on SQLite's write lock.
+// The system jobs seen from the async service and the operator: taking due jobs under a lease,
+// writing back what their attempts came to (many in one transaction), handing back the jobs of a
+// process that stopped or died, and the operator's commands (list, show, cancel, resume, retry,
+// postpone, purge). store::open_jobs() opens the implementation of the registration's store; it
+// has connections of its own to the record store's database, so job bookkeeping never waits on
+// the pipeline's operations, only on the database.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -22,11 +21,7 @@
 #include <stepline/host/store/job_status.hpp>
 #include <stepline/host/store/record_store.hpp>
 
-struct sqlite3;
-
 namespace stepline::host::store {
-
-class WriteGate;
 
 /// What an attempt came to, written back by JobStore::finish.
 struct JobResult {
@@ -84,11 +79,7 @@ class JobNotFound : public std::runtime_error {
 
 class JobStore {
  public:
-  /// Opens the database (creating it and bringing its schema up to date like RecordStore).
-  /// Throws std::runtime_error naming the file.
-  explicit JobStore(const std::filesystem::path& database,
-                    Durability durability = Durability::normal);
-  ~JobStore();
+  virtual ~JobStore() = default;
   JobStore(const JobStore&) = delete;
   JobStore& operator=(const JobStore&) = delete;
 
@@ -99,75 +90,83 @@ class JobStore {
   /// order. A job with an ordering key is due only when no earlier job with the same key and
   /// endpoint is unfinished, so at most one per key is ever in flight. Without `with_endpoints`
   /// only plug-in jobs are taken.
-  std::vector<SystemJob> take(std::string_view owner, DateTime now, DateTime lease_until,
-                              std::size_t limit, bool with_endpoints);
+  virtual std::vector<SystemJob> take(std::string_view owner, DateTime now, DateTime lease_until,
+                                      std::size_t limit, bool with_endpoints) = 0;
   /// A cheap read-only check whether take() would find anything.
-  bool has_due(DateTime now, bool with_endpoints);
+  virtual bool has_due(DateTime now, bool with_endpoints) = 0;
   /// Writes the results in one transaction. Only jobs `owner` still holds are changed (a job
   /// whose lease was lost is left to its new holder). A job canceled while in progress becomes
   /// Canceled unless the attempt succeeded or failed for good. Returns, for each result, the
   /// status written, or nullopt where the job was no longer held.
-  std::vector<std::optional<JobStatus>> finish(std::span<const JobResult> results,
-                                               std::string_view owner, DateTime now);
+  virtual std::vector<std::optional<JobStatus>> finish(std::span<const JobResult> results,
+                                                       std::string_view owner, DateTime now) = 0;
   /// Extends the lease of every job `owner` holds.
-  std::size_t renew(std::string_view owner, DateTime lease_until);
+  virtual std::size_t renew(std::string_view owner, DateTime lease_until) = 0;
   /// Hands back every job `owner` holds: Ready again (Canceled if it was being canceled).
-  std::size_t release(std::string_view owner);
+  virtual std::size_t release(std::string_view owner) = 0;
   /// Hands back jobs whose lease expired before `now`, and all jobs of owners for which
   /// `owner_gone` is true (a process known to be dead). Returns how many.
-  std::size_t recover(DateTime now, const std::function<bool(std::string_view owner)>& owner_gone);
+  virtual std::size_t recover(DateTime now,
+                              const std::function<bool(std::string_view owner)>& owner_gone) = 0;
   /// Counts an attempt that never returned for each job of `ids` not completed yet, and fails
   /// those whose count reaches `limit` with "the host died while running this step". One
   /// transaction; returns the jobs counted.
-  std::vector<CrashedJob> count_crashes(std::span<const Guid> ids, int limit, DateTime now);
+  virtual std::vector<CrashedJob> count_crashes(std::span<const Guid> ids, int limit,
+                                                DateTime now) = 0;
 
   /// The highest sequence written so far (0 for none): jobs created later have a higher one.
-  long long last_sequence();
+  virtual long long last_sequence() = 0;
   /// True while any job created after `sequence` is not completed (only plug-in jobs are
   /// looked at without `with_endpoints`).
-  bool unfinished_after(long long sequence, bool with_endpoints = true);
+  virtual bool unfinished_after(long long sequence, bool with_endpoints = true) = 0;
   /// Jobs by status, only those created after `sequence`.
-  std::map<JobStatus, std::size_t> count(long long after_sequence = 0);
+  virtual std::map<JobStatus, std::size_t> count(long long after_sequence = 0) = 0;
+
+  /// What runs beside a service working on this store, for as long as it lives.
+  class Companion {
+   public:
+    virtual ~Companion() = default;
+  };
+  /// Starts the store's own work beside an async service (SQLite checkpoints its write-ahead
+  /// log from a thread of its own); when the store announces jobs queued by other processes
+  /// (announces_jobs()), `jobs_queued` is called from a thread of the companion for each
+  /// announcement. Null when there is nothing to run.
+  virtual std::unique_ptr<Companion> accompany(std::function<void()> jobs_queued) = 0;
+  /// True when jobs made due by other processes are announced through accompany()'s callback:
+  /// idle workers then wait for the announcement instead of polling for them.
+  virtual bool announces_jobs() const noexcept = 0;
 
   // --- the operator -----------------------------------------------------------------------
 
   /// The job with this id, or the only one whose id starts or ends with it (at least 4
   /// characters; a time-ordered id's start is its creation time, shared by the jobs of the same
   /// minute, and its end is random). Throws JobNotFound when none or several match.
-  SystemJob find(std::string_view id_or_part);
+  virtual SystemJob find(std::string_view id_or_part) = 0;
   /// Jobs matching the filter in creation order (or newest first), one at a time and without
   /// their contexts (the listing never holds more than one row in memory).
-  void list(const JobFilter& filter, const std::function<void(const SystemJob&)>& each);
+  virtual void list(const JobFilter& filter, const std::function<void(const SystemJob&)>& each) = 0;
 
   /// Ready or Waiting → Canceled; In progress → Canceling (the worker stops after its attempt).
   /// Returns the new status. Throws JobNotFound, or JobRefused for a completed job.
-  JobStatus cancel(const Guid& id, DateTime now);
+  virtual JobStatus cancel(const Guid& id, DateTime now) = 0;
   /// Waiting → Ready now. Throws JobRefused in any other status.
-  JobStatus resume(const Guid& id);
+  virtual JobStatus resume(const Guid& id) = 0;
   /// Failed or Canceled → Ready with the retry and crash counts and the error cleared. Throws
-  /// JobRefused
-  /// otherwise (a succeeded job is never run twice by accident).
-  JobStatus retry(const Guid& id);
+  /// JobRefused otherwise (a succeeded job is never run twice by accident).
+  virtual JobStatus retry(const Guid& id) = 0;
   /// Ready or Waiting → Waiting until `until`. Throws JobRefused otherwise.
-  JobStatus postpone(const Guid& id, DateTime until);
+  virtual JobStatus postpone(const Guid& id, DateTime until) = 0;
   /// Deletes completed jobs of status `status` completed before `before`, in chunks so a
   /// running service is never held up for long. Returns how many.
-  std::size_t purge(JobStatus status, DateTime before);
+  virtual std::size_t purge(JobStatus status, DateTime before) = 0;
 
-  const std::filesystem::path& file() const noexcept { return file_; }
-  Durability durability() const noexcept { return durability_; }
+  /// Where the store is (store/store.hpp).
+  virtual const Location& location() const noexcept = 0;
+  /// What its commits survive.
+  virtual Durability durability() const noexcept = 0;
 
- private:
-  struct Statements;
-  class WriteTransaction;
-  JobStatus current_status(const Guid& id);
-
-  std::filesystem::path file_;
-  Durability durability_;
-  sqlite3* db_ = nullptr;
-  std::shared_ptr<store::WriteGate> gate_;  ///< shared with the record store of the same file
-  std::unique_ptr<Statements> statements_;
-  std::mutex mutex_;
+ protected:
+  JobStore() = default;
 };
 
 }  // namespace stepline::host::store

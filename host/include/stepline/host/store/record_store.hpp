@@ -1,32 +1,30 @@
-// The built-in data provider: records and system jobs in one SQLite database (WAL), so that an
-// operation's record change and the jobs of its asynchronous steps commit together (the outbox).
+// The built-in data provider as the pipeline sees it: records and system jobs in one store, so
+// that an operation's record change and the jobs of its asynchronous steps commit together (the
+// outbox). store::open_records() (store/store.hpp) opens the implementation: an SQLite database
+// in the data folder (WAL).
 //
-// Durability: the database runs in WAL mode with synchronous=NORMAL by default. A committed
-// operation survives a crash of the process; after a power loss or an operating-system crash the
-// last few commits may be lost (never half-applied). Durability::full syncs every commit.
+// Durability (Durability::normal, the default): a committed operation survives a crash of the
+// host process; after a power loss or an operating-system crash of the machine holding the
+// database the last few commits may be lost (never half-applied). Durability::full makes every
+// commit durable on disk before it returns.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <filesystem>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <stepline/entity.hpp>
 #include <stepline/registration/model.hpp>
 #include <stepline/services.hpp>
 
-struct sqlite3;
+#include <stepline/host/store/store.hpp>
 
 namespace stepline::host::store {
-
-class WriteGate;
 
 /// A Retrieve, Update or Delete named a record that does not exist.
 class RecordNotFound : public std::runtime_error {
@@ -113,40 +111,36 @@ using Durability = registration::Durability;
 
 class RecordStore {
  public:
-  /// Opens (creating when absent) the database file and brings its schema up to date. Throws
-  /// std::runtime_error naming the file on failure.
-  explicit RecordStore(const std::filesystem::path& file,
-                       Durability durability = Durability::normal);
-  ~RecordStore();
+  virtual ~RecordStore() = default;
   RecordStore(const RecordStore&) = delete;
   RecordStore& operator=(const RecordStore&) = delete;
 
-  /// A nested unit of work on this store. Holds the store's lock (re-entrant for the same thread)
-  /// while open; not committed = rolled back when destroyed. Inner ones are savepoints.
+  /// A unit of work as an implementation keeps it: rolled back when destroyed uncommitted.
+  class Scope {
+   public:
+    virtual ~Scope() = default;
+    /// Returns once the changes are committed (an inner scope: released into its parent);
+    /// throws, naming the cause, when they could not be (StorageFull for a full disk).
+    virtual void commit() = 0;
+  };
+
+  /// A nested unit of work on this store, for the calling thread. Not committed = rolled back
+  /// when destroyed; inner ones (a nested request) are savepoints of the outermost one. Record
+  /// reads and writes of the thread in between are part of it.
   ///
-  /// Outermost ones are grouped: each is a savepoint in a database transaction that operations of
-  /// several threads share. commit() of the last one in line commits the group; one that finds
-  /// another operation waiting for the store hands the open transaction on and waits for the
-  /// group's commit. Either way commit() returns only once its changes are committed (and
-  /// throws, naming the cause, if the group's commit failed), so concurrent operations share one
-  /// commit (one fsync with Durability::full) while each still rolls back alone. One that finds
-  /// no operation waiting but others in progress (Activity) leaves the group open for up to
-  /// `commit_delay` for them to join, as a database's commit delay does; a lone caller commits at
-  /// once.
+  /// How outermost ones commit is the implementation's: SQLite lets them in one at a time and
+  /// commits those that finish close together in one database transaction (a commit group).
+  /// Either way commit() returns only once the operation's changes are committed, and each
+  /// rolls back alone.
   class Transaction {
    public:
-    explicit Transaction(RecordStore& store);
-    ~Transaction();
+    explicit Transaction(RecordStore& store) : scope_(store.begin()) {}
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
-    void commit();
+    void commit() { scope_->commit(); }
 
    private:
-    RecordStore& store_;
-    std::unique_lock<std::recursive_mutex> lock_;
-    std::string name_;
-    bool done_ = false;
-    bool outermost_ = false;
+    std::unique_ptr<Scope> scope_;
   };
 
   /// A top-level operation in progress on this store, for as long as it lives; the pipeline holds
@@ -164,94 +158,51 @@ class RecordStore {
     RecordStore& store_;
   };
 
-  /// How long a committing operation waits for others in progress to join its commit.
-  static constexpr std::chrono::microseconds commit_delay{200};
-
-  /// Stores a new record; an absent (nil) id is generated. Returns the id.
-  Guid create(const Entity& entity);
+  /// Stores a new record; an absent (nil) id is generated. Returns the id. Throws
+  /// DuplicateRecord.
+  virtual Guid create(const Entity& entity) = 0;
   /// The record restricted to `columns`, or nullopt.
-  std::optional<Entity> retrieve(std::string_view entity, const Guid& id, const ColumnSet& columns);
+  virtual std::optional<Entity> retrieve(std::string_view entity, const Guid& id,
+                                         const ColumnSet& columns) = 0;
   /// Merges the entity's attributes into the stored record. Throws RecordNotFound.
-  void update(const Entity& entity);
+  virtual void update(const Entity& entity) = 0;
   /// Throws RecordNotFound.
-  void remove(std::string_view entity, const Guid& id);
+  virtual void remove(std::string_view entity, const Guid& id) = 0;
   /// Records matching every equality condition, in creation order, one page at a time.
-  EntityCollection retrieve_multiple(const Query& query);
+  virtual EntityCollection retrieve_multiple(const Query& query) = 0;
 
-  void add_system_job(const SystemJob& job);
+  /// Writes a new system job (in the calling thread's transaction, if any: the outbox).
+  virtual void add_system_job(const SystemJob& job) = 0;
   /// Every system job, oldest first (for inspection and tests).
-  std::vector<SystemJob> system_jobs();
+  virtual std::vector<SystemJob> system_jobs() = 0;
 
   /// Offers every job an operation queues to `handoff` from now on; false (and nothing changes)
   /// when another one is attached: one taker per store. Commits an open group first.
-  bool attach_handoff(JobHandoff& handoff);
+  virtual bool attach_handoff(JobHandoff& handoff) = 0;
   /// Stops offering jobs to `handoff` (if it is the one attached); jobs then wait in the database
   /// to be found. Commits an open group first, so none of its jobs is left half handed over.
-  void detach_handoff(JobHandoff& handoff);
+  virtual void detach_handoff(JobHandoff& handoff) = 0;
 
   /// Commits of operations' transactions so far (a group of operations counts once).
-  std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
+  virtual std::uint64_t commits() const noexcept = 0;
   /// Operations waiting for the store to begin their transaction.
-  int waiting_operations() const noexcept { return waiting_.load(std::memory_order_relaxed); }
+  virtual int waiting_operations() const noexcept = 0;
 
-  Durability durability() const noexcept { return durability_; }
+  virtual Durability durability() const noexcept = 0;
+  /// Where the store is (store/store.hpp).
+  virtual const Location& location() const noexcept = 0;
+  /// The schema version of the opened store (this build's, once opened).
+  virtual int schema_version() const = 0;
 
-  /// The schema version this build writes (PRAGMA user_version).
-  static int schema_version() noexcept;
-  const std::filesystem::path& file() const noexcept { return file_; }
+ protected:
+  RecordStore() = default;
+  /// Starts a Transaction's unit of work for the calling thread.
+  virtual std::unique_ptr<Scope> begin() = 0;
+  /// Activity objects alive.
+  int active_operations() const noexcept { return active_.load(std::memory_order_relaxed); }
 
  private:
-  struct Statements;
-  class StandaloneWrite;
-  void exec(const char* sql);
-  /// With the lock held: commits the open group, if any, unless a Transaction is open (then the
-  /// caller is inside the group and reads or writes as part of it).
-  void settle_open_group();
-  /// Why a group's commit failed; empty `message` = it did not.
-  struct GroupFailure {
-    std::string message;
-    bool disk_full = false;
-  };
-  /// Commits the open group (or rolls it back if no operation in it committed) and wakes its
-  /// waiters. `member` = the caller's own operation is in the group; returns its failure.
-  GroupFailure settle_group(bool member);
-  /// Releases `lock` and waits until group `group` is settled, settling it itself once
-  /// `patience` has passed; returns its failure, if any.
-  GroupFailure wait_for_group(std::unique_lock<std::recursive_mutex>& lock, std::uint64_t group,
-                              std::chrono::microseconds patience);
-
-  std::filesystem::path file_;
-  Durability durability_;
-  sqlite3* db_ = nullptr;
-  std::shared_ptr<store::WriteGate> gate_;
-  std::unique_ptr<Statements> statements_;
-  std::recursive_mutex mutex_;
-  int open_transactions_ = 0;
-
-  // Commit groups (see Transaction). Under mutex_:
-  static constexpr int group_limit = 64;  ///< operations per commit at most
-  bool group_open_ = false;               ///< a shared database transaction is open
-  int group_size_ = 0;                    ///< operations committed into it, not yet settled
-  std::uint64_t group_ = 1;               ///< the open (or next) group's number
-  std::atomic<int> waiting_{0};           ///< outermost Transactions waiting for mutex_
-  std::atomic<int> active_{0};            ///< Activity objects alive
-  std::atomic<std::uint64_t> commits_{0};
-  JobHandoff* handoff_ = nullptr;
-  /// Jobs taken by handoff_ and not yet committed, each with the Transaction depth that wrote it
-  /// (0 = its operation committed into the open group).
-  std::vector<std::pair<int, SystemJob>> claimed_;
-  void drop_claimed(int depth);     ///< a Transaction at `depth` rolled back
-  void promote_claimed(int depth);  ///< a Transaction at `depth` committed into its parent
-  // Under settled_mutex_, so that operations waiting for their group's commit need not take
-  // mutex_ back (the next group's operations hold it):
-  std::mutex settled_mutex_;
-  std::condition_variable group_settled_;
-  std::uint64_t settled_ = 0;  ///< every group up to this one is settled
-  struct Failure {
-    int waiters;
-    GroupFailure failure;
-  };
-  std::map<std::uint64_t, Failure> failed_groups_;
+  std::atomic<int> active_{0};
 };
 
 }  // namespace stepline::host::store

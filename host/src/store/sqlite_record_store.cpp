@@ -1,4 +1,4 @@
-#include <stepline/host/store/record_store.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 
 #include <sqlite3.h>
 
@@ -12,8 +12,6 @@
 
 namespace stepline::host::store {
 namespace {
-
-using store::Statement;
 
 std::string quote_json_key(std::string_view column) {
   std::string out = "$.\"";
@@ -39,7 +37,7 @@ Entity restrict_columns(Entity e, const ColumnSet& columns) {
 
 }  // namespace
 
-struct RecordStore::Statements {
+struct SqliteRecordStore::Statements {
   explicit Statements(sqlite3* db)
       : insert(db,
                "INSERT INTO records (entity, id, attributes, created_on, modified_on) VALUES (?1, "
@@ -49,8 +47,8 @@ struct RecordStore::Statements {
                "UPDATE records SET attributes = ?3, modified_on = ?4, version = version + 1 WHERE "
                "entity = ?1 AND id = ?2"),
         remove(db, "DELETE FROM records WHERE entity = ?1 AND id = ?2"),
-        insert_job(db, store::insert_job_sql),
-        insert_context(db, store::insert_context_sql),
+        insert_job(db, insert_job_sql),
+        insert_context(db, insert_context_sql),
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         savepoint(db, "SAVEPOINT op"),
@@ -60,48 +58,31 @@ struct RecordStore::Statements {
   Statement begin, commit, savepoint, release;
 };
 
-RecordNotFound::RecordNotFound(std::string_view entity, const Guid& id)
-    : std::runtime_error(std::string(entity) + " with id " + id.str() + " does not exist") {}
-
-DuplicateRecord::DuplicateRecord(std::string_view entity, const Guid& id)
-    : std::runtime_error("a record " + std::string(entity) + " with id " + id.str() +
-                         " already exists; leave the id out to have one generated") {}
-
-Guid time_ordered_guid() {
-  auto bytes = Guid::random().bytes();
-  const auto ms =
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
-  for (std::size_t i = 0; i < 6; ++i) bytes[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
-  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x70);  // version 7; variant as random's
-  return Guid(bytes);
-}
-
 namespace {
 // As long as SQLite's busy timeout on the record store's connection.
-constexpr std::chrono::milliseconds record_write_wait{5000};
+constexpr std::chrono::milliseconds operation_write_wait{5000};
 }  // namespace
 
 /// A write outside any Transaction is its own transaction: it commits an open group first, then
 /// takes the write gate for itself.
-class RecordStore::StandaloneWrite {
+class SqliteRecordStore::StandaloneWrite {
  public:
-  explicit StandaloneWrite(RecordStore& store) {
+  explicit StandaloneWrite(SqliteRecordStore& store) {
     if (store.open_transactions_ != 0) return;
     store.settle_open_group();
-    turn_.emplace(*store.gate_, record_write_wait, store.file_);
+    turn_.emplace(*store.gate_, operation_write_wait, store.file_);
   }
 
  private:
-  std::optional<store::GateTurn> turn_;
+  std::optional<GateTurn> turn_;
 };
 
-RecordStore::RecordStore(const std::filesystem::path& file, Durability durability)
+SqliteRecordStore::SqliteRecordStore(const std::filesystem::path& file, Durability durability)
     : file_(file),
+      location_(Location::sqlite(file)),
       durability_(durability),
-      db_(store::open_database(file, durability)),
-      gate_(store::WriteGate::of(file)) {
+      db_(open_database(file, durability)),
+      gate_(WriteGate::of(file)) {
   try {
     statements_ = std::make_unique<Statements>(db_);
   } catch (const std::exception& e) {
@@ -110,7 +91,7 @@ RecordStore::RecordStore(const std::filesystem::path& file, Durability durabilit
   }
 }
 
-RecordStore::~RecordStore() {
+SqliteRecordStore::~SqliteRecordStore() {
   {
     std::lock_guard lock(mutex_);
     settle_open_group();
@@ -119,11 +100,11 @@ RecordStore::~RecordStore() {
   sqlite3_close(db_);
 }
 
-int RecordStore::schema_version() noexcept {
+int SqliteRecordStore::schema_version() const {
   return schema::version;
 }
 
-void RecordStore::exec(const char* sql) {
+void SqliteRecordStore::exec(const char* sql) {
   store::exec(db_, sql);
 }
 
@@ -132,7 +113,7 @@ void RecordStore::exec(const char* sql) {
 // operation commits. The store's lock passes from operation to operation while the group stays
 // open, so the workers and other writers wait at the gate for one commit, not one per operation.
 
-bool RecordStore::attach_handoff(JobHandoff& handoff) {
+bool SqliteRecordStore::attach_handoff(JobHandoff& handoff) {
   std::lock_guard lock(mutex_);
   if (handoff_ && handoff_ != &handoff) return false;
   settle_open_group();
@@ -140,14 +121,14 @@ bool RecordStore::attach_handoff(JobHandoff& handoff) {
   return true;
 }
 
-void RecordStore::detach_handoff(JobHandoff& handoff) {
+void SqliteRecordStore::detach_handoff(JobHandoff& handoff) {
   std::lock_guard lock(mutex_);
   if (handoff_ != &handoff) return;
   settle_open_group();
   handoff_ = nullptr;
 }
 
-void RecordStore::drop_claimed(int depth) {
+void SqliteRecordStore::drop_claimed(int depth) {
   auto first = std::remove_if(claimed_.begin(), claimed_.end(),
                               [&](const auto& c) { return c.first >= depth; });
   auto dropped = static_cast<std::size_t>(claimed_.end() - first);
@@ -155,21 +136,21 @@ void RecordStore::drop_claimed(int depth) {
   if (dropped && handoff_) handoff_->abandoned(dropped);
 }
 
-void RecordStore::promote_claimed(int depth) {
+void SqliteRecordStore::promote_claimed(int depth) {
   for (auto& c : claimed_)
     if (c.first >= depth) c.first = depth - 1;
 }
 
-void RecordStore::settle_open_group() {
+void SqliteRecordStore::settle_open_group() {
   if (group_open_ && open_transactions_ == 0) settle_group(false);
 }
 
-RecordStore::GroupFailure RecordStore::settle_group(bool member) {
+SqliteRecordStore::GroupFailure SqliteRecordStore::settle_group(bool member) {
   GroupFailure failure;
   if (group_size_ > 0 && sqlite3_get_autocommit(db_)) {
     // SQLite rolled the whole transaction back after an error (disk full, I/O error).
-    failure.disk_full = store::disk_full(db_);
-    failure.message = failure.disk_full ? store::disk_full_message(db_)
+    failure.disk_full = disk_full(db_);
+    failure.message = failure.disk_full ? disk_full_message(db_)
                                         : "the database rolled back the transaction: " +
                                               std::string(sqlite3_errmsg(db_));
   } else if (group_size_ == 0) {
@@ -179,7 +160,7 @@ RecordStore::GroupFailure RecordStore::settle_group(bool member) {
       statements_->commit.run();
       commits_.fetch_add(1, std::memory_order_relaxed);
     } catch (const StorageFull&) {
-      failure = {store::disk_full_message(db_), true};
+      failure = {disk_full_message(db_), true};
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     } catch (const std::exception& e) {
       failure = {e.what(), false};
@@ -211,9 +192,9 @@ RecordStore::GroupFailure RecordStore::settle_group(bool member) {
   return failure;
 }
 
-RecordStore::GroupFailure RecordStore::wait_for_group(std::unique_lock<std::recursive_mutex>& lock,
-                                                      std::uint64_t group,
-                                                      std::chrono::microseconds patience) {
+SqliteRecordStore::GroupFailure SqliteRecordStore::wait_for_group(
+    std::unique_lock<std::recursive_mutex>& lock, std::uint64_t group,
+    std::chrono::microseconds patience) {
   lock.unlock();
   {
     std::unique_lock settled(settled_mutex_);
@@ -244,7 +225,28 @@ RecordStore::GroupFailure RecordStore::wait_for_group(std::unique_lock<std::recu
   return failure;
 }
 
-RecordStore::Transaction::Transaction(RecordStore& store)
+/// An outermost Transaction is the savepoint "op" in the group's database transaction, an inner
+/// one a savepoint named by its depth. It holds the store's lock (re-entrant for the thread) from
+/// its start to its end.
+class SqliteRecordStore::Operation final : public RecordStore::Scope {
+ public:
+  explicit Operation(SqliteRecordStore& store);
+  ~Operation() override;
+  void commit() override;
+
+ private:
+  SqliteRecordStore& store_;
+  std::unique_lock<std::recursive_mutex> lock_;
+  std::string name_;
+  bool done_ = false;
+  bool outermost_ = false;
+};
+
+std::unique_ptr<RecordStore::Scope> SqliteRecordStore::begin() {
+  return std::make_unique<Operation>(*this);
+}
+
+SqliteRecordStore::Operation::Operation(SqliteRecordStore& store)
     : store_(store), lock_(store.mutex_, std::defer_lock) {
   store_.waiting_.fetch_add(1, std::memory_order_relaxed);
   lock_.lock();
@@ -260,7 +262,7 @@ RecordStore::Transaction::Transaction(RecordStore& store)
   // An error that made SQLite roll the group's transaction back settles it as failed.
   if (store_.group_open_ && sqlite3_get_autocommit(store_.db_)) store_.settle_group(false);
   if (!store_.group_open_) {
-    store_.gate_->enter_or_throw(record_write_wait, store_.file_);
+    store_.gate_->enter_or_throw(operation_write_wait, store_.file_);
     try {
       store_.statements_->begin.run();
     } catch (...) {
@@ -279,7 +281,7 @@ RecordStore::Transaction::Transaction(RecordStore& store)
   ++store_.open_transactions_;
 }
 
-void RecordStore::Transaction::commit() {
+void SqliteRecordStore::Operation::commit() {
   if (done_) throw std::logic_error("record store: transaction committed twice");
   if (outermost_)
     store_.statements_->release.run();
@@ -296,7 +298,7 @@ void RecordStore::Transaction::commit() {
   GroupFailure failure;
   const bool waiting = store_.waiting_.load(std::memory_order_relaxed) > 0;
   // The operations already in the group wait for its commit: only the others may still join.
-  const bool others_active = store_.active_.load(std::memory_order_relaxed) > store_.group_size_;
+  const bool others_active = store_.active_operations() > store_.group_size_;
   if (store_.group_size_ >= group_limit || (!waiting && !others_active)) {
     failure = store_.settle_group(true);
   } else {
@@ -311,7 +313,7 @@ void RecordStore::Transaction::commit() {
   throw std::runtime_error(message);
 }
 
-RecordStore::Transaction::~Transaction() {
+SqliteRecordStore::Operation::~Operation() {
   if (done_) return;
   store_.drop_claimed(store_.open_transactions_);
   --store_.open_transactions_;
@@ -325,7 +327,7 @@ RecordStore::Transaction::~Transaction() {
     store_.settle_group(false);
 }
 
-Guid RecordStore::create(const Entity& entity) {
+Guid SqliteRecordStore::create(const Entity& entity) {
   std::lock_guard lock(mutex_);
   StandaloneWrite write(*this);
   Guid id = entity.id.is_nil() ? time_ordered_guid() : entity.id;
@@ -346,8 +348,8 @@ Guid RecordStore::create(const Entity& entity) {
   return id;
 }
 
-std::optional<Entity> RecordStore::retrieve(std::string_view entity, const Guid& id,
-                                            const ColumnSet& columns) {
+std::optional<Entity> SqliteRecordStore::retrieve(std::string_view entity, const Guid& id,
+                                                  const ColumnSet& columns) {
   std::lock_guard lock(mutex_);
   settle_open_group();
   auto& s = statements_->select.start();
@@ -359,7 +361,7 @@ std::optional<Entity> RecordStore::retrieve(std::string_view entity, const Guid&
   return restrict_columns(std::move(e), columns);
 }
 
-void RecordStore::update(const Entity& entity) {
+void SqliteRecordStore::update(const Entity& entity) {
   std::lock_guard lock(mutex_);
   StandaloneWrite write(*this);
   auto current = retrieve(entity.logical_name, entity.id, ColumnSet::all());
@@ -374,7 +376,7 @@ void RecordStore::update(const Entity& entity) {
   s.done();
 }
 
-void RecordStore::remove(std::string_view entity, const Guid& id) {
+void SqliteRecordStore::remove(std::string_view entity, const Guid& id) {
   std::lock_guard lock(mutex_);
   StandaloneWrite write(*this);
   auto& s = statements_->remove.start();
@@ -384,7 +386,7 @@ void RecordStore::remove(std::string_view entity, const Guid& id) {
   if (sqlite3_changes(db_) == 0) throw RecordNotFound(entity, id);
 }
 
-EntityCollection RecordStore::retrieve_multiple(const Query& query) {
+EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
   if (query.page_size < 0 || query.page_number < 1)
     throw std::invalid_argument("RetrieveMultiple: page size must be >= 0 and page number >= 1");
   std::lock_guard lock(mutex_);
@@ -447,7 +449,7 @@ EntityCollection RecordStore::retrieve_multiple(const Query& query) {
   return out;
 }
 
-void RecordStore::add_system_job(const SystemJob& job) {
+void SqliteRecordStore::add_system_job(const SystemJob& job) {
   std::lock_guard lock(mutex_);
   StandaloneWrite write(*this);
   // Only a job written in an operation's transaction is handed over at its commit.
@@ -458,7 +460,7 @@ void RecordStore::add_system_job(const SystemJob& job) {
   }
   try {
     auto& s = statements_->insert_job.start();
-    store::bind_new_job(s, claimed ? *claimed : job);
+    bind_new_job(s, claimed ? *claimed : job);
     if (!s.step()) throw std::runtime_error("record store: a new job got no sequence");
     const long long sequence = s.integer(0);
     s.done();
@@ -474,14 +476,13 @@ void RecordStore::add_system_job(const SystemJob& job) {
   if (claimed) claimed_.emplace_back(open_transactions_, std::move(*claimed));
 }
 
-std::vector<SystemJob> RecordStore::system_jobs() {
+std::vector<SystemJob> SqliteRecordStore::system_jobs() {
   std::lock_guard lock(mutex_);
   settle_open_group();
-  Statement s(db_,
-              std::string("SELECT ") + store::job_columns + " FROM system_jobs ORDER BY sequence");
+  Statement s(db_, std::string("SELECT ") + job_columns + " FROM system_jobs ORDER BY sequence");
   s.start();
   std::vector<SystemJob> out;
-  while (s.step()) out.push_back(store::read_job(s));
+  while (s.step()) out.push_back(read_job(s));
   return out;
 }
 

@@ -16,7 +16,7 @@
 #include <mutex>
 #include <thread>
 
-#include <stepline/host/store/record_store.hpp>
+#include <stepline/host/store/job_store.hpp>
 
 struct sqlite3;
 
@@ -24,13 +24,14 @@ namespace stepline::host::store {
 
 class WriteGate;
 
-class WalCheckpointer {
+/// The SQLite job store's companion of a running service (JobStore::accompany).
+class WalCheckpointer final : public JobStore::Companion {
  public:
   /// Opens its own connection to `database` and starts checkpointing every `every`.
   WalCheckpointer(const std::filesystem::path& database, Durability durability,
                   std::chrono::milliseconds every);
   /// Runs a last checkpoint and closes the connection.
-  ~WalCheckpointer();
+  ~WalCheckpointer() override;
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
@@ -39,7 +40,7 @@ class WalCheckpointer {
   void checkpoint();
 
   sqlite3* db_ = nullptr;
-  std::shared_ptr<store::WriteGate> gate_;
+  std::shared_ptr<WriteGate> gate_;
   std::chrono::milliseconds every_;
   std::mutex mutex_;
   std::condition_variable stop_;

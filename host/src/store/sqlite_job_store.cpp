@@ -1,4 +1,4 @@
-#include <stepline/host/store/job_store.hpp>
+#include <stepline/host/store/sqlite_job_store.hpp>
 
 #include <algorithm>
 
@@ -6,11 +6,10 @@
 
 #include "job_row.hpp"
 #include "sqlite.hpp"
+#include "wal_checkpointer.hpp"
 
 namespace stepline::host::store {
 namespace {
-
-using store::Statement;
 
 // As long as SQLite's busy timeout on the job store's connection.
 constexpr std::chrono::milliseconds job_write_wait{30000};
@@ -48,7 +47,7 @@ std::string take_sql(bool with_endpoints) {
   return "UPDATE system_jobs SET state_code = 2, status_code = 20, lease_owner = ?1, lease_until "
          "= ?2, started_on = ?3 WHERE rowid IN (SELECT r FROM (" +
          due_ready(with_endpoints) + ") UNION ALL SELECT r FROM (" + due_waiting(with_endpoints) +
-         ")) RETURNING " + store::job_columns;
+         ")) RETURNING " + job_columns;
 }
 
 std::string has_due_sql(bool with_endpoints) {
@@ -63,7 +62,7 @@ constexpr const char* release_set =
 
 }  // namespace
 
-struct JobStore::Statements {
+struct SqliteJobStore::Statements {
   explicit Statements(sqlite3* db)
       : take_all(db, take_sql(true)),
         take_plugins(db, take_sql(false)),
@@ -102,9 +101,9 @@ struct JobStore::Statements {
         count(db,
               "SELECT state_code, status_code, COUNT(*) FROM system_jobs WHERE sequence > ?1 "
               "GROUP BY state_code, status_code"),
-        find(db, std::string("SELECT ") + store::job_columns + " FROM system_jobs WHERE id = ?1"),
+        find(db, std::string("SELECT ") + job_columns + " FROM system_jobs WHERE id = ?1"),
         // Reads every id: an operator's look-up by a part of an id, not the service's.
-        find_part(db, std::string("SELECT ") + store::job_columns +
+        find_part(db, std::string("SELECT ") + job_columns +
                           " FROM system_jobs WHERE (id >= ?1 AND id < ?1 || '~') OR "
                           "substr(id, -length(?1)) = ?1 LIMIT 2"),
         status(db, "SELECT state_code, status_code FROM system_jobs WHERE id = ?1"),
@@ -137,9 +136,9 @@ struct JobStore::Statements {
 
 /// BEGIN IMMEDIATE … COMMIT on the job store's connection, in the file's write gate; rolled back
 /// unless committed.
-class JobStore::WriteTransaction {
+class SqliteJobStore::WriteTransaction {
  public:
-  explicit WriteTransaction(JobStore& store)
+  explicit WriteTransaction(SqliteJobStore& store)
       : turn_(*store.gate_, job_write_wait, store.file_),
         db_(store.db_),
         commit_(store.statements_->commit) {
@@ -154,17 +153,18 @@ class JobStore::WriteTransaction {
   }
 
  private:
-  store::GateTurn turn_;
+  GateTurn turn_;
   sqlite3* db_;
   Statement& commit_;
   bool done_ = false;
 };
 
-JobStore::JobStore(const std::filesystem::path& database, Durability durability)
+SqliteJobStore::SqliteJobStore(const std::filesystem::path& database, Durability durability)
     : file_(database),
+      location_(Location::sqlite(database)),
       durability_(durability),
-      db_(store::open_database(database, durability)),
-      gate_(store::WriteGate::of(database)) {
+      db_(open_database(database, durability)),
+      gate_(WriteGate::of(database)) {
   try {
     // Workers wait for the pipeline's commits rather than fail: a long synchronous plug-in may
     // hold the write lock for seconds.
@@ -176,28 +176,29 @@ JobStore::JobStore(const std::filesystem::path& database, Durability durability)
   }
 }
 
-JobStore::~JobStore() {
+SqliteJobStore::~SqliteJobStore() {
   statements_.reset();
   sqlite3_close(db_);
 }
 
-std::vector<SystemJob> JobStore::take(std::string_view owner, DateTime now, DateTime lease_until,
-                                      std::size_t limit, bool with_endpoints) {
+std::vector<SystemJob> SqliteJobStore::take(std::string_view owner, DateTime now,
+                                            DateTime lease_until, std::size_t limit,
+                                            bool with_endpoints) {
   std::lock_guard lock(mutex_);
-  store::GateTurn turn(*gate_, job_write_wait, file_);
+  GateTurn turn(*gate_, job_write_wait, file_);
   auto& s = (with_endpoints ? statements_->take_all : statements_->take_plugins).start();
   s.bind(1, owner).bind(2, iso(lease_until)).bind(3, iso(now));
   s.bind(4, static_cast<long long>(limit));
   std::vector<SystemJob> jobs;
   // One statement is one (implicit) transaction: the rows are leased when step() is done.
-  while (s.step()) jobs.push_back(store::read_job(s));
+  while (s.step()) jobs.push_back(read_job(s));
   s.done();
   std::sort(jobs.begin(), jobs.end(),
             [](const SystemJob& a, const SystemJob& b) { return a.sequence < b.sequence; });
   return jobs;
 }
 
-bool JobStore::has_due(DateTime now, bool with_endpoints) {
+bool SqliteJobStore::has_due(DateTime now, bool with_endpoints) {
   std::lock_guard lock(mutex_);
   auto& s = (with_endpoints ? statements_->has_due_all : statements_->has_due_plugins).start();
   s.bind(3, iso(now)).bind(4, 1LL);
@@ -206,8 +207,8 @@ bool JobStore::has_due(DateTime now, bool with_endpoints) {
   return due;
 }
 
-std::vector<std::optional<JobStatus>> JobStore::finish(std::span<const JobResult> results,
-                                                       std::string_view owner, DateTime now) {
+std::vector<std::optional<JobStatus>> SqliteJobStore::finish(std::span<const JobResult> results,
+                                                             std::string_view owner, DateTime now) {
   std::vector<std::optional<JobStatus>> written(results.size());
   if (results.empty()) return written;
   std::lock_guard lock(mutex_);
@@ -244,9 +245,9 @@ std::vector<std::optional<JobStatus>> JobStore::finish(std::span<const JobResult
   return written;
 }
 
-std::size_t JobStore::renew(std::string_view owner, DateTime lease_until) {
+std::size_t SqliteJobStore::renew(std::string_view owner, DateTime lease_until) {
   std::lock_guard lock(mutex_);
-  store::GateTurn turn(*gate_, job_write_wait, file_);
+  GateTurn turn(*gate_, job_write_wait, file_);
   auto& s = statements_->renew.start();
   s.bind(1, owner).bind(2, iso(lease_until));
   s.step();
@@ -254,9 +255,9 @@ std::size_t JobStore::renew(std::string_view owner, DateTime lease_until) {
   return static_cast<std::size_t>(sqlite3_changes(db_));
 }
 
-std::size_t JobStore::release(std::string_view owner) {
+std::size_t SqliteJobStore::release(std::string_view owner) {
   std::lock_guard lock(mutex_);
-  store::GateTurn turn(*gate_, job_write_wait, file_);
+  GateTurn turn(*gate_, job_write_wait, file_);
   auto& s = statements_->release.start();
   s.bind(1, owner);
   s.step();
@@ -264,8 +265,8 @@ std::size_t JobStore::release(std::string_view owner) {
   return static_cast<std::size_t>(sqlite3_changes(db_));
 }
 
-std::size_t JobStore::recover(DateTime now,
-                              const std::function<bool(std::string_view owner)>& owner_gone) {
+std::size_t SqliteJobStore::recover(DateTime now,
+                                    const std::function<bool(std::string_view owner)>& owner_gone) {
   std::vector<std::string> owners;
   {
     std::lock_guard lock(mutex_);
@@ -277,7 +278,7 @@ std::size_t JobStore::recover(DateTime now,
   for (const auto& owner : owners)
     if (owner_gone && owner_gone(owner)) recovered += release(owner);
   std::lock_guard lock(mutex_);
-  store::GateTurn turn(*gate_, job_write_wait, file_);
+  GateTurn turn(*gate_, job_write_wait, file_);
   auto& s = statements_->release_expired.start();
   s.bind(1, iso(now));
   s.step();
@@ -285,8 +286,8 @@ std::size_t JobStore::recover(DateTime now,
   return recovered + static_cast<std::size_t>(sqlite3_changes(db_));
 }
 
-std::vector<CrashedJob> JobStore::count_crashes(std::span<const Guid> ids, int limit,
-                                                DateTime now) {
+std::vector<CrashedJob> SqliteJobStore::count_crashes(std::span<const Guid> ids, int limit,
+                                                      DateTime now) {
   std::vector<CrashedJob> counted;
   if (ids.empty()) return counted;
   std::lock_guard lock(mutex_);
@@ -323,7 +324,12 @@ std::vector<CrashedJob> JobStore::count_crashes(std::span<const Guid> ids, int l
   return counted;
 }
 
-long long JobStore::last_sequence() {
+std::unique_ptr<JobStore::Companion> SqliteJobStore::accompany(std::function<void()>) {
+  // Other processes' jobs are found by polling: SQLite has no way to announce them.
+  return std::make_unique<WalCheckpointer>(file_, durability_, std::chrono::milliseconds(50));
+}
+
+long long SqliteJobStore::last_sequence() {
   std::lock_guard lock(mutex_);
   auto& s = statements_->last_sequence.start();
   s.step();
@@ -332,7 +338,7 @@ long long JobStore::last_sequence() {
   return n;
 }
 
-bool JobStore::unfinished_after(long long sequence, bool with_endpoints) {
+bool SqliteJobStore::unfinished_after(long long sequence, bool with_endpoints) {
   std::lock_guard lock(mutex_);
   auto& s = statements_->unfinished_after.start();
   s.bind(1, sequence).bind(2, with_endpoints ? 1LL : 0LL);
@@ -341,7 +347,7 @@ bool JobStore::unfinished_after(long long sequence, bool with_endpoints) {
   return found;
 }
 
-std::map<JobStatus, std::size_t> JobStore::count(long long after_sequence) {
+std::map<JobStatus, std::size_t> SqliteJobStore::count(long long after_sequence) {
   std::lock_guard lock(mutex_);
   auto& s = statements_->count.start();
   s.bind(1, after_sequence);
@@ -362,7 +368,7 @@ SystemJob JobStore::find(std::string_view id_or_part) {
   auto& s = (key.size() == 36 ? statements_->find : statements_->find_part).start();
   s.bind(1, key);
   std::vector<SystemJob> found;
-  while (s.step()) found.push_back(store::read_job(s));
+  while (s.step()) found.push_back(read_job(s));
   s.done();
   if (found.empty()) throw JobNotFound("no system job has the id " + std::string(id_or_part));
   if (found.size() > 1)
@@ -372,9 +378,10 @@ SystemJob JobStore::find(std::string_view id_or_part) {
   return std::move(found.front());
 }
 
-void JobStore::list(const JobFilter& filter, const std::function<void(const SystemJob&)>& each) {
+void SqliteJobStore::list(const JobFilter& filter,
+                          const std::function<void(const SystemJob&)>& each) {
   std::string sql =
-      std::string("SELECT ") + store::job_columns_without_context + " FROM system_jobs WHERE 1 = 1";
+      std::string("SELECT ") + job_columns_without_context + " FROM system_jobs WHERE 1 = 1";
   if (filter.status) sql += " AND state_code = ?1 AND status_code = ?2";
   if (!filter.step.empty()) sql += " AND step_name = ?3";
   if (!filter.entity.empty()) sql += " AND regarding_entity = ?4";
@@ -400,11 +407,11 @@ void JobStore::list(const JobFilter& filter, const std::function<void(const Syst
   if (filter.created_from) s.bind(6, to_iso8601(*filter.created_from));
   if (filter.created_until) s.bind(7, to_iso8601(*filter.created_until));
   if (filter.after_sequence) s.bind(8, filter.after_sequence);
-  while (s.step()) each(store::read_job(s, false));
+  while (s.step()) each(read_job(s, false));
   s.done();
 }
 
-JobStatus JobStore::current_status(const Guid& id) {
+JobStatus SqliteJobStore::current_status(const Guid& id) {
   auto& s = statements_->status.start();
   s.bind(1, id.str());
   if (!s.step()) {
@@ -439,7 +446,7 @@ void set_status(Statement& s, const Guid& id, JobStatus status,
 
 }  // namespace
 
-JobStatus JobStore::cancel(const Guid& id, DateTime now) {
+JobStatus SqliteJobStore::cancel(const Guid& id, DateTime now) {
   std::lock_guard lock(mutex_);
   WriteTransaction transaction(*this);
   auto current = current_status(id);
@@ -464,7 +471,7 @@ JobStatus JobStore::cancel(const Guid& id, DateTime now) {
   return next;
 }
 
-JobStatus JobStore::resume(const Guid& id) {
+JobStatus SqliteJobStore::resume(const Guid& id) {
   std::lock_guard lock(mutex_);
   WriteTransaction transaction(*this);
   auto current = current_status(id);
@@ -474,7 +481,7 @@ JobStatus JobStore::resume(const Guid& id) {
   return JobStatus::ready;
 }
 
-JobStatus JobStore::retry(const Guid& id) {
+JobStatus SqliteJobStore::retry(const Guid& id) {
   std::lock_guard lock(mutex_);
   WriteTransaction transaction(*this);
   auto current = current_status(id);
@@ -491,7 +498,7 @@ JobStatus JobStore::retry(const Guid& id) {
   return JobStatus::ready;
 }
 
-JobStatus JobStore::postpone(const Guid& id, DateTime until) {
+JobStatus SqliteJobStore::postpone(const Guid& id, DateTime until) {
   std::lock_guard lock(mutex_);
   WriteTransaction transaction(*this);
   auto current = current_status(id);
@@ -502,13 +509,13 @@ JobStatus JobStore::postpone(const Guid& id, DateTime until) {
   return JobStatus::waiting;
 }
 
-std::size_t JobStore::purge(JobStatus status, DateTime before) {
+std::size_t SqliteJobStore::purge(JobStatus status, DateTime before) {
   if (!is_completed(status))
     throw std::invalid_argument("only succeeded, failed or canceled jobs can be purged");
   std::size_t removed = 0;
   for (;;) {
     std::lock_guard lock(mutex_);
-    store::GateTurn turn(*gate_, job_write_wait, file_);
+    GateTurn turn(*gate_, job_write_wait, file_);
     auto& s = statements_->purge.start();
     s.bind(1, static_cast<long long>(codes_of(status).status_code)).bind(2, iso(before));
     s.step();
