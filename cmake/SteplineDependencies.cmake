@@ -15,6 +15,14 @@ find_package(benchmark QUIET)
 # libyaml reads registrations: an event parser, so a large registration is read item by item.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LibYAML REQUIRED IMPORTED_TARGET GLOBAL yaml-0.1)
+# libpq, for the PostgreSQL store (docs/SCALING.md). Optional: without it the host keeps its
+# SQLite store only, and `host.store: {postgresql: …}` says how to get it.
+find_package(PostgreSQL QUIET)
+if(TARGET PostgreSQL::PostgreSQL)
+  message(STATUS "PostgreSQL store: libpq ${PostgreSQL_VERSION_STRING}")
+else()
+  message(STATUS "PostgreSQL store: off (libpq not found; ./dev setup --postgresql installs it)")
+endif()
 
 if(NOT TARGET yaml-cpp::yaml-cpp)
   add_library(yaml-cpp::yaml-cpp ALIAS yaml-cpp)

@@ -17,6 +17,7 @@
 #include <stepline/registration/load.hpp>
 
 #include "command.hpp"
+#include "registered_store.hpp"
 
 namespace stepline::cli {
 namespace {
@@ -51,21 +52,19 @@ struct BadInput : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The job store of the registration's data folder, with its durability.
+/// The job store of the registration, with its durability.
 std::unique_ptr<JobStore> open_job_store(const std::string& config) {
-  if (!std::filesystem::exists(config))
-    throw BadInput("cannot read the registration file " + config);
-  // read(), not load(): the job commands need the host settings only, so a registration whose
-  // secrets are not set in this shell still names its database.
-  auto loaded = registration::read(config);
-  const auto& host = loaded.registration.host;
-  auto folder = host.data_folder;
-  if (folder.empty()) folder = std::filesystem::path(config).parent_path() / "data";
-  auto where = host::store::Location::sqlite(folder / "stepline.db");
-  if (!std::filesystem::exists(where.file))
-    throw BadInput("no job database at " + where.file.string() + " (the data folder of " + config +
-                   "): nothing has run with this registration");
-  return host::store::open_jobs(where, host.durability);
+  RegisteredStore store;
+  try {
+    store = registered_store(config);
+  } catch (const UnusableStore& e) {
+    throw BadInput(e.what());
+  }
+  if (store.where.kind == host::store::Location::Kind::sqlite &&
+      !std::filesystem::exists(store.where.file))
+    throw BadInput("no job database at " + store.where.file.string() + " (the data folder of " +
+                   config + "): nothing has run with this registration");
+  return host::store::open_jobs(store.where, store.durability);
 }
 
 /// "30s", "10m", "1h30m", "500ms" or "7d".

@@ -88,6 +88,11 @@ Tree host_tree(const HostSettings& h) {
       .add("async_workers", Tree::number(static_cast<long long>(h.async_workers)))
       .add("async_crash_limit", Tree::number(static_cast<long long>(h.async_crash_limit)))
       .add("durability", Tree::text(std::string(to_string(h.durability))));
+  // The database URL may hold a password: shown masked, as connection strings are.
+  if (h.store.kind == StoreKind::sqlite)
+    t.add("store", Tree::text("sqlite"));
+  else
+    t.add("store", Tree().add("postgresql", Tree::text(std::string(masked))));
   if (!h.tls_ca_file.empty()) t.add("tls_ca_file", Tree::text(h.tls_ca_file.string()));
   return t;
 }

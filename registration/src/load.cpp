@@ -287,7 +287,7 @@ class Loader {
     Mapping m(node, file, "host", "host.",
               {"plugin_folder", "data_folder", "log_level", "log_format", "organization",
                "business_unit_id", "default_user_id", "max_depth", "async_workers",
-               "async_crash_limit", "durability", "tls_ca_file"},
+               "async_crash_limit", "durability", "store", "tls_ca_file"},
               problems_);
     if (host_where_) {
       problems_.error(m.where(),
@@ -326,6 +326,7 @@ class Loader {
     if (auto v = m.choice<Durability>("durability",
                                       {{"normal", Durability::normal}, {"full", Durability::full}}))
       host.durability = *v;
+    if (m.has("store")) read_store(m, file, folder, host.store);
     if (auto v = m.text("tls_ca_file"); v && !v->empty()) {
       host.tls_ca_file = resolve_folder(folder, *v);
       std::error_code ec;
@@ -532,12 +533,82 @@ class Loader {
           });
   }
 
+  // host.store: `sqlite`, or `{postgresql: URL}` with the URL from ${env:..} or ${file:..}.
+  void read_store(Mapping& host, const std::string& file, const fs::path& folder,
+                  StoreSettings& store) {
+    store.where = host.where("store");
+    const YAML::Node node = host.node("store");
+    if (node.IsScalar()) {
+      if (node.Scalar() == "sqlite") return;
+      problems_.error(store.where,
+                      node.Scalar() == "postgresql"
+                          ? "host.store: postgresql needs the database URL; write store: "
+                            "{postgresql: ${env:STEPLINE_DATABASE_URL}}"
+                          : "host.store: '" + node.Scalar() +
+                                "' is not a store; use sqlite, or {postgresql: "
+                                "${env:STEPLINE_DATABASE_URL}}");
+      return;
+    }
+    Mapping m(node, file, "host.store", "host.store.", {"sqlite", "postgresql"}, problems_);
+    if (!m.ok()) return;
+    if (m.has("sqlite") == m.has("postgresql")) {
+      problems_.error(store.where,
+                      "host.store: give one store: sqlite, or {postgresql: "
+                      "${env:STEPLINE_DATABASE_URL}}");
+      return;
+    }
+    if (m.has("sqlite")) {
+      problems_.error(m.where("sqlite"),
+                      "host.store.sqlite: takes no settings (the database is stepline.db in "
+                      "host.data_folder); write store: sqlite");
+      return;
+    }
+    store.kind = StoreKind::postgresql;
+    store.where = m.where("postgresql");
+    auto raw = m.text("postgresql");
+    if (!raw) return;
+    warn_about_written_password(m, *raw);
+    auto url = detail::resolve_references(*raw, folder, m.where("postgresql"),
+                                          "host.store.postgresql", problems_);
+    if (!url) return;
+    if (auto problem = database_url_problem(*url); !problem.empty())
+      problems_.error(m.where("postgresql"), "host.store.postgresql: " + problem);
+    else
+      store.url = std::move(*url);
+  }
+
+  // A password written into the file travels wherever the file goes.
+  void warn_about_written_password(Mapping& m, const std::string& raw) {
+    if (raw.find("${") != std::string::npos) return;
+    auto scheme = raw.find("://");
+    auto at = raw.find('@');
+    bool in_url = scheme != std::string::npos && at != std::string::npos &&
+                  raw.substr(scheme + 3, at - scheme - 3).find(':') != std::string::npos;
+    if (in_url || raw.find("password=") != std::string::npos)
+      problems_.warning(m.where("postgresql"),
+                        "host.store.postgresql: the database password is written in the "
+                        "registration file; read the URL with ${env:NAME} or ${file:PATH} so the "
+                        "file can be shared");
+  }
+
+  /// What is wrong with a PostgreSQL connection string at a glance (libpq checks the rest when it
+  /// connects); empty when nothing is. Never quotes the value: it may hold a password.
+  static std::string database_url_problem(const std::string& url) {
+    if (url.empty())
+      return "the database URL is empty; set it to postgresql://USER:PASSWORD@HOST:PORT/DATABASE";
+    if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return {};
+    if (url.find('=') != std::string::npos) return {};  // libpq's key=value form
+    return "not a PostgreSQL connection string: write postgresql://USER:PASSWORD@HOST:PORT/"
+           "DATABASE (or libpq's key=value form)";
+  }
+
   void finish_host() {
     HostSettings& host = registration_.host;
     const fs::path root_folder = root_.parent_path();
     if (host.plugin_folder.empty()) host.plugin_folder = resolve_folder(root_folder, "plugins");
     if (host.data_folder.empty()) host.data_folder = resolve_folder(root_folder, "data");
     if (host.where.file.empty()) host.where = {root_.string(), 1, 1};
+    if (host.store.where.file.empty()) host.store.where = host.where;
     // Ids not given are derived from the organization name, so contexts never carry nil ids and
     // the same registration gives the same ids on every machine.
     const std::string& org = host.organization_name;

@@ -42,6 +42,10 @@ std::string_view to_string(Durability durability) noexcept {
   return durability == Durability::normal ? "normal" : "full";
 }
 
+std::string_view to_string(StoreKind kind) noexcept {
+  return kind == StoreKind::sqlite ? "sqlite" : "postgresql";
+}
+
 std::string_view to_string(Ordering order) noexcept {
   return order == Ordering::none ? "none" : "per-record";
 }
@@ -72,7 +76,8 @@ const Step* Registration::find_step(std::string_view name) const {
 }
 
 const ServiceEndpoint* Registration::find_endpoint(std::string_view name) const {
-  auto it = std::find_if(endpoints.begin(), endpoints.end(), [&](const ServiceEndpoint& e) { return e.name == name; });
+  auto it = std::find_if(endpoints.begin(), endpoints.end(),
+                         [&](const ServiceEndpoint& e) { return e.name == name; });
   return it == endpoints.end() ? nullptr : &*it;
 }
 

@@ -220,4 +220,44 @@ TEST_CASE("secrets appear in no exception, no YAML, no JSON and no diff") {
   }
 }
 
+TEST_CASE("the PostgreSQL store's URL comes from the environment, and is never shown") {
+  Scratch scratch;
+  const std::string url =
+      "postgresql://stepline:" + std::string(secret) + "@db.internal:5432/stepline";
+  ScopedEnv env("STEPLINE_TEST_DATABASE_URL", url.c_str());
+  Registration r = load(scratch.write("stepline.yaml", R"(host:
+  store:
+    postgresql: ${env:STEPLINE_TEST_DATABASE_URL}
+)"));
+  CHECK(r.host.store.kind == StoreKind::postgresql);
+  CHECK(r.host.store.url.find(secret) != std::string::npos);
+  CHECK(r.host.store.where.line == 3);
+  auto shown = to_yaml(r);
+  CHECK(shown.find("TOPSECRET") == std::string::npos);
+  CHECK(shown.find("postgresql: \"***\"") != std::string::npos);
+
+  unsetenv("STEPLINE_TEST_UNSET");
+  auto errors = errors_of(scratch, R"(host:
+  store: {postgresql: "${env:STEPLINE_TEST_UNSET}"}
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message ==
+        "host.store.postgresql: environment variable STEPLINE_TEST_UNSET is not set; export it "
+        "before running stepline");
+}
+
+TEST_CASE("a database password written into the registration is warned about, not shown") {
+  Scratch scratch;
+  auto problems =
+      problems_of(scratch, "host:\n  store: {postgresql: \"postgresql://u:" + std::string(secret) +
+                               "@h/db\"}\n");
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].severity == Severity::warning);
+  CHECK(problems[0].message.find("password is written in the registration file") !=
+        std::string::npos);
+  CHECK_FALSE(mentions_secret(problems));
+  auto sqlite = load(scratch.write("plain.yaml", "host:\n  store: sqlite\n"));
+  CHECK(sqlite.host.store.kind == StoreKind::sqlite);
+}
+
 }  // namespace stepline::registration

@@ -58,7 +58,7 @@ TEST_CASE("an unknown key like no allowed one lists the keys allowed there") {
                 "unknown key 'colour' in host; the keys allowed here are plugin_folder, "
                 "data_folder, log_level, log_format, organization, business_unit_id, "
                 "default_user_id, max_depth, async_workers, async_crash_limit, durability, "
-                "tls_ca_file");
+                "store, tls_ca_file");
 }
 
 TEST_CASE("a CA file that is not there is reported at the key, with the path it looked for") {
@@ -121,6 +121,36 @@ TEST_CASE("a durability other than normal or full is reported with both") {
   REQUIRE(errors.size() == 1);
   check_problem(errors[0], scratch, 2, 15,
                 "host.durability: 'fsync' is not allowed; use one of normal, full");
+}
+
+TEST_CASE("a store other than sqlite or a PostgreSQL URL is reported with what to write") {
+  Scratch scratch;
+  auto errors = errors_of(scratch, R"(host:
+  store: mysql
+)");
+  REQUIRE(errors.size() == 1);
+  check_problem(errors[0], scratch, 2, 10,
+                "host.store: 'mysql' is not a store; use sqlite, or {postgresql: "
+                "${env:STEPLINE_DATABASE_URL}}");
+  errors = errors_of(scratch, R"(host:
+  store: postgresql
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message ==
+        "host.store: postgresql needs the database URL; write store: {postgresql: "
+        "${env:STEPLINE_DATABASE_URL}}");
+  errors = errors_of(scratch, R"(host:
+  store: {postgresql: "mysql://somewhere/db"}
+)");
+  REQUIRE(errors.size() == 1);
+  check_problem(errors[0], scratch, 2, 23,
+                "host.store.postgresql: not a PostgreSQL connection string: write "
+                "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (or libpq's key=value form)");
+  errors = errors_of(scratch, R"(host:
+  store: {postgresql: "postgresql://h/db", mongodb: x}
+)");
+  REQUIRE_FALSE(errors.empty());
+  CHECK(errors[0].message.find("unknown key 'mongodb' in host.store") != std::string::npos);
 }
 
 TEST_CASE("a missing required field is reported at the item that lacks it") {

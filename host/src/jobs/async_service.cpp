@@ -289,7 +289,13 @@ std::size_t AsyncService::start() {
             owner_, store_->location().describe(), registration::to_string(store_->durability()),
             poster_ ? "plug-in and endpoint jobs" : "plug-in jobs only: no endpoint poster");
   try {
-    companion_ = store_->accompany([this] { wake_.notify_all(); });
+    companion_ = store_->accompany([this] {
+      {
+        std::lock_guard lock(wake_mutex_);
+        ++announcements_;
+      }
+      wake_.notify_all();
+    });
   } catch (const std::exception& e) {
     log::warn("async service: the store's work beside the service is left to its commits: {}",
               e.what());
@@ -612,6 +618,11 @@ std::vector<store::SystemJob> AsyncService::take_due(Backoff& backoff) {
 }
 
 std::shared_ptr<AsyncService::Batch> AsyncService::next_batch(Backoff& backoff) {
+  std::uint64_t announced;
+  {
+    std::lock_guard lock(wake_mutex_);
+    announced = announcements_;
+  }
   auto batch = std::make_shared<Batch>();
   auto& jobs = batch->jobs;
   // Jobs that did not fit the hand-off window wait in the database and are older than the
@@ -633,8 +644,14 @@ std::shared_ptr<AsyncService::Batch> AsyncService::next_batch(Backoff& backoff) 
   }
   if (jobs.empty()) jobs = take_due(backoff);
   if (jobs.empty()) {
+    // A store that announces other processes' jobs wakes this wait for them; polling then only
+    // finds what nobody announces.
+    const auto poll = companion_ && store_->announces_jobs()
+                          ? std::max(options_.poll, options_.announced_poll)
+                          : options_.poll;
     std::unique_lock lock(wake_mutex_);
-    wake_.wait_for(lock, options_.poll, [&] { return stopping() || !handed_.empty(); });
+    wake_.wait_for(lock, poll,
+                   [&] { return stopping() || !handed_.empty() || announcements_ != announced; });
     return nullptr;
   }
   return batch;

@@ -12,6 +12,11 @@
 
 #include "schema.hpp"
 #include "sqlite.hpp"
+#ifdef STEPLINE_WITH_POSTGRESQL
+#include "postgres/job_store.hpp"
+#include "postgres/migrate.hpp"
+#include "postgres/record_store.hpp"
+#endif
 
 namespace stepline::host::store {
 
@@ -33,6 +38,28 @@ Guid time_ordered_guid() {
   return Guid(bytes);
 }
 
+std::string redacted_url(std::string_view url) {
+  std::string out(url);
+  // postgresql://user:password@host/... : the password goes.
+  if (auto scheme = out.find("://"); scheme != std::string::npos) {
+    auto authority = scheme + 3;
+    auto at = out.find('@', authority);
+    auto end = out.find_first_of("/?", authority);
+    if (at != std::string::npos && (end == std::string::npos || at < end)) {
+      auto colon = out.find(':', authority);
+      if (colon != std::string::npos && colon < at) out.erase(colon, at - colon);
+    }
+  }
+  // password=... as a query parameter or a key=value pair.
+  for (auto at = out.find("password="); at != std::string::npos; at = out.find("password=", at)) {
+    auto value = at + 9;
+    auto end = out.find_first_of("& ", value);
+    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+    at = value;
+  }
+  return out;
+}
+
 Location Location::sqlite(const std::filesystem::path& file) {
   Location where;
   where.kind = Kind::sqlite;
@@ -41,33 +68,81 @@ Location Location::sqlite(const std::filesystem::path& file) {
   return where;
 }
 
+Location Location::postgresql(std::string url, std::string setting,
+                              const std::filesystem::path& data_folder) {
+  Location where;
+  where.kind = Kind::postgresql;
+  where.url = std::move(url);
+  where.setting = std::move(setting);
+  where.data_folder = data_folder;
+  return where;
+}
+
 Location Location::of(const registration::HostSettings& host) {
   auto folder = host.data_folder.empty() ? std::filesystem::path("data") : host.data_folder;
+  if (host.store.kind == registration::StoreKind::postgresql)
+    return postgresql(host.store.url, "host.store.postgresql at " + host.store.where.str(), folder);
   return sqlite(folder / "stepline.db");
 }
 
 std::string Location::describe() const {
-  return file.string();
+  if (kind == Kind::sqlite) return file.string();
+  return redacted_url(url);
 }
 
 std::filesystem::path Location::attempts_folder() const {
-  return file.parent_path() / (file.filename().string() + "-attempts");
+  if (kind == Kind::sqlite) return file.parent_path() / (file.filename().string() + "-attempts");
+  return data_folder / "stepline-attempts";
 }
 
+#ifndef STEPLINE_WITH_POSTGRESQL
+namespace {
+
+[[noreturn]] void no_postgresql(const Location& where) {
+  throw std::runtime_error(
+      where.setting +
+      ": this stepline was built without PostgreSQL support (libpq was not found when it was "
+      "configured); install Debian's libpq-dev (./dev setup --postgresql) and build it again");
+}
+
+}  // namespace
+#endif
+
 std::unique_ptr<RecordStore> open_records(const Location& where, Durability durability) {
-  return std::make_unique<SqliteRecordStore>(where.file, durability);
+  if (where.kind == Location::Kind::sqlite)
+    return std::make_unique<SqliteRecordStore>(where.file, durability);
+#ifdef STEPLINE_WITH_POSTGRESQL
+  return std::make_unique<pg::PostgresRecordStore>(where, durability);
+#else
+  no_postgresql(where);
+#endif
 }
 
 std::unique_ptr<jobs::JobStore> open_jobs(const Location& where, Durability durability) {
-  return std::make_unique<SqliteJobStore>(where.file, durability);
+  if (where.kind == Location::Kind::sqlite)
+    return std::make_unique<SqliteJobStore>(where.file, durability);
+#ifdef STEPLINE_WITH_POSTGRESQL
+  return std::make_unique<pg::PostgresJobStore>(where, durability);
+#else
+  no_postgresql(where);
+#endif
 }
 
 Migration migrate(const Location& where) {
   Migration done;
-  sqlite3* db = open_database(where.file, Durability::normal, &done.from);
-  sqlite3_close(db);
-  done.to = schema::version;
-  return done;
+  if (where.kind == Location::Kind::sqlite) {
+    sqlite3* db = open_database(where.file, Durability::normal, &done.from);
+    sqlite3_close(db);
+    done.to = schema::version;
+    return done;
+  }
+#ifdef STEPLINE_WITH_POSTGRESQL
+  pg::Connection connection(where.url, "store " + where.describe(), where.setting,
+                            Durability::normal, false);
+  return pg::bring_up_to_date(connection);
+#else
+  no_postgresql(where);
+#endif
 }
 
 }  // namespace stepline::host::store

@@ -48,20 +48,33 @@ struct Problem {
 /// share it), a power loss too.
 enum class Durability { normal, full };
 
+/// Where the host keeps records and system jobs: an SQLite database in the data folder (one
+/// machine), or a PostgreSQL database that several hosts share (docs/SCALING.md).
+enum class StoreKind { sqlite, postgresql };
+
+struct StoreSettings {
+  StoreKind kind = StoreKind::sqlite;
+  /// postgresql: the libpq connection string (a postgresql:// URL or key=value pairs), resolved
+  /// from ${env:..} or ${file:..}; a secret (it may hold a password), never logged.
+  std::string url;
+  SourceLocation where;  ///< of host.store; the registration's host section when absent
+};
+
 struct HostSettings {
-  std::filesystem::path plugin_folder;   ///< relative paths resolve against the YAML file's folder
+  std::filesystem::path plugin_folder;  ///< relative paths resolve against the YAML file's folder
   std::filesystem::path data_folder;
-  std::string log_level = "info";        ///< trace|debug|info|warn|error|off
-  std::string log_format = "text";       ///< text|json
+  std::string log_level = "info";   ///< trace|debug|info|warn|error|off
+  std::string log_format = "text";  ///< text|json
   std::string organization_name = "stepline";
   Guid organization_id;
   Guid business_unit_id;
-  Guid default_user_id;                  ///< the calling user when a request names none
-  int max_depth = 8;                     ///< nested requests deeper than this fail
-  int async_workers = 2;                 ///< async-service worker threads
+  Guid default_user_id;   ///< the calling user when a request names none
+  int max_depth = 8;      ///< nested requests deeper than this fail
+  int async_workers = 2;  ///< async-service worker threads
   /// A system job whose attempts took the host process down this many times fails.
   int async_crash_limit = 3;
   Durability durability = Durability::normal;
+  StoreSettings store;
   /// PEM CA bundle that amqps endpoints are verified against instead of the system store (a
   /// private CA, a broker on the development machine); relative to the YAML file's folder.
   std::filesystem::path tls_ca_file;
@@ -69,8 +82,8 @@ struct HostSettings {
 };
 
 struct PluginLibrary {
-  std::filesystem::path file;            ///< resolved against the plug-in folder
-  std::optional<std::string> sha256;     ///< lower-case hex pin; the catalog refuses a mismatch
+  std::filesystem::path file;         ///< resolved against the plug-in folder
+  std::optional<std::string> sha256;  ///< lower-case hex pin; the catalog refuses a mismatch
   SourceLocation where;
 };
 
@@ -87,6 +100,7 @@ std::string_view to_string(SizePolicy policy) noexcept;
 std::string_view to_string(Ordering order) noexcept;
 std::string_view to_string(AuthMechanism auth) noexcept;
 std::string_view to_string(Durability durability) noexcept;
+std::string_view to_string(StoreKind kind) noexcept;
 
 /// How failed posts are retried; visible and documented, unlike an opaque platform schedule.
 struct RetryPolicy {
@@ -113,11 +127,11 @@ struct ServiceEndpoint {
   UserClaim user_claim = UserClaim::user_id;
   AuthMechanism auth = AuthMechanism::cbs;
   RetryPolicy retry;
-  std::size_t max_message_size = 0;      ///< 0 = contract default (256 KiB; 1 MiB for event hubs)
+  std::size_t max_message_size = 0;  ///< 0 = contract default (256 KiB; 1 MiB for event hubs)
   SizePolicy size_policy = SizePolicy::truncate;
   Ordering order = Ordering::none;
-  std::string partition_key;             ///< event hubs; empty = primary entity id
-  std::string reply_to;                  ///< two-way; empty = a dynamic reply address
+  std::string partition_key;  ///< event hubs; empty = primary entity id
+  std::string reply_to;       ///< two-way; empty = a dynamic reply address
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   SourceLocation where;
 
@@ -132,23 +146,23 @@ std::string_view to_string(ImageKind kind) noexcept;
 struct StepImage {
   std::string alias;
   ImageKind kind = ImageKind::pre;
-  std::vector<std::string> columns;      ///< empty = every column
+  std::vector<std::string> columns;  ///< empty = every column
   SourceLocation where;
 };
 
 struct Step {
-  Guid id;                               ///< from `id:`, else derived from the name (stable)
+  Guid id;  ///< from `id:`, else derived from the name (stable)
   std::string name;
-  std::string message;                   ///< "Create", "Update", "Delete", or a custom message
-  std::string entity;                    ///< table logical name; empty = any table
+  std::string message;  ///< "Create", "Update", "Delete", or a custom message
+  std::string entity;   ///< table logical name; empty = any table
   Stage stage = Stage::post_operation;
   Mode mode = Mode::synchronous;
   int rank = 1;
   std::vector<std::string> filtering_attributes;  ///< Update only; empty = any change
-  std::string plugin_type;               ///< handler: a plug-in type name, or
-  std::string endpoint;                  ///< handler: a service endpoint name (exactly one is set)
+  std::string plugin_type;                        ///< handler: a plug-in type name, or
+  std::string endpoint;  ///< handler: a service endpoint name (exactly one is set)
   std::string unsecure_configuration;
-  std::string secure_configuration;      ///< secret
+  std::string secure_configuration;  ///< secret
   std::vector<StepImage> images;
   bool enabled = true;
   bool can_be_bypassed = true;
@@ -159,7 +173,7 @@ struct Step {
   /// async steps in process (the job fails and its worker thread is abandoned).
   std::chrono::milliseconds timeout{std::chrono::minutes(2)};
   SourceLocation where;
-  SourceLocation handler_where;          ///< the `plugin:` or `endpoint:` value naming the handler
+  SourceLocation handler_where;  ///< the `plugin:` or `endpoint:` value naming the handler
 };
 
 /// A key that lets a client call `stepline serve`'s HTTP intake as `Authorization: Bearer KEY`.
@@ -205,8 +219,9 @@ struct Registration {
   std::vector<PluginLibrary> plugins;
   std::vector<ServiceEndpoint> endpoints;
   std::vector<Step> steps;
-  std::vector<std::filesystem::path> files;  ///< every YAML file read (the root first, then includes)
-  std::vector<Problem> warnings;             ///< doubtful but loadable settings, for the host to log
+  std::vector<std::filesystem::path>
+      files;                      ///< every YAML file read (the root first, then includes)
+  std::vector<Problem> warnings;  ///< doubtful but loadable settings, for the host to log
 
   const Step* find_step(std::string_view name) const;
   const ServiceEndpoint* find_endpoint(std::string_view name) const;

@@ -36,6 +36,9 @@ struct AsyncServiceOptions {
   std::size_t batch = 64;  ///< jobs one worker takes at once (their posts overlap)
   std::chrono::milliseconds lease{std::chrono::seconds(60)};      ///< renewed every third of it
   std::chrono::milliseconds poll{std::chrono::milliseconds(20)};  ///< idle workers look this often
+  /// How often idle workers look when the store announces the jobs other processes queue
+  /// (PostgreSQL): only for what nobody announces, retries coming due and expired leases.
+  std::chrono::milliseconds announced_poll{std::chrono::seconds(1)};
   /// For plug-ins that ask for a retry (endpoints have their own policy in the YAML).
   registration::RetryPolicy plugin_retry = default_plugin_retry();
   std::uint64_t seed = 0;  ///< jitter's random seed; 0 = a random one
@@ -153,9 +156,10 @@ class AsyncService : private store::JobHandoff {
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> deadline_ns_{0};  ///< steady clock; set by stop()
   std::mutex wake_mutex_;
-  std::condition_variable wake_;   ///< jobs were handed over (or stopping)
-  std::condition_variable pause_;  ///< only stopping: for the supervisor and backoffs, so that
-                                   ///< they never take a wake-up meant for an idle worker
+  std::condition_variable wake_;     ///< jobs were handed over or announced (or stopping)
+  std::uint64_t announcements_ = 0;  ///< the store announced jobs this often, under wake_mutex_
+  std::condition_variable pause_;    ///< only stopping: for the supervisor and backoffs, so that
+                                     ///< they never take a wake-up meant for an idle worker
   std::mutex workers_mutex_;
   std::vector<std::shared_ptr<Worker>> workers_;  ///< under workers_mutex_
   std::shared_ptr<WorkerSlots> slots_;

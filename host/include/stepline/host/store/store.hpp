@@ -1,13 +1,16 @@
 // Where the host keeps what it keeps durably (records, system jobs, their leases and results),
-// and opening it. The store sits behind two interfaces, RecordStore for the pipeline and
-// jobs::JobStore for the async service and the operator, so that each kind of store does its
-// best behind them (SQLite, the embedded default, grows commit groups at a write gate and
-// checkpoints its log beside a running service).
+// and opening it. Two kinds of store sit behind the same two interfaces, RecordStore for the
+// pipeline and jobs::JobStore for the async service and the operator: an SQLite file in the data
+// folder, embedded and the default, and a PostgreSQL database that several hosts share
+// (docs/SCALING.md). Each does its best behind them: SQLite grows commit groups at a write gate
+// and checkpoints its log beside a running service; PostgreSQL runs each operation in a
+// transaction of its own, pipelines its statements, and announces new jobs to every host.
 #pragma once
 
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <stepline/registration/model.hpp>
 
@@ -19,18 +22,29 @@ using Durability = registration::Durability;
 
 /// Which store, and where it is: a value, compared whole.
 struct Location {
-  enum class Kind { sqlite };
+  enum class Kind { sqlite, postgresql };
   Kind kind = Kind::sqlite;
   std::filesystem::path file;  ///< sqlite: the database file
-  /// This host's own files that sit beside the store; for SQLite the folder of `file`.
+  /// postgresql: a libpq connection string (a URL or key=value pairs); it may hold a password,
+  /// so it is never logged or shown: describe() is.
+  std::string url;
+  /// postgresql: where the URL comes from, for errors ("host.store.postgresql at
+  /// stepline.yaml:5:17").
+  std::string setting;
+  /// This host's own files that sit beside the store (the attempt journals of its async
+  /// services): for SQLite the folder of `file`, for PostgreSQL the host's data folder.
   std::filesystem::path data_folder;
 
   /// An SQLite database file.
   static Location sqlite(const std::filesystem::path& file);
-  /// The registration's store: stepline.db in the data folder.
+  /// A PostgreSQL database; `data_folder` holds this host's own files.
+  static Location postgresql(std::string url, std::string setting,
+                             const std::filesystem::path& data_folder);
+  /// The registration's store (`host.store`): stepline.db in the data folder, or the
+  /// PostgreSQL database its URL names.
   static Location of(const registration::HostSettings& host);
 
-  /// What logs and errors name: the file.
+  /// What logs and errors name: the file, or the database URL without its password.
   std::string describe() const;
   /// Where the async services' attempt journals live (docs/JOBS.md "A plug-in that takes the
   /// host down").
@@ -38,6 +52,9 @@ struct Location {
 
   bool operator==(const Location&) const = default;
 };
+
+/// `url` without its password (in a URL's user part, or a password= parameter), for logs.
+std::string redacted_url(std::string_view url);
 
 /// Opens the record store at `where`, creating it and bringing its schema up to date (refusing a
 /// schema newer than this build's). Throws std::runtime_error naming the store.
