@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <charconv>
@@ -121,6 +122,12 @@ Connection::~Connection() {
 
 bool Connection::usable() const {
   return conn_ && PQstatus(conn_) == CONNECTION_OK;
+}
+
+bool Connection::still_open() const {
+  if (!usable()) return false;
+  pollfd fd{PQsocket(conn_), POLLIN, 0};
+  return ::poll(&fd, 1, 0) == 0;
 }
 
 void Connection::fail(const std::string& what) {

@@ -147,6 +147,10 @@ class Connection {
   std::size_t queued() const noexcept { return expected_.size(); }
   /// False once the connection failed; it is then dropped rather than reused.
   bool usable() const;
+  /// For an idle connection: false when the server has said something since its last statement,
+  /// which it does only to end the session (a restart, an administrator): a connection kept in
+  /// a pool would otherwise fail the first statement it is given afterwards.
+  bool still_open() const;
   /// Round trips to the server so far (syncs), for the benchmark.
   std::uint64_t round_trips() const noexcept { return round_trips_; }
   /// Runs SQL text (several statements, no parameters) on a connection outside pipeline mode:

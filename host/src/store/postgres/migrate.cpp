@@ -35,16 +35,20 @@ Migration bring_up_to_date(Connection& c) {
   done.from = version_found(c);
   refuse_newer(c, done.from);
   if (done.from == schema::version) return done;
+  // The lock is the session's and taken before the transaction begins: a transaction that began
+  // before another host's migration committed could go on seeing the tables as they were.
+  const std::string lock = std::to_string(schema_lock);
+  // If anything below fails, the lock goes with the connection, which its owner closes.
+  c.run_script("SELECT pg_advisory_lock(" + lock + ")");
   c.run_script("BEGIN");
   try {
-    c.run_script("SELECT pg_advisory_xact_lock(" + std::to_string(schema_lock) + ")");
     // Another host may have migrated while this one waited for the lock.
     done.from = version_found(c);
     refuse_newer(c, done.from);
     if (done.from == 0)
       c.run_script(
-          "CREATE TABLE IF NOT EXISTS stepline_schema (version integer NOT NULL); "
-          "DELETE FROM stepline_schema; INSERT INTO stepline_schema VALUES (0)");
+          "CREATE TABLE stepline_schema (version integer NOT NULL); "
+          "INSERT INTO stepline_schema VALUES (0)");
     for (int v = done.from; v < schema::version; ++v) c.run_script(schema::migrations[v]);
     c.run_script("UPDATE stepline_schema SET version = " + std::to_string(schema::version));
     c.run_script("COMMIT");
@@ -56,6 +60,7 @@ Migration bring_up_to_date(Connection& c) {
     }
     throw;
   }
+  c.run_script("SELECT pg_advisory_unlock(" + lock + ")");
   return done;
 }
 

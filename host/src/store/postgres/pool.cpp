@@ -23,10 +23,13 @@ Pool::Lease Pool::take(std::chrono::milliseconds wait) {
       throw Error(store_ + ": all " + std::to_string(limit_) + " connections stayed in use for " +
                       std::to_string(wait.count() / 1000) + " s; try again",
                   "", false);
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(*this, std::move(connection));
+      if (connection->still_open()) return Lease(*this, std::move(connection));
+      // The server ended it while it was idle (it restarted): a new one takes its place.
+      closed_round_trips_ += connection->round_trips();
+      --open_;
     }
     ++open_;
   }
