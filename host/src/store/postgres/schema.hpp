@@ -63,15 +63,17 @@ CREATE TABLE system_jobs (
   trace             text,                                -- the plug-in's trace lines of the last attempt
   crash_count       integer     NOT NULL DEFAULT 0       -- attempts during which the host process died
 );
--- What workers look for, holding only the jobs in that state.
+-- What workers look for, each holding only the jobs in that state. A job's row changes state
+-- three or four times and each change writes an entry in every index whose condition the new
+-- row meets, so there are no more of them than the workers need: leases (renewed, handed back,
+-- recovered) are found through the unfinished jobs, an operator's listing by status through the
+-- sequence, and only purging has an index of completed jobs.
 CREATE INDEX system_jobs_ready ON system_jobs (sequence) WHERE state_code = 0;
 CREATE INDEX system_jobs_postponed ON system_jobs (postpone_until) WHERE state_code = 1;
-CREATE INDEX system_jobs_held ON system_jobs (lease_owner, lease_until) WHERE state_code = 2;
 CREATE INDEX system_jobs_unfinished ON system_jobs (sequence) WHERE state_code <> 3;
 CREATE INDEX system_jobs_ordered ON system_jobs (ordering_key, sequence)
   WHERE ordering_key IS NOT NULL AND state_code <> 3;
 CREATE INDEX system_jobs_completed ON system_jobs (status_code, completed_on) WHERE state_code = 3;
-CREATE INDEX system_jobs_listed ON system_jobs (state_code, status_code, sequence);
 
 -- The frozen contexts, apart from their jobs: a job's row is rewritten when a worker takes it
 -- and when it records a result (PostgreSQL writes a new row version each time), and without its
@@ -80,6 +82,12 @@ CREATE TABLE system_job_contexts (
   sequence bigint PRIMARY KEY,                           -- = system_jobs.sequence
   context  text   NOT NULL                               -- json format, Mode=1, IsInTransaction=false
 );
+-- A context is written once and read once or twice: lz4 compresses it for a fraction of the CPU
+-- of PostgreSQL's default (pglz), where the server has it.
+DO $$ BEGIN
+  ALTER TABLE system_job_contexts ALTER COLUMN context SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN NULL;
+END $$;
 )sql",
 };
 
