@@ -44,7 +44,7 @@ std::string read_file(const fs::path& file) {
 
 }  // namespace
 
-PostgresServer::PostgresServer() : dir_("stepline-postgres-") {
+PostgresServer::PostgresServer(bool fsync) : dir_("stepline-postgres-"), fsync_(fsync) {
   bin_ = server_binaries();
   data_ = dir_.path() / "data";
   uid_ = ::geteuid();
@@ -109,8 +109,8 @@ int PostgresServer::run_as_owner(const std::vector<std::string>& argv, const fs:
 void PostgresServer::start() {
   if (pid_ > 0) return;
   const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
-                              dir_.path().string() +
-                              " -c max_connections=300 -c fsync=off -c full_page_writes=off";
+                              dir_.path().string() + " -c max_connections=300" +
+                              (fsync_ ? "" : " -c fsync=off -c full_page_writes=off");
   const auto log = dir_.path() / "server.log";
   if (run_as_owner({(bin_ / "pg_ctl").string(), "start", "-w", "-t", "60", "-D", data_.string(),
                     "-l", log.string(), "-o", options},

@@ -21,8 +21,10 @@ class PostgresServer {
   static constexpr const char* password = "stepline-test-password";
 
   /// initdb, then start(). Throws std::runtime_error, with initdb's or the server's log, when
-  /// either fails (the binaries missing included: ./dev setup --tests installs them).
-  PostgresServer();
+  /// either fails (the binaries missing included: ./dev setup --tests installs them). Tests run
+  /// it without fsync (nothing they check survives only by it); a benchmark asks for `fsync`, as
+  /// a database in service runs.
+  explicit PostgresServer(bool fsync = false);
   /// stop().
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
@@ -54,6 +56,7 @@ class PostgresServer {
   std::filesystem::path bin_;
   std::filesystem::path data_;
   int port_ = 0;
+  bool fsync_ = false;
   pid_t pid_ = 0;
   uid_t uid_ = 0;  ///< the server's user
   gid_t gid_ = 0;

@@ -46,8 +46,7 @@ class PostgresJobStore final : public jobs::JobStore {
 
   const Location& location() const noexcept override { return location_; }
   Durability durability() const noexcept override { return durability_; }
-  /// Round trips to the database so far (the benchmark's figure).
-  std::uint64_t round_trips() const { return pool_.round_trips(); }
+  std::uint64_t round_trips() const override { return pool_.round_trips(); }
 
  private:
   /// Runs the queued statements of an operator's change in a transaction after reading the

@@ -43,8 +43,7 @@ class PostgresRecordStore final : public RecordStore {
   Durability durability() const noexcept override { return durability_; }
   const Location& location() const noexcept override { return location_; }
   int schema_version() const override { return schema_version_; }
-  /// Round trips to the database so far (the benchmark's figure).
-  std::uint64_t round_trips() const { return pool_.round_trips(); }
+  std::uint64_t round_trips() const override { return pool_.round_trips(); }
 
  private:
   struct Session;

@@ -164,6 +164,8 @@ class JobStore {
   virtual const Location& location() const noexcept = 0;
   /// What its commits survive.
   virtual Durability durability() const noexcept = 0;
+  /// Requests to a database server that waited for its answer, so far (0 for SQLite).
+  virtual std::uint64_t round_trips() const { return 0; }
 
  protected:
   JobStore() = default;

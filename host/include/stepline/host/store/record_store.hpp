@@ -187,6 +187,9 @@ class RecordStore {
   virtual std::uint64_t commits() const noexcept = 0;
   /// Operations waiting for the store to begin their transaction.
   virtual int waiting_operations() const noexcept = 0;
+  /// Requests to a database server that waited for its answer, so far (0 for SQLite, which is
+  /// no server): what the network between a host and its database costs it.
+  virtual std::uint64_t round_trips() const { return 0; }
 
   virtual Durability durability() const noexcept = 0;
   /// Where the store is (store/store.hpp).
