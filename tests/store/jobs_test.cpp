@@ -405,7 +405,7 @@ TEST_CASE_TEMPLATE("jobs of a committed operation are handed over In progress; r
   JobStores<Kind> s;
   RecordingHandoff handoff;
   REQUIRE(s.records->attach_handoff(handoff));
-  Guid kept, rolled_back, inner_rolled_back, outside, declined;
+  Guid kept, kept_after, rolled_back, inner_rolled_back, outside, declined;
   {
     host::RecordStore::Transaction operation(*s.records);
     kept = s.add(new_job(1));
@@ -414,15 +414,19 @@ TEST_CASE_TEMPLATE("jobs of a committed operation are handed over In progress; r
       inner_rolled_back = s.add(new_job(2));
     }
     CHECK(handoff.abandoned_count == 1);
+    kept_after = s.add(new_job(6));
     CHECK(handoff.handed.empty());  // not before the commit
     operation.commit();
   }
-  REQUIRE(handoff.handed.size() == 1);
+  REQUIRE(handoff.handed.size() == 2);
   CHECK(handoff.handed[0].id == kept);
+  CHECK(handoff.handed[1].id == kept_after);
   auto row = s.jobs->find(kept.str());
   CHECK(status_of(row) == JobStatus::in_progress);
   CHECK(row.lease_owner == "here:1:handoff");
-  CHECK(handoff.handed[0].sequence == row.sequence);  // as a job read back would carry
+  // As a job read back would carry them, also after a claim rolled back between the two.
+  CHECK(handoff.handed[0].sequence == row.sequence);
+  CHECK(handoff.handed[1].sequence == s.jobs->find(kept_after.str()).sequence);
   {
     host::RecordStore::Transaction operation(*s.records);
     rolled_back = s.add(new_job(3));
@@ -438,8 +442,8 @@ TEST_CASE_TEMPLATE("jobs of a committed operation are handed over In progress; r
     declined = s.add(new_job(5));
     operation.commit();
   }
-  CHECK(handoff.claimed == 3);
-  CHECK(handoff.handed.size() == 1);
+  CHECK(handoff.claimed == 4);
+  CHECK(handoff.handed.size() == 2);
   CHECK(s.status(outside) == JobStatus::ready);
   CHECK(s.status(declined) == JobStatus::ready);
 

@@ -76,32 +76,37 @@ struct PostgresRecordStore::Session {
   Pool::Lease connection;
   int depth = 0;  ///< open scopes, the outermost included
   struct Claimed {
-    int depth;  ///< the scope that wrote it; lowered as scopes commit into their parents
+    int depth;             ///< the scope that wrote it; lowered as scopes commit into their parents
+    std::uint64_t number;  ///< this session's count of claims, as its insert's mark
     SystemJob job;
   };
   std::vector<Claimed> claimed;
+  std::uint64_t claims = 0;
   JobHandoff* handoff = nullptr;  ///< the one claims were made for
-  /// For each statement queued since the last sync: the claimed job whose sequence it returns,
-  /// or -1.
-  std::vector<int> queued;
+  /// For each statement queued since the last sync: the number of the claimed job whose sequence
+  /// it returns, or 0. A claim a scope rolled back before its insert was synced is gone when the
+  /// result arrives: its mark then finds nothing.
+  std::vector<std::uint64_t> queued;
   bool announce = false;  ///< a job was written Ready: other hosts are told at commit
 
-  void queue(const Statement& s, const Params& p, int claimed_index = -1) {
+  void queue(const Statement& s, const Params& p, std::uint64_t claim = 0) {
     connection->queue(s, p);
-    queued.push_back(claimed_index);
+    queued.push_back(claim);
   }
   void queue(std::string_view sql) {
     connection->queue(sql);
-    queued.push_back(-1);
+    queued.push_back(0);
   }
   /// Sends what is queued; returns the last statement's rows.
   Result sync() {
     auto marks = std::move(queued);
     queued.clear();
     auto results = connection->sync();
-    for (std::size_t i = 0; i < results.size() && i < marks.size(); ++i)
-      if (marks[i] >= 0 && results[i].rows() > 0)
-        claimed[static_cast<std::size_t>(marks[i])].job.sequence = results[i].integer(0, 0);
+    for (std::size_t i = 0; i < results.size() && i < marks.size(); ++i) {
+      if (marks[i] == 0 || results[i].rows() == 0) continue;
+      for (auto& c : claimed)
+        if (c.number == marks[i]) c.job.sequence = results[i].integer(0, 0);
+    }
     return results.empty() ? Result() : std::move(results.back());
   }
 };
@@ -401,8 +406,8 @@ void PostgresRecordStore::add_system_job(const SystemJob& job) {
   if (!job.ordering_key.empty())
     s->queue(lock_order, Params().add(job.ordering_key + "\n" + job.endpoint.value_or("")));
   if (claimed) {
-    s->claimed.push_back({s->depth, *claimed});
-    s->queue(insert_job(), insert_job_params(*claimed), static_cast<int>(s->claimed.size() - 1));
+    s->claimed.push_back({s->depth, ++s->claims, *claimed});
+    s->queue(insert_job(), insert_job_params(*claimed), s->claims);
   } else {
     s->queue(insert_job(), insert_job_params(job));
     s->announce = true;
