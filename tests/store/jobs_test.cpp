@@ -356,6 +356,40 @@ TEST_CASE_TEMPLATE("list filters by status, step and entity, in creation order, 
   CHECK(listed({.entity = "account"}) == created);
 }
 
+TEST_CASE_TEMPLATE("list pages newest first from where the last page ended, within a time window",
+                   Kind, STORE_KINDS) {
+  JobStores<Kind> s;
+  const DateTime start = now_utc();
+  std::vector<Guid> created;
+  for (int i = 0; i < 5; ++i) {
+    auto j = new_job(i);
+    j.created_on = start + std::chrono::minutes(i);
+    created.push_back(s.add(j));
+  }
+  std::vector<SystemJob> page;
+  auto list = [&](host::jobs::JobFilter f) {
+    page.clear();
+    s.jobs->list(f, [&](const SystemJob& j) { page.push_back(j); });
+    return ids(page);
+  };
+  CHECK(list({.limit = 2, .newest_first = true}) == std::vector<Guid>{created[4], created[3]});
+  // The next page starts after the last one shown, whatever was written since.
+  s.add(new_job(7));
+  CHECK(list({.limit = 2, .newest_first = true, .after_sequence = page.back().sequence}) ==
+        std::vector<Guid>{created[2], created[1]});
+  CHECK(list({.limit = 2, .newest_first = true, .after_sequence = page.back().sequence}) ==
+        std::vector<Guid>{created[0]});
+  CHECK(list({.limit = 0, .after_sequence = page.back().sequence}).size() == 5);
+  CHECK(list({.limit = 0,
+              .created_from = start + std::chrono::minutes(1),
+              .created_until = start + std::chrono::minutes(3)}) ==
+        std::vector<Guid>{created[1], created[2]});
+  CHECK(list({.status = JobStatus::ready,
+              .limit = 1,
+              .created_from = start + std::chrono::minutes(1),
+              .newest_first = true}) == std::vector<Guid>{created[4]});
+}
+
 TEST_CASE_TEMPLATE("sequences, counts and the unfinished check follow the jobs written", Kind,
                    STORE_KINDS) {
   JobStores<Kind> s;

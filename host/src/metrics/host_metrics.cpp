@@ -2,6 +2,7 @@
 
 #include <stepline/host/amqp/outcome.hpp>
 #include <stepline/host/catalog/plugin_catalog.hpp>
+#include <stepline/host/log.hpp>
 #include <stepline/host/pipeline/pipeline.hpp>
 #include <stepline/registration/model.hpp>
 
@@ -126,10 +127,17 @@ void HostMetrics::watch(std::function<std::map<store::JobStatus, std::size_t>()>
   registry_.on_scrape([this, jobs_by_status = std::move(jobs_by_status),
                        attempts = std::move(attempts), backend = std::move(backend)] {
     if (jobs_by_status) {
-      auto counts = jobs_by_status();
-      for (auto status : all_statuses) {
-        auto it = counts.find(status);
-        jobs_.labels({store::to_string(status)}).set(it == counts.end() ? 0.0 : double(it->second));
+      // A database that does not answer (a PostgreSQL store restarting) leaves the last counts
+      // in place: the scrape itself still answers.
+      try {
+        auto counts = jobs_by_status();
+        for (auto status : all_statuses) {
+          auto it = counts.find(status);
+          jobs_.labels({store::to_string(status)})
+              .set(it == counts.end() ? 0.0 : double(it->second));
+        }
+      } catch (const std::exception& e) {
+        log::warn("metrics: cannot count the system jobs: {}", e.what());
       }
     }
     if (attempts) {

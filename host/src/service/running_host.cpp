@@ -10,6 +10,7 @@
 #include <stepline/host/log.hpp>
 #include <stepline/host/metrics/host_metrics.hpp>
 #include <stepline/host/store/job_store.hpp>
+#include <stepline/host/store/store.hpp>
 #include <stepline/http/server.hpp>
 #include <stepline/prometheus/registry.hpp>
 #include <stepline/registration/values.hpp>
@@ -21,7 +22,7 @@ namespace {
 constexpr unsigned long long minimum_free_bytes = 16ull << 20;
 
 /// "ok", or why operations could not commit to the store's file.
-std::string store_state(const std::filesystem::path& database) {
+std::string file_state(const std::filesystem::path& database) {
   auto folder = database.parent_path();
   if (::access(folder.c_str(), W_OK) != 0)
     return "the data folder " + folder.string() + " is not writable";
@@ -34,6 +35,20 @@ std::string store_state(const std::filesystem::path& database) {
       return "only " + std::to_string(free >> 10) + " KiB free beside " + database.string();
   }
   return "ok";
+}
+
+/// "ok", or why operations could not commit to the store: its file's folder and disk for SQLite;
+/// for PostgreSQL whether the database answers a statement (through the jobs page's connections,
+/// so a check never waits behind the pipeline's operations).
+std::string store_state(const store::Location& where, jobs::JobStore* jobs) {
+  if (where.kind == store::Location::Kind::sqlite) return file_state(where.file);
+  if (!jobs) return "ok";
+  try {
+    jobs->last_sequence();
+    return "ok";
+  } catch (const std::exception& e) {
+    return std::string("the database does not answer: ") + e.what();
+  }
 }
 
 ::stepline::http::ServerOptions server_options(const registration::HttpSettings& h) {
@@ -122,8 +137,7 @@ void RunningHost::start() {
   p.service->start();
   if (!p.http.enabled) return;
   auto& host = p.configured->host();
-  p.operator_jobs =
-      std::make_unique<store::JobStore>(host.store().file(), host.store().durability());
+  p.operator_jobs = store::open_jobs(host.store().location(), host.store().durability());
   std::function<amqp::BackendStats()> backend_stats;
   if (auto* backend = p.configured->backend())
     backend_stats = [backend] { return backend->stats(); };
@@ -174,7 +188,7 @@ http::Readiness RunningHost::readiness() const {
   auto& host = parts_->configured->host();
   auto registration = host.pipeline().registration();
   r.checks.emplace_back("registration", registration ? "ok" : "not loaded");
-  r.checks.emplace_back("store", store_state(host.store().file()));
+  r.checks.emplace_back("store", store_state(host.store().location(), parts_->operator_jobs.get()));
   // Each endpoint by its last post: one never posted to yet counts as fine.
   auto posted = parts_->metrics.endpoints();
   for (const auto& endpoint : registration->endpoints) {

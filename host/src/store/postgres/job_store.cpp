@@ -446,7 +446,10 @@ SystemJob PostgresJobStore::find(std::string_view id_or_part) {
 
 void PostgresJobStore::list(const JobFilter& filter,
                             const std::function<void(const SystemJob&)>& each) {
-  std::string sql = "SELECT " + job_columns(false) + job_tables + " WHERE j.sequence > $1::bigint";
+  // $1 is where the previous chunk ended (0: from the first, or the newest).
+  const char* order = filter.newest_first ? " DESC" : "";
+  std::string sql = "SELECT " + job_columns(false) + job_tables + " WHERE ($1::bigint = 0 OR " +
+                    (filter.newest_first ? "j.sequence < $1::bigint)" : "j.sequence > $1::bigint)");
   Params base;
   int next = 2;
   auto param = [&] { return "$" + std::to_string(next++); };
@@ -464,10 +467,18 @@ void PostgresJobStore::list(const JobFilter& filter,
     sql += " AND j.regarding_entity = " + param();
     base.add(filter.entity);
   }
-  sql += " ORDER BY j.sequence LIMIT " + param() + "::bigint";
+  if (filter.created_from) {
+    sql += " AND j.created_on >= " + param() + "::timestamptz";
+    base.add(*filter.created_from);
+  }
+  if (filter.created_until) {
+    sql += " AND j.created_on < " + param() + "::timestamptz";
+    base.add(*filter.created_until);
+  }
+  sql += std::string(" ORDER BY j.sequence") + order + " LIMIT " + param() + "::bigint";
   // A chunk at a time, so a million jobs never sit in memory at once.
   std::size_t listed = 0;
-  long long after = 0;
+  long long after = filter.after_sequence;
   auto c = pool_.take();
   for (;;) {
     long long chunk = list_chunk;
