@@ -537,14 +537,14 @@ class Loader {
   void read_store(Mapping& host, const std::string& file, const fs::path& folder,
                   StoreSettings& store) {
     store.where = host.where("store");
-    const YAML::Node node = host.node("store");
-    if (node.IsScalar()) {
-      if (node.Scalar() == "sqlite") return;
+    const YamlNode& node = host.node("store");
+    if (node.is_scalar()) {
+      if (node.text == "sqlite") return;
       problems_.error(store.where,
-                      node.Scalar() == "postgresql"
+                      node.text == "postgresql"
                           ? "host.store: postgresql needs the database URL; write store: "
                             "{postgresql: ${env:STEPLINE_DATABASE_URL}}"
-                          : "host.store: '" + node.Scalar() +
+                          : "host.store: '" + node.text +
                                 "' is not a store; use sqlite, or {postgresql: "
                                 "${env:STEPLINE_DATABASE_URL}}");
       return;
