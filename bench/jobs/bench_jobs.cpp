@@ -461,7 +461,7 @@ int run_stepline(const Settings& s) {
     options.workers = s.workers;
     options.batch = s.batch;
     options.handoff = s.handoff;
-    host::jobs::AsyncService service(host.pipeline(), host.store().file(),
+    host::jobs::AsyncService service(host.pipeline(), host.store().location(),
                                      configured.endpoint_poster(), options);
     service.start();
     const long long sequence = service.store().last_sequence();

@@ -38,7 +38,7 @@
 
 #include <stepline/host/configured_host.hpp>
 #include <stepline/host/jobs/async_service.hpp>
-#include <stepline/host/process.hpp>
+#include <stepline/host/process/allocator.hpp>
 
 #include "child_run.hpp"
 #include "support/message_receiver.hpp"
@@ -97,7 +97,8 @@ int run_host(const Settings& s) {
   ::setenv("BENCH_STORE_BROKER", s.connection_string.c_str(), 1);
   host::ConfiguredHost configured(write_registration(dir.path(), s));
   auto& host = configured.host();
-  host::jobs::AsyncService service(host, configured.endpoint_poster());
+  host::jobs::AsyncService service(host.pipeline(), host.store().location(),
+                                   configured.endpoint_poster());
   const long long sequence = service.store().last_sequence();
   service.start();
   const std::string description(1024, 'd');
@@ -113,7 +114,7 @@ int run_host(const Settings& s) {
         Entity account("account");
         account.set("name", Value("Account " + std::to_string(s.index) + "-" + std::to_string(i)));
         account.set("description", Value(description));
-        host::OperationRequest r;
+        host::pipeline::OperationRequest r;
         r.message = "Create";
         r.parameters.emplace("Target", Value(std::move(account)));
         if (!host.execute(r).ok()) ++failed;

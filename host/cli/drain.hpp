@@ -20,7 +20,7 @@ class Drain {
   Drain(host::ConfiguredHost& configured, bool enabled) {
     if (!enabled) return;
     service_ = std::make_unique<host::jobs::AsyncService>(configured.host().pipeline(),
-                                                          configured.host().store().file(),
+                                                          configured.host().store().location(),
                                                           configured.endpoint_poster());
     mark_ = service_->store().last_sequence();
     service_->start();

@@ -552,7 +552,7 @@ TEST_CASE("the registration's durability reaches the record store, the job store
   r.host.durability = registration::Durability::full;
   host::Host full(r, factory);
   CHECK(full.store().durability() == registration::Durability::full);
-  AsyncService service(full.pipeline(), full.store().file(), nullptr, test_options());
+  AsyncService service(full.pipeline(), full.store().location(), nullptr, test_options());
   CHECK(service.durability() == registration::Durability::full);
   // Operations and jobs commit with a full sync like any other.
   service.start();
@@ -566,7 +566,7 @@ TEST_CASE("the registration's durability reaches the record store, the job store
 
   auto options = test_options();
   options.durability = registration::Durability::normal;
-  CHECK(AsyncService(full.pipeline(), full.store().file(), nullptr, options).durability() ==
+  CHECK(AsyncService(full.pipeline(), full.store().location(), nullptr, options).durability() ==
         registration::Durability::normal);
   host::Host normal(
       r, factory,
@@ -575,6 +575,6 @@ TEST_CASE("the registration's durability reaches the record store, the job store
   r.host.durability = registration::Durability::normal;
   host::Host by_default(r, factory, {.database = data.path() / "third.db"});
   CHECK(by_default.store().durability() == registration::Durability::normal);
-  CHECK(AsyncService(by_default.pipeline(), by_default.store().file(), nullptr, test_options())
+  CHECK(AsyncService(by_default.pipeline(), by_default.store().location(), nullptr, test_options())
             .durability() == registration::Durability::normal);
 }

@@ -12,8 +12,8 @@
 #include <future>
 #include <thread>
 
-#include <stepline/host/store/job_store.hpp>
 #include <stepline/host/jobs/retry_schedule.hpp>
+#include <stepline/host/store/job_store.hpp>
 #include <stepline/host/store/sqlite_job_store.hpp>
 #include <stepline/host/store/sqlite_record_store.hpp>
 
@@ -22,11 +22,11 @@
 using namespace stepline;
 using namespace stepline::test;
 using namespace std::chrono_literals;
-using host::store::SystemJob;
 using host::jobs::AsyncService;
 using host::store::JobResult;
 using host::store::JobStatus;
 using host::store::status_of;
+using host::store::SystemJob;
 
 namespace {
 

@@ -16,18 +16,18 @@
 using namespace stepline;
 using namespace stepline::test;
 using namespace std::chrono_literals;
-using host::SystemJob;
-using host::jobs::JobRefused;
-using host::jobs::JobResult;
-using host::jobs::JobStatus;
-using host::jobs::status_of;
+using host::store::JobRefused;
+using host::store::JobResult;
+using host::store::JobStatus;
+using host::store::status_of;
+using host::store::SystemJob;
 
 namespace {
 
 SystemJob new_job(int n, std::string ordering_key = {},
                   std::optional<std::string> endpoint = std::string("orders")) {
   SystemJob j;
-  j.id = host::time_ordered_guid();
+  j.id = host::store::time_ordered_guid();
   j.created_on = now_utc();
   j.step_id = fixed_guid(100);
   j.step_name = "publish";
@@ -57,7 +57,7 @@ std::vector<Guid> ids(const std::vector<SystemJob>& jobs) {
 }
 
 /// Takes every job offered (or none), as the async service does, and remembers what came back.
-class RecordingHandoff : public host::JobHandoff {
+class RecordingHandoff : public host::store::JobHandoff {
  public:
   bool take = true;
   std::vector<SystemJob> handed;
@@ -200,7 +200,7 @@ TEST_CASE_TEMPLATE("results record retries, failures and removals in one call", 
   CHECK(f.friendly_message == "it's \"quoted\", with a \\ backslash");
   CHECK(f.trace == "line 1\nline 2");
   CHECK(f.completed_on == now);
-  CHECK_THROWS_AS(s.jobs->find(removed.str()), host::jobs::JobNotFound);
+  CHECK_THROWS_AS(s.jobs->find(removed.str()), host::store::JobNotFound);
 }
 
 TEST_CASE_TEMPLATE("an expired lease returns the job to Ready; a renewed one does not", Kind,
@@ -282,7 +282,7 @@ TEST_CASE_TEMPLATE("resume, retry and postpone accept only the statuses they mak
     CHECK(e.status() == JobStatus::succeeded);
     CHECK(std::string(e.what()).find("a second time") != std::string::npos);
   }
-  CHECK_THROWS_AS(s.jobs->resume(Guid::random()), host::jobs::JobNotFound);
+  CHECK_THROWS_AS(s.jobs->resume(Guid::random()), host::store::JobNotFound);
 }
 
 TEST_CASE_TEMPLATE("find takes an id, or a unique start or end of one", Kind, STORE_KINDS) {
@@ -290,9 +290,9 @@ TEST_CASE_TEMPLATE("find takes an id, or a unique start or end of one", Kind, ST
   auto id = s.add(new_job(1));
   CHECK(s.jobs->find(id.str()).id == id);
   CHECK(s.jobs->find(id.str()).context == R"({"MessageName":"Update"})");
-  CHECK_THROWS_AS(s.jobs->find("abc"), host::jobs::JobNotFound);
-  CHECK_THROWS_AS(s.jobs->find("ffffffff-ffff"), host::jobs::JobNotFound);
-  CHECK_THROWS_AS(s.jobs->find("%%%%"), host::jobs::JobNotFound);
+  CHECK_THROWS_AS(s.jobs->find("abc"), host::store::JobNotFound);
+  CHECK_THROWS_AS(s.jobs->find("ffffffff-ffff"), host::store::JobNotFound);
+  CHECK_THROWS_AS(s.jobs->find("%%%%"), host::store::JobNotFound);
 
   // Time-ordered ids made in the same minute share their start; their random end tells them apart.
   SystemJob a = new_job(2), b = new_job(3);
@@ -303,13 +303,13 @@ TEST_CASE_TEMPLATE("find takes an id, or a unique start or end of one", Kind, ST
   s.add(b);
   CHECK_THROWS_WITH_AS(s.jobs->find(a.id.str().substr(0, 8)),
                        doctest::Contains("several system jobs have ids starting or ending with"),
-                       host::jobs::JobNotFound);
+                       host::store::JobNotFound);
   std::string end = a.id.str().substr(24);
   CHECK(s.jobs->find(end).id == a.id);
   for (char& c : end) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   CHECK(s.jobs->find(end).id == a.id);
   CHECK(s.jobs->find(b.id.str().substr(30)).id == b.id);
-  CHECK_THROWS_AS(s.jobs->find(a.id.str().substr(10, 12)), host::jobs::JobNotFound);  // a middle
+  CHECK_THROWS_AS(s.jobs->find(a.id.str().substr(10, 12)), host::store::JobNotFound);  // a middle
 }
 
 TEST_CASE_TEMPLATE("purge removes completed jobs of one status older than the cut-off", Kind,
@@ -328,7 +328,7 @@ TEST_CASE_TEMPLATE("purge removes completed jobs of one status older than the cu
   auto counts = s.jobs->count();
   CHECK(counts[JobStatus::failed] == 2);
   CHECK(counts.count(JobStatus::succeeded) == 0);
-  CHECK_THROWS_AS(s.jobs->find(all[0].str()), host::jobs::JobNotFound);
+  CHECK_THROWS_AS(s.jobs->find(all[0].str()), host::store::JobNotFound);
 }
 
 TEST_CASE_TEMPLATE("list filters by status, step and entity, in creation order, up to the limit",
@@ -340,7 +340,7 @@ TEST_CASE_TEMPLATE("list filters by status, step and entity, in creation order, 
   other.step_name = "audit";
   other.regarding_entity = "contact";
   s.add(other);
-  auto listed = [&](host::jobs::JobFilter f) {
+  auto listed = [&](host::store::JobFilter f) {
     std::vector<Guid> out;
     s.jobs->list(f, [&](const SystemJob& j) {
       CHECK(j.context.empty());  // listings never load contexts
@@ -367,7 +367,7 @@ TEST_CASE_TEMPLATE("list pages newest first from where the last page ended, with
     created.push_back(s.add(j));
   }
   std::vector<SystemJob> page;
-  auto list = [&](host::jobs::JobFilter f) {
+  auto list = [&](host::store::JobFilter f) {
     page.clear();
     s.jobs->list(f, [&](const SystemJob& j) { page.push_back(j); });
     return ids(page);
@@ -441,10 +441,10 @@ TEST_CASE_TEMPLATE("jobs of a committed operation are handed over In progress; r
   REQUIRE(s.records->attach_handoff(handoff));
   Guid kept, kept_after, rolled_back, inner_rolled_back, outside, declined;
   {
-    host::RecordStore::Transaction operation(*s.records);
+    host::store::RecordStore::Transaction operation(*s.records);
     kept = s.add(new_job(1));
     {
-      host::RecordStore::Transaction nested(*s.records);
+      host::store::RecordStore::Transaction nested(*s.records);
       inner_rolled_back = s.add(new_job(2));
     }
     CHECK(handoff.abandoned_count == 1);
@@ -462,7 +462,7 @@ TEST_CASE_TEMPLATE("jobs of a committed operation are handed over In progress; r
   CHECK(handoff.handed[0].sequence == row.sequence);
   CHECK(handoff.handed[1].sequence == s.jobs->find(kept_after.str()).sequence);
   {
-    host::RecordStore::Transaction operation(*s.records);
+    host::store::RecordStore::Transaction operation(*s.records);
     rolled_back = s.add(new_job(3));
   }
   CHECK(handoff.abandoned_count == 2);
@@ -472,7 +472,7 @@ TEST_CASE_TEMPLATE("jobs of a committed operation are handed over In progress; r
   outside = s.add(new_job(4));  // no transaction: not offered
   handoff.take = false;
   {
-    host::RecordStore::Transaction operation(*s.records);
+    host::store::RecordStore::Transaction operation(*s.records);
     declined = s.add(new_job(5));
     operation.commit();
   }
@@ -494,7 +494,7 @@ TEST_CASE_TEMPLATE("two hosts taking at once never take the same job", Kind, STO
   auto records = host::store::open_records(kind.location());
   constexpr int jobs = 600;
   {
-    host::RecordStore::Transaction operation(*records);
+    host::store::RecordStore::Transaction operation(*records);
     for (int i = 0; i < jobs; ++i) records->add_system_job(new_job(i));
     operation.commit();
   }
@@ -587,7 +587,7 @@ TEST_CASE_TEMPLATE("a store that announces jobs tells a running service of anoth
     return;
   }
   {
-    host::RecordStore::Transaction operation(*records);
+    host::store::RecordStore::Transaction operation(*records);
     records->add_system_job(new_job(1));
     std::this_thread::sleep_for(200ms);
     CHECK(announced == 0);  // not before the commit
@@ -596,7 +596,7 @@ TEST_CASE_TEMPLATE("a store that announces jobs tells a running service of anoth
   CHECK(eventually([&] { return announced > 0; }));
   const int before = announced;
   {
-    host::RecordStore::Transaction operation(*records);
+    host::store::RecordStore::Transaction operation(*records);
     records->add_system_job(new_job(2));
   }  // rolled back: nothing to announce
   std::this_thread::sleep_for(300ms);

@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include <stepline/host/jobs/job_store.hpp>
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/job_store.hpp>
+#include <stepline/host/store/record_store.hpp>
 #include <stepline/host/store/store.hpp>
 
 #include "pipeline/fixture.hpp"
@@ -58,8 +58,8 @@ struct PostgresKind {
 /// A record store and a job store on one store of kind `Kind`, as a host has them.
 template <class Kind>
 struct Stores : Kind {
-  std::unique_ptr<host::RecordStore> records = host::store::open_records(this->location());
-  std::unique_ptr<host::jobs::JobStore> jobs = host::store::open_jobs(this->location());
+  std::unique_ptr<host::store::RecordStore> records = host::store::open_records(this->location());
+  std::unique_ptr<host::store::JobStore> jobs = host::store::open_jobs(this->location());
 };
 
 }  // namespace stepline::test

@@ -11,12 +11,12 @@
 
 using namespace stepline;
 using namespace stepline::test;
-using host::RecordStore;
+using host::store::RecordStore;
 
 TEST_CASE_TEMPLATE("the record store creates, retrieves chosen columns, merges updates and deletes",
                    Kind, STORE_KINDS) {
   Stores<Kind> s;
-  host::RecordStore& store = *s.records;
+  host::store::RecordStore& store = *s.records;
   Entity a = account("Contoso");
   a.set("revenue", Value(Money{Decimal("2000000.00")}));
   a.set("founded", Value(DateTime{std::chrono::milliseconds(1722582039000)}));
@@ -44,8 +44,8 @@ TEST_CASE_TEMPLATE("the record store creates, retrieves chosen columns, merges u
 
   store.remove("account", id);
   CHECK_FALSE(store.retrieve("account", id, ColumnSet::all()));
-  CHECK_THROWS_AS(store.remove("account", id), host::RecordNotFound);
-  CHECK_THROWS_AS(store.update(change), host::RecordNotFound);
+  CHECK_THROWS_AS(store.remove("account", id), host::store::RecordNotFound);
+  CHECK_THROWS_AS(store.update(change), host::store::RecordNotFound);
 }
 
 TEST_CASE_TEMPLATE("a create with a taken id is refused, in another table it is not", Kind,
@@ -53,7 +53,7 @@ TEST_CASE_TEMPLATE("a create with a taken id is refused, in another table it is 
   Stores<Kind> s;
   Entity a("account", fixed_guid(7));
   s.records->create(a);
-  CHECK_THROWS_AS(s.records->create(a), host::DuplicateRecord);
+  CHECK_THROWS_AS(s.records->create(a), host::store::DuplicateRecord);
   CHECK(s.records->create(Entity("contact", fixed_guid(7))) == fixed_guid(7));
   // Refused inside an operation, the operation's other writes still commit.
   {
@@ -61,7 +61,7 @@ TEST_CASE_TEMPLATE("a create with a taken id is refused, in another table it is 
     s.records->create(Entity("account", fixed_guid(8)));
     {
       RecordStore::Transaction nested(*s.records);
-      CHECK_THROWS_AS(s.records->create(a), host::DuplicateRecord);
+      CHECK_THROWS_AS(s.records->create(a), host::store::DuplicateRecord);
     }
     operation.commit();
   }
@@ -71,7 +71,7 @@ TEST_CASE_TEMPLATE("a create with a taken id is refused, in another table it is 
 TEST_CASE_TEMPLATE("RetrieveMultiple matches every condition and pages in creation order", Kind,
                    STORE_KINDS) {
   Stores<Kind> s;
-  host::RecordStore& store = *s.records;
+  host::store::RecordStore& store = *s.records;
   for (int i = 0; i < 7; ++i) {
     Entity a = account("A" + std::to_string(i));
     a.set("city", Value(i % 2 == 0 ? "Oslo" : "Bergen"));
@@ -136,7 +136,7 @@ TEST_CASE_TEMPLATE("RetrieveMultiple reads a table larger than one chunk of rows
 TEST_CASE_TEMPLATE("transactions nest as savepoints and roll back when not committed", Kind,
                    STORE_KINDS) {
   Stores<Kind> s;
-  host::RecordStore& store = *s.records;
+  host::store::RecordStore& store = *s.records;
   {
     RecordStore::Transaction outer(store);
     store.create(Entity("account", fixed_guid(1)));
@@ -166,7 +166,7 @@ TEST_CASE_TEMPLATE("transactions nest as savepoints and roll back when not commi
 TEST_CASE_TEMPLATE("concurrent operations commit, and each one that fails rolls back alone", Kind,
                    STORE_KINDS) {
   Stores<Kind> s;
-  host::RecordStore& store = *s.records;
+  host::store::RecordStore& store = *s.records;
   constexpr int threads = 8, per_thread = 50;
   std::atomic<int> committed{0};
   std::vector<std::thread> callers;
@@ -200,7 +200,7 @@ TEST_CASE_TEMPLATE("two hosts updating one record each keep the other's columns"
   auto second = host::store::open_records(kind.location());
   const Guid id = first->create(Entity("account", fixed_guid(1)));
   constexpr int updates = 100;
-  auto writer = [&](host::RecordStore& store, const char* column) {
+  auto writer = [&](host::store::RecordStore& store, const char* column) {
     for (int i = 1; i <= updates; ++i) {
       Entity change("account", id);
       change.set(column, Value(i));

@@ -40,7 +40,7 @@ std::string file_state(const std::filesystem::path& database) {
 /// "ok", or why operations could not commit to the store: its file's folder and disk for SQLite;
 /// for PostgreSQL whether the database answers a statement (through the jobs page's connections,
 /// so a check never waits behind the pipeline's operations).
-std::string store_state(const store::Location& where, jobs::JobStore* jobs) {
+std::string store_state(const store::Location& where, store::JobStore* jobs) {
   if (where.kind == store::Location::Kind::sqlite) return file_state(where.file);
   if (!jobs) return "ok";
   try {
@@ -124,7 +124,7 @@ RunningHost::RunningHost(const std::filesystem::path& registration_file, Running
     p.http.port = listen->second;
   }
   p.service = std::make_unique<jobs::AsyncService>(p.configured->host().pipeline(),
-                                                   p.configured->host().store().file(),
+                                                   p.configured->host().store().location(),
                                                    p.configured->endpoint_poster(), options.jobs);
 }
 

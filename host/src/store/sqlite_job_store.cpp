@@ -359,7 +359,7 @@ std::map<JobStatus, std::size_t> SqliteJobStore::count(long long after_sequence)
   return out;
 }
 
-SystemJob JobStore::find(std::string_view id_or_part) {
+SystemJob SqliteJobStore::find(std::string_view id_or_part) {
   const std::string key = text::lower(id_or_part);
   if (key.size() < 4)
     throw JobNotFound("'" + std::string(id_or_part) +

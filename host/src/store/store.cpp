@@ -118,7 +118,7 @@ std::unique_ptr<RecordStore> open_records(const Location& where, Durability dura
 #endif
 }
 
-std::unique_ptr<jobs::JobStore> open_jobs(const Location& where, Durability durability) {
+std::unique_ptr<JobStore> open_jobs(const Location& where, Durability durability) {
   if (where.kind == Location::Kind::sqlite)
     return std::make_unique<SqliteJobStore>(where.file, durability);
 #ifdef STEPLINE_WITH_POSTGRESQL

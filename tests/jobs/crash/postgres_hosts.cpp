@@ -14,7 +14,7 @@ namespace stepline::test {
 namespace {
 
 namespace fs = std::filesystem;
-using host::jobs::JobStatus;
+using host::store::JobStatus;
 
 std::string account_id(int host, int i) {
   char text[40];
@@ -98,7 +98,7 @@ pid_t PostgresHosts::serve(int host, int batch, const std::string& lease) const 
                env(), log(host));
 }
 
-host::jobs::JobStore& PostgresHosts::jobs() {
+host::store::JobStore& PostgresHosts::jobs() {
   if (!store_)
     store_ = host::store::open_jobs(
         host::store::Location::postgresql(url_, "the test's database", dir_.path()));
@@ -115,19 +115,19 @@ std::size_t PostgresHosts::count(JobStatus status) {
 
 std::set<std::string> PostgresHosts::job_ids() {
   std::set<std::string> ids;
-  host::jobs::JobFilter all;
+  host::store::JobFilter all;
   all.limit = 0;
-  jobs().list(all, [&](const host::SystemJob& j) { ids.insert(j.id.str()); });
+  jobs().list(all, [&](const host::store::SystemJob& j) { ids.insert(j.id.str()); });
   return ids;
 }
 
 std::set<std::string> PostgresHosts::held_by(pid_t pid) {
   std::set<std::string> ids;
-  host::jobs::JobFilter held;
+  host::store::JobFilter held;
   held.status = JobStatus::in_progress;
   held.limit = 0;
   const std::string mark = ":" + std::to_string(pid) + ":";
-  jobs().list(held, [&](const host::SystemJob& j) {
+  jobs().list(held, [&](const host::store::SystemJob& j) {
     if (j.lease_owner.find(mark) != std::string::npos) ids.insert(j.id.str());
   });
   return ids;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include <stepline/host/jobs/job_store.hpp>
+#include <stepline/host/store/job_store.hpp>
 
 #include "support/postgres.hpp"
 #include "support/stepline_broker.hpp"
@@ -41,9 +41,9 @@ class PostgresHosts {
   /// `stepline serve` of host `host`, started.
   pid_t serve(int host, int batch, const std::string& lease = "60s") const;
 
-  host::jobs::JobStore& jobs();
-  std::map<host::jobs::JobStatus, std::size_t> counts();
-  std::size_t count(host::jobs::JobStatus status);
+  host::store::JobStore& jobs();
+  std::map<host::store::JobStatus, std::size_t> counts();
+  std::size_t count(host::store::JobStatus status);
   std::set<std::string> job_ids();
   /// The ids of the jobs held (In progress) by the process `pid` of this machine.
   std::set<std::string> held_by(pid_t pid);
@@ -57,7 +57,7 @@ class PostgresHosts {
   int hosts_;
   std::string url_;
   std::string connection_;
-  std::unique_ptr<host::jobs::JobStore> store_;
+  std::unique_ptr<host::store::JobStore> store_;
 };
 
 }  // namespace stepline::test

@@ -18,7 +18,7 @@
 
 using namespace stepline;
 using namespace stepline::test;
-using host::jobs::JobStatus;
+using host::store::JobStatus;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -51,11 +51,11 @@ TEST_CASE(
   const std::string victim_mark = ":" + std::to_string(pids[victim]) + ":";
   auto victim_done = [&] {
     std::size_t n = 0;
-    host::jobs::JobFilter done;
+    host::store::JobFilter done;
     done.status = JobStatus::succeeded;
     done.limit = 0;
     // Its own jobs: the ids its requests gave the records they created.
-    cluster.jobs().list(done, [&](const host::SystemJob& j) {
+    cluster.jobs().list(done, [&](const host::store::SystemJob& j) {
       if (j.regarding_id.str().starts_with("a0000001")) ++n;
     });
     return n;

@@ -15,7 +15,7 @@
 
 using namespace stepline;
 using namespace stepline::test;
-using host::jobs::JobStatus;
+using host::store::JobStatus;
 using Clock = std::chrono::steady_clock;
 
 TEST_CASE("PostgreSQL restarted under two hosts: jobs wait, then all succeed, once each") {

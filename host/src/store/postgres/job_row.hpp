@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 #include "connection.hpp"
 

@@ -16,13 +16,13 @@
 namespace stepline::host::store::pg {
 namespace {
 
-using jobs::CrashedJob;
-using jobs::JobFilter;
-using jobs::JobNotFound;
-using jobs::JobRefused;
-using jobs::JobResult;
-using jobs::JobStatus;
-using jobs::status_of;
+using store::CrashedJob;
+using store::JobFilter;
+using store::JobNotFound;
+using store::JobRefused;
+using store::JobResult;
+using store::JobStatus;
+using store::status_of;
 
 // A job with an ordering key waits for every earlier unfinished job with the same key and
 // endpoint (system_jobs_ordered holds only the unfinished ones). Whether that earlier job is
@@ -174,7 +174,7 @@ Params status_params(const Guid& id, JobStatus status, std::optional<DateTime> p
 /// Listens for announcements on a connection of its own and calls back for each; after a lost
 /// connection it connects again (backing off to 5 s) and calls back once, since jobs may have
 /// been announced meanwhile.
-class Announcements final : public jobs::JobStore::Companion {
+class Announcements final : public store::JobStore::Companion {
  public:
   Announcements(const Pool& pool, std::function<void()> announced)
       : pool_(pool), announced_(std::move(announced)), stop_(::eventfd(0, EFD_CLOEXEC)) {
@@ -374,7 +374,7 @@ std::vector<CrashedJob> PostgresJobStore::count_crashes(std::span<const Guid> id
                  Params()
                      .add(ids[i])
                      .add(now)
-                     .add(jobs::job_error::plugin_lost)
+                     .add(store::job_error::plugin_lost)
                      .add("the host died while running this step: " + count +
                           " attempts never returned (host.async_crash_limit " +
                           std::to_string(limit) + ")")
@@ -420,7 +420,7 @@ std::map<JobStatus, std::size_t> PostgresJobStore::count(long long after_sequenc
   return out;
 }
 
-std::unique_ptr<jobs::JobStore::Companion> PostgresJobStore::accompany(
+std::unique_ptr<store::JobStore::Companion> PostgresJobStore::accompany(
     std::function<void()> jobs_queued) {
   return std::make_unique<Announcements>(pool_, std::move(jobs_queued));
 }

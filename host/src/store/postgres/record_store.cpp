@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "../json_codec.hpp"
+#include <stepline/format/json.hpp>
 #include "job_row.hpp"
 #include "migrate.hpp"
 
@@ -46,7 +46,7 @@ const Statement hand_back{
 Entity decode_record(std::string_view entity, const Guid& id, std::string_view attributes,
                      long long version) {
   Entity e(std::string(entity), id);
-  e.attributes = codec::read_parameters(attributes);
+  e.attributes = format::json::read_parameters(attributes);
   e.row_version = std::to_string(version);
   return e;
 }
@@ -308,7 +308,7 @@ Guid PostgresRecordStore::create(const Entity& entity) {
   auto r = run(insert_record, Params()
                                   .add(entity.logical_name)
                                   .add(id)
-                                  .add(codec::write_parameters(entity.attributes))
+                                  .add(format::json::write_parameters(entity.attributes))
                                   .add(now_utc()));
   if (r.rows() == 0) throw DuplicateRecord(entity.logical_name, id);
   return id;
@@ -325,7 +325,7 @@ void PostgresRecordStore::update(const Entity& entity) {
   auto r = run(update_record, Params()
                                   .add(entity.logical_name)
                                   .add(entity.id)
-                                  .add(codec::write_parameters(entity.attributes))
+                                  .add(format::json::write_parameters(entity.attributes))
                                   .add(now_utc()));
   if (r.rows() == 0) throw RecordNotFound(entity.logical_name, entity.id);
 }
@@ -347,7 +347,7 @@ EntityCollection PostgresRecordStore::retrieve_multiple(const Query& query) {
     if (k == ValueKind::string || k == ValueKind::integer || k == ValueKind::boolean)
       narrowing.insert_or_assign(column, value);
   }
-  const std::string document = codec::write_parameters(narrowing);
+  const std::string document = format::json::write_parameters(narrowing);
   EntityCollection out;
   out.entity_name = query.entity_name;
   const std::size_t skip =

@@ -11,7 +11,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include <stepline/host/record_store.hpp>
+#include <stepline/host/store/record_store.hpp>
 
 #include "pool.hpp"
 

@@ -27,13 +27,13 @@ class SqliteJobStore final : public JobStore {
                               std::size_t limit, bool with_endpoints) override;
   bool has_due(DateTime now, bool with_endpoints) override;
   std::vector<std::optional<JobStatus>> finish(std::span<const JobResult> results,
-                                                     std::string_view owner, DateTime now) override;
+                                               std::string_view owner, DateTime now) override;
   std::size_t renew(std::string_view owner, DateTime lease_until) override;
   std::size_t release(std::string_view owner) override;
   std::size_t recover(DateTime now,
                       const std::function<bool(std::string_view owner)>& owner_gone) override;
   std::vector<CrashedJob> count_crashes(std::span<const Guid> ids, int limit,
-                                              DateTime now) override;
+                                        DateTime now) override;
   long long last_sequence() override;
   bool unfinished_after(long long sequence, bool with_endpoints = true) override;
   std::map<JobStatus, std::size_t> count(long long after_sequence = 0) override;
@@ -41,8 +41,7 @@ class SqliteJobStore final : public JobStore {
   bool announces_jobs() const noexcept override { return false; }
 
   SystemJob find(std::string_view id_or_part) override;
-  void list(const JobFilter& filter,
-            const std::function<void(const SystemJob&)>& each) override;
+  void list(const JobFilter& filter, const std::function<void(const SystemJob&)>& each) override;
   JobStatus cancel(const Guid& id, DateTime now) override;
   JobStatus resume(const Guid& id) override;
   JobStatus retry(const Guid& id) override;

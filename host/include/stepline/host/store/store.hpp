@@ -1,6 +1,6 @@
 // Where the host keeps what it keeps durably (records, system jobs, their leases and results),
 // and opening it. Two kinds of store sit behind the same two interfaces, RecordStore for the
-// pipeline and jobs::JobStore for the async service and the operator: an SQLite file in the data
+// pipeline and JobStore for the async service and the operator: an SQLite file in the data
 // folder, embedded and the default, and a PostgreSQL database that several hosts share
 // (docs/SCALING.md). Each does its best behind them: SQLite grows commit groups at a write gate
 // and checkpoints its log beside a running service; PostgreSQL runs each operation in a
@@ -62,7 +62,7 @@ std::unique_ptr<RecordStore> open_records(const Location& where,
                                           Durability durability = Durability::normal);
 /// Opens the job store at `where`, the same way.
 std::unique_ptr<JobStore> open_jobs(const Location& where,
-                                          Durability durability = Durability::normal);
+                                    Durability durability = Durability::normal);
 
 /// What a migration did.
 struct Migration {
