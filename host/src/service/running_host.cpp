@@ -3,7 +3,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <stepline/host/amqp/backend.hpp>
 #include <stepline/host/configured_host.hpp>
@@ -37,19 +41,83 @@ std::string file_state(const std::filesystem::path& database) {
   return "ok";
 }
 
-/// "ok", or why operations could not commit to the store: its file's folder and disk for SQLite;
-/// for PostgreSQL whether the database answers a statement (through the jobs page's connections,
-/// so a check never waits behind the pipeline's operations).
-std::string store_state(const store::Location& where, store::JobStore* jobs) {
-  if (where.kind == store::Location::Kind::sqlite) return file_state(where.file);
-  if (!jobs) return "ok";
-  try {
-    jobs->last_sequence();
-    return "ok";
-  } catch (const std::exception& e) {
-    return std::string("the database does not answer: ") + e.what();
+/// A database server as the intake reports it, watched from a thread of its own: whether it
+/// answers (a statement every second) and, while scrapes ask for them, the jobs by status.
+/// /readyz and /metrics are answered on the HTTP server's network thread, which a database that
+/// does not answer (a connection timing out, a network cut holding a statement for minutes) must
+/// never hold up: they read what the watch saw last.
+class StoreWatch {
+ public:
+  explicit StoreWatch(store::JobStore& jobs) : jobs_(jobs), thread_([this] { run(); }) {}
+  ~StoreWatch() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
   }
-}
+  StoreWatch(const StoreWatch&) = delete;
+  StoreWatch& operator=(const StoreWatch&) = delete;
+
+  /// "ok", or why the database is not usable: its last error, or how long a statement has gone
+  /// unanswered.
+  std::string state() const {
+    std::lock_guard lock(mutex_);
+    const auto waited = std::chrono::steady_clock::now() - asked_at_;
+    if (asking_ && waited > patience)
+      return "the database has not answered for " +
+             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(waited).count()) +
+             " s";
+    return state_;
+  }
+  /// The jobs by status as last counted; asks for a new count.
+  std::map<store::JobStatus, std::size_t> counts() {
+    std::lock_guard lock(mutex_);
+    counts_wanted_ = true;
+    return counts_;
+  }
+
+ private:
+  static constexpr std::chrono::seconds every{1};
+  static constexpr std::chrono::seconds patience{3};
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      const bool count = std::exchange(counts_wanted_, false);
+      asking_ = true;
+      asked_at_ = std::chrono::steady_clock::now();
+      lock.unlock();
+      std::string state = "ok";
+      std::optional<std::map<store::JobStatus, std::size_t>> counted;
+      try {
+        if (count)
+          counted = jobs_.count();
+        else
+          jobs_.last_sequence();
+      } catch (const std::exception& e) {
+        state = std::string("the database does not answer: ") + e.what();
+      }
+      lock.lock();
+      asking_ = false;
+      state_ = std::move(state);
+      if (counted) counts_ = std::move(*counted);
+      wake_.wait_for(lock, every, [&] { return stopping_; });
+    }
+  }
+
+  store::JobStore& jobs_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool asking_ = false;
+  std::chrono::steady_clock::time_point asked_at_{};
+  std::string state_ = "not asked yet";
+  bool counts_wanted_ = true;
+  std::map<store::JobStatus, std::size_t> counts_;
+  std::thread thread_;  ///< last: started once the rest is set
+};
 
 ::stepline::http::ServerOptions server_options(const registration::HttpSettings& h) {
   ::stepline::http::ServerOptions o;
@@ -95,6 +163,7 @@ struct RunningHost::Parts {
   std::unique_ptr<jobs::AsyncService> service;
   registration::HttpSettings http;
   std::unique_ptr<store::JobStore> operator_jobs;  ///< the jobs page's own connection
+  std::unique_ptr<StoreWatch> store_watch;         ///< a database server's, on PostgreSQL
   std::unique_ptr<http::Intake> intake;
   std::unique_ptr<::stepline::http::Server> server;
 };
@@ -141,8 +210,16 @@ void RunningHost::start() {
   std::function<amqp::BackendStats()> backend_stats;
   if (auto* backend = p.configured->backend())
     backend_stats = [backend] { return backend->stats(); };
-  p.metrics.watch([store = p.operator_jobs.get()] { return store->count(); },
-                  [service = p.service.get()] { return service->stats(); }, backend_stats);
+  std::function<std::map<store::JobStatus, std::size_t>()> jobs_by_status;
+  if (host.store().location().kind == store::Location::Kind::postgresql) {
+    p.store_watch = std::make_unique<StoreWatch>(*p.operator_jobs);
+    jobs_by_status = [watch = p.store_watch.get()] { return watch->counts(); };
+  } else {
+    jobs_by_status = [store = p.operator_jobs.get()] { return store->count(); };
+  }
+  p.metrics.watch(
+      std::move(jobs_by_status), [service = p.service.get()] { return service->stats(); },
+      backend_stats);
   http::IntakeServices services{host, [this] { return readiness(); }, &p.registry,
                                 p.operator_jobs.get()};
   p.intake = std::make_unique<http::Intake>(std::move(services));
@@ -171,6 +248,7 @@ void RunningHost::stop(std::chrono::milliseconds grace) {
   p.server.reset();
   p.intake.reset();
   p.service.reset();
+  p.store_watch.reset();
   p.operator_jobs.reset();
   p.configured.reset();
 }
@@ -188,7 +266,13 @@ http::Readiness RunningHost::readiness() const {
   auto& host = parts_->configured->host();
   auto registration = host.pipeline().registration();
   r.checks.emplace_back("registration", registration ? "ok" : "not loaded");
-  r.checks.emplace_back("store", store_state(host.store().location(), parts_->operator_jobs.get()));
+  const auto& where = host.store().location();
+  std::string store_check = "ok";
+  if (parts_->store_watch)
+    store_check = parts_->store_watch->state();
+  else if (where.kind == store::Location::Kind::sqlite)
+    store_check = file_state(where.file);
+  r.checks.emplace_back("store", std::move(store_check));
   // Each endpoint by its last post: one never posted to yet counts as fine.
   auto posted = parts_->metrics.endpoints();
   for (const auto& endpoint : registration->endpoints) {
