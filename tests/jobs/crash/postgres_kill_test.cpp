@@ -3,12 +3,14 @@
 // jobs, its own handed over at their commit, the others' found in the database). One host is
 // killed with SIGKILL while it works. Every job must end Succeeded, the queue must hold a message
 // for every job and for nothing else, and a message may come twice only for a job the killed
-// host held when it died: the others take those jobs once its lease is found gone.
+// host held when it died: the others take those jobs once its lease is found gone. And a host
+// that stops answering without dying loses its jobs to the others once its lease expires.
 #include <doctest/doctest.h>
 
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -25,6 +27,11 @@ namespace {
 
 long long milliseconds(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+std::string file_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 int exit_status_of(pid_t pid) {
@@ -103,4 +110,69 @@ TEST_CASE(
                << " when it died; " << received.size() << " messages, " << repeats
                << " repeats; killed after " << milliseconds(killed - start)
                << " ms, the others done " << milliseconds(finished - killed) << " ms later");
+}
+
+// A host that stops answering without dying (a machine frozen, or cut off from the database): its
+// process is still there, so the others cannot tell it is gone; they take its jobs once its lease
+// has expired, and what it sends when it comes back is refused.
+TEST_CASE("a host that stops answering loses its jobs to the others when its lease expires") {
+  constexpr int operations = 2000;
+  SteplineBroker broker(job_broker_yaml(false));
+  PostgresHosts cluster(broker, 3, 2);
+  cluster.queue(0, operations);
+  pid_t frozen = cluster.serve(1, 16, "6s"), other = cluster.serve(2, 16, "6s");
+  std::set<std::string> held;
+  const bool holding = wait_until(
+      [&] {
+        held = cluster.held_by(frozen);
+        return held.size() >= 4;
+      },
+      std::chrono::seconds(60));
+  ::kill(frozen, SIGSTOP);
+  held = cluster.held_by(frozen);
+  const auto stopped = Clock::now();
+  if (!holding) {
+    terminate(frozen);
+    terminate(other);
+  }
+  REQUIRE_MESSAGE(holding, "the host to freeze held no jobs within 60 s\n" << cluster.report());
+
+  // The other host finishes everything, the frozen host's jobs included, while it is stopped.
+  // The jobs it holds are noted all along: a take it sent just before it stopped is still
+  // committed by the database, and those jobs are its until their lease expires.
+  const bool finished = wait_until(
+      [&] {
+        auto now_held = cluster.held_by(frozen);
+        held.insert(now_held.begin(), now_held.end());
+        return cluster.count(JobStatus::succeeded) == operations;
+      },
+      std::chrono::seconds(120));
+  const auto done = Clock::now();
+  CHECK(::kill(frozen, 0) == 0);  // still there: only its lease let the others take its jobs
+  ::kill(frozen, SIGCONT);
+  // Back, it finds its results refused: another host holds (and finished) those jobs.
+  const bool refused = wait_until(
+      [&] { return file_text(cluster.log(1)).find("its lease was lost") != std::string::npos; },
+      std::chrono::seconds(60));
+  terminate(frozen);
+  terminate(other);
+  REQUIRE_MESSAGE(finished, "not every job succeeded within 120 s\n" << cluster.report());
+  CHECK(cluster.count(JobStatus::failed) == 0);
+  CHECK_MESSAGE(refused, cluster.report());
+  // Renewed every two seconds, its lease had four to six seconds left when it stopped.
+  CHECK(milliseconds(done - stopped) >= 4000);
+
+  auto ids = cluster.job_ids();
+  auto received = drain_message_ids(broker);
+  std::map<std::string, int> times;
+  for (const auto& id : received) ++times[id];
+  std::set<std::string> distinct;
+  for (const auto& [id, n] : times) {
+    distinct.insert(id);
+    if (n > 1) CHECK_MESSAGE(held.count(id) == 1, id << " repeated, not held by the frozen host");
+  }
+  CHECK(distinct == ids);
+  MESSAGE(held.size() << " jobs held by the frozen host; all " << operations << " done "
+                      << milliseconds(done - stopped) << " ms after it stopped; " << received.size()
+                      << " messages");
 }
