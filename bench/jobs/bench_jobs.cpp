@@ -48,6 +48,7 @@
 #include <stepline/host/endpoints/endpoint_message.hpp>
 #include <stepline/host/jobs/async_service.hpp>
 #include <stepline/host/process/allocator.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 #include <stepline/plugin.hpp>
 
 #include "child_run.hpp"

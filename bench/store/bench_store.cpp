@@ -327,7 +327,7 @@ int main(int argc, char** argv) {
   app.add_option("--index", s.index, "host: its number");
   app.add_option("--start", s.start_ms, "host: when to start, milliseconds since the epoch");
   CLI11_PARSE(app, argc, argv);
-  host::tune_allocator();  // as the stepline executable does
+  host::process::tune_allocator();  // as the stepline executable does
   try {
     if (s.mode == "host") return run_host(s);
     return run_driver(argv[0], s);
