@@ -34,8 +34,12 @@ steps:
     configuration: "500"
 )";
 
-/// A gauge's value from /metrics, or -1.
+/// Scrapes of /metrics so far: each is a request the server counts as read.
+int scrapes = 0;
+
+/// A gauge's (or counter's) value from /metrics, or -1.
 double gauge(const Served& s, const std::string& name) {
+  ++scrapes;
   auto text = s.request("GET", "/metrics").body;
   auto at = text.find("\n" + name + " ");
   return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
@@ -52,6 +56,8 @@ TEST_CASE("on SIGTERM every accepted request is answered and its jobs are kept")
   for (int i = 0; i < 20; ++i) connections.push_back(std::make_unique<HttpConnection>(s.port()));
   // The scrape's own connection is counted too.
   REQUIRE(eventually([&] { return gauge(s, "stepline_http_connections") >= 21; }));
+  const double read_before = gauge(s, "stepline_http_requests_total");
+  const int scrapes_before = scrapes;
   // Twenty requests at once for four workers: four sleeping, sixteen waiting in the queue.
   std::vector<std::future<HttpReply>> accepted;
   for (int i = 0; i < 20; ++i)
@@ -61,7 +67,13 @@ TEST_CASE("on SIGTERM every accepted request is answered and its jobs are kept")
       return c.request("POST", "/api/data/v9.2/accounts",
                        "{\"name\":\"A" + std::to_string(i) + "\"}");
     }));
-  REQUIRE(eventually([&] { return gauge(s, "stepline_http_queued") >= 8; }));
+  // Every request read whole before the signal: a connection whose request had not arrived yet is
+  // idle, and idle connections are closed on the signal. The scrapes count as requests too.
+  REQUIRE(eventually([&] {
+    return gauge(s, "stepline_http_requests_total") >=
+           read_before + 20 + (scrapes - scrapes_before);
+  }));
+  REQUIRE(gauge(s, "stepline_http_queued") >= 8);
 
   ::kill(s.pid(), SIGTERM);
   // The listener closes at once; what was accepted is still answered.
