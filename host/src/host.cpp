@@ -15,10 +15,18 @@ store::Location store_of(const registration::Registration& r, const HostOptions&
 
 Host::Host(registration::Registration registration, pipeline::PluginFactory& factory,
            HostOptions options)
+    // The caller owns this factory and keeps it for the host's life.
+    : Host(std::move(registration),
+           std::shared_ptr<pipeline::PluginFactory>(std::shared_ptr<void>(), &factory),
+           std::move(options)) {}
+
+Host::Host(registration::Registration registration,
+           std::shared_ptr<pipeline::PluginFactory> factory, HostOptions options)
     : store_(store::open_records(store_of(registration, options),
                                  options.durability.value_or(registration.host.durability))),
-      pipeline_(std::make_unique<pipeline::Pipeline>(std::move(registration), factory, *store_,
-                                                     options.notification, options.observer)) {}
+      pipeline_(std::make_unique<pipeline::Pipeline>(std::move(registration), std::move(factory),
+                                                     *store_, options.notification,
+                                                     options.observer)) {}
 
 Host::~Host() = default;
 

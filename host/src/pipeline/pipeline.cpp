@@ -30,15 +30,20 @@ std::string_view to_string(Outcome outcome) noexcept {
   return "unknown";
 }
 
-/// An immutable registration with its index and the plug-in instance of each step.
+/// An immutable registration with its index, the factory of its plug-ins and the plug-in
+/// instance of each step: one generation of the host's registration. Operations hold it while
+/// they run, so a reload lets them finish on theirs; the instances go before the factory that
+/// made them (and with it, after a reload, the libraries only this generation used).
 struct Pipeline::Snapshot {
-  explicit Snapshot(registration::Registration r)
+  Snapshot(registration::Registration r, std::shared_ptr<PluginFactory> f)
       : registration(std::move(r)),
+        factory(std::move(f)),
         index(registration),
         plugins(index.size()),
         created(std::make_unique<std::once_flag[]>(index.size())) {}
 
   registration::Registration registration;
+  std::shared_ptr<PluginFactory> factory;
   StepIndex index;
   // Filled on first use of each step; call_once guards every slot.
   mutable std::vector<std::shared_ptr<Plugin>> plugins;
@@ -231,13 +236,12 @@ NotificationService& StepServices::notification() {
 namespace {
 
 /// The step's cached plug-in instance, created on first use.
-Plugin& plugin_of(PluginFactory& factory, const Pipeline::Snapshot& snapshot,
-                  const IndexedStep& entry) {
+Plugin& plugin_of(const Pipeline::Snapshot& snapshot, const IndexedStep& entry) {
   auto& slot = snapshot.plugins[entry.ordinal];
   const auto& s = *entry.step;
   try {
     std::call_once(snapshot.created[entry.ordinal], [&] {
-      auto created = factory.create_for(s);
+      auto created = snapshot.factory->create_for(s);
       if (!created) throw std::runtime_error("the plug-in factory returned no instance");
       slot = std::move(created);
     });
@@ -507,9 +511,7 @@ class Operation {
     }
   }
 
-  Plugin& plugin_for(const IndexedStep& entry) {
-    return plugin_of(pipeline_.factory_, *chain_.snapshot, entry);
-  }
+  Plugin& plugin_for(const IndexedStep& entry) { return plugin_of(*chain_.snapshot, entry); }
 
   void run_step(const IndexedStep& entry) {
     const auto& s = *entry.step;
@@ -678,16 +680,29 @@ class Operation {
 Pipeline::Pipeline(registration::Registration registration, PluginFactory& factory,
                    store::RecordStore& store, NotificationService* notification,
                    metrics::Observer* observer)
-    : factory_(factory),
-      store_(store),
+    // The caller owns this factory and keeps it for the pipeline's life.
+    : Pipeline(std::move(registration),
+               std::shared_ptr<PluginFactory>(std::shared_ptr<void>(), &factory), store,
+               notification, observer) {}
+
+Pipeline::Pipeline(registration::Registration registration, std::shared_ptr<PluginFactory> factory,
+                   store::RecordStore& store, NotificationService* notification,
+                   metrics::Observer* observer)
+    : store_(store),
       notification_(notification),
       observer_(observer),
-      snapshot_(std::make_shared<const Snapshot>(std::move(registration))) {}
+      snapshot_(std::make_shared<const Snapshot>(std::move(registration), std::move(factory))) {}
 
 Pipeline::~Pipeline() = default;
 
 void Pipeline::load(registration::Registration registration) {
-  snapshot_.store(std::make_shared<const Snapshot>(std::move(registration)));
+  auto factory = snapshot_.load()->factory;
+  load(std::move(registration), std::move(factory));
+}
+
+void Pipeline::load(registration::Registration registration,
+                    std::shared_ptr<PluginFactory> factory) {
+  snapshot_.store(std::make_shared<const Snapshot>(std::move(registration), std::move(factory)));
 }
 
 std::shared_ptr<const registration::Registration> Pipeline::registration() const {
@@ -725,7 +740,7 @@ void Pipeline::run_job(ExecutionContext& context, const Guid& step_id,
   } keep{chain, traces};
   StepTimer timer(observer_, *entry->step);
   try {
-    plugin_of(factory_, *chain.snapshot, *entry).execute(context, services);
+    plugin_of(*chain.snapshot, *entry).execute(context, services);
     timer.ok = true;
   } catch (const InvalidPluginExecution&) {
     throw;

@@ -34,6 +34,10 @@ class Host {
   /// std::invalid_argument (a step that can not run) naming the file.
   Host(registration::Registration registration, pipeline::PluginFactory& factory,
        HostOptions options = {});
+  /// The same with a factory the pipeline keeps with the registration, so that a reload with
+  /// another factory can release this one when its last operation has finished.
+  Host(registration::Registration registration, std::shared_ptr<pipeline::PluginFactory> factory,
+       HostOptions options = {});
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;

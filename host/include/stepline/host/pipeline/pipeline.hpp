@@ -91,6 +91,10 @@ class Pipeline {
   Pipeline(registration::Registration registration, PluginFactory& factory,
            store::RecordStore& store, NotificationService* notification = nullptr,
            metrics::Observer* observer = nullptr);
+  /// The same with a factory the pipeline keeps with the registration (see load()).
+  Pipeline(registration::Registration registration, std::shared_ptr<PluginFactory> factory,
+           store::RecordStore& store, NotificationService* notification = nullptr,
+           metrics::Observer* observer = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -110,9 +114,14 @@ class Pipeline {
   /// nested request could not be written for a full disk.
   void run_job(ExecutionContext& context, const Guid& step_id, std::vector<std::string>& traces);
 
-  /// Swaps in a new registration (re-indexes, new plug-in instances); operations already running
-  /// finish on the old one.
+  /// Swaps in a new registration (re-indexes, new plug-in instances from the same factory);
+  /// operations already running finish on the old one. Throws std::invalid_argument, and swaps
+  /// nothing, for a step that cannot run (as the constructor does).
   void load(registration::Registration registration);
+  /// The same with the plug-ins of a new factory (a new catalog's): the pipeline keeps it with
+  /// the registration, and releases it when the last operation that started on this
+  /// registration has finished and the next registration has been swapped in.
+  void load(registration::Registration registration, std::shared_ptr<PluginFactory> factory);
 
   /// The record store its operations write (and queue their jobs in).
   store::RecordStore& store() noexcept { return store_; }
@@ -130,7 +139,6 @@ class Pipeline {
   ParameterCollection run(Chain& chain, const Caller& caller, const std::string& message,
                           ParameterCollection inputs);
 
-  PluginFactory& factory_;
   store::RecordStore& store_;
   NotificationService* notification_;
   metrics::Observer* observer_;
