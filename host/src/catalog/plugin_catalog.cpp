@@ -144,6 +144,18 @@ fs::path content_addressed_copy(const fs::path& file, const std::string& sha256,
   return copy;
 }
 
+// Loads `path`. A copy (`is_copy`) is removed once the library is unloaded: nothing in this
+// process runs it any more, and one that needs it again copies it again.
+std::shared_ptr<boost::dll::shared_library> open_library(const fs::path& path, bool is_copy) {
+  auto* library = new boost::dll::shared_library(
+      path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  return std::shared_ptr<boost::dll::shared_library>(library, [path, is_copy](auto* l) {
+    delete l;
+    std::error_code ec;
+    if (is_copy) fs::remove(path, ec);
+  });
+}
+
 // Everything decided before any code of the library runs in this process: the file's checks,
 // its examination (cached or in a child) and the host's compatibility rules. Fills `entry`; on
 // refusal sets its reason and returns false.
@@ -288,12 +300,11 @@ std::optional<std::string> PluginCatalog::load(CatalogLibrary& entry,
     if (before && before->sha256 == entry.sha256) {
       loaded = *before;
     } else {
-      if (before || already_open(file)) {
+      if (settings_.load_copies || before || already_open(file)) {
         loaded.loaded_from = content_addressed_copy(
             file, entry.sha256, settings_.write_data_folder ? settings_.data_folder : fs::path());
       }
-      loaded.library = std::make_shared<boost::dll::shared_library>(
-          loaded.loaded_from, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+      loaded.library = open_library(loaded.loaded_from, loaded.loaded_from != file);
     }
   } catch (const std::exception& e) {
     return fmt::format("{}: cannot be loaded: {}", file.string(), e.what());

@@ -36,6 +36,10 @@ struct CatalogSettings {
   std::filesystem::path scanner;
   /// How long one library may take to load in the scanning child before it is killed.
   std::chrono::milliseconds scan_timeout{std::chrono::seconds(5)};
+  /// Load every library from a copy in the data folder named after its content, never from
+  /// the plug-in folder itself: a host that reloads must not have a file mapped that `cp` may
+  /// rewrite in place (which would change its running code under it).
+  bool load_copies = false;
 
   static CatalogSettings from(const registration::Registration& registration);
 };
