@@ -1,11 +1,13 @@
 // `stepline serve -c FILE`: the running host. Workers take due system jobs from the
 // registration's database and run them; with an `http:` section the HTTP intake takes operations
-// too (docs/HTTP.md). It runs until SIGTERM or SIGINT; then readiness goes false, the listener
-// stops, requests in flight finish, attempts under way get the grace period and every job not
-// finished goes back to Ready, so nothing accepted is lost. Exit 0 after a clean stop, 2 for a
-// registration or option that cannot be used, 1 when the host cannot run (the database cannot be
-// opened, the address is in use).
+// too (docs/HTTP.md). It reloads the registration when its files or the plug-in folder change, on
+// SIGHUP and on `stepline reload` (docs/RELOAD.md). It runs until SIGTERM or SIGINT; then
+// readiness goes false, the listener stops, requests in flight finish, attempts under way get the
+// grace period and every job not finished goes back to Ready, so nothing accepted is lost. Exit 0
+// after a clean stop, 2 for a registration or option that cannot be used, 1 when the host cannot
+// run (the database cannot be opened, the address is in use).
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
@@ -29,6 +31,8 @@ struct ServeOptions {
   std::string lease = "60s";
   std::size_t batch = 64;
   std::string listen;
+  bool no_watch = false;
+  std::string watch_quiet = "500ms";
 };
 
 std::chrono::milliseconds duration_option(const std::string& text, const char* name) {
@@ -44,6 +48,7 @@ int serve(const ServeOptions& o) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   host::service::RunningHostOptions options;
@@ -55,6 +60,8 @@ int serve(const ServeOptions& o) {
     options.jobs.workers = o.workers;
     options.jobs.batch = o.batch;
     if (!o.listen.empty()) options.listen = o.listen;
+    options.watch = !o.no_watch;
+    options.watch_quiet = duration_option(o.watch_quiet, "--watch-quiet");
     running = std::make_unique<host::service::RunningHost>(o.config, options);
   } catch (const std::exception& e) {
     std::cerr << e.what() << '\n';
@@ -67,7 +74,11 @@ int serve(const ServeOptions& o) {
     host::log::error("stepline serve: {}", e.what());
     return 1;
   }
-  host::log::info("stepline serve: running jobs of {}; SIGTERM or SIGINT stops it", o.config);
+  host::log::info(
+      "stepline serve: running jobs of {} (pid {}, registration generation {}); SIGHUP or "
+      "stepline reload reloads it{}, SIGTERM or SIGINT stops it",
+      o.config, ::getpid(), running->generation().number,
+      o.no_watch ? "" : ", and so does a change of its files or plug-in folder");
   if (auto url = running->url(); !url.empty()) {
     // On stdout whatever the log level: scripts and tests read the address (port 0 = any).
     std::cout << "stepline serve: listening on " << url << " (system jobs: " << url << "/jobs)"
@@ -83,6 +94,11 @@ int serve(const ServeOptions& o) {
           "stepline serve: {} received; stopping (requests and attempts under way get {} ms)",
           signal == SIGTERM ? "SIGTERM" : "SIGINT", grace.count());
       break;
+    }
+    if (signal == SIGHUP) {
+      // Answered on the reloader's thread; this one keeps waiting for SIGTERM.
+      running->request_reload("SIGHUP");
+      continue;
     }
     auto s = running->job_stats();
     if (s.succeeded != reported.succeeded || s.failed != reported.failed ||
@@ -120,6 +136,12 @@ STEPLINE_COMMAND([](CLI::App& app) {
                       "how long a job stays claimed without renewal (default 60s)");
   command->add_option("--listen", o->listen,
                       "ADDRESS:PORT for the HTTP intake instead of http.listen (port 0 = any)");
+  command->add_flag("--no-watch", o->no_watch,
+                    "do not reload when the registration's files or the plug-in folder change "
+                    "(SIGHUP and stepline reload still do)");
+  command->add_option("--watch-quiet", o->watch_quiet,
+                      "how long changed files must stay unchanged before the reload (default "
+                      "500ms)");
   command->callback([o] { exit_status() = serve(*o); });
 });
 

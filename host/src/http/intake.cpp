@@ -238,7 +238,10 @@ std::optional<Response> Intake::answer_now(const Request& r) {
   Route route = route_of(r.path);
   switch (route) {
     case Route::healthz:
-      return counted(name_of(route), Response::json(200, "{\"status\":\"alive\"}"));
+      return counted(
+          name_of(route),
+          Response::json(200, "{\"status\":\"alive\"" +
+                                  (services_.health ? "," + services_.health() : "") + "}"));
     case Route::readyz: {
       auto readiness = services_.readiness ? services_.readiness() : Readiness{};
       auto answer = Response::json(readiness.ready() ? 200 : 503, readiness_json(readiness));

@@ -2,6 +2,7 @@
 
 #include <stepline/host/amqp/outcome.hpp>
 #include <stepline/host/catalog/plugin_catalog.hpp>
+#include <stepline/host/configured_host.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/host/pipeline/pipeline.hpp>
 #include <stepline/registration/model.hpp>
@@ -70,7 +71,19 @@ HostMetrics::HostMetrics(prometheus::Registry& r)
                               "Plug-in libraries the catalog loaded or refused, by library.",
                               {"library", "result"})),
       reloads_(r.counter("stepline_registration_reloads_total",
-                         "Registration reloads by result (succeeded, failed).", {"result"})) {
+                         "Registration reloads by result (succeeded, failed).", {"result"})),
+      generation_(r.gauge("stepline_registration_generation",
+                          "The registration in use: 1 at start, one more per successful reload.")),
+      generation_info_(r.gauge("stepline_registration_info",
+                               "Always 1, labelled with the SHA-256 of the registration in use "
+                               "(its YAML files and loaded plug-in libraries).",
+                               {"sha256"})),
+      generations_alive_(r.gauge("stepline_registration_generations_alive",
+                                 "Registration generations whose plug-ins are still held: the one "
+                                 "in use and older ones that operations or jobs still run on.")),
+      last_reload_(r.gauge("stepline_registration_last_reload_timestamp_seconds",
+                           "When the last reload of each result happened (Unix time).",
+                           {"result"})) {
   reloads_.labels({"succeeded"});
   reloads_.labels({"failed"});
 }
@@ -117,8 +130,28 @@ void HostMetrics::plugins_loaded(const catalog::PluginCatalog& catalog) {
     plugin_loads_.labels({library.file.filename().string(), to_string(library.status)}).inc();
 }
 
+void HostMetrics::plugins_loaded(const std::vector<catalog::CatalogLibrary>& libraries) {
+  for (const auto& library : libraries)
+    plugin_loads_.labels({library.file.filename().string(), to_string(library.status)}).inc();
+}
+
 void HostMetrics::registration_reloaded(bool ok) {
-  reloads_.labels({ok ? "succeeded" : "failed"}).inc();
+  const char* result = ok ? "succeeded" : "failed";
+  reloads_.labels({result}).inc();
+  last_reload_.labels({result}).set(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+void HostMetrics::registration_in_use(const Generation& generation) {
+  generation_.get().set(double(generation.number));
+  // One series: the old hash goes when the new one comes.
+  generation_info_.clear();
+  generation_info_.labels({generation.sha256}).set(1);
+}
+
+void HostMetrics::watch_generations(std::function<int()> alive) {
+  registry_.on_scrape(
+      [this, alive = std::move(alive)] { generations_alive_.get().set(double(alive())); });
 }
 
 void HostMetrics::watch(std::function<std::map<store::JobStatus, std::size_t>()> jobs_by_status,

@@ -13,11 +13,14 @@
 #include <stepline/host/configured_host.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/host/metrics/host_metrics.hpp>
+#include <stepline/host/service/control_socket.hpp>
 #include <stepline/host/store/job_store.hpp>
 #include <stepline/host/store/store.hpp>
 #include <stepline/http/server.hpp>
 #include <stepline/prometheus/registry.hpp>
 #include <stepline/registration/values.hpp>
+
+#include "file_watch.hpp"
 
 namespace stepline::host::service {
 namespace {
@@ -166,15 +169,46 @@ struct RunningHost::Parts {
   std::unique_ptr<StoreWatch> store_watch;         ///< a database server's, on PostgreSQL
   std::unique_ptr<http::Intake> intake;
   std::unique_ptr<::stepline::http::Server> server;
+
+  std::filesystem::path file;
+  RunningHostOptions options;
+  // The reloader: requests gather in `next` until its thread takes them all for one reload.
+  std::mutex reload_mutex;
+  std::condition_variable reload_wake;
+  std::shared_ptr<std::promise<ReloadResult>> next;
+  std::shared_future<ReloadResult> next_result;
+  std::string next_why;
+  bool reloads_stop = false;
+  std::thread reloader;
+  std::atomic<std::uint64_t> reloads_succeeded{0}, reloads_failed{0};
+  std::unique_ptr<FileWatch> watch;
+  std::unique_ptr<ControlSocket> control;
+
+  /// Watches what the registration in use was read from, and what a failed reload read (the
+  /// files an operator is fixing).
+  void watch_files(const ReloadResult* failed) {
+    if (!watch) return;
+    auto r = configured->host().pipeline().registration();
+    auto files = r->files;
+    if (failed) files.insert(files.end(), failed->files.begin(), failed->files.end());
+    auto plugins =
+        failed && !failed->plugin_folder.empty() ? failed->plugin_folder : r->host.plugin_folder;
+    watch->watch(files, plugins);
+  }
 };
 
 RunningHost::RunningHost(const std::filesystem::path& registration_file, RunningHostOptions options)
     : parts_(std::make_unique<Parts>()) {
   auto& p = *parts_;
+  p.file = registration_file;
+  p.options = options;
   HostOptions host_options;
   host_options.observer = &p.metrics;
-  p.configured = std::make_unique<ConfiguredHost>(registration_file, host_options);
-  p.metrics.plugins_loaded(p.configured->catalog());
+  p.configured = std::make_unique<ConfiguredHost>(registration_file, host_options,
+                                                  ConfiguredHost::Options{true});
+  p.metrics.plugins_loaded(*p.configured->catalog());
+  p.metrics.registration_in_use(p.configured->generation());
+  p.metrics.watch_generations([c = p.configured.get()] { return c->generations_alive(); });
   p.http = p.configured->host().pipeline().registration()->http;
   if (options.listen) {
     if (!p.http.enabled)
@@ -204,6 +238,28 @@ RunningHost::~RunningHost() {
 void RunningHost::start() {
   auto& p = *parts_;
   p.service->start();
+  if (p.options.watch) {
+    try {
+      p.watch = std::make_unique<FileWatch>(p.options.watch_quiet, [this](const std::string& name) {
+        request_reload(name + " changed");
+      });
+      p.watch_files(nullptr);
+    } catch (const std::exception& e) {
+      log::warn("stepline serve: {}; reload with SIGHUP or stepline reload", e.what());
+    }
+  }
+  // After the watch exists: the reloader re-arms it after each reload.
+  p.reloader = std::thread([this] { reloads(); });
+  if (p.options.control_socket) {
+    auto data_folder = p.configured->host().pipeline().registration()->host.data_folder;
+    auto path = control_socket_path(data_folder, long(::getpid()));
+    try {
+      p.control = std::make_unique<ControlSocket>(
+          path, [this](const std::string& request) { return answer_control(request); });
+    } catch (const std::exception& e) {
+      log::warn("stepline serve: stepline reload cannot reach this host: {}", e.what());
+    }
+  }
   if (!p.http.enabled) return;
   auto& host = p.configured->host();
   p.operator_jobs = store::open_jobs(host.store().location(), host.store().durability());
@@ -221,7 +277,7 @@ void RunningHost::start() {
       std::move(jobs_by_status), [service = p.service.get()] { return service->stats(); },
       backend_stats);
   http::IntakeServices services{host, [this] { return readiness(); }, &p.registry,
-                                p.operator_jobs.get()};
+                                p.operator_jobs.get(), [this] { return health(); }};
   p.intake = std::make_unique<http::Intake>(std::move(services));
   p.server = std::make_unique<::stepline::http::Server>(server_options(p.http), *p.intake);
   watch_server(p.registry, *p.server);
@@ -234,6 +290,15 @@ void RunningHost::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   auto& p = *parts_;
   auto deadline = std::chrono::steady_clock::now() + grace;
+  // No reload from here on: a reload under way finishes first.
+  p.control.reset();
+  p.watch.reset();
+  {
+    std::lock_guard lock(p.reload_mutex);
+    p.reloads_stop = true;
+  }
+  p.reload_wake.notify_all();
+  if (p.reloader.joinable()) p.reloader.join();
   if (p.server) {
     p.server->stop_accepting();
     if (!p.server->wait_idle(grace))
@@ -283,6 +348,131 @@ http::Readiness RunningHost::readiness() const {
     r.checks.emplace_back("endpoint " + endpoint.name, std::move(state));
   }
   return r;
+}
+
+std::shared_future<ReloadResult> RunningHost::request_reload(std::string why) {
+  auto& p = *parts_;
+  std::lock_guard lock(p.reload_mutex);
+  // Before the reloader runs, a request waits for it (start() starts it).
+  if (p.reloads_stop) {
+    std::promise<ReloadResult> refused;
+    ReloadResult result;
+    result.generation = p.configured->generation();
+    result.errors.push_back("stepline serve is stopping");
+    refused.set_value(std::move(result));
+    return refused.get_future().share();
+  }
+  if (!p.next) {
+    p.next = std::make_shared<std::promise<ReloadResult>>();
+    p.next_result = p.next->get_future().share();
+    p.next_why.clear();
+  }
+  if (p.next_why.find(why) == std::string::npos)
+    p.next_why += (p.next_why.empty() ? "" : ", ") + why;
+  p.reload_wake.notify_all();
+  return p.next_result;
+}
+
+void RunningHost::reloads() {
+  auto& p = *parts_;
+  for (;;) {
+    std::shared_ptr<std::promise<ReloadResult>> promise;
+    std::string why;
+    {
+      std::unique_lock lock(p.reload_mutex);
+      p.reload_wake.wait(lock, [&] { return p.reloads_stop || p.next; });
+      promise = std::move(p.next);
+      why = std::move(p.next_why);
+      p.next.reset();
+      if (p.reloads_stop) {
+        if (promise) {
+          ReloadResult result;
+          result.generation = p.configured->generation();
+          result.errors.push_back("stepline serve is stopping");
+          promise->set_value(std::move(result));
+        }
+        return;
+      }
+    }
+    promise->set_value(reload_now(why));
+  }
+}
+
+ReloadResult RunningHost::reload_now(const std::string& why) {
+  auto& p = *parts_;
+  log::info("stepline serve: reloading the registration ({})", why);
+  ReloadResult result;
+  try {
+    result = p.configured->reload([&p](const registration::Registration& r) {
+      // The listener stays where it is: one that other machines can reach (--listen may have
+      // put it there) keeps needing API keys.
+      std::vector<std::string> errors;
+      if (p.http.enabled && r.http.api_keys.empty() && !registration::is_loopback(p.http.address))
+        errors.push_back((r.http.where.file.empty() ? p.file.string() : r.http.where.str()) +
+                         ": error: http.api_keys: the intake listens on " + p.http.address +
+                         ", which other machines can reach; a registration without API keys "
+                         "is refused while it does (keep the keys, or restart on 127.0.0.1)");
+      return errors;
+    });
+  } catch (const std::exception& e) {
+    result.generation = p.configured->generation();
+    result.errors.push_back(p.file.string() + ": error: " + e.what());
+  }
+  p.metrics.registration_reloaded(result.ok);
+  p.metrics.plugins_loaded(result.changed_libraries);
+  for (const auto& line : result.warnings) log::warn("{}", line);
+  if (result.ok) {
+    ++p.reloads_succeeded;
+    p.metrics.registration_in_use(result.generation);
+    log::info(
+        "stepline serve: registration generation {} in use (sha256 {}); operations under "
+        "way finish on the previous one",
+        result.generation.number, result.generation.sha256);
+    p.watch_files(nullptr);
+  } else {
+    ++p.reloads_failed;
+    log::error("stepline serve: the registration was not reloaded; generation {} stays in use:",
+               result.generation.number);
+    for (const auto& line : result.errors) log::error("{}", line);
+    p.watch_files(&result);
+  }
+  return result;
+}
+
+std::vector<std::string> RunningHost::answer_control(const std::string& request) {
+  auto& p = *parts_;
+  const std::string verb = "reload ";
+  if (request.rfind(verb, 0) != 0)
+    return {"refused unknown request '" + request.substr(0, 80) +
+            "'; this host takes: reload FILE"};
+  std::error_code ec;
+  auto asked = std::filesystem::weakly_canonical(request.substr(verb.size()), ec);
+  auto mine = std::filesystem::weakly_canonical(p.file, ec);
+  if (asked != mine)
+    return {"refused stepline serve (pid " + std::to_string(::getpid()) + ") runs " +
+            mine.string() + ", not " + asked.string()};
+  auto result = request_reload("stepline reload").get();
+  std::vector<std::string> lines;
+  lines.push_back(std::string(result.ok ? "reloaded " : "failed ") +
+                  std::to_string(result.generation.number) + " " + result.generation.sha256);
+  for (const auto& e : result.errors) lines.push_back("error " + e);
+  for (const auto& w : result.warnings) lines.push_back("warning " + w);
+  for (const auto& library : result.changed_libraries)
+    if (library.status == catalog::LibraryStatus::refused)
+      lines.push_back("warning plug-in library refused: " + library.reason);
+  return lines;
+}
+
+Generation RunningHost::generation() const {
+  return parts_->configured->generation();
+}
+
+std::string RunningHost::health() const {
+  auto& p = *parts_;
+  auto g = p.configured->generation();
+  return "\"registration\":{\"generation\":" + std::to_string(g.number) + ",\"sha256\":\"" +
+         g.sha256 + "\",\"reloads\":{\"succeeded\":" + std::to_string(p.reloads_succeeded.load()) +
+         ",\"failed\":" + std::to_string(p.reloads_failed.load()) + "}}";
 }
 
 jobs::AsyncServiceStats RunningHost::job_stats() const {

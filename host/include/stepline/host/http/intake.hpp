@@ -47,6 +47,8 @@ struct IntakeServices {
   prometheus::Registry* metrics = nullptr;
   /// The job store the jobs page and API read and change; null = no jobs routes.
   store::JobStore* jobs = nullptr;
+  /// More members for /healthz's JSON object (`"registration":{…}`); null = none.
+  std::function<std::string()> health;
 };
 
 class Intake final : public ::stepline::http::Handler {

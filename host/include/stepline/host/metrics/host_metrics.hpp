@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <stepline/date_time.hpp>
 #include <stepline/host/amqp/backend.hpp>
@@ -18,9 +19,13 @@
 #include <stepline/host/metrics/observer.hpp>
 #include <stepline/prometheus/registry.hpp>
 
+namespace stepline::host {
+struct Generation;
+}
 namespace stepline::host::catalog {
 class PluginCatalog;
-}
+struct CatalogLibrary;
+}  // namespace stepline::host::catalog
 
 namespace stepline::host::metrics {
 
@@ -46,8 +51,14 @@ class HostMetrics final : public Observer {
 
   /// Counts what the catalog did with each library (at start, and after each reload).
   void plugins_loaded(const catalog::PluginCatalog& catalog);
+  /// Counts libraries a reload's catalog loaded or refused anew (new or changed files).
+  void plugins_loaded(const std::vector<catalog::CatalogLibrary>& libraries);
   /// Counts a registration reload's result.
   void registration_reloaded(bool ok);
+  /// The registration in use: its generation number and SHA-256.
+  void registration_in_use(const Generation& generation);
+  /// Reads this when scraped: generations still held by running operations or jobs.
+  void watch_generations(std::function<int()> alive);
   /// Reads these when scraped: jobs by status, the async service's attempts, the AMQP backend.
   void watch(std::function<std::map<store::JobStatus, std::size_t>()> jobs_by_status,
              std::function<jobs::AsyncServiceStats()> attempts,
@@ -71,6 +82,10 @@ class HostMetrics final : public Observer {
   prometheus::Family<prometheus::Counter>& amqp_opened_;
   prometheus::Family<prometheus::Counter>& plugin_loads_;
   prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Family<prometheus::Gauge>& generation_;
+  prometheus::Family<prometheus::Gauge>& generation_info_;
+  prometheus::Family<prometheus::Gauge>& generations_alive_;
+  prometheus::Family<prometheus::Gauge>& last_reload_;
 
   mutable std::mutex endpoints_mutex_;
   std::map<std::string, EndpointState, std::less<>> endpoints_;

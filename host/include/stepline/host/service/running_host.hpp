@@ -2,16 +2,22 @@
 // pipeline, record store, AMQP backend), its async service, and — when the registration has an
 // `http:` section — the HTTP intake with health, metrics and the System Jobs page. It owns the
 // order things start and stop in: on stop, readiness goes false, the listener stops accepting,
-// requests in flight finish, and only then do the jobs stop, so nothing accepted is lost.
+// requests in flight finish, and only then do the jobs stop, so nothing accepted is lost. It
+// reloads the registration without a restart (docs/RELOAD.md): when its files or the plug-in
+// folder change (inotify), on SIGHUP (serve calls request_reload()) and when `stepline reload`
+// asks through the control socket.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include <stepline/host/configured_host.hpp>
 #include <stepline/host/http/intake.hpp>
 #include <stepline/host/jobs/async_service.hpp>
 
@@ -22,6 +28,12 @@ struct RunningHostOptions {
   /// ADDRESS:PORT to listen on instead of the registration's http.listen (the intake must be
   /// configured: an `http:` section).
   std::optional<std::string> listen;
+  /// Reload when the registration's files or the plug-in folder change.
+  bool watch = true;
+  /// How long the watched files must stay unchanged before the reload starts.
+  std::chrono::milliseconds watch_quiet{500};
+  /// Listen on `<data_folder>/control/serve-<pid>.sock` for `stepline reload`.
+  bool control_socket = true;
 };
 
 class RunningHost {
@@ -48,8 +60,20 @@ class RunningHost {
   http::Readiness readiness() const;
   jobs::AsyncServiceStats job_stats() const;
 
+  /// Asks for a reload (`why` is logged: "SIGHUP", the file that changed). Requests that come
+  /// while one runs are served together by the next. The result is logged and counted whoever
+  /// asked; the future has it too.
+  std::shared_future<ReloadResult> request_reload(std::string why);
+  /// The registration in use.
+  Generation generation() const;
+
  private:
   struct Parts;
+  void reloads();
+  ReloadResult reload_now(const std::string& why);
+  std::vector<std::string> answer_control(const std::string& request);
+  std::string health() const;
+
   std::unique_ptr<Parts> parts_;
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
