@@ -26,10 +26,11 @@ class Served {
  public:
   /// `sections` is the registration after its host section (http:, plugins:, steps:, …).
   explicit Served(const std::string& sections, std::map<std::string, std::string> env = {},
-                  std::vector<std::string> args = {})
+                  std::vector<std::string> args = {},
+                  const std::filesystem::path& plugin_folder = SERVICE_PLUGIN_DIR)
       : folder_("stepline-serve-") {
     config_ = folder_.path() / "stepline.yaml";
-    std::ofstream(config_) << "host:\n  plugin_folder: " << SERVICE_PLUGIN_DIR
+    std::ofstream(config_) << "host:\n  plugin_folder: " << plugin_folder.string()
                            << "\n  data_folder: data\n  log_level: info\n"
                            << sections;
     log_ = folder_.path() / "serve.log";
