@@ -2,7 +2,6 @@
 
 #include <stepline/host/amqp/outcome.hpp>
 #include <stepline/host/catalog/plugin_catalog.hpp>
-#include <stepline/host/configured_host.hpp>
 #include <stepline/host/log.hpp>
 #include <stepline/host/pipeline/pipeline.hpp>
 #include <stepline/registration/model.hpp>
@@ -142,11 +141,11 @@ void HostMetrics::registration_reloaded(bool ok) {
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
-void HostMetrics::registration_in_use(const Generation& generation) {
-  generation_.get().set(double(generation.number));
+void HostMetrics::registration_in_use(std::uint64_t generation, const std::string& sha256) {
+  generation_.get().set(double(generation));
   // One series: the old hash goes when the new one comes.
   generation_info_.clear();
-  generation_info_.labels({generation.sha256}).set(1);
+  generation_info_.labels({sha256}).set(1);
 }
 
 void HostMetrics::watch_generations(std::function<int()> alive) {

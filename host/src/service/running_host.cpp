@@ -207,7 +207,8 @@ RunningHost::RunningHost(const std::filesystem::path& registration_file, Running
   p.configured = std::make_unique<ConfiguredHost>(registration_file, host_options,
                                                   ConfiguredHost::Options{true});
   p.metrics.plugins_loaded(*p.configured->catalog());
-  p.metrics.registration_in_use(p.configured->generation());
+  auto generation = p.configured->generation();
+  p.metrics.registration_in_use(generation.number, generation.sha256);
   p.metrics.watch_generations([c = p.configured.get()] { return c->generations_alive(); });
   p.http = p.configured->host().pipeline().registration()->http;
   if (options.listen) {
@@ -423,7 +424,7 @@ ReloadResult RunningHost::reload_now(const std::string& why) {
   for (const auto& line : result.warnings) log::warn("{}", line);
   if (result.ok) {
     ++p.reloads_succeeded;
-    p.metrics.registration_in_use(result.generation);
+    p.metrics.registration_in_use(result.generation.number, result.generation.sha256);
     log::info(
         "stepline serve: registration generation {} in use (sha256 {}); operations under "
         "way finish on the previous one",

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -19,9 +20,6 @@
 #include <stepline/host/metrics/observer.hpp>
 #include <stepline/prometheus/registry.hpp>
 
-namespace stepline::host {
-struct Generation;
-}
 namespace stepline::host::catalog {
 class PluginCatalog;
 struct CatalogLibrary;
@@ -56,7 +54,7 @@ class HostMetrics final : public Observer {
   /// Counts a registration reload's result.
   void registration_reloaded(bool ok);
   /// The registration in use: its generation number and SHA-256.
-  void registration_in_use(const Generation& generation);
+  void registration_in_use(std::uint64_t generation, const std::string& sha256);
   /// Reads this when scraped: generations still held by running operations or jobs.
   void watch_generations(std::function<int()> alive);
   /// Reads these when scraped: jobs by status, the async service's attempts, the AMQP backend.
