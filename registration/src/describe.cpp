@@ -9,6 +9,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <yaml-cpp/yaml.h>
 
+#include <stepline/azure/storage_connection_string.hpp>
 #include <stepline/duration.hpp>
 
 namespace stepline::registration {
@@ -168,25 +169,69 @@ Tree plugin_tree(const PluginLibrary& p) {
   return t;
 }
 
+// The url with every query value masked: a key may have been written there despite the warning.
+std::string masked_url(const std::string& url) {
+  auto q = url.find('?');
+  if (q == std::string::npos) return url;
+  std::string out = url.substr(0, q + 1);
+  std::string_view query = std::string_view(url).substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    out += std::string(pair.substr(0, pair.find('='))) + "=***";
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (!query.empty()) out += '&';
+  }
+  return out;
+}
+
+Tree webhook_tree(const Webhook& w) {
+  Tree auth;
+  auth.add("type", Tree::text(std::string(to_string(w.auth))));
+  if (w.auth == WebhookAuth::webhook_key) auth.add("key", Tree::text(std::string(masked)));
+  if (w.auth == WebhookAuth::http_header || w.auth == WebhookAuth::http_query_string) {
+    Tree values;
+    for (const auto& [name, value] : w.auth_values)
+      values.add(name, Tree::text(std::string(masked)));
+    auth.add(w.auth == WebhookAuth::http_header ? "headers" : "query", std::move(values));
+  }
+  Tree t;
+  t.add("url", Tree::text(masked_url(w.url))).add("auth", std::move(auth));
+  if (!w.signing_secret.empty())
+    t.add("signature", Tree().add("secret", Tree::text(std::string(masked))));
+  return t;
+}
+
 Tree endpoint_tree(const ServiceEndpoint& e) {
   Tree t;
   t.add("name", Tree::text(e.name))
       .add("contract", Tree::text(std::string(to_string(e.contract))))
-      .add("format", Tree::text(e.format))
-      .add("connection", Tree::text(e.connection.str()))
-      .add("path", Tree::text(e.path))
-      .add("user_claim", Tree::text(std::string(to_string(e.user_claim))))
-      .add("auth", Tree::text(std::string(to_string(e.auth))))
-      .add("retry",
-           Tree()
-               .add("max_attempts", Tree::number(static_cast<long long>(e.retry.max_attempts)))
-               .add("base_delay", Tree::text(format_duration(e.retry.base_delay)))
-               .add("max_delay", Tree::text(format_duration(e.retry.max_delay)))
-               .add("jitter", Tree::number(e.retry.jitter)));
+      .add("format", Tree::text(e.format));
+  if (e.webhook) {
+    for (auto& [key, value] : webhook_tree(*e.webhook).items) t.add(key, std::move(value));
+  } else {
+    t.add("connection", Tree::text(e.connection.str()))
+        .add("path", Tree::text(e.path))
+        .add("user_claim", Tree::text(std::string(to_string(e.user_claim))))
+        .add("auth", Tree::text(std::string(to_string(e.auth))));
+  }
+  t.add("retry",
+        Tree()
+            .add("max_attempts", Tree::number(static_cast<long long>(e.retry.max_attempts)))
+            .add("base_delay", Tree::text(format_duration(e.retry.base_delay)))
+            .add("max_delay", Tree::text(format_duration(e.retry.max_delay)))
+            .add("jitter", Tree::number(e.retry.jitter)));
   if (e.max_message_size)
     t.add("max_message_size", Tree::number(static_cast<long long>(e.max_message_size)));
-  t.add("size_policy", Tree::text(std::string(to_string(e.size_policy))))
-      .add("order", Tree::text(std::string(to_string(e.order))));
+  t.add("size_policy", Tree::text(std::string(to_string(e.size_policy))));
+  if (e.claim_check)
+    t.add("claim_check",
+          Tree()
+              .add("connection", Tree::text(azure::mask_storage_connection_string(
+                                     e.claim_check->connection_string)))
+              .add("container", Tree::text(e.claim_check->container))
+              .add("delete", Tree::text(std::string(to_string(e.claim_check->deletion)))));
+  if (!e.webhook) t.add("order", Tree::text(std::string(to_string(e.order))));
   if (!e.partition_key.empty()) t.add("partition_key", Tree::text(e.partition_key));
   if (!e.reply_to.empty()) t.add("reply_to", Tree::text(e.reply_to));
   t.add("timeout", Tree::text(format_duration(e.timeout)));
@@ -418,6 +463,13 @@ std::vector<Difference> diff(const Registration& before, const Registration& aft
       [](const ServiceEndpoint& e) { return e.name; }, endpoint_tree,
       [](const ServiceEndpoint& a, const ServiceEndpoint& b, std::vector<std::string>& list) {
         note_secret(list, "connection", a.connection, b.connection);
+        if (a.webhook && b.webhook) {
+          note_secret(list, "auth", a.webhook->auth_values, b.webhook->auth_values);
+          note_secret(list, "signature", a.webhook->signing_secret, b.webhook->signing_secret);
+        }
+        if (a.claim_check && b.claim_check)
+          note_secret(list, "claim_check", a.claim_check->connection_string,
+                      b.claim_check->connection_string);
       },
       out);
   diff_items(

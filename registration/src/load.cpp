@@ -24,6 +24,7 @@
 #include "references.hpp"
 #include "untrusted_text.hpp"
 #include "yaml_stream.hpp"
+#include "webhook.hpp"
 
 namespace stepline::registration {
 namespace fs = std::filesystem;
@@ -654,7 +655,8 @@ class Loader {
                      const std::string& prefix) {
     Mapping m(node, file, describe_item(node, "endpoint", prefix), "",
               {"name", "contract", "format", "connection", "path", "user_claim", "auth", "retry",
-               "max_message_size", "size_policy", "order", "partition_key", "reply_to", "timeout"},
+               "max_message_size", "size_policy", "order", "partition_key", "reply_to", "timeout",
+               "url", "signature", "claim_check"},
               problems_);
     if (!m.ok()) return;
     ServiceEndpoint e;
@@ -664,11 +666,13 @@ class Loader {
       endpoint_names_.push_back({e.name, m.where("name")});
     }
     m.require("name", "add name: a unique name that steps use in handler: endpoint:");
-    bool has_contract = m.require("contract", "add contract: queue, topic, eventhub or twoway");
+    bool has_contract =
+        m.require("contract", "add contract: queue, topic, eventhub, twoway or webhook");
     if (auto v = m.choice<Contract>("contract", {{"queue", Contract::queue},
                                                  {"topic", Contract::topic},
                                                  {"eventhub", Contract::eventhub},
-                                                 {"twoway", Contract::twoway}}))
+                                                 {"twoway", Contract::twoway},
+                                                 {"webhook", Contract::webhook}}))
       e.contract = *v;
     else
       has_contract = false;
@@ -677,11 +681,14 @@ class Loader {
                                                     {"user-id", UserClaim::user_id},
                                                     {"user-info", UserClaim::user_info}}))
       e.user_claim = *v;
-    if (auto v = m.choice<AuthMechanism>(
-            "auth", {{"cbs", AuthMechanism::cbs}, {"plain", AuthMechanism::plain}}))
-      e.auth = *v;
-    if (auto v = m.choice<SizePolicy>(
-            "size_policy", {{"truncate", SizePolicy::truncate}, {"fail", SizePolicy::fail}}))
+    const bool webhook = has_contract && e.contract == Contract::webhook;
+    if (!webhook)
+      if (auto v = m.choice<AuthMechanism>(
+              "auth", {{"cbs", AuthMechanism::cbs}, {"plain", AuthMechanism::plain}}))
+        e.auth = *v;
+    if (auto v = m.choice<SizePolicy>("size_policy", {{"truncate", SizePolicy::truncate},
+                                                      {"fail", SizePolicy::fail},
+                                                      {"claim-check", SizePolicy::claim_check}}))
       e.size_policy = *v;
     if (auto v = m.choice<Ordering>(
             "order", {{"none", Ordering::none}, {"per-record", Ordering::per_record}}))
@@ -697,6 +704,17 @@ class Loader {
     }
     if (auto v = m.text("path")) e.path = *v;
     if (m.has("retry")) read_retry(m.node("retry"), file, m.what(), e.retry);
+    detail::read_claim_check(m, folder, e, problems_);
+    if (webhook) {
+      detail::read_webhook(m, folder, e, problems_);
+      registration_.endpoints.push_back(std::move(e));
+      return;
+    }
+    for (std::string_view key : {"url", "signature"})
+      if (m.has(key))
+        problems_.error(m.where(key), std::string(key) +
+                                          ": only webhook endpoints (contract: webhook) have " +
+                                          std::string(key) + "; remove it");
 
     bool connection_read = false;
     if (m.require("connection",

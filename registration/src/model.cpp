@@ -18,6 +18,8 @@ std::string_view to_string(Contract contract) noexcept {
       return "eventhub";
     case Contract::twoway:
       return "twoway";
+    case Contract::webhook:
+      return "webhook";
   }
   return "unknown";
 }
@@ -35,7 +37,33 @@ std::string_view to_string(UserClaim claim) noexcept {
 }
 
 std::string_view to_string(SizePolicy policy) noexcept {
-  return policy == SizePolicy::truncate ? "truncate" : "fail";
+  switch (policy) {
+    case SizePolicy::truncate:
+      return "truncate";
+    case SizePolicy::fail:
+      return "fail";
+    case SizePolicy::claim_check:
+      return "claim-check";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(WebhookAuth auth) noexcept {
+  switch (auth) {
+    case WebhookAuth::none:
+      return "none";
+    case WebhookAuth::http_header:
+      return "http-header";
+    case WebhookAuth::webhook_key:
+      return "webhook-key";
+    case WebhookAuth::http_query_string:
+      return "http-query-string";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(ClaimCheckDeletion deletion) noexcept {
+  return deletion == ClaimCheckDeletion::never ? "never" : "after-confirm";
 }
 
 std::string_view to_string(Durability durability) noexcept {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <stepline/azure/connection_string.hpp>
@@ -87,9 +88,9 @@ struct PluginLibrary {
   SourceLocation where;
 };
 
-enum class Contract { queue, topic, eventhub, twoway };
+enum class Contract { queue, topic, eventhub, twoway, webhook };
 enum class UserClaim { none, user_id, user_info };
-enum class SizePolicy { truncate, fail };
+enum class SizePolicy { truncate, fail, claim_check };
 enum class Ordering { none, per_record };
 enum class AuthMechanism { cbs, plain };
 
@@ -101,6 +102,42 @@ std::string_view to_string(Ordering order) noexcept;
 std::string_view to_string(AuthMechanism auth) noexcept;
 std::string_view to_string(Durability durability) noexcept;
 std::string_view to_string(StoreKind kind) noexcept;
+
+/// How a webhook proves itself to its receiver: Dataverse's three auth types, or none.
+enum class WebhookAuth { none, http_header, webhook_key, http_query_string };
+/// "none", "http-header", "webhook-key", "http-query-string".
+std::string_view to_string(WebhookAuth auth) noexcept;
+
+/// Where and how a `contract: webhook` endpoint POSTs its contexts.
+struct Webhook {
+  std::string url;  ///< http:// or https://, as registered (without the auth query)
+  WebhookAuth auth = WebhookAuth::none;
+  /// Secret values: the headers of http_header, the query pairs of http_query_string, or
+  /// {"code", key} for webhook_key. Never logged.
+  std::vector<std::pair<std::string, std::string>> auth_values;
+  /// Secret: signs each body (webhook-signature header) when set. "whsec_<base64>" is the key's
+  /// bytes in base64, as Standard Webhooks libraries take it; any other text is used as typed.
+  std::string signing_secret;
+
+  bool operator==(const Webhook&) const = default;
+};
+
+/// Who deletes a claim-checked blob: nobody (a lifecycle rule on the container expires it), or
+/// whoever confirms delivery: the host after a webhook's 2xx or a two-way reply, the listener
+/// after it completes a queue's message.
+enum class ClaimCheckDeletion { never, after_confirm };
+/// "never" or "after-confirm".
+std::string_view to_string(ClaimCheckDeletion deletion) noexcept;
+
+/// Where `size_policy: claim-check` puts a body over the limit: an Azure Blob Storage container.
+struct ClaimCheck {
+  std::string connection_string;  ///< secret: a storage connection string (key or SAS)
+  std::string container = "stepline-claims";
+  ClaimCheckDeletion deletion = ClaimCheckDeletion::never;
+  SourceLocation where;
+
+  bool operator==(const ClaimCheck&) const = default;
+};
 
 /// How failed posts are retried; visible and documented, unlike an opaque platform schedule.
 struct RetryPolicy {
@@ -133,6 +170,10 @@ struct ServiceEndpoint {
   std::string partition_key;  ///< event hubs; empty = primary entity id
   std::string reply_to;       ///< two-way; empty = a dynamic reply address
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  /// contract webhook: the URL, auth and signing (connection and path are then empty).
+  std::optional<Webhook> webhook;
+  /// size_policy claim-check: where bodies over the limit go.
+  std::optional<ClaimCheck> claim_check;
   SourceLocation where;
 
   /// Every field compared, so a cache keyed on an endpoint cannot miss a field added later.
