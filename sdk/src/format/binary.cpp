@@ -606,6 +606,7 @@ std::string serialize_any_format(const ExecutionContext& context, std::string_vi
 }
 
 ExecutionContext parse_any_format(std::string_view body, std::string_view format) {
+  if (is_claim_check(body)) refuse_claim_check(body);
   return format_named(format).read(body);
 }
 
@@ -627,13 +628,28 @@ ExecutionContext read_body(const proton::message& message, const Format& format)
   const proton::value& body = message.body();
   if (&format == &binary_format.format && body.type() == proton::MAP)
     return binary::from_amqp_value(body);
+  // A claim check is refused whatever the format: it names a blob, not a context.
+  auto read_text = [&](std::string_view text) {
+    if (is_claim_check(text)) refuse_claim_check(text);
+    return format.read(text);
+  };
   if (body.type() == proton::BINARY) {
     auto bytes = proton::get<proton::binary>(body);
-    return format.read(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    return read_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   }
-  if (body.type() == proton::STRING) return format.read(proton::get<std::string>(body));
+  if (body.type() == proton::STRING) return read_text(proton::get<std::string>(body));
   throw FormatError("", "the body is an AMQP " + proton::type_name(body.type()) + ", expected " +
                             (&format == &binary_format.format ? "a map" : "data or a string"));
+}
+
+ExecutionContext parse_any_format(std::string_view body, std::string_view format,
+                                  ClaimCheckSource& source) {
+  auto reference = read_claim_check(body);
+  if (!reference) return parse_any_format(body, format);
+  const std::string fetched = source.fetch(*reference);
+  if (is_claim_check(fetched))
+    throw FormatError("stepline.claim_check.url", "the blob is itself a claim check");
+  return parse_any_format(fetched, reference->format);
 }
 
 }  // namespace stepline::format

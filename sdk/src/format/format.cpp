@@ -5,6 +5,9 @@
 #include <shared_mutex>
 #include <stdexcept>
 
+#include <stepline/format/claim_check.hpp>
+#include <stepline/format/format_error.hpp>
+
 namespace stepline::format {
 namespace {
 
@@ -98,7 +101,17 @@ std::string serialize(const ExecutionContext& context, std::string_view format) 
 }
 
 ExecutionContext parse(std::string_view body, std::string_view format) {
+  if (is_claim_check(body)) refuse_claim_check(body);
   return format_named(format).read(body);
+}
+
+void refuse_claim_check(std::string_view body) {
+  auto reference = read_claim_check(body);
+  throw FormatError("", "the body is a claim check: the context (" +
+                            std::to_string(reference->size) + " bytes) is the blob " +
+                            reference->url +
+                            "; read it with parse_any_format() and a ClaimCheckSource such as "
+                            "stepline::claim_check::BlobReader (the claim_check component)");
 }
 
 }  // namespace stepline::format

@@ -15,6 +15,7 @@
 
 #include <stepline/api.hpp>
 #include <stepline/execution_context.hpp>
+#include <stepline/format/claim_check.hpp>
 #include <stepline/format/format.hpp>
 
 namespace stepline::format {
@@ -38,8 +39,13 @@ STEPLINE_API const Format& format();
 /// format::serialize(), with `binary` registered.
 STEPLINE_API std::string serialize_any_format(const ExecutionContext& context,
                                               std::string_view format);
-/// format::parse(), with `binary` registered.
+/// format::parse(), with `binary` registered. A claim check (stepline/format/claim_check.hpp)
+/// throws FormatError naming its blob.
 STEPLINE_API ExecutionContext parse_any_format(std::string_view body, std::string_view format);
+/// The same, and a claim check is fetched from `source` (which checks its size and SHA-256) and
+/// read in the format it names, so a listener reads large contexts as it reads small ones.
+STEPLINE_API ExecutionContext parse_any_format(std::string_view body, std::string_view format,
+                                               ClaimCheckSource& source);
 
 /// Makes `context`, written in `format`, the body of `message`: the binary map as an amqp-value
 /// section, any other format's bytes as one data section (what the Azure SDK receivers expect of

@@ -83,5 +83,8 @@ STEPLINE_API std::string serialize(const ExecutionContext& context, std::string_
 /// Reads a body written in the format registered as `format`; throws FormatError naming the
 /// offending field's path, and std::invalid_argument when no such format is registered.
 STEPLINE_API ExecutionContext parse(std::string_view body, std::string_view format);
+/// Throws the FormatError parse() throws for a claim check (stepline/format/claim_check.hpp):
+/// it names the blob and how to read it.
+[[noreturn]] STEPLINE_API void refuse_claim_check(std::string_view body);
 
 }  // namespace stepline::format
