@@ -9,12 +9,17 @@
 #include <fmt/format.h>
 
 #include <stepline/host/amqp/backend.hpp>
+#include <stepline/host/claim_check/blob_store.hpp>
 #include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
+#include <stepline/host/endpoints/contract_router.hpp>
 #include <stepline/host/endpoints/endpoint_message.hpp>
 #include <stepline/host/endpoints/notification_service.hpp>
+#include <stepline/host/http_client/client.hpp>
 #include <stepline/host/isolation/isolated_plugin.hpp>
 #include <stepline/host/log.hpp>
+#include <stepline/host/webhook/webhook_poster.hpp>
 #include <stepline/registration/load.hpp>
+#include <stepline/version.hpp>
 
 namespace stepline::host {
 namespace {
@@ -162,10 +167,7 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file, H
     for (const auto& endpoint : r.endpoints)
       if (auto problem = endpoints::partition_key_problem(endpoint); !problem.empty())
         throw std::invalid_argument(problem);
-    amqp::BackendOptions backend;
-    backend.ca_file = r.host.tls_ca_file.string();
-    backend_ = std::make_unique<amqp::Backend>(std::move(backend));
-    poster_ = std::make_unique<endpoints::AmqpEndpointPoster>(*backend_, options.observer);
+    start_posters(r, options.observer, reload.reloadable);
     notification_ = std::make_unique<endpoints::EndpointNotificationService>(
         *poster_, [this] { return host_->pipeline().registration(); });
     options.notification = notification_.get();
@@ -175,7 +177,39 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file, H
                                  std::make_shared<GenerationPlugins>(catalog_, alive_), options);
 }
 
-ConfiguredHost::~ConfiguredHost() = default;
+void ConfiguredHost::start_posters(const registration::Registration& r,
+                                   metrics::Observer* observer, bool every_kind) {
+  // A reloadable host starts every kind of poster, as a reload may add the first endpoint of any.
+  bool amqp = every_kind, webhooks = every_kind, claim_checks = every_kind;
+  for (const auto& endpoint : r.endpoints) {
+    (endpoint.contract == registration::Contract::webhook ? webhooks : amqp) = true;
+    claim_checks = claim_checks || endpoint.claim_check.has_value();
+  }
+  if (webhooks || claim_checks) {
+    http_client::ClientOptions http;
+    http.ca_file = r.host.tls_ca_file.string();
+    http.user_agent = "stepline/" STEPLINE_SDK_VERSION;
+    http_ = std::make_unique<http_client::Client>(std::move(http));
+    if (claim_checks) claims_ = std::make_unique<claim_check::BlobStore>(*http_);
+  }
+  if (amqp) {
+    amqp::BackendOptions backend;
+    backend.ca_file = r.host.tls_ca_file.string();
+    backend_ = std::make_unique<amqp::Backend>(std::move(backend));
+    amqp_poster_ =
+        std::make_unique<endpoints::AmqpEndpointPoster>(*backend_, observer, claims_.get());
+  }
+  if (webhooks)
+    webhook_poster_ = std::make_unique<webhook::WebhookPoster>(*http_, observer, claims_.get());
+  poster_ = std::make_unique<endpoints::ContractRouter>(amqp_poster_.get(), webhook_poster_.get());
+}
+
+ConfiguredHost::~ConfiguredHost() {
+  // Operations and jobs first; then the posts still out, while everything they use is here.
+  host_.reset();
+  if (backend_) backend_->shutdown();
+  if (http_) http_->shutdown();
+}
 
 catalog::CatalogSettings ConfiguredHost::catalog_settings(
     const registration::Registration& r) const {

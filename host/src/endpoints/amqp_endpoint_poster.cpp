@@ -31,8 +31,9 @@ amqp::Target target_of(const registration::ServiceEndpoint& endpoint) {
           .timeout = endpoint.timeout};
 }
 
-AmqpEndpointPoster::AmqpEndpointPoster(amqp::Backend& backend, metrics::Observer* observer)
-    : backend_(backend), observer_(observer) {}
+AmqpEndpointPoster::AmqpEndpointPoster(amqp::Backend& backend, metrics::Observer* observer,
+                                       claim_check::BlobStore* claims)
+    : backend_(backend), observer_(observer), claims_(claims) {}
 
 std::shared_ptr<const amqp::Target> AmqpEndpointPoster::target_for(
     const registration::ServiceEndpoint& endpoint) {
@@ -69,16 +70,43 @@ std::future<amqp::Outcome> AmqpEndpointPoster::post(const registration::ServiceE
         describe(endpoint) + ": cannot write the context of " + describe(context) + " in " +
             endpoint.format + ": " + e.what()));
   }
-  if (!observer_) return backend_.post(*target, std::move(composed.message));
+  // The blob of a two-way post that the reply confirms, to delete then.
+  std::optional<std::pair<registration::ClaimCheck, format::ClaimCheck>> confirmed;
+  if (!composed.oversized_body.empty()) {
+    if (!claims_ || !endpoint.claim_check)
+      return finished(amqp::Outcome::failure(amqp::local_condition::configuration,
+                                             describe(endpoint) + " has no claim_check block"));
+    auto upload =
+        claims_->put(*endpoint.claim_check, claim_check::blob_name(endpoint, context),
+                     composed.oversized_body, format::format_named(endpoint.format),
+                     endpoint.timeout);
+    if (!upload.reference)
+      return finished(amqp::Outcome::failure(amqp::local_condition::claim_check,
+                                             describe(endpoint) + ": " + upload.error));
+    format::ClaimCheck reference = std::move(*upload.reference);
+    const bool deletes =
+        endpoint.claim_check->deletion == registration::ClaimCheckDeletion::after_confirm;
+    // A queue's listener confirms by completing the message, and deletes the blob itself; a
+    // two-way reply confirms to the host.
+    reference.delete_after_read = deletes && endpoint.contract == registration::Contract::queue;
+    attach_claim_check(composed, reference);
+    if (deletes && endpoint.contract == registration::Contract::twoway)
+      confirmed.emplace(*endpoint.claim_check, std::move(reference));
+  }
+  if (!observer_ && !confirmed) return backend_.post(*target, std::move(composed.message));
   // The outcome is seen on the AMQP thread as it arrives.
   auto promise = std::make_shared<std::promise<amqp::Outcome>>();
   auto future = promise->get_future();
-  backend_.post(
-      *target, std::move(composed.message),
-      [observer = observer_, name = endpoint.name, started, promise](const amqp::Outcome& outcome) {
-        observer->post_finished(name, outcome, std::chrono::steady_clock::now() - started);
-        promise->set_value(outcome);
-      });
+  backend_.post(*target, std::move(composed.message),
+                [observer = observer_, name = endpoint.name, started, promise, claims = claims_,
+                 confirmed = std::move(confirmed)](const amqp::Outcome& outcome) {
+                  if (observer)
+                    observer->post_finished(name, outcome,
+                                            std::chrono::steady_clock::now() - started);
+                  if (outcome.ok() && confirmed)
+                    claims->remove(confirmed->first, confirmed->second);
+                  promise->set_value(outcome);
+                });
   return future;
 }
 

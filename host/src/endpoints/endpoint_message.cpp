@@ -257,12 +257,21 @@ EndpointMessage compose_message(const ServiceEndpoint& endpoint, const Execution
   if (out.size <= limit) return out;
 
   const std::string what = describe(endpoint) + ": the context of " + describe(context);
+  if (endpoint.size_policy == registration::SizePolicy::claim_check) {
+    // The poster uploads this and posts attach_claim_check()'s message instead.
+    if (format.name == "json" && !options.json_body.empty())
+      out.oversized_body = std::string(options.json_body);
+    else
+      out.oversized_body = format.write(context);
+    return out;
+  }
   if (endpoint.size_policy == registration::SizePolicy::fail)
     throw MessageTooLarge(what + " is " + std::to_string(out.size) +
                               " bytes, over the endpoint's limit of " + std::to_string(limit) +
-                              " bytes, and size_policy is fail; set size_policy: truncate to "
-                              "send it without ParentContext, InputParameters and images, or "
-                              "raise max_message_size as far as the service allows",
+                              " bytes, and size_policy is fail; set size_policy: claim-check "
+                              "to send it whole through Blob Storage, truncate to send it "
+                              "without ParentContext, InputParameters and images, or raise "
+                              "max_message_size as far as the service allows",
                           out.size, limit);
 
   // Dataverse's rule: drop what a listener can read back from the
@@ -281,9 +290,23 @@ EndpointMessage compose_message(const ServiceEndpoint& endpoint, const Execution
                             " bytes even without ParentContext, InputParameters and images, "
                             "over the endpoint's limit of " +
                             std::to_string(limit) +
-                            " bytes; write less into OutputParameters and SharedVariables, or "
-                            "raise max_message_size as far as the service allows",
+                            " bytes; write less into OutputParameters and SharedVariables, set "
+                            "size_policy: claim-check, or raise max_message_size as far as the "
+                            "service allows",
                         out.size, limit);
+}
+
+void attach_claim_check(EndpointMessage& out, const format::ClaimCheck& reference) {
+  proton::message& m = out.message;
+  const std::string body = format::write_claim_check(reference);
+  m.inferred(true);
+  m.body(proton::binary(body.begin(), body.end()));
+  m.content_type(std::string(format::claim_check_content_type));
+  m.properties().put(std::string(format::claim_check_property), reference.url);
+  out.oversized_body.clear();
+  std::vector<char> bytes;
+  m.encode(bytes);
+  out.size = bytes.size();
 }
 
 }  // namespace stepline::host::endpoints

@@ -165,7 +165,9 @@ class Client::Impl {
     transfer->max_body = options_.max_response_body;
     {
       std::unique_lock lock(mutex_);
-      room_.wait(lock, [&] { return stopping_ || queued_.size() + active_ < options_.window; });
+      // A callback (on the client's thread) may send too: waiting there would wait for itself.
+      if (std::this_thread::get_id() != thread_.get_id())
+        room_.wait(lock, [&] { return stopping_ || queued_.size() + active_ < options_.window; });
       if (!stopping_) {
         queued_.push_back(std::move(transfer));
         ++stats_.requests;

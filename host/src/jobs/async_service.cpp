@@ -701,8 +701,10 @@ class Attempt {
           std::mt19937_64& random, std::mutex& random_mutex)
       : job_(job), policy_(policy), random_(random), random_mutex_(random_mutex) {}
 
-  /// A failure that may pass: Waiting for the next attempt, or Failed when none is left.
-  store::JobResult retry_or_fail(int code, const std::string& message, const std::string& what) {
+  /// A failure that may pass: Waiting for the next attempt, or Failed when none is left. The
+  /// wait is at least `at_least` (a receiver's Retry-After), up to the policy's max_delay.
+  store::JobResult retry_or_fail(int code, const std::string& message, const std::string& what,
+                                 std::optional<std::chrono::milliseconds> at_least = std::nullopt) {
     const int attempt = job_.retry_count + 1;
     if (!may_retry(policy_, attempt)) {
       return failed(job_, code, message,
@@ -717,6 +719,7 @@ class Attempt {
       std::lock_guard lock(random_mutex_);
       delay = retry_delay(policy_, attempt, random_);
     }
+    if (at_least) delay = std::max(delay, std::min(*at_least, policy_.max_delay));
     store::JobResult r = base_result(job_);
     r.status = store::JobStatus::waiting;
     r.retry_count = attempt;
@@ -862,7 +865,8 @@ void AsyncService::settle_posts(Batch& batch) {
         Attempt attempt(job, p.endpoint->retry, random_, random_mutex_);
         result = attempt.retry_or_fail(
             store::job_error::endpoint_post, detail,
-            "Posting to service endpoint '" + name + "' failed (" + outcome.condition + ")");
+            "Posting to service endpoint '" + name + "' failed (" + outcome.condition + ")",
+            outcome.retry_after);
         break;
       }
       case amqp::OutcomeStatus::permanent:

@@ -1,9 +1,11 @@
 // A Host made from a registration file, the way the `stepline` commands start one: the YAML
 // loaded and checked, logging configured, the plug-in catalog scanned and loaded, every step's
 // plug-in type found, the record store opened in the data folder, and — when the registration
-// has service endpoints — an AMQP backend with the endpoint poster and notification service.
-// A reloadable one (`stepline serve`) reads the file again on reload(): the new registration is
-// checked in full before it replaces the running one, which stays when anything is wrong.
+// has service endpoints — an AMQP backend for queues, topics, event hubs and two-way endpoints,
+// an HTTP client for webhooks and claim checks, the endpoint poster over both and the
+// notification service. A reloadable one (`stepline serve`) reads the file again on reload():
+// the new registration is checked in full before it replaces the running one, which stays when
+// anything is wrong.
 #pragma once
 
 #include <atomic>
@@ -17,11 +19,18 @@
 
 #include <stepline/host/catalog/plugin_catalog.hpp>
 #include <stepline/host/host.hpp>
+#include <stepline/registration/model.hpp>
 
 namespace stepline::host {
 
 namespace amqp {
 class Backend;
+}
+namespace http_client {
+class Client;
+}
+namespace claim_check {
+class BlobStore;
 }
 namespace endpoints {
 class EndpointPoster;
@@ -59,9 +68,9 @@ class ConfiguredHost {
   /// Throws registration::RegistrationError for a bad registration (every problem with its
   /// file:line:col), std::runtime_error for a step whose plug-in type no loaded library exports
   /// (naming the step's file:line and the refused libraries) or a store that cannot be opened.
-  /// With endpoints registered and no options.notification given, it starts an AMQP backend
-  /// and serves notification() from it; an endpoint whose partition_key cannot be used throws
-  /// std::invalid_argument naming it.
+  /// With endpoints registered and no options.notification given, it starts what they need
+  /// (an AMQP backend, an HTTP client) and serves notification() from them; an endpoint whose
+  /// partition_key cannot be used throws std::invalid_argument naming it.
   explicit ConfiguredHost(const std::filesystem::path& registration_file, HostOptions options = {});
   ConfiguredHost(const std::filesystem::path& registration_file, HostOptions options,
                  Options reload);
@@ -104,8 +113,15 @@ class ConfiguredHost {
   std::shared_ptr<const catalog::PluginCatalog> catalog_;
   Generation generation_;
   std::shared_ptr<std::atomic<int>> alive_ = std::make_shared<std::atomic<int>>(0);
-  // Declared before the host so that they outlive it: its steps post through them.
+  void start_posters(const registration::Registration& r, metrics::Observer* observer,
+                     bool every_kind);
+  // Declared before the host so that they outlive it: its steps post through them. The blob
+  // store before the HTTP client, as the client's last callbacks may still delete blobs.
+  std::unique_ptr<claim_check::BlobStore> claims_;
+  std::unique_ptr<http_client::Client> http_;
   std::unique_ptr<amqp::Backend> backend_;
+  std::unique_ptr<endpoints::EndpointPoster> amqp_poster_;
+  std::unique_ptr<endpoints::EndpointPoster> webhook_poster_;
   std::unique_ptr<endpoints::EndpointPoster> poster_;
   std::unique_ptr<NotificationService> notification_;
   std::unique_ptr<Host> host_;

@@ -2,6 +2,8 @@
 // later) or permanent (retrying cannot help), or cut short by the backend shutting down.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,13 +21,18 @@ inline constexpr std::string_view modified = "stepline:modified";
 inline constexpr std::string_view shutdown = "stepline:shutdown";
 inline constexpr std::string_view configuration = "stepline:configuration";
 inline constexpr std::string_view tls = "stepline:tls";  ///< certificate or handshake failure
+/// A claim-checked body could not be uploaded to Blob Storage (transient: the job waits).
+inline constexpr std::string_view claim_check = "stepline:claim-check";
 }  // namespace local_condition
 
 struct Outcome {
   OutcomeStatus status = OutcomeStatus::accepted;
   std::string condition;    ///< empty when accepted
   std::string description;  ///< names the endpoint and entity; never a secret
-  std::string reply;        ///< two-way: the reply body
+  std::string reply;        ///< two-way: the reply body; webhook: the response body
+  /// The service asked to be left alone this long (HTTP Retry-After): the next attempt waits at
+  /// least this, up to the retry policy's max_delay.
+  std::optional<std::chrono::milliseconds> retry_after;
 
   bool ok() const { return status == OutcomeStatus::accepted; }
   bool retryable() const { return status == OutcomeStatus::transient; }

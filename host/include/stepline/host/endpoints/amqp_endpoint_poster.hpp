@@ -11,6 +11,7 @@
 
 #include <stepline/host/amqp/backend.hpp>
 #include <stepline/host/amqp/target.hpp>
+#include <stepline/host/claim_check/blob_store.hpp>
 #include <stepline/host/endpoints/endpoint_poster.hpp>
 #include <stepline/host/metrics/observer.hpp>
 
@@ -22,13 +23,16 @@ amqp::Target target_of(const registration::ServiceEndpoint& endpoint);
 
 class AmqpEndpointPoster final : public EndpointPoster {
  public:
-  /// Posts through `backend`, which must outlive the poster; tells `observer` (when given) of
-  /// every post's outcome and how long it took.
-  explicit AmqpEndpointPoster(amqp::Backend& backend, metrics::Observer* observer = nullptr);
+  /// Posts through `backend`; tells `observer` (when given) of every post's outcome and how
+  /// long it took; uploads the bodies of claim-check endpoints through `claims` (none may be
+  /// registered without it). All must outlive the poster.
+  explicit AmqpEndpointPoster(amqp::Backend& backend, metrics::Observer* observer = nullptr,
+                              claim_check::BlobStore* claims = nullptr);
 
   /// A context the size policy refuses, or an endpoint whose connection or partition_key
-  /// cannot be used, completes at once with a permanent failure naming the
-  /// endpoint and the record; nothing is sent then.
+  /// cannot be used, completes at once with a permanent failure naming the endpoint and the
+  /// record; nothing is sent then. A claim-checked body is uploaded on the calling thread first;
+  /// a failed upload completes at once with a transient failure.
   std::future<amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
                                   const ExecutionContext& context,
                                   const PostOptions& options = {}) override;
@@ -38,6 +42,7 @@ class AmqpEndpointPoster final : public EndpointPoster {
 
   amqp::Backend& backend_;
   metrics::Observer* observer_;
+  claim_check::BlobStore* claims_;
   std::mutex mutex_;
   struct Built {
     registration::ServiceEndpoint endpoint;

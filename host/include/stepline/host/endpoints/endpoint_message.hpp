@@ -11,6 +11,8 @@
 #include <proton/message.hpp>
 
 #include <stepline/execution_context.hpp>
+#include <stepline/format/claim_check.hpp>
+#include <stepline/format/format.hpp>
 #include <stepline/host/endpoints/endpoint_poster.hpp>
 #include <stepline/registration/model.hpp>
 
@@ -42,13 +44,22 @@ struct EndpointMessage {
   /// Encoded size in bytes: exact when it was measured, otherwise a bound that already fits.
   std::size_t size = 0;
   bool truncated = false;  ///< ParentContext, InputParameters and images were dropped
+  /// size_policy claim-check and over the limit: the body to upload (the message still holds
+  /// it); attach_claim_check() then puts the reference in its place.
+  std::string oversized_body;
 };
 
-/// Builds the message for `context` (docs/ENDPOINTS.md lists every section it sets). Throws
+/// Builds the message for `context` (docs/ENDPOINTS.md lists every section it sets); a context
+/// over the limit of a claim-check endpoint leaves EndpointMessage::oversized_body set. Throws
 /// MessageTooLarge when the size policy refuses it and std::invalid_argument when the endpoint's
 /// partition_key template names an unknown placeholder.
 EndpointMessage compose_message(const registration::ServiceEndpoint& endpoint,
                                 const ExecutionContext& context, const PostOptions& options = {});
+
+/// Replaces the body with the claim check of the uploaded body (a JSON data section of type
+/// application/vnd.stepline.claim-check+json) and adds the stepline.claim_check property (the
+/// blob's URL); every other property stays. Measures the message again.
+void attach_claim_check(EndpointMessage& message, const format::ClaimCheck& reference);
 
 /// The Event Hubs partition key of a hub-level post: options.ordering_key, else the endpoint's
 /// partition_key with its placeholders filled in ({primary_entity_id}, {primary_entity_name},

@@ -89,8 +89,9 @@ class Client {
   /// Sends `request`; blocks while the window is full. Never throws for a failed exchange: the
   /// future's response says what happened.
   std::future<Response> send(Request request);
-  /// The same with a callback, run on the client's thread: keep it short and never call send()
-  /// from it. After shutdown() it runs at once, on the calling thread, with Failure::shutdown.
+  /// The same with a callback, run on the client's thread: keep it short. A send() from a
+  /// callback never blocks (it may pass the window by the callbacks' sends). After shutdown()
+  /// the callback runs at once, on the calling thread, with Failure::shutdown.
   void send(Request request, Callback done);
   /// Sends and waits.
   Response exchange(Request request);
