@@ -23,6 +23,7 @@
 #include <stepline/azure/cbs.hpp>
 #include <stepline/azure/names.hpp>
 #include <stepline/azure/sas_token.hpp>
+#include <stepline/claim_check/blob_reader.hpp>
 #include <stepline/format/binary.hpp>
 
 namespace samples {
@@ -91,8 +92,58 @@ std::string text_of(const stepline::Value& value) {
 
 }  // namespace
 
+namespace {
+
+// The text of a data-section or string body; empty for an AMQP map.
+std::string body_text(const proton::message& message) {
+  const proton::value& body = message.body();
+  if (body.type() == proton::BINARY) {
+    auto bytes = proton::get<proton::binary>(body);
+    return std::string(bytes.begin(), bytes.end());
+  }
+  if (body.type() == proton::STRING) return proton::get<std::string>(body);
+  return {};
+}
+
+// One reader for the process, made at the first claim check.
+stepline::claim_check::BlobReader& blob_reader() {
+  static std::unique_ptr<stepline::claim_check::BlobReader> reader = [] {
+    const char* account = std::getenv("STEPLINE_CLAIM_CHECK_CONNECTION");
+    if (!account)
+      throw std::runtime_error(
+          "a claim-checked message: set STEPLINE_CLAIM_CHECK_CONNECTION to the storage account's "
+          "connection string to read it");
+    return std::make_unique<stepline::claim_check::BlobReader>(account);
+  }();
+  return *reader;
+}
+
+}  // namespace
+
 stepline::ExecutionContext read_context(const proton::message& message) {
-  return stepline::format::read_body(message, format_of(message));
+  using namespace stepline::format;
+  // A claim check's body is the reference; the context is read from Blob Storage in the format
+  // the reference names.
+  const std::string text = body_text(message);
+  if (!is_claim_check(text)) return read_body(message, format_of(message));
+  return parse_any_format(text, "json", blob_reader());
+}
+
+std::string claim_check_note(const proton::message& message) {
+  auto reference = stepline::format::read_claim_check(body_text(message));
+  if (!reference) return {};
+  return " | claim check: " + std::to_string(reference->size) + " bytes from " + reference->url +
+         ", SHA-256 verified";
+}
+
+void completed(const proton::message& message) {
+  // The message is completed already: a blob left behind is only storage, so say it and go on.
+  try {
+    auto reference = stepline::format::read_claim_check(body_text(message));
+    if (reference && reference->delete_after_read) blob_reader().remove(*reference);
+  } catch (const std::exception& e) {
+    std::cerr << "could not delete the claim-checked blob: " << e.what() << "\n";
+  }
 }
 
 std::string summary(const stepline::ExecutionContext& c) {
@@ -104,6 +155,8 @@ std::string summary(const stepline::ExecutionContext& c) {
     out << " | " << label << ":";
     for (const auto& [name, value] : values) out << " " << name << "=" << text_of(value);
   };
+  if (const auto* target = c.target())
+    out << " | target: " << target->attributes.size() << " attributes";
   for (const auto& [alias, image] : c.pre_entity_images) values(alias.c_str(), image.attributes);
   if (!c.shared_variables.empty()) values("shared", c.shared_variables);
   return out.str();

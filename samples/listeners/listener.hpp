@@ -31,8 +31,17 @@ ListenerOptions parse_options(int argc, char** argv, const std::string& descript
                               const std::string& entity);
 
 /// The context in a message, read by its content type with the SDK's parsers (the binary format
-/// as an AMQP map body, the text formats from a data section or string body).
+/// as an AMQP map body, the text formats from a data section or string body). A claim-checked
+/// message's context is fetched from Blob Storage and verified, with the storage account in
+/// $STEPLINE_CLAIM_CHECK_CONNECTION (the SDK's claim_check component).
 stepline::ExecutionContext read_context(const proton::message& message);
+
+/// " | claim check: N bytes from URL, SHA-256 verified" for a claim-checked message, else "".
+std::string claim_check_note(const proton::message& message);
+
+/// After the message was completed: deletes its claim-checked blob when the reference leaves
+/// that to the listener (claim_check.delete: after-confirm on a queue); a failure is printed.
+void completed(const proton::message& message);
 
 /// "Update account a000…02 stage 40 async depth 1 | pre: name=Fabrikam | shared: tag=samples".
 std::string summary(const stepline::ExecutionContext& context);

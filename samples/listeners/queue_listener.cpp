@@ -22,8 +22,9 @@ class QueueListener : public samples::Listener {
   void on_message(proton::delivery& d, proton::message& m) override {
     try {
       std::cout << options().entity << ": " << samples::summary(samples::read_context(m))
-                << std::endl;
+                << samples::claim_check_note(m) << std::endl;
       d.accept();  // complete: the message leaves the queue
+      samples::completed(m);
     } catch (const std::exception& e) {
       std::cerr << options().entity << ": message " << m.id() << " is not a context: " << e.what()
                 << "\n";

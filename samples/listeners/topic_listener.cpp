@@ -30,8 +30,9 @@ class TopicListener : public samples::Listener {
       auto context = samples::read_context(m);
       std::cout << options().entity << ": [" << claim("RequestName") << " "
                 << claim("EntityLogicalName") << " org " << claim("Organization") << "] "
-                << samples::summary(context) << std::endl;
+                << samples::summary(context) << samples::claim_check_note(m) << std::endl;
       d.accept();
+      samples::completed(m);
     } catch (const std::exception& e) {
       std::cerr << options().entity << ": message " << m.id() << " is not a context: " << e.what()
                 << "\n";

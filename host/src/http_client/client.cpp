@@ -249,8 +249,12 @@ class Client::Impl {
       curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r.body.data());
       curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
     }
-    // libcurl would wait up to a second for "100 Continue" before sending a large body.
+    // libcurl would wait up to a second for "100 Continue" before sending a large body, and
+    // would label a body it sends as a form: neither is what the request says.
     t.header_list = curl_slist_append(t.header_list, "Expect:");
+    const bool typed = std::any_of(r.headers.begin(), r.headers.end(),
+                                   [](const auto& h) { return lower(h.first) == "content-type"; });
+    if (!typed) t.header_list = curl_slist_append(t.header_list, "Content-Type:");
     for (const auto& [name, value] : r.headers)
       t.header_list = curl_slist_append(t.header_list, (name + ": " + value).c_str());
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t.header_list);

@@ -1,10 +1,14 @@
 // An Azure SDK user reading Stepline's messages unchanged: @azure/service-bus receives from a
 // queue or a topic subscription, prints the five Dataverse claim properties each message carries
-// and a summary of the execution context in its body, and completes the message.
+// and a summary of the execution context in its body, and completes the message. A claim-checked
+// message's context is downloaded with @azure/storage-blob and checked against its SHA-256.
 //
 //   node listener.mjs [account-events/Subscriptions/all] [--count N] [--timeout S]
-// The connection string comes from STEPLINE_LISTENER_CONNECTION or STEPLINE_BROKER_CONNECTION.
+// The connection string comes from STEPLINE_LISTENER_CONNECTION or STEPLINE_BROKER_CONNECTION;
+// the storage account of claim checks from STEPLINE_CLAIM_CHECK_CONNECTION.
+import { createHash } from "node:crypto";
 import { ServiceBusClient } from "@azure/service-bus";
+import { BlobServiceClient } from "@azure/storage-blob";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -32,6 +36,30 @@ function summary(body) {
     c.PrimaryEntityId ?? c.primaryEntityId].join(" ");
 }
 
+// A claim check names the blob that holds the context: fetch it from our own storage account
+// only, check it is exactly what was sent, and read it as the message's body would be read.
+async function claimChecked(body) {
+  const reference = body?.["stepline.claim_check"];
+  if (!reference) return { body, note: "", reference: undefined };
+  const account = process.env.STEPLINE_CLAIM_CHECK_CONNECTION;
+  if (!account) throw new Error("a claim-checked message: set STEPLINE_CLAIM_CHECK_CONNECTION");
+  const service = BlobServiceClient.fromConnectionString(account);
+  const prefix = service.url.replace(/\/$/, "") + "/";
+  if (!reference.url.startsWith(prefix)) throw new Error(`${reference.url} is not in our account`);
+  const [container, ...name] = decodeURIComponent(reference.url.slice(prefix.length)).split("/");
+  const blob = service.getContainerClient(container).getBlobClient(name.join("/"));
+  const bytes = await blob.downloadToBuffer();
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  if (bytes.length !== reference.size || sha256 !== reference.sha256)
+    throw new Error(`${reference.url} is not the body the message names`);
+  const text = bytes.toString("utf8");
+  return {
+    body: reference.contentType.endsWith("json") ? JSON.parse(text) : text,
+    note: ` | claim check: ${bytes.length} bytes, SHA-256 verified`,
+    reference: reference.deleteAfterRead ? blob : undefined,
+  };
+}
+
 const client = new ServiceBusClient(connection);
 const [topic, , subscription] = entity.split("/");
 const receiver = subscription ? client.createReceiver(topic, subscription) : client.createReceiver(entity);
@@ -42,8 +70,10 @@ while (received < count && Date.now() < deadline) {
   for (const message of await receiver.receiveMessages(count - received, { maxWaitTimeInMs: wait })) {
     const props = message.applicationProperties ?? {};
     const shown = claimNames.map((name) => `${name}=${props[claims + name] ?? "-"}`).join(" ");
-    console.log(`${entity}: ${summary(message.body)} | ${message.contentType} | ${shown}`);
+    const { body, note, reference } = await claimChecked(message.body);
+    console.log(`${entity}: ${summary(body)} | ${message.contentType} | ${shown}${note}`);
     await receiver.completeMessage(message);
+    await reference?.deleteIfExists(); // the listener confirms a queue's claim check by deleting it
     received++;
   }
 }
