@@ -11,10 +11,11 @@ TEST_CASE("the sample configuration loads with its queues, topic, subscriptions 
   CHECK(c.listen == "127.0.0.1:5672");
   CHECK(c.data_dir.empty());
   CHECK(c.max_message_size == 262144);
-  REQUIRE(c.queues.size() == 3);
+  REQUIRE(c.queues.size() == 4);
   CHECK(c.queues[0].name == "orders");
   CHECK(c.queues[0].settings.lock_duration == Millis(30000));
   CHECK(c.queues[0].settings.duplicate_detection_window == Millis(600000));
+  CHECK(c.queues[3].name == "documents");  // the claim checks of samples/webhooks.yaml
   REQUIRE(c.topics.size() == 1);
   REQUIRE(c.topics[0].subscriptions.size() == 2);
   CHECK(c.topics[0].subscriptions[0].sql_filter.find("EntityLogicalName") != std::string::npos);
