@@ -50,6 +50,7 @@ WebhookReceiver::WebhookReceiver(Options options) : dir_("stepline-webhook-recei
     argv.insert(argv.end(), {"--cert", tls_->server_cert, "--key", tls_->server_key});
   }
   if (!options.secret.empty()) argv.insert(argv.end(), {"--secret", options.secret});
+  if (options.count_only) argv.push_back("--count-only");
   pid_ = spawn(argv, {}, dir_.path() / "receiver.log");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!port_open(port_)) {
@@ -136,6 +137,15 @@ std::vector<ReceivedRequest> WebhookReceiver::received() const {
     out.push_back(std::move(r));
   }
   return out;
+}
+
+long WebhookReceiver::count() const {
+  rapidjson::Document document;
+  const std::string json = control("GET", "/_control/count");
+  document.Parse(json.c_str(), json.size());
+  if (document.HasParseError() || !document.IsObject() || !document.HasMember("count"))
+    throw std::runtime_error("webhook receiver: unreadable /_control/count");
+  return document["count"].GetInt64();
 }
 
 std::vector<ReceivedRequest> WebhookReceiver::wait_for(std::size_t count,

@@ -38,8 +38,9 @@ struct ReceivedRequest {
 class WebhookReceiver {
  public:
   struct Options {
-    bool tls = false;    ///< HTTPS (HTTP/2 by ALPN) with certificates of a throw-away CA
-    std::string secret;  ///< verify Standard Webhooks signatures with this secret
+    bool tls = false;         ///< HTTPS (HTTP/2 by ALPN) with certificates of a throw-away CA
+    std::string secret;       ///< verify Standard Webhooks signatures with this secret
+    bool count_only = false;  ///< keep no request, only their number (benchmarks)
   };
 
   explicit WebhookReceiver(Options options);
@@ -60,6 +61,8 @@ class WebhookReceiver {
   void script(const std::string& json_array);
   void reset();
   std::vector<ReceivedRequest> received() const;
+  /// How many requests arrived (also with count_only).
+  long count() const;
   /// Waits until at least `count` requests arrived; returns them (fewer after the deadline).
   std::vector<ReceivedRequest> wait_for(std::size_t count,
                                         std::chrono::seconds deadline = std::chrono::seconds(60));
