@@ -190,6 +190,8 @@ TEST_CASE("the documents' plug-ins build against the SDK ./dev install installs,
   REQUIRE_MESSAGE(installed == 0, "./dev install failed:\n", test::tail(install_log));
   CHECK(fs::exists(prefix / "lib" / "cmake" / "Stepline" / "SteplineConfig.cmake"));
   CHECK(fs::exists(prefix / "lib" / "cmake" / "Stepline" / "SteplineAmqpTargets.cmake"));
+  CHECK(fs::exists(prefix / "lib" / "cmake" / "Stepline" / "SteplineClaimCheckTargets.cmake"));
+  CHECK(fs::exists(prefix / "include" / "stepline" / "claim_check" / "blob_reader.hpp"));
   CHECK(fs::exists(prefix / "include" / "stepline" / "plugin.hpp"));
   CHECK(fs::exists(prefix / "include" / "stepline" / "format" / "binary.hpp"));
 
