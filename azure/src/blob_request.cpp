@@ -6,18 +6,15 @@
 #include <ctime>
 #include <map>
 
+#include <stepline/text.hpp>
+
 #include "stepline/azure/digest.hpp"
 #include "stepline/azure/sas_token.hpp"
 
 namespace stepline::azure::blob {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using text::lower;
 
 // Leading and trailing blanks dropped, inner runs folded to one space, as the service
 // canonicalizes header values.

@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include <stepline/text.hpp>
+
 namespace stepline::azure {
 namespace {
 
@@ -26,8 +28,7 @@ bool is_secret_key(std::string_view key) {
 }
 
 bool same_but_case(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+  return text::iequals(a, b);
 }
 
 bool is_base64(std::string_view text) {

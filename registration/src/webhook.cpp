@@ -6,18 +6,14 @@
 
 #include <stepline/azure/digest.hpp>
 #include <stepline/azure/storage_connection_string.hpp>
+#include <stepline/text.hpp>
 
 #include "references.hpp"
 
 namespace stepline::registration::detail {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using text::lower;
 
 // RFC 9110 token characters: what a header name may be made of.
 bool is_token(std::string_view name) {

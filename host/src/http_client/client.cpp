@@ -12,6 +12,8 @@
 
 #include <curl/curl.h>
 
+#include <stepline/text.hpp>
+
 namespace stepline::host::http_client {
 namespace detail {
 
@@ -45,18 +47,8 @@ void global_init() {
     throw std::runtime_error(std::string("libcurl failed to start: ") + curl_easy_strerror(code));
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using text::lower;
+using text::trim;
 
 Failure failure_of(CURLcode code) {
   switch (code) {
