@@ -46,9 +46,15 @@ class BlobReader::Impl {
 
   std::string fetch(const format::ClaimCheck& reference) {
     check_account(reference);
+    if (reference.size > options_.max_size)
+      throw std::runtime_error(
+          "claim check " + reference.url + ": the message names " + std::to_string(reference.size) +
+          " bytes, over the reader's limit of " + std::to_string(options_.max_size) +
+          " (BlobReaderOptions::max_size); raise it if such contexts are real");
     Received received;
     // Room for the service's error document too; a longer blob fails the size check below.
     received.limit = std::max<std::size_t>(reference.size, 64 * 1024);
+    received.body.reserve(reference.size);
     long status = perform(azure::blob::get_blob(account_, reference.url), received, reference);
     if (received.over)
       throw std::runtime_error("claim check " + reference.url + ": the blob is longer than the " +

@@ -143,8 +143,20 @@ TEST_CASE("a reader refuses a blob of another account and a blob that was change
   CHECK_THROWS_WITH(reader.fetch(other), doctest::Contains("is not in the storage account"));
   format::ClaimCheck longer = *upload.reference;
   longer.size = 3;
-  CHECK_THROWS_WITH(reader.fetch(longer), doctest::Contains("the blob has 7 bytes, the message names 3"));
+  CHECK_THROWS_WITH(reader.fetch(longer),
+                    doctest::Contains("the blob has 7 bytes, the message names 3"));
   CHECK(reader.fetch(*upload.reference) == "{\"a\":1}");
+  // A forged size is refused before anything is downloaded.
+  format::ClaimCheck huge = *upload.reference;
+  huge.size = std::uint64_t(1) << 40;
+  CHECK_THROWS_WITH(reader.fetch(huge),
+                    doctest::Contains("the message names 1099511627776 bytes, over the reader's "
+                                      "limit of 268435456"));
+  claim_check::BlobReaderOptions six_bytes;
+  six_bytes.max_size = 6;
+  claim_check::BlobReader small(rig.azurite.connection_string(), six_bytes);
+  CHECK_THROWS_WITH(small.fetch(*upload.reference),
+                    doctest::Contains("over the reader's limit of 6"));
 }
 
 TEST_CASE("a webhook's claim check is deleted once the receiver confirms with a 2xx") {

@@ -37,7 +37,10 @@ function summary(body) {
 }
 
 // A claim check names the blob that holds the context: fetch it from our own storage account
-// only, check it is exactly what was sent, and read it as the message's body would be read.
+// only, check it is exactly what was sent, and read it as the message's body would be read. The
+// size is checked before anything is downloaded, so a forged reference cannot make the listener
+// hold more than maxClaimCheckBytes.
+const maxClaimCheckBytes = 256 * 1024 * 1024;
 async function claimChecked(body) {
   const reference = body?.["stepline.claim_check"];
   if (!reference) return { body, note: "", reference: undefined };
@@ -48,14 +51,20 @@ async function claimChecked(body) {
   if (!reference.url.startsWith(prefix)) throw new Error(`${reference.url} is not in our account`);
   const [container, ...name] = decodeURIComponent(reference.url.slice(prefix.length)).split("/");
   const blob = service.getContainerClient(container).getBlobClient(name.join("/"));
-  const bytes = await blob.downloadToBuffer();
+  if (!Number.isSafeInteger(reference.size) || reference.size < 0 || reference.size > maxClaimCheckBytes)
+    throw new Error(`${reference.url}: the message names ${reference.size} bytes, over ${maxClaimCheckBytes}`);
+  const { contentLength } = await blob.getProperties();
+  if (contentLength !== reference.size)
+    throw new Error(`${reference.url} has ${contentLength} bytes, the message names ${reference.size}`);
+  const bytes = reference.size ? await blob.downloadToBuffer(Buffer.alloc(reference.size), 0, reference.size)
+                               : Buffer.alloc(0);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   if (bytes.length !== reference.size || sha256 !== reference.sha256)
     throw new Error(`${reference.url} is not the body the message names`);
   const text = bytes.toString("utf8");
   return {
     body: reference.contentType.endsWith("json") ? JSON.parse(text) : text,
-    note: ` | claim check: ${bytes.length} bytes, SHA-256 verified`,
+    note: ` | claim check: ${bytes.length} bytes from ${reference.url}, SHA-256 verified`,
     reference: reference.deleteAfterRead ? blob : undefined,
   };
 }

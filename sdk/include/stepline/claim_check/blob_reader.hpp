@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,9 @@ namespace stepline::claim_check {
 struct BlobReaderOptions {
   std::string ca_file;  ///< PEM bundle instead of the system store, for https endpoints
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  ///< per request
+  /// A reference naming a larger body is refused before anything is downloaded: the size comes
+  /// from the message, and a forged one must not make the reader hold gigabytes.
+  std::uint64_t max_size = 256 * 1024 * 1024;
 };
 
 class STEPLINE_API BlobReader final : public format::ClaimCheckSource {
@@ -36,8 +40,8 @@ class STEPLINE_API BlobReader final : public format::ClaimCheckSource {
   BlobReader& operator=(const BlobReader&) = delete;
 
   /// The blob's bytes, after checking that they are exactly the reference's size and SHA-256.
-  /// Throws std::runtime_error naming the blob when it is not in this account, cannot be read,
-  /// or does not match. Thread-safe.
+  /// Throws std::runtime_error naming the blob when it is not in this account, is larger than
+  /// BlobReaderOptions::max_size, cannot be read, or does not match. Thread-safe.
   std::string fetch(const format::ClaimCheck& reference) override;
   /// Deletes the blob (a listener does this after completing the message, when the reference
   /// says deleteAfterRead); a blob already gone is fine. Throws std::runtime_error otherwise.
