@@ -25,6 +25,7 @@ namespace stepline::test {
 namespace {
 
 constexpr const char* record_id = "b0000000-0000-0000-0000-000000000042";
+constexpr const char* other_record_id = "b0000000-0000-0000-0000-000000000043";
 
 /// A registration with one asynchronous endpoint step on account Create, posting to `entity` of
 /// the broker with size_policy claim-check into Azurite.
@@ -57,11 +58,6 @@ steps:
     handler:
       endpoint: big
 )";
-    // A 1 MiB description: the context is over four times the broker's limit.
-    std::string description(1024 * 1024, 'x');
-    std::ofstream(dir_.path() / "request.json")
-        << R"({"message":"Create","target":{"logicalName":"account","id":")" << record_id
-        << R"(","attributes":{"name":"Contoso","description":")" << description << R"("}}})";
     setenv("STEPLINE_TEST_BROKER", broker.connection_string().c_str(), 1);
     setenv("STEPLINE_CLAIM_CHECK_CONNECTION", azurite.connection_string().c_str(), 1);
   }
@@ -71,14 +67,15 @@ steps:
   }
 
   std::string config() const { return (dir_.path() / "stepline.yaml").string(); }
-  std::vector<std::string> exec() const {
-    return {stepline_executable(),
-            "exec",
-            "-c",
-            config(),
-            "--request-file",
-            (dir_.path() / "request.json").string(),
-            "--drain"};
+  /// `stepline exec --drain` of an account Create with the record id `id` and a 1 MiB
+  /// description: the context is over four times the broker's limit.
+  std::vector<std::string> exec(const std::string& id = record_id) const {
+    const auto request = dir_.path() / ("request-" + id + ".json");
+    std::ofstream(request) << R"({"message":"Create","target":{"logicalName":"account","id":")"
+                           << id << R"(","attributes":{"name":"Contoso","description":")"
+                           << std::string(1024 * 1024, 'x') << R"("}}})";
+    return {stepline_executable(), "exec",           "-c",     config(),
+            "--request-file",      request.string(), "--drain"};
   }
 
   /// A sample listener's run: `argv` with the broker's and Azurite's connection strings.
@@ -136,6 +133,62 @@ TEST_CASE("a 1 MB context claim-checked to a 256 KB topic is read back whole by 
   };
   CHECK(bytes_in(js.output) > 1024 * 1024);
   CHECK(bytes_in(js.output) == bytes_in(cpp.output));
+}
+
+TEST_CASE("a 1 MB context claim-checked to a 256 KB queue is read back whole by both listeners") {
+  // Two operations, two jobs, two messages on one queue: each listener takes one, reads the
+  // context through its claim check and deletes the blob after completing the message.
+  ClaimRig rig("queue", "orders", "after-confirm");
+  for (const std::string id : {record_id, other_record_id}) {
+    auto posted = capture(rig.exec(id));
+    REQUIRE_MESSAGE(posted.status == 0, posted.output);
+  }
+
+  auto cpp = rig.listen({listener("queue_listener"), "orders", "--count", "1", "--timeout", "60"});
+  CHECK_MESSAGE(cpp.status == 0, cpp.output);
+  CHECK(cpp.output.find(" | target: ") != std::string::npos);
+  CHECK(cpp.output.find("SHA-256 verified") != std::string::npos);
+
+  auto js =
+      rig.listen({"node", std::string(STEPLINE_SOURCE_DIR) + "/samples/listeners/js/listener.mjs",
+                  "orders", "--count", "1", "--timeout", "60"});
+  CHECK_MESSAGE(js.status == 0, js.output);
+  CHECK(js.output.find("SHA-256 verified") != std::string::npos);
+  // Each listener read one of the two records, whichever the queue gave it.
+  auto read_record = [](const std::string& out, const char* id) {
+    return out.find("Create account " + std::string(id)) != std::string::npos;
+  };
+  CHECK(read_record(cpp.output, record_id) != read_record(cpp.output, other_record_id));
+  CHECK(read_record(js.output, record_id) == read_record(cpp.output, other_record_id));
+  CHECK(read_record(js.output, other_record_id) == read_record(cpp.output, record_id));
+
+  // Both read the whole context: the same number of bytes, over four times the queue's limit.
+  auto bytes_in = [](const std::string& out) {
+    auto at = out.find("claim check: ");
+    return at == std::string::npos ? 0ULL : std::stoull(out.substr(at + 13));
+  };
+  CHECK(bytes_in(cpp.output) > 1024 * 1024);
+  CHECK(bytes_in(js.output) == bytes_in(cpp.output));
+
+  // The blobs of both messages are gone once each listener completed its message.
+  auto urls = [](const std::string& out) {
+    std::vector<std::string> found;
+    for (auto at = out.find("from "); at != std::string::npos; at = out.find("from ", at + 5))
+      found.push_back(out.substr(at + 5, out.find(',', at) - at - 5));
+    return found;
+  };
+  std::vector<std::string> read = urls(cpp.output);
+  for (const auto& url : urls(js.output)) read.push_back(url);
+  REQUIRE(read.size() == 2);
+  CHECK(read[0] != read[1]);
+  claim_check::BlobReader reader(rig.azurite.connection_string());
+  for (const auto& url : read) {
+    CAPTURE(url);
+    format::ClaimCheck reference;
+    reference.url = url;
+    reference.size = 1;
+    CHECK_THROWS_WITH(reader.fetch(reference), doctest::Contains("HTTP 404"));
+  }
 }
 
 TEST_CASE("with Azurite down the job waits, and succeeds once it is back") {
