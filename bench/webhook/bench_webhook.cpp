@@ -139,12 +139,13 @@ console.log(`result ${Number(process.hrtime.bigint() - started) / 1e9}`);
 double stepline_upload(const test::Azurite& azurite, int mib, int uploads) {
   host::http_client::Client client;
   host::claim_check::BlobStore store(client);
-  registration::ClaimCheck settings{azurite.connection_string(), "bench-host", {}, {}};
+  registration::ClaimCheck settings{
+      azure::StorageConnectionString::parse(azurite.connection_string()), "bench-host", {}, {}};
   const std::string body(static_cast<std::size_t>(mib) << 20, 'x');
   auto start = Clock::now();
   for (int i = 0; i < uploads; ++i) {
-    auto upload = store.put(settings, "bench/" + std::to_string(i), body, format::format_named("json"),
-                            std::chrono::minutes(2));
+    auto upload = store.put(settings, "bench/" + std::to_string(i), body,
+                            format::format_named("json"), std::chrono::minutes(2));
     if (!upload.reference) throw std::runtime_error(upload.error);
   }
   return seconds_since(start) / (uploads * mib);

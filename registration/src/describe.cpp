@@ -197,7 +197,7 @@ Tree webhook_tree(const Webhook& w) {
   }
   Tree t;
   t.add("url", Tree::text(masked_url(w.url))).add("auth", std::move(auth));
-  if (!w.signing_secret.empty())
+  if (!w.signing_key.empty())
     t.add("signature", Tree().add("secret", Tree::text(std::string(masked))));
   return t;
 }
@@ -227,8 +227,7 @@ Tree endpoint_tree(const ServiceEndpoint& e) {
   if (e.claim_check)
     t.add("claim_check",
           Tree()
-              .add("connection", Tree::text(azure::mask_storage_connection_string(
-                                     e.claim_check->connection_string)))
+              .add("connection", Tree::text(e.claim_check->account.str()))
               .add("container", Tree::text(e.claim_check->container))
               .add("delete", Tree::text(std::string(to_string(e.claim_check->deletion)))));
   if (!e.webhook) t.add("order", Tree::text(std::string(to_string(e.order))));
@@ -465,11 +464,10 @@ std::vector<Difference> diff(const Registration& before, const Registration& aft
         note_secret(list, "connection", a.connection, b.connection);
         if (a.webhook && b.webhook) {
           note_secret(list, "auth", a.webhook->auth_values, b.webhook->auth_values);
-          note_secret(list, "signature", a.webhook->signing_secret, b.webhook->signing_secret);
+          note_secret(list, "signature", a.webhook->signing_key, b.webhook->signing_key);
         }
         if (a.claim_check && b.claim_check)
-          note_secret(list, "claim_check", a.claim_check->connection_string,
-                      b.claim_check->connection_string);
+          note_secret(list, "claim_check", a.claim_check->account, b.claim_check->account);
       },
       out);
   diff_items(

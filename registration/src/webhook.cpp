@@ -274,25 +274,25 @@ void read_signature(Mapping& m, const std::filesystem::path& folder, Webhook& ho
   auto secret =
       resolve_references(*raw, folder, signature.where("secret"), "signature.secret", problems);
   if (!secret) return;
-  std::size_t key_bytes = secret->size();
-  if (secret->starts_with("whsec_")) {
-    auto key = azure::base64_decode(std::string_view(*secret).substr(6));
-    if (!key) {
+  std::string key = std::move(*secret);
+  if (key.starts_with("whsec_")) {
+    auto decoded = azure::base64_decode(std::string_view(key).substr(6));
+    if (!decoded) {
       problems.error(signature.where("secret"),
                      "signature.secret: after whsec_ comes the key in base64, and this is not "
                      "base64; generate one with: echo whsec_$(openssl rand -base64 32)");
       return;
     }
-    key_bytes = key->size();
+    key = std::move(*decoded);
   }
-  if (key_bytes < 16) {
+  if (key.size() < 16) {
     problems.error(signature.where("secret"),
-                   "signature.secret: the key has " + std::to_string(key_bytes) +
+                   "signature.secret: the key has " + std::to_string(key.size()) +
                        " bytes; use at least 16 (32 random bytes are usual: echo whsec_$(openssl "
                        "rand -base64 32))");
     return;
   }
-  hook.signing_secret = std::move(*secret);
+  hook.signing_key = std::move(key);
 }
 
 bool valid_container_name(std::string_view name) {
@@ -377,9 +377,18 @@ void read_claim_check(Mapping& m, const std::filesystem::path& folder, ServiceEn
                                  "${env:NAME} or ${file:PATH} so the file can be shared");
       if (auto text = resolve_references(*raw, folder, block.where("connection"),
                                          "claim_check.connection", problems)) {
-        for (const auto& complaint : azure::check_storage_connection_string(*text))
+        auto complaints = azure::check_storage_connection_string(*text);
+        for (const auto& complaint : complaints)
           problems.error(block.where("connection"), "claim_check.connection: " + complaint);
-        claim.connection_string = std::move(*text);
+        // Parsed once here: the poster uses the value as it is.
+        if (complaints.empty()) {
+          try {
+            claim.account = azure::StorageConnectionString::parse(*text);
+          } catch (const azure::ConnectionStringError& error) {
+            problems.error(block.where("connection"),
+                           std::string("claim_check.connection: ") + error.what());
+          }
+        }
       }
     }
   }

@@ -42,8 +42,11 @@ struct Rig {
   registration::ServiceEndpoint queue_endpoint(const std::string& format) {
     auto e = make_endpoint("orders", Contract::queue, "orders", broker.connection_string(), format);
     e.size_policy = registration::SizePolicy::claim_check;
-    e.claim_check = registration::ClaimCheck{
-        azurite.connection_string(), "stepline-claims", ClaimCheckDeletion::never, {}};
+    e.claim_check =
+        registration::ClaimCheck{azure::StorageConnectionString::parse(azurite.connection_string()),
+                                 "stepline-claims",
+                                 ClaimCheckDeletion::never,
+                                 {}};
     return e;
   }
 
@@ -67,8 +70,7 @@ struct Rig {
 TEST_CASE("a 1 MB context is claim-checked to a 256 KB queue and read back whole") {
   Rig rig;
   const ExecutionContext context = large_context(1024 * 1024);
-  for (auto format :
-       {std::string("dataverse-json"), std::string("binary")}) {
+  for (auto format : {std::string("dataverse-json"), std::string("binary")}) {
     CAPTURE(format);
     auto endpoint = rig.queue_endpoint(format);
     MessageReceiver receiver(rig.broker.url(), {"orders"}, listen_as_root());
@@ -170,7 +172,10 @@ TEST_CASE("a webhook's claim check is deleted once the receiver confirms with a 
   e.timeout = std::chrono::seconds(10);
   e.size_policy = registration::SizePolicy::claim_check;
   e.claim_check = registration::ClaimCheck{
-      rig.azurite.connection_string(), "hook-claims", ClaimCheckDeletion::after_confirm, {}};
+      azure::StorageConnectionString::parse(rig.azurite.connection_string()),
+      "hook-claims",
+      ClaimCheckDeletion::after_confirm,
+      {}};
   const ExecutionContext context = large_context(512 * 1024);
   REQUIRE(outcome_of(poster.post(e, context)).ok());
   auto requests = receiver.wait_for(1);

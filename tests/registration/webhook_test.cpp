@@ -76,6 +76,20 @@ TEST_CASE("HttpHeader and HttpQueryString take key/value pairs, in Dataverse's s
   CHECK(to_yaml(query).find("Bearer abc") == std::string::npos);
 }
 
+TEST_CASE("the signing secret is read once into the key's bytes") {
+  Scratch scratch;
+  ScopedEnv standard("STEPLINE_TEST_SECRET", "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
+  auto r = load(scratch.write(
+      "stepline.yaml", webhook("    signature: {secret: \"${env:STEPLINE_TEST_SECRET}\"}\n")));
+  REQUIRE(r.endpoints[0].webhook);
+  CHECK(r.endpoints[0].webhook->signing_key == "0123456789abcdef0123456789abcdef");
+  ScopedEnv typed("STEPLINE_TEST_SECRET", "a passphrase of some length");
+  r = load(scratch.write(
+      "stepline.yaml", webhook("    signature: {secret: \"${env:STEPLINE_TEST_SECRET}\"}\n")));
+  CHECK(r.endpoints[0].webhook->signing_key == "a passphrase of some length");
+  CHECK(to_yaml(r).find("passphrase") == std::string::npos);
+}
+
 TEST_CASE("webhook mistakes are reported at their line and column") {
   Scratch scratch;
   SUBCASE("no url") {
@@ -198,7 +212,11 @@ TEST_CASE("size_policy claim-check reads its storage account and container") {
 )"));
   REQUIRE(r.endpoints[0].claim_check);
   CHECK(r.endpoints[0].size_policy == SizePolicy::claim_check);
-  CHECK(r.endpoints[0].claim_check->connection_string == "UseDevelopmentStorage=true");
+  // Parsed once: Azurite's development account at its default address.
+  CHECK(r.endpoints[0].claim_check->account ==
+        azure::StorageConnectionString::parse("UseDevelopmentStorage=true"));
+  CHECK(r.endpoints[0].claim_check->account.blob_endpoint ==
+        "http://127.0.0.1:10000/devstoreaccount1");
   CHECK(r.endpoints[0].claim_check->container == "order-claims");
   CHECK(r.endpoints[0].claim_check->deletion == ClaimCheckDeletion::after_confirm);
 }

@@ -43,21 +43,15 @@ Upload BlobStore::put(const registration::ClaimCheck& settings, std::string_view
                       std::string_view body, const format::Format& format,
                       std::chrono::milliseconds timeout) {
   Upload out;
-  azure::StorageConnectionString account;
-  try {
-    account = azure::StorageConnectionString::parse(settings.connection_string);
-  } catch (const std::exception& e) {
-    out.error = std::string("claim_check.connection: ") + e.what();
-    return out;
-  }
+  const azure::StorageConnectionString& account = settings.account;
   const std::string url = azure::blob::blob_url(account, settings.container, name);
   const std::string sha256 = azure::hex(azure::sha256(body));
   const std::string content_type(format.content_type);
   auto put = [&] {
     return client_.exchange(http_request(
-        azure::blob::put_blob(account, settings.container, name, body, content_type,
-                              {{"stepline_sha256", sha256},
-                               {"stepline_format", std::string(format.name)}}),
+        azure::blob::put_blob(
+            account, settings.container, name, body, content_type,
+            {{"stepline_sha256", sha256}, {"stepline_format", std::string(format.name)}}),
         std::string(body), timeout));
   };
   http_client::Response response = put();
@@ -91,21 +85,15 @@ Upload BlobStore::put(const registration::ClaimCheck& settings, std::string_view
 
 void BlobStore::remove(const registration::ClaimCheck& settings,
                        const format::ClaimCheck& reference) {
-  azure::StorageConnectionString account;
-  try {
-    account = azure::StorageConnectionString::parse(settings.connection_string);
-  } catch (const std::exception&) {
-    return;  // put() reported it already
-  }
-  client_.send(
-      http_request(azure::blob::delete_blob(account, reference.url), {}, std::chrono::seconds(30)),
-      [url = reference.url](http_client::Response response) {
-        if (response.status == 202 || response.status == 404) return;
-        log::warn(
-            "claim checks: could not delete {} after its delivery ({}); it stays "
-            "until a lifecycle rule removes it",
-            url, answer(response));
-      });
+  client_.send(http_request(azure::blob::delete_blob(settings.account, reference.url), {},
+                            std::chrono::seconds(30)),
+               [url = reference.url](http_client::Response response) {
+                 if (response.status == 202 || response.status == 404) return;
+                 log::warn(
+                     "claim checks: could not delete {} after its delivery ({}); it stays "
+                     "until a lifecycle rule removes it",
+                     url, answer(response));
+               });
 }
 
 }  // namespace stepline::host::claim_check

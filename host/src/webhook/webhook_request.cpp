@@ -79,11 +79,8 @@ std::string string_member(const rapidjson::Value& object, const char* name) {
 
 }  // namespace
 
-std::string sign(std::string_view secret, std::string_view id, std::string_view timestamp,
+std::string sign(std::string_view key, std::string_view id, std::string_view timestamp,
                  std::string_view body) {
-  std::string key(secret);
-  if (secret.starts_with("whsec_"))
-    if (auto decoded = azure::base64_decode(secret.substr(6))) key = std::move(*decoded);
   std::string content;
   content.reserve(id.size() + timestamp.size() + body.size() + 2);
   content.append(id).append(".").append(timestamp).append(".").append(body);
@@ -164,8 +161,8 @@ WebhookRequest compose_request(const ServiceEndpoint& endpoint, const ExecutionC
   h.emplace_back(header::traceparent, traceparent(context));
   h.emplace_back(header::id, id);
   h.emplace_back(header::timestamp, timestamp);
-  if (!hook.signing_secret.empty())
-    h.emplace_back(header::signature, sign(hook.signing_secret, id, timestamp, r.body));
+  if (!hook.signing_key.empty())
+    h.emplace_back(header::signature, sign(hook.signing_key, id, timestamp, r.body));
   if (hook.auth == registration::WebhookAuth::http_header)
     for (const auto& [name, value] : hook.auth_values) h.emplace_back(name, value);
   return out;

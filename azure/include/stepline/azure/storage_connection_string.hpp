@@ -30,6 +30,9 @@ struct StorageConnectionString {
   bool has_signature() const { return !shared_access_signature.empty(); }
   /// The connection string with AccountKey and SharedAccessSignature replaced by "***".
   std::string str() const;
+
+  /// Every field compared: two strings that parse alike are the same account and credential.
+  bool operator==(const StorageConnectionString&) const = default;
 };
 
 /// Azurite's well-known development account and key (public, printed in Microsoft's docs).

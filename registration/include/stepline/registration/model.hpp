@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <stepline/azure/connection_string.hpp>
+#include <stepline/azure/storage_connection_string.hpp>
 #include <stepline/execution_context.hpp>
 #include <stepline/guid.hpp>
 
@@ -115,9 +116,10 @@ struct Webhook {
   /// Secret values: the headers of http_header, the query pairs of http_query_string, or
   /// {"code", key} for webhook_key. Never logged.
   std::vector<std::pair<std::string, std::string>> auth_values;
-  /// Secret: signs each body (webhook-signature header) when set. "whsec_<base64>" is the key's
-  /// bytes in base64, as Standard Webhooks libraries take it; any other text is used as typed.
-  std::string signing_secret;
+  /// Secret: the key that signs each body (webhook-signature header) when set, as bytes: the
+  /// registration's `signature.secret` decoded once, "whsec_<base64>" being the key in base64 as
+  /// Standard Webhooks libraries take it, any other text the key as typed.
+  std::string signing_key;
 
   bool operator==(const Webhook&) const = default;
 };
@@ -131,7 +133,9 @@ std::string_view to_string(ClaimCheckDeletion deletion) noexcept;
 
 /// Where `size_policy: claim-check` puts a body over the limit: an Azure Blob Storage container.
 struct ClaimCheck {
-  std::string connection_string;  ///< secret: a storage connection string (key or SAS)
+  /// The storage account: its connection string (key or SAS), resolved from ${env:..} or
+  /// ${file:..} and parsed. Holds secrets: print it with str(), which masks them.
+  azure::StorageConnectionString account;
   std::string container = "stepline-claims";
   ClaimCheckDeletion deletion = ClaimCheckDeletion::never;
   SourceLocation where;

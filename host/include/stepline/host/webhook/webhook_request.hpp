@@ -52,9 +52,9 @@ WebhookRequest compose_request(
     const endpoints::PostOptions& options = {}, const format::ClaimCheck* reference = nullptr,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
-/// "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>", Standard Webhooks' signature. The key is
-/// the base64 after "whsec_" when the secret has that prefix, else the secret's bytes.
-std::string sign(std::string_view secret, std::string_view id, std::string_view timestamp,
+/// "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>", Standard Webhooks' signature, with the
+/// key's bytes (Webhook::signing_key).
+std::string sign(std::string_view key, std::string_view id, std::string_view timestamp,
                  std::string_view body);
 
 /// What a response (or its absence) means for the post: accepted (the reply is the response
