@@ -86,8 +86,7 @@ TEST_CASE("a webhook post carries the context and Dataverse's headers") {
   trace.erase(std::remove(trace.begin(), trace.end(), '-'), trace.end());
   CHECK(std::regex_match(r.header("traceparent"), std::regex("00-" + trace + "-[0-9a-f]{16}-01")));
   CHECK(format::parse(r.body, "dataverse-json") ==
-        format::parse(format::serialize(context, "dataverse-json"),
-                      "dataverse-json"));
+        format::parse(format::serialize(context, "dataverse-json"), "dataverse-json"));
 }
 
 TEST_CASE("an operation's own traceparent is carried on") {
@@ -165,6 +164,27 @@ TEST_CASE("each status class becomes its outcome, with the receiver's message") 
                                           rig.receiver.url()));
     CHECK(outcome.description.find(c.said) != std::string::npos);
   }
+}
+
+TEST_CASE("a receiver's message is read as untrusted text: bounded, one line, UTF-8") {
+  host::http_client::Response r;
+  r.status = 500;
+  // Nested deeper than any error document: not parsed, the first line shown, cut.
+  r.body = "{\"message\":" + std::string(60000, '[');
+  const std::string deep = host::webhook::response_message(r);
+  CHECK(deep.starts_with("{\"message\":[[["));
+  CHECK(deep.size() <= 503);
+  // A byte that is not UTF-8 ends the message.
+  r.body = "{\"message\":\"bad \xff byte\"}";
+  CHECK(host::webhook::response_message(r) == "{\"message\":\"bad");
+  // Cut at a character's start, never inside one.
+  std::string accents;
+  for (int i = 0; i < 400; ++i) accents += "\xc3\xa9";
+  r.body = "{\"message\":\"" + accents + "\"}";
+  const std::string cut = host::webhook::response_message(r);
+  CHECK(cut.ends_with("…"));
+  CHECK(cut.size() == 500 + std::string("…").size());
+  CHECK(cut.substr(0, 500) == accents.substr(0, 500));
 }
 
 TEST_CASE("Retry-After is kept on the outcome, in seconds or as a date") {
@@ -281,10 +301,8 @@ TEST_CASE("a context over the limit is cut and flagged, or refused") {
   slim.pre_entity_images.clear();
   slim.post_entity_images.clear();
   // Between the two sizes: too large whole, small enough cut.
-  rig.endpoint.max_message_size =
-      format::serialize(slim, "dataverse-json").size() + 10;
-  REQUIRE(format::serialize(context, "dataverse-json").size() >
-          rig.endpoint.max_message_size);
+  rig.endpoint.max_message_size = format::serialize(slim, "dataverse-json").size() + 10;
+  REQUIRE(format::serialize(context, "dataverse-json").size() > rig.endpoint.max_message_size);
   SUBCASE("truncate") {
     REQUIRE(rig.post(context).ok());
     auto r = rig.receiver.wait_for(1).at(0);

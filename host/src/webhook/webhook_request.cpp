@@ -5,10 +5,14 @@
 
 #include <rapidjson/document.h>
 
+#include <stepline/format/format_error.hpp>
+
 #include <stepline/azure/digest.hpp>
 #include <stepline/azure/sas_token.hpp>
 #include <stepline/format/binary.hpp>
 #include <stepline/host/endpoints/endpoint_message.hpp>
+
+#include "untrusted_json.hpp"
 
 namespace stepline::host::webhook {
 namespace {
@@ -16,6 +20,8 @@ namespace {
 using registration::ServiceEndpoint;
 
 constexpr std::size_t max_message_length = 500;
+// An error document nests two or three levels; a receiver's body is read no deeper than this.
+constexpr std::size_t max_response_depth = 16;
 
 std::string body_of(const ServiceEndpoint& endpoint, const ExecutionContext& context,
                     const endpoints::PostOptions& options) {
@@ -58,10 +64,14 @@ std::string shown_url(const ServiceEndpoint& endpoint) {
   return url.substr(0, url.find('?'));
 }
 
+// The text as one line of UTF-8 for a job's error message: control characters become spaces,
+// and it ends before a byte that is not UTF-8 and after max_message_length bytes (at a character's
+// start).
 std::string one_line(std::string_view text) {
+  text = text.substr(0, input::invalid_utf8_at(text));
   std::string out;
   for (char c : text) {
-    if (out.size() >= max_message_length) {
+    if (out.size() >= max_message_length && (static_cast<unsigned char>(c) & 0xC0) != 0x80) {
       out += "…";
       break;
     }
@@ -174,9 +184,16 @@ std::string response_message(const http_client::Response& response) {
     body.remove_prefix(1);
   if (body.empty()) return {};
   if (body.front() == '{') {
+    // Whatever a receiver sends is read as untrusted JSON: valid UTF-8, bounded nesting. Anything
+    // else falls back to the text's first line.
     rapidjson::Document document;
-    document.Parse(body.data(), body.size());
-    if (!document.HasParseError() && document.IsObject()) {
+    bool parsed = true;
+    try {
+      input::read_json_document(body, document, max_response_depth);
+    } catch (const format::FormatError&) {
+      parsed = false;
+    }
+    if (parsed && document.IsObject()) {
       std::string message = string_member(document, "message");
       if (message.empty()) {
         auto error = document.FindMember("error");
