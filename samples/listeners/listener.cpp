@@ -266,6 +266,12 @@ int Listener::run() {
   return failed_ || timed_out || (options_.count > 0 && received_ < options_.count) ? 1 : 0;
 }
 
+proton::receiver_options Listener::peek_lock() const {
+  auto o = proton::receiver_options().auto_accept(false);
+  if (options_.count > 0 && options_.count < 10) o.credit_window(options_.count);
+  return o;
+}
+
 void Listener::received() {
   if (++received_ == options_.count) connection_.close();
 }

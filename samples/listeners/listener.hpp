@@ -12,6 +12,7 @@
 #include <proton/message.hpp>
 #include <proton/message_id.hpp>
 #include <proton/messaging_handler.hpp>
+#include <proton/receiver_options.hpp>
 
 #include <stepline/azure/connection_string.hpp>
 #include <stepline/execution_context.hpp>
@@ -63,6 +64,12 @@ class Listener : public proton::messaging_handler {
   const ListenerOptions& options() const { return options_; }
   /// Counts one message and closes the connection once the count is reached.
   void received();
+  /// True once --count messages were taken: a message delivered after that is released, back to
+  /// the entity for another reader, rather than taken and not counted.
+  bool enough() const { return options_.count > 0 && received_ >= options_.count; }
+  /// Peek-lock receiving (auto-accept off: a message we fail to read is released and delivered
+  /// again instead of being lost), with no more credit than --count asks for.
+  proton::receiver_options peek_lock() const;
   /// Opens the subclass's links: at once after PLAIN, after the token was accepted with CBS.
   virtual void open_links(proton::connection& c) = 0;
 

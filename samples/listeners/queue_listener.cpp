@@ -14,12 +14,15 @@ class QueueListener : public samples::Listener {
   using Listener::Listener;
 
   void open_links(proton::connection& c) override {
-    // Peek-lock: the broker keeps each message locked until we settle it; auto-accept is off so
-    // a message we fail to read is released and delivered again instead of being lost.
-    c.open_receiver(options().entity, proton::receiver_options().auto_accept(false));
+    // Peek-lock: the broker keeps each message locked until we settle it.
+    c.open_receiver(options().entity, peek_lock());
   }
 
   void on_message(proton::delivery& d, proton::message& m) override {
+    if (enough()) {
+      d.release();
+      return;
+    }
     try {
       std::cout << options().entity << ": " << samples::summary(samples::read_context(m))
                 << samples::claim_check_note(m) << std::endl;

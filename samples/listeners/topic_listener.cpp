@@ -17,10 +17,14 @@ class TopicListener : public samples::Listener {
   using Listener::Listener;
 
   void open_links(proton::connection& c) override {
-    c.open_receiver(options().entity, proton::receiver_options().auto_accept(false));
+    c.open_receiver(options().entity, peek_lock());
   }
 
   void on_message(proton::delivery& d, proton::message& m) override {
+    if (enough()) {
+      d.release();
+      return;
+    }
     const std::string claims = "http://schemas.microsoft.com/xrm/2011/Claims/";
     auto claim = [&](const std::string& name) {
       auto& props = m.properties();
