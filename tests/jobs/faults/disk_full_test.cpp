@@ -58,8 +58,7 @@ TEST_CASE("a data folder that fills up under serve: results are kept, said once,
   // found by polling, and a fast run could otherwise fill the disk before the first poll.
   constexpr int first = 300;
   REQUIRE(rig.run(account_names(first), {"--fail-on-error"}, "first") == 0);
-  REQUIRE_MESSAGE(wait_for([&] { return rig.count(JobStatus::ready) < first; }, 30s),
-                  rig.report());
+  REQUIRE_MESSAGE(wait_for([&] { return rig.count(JobStatus::ready) < first; }, 30s), rig.report());
 
   // Operations queue jobs until the disk is full; the ones after that fail.
   REQUIRE(rig.run(account_names(requests)) == 0);
@@ -77,7 +76,14 @@ TEST_CASE("a data folder that fills up under serve: results are kept, said once,
   REQUIRE_MESSAGE(wait_for([&] { return lines_with(rig.log("serve"), "warning") > 0; }, 30s),
                   rig.report());
   std::this_thread::sleep_for(12s);  // longer than the service ever kept results before
-  CHECK_MESSAGE(lines_with(rig.log("serve"), db) <= 3, rig.report());  // the start, one warning
+  // Said when an outage starts and then at most every interval, not at every poll (the code
+  // before logged 95 lines a second). A write may get through meanwhile (a checkpoint freed
+  // pages), which ends one outage and lets the next start: each is said once.
+  const auto outages = lines_with(rig.log("serve"), "async service: cannot ");
+  CHECK_MESSAGE(outages >= 1, rig.report());
+  CHECK_MESSAGE(outages <= 3, rig.report());
+  // The start; per outage its start, its end and a reminder after an interval.
+  CHECK_MESSAGE(lines_with(rig.log("serve"), db) <= 1 + 3 * outages, rig.report());
   CHECK(unfinished(rig) > 0);
 
   // Room again: every job finishes without a restart, each delivered at least once.
@@ -96,7 +102,9 @@ TEST_CASE("a data folder that fills up under serve: results are kept, said once,
                << " ms after space was freed");
   CHECK(rig.count(JobStatus::succeeded) == jobs);
   CHECK(rig.deliveries().size() == jobs);
-  CHECK(lines_with(rig.log("serve"), "accepts writes again") == 1);
+  // Every outage said ended once.
+  CHECK(lines_with(rig.log("serve"), "accepts writes again") ==
+        lines_with(rig.log("serve"), "async service: cannot "));
   // And operations are written again.
   CHECK(rig.run(account_names(10), {"--fail-on-error"}, "after") == 0);
   ::kill(serve, SIGTERM);
