@@ -70,8 +70,9 @@ std::string joined(const std::vector<std::string>& lines) {
   return text;
 }
 
-/// Settings only a restart can change (the store, the workers, the listener, the AMQP trust
-/// store) keep their running values in `next`; each difference is a warning at its section.
+/// Settings only a restart can change (the data folder and store, the workers, the listener,
+/// the AMQP trust store) keep their running values in `next`; each difference is a warning at its
+/// section.
 std::vector<std::string> keep_restart_settings(const registration::Registration& running,
                                                registration::Registration& next) {
   std::vector<std::string> warnings;
@@ -95,6 +96,12 @@ std::vector<std::string> keep_restart_settings(const registration::Registration&
   keep(h.async_workers, was.async_workers, h.where, "host.async_workers", number);
   keep(h.async_crash_limit, was.async_crash_limit, h.where, "host.async_crash_limit", number);
   keep(h.tls_ca_file, was.tls_ca_file, h.where, "host.tls_ca_file", path);
+  keep(h.store.kind, was.store.kind, h.store.where, "host.store", [](registration::StoreKind k) {
+    return std::string(k == registration::StoreKind::postgresql ? "postgresql" : "sqlite");
+  });
+  // The database URL may hold a password: that it changed is said, never what it is.
+  keep(h.store.url, was.store.url, h.store.where, "host.store's database URL",
+       [](const std::string&) { return std::string("(not shown)"); });
   auto& t = next.http;
   const auto& http = running.http;
   auto where = t.enabled ? t.where : http.where;
@@ -177,8 +184,8 @@ ConfiguredHost::ConfiguredHost(const std::filesystem::path& registration_file, H
                                  std::make_shared<GenerationPlugins>(catalog_, alive_), options);
 }
 
-void ConfiguredHost::start_posters(const registration::Registration& r,
-                                   metrics::Observer* observer, bool every_kind) {
+void ConfiguredHost::start_posters(const registration::Registration& r, metrics::Observer* observer,
+                                   bool every_kind) {
   // A reloadable host starts every kind of poster, as a reload may add the first endpoint of any.
   bool amqp = every_kind, webhooks = every_kind, claim_checks = every_kind;
   for (const auto& endpoint : r.endpoints) {

@@ -11,6 +11,8 @@
 #include <future>
 #include <regex>
 
+#include <stepline/host/configured_host.hpp>
+
 #include "service/serve_fixture.hpp"
 
 using namespace stepline::test;
@@ -314,4 +316,33 @@ TEST_CASE("reloads while 2,000 operations run: none fails") {
   auto after = call(s, "tests_Probe");
   CHECK(after.body.find("\"version\":\"2.0.0\"") != std::string::npos);
   CHECK(call(s, "tests_Greet").status == 200);
+}
+
+TEST_CASE("a reload keeps the store it started with and says so without showing the URL") {
+  TempDir folder("stepline-reload-store-");
+  auto config = folder.path() / "stepline.yaml";
+  auto write = [&](const std::string& store) {
+    std::ofstream(config) << "host:\n  plugin_folder: " << SERVICE_PLUGIN_DIR
+                          << "\n  data_folder: data\n  log_level: warn\n"
+                          << store;
+  };
+  write("");
+  stepline::host::ConfiguredHost host(config, {}, {.reloadable = true});
+  ::setenv("STEPLINE_RELOAD_TEST_DATABASE_URL",
+           "postgresql://stepline:s3cret-pw@127.0.0.1:1/stepline", 1);
+  write("  store:\n    postgresql: \"${env:STEPLINE_RELOAD_TEST_DATABASE_URL}\"\n");
+  auto result = host.reload();
+  CAPTURE(result.errors);
+  CAPTURE(result.warnings);
+  CHECK(result.ok);
+  auto said = [&](const std::string& text) {
+    return std::any_of(result.warnings.begin(), result.warnings.end(),
+                       [&](const std::string& w) { return w.find(text) != std::string::npos; });
+  };
+  CHECK(said("host.store changed from sqlite to postgresql"));
+  CHECK(said("host.store's database URL changed"));
+  CHECK_FALSE(said("s3cret-pw"));
+  CHECK(host.host().pipeline().registration()->host.store.kind ==
+        stepline::registration::StoreKind::sqlite);
+  ::unsetenv("STEPLINE_RELOAD_TEST_DATABASE_URL");
 }
