@@ -69,7 +69,7 @@ std::vector<std::string> examine(std::string_view text, StorageConnectionString&
     auto known = std::find(storage_keys.begin(), storage_keys.end(), key);
     if (known == storage_keys.end()) {
       auto hint = std::find_if(storage_keys.begin(), storage_keys.end(),
-                               [&](std::string_view k) { return same_but_case(k, key); });
+                               [&key = key](std::string_view k) { return same_but_case(k, key); });
       problems.push_back(cs + " has an unknown key '" + key + "'" +
                          (hint == storage_keys.end()
                               ? "; known keys are DefaultEndpointsProtocol, AccountName, "

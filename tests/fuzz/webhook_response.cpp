@@ -22,8 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   endpoint.webhook = hook;
   const auto outcome = host::webhook::outcome_of(endpoint, response);
   const std::string message = host::webhook::response_message(response);
+  // The receiver may echo anything, the key too: only a key it did not send is a leak of the URL.
+  const bool echoed = response.body.find("Zq9Xv3Kp7Lm2") != std::string::npos;
   if (message.find('\n') != std::string::npos || message.size() > 600 ||
-      outcome.description.find("Zq9Xv3Kp7Lm2") != std::string::npos ||
+      (!echoed && outcome.description.find("Zq9Xv3Kp7Lm2") != std::string::npos) ||
       outcome.description.find('\n') != std::string::npos) {
     std::fprintf(stderr, "bad description: %s\n", outcome.description.c_str());
     std::abort();
