@@ -25,6 +25,7 @@
 #include <stepline/host/endpoints/endpoint_message.hpp>
 
 #include "child_run.hpp"
+#include "sample_context.hpp"
 #include "support/message_receiver.hpp"
 #include "support/process.hpp"
 #include "support/stepline_broker.hpp"
@@ -55,36 +56,13 @@ registration::ServiceEndpoint bench_endpoint(const Settings& s) {
   return e;
 }
 
-// A post-operation Update of an account with a small target: the smallest realistic context
-// (about 1.5 KiB in dataverse-json, 1.2 KiB in json; most of it is the fixed members).
-ExecutionContext kibibyte_context() {
-  ExecutionContext c;
-  c.message_name = "Update";
-  c.primary_entity_name = "account";
-  c.primary_entity_id = Guid::random();
-  c.stage = Stage::post_operation;
-  c.mode = Mode::asynchronous;
-  Entity target("account", c.primary_entity_id);
-  target.set("name", "Contoso Ltd");
-  target.set("revenue", Money{Decimal("250000.0000")});
-  c.input_parameters.emplace("Target", Value(target));
-  c.user_id = c.initiating_user_id = Guid::random();
-  c.organization_id = Guid::random();
-  c.organization_name = "contoso";
-  c.business_unit_id = Guid::random();
-  c.correlation_id = Guid::random();
-  c.operation_id = Guid::random();
-  c.operation_created_on = now_utc();
-  return c;
-}
-
 int run_poster(const Settings& s) {
   host::amqp::BackendOptions options;
   options.window = s.window;
   host::amqp::Backend backend(options);
   host::endpoints::AmqpEndpointPoster poster(backend);
   const registration::ServiceEndpoint endpoint = bench_endpoint(s);
-  ExecutionContext context = kibibyte_context();
+  ExecutionContext context = bench::kibibyte_context();
 
   int accepted = 0;
   std::deque<std::future<host::amqp::Outcome>> pending;
@@ -129,7 +107,7 @@ queues:
   auto endpoint = bench_endpoint(poster_settings);
   endpoint.max_message_size = 1 << 20;
   std::size_t message_bytes =
-      host::endpoints::compose_message(endpoint, kibibyte_context()).message.encode().size();
+      host::endpoints::compose_message(endpoint, bench::kibibyte_context()).message.encode().size();
 
   auto baseline_run = [&] {
     return bench::run_child(bench::baseline_sender(self, poster_settings.connection_string,
@@ -148,8 +126,8 @@ queues:
       "%d posts of a %s context (body %zu bytes, message %zu bytes encoded) into "
       "stepline-broker, window %zu, %d round(s)\n",
       s.messages, s.format.c_str(),
-      format::serialize_any_format(kibibyte_context(), s.format).size(), message_bytes, s.window,
-      s.rounds);
+      format::serialize_any_format(bench::kibibyte_context(), s.format).size(), message_bytes,
+      s.window, s.rounds);
   bench::compare_in_rounds(s.rounds, s.messages,
                            {"plain Proton C++ sender (same size)", baseline_run},
                            {"endpoint poster + AMQP backend", poster_run});

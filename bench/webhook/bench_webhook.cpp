@@ -25,6 +25,7 @@
 #include <stepline/host/http_client/client.hpp>
 #include <stepline/host/webhook/webhook_poster.hpp>
 
+#include "sample_context.hpp"
 #include "support/azurite.hpp"
 #include "support/process.hpp"
 #include "support/webhook_receiver.hpp"
@@ -43,25 +44,6 @@ struct Settings {
   int uploads = 10;
 };
 
-ExecutionContext small_context() {
-  ExecutionContext c;
-  c.message_name = "Update";
-  c.primary_entity_name = "account";
-  c.primary_entity_id = Guid::random();
-  c.stage = Stage::post_operation;
-  c.mode = Mode::asynchronous;
-  Entity target("account", c.primary_entity_id);
-  target.set("name", "Contoso Ltd");
-  target.set("revenue", Money{Decimal("250000.0000")});
-  c.input_parameters.emplace("Target", Value(target));
-  c.user_id = c.initiating_user_id = Guid::random();
-  c.organization_id = Guid::random();
-  c.organization_name = "contoso";
-  c.business_unit_id = Guid::random();
-  c.correlation_id = c.operation_id = Guid::random();
-  return c;
-}
-
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -79,7 +61,7 @@ double stepline_rate(const std::string& url, int posts, std::size_t window) {
   e.name = "bench";
   e.contract = registration::Contract::webhook;
   e.webhook = registration::Webhook{url, registration::WebhookAuth::none, {}, {}};
-  const ExecutionContext context = small_context();
+  const ExecutionContext context = bench::kibibyte_context();
   std::deque<std::future<host::amqp::Outcome>> pending;
   int failed = 0;
   auto settle = [&] {
@@ -184,7 +166,7 @@ int main(int argc, char** argv) {
   try {
     test::TempDir dir("stepline-bench-webhook-");
     const std::string body_file = (dir.path() / "body.json").string();
-    std::ofstream(body_file) << format::serialize(small_context(), "dataverse-json");
+    std::ofstream(body_file) << format::serialize(bench::kibibyte_context(), "dataverse-json");
     test::WebhookReceiver receiver({.count_only = true});
     const std::string url = receiver.url();
     std::vector<double> vs_curl, vs_node, window_vs_node;
