@@ -144,7 +144,7 @@ TEST_CASE_TEMPLATE("hosts that open a new store together migrate it once", Kind,
         records->create(Entity("account"));
         ++opened;
       } catch (const std::exception& e) {
-        MESSAGE(e.what());
+        MESSAGE(std::string(e.what()));
         ++failed;
       }
     });

@@ -1,7 +1,9 @@
 #include "sqlite.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "schema.hpp"
 
@@ -86,12 +88,28 @@ void throw_error(sqlite3* db, int code, const std::string& message) {
 
 namespace {
 
+constexpr std::chrono::milliseconds busy_timeout{5000};
+
 int user_version(sqlite3* db) {
   Statement version(db, "PRAGMA user_version");
   version.step();
   int found = static_cast<int>(version.integer(0));
   version.done();
   return found;
+}
+
+/// Puts the database in WAL mode. Hosts opening a new database together find it in rollback mode,
+/// where switching returns SQLITE_BUSY at once without waiting in the busy handler: the switch is
+/// tried again for as long as the busy timeout would have waited.
+void use_wal(sqlite3* db) {
+  const auto give_up = std::chrono::steady_clock::now() + busy_timeout;
+  for (;;) {
+    const int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return;
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > give_up)
+      throw_error(db, rc, std::string("PRAGMA journal_mode=WAL: ") + sqlite3_errmsg(db));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 /// Returns the version found.
@@ -131,8 +149,8 @@ sqlite3* open_database(const std::filesystem::path& file, Durability durability,
                              " (check that the data folder exists and is writable)");
   }
   try {
-    sqlite3_busy_timeout(db, 5000);
-    exec(db, "PRAGMA journal_mode=WAL");
+    sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
+    use_wal(db);
     exec(db,
          durability == Durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     // SQLite's default (1000 pages, 4 MiB) would checkpoint every few dozen operations inside a
