@@ -116,27 +116,31 @@ TEST_CASE(
 // process is still there, so the others cannot tell it is gone; they take its jobs once its lease
 // has expired, and what it sends when it comes back is refused.
 TEST_CASE("a host that stops answering loses its jobs to the others when its lease expires") {
-  constexpr int operations = 2000;
+  // Enough that the other host cannot finish them all before the first stop lands.
+  constexpr int operations = 10000;
   SteplineBroker broker(job_broker_yaml(false));
   PostgresHosts cluster(broker, 3, 2);
   cluster.queue(0, operations);
   pid_t frozen = cluster.serve(1, 16, "6s"), other = cluster.serve(2, 16, "6s");
   std::set<std::string> held;
   // A host records its results within milliseconds: the jobs seen held before the stop may be
-  // finished by the time it takes effect. It is stopped again, later, until it is stopped
-  // holding some.
+  // finished by a commit it sent just before, which the database completes after the stop. What
+  // it holds is read once such a commit has had time to land; if that is nothing, it is stopped
+  // again, later, until it is stopped holding some.
   bool holding = false;
+  auto stopped = Clock::now();
   const auto give_up = Clock::now() + std::chrono::seconds(60);
   while (!holding && Clock::now() < give_up) {
     if (!wait_until([&] { return cluster.held_by(frozen).size() >= 4; },
                     std::chrono::ceil<std::chrono::seconds>(give_up - Clock::now())))
       break;
     ::kill(frozen, SIGSTOP);
+    stopped = Clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
     held = cluster.held_by(frozen);
     holding = !held.empty();
     if (!holding) ::kill(frozen, SIGCONT);
   }
-  const auto stopped = Clock::now();
   if (!holding) {
     terminate(frozen);
     terminate(other);
