@@ -44,6 +44,8 @@ std::string file_state(const std::filesystem::path& database) {
   return "ok";
 }
 
+}  // namespace
+
 /// A database server as the intake reports it, watched from a thread of its own: whether it
 /// answers (a statement every second) and, while scrapes ask for them, the jobs by status.
 /// /readyz and /metrics are answered on the HTTP server's network thread, which a database that
@@ -121,6 +123,8 @@ class StoreWatch {
   std::map<store::JobStatus, std::size_t> counts_;
   std::thread thread_;  ///< last: started once the rest is set
 };
+
+namespace {
 
 ::stepline::http::ServerOptions server_options(const registration::HttpSettings& h) {
   ::stepline::http::ServerOptions o;
