@@ -7,10 +7,10 @@
 
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
-#include <yaml-cpp/yaml.h>
 
 #include <stepline/azure/storage_connection_string.hpp>
 #include <stepline/duration.hpp>
+#include <stepline/yaml/writer.hpp>
 
 namespace stepline::registration {
 namespace {
@@ -290,29 +290,30 @@ Tree registration_tree(const Registration& r) {
   return t;
 }
 
-void emit(YAML::Emitter& out, const Tree& t) {
+void emit(yaml::Writer& out, const Tree& t) {
   switch (t.kind) {
     case Tree::Kind::text:
+      out.text(t.value);
+      break;
     case Tree::Kind::number:
     case Tree::Kind::boolean:
-      out << t.value;
+      out.plain(t.value);
       break;
     case Tree::Kind::map:
-      out << YAML::BeginMap;
+      out.begin_map();
       for (const auto& [key, value] : t.items) {
-        out << YAML::Key << key << YAML::Value;
+        out.text(key);
         emit(out, value);
       }
-      out << YAML::EndMap;
+      out.end_map();
       break;
     case Tree::Kind::list:
       // Lists of names read best on one line.
       bool flat = std::all_of(t.items.begin(), t.items.end(),
                               [](const auto& item) { return item.value.kind == Tree::Kind::text; });
-      if (flat && !t.items.empty()) out << YAML::Flow;
-      out << YAML::BeginSeq;
+      out.begin_list(flat && !t.items.empty());
       for (const auto& item : t.items) emit(out, item.value);
-      out << YAML::EndSeq;
+      out.end_list();
       break;
   }
 }
@@ -426,9 +427,9 @@ void diff_items(const std::vector<Item>& before, const std::vector<Item>& after,
 }  // namespace
 
 std::string to_yaml(const Registration& registration) {
-  YAML::Emitter out;
+  yaml::Writer out;
   emit(out, registration_tree(registration));
-  return std::string(out.c_str()) + "\n";
+  return out.finish();
 }
 
 std::string to_json(const Registration& registration) {

@@ -12,18 +12,14 @@
 #include <numeric>
 #include <sstream>
 
-#include <fmt/format.h>
-
 #include <stepline/azure/connection_string.hpp>
 #include <stepline/duration.hpp>
 #include <stepline/format/format.hpp>
 #include <stepline/registration/values.hpp>
 #include <stepline/text.hpp>
+#include <stepline/yaml/mapping.hpp>
 
-#include "mapping.hpp"
 #include "references.hpp"
-#include "untrusted_text.hpp"
-#include "yaml_stream.hpp"
 #include "webhook.hpp"
 
 namespace stepline::registration {
@@ -31,11 +27,8 @@ namespace fs = std::filesystem;
 using azure::check_connection_string;
 using azure::ConnectionString;
 using azure::split_connection_string;
-using detail::Choice;
-using detail::Mapping;
-using detail::YamlError;
-using detail::YamlNode;
-using detail::YamlStream;
+using yaml::Choice;
+using yaml::Mapping;
 
 namespace {
 
@@ -87,7 +80,8 @@ std::vector<Choice<std::string>> registered_formats() {
 }
 
 // "step 'name'" when the item has a name to show, else "a step (steps[2])".
-std::string describe_item(const YamlNode& node, std::string_view kind, const std::string& prefix) {
+std::string describe_item(const yaml::Node& node, std::string_view kind,
+                          const std::string& prefix) {
   if (node.is_map()) {
     for (std::size_t i = 0; i < node.map_size(); ++i)
       if (node.key(i).is_scalar() && node.key(i).text == "name" && node.value(i).is_scalar() &&
@@ -157,98 +151,79 @@ class Loader {
     stack_.push_back(identity);
     try {
       read_document(in.get(), file, path.parent_path());
-    } catch (const YamlError& e) {
-      if (e.line == 0)
-        report_encoding(path, file, e);
-      else
-        problems_.error({file, static_cast<int>(e.line), static_cast<int>(e.column)},
-                        std::string("YAML syntax error: ") + e.what());
+    } catch (const yaml::Error& e) {
+      // An error of the text's encoding has its byte offset only: the file is read again to
+      // say where.
+      std::string text;
+      if (e.line == 0 && !read_text(path, text)) text.clear();
+      problems_.list.push_back(yaml::problem_of(e, file, text));
     }
     stack_.pop_back();
     done_.push_back(identity);
   }
 
-  /// The YAML reader stopped at a byte sequence it does not take. Every string of a
-  /// registration may end up in a JSON body, which must be UTF-8: the file is read again to say
-  /// where the first byte that is not UTF-8 is, as every reader of untrusted text says it.
-  void report_encoding(const fs::path& path, const std::string& file, const YamlError& e) {
-    std::string text;
-    if (read_text(path, text)) {
-      if (std::size_t bad = input::invalid_utf8_at(text); bad != std::string::npos) {
-        input::TextPosition at = input::position_of(text, bad);
-        problems_.error(
-            {file, static_cast<int>(at.line), static_cast<int>(at.column)},
-            "the file is not UTF-8 here (byte 0x" + fmt::format("{:02X}", static_cast<unsigned char>(text[bad])) + "); save it as UTF-8");
-        return;
-      }
-    }
-    input::TextPosition at = input::position_of(text, e.offset);
-    problems_.error({file, static_cast<int>(at.line), static_cast<int>(at.column)},
-                    std::string("YAML syntax error: ") + e.what());
-  }
-
   /// Reads a file's sections item by item as the YAML stream delivers them, so that only one
   /// item's nodes exist at a time; its includes are read after its own items.
   void read_document(std::FILE* in, const std::string& file, const fs::path& folder) {
-    YamlStream yaml(in);
-    if (!yaml.start_document()) return;  // an empty file registers nothing
+    yaml::Stream stream(in);
+    if (!stream.start_document()) return;  // an empty file registers nothing
     const std::string what = "a registration file";
-    if (!yaml.enter_map()) {
-      YamlNode root = yaml.read();
+    if (!stream.enter_map()) {
+      yaml::Node root = stream.read();
       // A file holding only a comment, or nothing, registers nothing.
       if (!root.is_null())
         Mapping(root, file, what, "", {}, problems_);  // reports that it is not a mapping
-      check_single_document(yaml, file);
+      check_single_document(stream, file);
       return;
     }
     const std::vector<std::string_view> sections = {"include", "host",      "http",
                                                     "plugins", "endpoints", "steps"};
     std::vector<std::string> seen;
-    std::optional<YamlNode> includes;
-    while (yaml.peek() == YamlStream::Next::node) {
-      YamlNode key = yaml.read();
-      if (!detail::check_key(key, file, what, sections, seen, problems_)) {
-        yaml.read();  // the value of a key already reported
+    std::optional<yaml::Node> includes;
+    while (stream.peek() == yaml::Stream::Next::node) {
+      yaml::Node key = stream.read();
+      if (!yaml::check_key(key, file, what, sections, seen, problems_)) {
+        stream.read();  // the value of a key already reported
         continue;
       }
       const std::string& section = key.text;
       if (section == "plugins" || section == "endpoints" || section == "steps") {
-        read_items(yaml, file, folder, section);
+        read_items(stream, file, folder, section);
       } else if (section == "host") {
-        YamlNode host = yaml.read();
+        yaml::Node host = stream.read();
         if (!host.is_null()) read_host(host, file, folder);
       } else if (section == "http") {
-        YamlNode http = yaml.read();
+        yaml::Node http = stream.read();
         if (!http.is_null()) read_http(http, file, folder);
       } else {
-        includes = yaml.read();
+        includes = stream.read();
       }
     }
-    yaml.leave();
-    check_single_document(yaml, file);
+    stream.leave();
+    check_single_document(stream, file);
     if (includes && !includes->is_null()) read_includes(*includes, file, folder);
   }
 
   /// One document per file: a second one would otherwise be ignored without a word.
-  void check_single_document(YamlStream& yaml, const std::string& file) {
-    if (yaml.next_document())
-      problems_.error({file, static_cast<int>(yaml.line()), static_cast<int>(yaml.column())},
+  void check_single_document(yaml::Stream& stream, const std::string& file) {
+    if (stream.next_document())
+      problems_.error({file, static_cast<int>(stream.line()), static_cast<int>(stream.column())},
                       "a second YAML document ('---') in one registration file; put it in a "
                       "file of its own and include that");
   }
 
   /// The items of a plugins, endpoints or steps section, each read as soon as it is complete.
-  void read_items(YamlStream& yaml, const std::string& file, const fs::path& folder,
+  void read_items(yaml::Stream& stream, const std::string& file, const fs::path& folder,
                   const std::string& section) {
-    if (!yaml.enter_sequence()) {
-      YamlNode value = yaml.read();
+    if (!stream.enter_sequence()) {
+      yaml::Node value = stream.read();
       if (!value.is_null())
-        problems_.error(detail::location_of(file, value),
+        problems_.error(yaml::location_of(file, value),
                         section + ": expected a list of items, each starting with '- '");
       return;
     }
-    for (std::size_t index = 0; yaml.peek() == YamlStream::Next::node; ++index) {
-      const YamlNode item = yaml.read();
+    for (std::size_t index = 0; stream.peek() == yaml::Stream::Next::node; ++index) {
+      const yaml::Node item = stream.read();
       const std::string prefix = section + "[" + std::to_string(index) + "]";
       if (section == "plugins")
         read_plugin(item, file, prefix);
@@ -257,17 +232,17 @@ class Loader {
       else
         read_step(item, file, folder, prefix);
     }
-    yaml.leave();
+    stream.leave();
   }
 
-  void read_includes(const YamlNode& node, const std::string& file, const fs::path& folder) {
-    std::vector<const YamlNode*> entries;
+  void read_includes(const yaml::Node& node, const std::string& file, const fs::path& folder) {
+    std::vector<const yaml::Node*> entries;
     if (node.is_sequence())
       for (const auto& entry : node.items) entries.push_back(&entry);
     else
       entries.push_back(&node);
-    for (const YamlNode* entry : entries) {
-      SourceLocation where = detail::location_of(file, *entry);
+    for (const yaml::Node* entry : entries) {
+      SourceLocation where = yaml::location_of(file, *entry);
       if (!entry->is_scalar() || entry->text.empty()) {
         problems_.error(where, "include: expected a file path or a list of file paths");
         continue;
@@ -284,7 +259,7 @@ class Loader {
     return fs::absolute(p).lexically_normal();
   }
 
-  void read_host(const YamlNode& node, const std::string& file, const fs::path& folder) {
+  void read_host(const yaml::Node& node, const std::string& file, const fs::path& folder) {
     Mapping m(node, file, "host", "host.",
               {"plugin_folder", "data_folder", "log_level", "log_format", "organization",
                "business_unit_id", "default_user_id", "max_depth", "async_workers",
@@ -339,7 +314,7 @@ class Loader {
     }
   }
 
-  void read_http(const YamlNode& node, const std::string& file, const fs::path& folder) {
+  void read_http(const yaml::Node& node, const std::string& file, const fs::path& folder) {
     Mapping m(node, file, "http", "http.",
               {"listen", "body_limit", "workers", "queue", "max_connections", "request_timeout",
                "idle_timeout", "tls", "api_keys", "tables"},
@@ -380,19 +355,19 @@ class Loader {
           *target = *v;
       }
     if (m.has("tls")) read_http_tls(m.node("tls"), file, folder, http);
-    for_each_item(m, "api_keys", [&](const YamlNode& n, const std::string& prefix) {
+    for_each_item(m, "api_keys", [&](const yaml::Node& n, const std::string& prefix) {
       read_api_key(n, file, folder, prefix);
     });
-    for_each_item(m, "tables", [&](const YamlNode& n, const std::string& prefix) {
+    for_each_item(m, "tables", [&](const yaml::Node& n, const std::string& prefix) {
       read_web_api_table(n, file, prefix);
     });
   }
 
   /// Reads each item of the list under `key` of `m`, named by its place ("http.tables[1]").
   template <class Read>
-  void for_each_item(Mapping& m, std::string_view key, Read read) {
+  void for_each_item(yaml::Mapping& m, std::string_view key, Read read) {
     if (!m.has(key)) return;
-    const YamlNode& list = m.node(key);
+    const yaml::Node& list = m.node(key);
     if (!list.is_sequence()) {
       problems_.error(m.where(key),
                       m.field(key) + ": expected a list of items, each starting with '- '");
@@ -402,7 +377,7 @@ class Loader {
       read(list.items[index], m.field(key) + "[" + std::to_string(index) + "]");
   }
 
-  void read_http_tls(const YamlNode& node, const std::string& file, const fs::path& folder,
+  void read_http_tls(const yaml::Node& node, const std::string& file, const fs::path& folder,
                      HttpSettings& http) {
     Mapping m(node, file, "http.tls", "http.tls.", {"certificate", "key"}, problems_);
     if (!m.ok()) return;
@@ -419,7 +394,7 @@ class Loader {
     }
   }
 
-  void read_api_key(const YamlNode& node, const std::string& file, const fs::path& folder,
+  void read_api_key(const yaml::Node& node, const std::string& file, const fs::path& folder,
                     const std::string& prefix) {
     Mapping m(node, file, describe_item(node, "API key", prefix), prefix + ".",
               {"name", "key", "user", "may_impersonate"}, problems_);
@@ -453,7 +428,7 @@ class Loader {
     registration_.http.api_keys.push_back(std::move(k));
   }
 
-  void read_web_api_table(const YamlNode& node, const std::string& file,
+  void read_web_api_table(const yaml::Node& node, const std::string& file,
                           const std::string& prefix) {
     Mapping m(node, file, describe_item(node, "table", prefix), prefix + ".",
               {"name", "set", "columns"}, problems_);
@@ -468,14 +443,14 @@ class Loader {
         problems_.error(m.where(name == t.name ? "name" : "set"),
                         prefix + ": '" + name + "' cannot appear in a URL path segment");
     if (m.has("columns")) {
-      const YamlNode& columns = m.node("columns");
+      const yaml::Node& columns = m.node("columns");
       if (!columns.is_map()) {
         problems_.error(m.where("columns"), m.field("columns") +
                                                 ": expected a mapping of column: type, e.g. "
                                                 "{revenue: money, industrycode: optionset}");
       } else {
         for (std::size_t i = 0; i < columns.map_size(); ++i) {
-          SourceLocation where = detail::location_of(file, columns.value(i));
+          SourceLocation where = yaml::location_of(file, columns.value(i));
           const std::string& column = columns.key(i).text;
           std::string type = columns.value(i).is_scalar() ? columns.value(i).text : "";
           auto kind = column_kind(type);
@@ -535,10 +510,10 @@ class Loader {
   }
 
   // host.store: `sqlite`, or `{postgresql: URL}` with the URL from ${env:..} or ${file:..}.
-  void read_store(Mapping& host, const std::string& file, const fs::path& folder,
+  void read_store(yaml::Mapping& host, const std::string& file, const fs::path& folder,
                   StoreSettings& store) {
     store.where = host.where("store");
-    const YamlNode& node = host.node("store");
+    const yaml::Node& node = host.node("store");
     if (node.is_scalar()) {
       if (node.text == "sqlite") return;
       problems_.error(store.where,
@@ -579,7 +554,7 @@ class Loader {
   }
 
   // A password written into the file travels wherever the file goes.
-  void warn_about_written_password(Mapping& m, const std::string& raw) {
+  void warn_about_written_password(yaml::Mapping& m, const std::string& raw) {
     if (raw.find("${") != std::string::npos) return;
     auto scheme = raw.find("://");
     auto at = raw.find('@');
@@ -618,7 +593,7 @@ class Loader {
     host.default_user_id = default_user_id_.value_or(name_based_id("user:" + org));
   }
 
-  void read_plugin(const YamlNode& node, const std::string& file, const std::string& prefix) {
+  void read_plugin(const yaml::Node& node, const std::string& file, const std::string& prefix) {
     Mapping m(node, file, "a plug-in entry (" + prefix + ")", prefix + ".", {"file", "sha256"},
               problems_);
     if (!m.ok()) return;
@@ -651,7 +626,7 @@ class Loader {
     }
   }
 
-  void read_endpoint(const YamlNode& node, const std::string& file, const fs::path& folder,
+  void read_endpoint(const yaml::Node& node, const std::string& file, const fs::path& folder,
                      const std::string& prefix) {
     Mapping m(node, file, describe_item(node, "endpoint", prefix), "",
               {"name", "contract", "format", "connection", "path", "user_claim", "auth", "retry",
@@ -733,7 +708,7 @@ class Loader {
   }
 
   // A key written into the file travels wherever the file goes (version control, tickets).
-  void warn_about_written_secrets(Mapping& m, const std::string& raw) {
+  void warn_about_written_secrets(yaml::Mapping& m, const std::string& raw) {
     auto parts = split_connection_string(raw);
     if (!parts) return;
     for (const auto& part : *parts) {
@@ -746,7 +721,7 @@ class Loader {
     }
   }
 
-  void read_retry(const YamlNode& node, const std::string& file, const std::string& what,
+  void read_retry(const yaml::Node& node, const std::string& file, const std::string& what,
                   RetryPolicy& retry) {
     Mapping m(node, file, "the retry policy of " + what, "retry.",
               {"max_attempts", "base_delay", "max_delay", "jitter"}, problems_);
@@ -763,7 +738,7 @@ class Loader {
   }
 
   // Every problem of the connection string, then the parsed value the poster uses as it is.
-  bool read_connection(Mapping& m, const std::string& text, ServiceEndpoint& e) {
+  bool read_connection(yaml::Mapping& m, const std::string& text, ServiceEndpoint& e) {
     auto complaints = check_connection_string(text);
     for (auto& complaint : complaints)
       problems_.error(m.where("connection"), "connection: " + complaint);
@@ -777,7 +752,7 @@ class Loader {
     return true;
   }
 
-  void check_endpoint_credentials(Mapping& m, const ServiceEndpoint& e) {
+  void check_endpoint_credentials(yaml::Mapping& m, const ServiceEndpoint& e) {
     if (e.auth == AuthMechanism::plain && !e.connection.has_key())
       problems_.error(m.where("auth"),
                       "auth: plain sends SharedAccessKeyName and SharedAccessKey, which the "
@@ -791,7 +766,7 @@ class Loader {
 
   // The entity is `path`, else EntityPath. A path beside EntityPath names the same entity, or for
   // an event hub one of its partitions.
-  void check_endpoint_contract(Mapping& m, ServiceEndpoint& e, bool connection_read) {
+  void check_endpoint_contract(yaml::Mapping& m, ServiceEndpoint& e, bool connection_read) {
     const std::string& entity_path = e.connection.entity_path;
     const bool partition_of_entity_path = e.contract == Contract::eventhub &&
                                           e.path.starts_with(entity_path + "/Partitions/") &&
@@ -821,7 +796,7 @@ class Loader {
                         "reply_to: only twoway endpoints wait for a reply; remove it");
   }
 
-  void read_step(const YamlNode& node, const std::string& file, const fs::path& folder,
+  void read_step(const yaml::Node& node, const std::string& file, const fs::path& folder,
                  const std::string& prefix) {
     Mapping m(node, file, describe_item(node, "step", prefix), "",
               {"id", "name", "message", "entity", "stage", "mode", "rank", "filtering_attributes",
@@ -917,7 +892,7 @@ class Loader {
     registration_.steps.push_back(std::move(s));
   }
 
-  void read_handler(Mapping& step, const std::string& file, Step& s) {
+  void read_handler(yaml::Mapping& step, const std::string& file, Step& s) {
     Mapping h(step.node("handler"), file, "the handler of " + step.what(), "handler.",
               {"plugin", "endpoint"}, problems_);
     if (!h.ok()) return;
@@ -942,8 +917,8 @@ class Loader {
     }
   }
 
-  void read_images(Mapping& step, const std::string& file, Step& s, bool has_stage) {
-    const YamlNode& list = step.node("images");
+  void read_images(yaml::Mapping& step, const std::string& file, Step& s, bool has_stage) {
+    const yaml::Node& list = step.node("images");
     if (!list.is_sequence()) {
       problems_.error(step.where("images"),
                       "images: expected a list of images, each starting with '- '");
@@ -1071,7 +1046,7 @@ class Loader {
     for (const auto& s : registration_.steps) {
       if (s.endpoint.empty() || registration_.find_endpoint(s.endpoint)) continue;
       std::string message = "handler.endpoint: no endpoint named '" + s.endpoint + "' is declared";
-      if (auto suggestion = detail::closest(s.endpoint, declared))
+      if (auto suggestion = yaml::closest(s.endpoint, declared))
         message += "; did you mean '" + *suggestion + "'?";
       else
         message += "; declare it under endpoints: or correct the name";
@@ -1095,7 +1070,7 @@ class Loader {
 
   fs::path root_;
   Registration registration_;
-  detail::Problems problems_;
+  yaml::Problems problems_;
   std::vector<fs::path> stack_;
   std::vector<fs::path> done_;
   std::optional<SourceLocation> host_where_;
@@ -1161,7 +1136,7 @@ std::vector<Problem> check_plugin_types(const Registration& registration,
       continue;
     std::string message =
         "handler.plugin: no plug-in library exports the type '" + s.plugin_type + "'";
-    if (auto suggestion = detail::closest(s.plugin_type, exported))
+    if (auto suggestion = yaml::closest(s.plugin_type, exported))
       message += "; did you mean '" + *suggestion + "'?";
     else
       message += "; correct the type name or list the library that has it under plugins:";

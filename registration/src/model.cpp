@@ -4,10 +4,6 @@
 
 namespace stepline::registration {
 
-std::string SourceLocation::str() const {
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
-}
-
 std::string_view to_string(Contract contract) noexcept {
   switch (contract) {
     case Contract::queue:
@@ -92,10 +88,6 @@ std::string_view to_string(ImageKind kind) noexcept {
       return "both";
   }
   return "unknown";
-}
-
-std::string Problem::str() const {
-  return where.str() + (severity == Severity::error ? ": error: " : ": warning: ") + message;
 }
 
 const Step* Registration::find_step(std::string_view name) const {

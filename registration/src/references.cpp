@@ -15,7 +15,7 @@ namespace {
 /// receive it as a string, as in Dataverse. The message names where the value came from, never
 /// the value.
 bool is_text(std::string_view value, const SourceLocation& where, const std::string& field,
-             const std::string& source, Problems& problems) {
+             const std::string& source, yaml::Problems& problems) {
   std::size_t bad = input::invalid_utf8_at(value);
   if (bad == std::string_view::npos) return true;
   problems.error(where, field + ": the value of " + source + " is not UTF-8 text (byte " +
@@ -27,7 +27,7 @@ bool is_text(std::string_view value, const SourceLocation& where, const std::str
 /// at most max_secret_file_size bytes: a FIFO would block the host and /dev/zero never end.
 std::optional<std::string> read_secret_file(const std::filesystem::path& path,
                                             const SourceLocation& where, const std::string& field,
-                                            Problems& problems) {
+                                            yaml::Problems& problems) {
   std::error_code ec;
   const bool regular = std::filesystem::is_regular_file(path, ec);
   const auto size = regular ? std::filesystem::file_size(path, ec) : 0;
@@ -58,7 +58,7 @@ std::optional<std::string> read_secret_file(const std::filesystem::path& path,
 std::optional<std::string> resolve_references(std::string_view text,
                                               const std::filesystem::path& base_folder,
                                               const SourceLocation& where, std::string_view field,
-                                              Problems& problems) {
+                                              yaml::Problems& problems) {
   std::string out;
   bool ok = true;
   const std::string name(field);

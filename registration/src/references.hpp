@@ -8,7 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "mapping.hpp"
+#include <stepline/registration/model.hpp>
+#include <stepline/yaml/mapping.hpp>
 
 namespace stepline::registration::detail {
 
@@ -22,6 +23,6 @@ constexpr std::uintmax_t max_secret_file_size = 1 << 20;
 std::optional<std::string> resolve_references(std::string_view text,
                                               const std::filesystem::path& base_folder,
                                               const SourceLocation& where, std::string_view field,
-                                              Problems& problems);
+                                              yaml::Problems& problems);
 
 }  // namespace stepline::registration::detail

@@ -78,14 +78,15 @@ std::vector<std::string> query_names(std::string_view query) {
 
 // A key written into the file travels wherever the file goes.
 void warn_if_written(const SourceLocation& where, const std::string& field, std::string_view raw,
-                     Problems& problems, std::string_view what) {
+                     yaml::Problems& problems, std::string_view what) {
   if (!raw.empty() && raw.find("${") == std::string_view::npos)
     problems.warning(where, field + ": the " + std::string(what) +
                                 " is written in the registration file; read it with "
                                 "${env:NAME} or ${file:PATH} so the file can be shared");
 }
 
-void read_url(Mapping& m, const std::filesystem::path& folder, Webhook& hook, Problems& problems) {
+void read_url(yaml::Mapping& m, const std::filesystem::path& folder, Webhook& hook,
+              yaml::Problems& problems) {
   if (!m.require("url", "add url: https://HOST/PATH, where the receiver takes POSTs")) return;
   auto raw = m.text("url");
   if (!raw) return;
@@ -130,9 +131,10 @@ void read_url(Mapping& m, const std::filesystem::path& folder, Webhook& hook, Pr
 }
 
 // headers: or query: of auth, a mapping of names to (secret) values.
-void read_pairs(Mapping& auth, std::string_view key, const std::filesystem::path& folder,
-                bool headers, const std::string& url_query, Webhook& hook, Problems& problems) {
-  const YamlNode& node = auth.node(key);
+void read_pairs(yaml::Mapping& auth, std::string_view key, const std::filesystem::path& folder,
+                bool headers, const std::string& url_query, Webhook& hook,
+                yaml::Problems& problems) {
+  const yaml::Node& node = auth.node(key);
   if (!node.is_map() || node.map_size() == 0) {
     problems.error(auth.where(key),
                    auth.field(key) + ": expected a mapping of " +
@@ -143,9 +145,9 @@ void read_pairs(Mapping& auth, std::string_view key, const std::filesystem::path
   const auto in_url = query_names(url_query);
   std::vector<std::string> seen;
   for (std::size_t i = 0; i < node.map_size(); ++i) {
-    const YamlNode& name_node = node.key(i);
-    const YamlNode& value_node = node.value(i);
-    const SourceLocation where = location_of(auth.where().file, name_node);
+    const yaml::Node& name_node = node.key(i);
+    const yaml::Node& value_node = node.value(i);
+    const SourceLocation where = yaml::location_of(auth.where().file, name_node);
     if (!name_node.is_scalar() || name_node.text.empty()) {
       problems.error(where, auth.field(key) + ": names must be plain, non-empty words");
       continue;
@@ -193,7 +195,8 @@ void read_pairs(Mapping& auth, std::string_view key, const std::filesystem::path
   }
 }
 
-void read_auth(Mapping& m, const std::filesystem::path& folder, Webhook& hook, Problems& problems) {
+void read_auth(yaml::Mapping& m, const std::filesystem::path& folder, Webhook& hook,
+               yaml::Problems& problems) {
   if (!m.has("auth")) return;
   if (!m.node("auth").is_map()) {
     problems.error(m.where("auth"),
@@ -201,8 +204,8 @@ void read_auth(Mapping& m, const std::filesystem::path& folder, Webhook& hook, P
                    "${env:FUNCTION_KEY}}; cbs and plain are for AMQP endpoints");
     return;
   }
-  Mapping auth(m.node("auth"), m.where().file, "the auth of " + m.what(), "auth.",
-               {"type", "key", "headers", "query"}, problems);
+  yaml::Mapping auth(m.node("auth"), m.where().file, "the auth of " + m.what(), "auth.",
+                     {"type", "key", "headers", "query"}, problems);
   if (!auth.ok()) return;
   if (!auth.require("type", "add type: http-header, webhook-key or http-query-string")) return;
   auto type =
@@ -260,11 +263,11 @@ void read_auth(Mapping& m, const std::filesystem::path& folder, Webhook& hook, P
   }
 }
 
-void read_signature(Mapping& m, const std::filesystem::path& folder, Webhook& hook,
-                    Problems& problems) {
+void read_signature(yaml::Mapping& m, const std::filesystem::path& folder, Webhook& hook,
+                    yaml::Problems& problems) {
   if (!m.has("signature")) return;
-  Mapping signature(m.node("signature"), m.where().file, "the signature of " + m.what(),
-                    "signature.", {"secret"}, problems);
+  yaml::Mapping signature(m.node("signature"), m.where().file, "the signature of " + m.what(),
+                          "signature.", {"secret"}, problems);
   if (!signature.ok()) return;
   if (!signature.require("secret", "add secret: ${env:NAME}, the key shared with the receiver"))
     return;
@@ -324,8 +327,8 @@ bool is_reserved_webhook_header(std::string_view name) {
          std::find(reserved.begin(), reserved.end(), l) != reserved.end();
 }
 
-void read_webhook(Mapping& m, const std::filesystem::path& folder, ServiceEndpoint& endpoint,
-                  Problems& problems) {
+void read_webhook(yaml::Mapping& m, const std::filesystem::path& folder, ServiceEndpoint& endpoint,
+                  yaml::Problems& problems) {
   Webhook hook;
   read_url(m, folder, hook, problems);
   read_auth(m, folder, hook, problems);
@@ -344,8 +347,8 @@ void read_webhook(Mapping& m, const std::filesystem::path& folder, ServiceEndpoi
   endpoint.webhook = std::move(hook);
 }
 
-void read_claim_check(Mapping& m, const std::filesystem::path& folder, ServiceEndpoint& e,
-                      Problems& problems) {
+void read_claim_check(yaml::Mapping& m, const std::filesystem::path& folder, ServiceEndpoint& e,
+                      yaml::Problems& problems) {
   const bool wanted = e.size_policy == SizePolicy::claim_check;
   if (!m.has("claim_check")) {
     if (wanted)
@@ -358,8 +361,8 @@ void read_claim_check(Mapping& m, const std::filesystem::path& folder, ServiceEn
     problems.warning(m.where("claim_check"),
                      "claim_check: is used only with size_policy: claim-check; set it or remove "
                      "the block");
-  Mapping block(m.node("claim_check"), m.where().file, "the claim_check of " + m.what(),
-                "claim_check.", {"connection", "container", "delete"}, problems);
+  yaml::Mapping block(m.node("claim_check"), m.where().file, "the claim_check of " + m.what(),
+                      "claim_check.", {"connection", "container", "delete"}, problems);
   if (!block.ok()) return;
   ClaimCheck claim;
   claim.where = block.where();

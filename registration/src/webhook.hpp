@@ -5,17 +5,18 @@
 
 #include <filesystem>
 
-#include "mapping.hpp"
+#include <stepline/registration/model.hpp>
+#include <stepline/yaml/mapping.hpp>
 
 namespace stepline::registration::detail {
 
 /// Reads url, auth and signature of a `contract: webhook` endpoint into `endpoint.webhook`.
-void read_webhook(Mapping& m, const std::filesystem::path& folder, ServiceEndpoint& endpoint,
-                  Problems& problems);
+void read_webhook(yaml::Mapping& m, const std::filesystem::path& folder, ServiceEndpoint& endpoint,
+                  yaml::Problems& problems);
 
 /// Reads `claim_check:` into `endpoint.claim_check`, and checks that it and size_policy agree.
-void read_claim_check(Mapping& m, const std::filesystem::path& folder, ServiceEndpoint& endpoint,
-                      Problems& problems);
+void read_claim_check(yaml::Mapping& m, const std::filesystem::path& folder,
+                      ServiceEndpoint& endpoint, yaml::Problems& problems);
 
 /// Header names a webhook's auth may not set: the ones Stepline writes itself.
 bool is_reserved_webhook_header(std::string_view name);

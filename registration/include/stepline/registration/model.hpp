@@ -16,33 +16,16 @@
 #include <stepline/azure/storage_connection_string.hpp>
 #include <stepline/execution_context.hpp>
 #include <stepline/guid.hpp>
+#include <stepline/yaml/problems.hpp>
 
 namespace stepline::registration {
 
-/// file:line:column of a YAML node (1-based).
-struct SourceLocation {
-  std::string file;
-  int line = 0;
-  int column = 0;
-
-  /// "file:line:col"
-  std::string str() const;
-
-  bool operator==(const SourceLocation&) const = default;
-};
-
-enum class Severity { error, warning };
-
-/// One thing wrong (or doubtful) in a registration, pointing at the YAML node that causes it.
-/// Messages name the field and say what to do; they never contain a secret value.
-struct Problem {
-  SourceLocation where;
-  std::string message;
-  Severity severity = Severity::error;
-
-  /// "file:line:col: error: message" (or "warning:"), the form compilers use.
-  std::string str() const;
-};
+/// file:line:column of a YAML node (1-based); one thing wrong (or doubtful) in a registration,
+/// pointing at the YAML node that causes it. Messages name the field and say what to do; they
+/// never contain a secret value.
+using SourceLocation = yaml::Location;
+using Severity = yaml::Severity;
+using Problem = yaml::Problem;
 
 /// What a committed operation survives. normal: WAL with synchronous=NORMAL, a crash of the
 /// process (the last commits may be lost to a power loss or an operating-system crash, never

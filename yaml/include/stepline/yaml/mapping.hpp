@@ -1,6 +1,7 @@
-// Reading one YAML mapping of a registration file field by field: unknown and repeated keys are
-// reported when the mapping is opened, every typed read reports its own problem at the value's
-// line and column, and nothing stops at the first error.
+// Reading one YAML mapping field by field, typed: unknown and repeated keys are reported when the
+// mapping is opened, every typed read reports its own problem at the value's line and column
+// (naming the field and what to write), and nothing stops at the first error. The registration
+// and stepline-broker's configuration read their files with it.
 #pragma once
 
 #include <chrono>
@@ -10,31 +11,31 @@
 #include <vector>
 
 #include <stepline/guid.hpp>
-#include <stepline/registration/model.hpp>
+#include <stepline/yaml/problems.hpp>
+#include <stepline/yaml/stream.hpp>
 
-#include "yaml_stream.hpp"
-
-namespace stepline::registration::detail {
-
-/// Where problems are collected while files are read.
-class Problems {
- public:
-  void error(SourceLocation where, std::string message);
-  void warning(SourceLocation where, std::string message);
-  bool has_errors() const;
-
-  std::vector<Problem> list;
-};
-
-SourceLocation location_of(const std::string& file, const YamlNode& node);
+namespace stepline::yaml {
 
 /// "a mapping", "a list", "nothing", "a single value": what a node is, for messages.
-std::string kind_of(const YamlNode& node);
+std::string kind_of(const Node& node);
+
+/// The text of a scalar node, or nullopt after reporting "field: expected `expected`, found …".
+std::optional<std::string> text_of(const Node& node, const std::string& file,
+                                   const std::string& field, std::string_view expected,
+                                   Problems& problems);
+
+/// Whether a duration setting reads a bare number ("30") as seconds. Only stepline-broker's
+/// configuration does, as it always has; everywhere else the unit is never guessed.
+enum class BareNumber { refused, seconds };
+
+/// stepline::parse_duration(), and with BareNumber::seconds a bare number of seconds.
+std::optional<std::chrono::milliseconds> duration_of(std::string_view text,
+                                                     BareNumber bare = BareNumber::refused);
 
 /// Checks one key of a mapping named `what` against the `allowed` ones and those `seen` before it
 /// (reported: a key that is not a plain name, one written twice, an unknown one with the allowed
 /// key it most likely means); true when the key is allowed and new. `seen` gains it.
-bool check_key(const YamlNode& key, const std::string& file, const std::string& what,
+bool check_key(const Node& key, const std::string& file, const std::string& what,
                const std::vector<std::string_view>& allowed, std::vector<std::string>& seen,
                Problems& problems);
 
@@ -56,18 +57,18 @@ class Mapping {
   /// `what` names the mapping in messages ("a step", "endpoint 'orders'"); `prefix` is put before
   /// field names ("retry.", "images[0].").
   /// `node` must outlive the mapping.
-  Mapping(const YamlNode& node, std::string file, std::string what, std::string prefix,
+  Mapping(const Node& node, std::string file, std::string what, std::string prefix,
           std::vector<std::string_view> keys, Problems& problems);
 
   /// False when the node is not a mapping (already reported).
   bool ok() const { return ok_; }
-  SourceLocation where() const;
+  Location where() const;
   /// The location of `key`'s value, or of the mapping when the key is absent.
-  SourceLocation where(std::string_view key) const;
+  Location where(std::string_view key) const;
   /// Present with a non-null value.
   bool has(std::string_view key) const;
   /// The value of `key`; a null node when the key is absent.
-  const YamlNode& node(std::string_view key) const;
+  const Node& node(std::string_view key) const;
   std::string field(std::string_view key) const { return prefix_ + std::string(key); }
   const std::string& what() const { return what_; }
 
@@ -78,10 +79,13 @@ class Mapping {
   std::optional<long long> integer(std::string_view key, long long min, long long max);
   std::optional<double> number(std::string_view key, double min, double max);
   std::optional<bool> boolean(std::string_view key);
-  std::optional<std::chrono::milliseconds> duration(std::string_view key);
+  std::optional<std::chrono::milliseconds> duration(std::string_view key,
+                                                    BareNumber bare = BareNumber::refused);
   std::optional<Guid> guid(std::string_view key);
   /// A list of names or one comma-separated string; blanks dropped.
   std::optional<std::vector<std::string>> names(std::string_view key);
+  /// The items of a list; none (reported) when the value is something else, none when absent.
+  std::vector<const Node*> list(std::string_view key);
   /// A byte count: a whole number or one with a KiB or MiB suffix.
   std::optional<std::size_t> size(std::string_view key);
 
@@ -103,7 +107,7 @@ class Mapping {
                      const std::vector<std::string_view>& allowed);
   std::optional<std::string> scalar(std::string_view key, std::string_view expected);
 
-  const YamlNode& node_;
+  const Node& node_;
   std::string file_;
   std::string what_;
   std::string prefix_;
@@ -111,4 +115,4 @@ class Mapping {
   bool ok_ = false;
 };
 
-}  // namespace stepline::registration::detail
+}  // namespace stepline::yaml

@@ -1,4 +1,4 @@
-#include "mapping.hpp"
+#include <stepline/yaml/mapping.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -9,11 +9,11 @@
 #include <stepline/duration.hpp>
 #include <stepline/text.hpp>
 
-namespace stepline::registration::detail {
+namespace stepline::yaml {
 namespace {
 
 /// What node() returns for a key that is absent.
-const YamlNode absent;
+const Node absent;
 
 /// YAML 1.1's words for true and false.
 std::optional<bool> boolean_of(std::string_view text) {
@@ -28,41 +28,40 @@ std::optional<bool> boolean_of(std::string_view text) {
 
 }  // namespace
 
-void Problems::error(SourceLocation where, std::string message) {
-  list.push_back({std::move(where), std::move(message), Severity::error});
-}
-
-void Problems::warning(SourceLocation where, std::string message) {
-  list.push_back({std::move(where), std::move(message), Severity::warning});
-}
-
-bool Problems::has_errors() const {
-  return std::any_of(list.begin(), list.end(),
-                     [](const Problem& p) { return p.severity == Severity::error; });
-}
-
-std::string kind_of(const YamlNode& node) {
+std::string kind_of(const Node& node) {
   switch (node.kind) {
-    case YamlNode::Kind::map:
+    case Node::Kind::map:
       return "a mapping";
-    case YamlNode::Kind::sequence:
+    case Node::Kind::sequence:
       return "a list";
-    case YamlNode::Kind::null:
+    case Node::Kind::null:
       return "nothing";
     default:
       return "a single value";
   }
 }
 
-SourceLocation location_of(const std::string& file, const YamlNode& node) {
-  if (node.line == 0) return {file, 1, 1};
-  return {file, static_cast<int>(node.line), static_cast<int>(node.column)};
+std::optional<std::string> text_of(const Node& node, const std::string& file,
+                                   const std::string& field, std::string_view expected,
+                                   Problems& problems) {
+  if (node.is_scalar()) return node.text;
+  problems.error(location_of(file, node),
+                 field + ": expected " + std::string(expected) + ", found " + kind_of(node));
+  return std::nullopt;
 }
 
-bool check_key(const YamlNode& key, const std::string& file, const std::string& what,
+std::optional<std::chrono::milliseconds> duration_of(std::string_view text, BareNumber bare) {
+  std::string_view number = stepline::text::trim(text);
+  if (bare == BareNumber::seconds && !number.empty() &&
+      number.find_first_not_of("0123456789") == std::string_view::npos)
+    return parse_duration(std::string(number) + "s");
+  return parse_duration(text);
+}
+
+bool check_key(const Node& key, const std::string& file, const std::string& what,
                const std::vector<std::string_view>& allowed, std::vector<std::string>& seen,
                Problems& problems) {
-  SourceLocation key_where = location_of(file, key);
+  Location key_where = location_of(file, key);
   if (!key.is_scalar()) {
     problems.error(key_where, "keys of " + what + " must be plain names");
     return false;
@@ -126,7 +125,7 @@ std::string join(const std::vector<std::string_view>& words, std::string_view se
   return out;
 }
 
-Mapping::Mapping(const YamlNode& node, std::string file, std::string what, std::string prefix,
+Mapping::Mapping(const Node& node, std::string file, std::string what, std::string prefix,
                  std::vector<std::string_view> keys, Problems& problems)
     : node_(node),
       file_(std::move(file)),
@@ -145,17 +144,17 @@ Mapping::Mapping(const YamlNode& node, std::string file, std::string what, std::
     check_key(node_.key(i), file_, what_, keys, seen, problems_);
 }
 
-SourceLocation Mapping::where() const {
+Location Mapping::where() const {
   return location_of(file_, node_);
 }
 
-SourceLocation Mapping::where(std::string_view key) const {
-  const YamlNode& value = node(key);
+Location Mapping::where(std::string_view key) const {
+  const Node& value = node(key);
   if (&value == &absent) return where();
   return location_of(file_, value);
 }
 
-const YamlNode& Mapping::node(std::string_view key) const {
+const Node& Mapping::node(std::string_view key) const {
   if (!ok_) return absent;
   // The first of repeated keys counts (the others are reported).
   for (std::size_t i = 0; i < node_.map_size(); ++i)
@@ -173,7 +172,7 @@ bool Mapping::require(std::string_view key, std::string_view hint) {
     problems_.error(where(), what_ + " needs '" + field(key) + "'; " + std::string(hint));
     return false;
   }
-  const YamlNode& value = node(key);
+  const Node& value = node(key);
   if (value.is_scalar() && value.text.empty()) {
     problems_.error(where(key), field(key) + ": must not be empty; " + std::string(hint));
     return false;
@@ -183,13 +182,7 @@ bool Mapping::require(std::string_view key, std::string_view hint) {
 
 std::optional<std::string> Mapping::scalar(std::string_view key, std::string_view expected) {
   if (!has(key)) return std::nullopt;
-  const YamlNode& value = node(key);
-  if (!value.is_scalar()) {
-    problems_.error(where(key), field(key) + ": expected " + std::string(expected) + ", found " +
-                                    kind_of(value));
-    return std::nullopt;
-  }
-  return value.text;
+  return text_of(node(key), file_, field(key), expected, problems_);
 }
 
 std::optional<std::string> Mapping::text(std::string_view key) {
@@ -240,10 +233,10 @@ std::optional<bool> Mapping::boolean(std::string_view key) {
   return std::nullopt;
 }
 
-std::optional<std::chrono::milliseconds> Mapping::duration(std::string_view key) {
+std::optional<std::chrono::milliseconds> Mapping::duration(std::string_view key, BareNumber bare) {
   auto value = scalar(key, "a duration");
   if (!value) return std::nullopt;
-  if (auto d = parse_duration(*value)) return d;
+  if (auto d = duration_of(*value, bare)) return d;
   problems_.error(where(key), field(key) + ": '" + *value +
                                   "' is not a duration; write a number with a unit, e.g. 500ms, "
                                   "30s, 10m or 1h");
@@ -261,7 +254,7 @@ std::optional<Guid> Mapping::guid(std::string_view key) {
 
 std::optional<std::vector<std::string>> Mapping::names(std::string_view key) {
   if (!has(key)) return std::nullopt;
-  const YamlNode& value = node(key);
+  const Node& value = node(key);
   std::vector<std::string> out;
   auto add = [&](std::string_view text) {
     std::size_t start = 0;
@@ -296,6 +289,19 @@ std::optional<std::vector<std::string>> Mapping::names(std::string_view key) {
   return std::nullopt;
 }
 
+std::vector<const Node*> Mapping::list(std::string_view key) {
+  std::vector<const Node*> out;
+  if (!has(key)) return out;
+  const Node& value = node(key);
+  if (!value.is_sequence()) {
+    problems_.error(where(key), field(key) + ": expected a list, found " + kind_of(value) +
+                                    "; write each entry on a line starting with '- '");
+    return out;
+  }
+  for (const auto& item : value.items) out.push_back(&item);
+  return out;
+}
+
 std::optional<std::size_t> Mapping::size(std::string_view key) {
   auto value = scalar(key, "a size");
   if (!value) return std::nullopt;
@@ -319,4 +325,4 @@ void Mapping::report_choice(std::string_view key, const std::string& value,
                                   join(allowed, ", "));
 }
 
-}  // namespace stepline::registration::detail
+}  // namespace stepline::yaml

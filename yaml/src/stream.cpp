@@ -1,4 +1,4 @@
-#include "yaml_stream.hpp"
+#include <stepline/yaml/stream.hpp>
 
 #include <yaml.h>
 
@@ -6,13 +6,13 @@
 #include <new>
 #include <utility>
 
-namespace stepline::registration::detail {
+namespace stepline::yaml {
 
-struct YamlStream::Parser {
+struct Stream::Parser {
   yaml_parser_t parser;
 };
 
-struct YamlStream::Event {
+struct Stream::Event {
   yaml_event_t event;
   bool loaded = false;
 };
@@ -36,7 +36,7 @@ bool is_null_scalar(const yaml_event_t& e) {
 }
 
 /// The number of nodes in `node` and its depth (1 for a scalar).
-std::pair<std::size_t, std::size_t> size_and_depth(const YamlNode& node) {
+std::pair<std::size_t, std::size_t> size_and_depth(const Node& node) {
   std::size_t count = 1, depth = 0;
   for (const auto& item : node.items) {
     auto [c, d] = size_and_depth(item);
@@ -48,58 +48,65 @@ std::pair<std::size_t, std::size_t> size_and_depth(const YamlNode& node) {
 
 }  // namespace
 
-YamlStream::YamlStream(std::FILE* file) : parser_(new Parser), event_(new Event) {
+Stream::Stream(std::FILE* file) : parser_(new Parser), event_(new Event) {
   if (!yaml_parser_initialize(&parser_->parser)) throw std::bad_alloc();
   yaml_parser_set_input_file(&parser_->parser, file);
   yaml_parser_set_encoding(&parser_->parser, YAML_UTF8_ENCODING);
 }
 
-YamlStream::~YamlStream() {
+Stream::Stream(std::string_view text) : parser_(new Parser), event_(new Event) {
+  if (!yaml_parser_initialize(&parser_->parser)) throw std::bad_alloc();
+  yaml_parser_set_input_string(&parser_->parser,
+                               reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  yaml_parser_set_encoding(&parser_->parser, YAML_UTF8_ENCODING);
+}
+
+Stream::~Stream() {
   if (event_->loaded) yaml_event_delete(&event_->event);
   yaml_parser_delete(&parser_->parser);
 }
 
-YamlStream::Event& YamlStream::current() {
+Stream::Event& Stream::current() {
   if (event_->loaded) return *event_;
   yaml_parser_t& p = parser_->parser;
   if (!yaml_parser_parse(&p, &event_->event)) {
     std::string message = p.problem ? p.problem : "the text cannot be read as YAML";
-    if (p.error == YAML_READER_ERROR) throw YamlError(message, 0, 0, p.problem_offset);
+    if (p.error == YAML_READER_ERROR) throw Error(message, 0, 0, p.problem_offset);
     if (p.context) message += std::string(" (") + p.context + ")";
-    throw YamlError(message, static_cast<std::uint32_t>(p.problem_mark.line + 1),
-                    static_cast<std::uint32_t>(p.problem_mark.column + 1));
+    throw Error(message, static_cast<std::uint32_t>(p.problem_mark.line + 1),
+                static_cast<std::uint32_t>(p.problem_mark.column + 1));
   }
   event_->loaded = true;
   return *event_;
 }
 
-void YamlStream::advance() {
+void Stream::advance() {
   current();
   yaml_event_delete(&event_->event);
   event_->loaded = false;
 }
 
-std::uint32_t YamlStream::line() {
+std::uint32_t Stream::line() {
   return static_cast<std::uint32_t>(current().event.start_mark.line + 1);
 }
 
-std::uint32_t YamlStream::column() {
+std::uint32_t Stream::column() {
   return static_cast<std::uint32_t>(current().event.start_mark.column + 1);
 }
 
-bool YamlStream::start_document() {
+bool Stream::start_document() {
   if (current().event.type == YAML_STREAM_START_EVENT) advance();
   if (current().event.type != YAML_DOCUMENT_START_EVENT) return false;
   advance();
   return true;
 }
 
-bool YamlStream::next_document() {
+bool Stream::next_document() {
   if (current().event.type == YAML_DOCUMENT_END_EVENT) advance();
   return current().event.type == YAML_DOCUMENT_START_EVENT;
 }
 
-YamlStream::Next YamlStream::peek() {
+Stream::Next Stream::peek() {
   switch (current().event.type) {
     case YAML_MAPPING_END_EVENT:
       return Next::map_end;
@@ -114,38 +121,38 @@ YamlStream::Next YamlStream::peek() {
   }
 }
 
-bool YamlStream::enter_map() {
+bool Stream::enter_map() {
   if (current().event.type != YAML_MAPPING_START_EVENT) return false;
   ++open_depth_;
   advance();
   return true;
 }
 
-bool YamlStream::enter_sequence() {
+bool Stream::enter_sequence() {
   if (current().event.type != YAML_SEQUENCE_START_EVENT) return false;
   ++open_depth_;
   advance();
   return true;
 }
 
-void YamlStream::leave() {
+void Stream::leave() {
   --open_depth_;
   advance();
 }
 
-void YamlStream::check_expansion(std::size_t added, const Event& at) {
+void Stream::check_expansion(std::size_t added, const Event& at) {
   alias_nodes_ += added;
   if (alias_nodes_ <= std::max<std::size_t>(100000, read_nodes_)) return;
-  throw YamlError(
+  throw Error(
       "aliases (*name) expand to " + std::to_string(alias_nodes_) +
           " nodes, more than the file holds; write the values out instead of nesting aliases",
       static_cast<std::uint32_t>(at.event.start_mark.line + 1),
       static_cast<std::uint32_t>(at.event.start_mark.column + 1));
 }
 
-YamlNode YamlStream::read() {
+Node Stream::read() {
   struct Open {
-    YamlNode node;
+    Node node;
     std::string anchor;
   };
   // An explicit stack, not recursion: the depth is checked before it grows.
@@ -153,14 +160,15 @@ YamlNode YamlStream::read() {
   for (;;) {
     Event& ev = current();
     const yaml_event_t& e = ev.event;
-    YamlNode done;
+    Node done;
     std::string anchor;
     done.line = static_cast<std::uint32_t>(e.start_mark.line + 1);
     done.column = static_cast<std::uint32_t>(e.start_mark.column + 1);
     switch (e.type) {
       case YAML_SCALAR_EVENT:
         if (!is_null_scalar(e)) {
-          done.kind = YamlNode::Kind::scalar;
+          done.kind = Node::Kind::scalar;
+          done.plain = e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
           done.text = view(e.data.scalar.value, e.data.scalar.length);
         }
         anchor = view(e.data.scalar.anchor);
@@ -170,13 +178,13 @@ YamlNode YamlStream::read() {
         std::string_view name = view(e.data.alias.anchor);
         auto found = anchors_.find(name);
         if (found == anchors_.end())
-          throw YamlError("the alias *" + std::string(name) +
-                              " names no anchor (&name) written before it in this file",
-                          done.line, done.column);
+          throw Error("the alias *" + std::string(name) +
+                          " names no anchor (&name) written before it in this file",
+                      done.line, done.column);
         auto [count, depth] = size_and_depth(found->second);
         if (open_depth_ + open.size() + depth > max_depth)
-          throw YamlError("nested more than " + std::to_string(max_depth) + " levels deep",
-                          done.line, done.column);
+          throw Error("nested more than " + std::to_string(max_depth) + " levels deep", done.line,
+                      done.column);
         check_expansion(count, ev);
         const auto line = done.line, column = done.column;
         done = found->second;
@@ -187,10 +195,10 @@ YamlNode YamlStream::read() {
       case YAML_MAPPING_START_EVENT:
       case YAML_SEQUENCE_START_EVENT: {
         if (open_depth_ + open.size() + 1 > max_depth)
-          throw YamlError("nested more than " + std::to_string(max_depth) + " levels deep",
-                          done.line, done.column);
+          throw Error("nested more than " + std::to_string(max_depth) + " levels deep", done.line,
+                      done.column);
         const bool map = e.type == YAML_MAPPING_START_EVENT;
-        done.kind = map ? YamlNode::Kind::map : YamlNode::Kind::sequence;
+        done.kind = map ? Node::Kind::map : Node::Kind::sequence;
         anchor = view(map ? e.data.mapping_start.anchor : e.data.sequence_start.anchor);
         ++read_nodes_;
         open.push_back({std::move(done), std::move(anchor)});
@@ -204,7 +212,7 @@ YamlNode YamlStream::read() {
         open.pop_back();
         break;
       default:
-        throw YamlError("a value is missing here", done.line, done.column);
+        throw Error("a value is missing here", done.line, done.column);
     }
     advance();
     if (!anchor.empty()) anchors_.insert_or_assign(std::move(anchor), done);
@@ -213,4 +221,10 @@ YamlNode YamlStream::read() {
   }
 }
 
-}  // namespace stepline::registration::detail
+Node read_document(std::string_view text) {
+  Stream stream(text);
+  if (!stream.start_document()) return {};
+  return stream.read();
+}
+
+}  // namespace stepline::yaml
