@@ -7,10 +7,9 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
-#include <stepline/duration.hpp>
 #include <stepline/text.hpp>
+#include <stepline/yaml/mapping.hpp>
 
 #include "filter.hpp"
 #include "names.hpp"
@@ -18,251 +17,213 @@
 namespace stepline::broker {
 namespace {
 
-// Collects every problem with its position so one run reports them all.
+// Reads the configuration's tree with the YAML layer's typed readers, which collect every
+// problem with its position so one run reports them all. Durations may be bare numbers of
+// seconds, as the broker has always read them.
 class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
 
-  void error(const YAML::Node& at, const std::string& message) {
-    const YAML::Mark m = at.Mark();
-    errors_.push_back(fmt::format("{}:{}:{}: {}", source_, m.line + 1, m.column + 1, message));
-  }
-  void error(const YAML::Mark& m, const std::string& message) {
-    errors_.push_back(fmt::format("{}:{}:{}: {}", source_, m.line + 1, m.column + 1, message));
+  void error(const yaml::Node& at, const std::string& message) {
+    problems_.error(yaml::location_of(source_, at), message);
   }
 
-  // Reports keys of `map` not in `known`, naming the `where` section.
-  void known_keys(const YAML::Node& map, std::initializer_list<const char*> known,
-                  const std::string& where) {
-    for (const auto& kv : map) {
-      std::string key = kv.first.as<std::string>();
-      if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
-        std::string list;
-        for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
-        error(kv.first, fmt::format("unknown key '{}' in {} (known keys: {})", key, where, list));
-      }
-    }
-  }
-
-  std::string text(const YAML::Node& n, const std::string& field) {
-    if (!n.IsScalar()) {
-      error(n, fmt::format("{} must be a text value", field));
-      return {};
-    }
-    return n.Scalar();
-  }
-
-  template <class T>
-  T number(const YAML::Node& n, const std::string& field, T min, T max, T fallback) {
-    try {
-      if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
-      auto v = n.as<long long>();
-      if (v < static_cast<long long>(min) ||
-          static_cast<unsigned long long>(v) > static_cast<unsigned long long>(max))
-        throw YAML::Exception(n.Mark(), "");
-      return static_cast<T>(v);
-    } catch (const YAML::Exception&) {
-      error(n, fmt::format("{} must be a whole number between {} and {}", field, min, max));
-      return fallback;
-    }
-  }
-
-  Millis duration(const YAML::Node& n, const std::string& field, Millis fallback) {
-    if (n.IsScalar())
-      if (auto d = parse_duration(n.Scalar())) return *d;
-    error(n, fmt::format("{} must be a duration such as 500ms, 30s, 5m, 1h, 7d or PT1M", field));
-    return fallback;
-  }
-
-  QueueSettings queue_settings(const YAML::Node& n, const std::string& where) {
-    QueueSettings s;
-    if (auto v = n["lock_duration"]) {
-      s.lock_duration = duration(v, where + " lock_duration", s.lock_duration);
-      if (s.lock_duration < Millis(1000)) error(v, where + ".lock_duration must be at least 1s");
-    }
-    if (auto v = n["max_delivery_count"])
-      s.max_delivery_count = number<uint32_t>(v, where + " max_delivery_count", 1, 2000, 10);
-    if (auto v = n["duplicate_detection_window"])
-      s.duplicate_detection_window = duration(v, where + " duplicate_detection_window", Millis(0));
-    if (auto v = n["default_ttl"]) s.default_ttl = duration(v, where + " default_ttl", Millis(0));
-    return s;
-  }
-
-  // Entity names: no leading/trailing '/', no reserved path segments.
-  std::string entity_name(const YAML::Node& item, const std::string& where,
-                          std::set<std::string>& seen) {
-    auto n = item["name"];
-    if (!n) {
-      error(item, where + " needs a 'name'");
-      return {};
-    }
-    std::string name = text(n, where + ".name");
-    if (!valid_entity_name(name) || name.back() == '/' || name.find("//") != std::string::npos) {
-      error(n, fmt::format(
-                   "{} name '{}' is not valid (letters, digits, '.', '-', '_', '/'; at most 260)",
-                   where, name));
-    } else if (!seen.insert(lower(name)).second) {
-      error(n, fmt::format("{} name '{}' is used twice (names are case-insensitive)", where, name));
-    }
-    return name;
-  }
-
-  void read_limits(const YAML::Node& root, ConnectionLimits& l) {
-    if (auto v = root["max_frame_size"])
-      l.max_frame_size = number<uint32_t>(v, "'max_frame_size'", 4096, 16 << 20, l.max_frame_size);
-    if (auto v = root["max_connections_per_address"])
-      l.max_connections_per_address = number<uint32_t>(v, "'max_connections_per_address'", 1,
-                                                       1'000'000, l.max_connections_per_address);
-    if (auto v = root["max_unauthenticated_connections"])
-      l.max_unauthenticated_connections = number<uint32_t>(
-          v, "'max_unauthenticated_connections'", 1, 1'000'000, l.max_unauthenticated_connections);
-    if (auto v = root["authentication_timeout"]) {
-      l.authentication_timeout = duration(v, "'authentication_timeout'", l.authentication_timeout);
-      if (l.authentication_timeout < Millis(100))
-        error(v, "'authentication_timeout' must be at least 100ms");
-    }
-  }
-
-  BrokerConfig read(const YAML::Node& root) {
+  BrokerConfig read(const yaml::Node& root) {
     BrokerConfig c;
-    if (!root.IsMap()) {
-      error(root, "the broker configuration must be a mapping (listen, sas_policies, queues, ...)");
-      return c;
-    }
-    known_keys(root,
-               {"listen", "http_listen", "data_dir", "max_message_size", "idle_timeout",
-                "commit_interval", "commit_batch", "max_frame_size", "max_connections_per_address",
-                "max_unauthenticated_connections", "authentication_timeout", "sas_policies",
-                "queues", "topics", "event_hubs"},
-               "the broker configuration");
-    if (auto v = root["listen"]) c.listen = text(v, "'listen'");
-    if (auto v = root["http_listen"]) c.http_listen = text(v, "'http_listen'");
-    if (auto v = root["data_dir"]) c.data_dir = text(v, "'data_dir'");
-    if (auto v = root["max_message_size"])
-      c.max_message_size =
-          number<uint64_t>(v, "'max_message_size'", 1024, 100 << 20, c.max_message_size);
-    if (auto v = root["idle_timeout"])
-      c.idle_timeout = duration(v, "'idle_timeout'", c.idle_timeout);
-    if (auto v = root["commit_interval"])
-      c.commit_interval = duration(v, "'commit_interval'", c.commit_interval);
-    if (auto v = root["commit_batch"])
-      c.commit_batch = number<uint32_t>(v, "'commit_batch'", 1, 100000, c.commit_batch);
-    read_limits(root, c.limits);
+    yaml::Mapping m(root, source_, "the broker configuration", "",
+                    {"listen", "http_listen", "data_dir", "max_message_size", "idle_timeout",
+                     "commit_interval", "commit_batch", "max_frame_size",
+                     "max_connections_per_address", "max_unauthenticated_connections",
+                     "authentication_timeout", "sas_policies", "queues", "topics", "event_hubs"},
+                    problems_);
+    if (!m.ok()) return c;
+    if (auto v = m.text("listen")) c.listen = *v;
+    if (auto v = m.text("http_listen")) c.http_listen = *v;
+    if (auto v = m.text("data_dir")) c.data_dir = *v;
+    if (auto v = m.integer("max_message_size", 1024, 100 << 20)) c.max_message_size = *v;
+    if (auto v = m.duration("idle_timeout", yaml::BareNumber::seconds)) c.idle_timeout = *v;
+    if (auto v = m.duration("commit_interval", yaml::BareNumber::seconds)) c.commit_interval = *v;
+    if (auto v = m.integer("commit_batch", 1, 100000)) c.commit_batch = *v;
+    read_limits(m, c.limits);
 
     std::set<std::string> policy_names;
-    for (const auto& p : sequence(root, "sas_policies")) {
-      known_keys(p, {"name", "key", "rights"}, "a SAS policy");
-      SasPolicy policy;
-      policy.name = text(p["name"] ? p["name"] : p, "'sas_policies[].name'");
-      if (!policy_names.insert(policy.name).second)
-        error(p, "SAS policy '" + policy.name + "' is defined twice");
-      if (auto k = p["key"]) policy.key = text(k, "'sas_policies[].key'");
-      if (policy.key.empty()) error(p, "SAS policy '" + policy.name + "' needs a non-empty 'key'");
-      auto rights = p["rights"];
-      if (!rights || !rights.IsSequence()) {
-        error(p, "SAS policy '" + policy.name + "' needs 'rights': a list of manage, send, listen");
-      } else {
-        for (const auto& r : rights) {
-          std::string right = lower(text(r, "'rights[]'"));
-          if (right == "manage")
-            policy.manage = policy.send = policy.listen = true;
-          else if (right == "send")
-            policy.send = true;
-          else if (right == "listen")
-            policy.listen = true;
-          else
-            error(r, "right '" + right + "' is not one of manage, send, listen");
-        }
-      }
-      c.sas_policies.push_back(policy);
+    for (const yaml::Node* p : m.list("sas_policies")) {
+      if (auto policy = sas_policy(*p, policy_names)) c.sas_policies.push_back(*policy);
     }
-
     std::set<std::string> names;  // queues, topics and event hubs share one namespace
-    for (const auto& q : sequence(root, "queues")) {
-      known_keys(q,
-                 {"name", "lock_duration", "max_delivery_count", "duplicate_detection_window",
-                  "default_ttl"},
-                 "a queue");
+    for (const yaml::Node* q : m.list("queues")) {
+      yaml::Mapping qm(*q, source_, "a queue", entity_prefix("queue", *q),
+                       {"name", "lock_duration", "max_delivery_count", "duplicate_detection_window",
+                        "default_ttl"},
+                       problems_);
+      if (!qm.ok()) continue;
       QueueConfig qc;
-      qc.name = entity_name(q, "queue", names);
-      qc.settings = queue_settings(q, "queue '" + qc.name + "'");
+      qc.name = entity_name(qm, "queue", names);
+      qc.settings = queue_settings(qm);
       c.queues.push_back(qc);
     }
-    for (const auto& t : sequence(root, "topics")) {
-      known_keys(t, {"name", "duplicate_detection_window", "subscriptions"}, "a topic");
-      TopicConfig tc;
-      tc.name = entity_name(t, "topic", names);
-      if (auto v = t["duplicate_detection_window"])
-        tc.duplicate_detection_window = duration(v, "'duplicate_detection_window'", Millis(0));
-      std::set<std::string> sub_names;
-      for (const auto& s : sequence(t, "subscriptions")) {
-        known_keys(
-            s,
-            {"name", "filter", "correlation", "lock_duration", "max_delivery_count", "default_ttl"},
-            "a subscription");
-        SubscriptionConfig sc;
-        sc.name = entity_name(s, "subscription", sub_names);
-        sc.settings = queue_settings(s, "subscription '" + sc.name + "'");
-        if (auto f = s["filter"]) {
-          sc.sql_filter = text(f, "'filter'");
-          try {
-            SqlFilter check(sc.sql_filter);
-          } catch (const FilterSyntaxError& e) {
-            YAML::Mark m = f.Mark();
-            // Plain scalars start at the mark; point at the offending character when we can.
-            if (f.Tag() != "!" && sc.sql_filter.find('\n') == std::string::npos)
-              m.column += int(e.offset);
-            error(m, fmt::format("subscription '{}' filter: {} (SQL filter subset: =, <>, <, >, "
-                                 "<=, >=, AND, OR, "
-                                 "NOT, LIKE, IN, IS NULL, EXISTS)",
-                                 sc.name, e.what()));
-          }
-        }
-        if (auto corr = s["correlation"]) {
-          if (s["filter"])
-            error(corr, "a subscription has either 'filter' or 'correlation', not both");
-          sc.correlation = correlation(corr);
-        }
-        tc.subscriptions.push_back(std::move(sc));
-      }
-      c.topics.push_back(std::move(tc));
+    for (const yaml::Node* t : m.list("topics")) {
+      if (auto topic = read_topic(*t, names)) c.topics.push_back(std::move(*topic));
     }
-    for (const auto& h : sequence(root, "event_hubs")) {
-      known_keys(h,
-                 {"name", "partitions", "consumer_groups", "max_message_size", "retention",
-                  "retention_count"},
-                 "an event hub");
-      EventHubConfig hc;
-      hc.name = entity_name(h, "event hub", names);
-      if (auto v = h["partitions"]) hc.partitions = number<int>(v, "'partitions'", 1, 32, 4);
-      if (auto v = h["max_message_size"])
-        hc.max_message_size =
-            number<uint64_t>(v, "'max_message_size'", 1024, 100 << 20, hc.max_message_size);
-      if (auto v = h["retention"]) hc.retention = duration(v, "'retention'", hc.retention);
-      if (auto v = h["retention_count"])
-        hc.retention_count = number<uint64_t>(v, "'retention_count'", 0, uint64_t(1) << 40, 0);
-      hc.consumer_groups.push_back("$Default");
-      std::set<std::string> groups{"$default"};
-      if (auto cgs = h["consumer_groups"]) {
-        if (!cgs.IsSequence()) error(cgs, "'consumer_groups' must be a list of names");
-        for (const auto& g : cgs) {
-          std::string name = text(g, "'consumer_groups[]'");
-          if (groups.insert(lower(name)).second) hc.consumer_groups.push_back(name);
-        }
-      }
-      c.event_hubs.push_back(hc);
+    for (const yaml::Node* h : m.list("event_hubs")) {
+      if (auto hub = read_event_hub(*h, names)) c.event_hubs.push_back(std::move(*hub));
     }
     return c;
   }
 
-  CorrelationFilter correlation(const YAML::Node& n) {
-    CorrelationFilter f;
-    if (!n.IsMap()) {
-      error(n,
-            "'correlation' must be a mapping of fields (correlation_id, subject, properties, ...)");
-      return f;
+  void finish() const {
+    if (!problems_.has_errors()) return;
+    std::string all;
+    for (const auto& p : problems_.list) all += p.where.str() + ": " + p.message + "\n";
+    all.pop_back();
+    throw ConfigError(all);
+  }
+
+ private:
+  /// "queue 'orders' ", before the names of an entity's fields in messages; empty for one
+  /// without a name.
+  static std::string entity_prefix(std::string_view kind, const yaml::Node& item) {
+    if (item.is_map())
+      for (std::size_t i = 0; i < item.map_size(); ++i)
+        if (item.key(i).is_scalar() && item.key(i).text == "name" && item.value(i).is_scalar() &&
+            !item.value(i).text.empty())
+          return std::string(kind) + " '" + item.value(i).text + "' ";
+    return "";
+  }
+
+  QueueSettings queue_settings(yaml::Mapping& m) {
+    QueueSettings s;
+    if (auto v = m.duration("lock_duration", yaml::BareNumber::seconds)) {
+      if (*v < Millis(1000))
+        problems_.error(m.where("lock_duration"),
+                        m.field("lock_duration") + " must be at least 1s");
+      else
+        s.lock_duration = *v;
     }
-    static const std::map<std::string, std::string> fields = {
+    if (auto v = m.integer("max_delivery_count", 1, 2000)) s.max_delivery_count = *v;
+    if (auto v = m.duration("duplicate_detection_window", yaml::BareNumber::seconds))
+      s.duplicate_detection_window = *v;
+    if (auto v = m.duration("default_ttl", yaml::BareNumber::seconds)) s.default_ttl = *v;
+    return s;
+  }
+
+  // Entity names: no leading/trailing '/', no reserved path segments.
+  std::string entity_name(yaml::Mapping& m, const std::string& kind, std::set<std::string>& seen) {
+    if (!m.require("name", "give the " + kind + " a name")) return {};
+    auto read = m.text("name");
+    if (!read) return {};
+    const std::string& name = *read;
+    if (!valid_entity_name(name) || name.back() == '/' || name.find("//") != std::string::npos) {
+      problems_.error(m.where("name"), fmt::format("{} name '{}' is not valid (letters, digits, "
+                                                   "'.', '-', '_', '/'; at most 260)",
+                                                   kind, name));
+    } else if (!seen.insert(lower(name)).second) {
+      problems_.error(
+          m.where("name"),
+          fmt::format("{} name '{}' is used twice (names are case-insensitive)", kind, name));
+    }
+    return name;
+  }
+
+  void read_limits(yaml::Mapping& m, ConnectionLimits& l) {
+    if (auto v = m.integer("max_frame_size", 4096, 16 << 20)) l.max_frame_size = *v;
+    if (auto v = m.integer("max_connections_per_address", 1, 1'000'000))
+      l.max_connections_per_address = *v;
+    if (auto v = m.integer("max_unauthenticated_connections", 1, 1'000'000))
+      l.max_unauthenticated_connections = *v;
+    if (auto v = m.duration("authentication_timeout", yaml::BareNumber::seconds)) {
+      if (*v < Millis(100))
+        problems_.error(m.where("authentication_timeout"),
+                        "'authentication_timeout' must be at least 100ms");
+      else
+        l.authentication_timeout = *v;
+    }
+  }
+
+  std::optional<SasPolicy> sas_policy(const yaml::Node& node, std::set<std::string>& seen) {
+    yaml::Mapping m(node, source_, "a SAS policy", "", {"name", "key", "rights"}, problems_);
+    if (!m.ok()) return std::nullopt;
+    SasPolicy policy;
+    if (m.require("name", "name the policy as clients name it (SharedAccessKeyName)"))
+      if (auto v = m.text("name")) policy.name = *v;
+    if (!seen.insert(policy.name).second)
+      problems_.error(m.where(), "SAS policy '" + policy.name + "' is defined twice");
+    if (auto v = m.text("key")) policy.key = *v;
+    if (policy.key.empty())
+      problems_.error(m.where(), "SAS policy '" + policy.name + "' needs a non-empty 'key'");
+    if (!m.node("rights").is_sequence()) {
+      problems_.error(m.where("rights"), "SAS policy '" + policy.name +
+                                             "' needs 'rights': a list of manage, send, listen");
+      return policy;
+    }
+    for (const yaml::Node* r : m.list("rights")) {
+      auto text = yaml::text_of(*r, source_, "rights[]", "a right", problems_);
+      if (!text) continue;
+      std::string right = lower(*text);
+      if (right == "manage")
+        policy.manage = policy.send = policy.listen = true;
+      else if (right == "send")
+        policy.send = true;
+      else if (right == "listen")
+        policy.listen = true;
+      else
+        error(*r, "right '" + right + "' is not one of manage, send, listen");
+    }
+    return policy;
+  }
+
+  std::optional<TopicConfig> read_topic(const yaml::Node& node, std::set<std::string>& names) {
+    yaml::Mapping m(node, source_, "a topic", entity_prefix("topic", node),
+                    {"name", "duplicate_detection_window", "subscriptions"}, problems_);
+    if (!m.ok()) return std::nullopt;
+    TopicConfig tc;
+    tc.name = entity_name(m, "topic", names);
+    if (auto v = m.duration("duplicate_detection_window", yaml::BareNumber::seconds))
+      tc.duplicate_detection_window = *v;
+    std::set<std::string> sub_names;
+    for (const yaml::Node* s : m.list("subscriptions")) {
+      yaml::Mapping sm(
+          *s, source_, "a subscription", entity_prefix("subscription", *s),
+          {"name", "filter", "correlation", "lock_duration", "max_delivery_count", "default_ttl"},
+          problems_);
+      if (!sm.ok()) continue;
+      SubscriptionConfig sc;
+      sc.name = entity_name(sm, "subscription", sub_names);
+      sc.settings = queue_settings(sm);
+      if (auto filter = sm.text("filter")) {
+        sc.sql_filter = *filter;
+        check_filter(sm.node("filter"), sc);
+      }
+      if (sm.has("correlation")) {
+        if (sm.has("filter"))
+          problems_.error(sm.where("correlation"),
+                          "a subscription has either 'filter' or 'correlation', not both");
+        sc.correlation = correlation(sm.node("correlation"));
+      }
+      tc.subscriptions.push_back(std::move(sc));
+    }
+    return tc;
+  }
+
+  void check_filter(const yaml::Node& at, const SubscriptionConfig& sc) {
+    try {
+      SqlFilter check(sc.sql_filter);
+    } catch (const FilterSyntaxError& e) {
+      yaml::Location where = yaml::location_of(source_, at);
+      // A plain scalar is the file's text from its position on: point at the offending
+      // character when it is on that line.
+      if (at.plain && sc.sql_filter.find('\n') == std::string::npos)
+        where.column += static_cast<int>(e.offset);
+      problems_.error(where, fmt::format("subscription '{}' filter: {} (SQL filter subset: =, <>, "
+                                         "<, >, <=, >=, AND, OR, NOT, LIKE, IN, IS NULL, EXISTS)",
+                                         sc.name, e.what()));
+    }
+  }
+
+  CorrelationFilter correlation(const yaml::Node& n) {
+    CorrelationFilter f;
+    // Field names as written, and the names the broker's messages give those fields.
+    static const std::vector<std::pair<std::string_view, std::string>> fields = {
         {"correlation_id", "correlationid"},
         {"message_id", "messageid"},
         {"to", "to"},
@@ -272,51 +233,55 @@ class Reader {
         {"session_id", "sessionid"},
         {"reply_to_session_id", "replytosessionid"},
         {"content_type", "contenttype"}};
-    for (const auto& kv : n) {
-      std::string key = kv.first.as<std::string>();
-      if (key == "properties") {
-        if (!kv.second.IsMap()) error(kv.second, "'correlation.properties' must be a mapping");
-        for (const auto& p : kv.second)
-          f.properties[p.first.as<std::string>()] = text(p.second, "'properties'");
-      } else if (auto it = fields.find(key); it != fields.end()) {
-        f.system[it->second] = text(kv.second, "'" + key + "'");
-      } else {
-        error(kv.first, "unknown correlation field '" + key +
-                            "' (correlation_id, message_id, to, reply_to, subject, session_id, "
-                            "reply_to_session_id, content_type, properties)");
-      }
+    std::vector<std::string_view> keys{"properties"};
+    for (const auto& [key, name] : fields) keys.push_back(key);
+    yaml::Mapping m(n, source_, "the correlation filter", "correlation.", keys, problems_);
+    if (!m.ok()) return f;
+    for (const auto& [key, name] : fields)
+      if (auto v = m.text(key)) f.system[name] = *v;
+    const yaml::Node& properties = m.node("properties");
+    if (properties.is_null()) return f;
+    if (!properties.is_map()) {
+      error(properties,
+            "correlation.properties: expected a mapping of application property "
+            "names to values, found " +
+                yaml::kind_of(properties));
+      return f;
+    }
+    for (std::size_t i = 0; i < properties.map_size(); ++i) {
+      auto name = yaml::text_of(properties.key(i), source_, "correlation.properties",
+                                "a property name", problems_);
+      auto value =
+          yaml::text_of(properties.value(i), source_, "correlation.properties." + name.value_or(""),
+                        "a value", problems_);
+      if (name && value) f.properties[*name] = *value;
     }
     return f;
   }
 
-  std::vector<YAML::Node> sequence(const YAML::Node& parent, const char* key) {
-    std::vector<YAML::Node> out;
-    auto n = parent[key];
-    if (!n || n.IsNull()) return out;
-    if (!n.IsSequence()) {
-      error(n, fmt::format("'{}' must be a list", key));
-      return out;
-    }
-    for (const auto& item : n) {
-      if (!item.IsMap())
-        error(item, fmt::format("each entry of '{}' must be a mapping", key));
-      else
-        out.push_back(item);
-    }
-    return out;
+  std::optional<EventHubConfig> read_event_hub(const yaml::Node& node,
+                                               std::set<std::string>& names) {
+    yaml::Mapping m(node, source_, "an event hub", entity_prefix("event hub", node),
+                    {"name", "partitions", "consumer_groups", "max_message_size", "retention",
+                     "retention_count"},
+                    problems_);
+    if (!m.ok()) return std::nullopt;
+    EventHubConfig hc;
+    hc.name = entity_name(m, "event hub", names);
+    if (auto v = m.integer("partitions", 1, 32)) hc.partitions = static_cast<int>(*v);
+    if (auto v = m.integer("max_message_size", 1024, 100 << 20)) hc.max_message_size = *v;
+    if (auto v = m.duration("retention", yaml::BareNumber::seconds)) hc.retention = *v;
+    if (auto v = m.integer("retention_count", 0, 1LL << 40)) hc.retention_count = *v;
+    hc.consumer_groups.push_back("$Default");
+    std::set<std::string> groups{"$default"};
+    if (auto list = m.names("consumer_groups"))
+      for (const auto& name : *list)
+        if (groups.insert(lower(name)).second) hc.consumer_groups.push_back(name);
+    return hc;
   }
 
-  void finish() const {
-    if (errors_.empty()) return;
-    std::string all;
-    for (const auto& e : errors_) all += e + "\n";
-    all.pop_back();
-    throw ConfigError(all);
-  }
-
- private:
   std::string source_;
-  std::vector<std::string> errors_;
+  yaml::Problems problems_;
 };
 
 }  // namespace
@@ -329,25 +294,16 @@ bool valid_entity_name(std::string_view name) {
   });
 }
 
-std::optional<Millis> parse_duration(const std::string& text) {
-  // A plain number of seconds, as the broker has always read it; everything else as the
-  // registration and the commands read durations.
-  std::string_view number = stepline::text::trim(text);
-  if (!number.empty() && number.find_first_not_of("0123456789") == std::string_view::npos)
-    return stepline::parse_duration(std::string(number) + "s");
-  return stepline::parse_duration(text);
-}
-
-BrokerConfig parse_config(const std::string& yaml, const std::string& source) {
-  YAML::Node root;
+BrokerConfig parse_config(const std::string& text, const std::string& source) {
+  yaml::Node root;
   try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(
-        fmt::format("{}:{}:{}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+    root = yaml::read_document(text);
+  } catch (const yaml::Error& e) {
+    const yaml::Problem problem = yaml::problem_of(e, source, text);
+    throw ConfigError(problem.where.str() + ": " + problem.message);
   }
   Reader reader(source);
-  BrokerConfig config = root.IsNull() ? BrokerConfig{} : reader.read(root);
+  BrokerConfig config = root.is_null() ? BrokerConfig{} : reader.read(root);
   reader.finish();
   config.source = source;
   return config;

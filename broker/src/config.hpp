@@ -1,5 +1,7 @@
 // The broker's configuration: listener, limits, SAS policies and the entities it serves, read
-// from YAML. Every error names file:line:column and the field.
+// from YAML with the YAML layer's typed readers (yaml/). Every error names file:line:column and
+// the field. Durations are written as stepline::parse_duration() reads them ("500ms", "30s",
+// "5m", "1h", "7d", ISO-8601 "PT1M"), or as a bare number of seconds.
 #pragma once
 
 #include <chrono>
@@ -102,9 +104,6 @@ BrokerConfig load_config(const std::string& path);
 /// Same for YAML text; `source` names it in messages.
 BrokerConfig parse_config(const std::string& yaml, const std::string& source);
 
-/// stepline::parse_duration() ("500ms", "30s", "5m", "1h", "7d", ISO-8601 "PT1M"), or a plain
-/// number of seconds.
-std::optional<Millis> parse_duration(const std::string& text);
 /// A queue, topic, subscription or event hub name: letters, digits, '$', '.', '_', '-', '/',
 /// starting with a letter, digit or '$', at most 260 characters.
 bool valid_entity_name(std::string_view name);

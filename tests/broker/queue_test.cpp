@@ -199,7 +199,7 @@ TEST_CASE("a bad configuration stops the broker with exit status 2 and file:line
   std::ifstream err(dir / "err.txt");
   std::string line;
   std::getline(err, line);
-  CHECK(line.find("bad.yaml:3:20: queue 'q' lock_duration must be a duration") !=
+  CHECK(line.find("bad.yaml:3:20: queue 'q' lock_duration: 'soon' is not a duration") !=
         std::string::npos);
   std::filesystem::remove_all(dir);
 }
