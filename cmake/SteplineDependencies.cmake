@@ -3,7 +3,6 @@
 find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
-find_package(yaml-cpp REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(CURL REQUIRED)
@@ -13,7 +12,8 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(RapidJSON CONFIG REQUIRED)
 find_package(pugixml REQUIRED)
 find_package(benchmark QUIET)
-# libyaml reads registrations: an event parser, so a large registration is read item by item.
+# libyaml reads and writes YAML (yaml/): an event parser, so a large registration is read item by
+# item.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LibYAML REQUIRED IMPORTED_TARGET GLOBAL yaml-0.1)
 # libpq, for the PostgreSQL store (docs/SCALING.md). Optional: without it the host keeps its
@@ -23,10 +23,6 @@ if(TARGET PostgreSQL::PostgreSQL)
   message(STATUS "PostgreSQL store: libpq ${PostgreSQL_VERSION_STRING}")
 else()
   message(STATUS "PostgreSQL store: off (libpq not found; ./dev setup --postgresql installs it)")
-endif()
-
-if(NOT TARGET yaml-cpp::yaml-cpp)
-  add_library(yaml-cpp::yaml-cpp ALIAS yaml-cpp)
 endif()
 
 if(NOT TARGET RapidJSON::RapidJSON)
