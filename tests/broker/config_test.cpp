@@ -63,6 +63,17 @@ TEST_CASE("every configuration mistake is reported with its file, line and colum
   }
 }
 
+TEST_CASE("each problem is one line, even one quoting a value that holds line breaks") {
+  try {
+    parse_config("sas_policies:\n  - {name: root, key: k, rights: [\"send\\r\\nlisten\"]}\n",
+                 "b.yaml");
+    FAIL("a bad configuration was accepted");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()) ==
+          "b.yaml:2:35: right 'send\\r\\nlisten' is not one of manage, send, listen");
+  }
+}
+
 TEST_CASE("YAML syntax errors carry the parser's position") {
   CHECK_THROWS_WITH_AS(parse_config("queues: [\n", "b.yaml"), doctest::Contains("b.yaml:2:1:"),
                        ConfigError);

@@ -84,6 +84,15 @@ TEST_CASE("typed readers report each bad value at its position and keep going") 
   CHECK(problems.list.size() == 8);
 }
 
+TEST_CASE("a problem is one line, whatever the value it quotes holds") {
+  Node root = read_document("wait: \"5\\n\\r\\tx\\x01\"\n");
+  Problems problems;
+  Mapping m(root, "f.yaml", "the settings", "", {"wait"}, problems);
+  CHECK_FALSE(m.duration("wait"));
+  REQUIRE(problems.list.size() == 1);
+  CHECK(problems.list[0].message.find("wait: '5\\n\\r\\tx\\x01' is not a duration") == 0);
+}
+
 TEST_CASE("a bare number is a duration in seconds only where that is asked for") {
   CHECK(duration_of("30", BareNumber::seconds) == milliseconds(30000));
   CHECK(duration_of(" 45 ", BareNumber::seconds) == milliseconds(45000));

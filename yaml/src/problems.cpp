@@ -16,12 +16,35 @@ std::string Problem::str() const {
   return where.str() + (severity == Severity::error ? ": error: " : ": warning: ") + message;
 }
 
+namespace {
+
+std::string one_line(std::string message) {
+  const auto control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; };
+  if (std::none_of(message.begin(), message.end(), control)) return message;
+  std::string out;
+  for (char c : message) {
+    if (!control(c))
+      out += c;
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else
+      out += fmt::format("\\x{:02X}", static_cast<unsigned char>(c));
+  }
+  return out;
+}
+
+}  // namespace
+
 void Problems::error(Location where, std::string message) {
-  list.push_back({std::move(where), std::move(message), Severity::error});
+  list.push_back({std::move(where), one_line(std::move(message)), Severity::error});
 }
 
 void Problems::warning(Location where, std::string message) {
-  list.push_back({std::move(where), std::move(message), Severity::warning});
+  list.push_back({std::move(where), one_line(std::move(message)), Severity::warning});
 }
 
 bool Problems::has_errors() const {

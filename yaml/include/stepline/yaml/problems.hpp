@@ -34,7 +34,9 @@ struct Problem {
   std::string str() const;
 };
 
-/// Where problems are collected while files are read.
+/// Where problems are collected while files are read. A message is kept on one line, as readers
+/// of `file:line:col: message` lines expect: a control character in it (a quoted value may hold
+/// line breaks) is shown escaped, as \n, \r, \t or \xHH.
 class Problems {
  public:
   void error(Location where, std::string message);
