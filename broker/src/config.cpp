@@ -83,12 +83,8 @@ class Reader {
   /// "queue 'orders' ", before the names of an entity's fields in messages; empty for one
   /// without a name.
   static std::string entity_prefix(std::string_view kind, const yaml::Node& item) {
-    if (item.is_map())
-      for (std::size_t i = 0; i < item.map_size(); ++i)
-        if (item.key(i).is_scalar() && item.key(i).text == "name" && item.value(i).is_scalar() &&
-            !item.value(i).text.empty())
-          return std::string(kind) + " '" + item.value(i).text + "' ";
-    return "";
+    auto name = yaml::name_of(item);
+    return name ? std::string(kind) + " '" + *name + "' " : std::string();
   }
 
   QueueSettings queue_settings(yaml::Mapping& m) {

@@ -82,12 +82,7 @@ std::vector<Choice<std::string>> registered_formats() {
 // "step 'name'" when the item has a name to show, else "a step (steps[2])".
 std::string describe_item(const yaml::Node& node, std::string_view kind,
                           const std::string& prefix) {
-  if (node.is_map()) {
-    for (std::size_t i = 0; i < node.map_size(); ++i)
-      if (node.key(i).is_scalar() && node.key(i).text == "name" && node.value(i).is_scalar() &&
-          !node.value(i).text.empty())
-        return std::string(kind) + " '" + node.value(i).text + "'";
-  }
+  if (auto name = yaml::name_of(node)) return std::string(kind) + " '" + *name + "'";
   bool vowel = kind == "endpoint" || kind == "API key";
   return (vowel ? "an " : "a ") + std::string(kind) + " (" + prefix + ")";
 }

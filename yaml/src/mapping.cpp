@@ -41,6 +41,19 @@ std::string kind_of(const Node& node) {
   }
 }
 
+const Node* value_of(const Node& map, std::string_view key) {
+  if (!map.is_map()) return nullptr;
+  for (std::size_t i = 0; i < map.map_size(); ++i)
+    if (map.key(i).is_scalar() && map.key(i).text == key) return &map.value(i);
+  return nullptr;
+}
+
+std::optional<std::string> name_of(const Node& map) {
+  const Node* name = value_of(map, "name");
+  if (!name || !name->is_scalar() || name->text.empty()) return std::nullopt;
+  return name->text;
+}
+
 std::optional<std::string> text_of(const Node& node, const std::string& file,
                                    const std::string& field, std::string_view expected,
                                    Problems& problems) {
@@ -157,9 +170,8 @@ Location Mapping::where(std::string_view key) const {
 const Node& Mapping::node(std::string_view key) const {
   if (!ok_) return absent;
   // The first of repeated keys counts (the others are reported).
-  for (std::size_t i = 0; i < node_.map_size(); ++i)
-    if (node_.key(i).is_scalar() && node_.key(i).text == key) return node_.value(i);
-  return absent;
+  const Node* value = value_of(node_, key);
+  return value ? *value : absent;
 }
 
 bool Mapping::has(std::string_view key) const {

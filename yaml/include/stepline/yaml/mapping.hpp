@@ -19,6 +19,13 @@ namespace stepline::yaml {
 /// "a mapping", "a list", "nothing", "a single value": what a node is, for messages.
 std::string kind_of(const Node& node);
 
+/// The value of `key` in `map` (the first, when the key is written twice), or nullptr when `map`
+/// is not a mapping or has no such key.
+const Node* value_of(const Node& map, std::string_view key);
+/// The mapping's `name:`, when it is a single value that is not empty: how messages name an item
+/// ("step 'publish'", "queue 'orders'").
+std::optional<std::string> name_of(const Node& map);
+
 /// The text of a scalar node, or nullopt after reporting "field: expected `expected`, found …".
 std::optional<std::string> text_of(const Node& node, const std::string& file,
                                    const std::string& field, std::string_view expected,
