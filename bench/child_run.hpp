@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 namespace stepline::bench {
 

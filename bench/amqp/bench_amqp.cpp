@@ -44,10 +44,10 @@
 #include <stepline/host/amqp/backend.hpp>
 
 #include "child_run.hpp"
-#include "support/process.hpp"
-#include "support/rabbitmq.hpp"
-#include "support/stepline_broker.hpp"
-#include "support/test_peer.hpp"
+#include "testkit/process.hpp"
+#include "testkit/rabbitmq.hpp"
+#include "testkit/stepline_broker.hpp"
+#include "testkit/test_peer.hpp"
 
 namespace {
 

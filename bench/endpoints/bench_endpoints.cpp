@@ -26,9 +26,9 @@
 
 #include "child_run.hpp"
 #include "sample_context.hpp"
-#include "support/message_receiver.hpp"
-#include "support/process.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/process.hpp"
+#include "testkit/stepline_broker.hpp"
 
 namespace {
 

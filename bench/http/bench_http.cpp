@@ -36,10 +36,10 @@
 #include <CLI/CLI.hpp>
 
 #include "child_run.hpp"
-#include "support/http_client.hpp"
-#include "support/message_receiver.hpp"
-#include "support/process.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/http_client.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/process.hpp"
+#include "testkit/stepline_broker.hpp"
 
 using namespace stepline;
 namespace fs = std::filesystem;

@@ -52,9 +52,9 @@
 #include <stepline/plugin.hpp>
 
 #include "child_run.hpp"
-#include "support/message_receiver.hpp"
-#include "support/process.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/process.hpp"
+#include "testkit/stepline_broker.hpp"
 
 using namespace stepline;
 using Clock = std::chrono::steady_clock;

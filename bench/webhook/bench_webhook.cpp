@@ -1,4 +1,4 @@
-// Webhook posting against its peers, into the same local receiver (tests/support's Node
+// Webhook posting against its peers, into the same local receiver (testkit's Node
 // receiver, counting only) in the same run: the host's WebhookPoster one post at a time and with
 // a window of concurrent posts, `curl` in a shell-style loop (one process per post) and a Node
 // `fetch` loop (one post at a time, in one process). Each post is the same ~1.5 KiB
@@ -26,9 +26,9 @@
 #include <stepline/host/webhook/webhook_poster.hpp>
 
 #include "sample_context.hpp"
-#include "support/azurite.hpp"
-#include "support/process.hpp"
-#include "support/webhook_receiver.hpp"
+#include "testkit/azurite.hpp"
+#include "testkit/process.hpp"
+#include "testkit/webhook_receiver.hpp"
 
 namespace {
 
@@ -133,12 +133,12 @@ double stepline_upload(const test::Azurite& azurite, int mib, int uploads) {
   return seconds_since(start) / (uploads * mib);
 }
 
-/// The same for @azure/storage-blob (tests/claim_check/upload_loop.mjs).
+/// The same for @azure/storage-blob (testkit/azurite/upload_loop.mjs).
 double sdk_upload(const test::Azurite& azurite, int mib, int uploads,
                   const std::filesystem::path& dir) {
   const auto out = dir / "upload_loop.out";
   std::filesystem::remove(out);
-  if (test::run({"node", test::claim_check_npm_folder() + "/upload_loop.mjs", "bench-sdk",
+  if (test::run({"node", test::azurite_npm_folder() + "/upload_loop.mjs", "bench-sdk",
                  std::to_string(static_cast<long>(mib) << 20), std::to_string(uploads)},
                 {{"STEPLINE_CLAIM_CHECK_CONNECTION", azurite.connection_string()}}, out) != 0)
     throw std::runtime_error("upload_loop.mjs failed:\n" + test::tail(out));

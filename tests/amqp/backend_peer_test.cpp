@@ -14,9 +14,9 @@
 #include <stepline/host/amqp/backend.hpp>
 
 #include "amqp/targets.hpp"
-#include "support/process.hpp"
-#include "support/test_peer.hpp"
-#include "support/tls_files.hpp"
+#include "testkit/process.hpp"
+#include "testkit/test_peer.hpp"
+#include "testkit/tls_files.hpp"
 
 using namespace stepline;
 using namespace stepline::host::amqp;

@@ -6,8 +6,8 @@
 #include <stepline/host/amqp/backend.hpp>
 
 #include "amqp/targets.hpp"
-#include "support/message_receiver.hpp"
-#include "support/rabbitmq.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/rabbitmq.hpp"
 
 using namespace stepline;
 using namespace stepline::host::amqp;

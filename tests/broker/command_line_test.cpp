@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 namespace {
 

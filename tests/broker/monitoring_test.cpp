@@ -6,8 +6,8 @@
 
 #include "amqp_client.hpp"
 #include "broker_process.hpp"
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "testkit/http_client.hpp"
+#include "testkit/process.hpp"
 
 using namespace stepline::broker::testing;
 

@@ -16,10 +16,10 @@
 #include <stepline/format/claim_check.hpp>
 
 #include "claim_check/large_context.hpp"
-#include "support/azurite.hpp"
-#include "support/message_receiver.hpp"
-#include "support/process.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/azurite.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/process.hpp"
+#include "testkit/stepline_broker.hpp"
 
 namespace stepline::test {
 namespace {

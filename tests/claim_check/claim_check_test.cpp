@@ -20,10 +20,10 @@
 
 #include "claim_check/large_context.hpp"
 #include "endpoints/endpoint_fixture.hpp"
-#include "support/azurite.hpp"
-#include "support/message_receiver.hpp"
-#include "support/stepline_broker.hpp"
-#include "support/webhook_receiver.hpp"
+#include "testkit/azurite.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/stepline_broker.hpp"
+#include "testkit/webhook_receiver.hpp"
 
 namespace stepline::test {
 namespace {

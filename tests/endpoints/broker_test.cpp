@@ -14,8 +14,8 @@
 #include <stepline/host/endpoints/message_properties.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
-#include "support/message_receiver.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/stepline_broker.hpp"
 
 using namespace stepline;
 using namespace stepline::host::endpoints;

@@ -12,7 +12,7 @@
 #include <stepline/host/endpoints/message_properties.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
-#include "support/test_peer.hpp"
+#include "testkit/test_peer.hpp"
 
 using namespace stepline;
 using namespace stepline::host::endpoints;

@@ -12,9 +12,9 @@
 #include <stepline/host/endpoints/message_properties.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
-#include "support/message_receiver.hpp"
-#include "support/process.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/process.hpp"
+#include "testkit/stepline_broker.hpp"
 
 using namespace stepline;
 using test::MessageReceiver;

@@ -7,8 +7,8 @@
 #include <stepline/host/endpoints/message_properties.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
-#include "support/message_receiver.hpp"
-#include "support/rabbitmq.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/rabbitmq.hpp"
 
 using namespace stepline;
 using host::amqp::Outcome;

@@ -8,8 +8,8 @@
 #include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
-#include "support/message_receiver.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/stepline_broker.hpp"
 
 using namespace stepline;
 using host::amqp::Outcome;

@@ -10,9 +10,9 @@
 
 #include <stepline/http/server.hpp>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
-#include "support/tls_files.hpp"
+#include "testkit/http_client.hpp"
+#include "testkit/process.hpp"
+#include "testkit/tls_files.hpp"
 
 using namespace stepline;
 using namespace stepline::test;

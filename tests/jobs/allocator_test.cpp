@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <rapidjson/document.h>
 
 #include "jobs/fixture.hpp"
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 using namespace stepline;
 using namespace stepline::test;

@@ -12,7 +12,7 @@
 #include <stepline/host/process/child_process.hpp>
 
 #include "catalog_fixture.hpp"
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 using namespace stepline;
 using namespace stepline::testing;

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "fixture.hpp"
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 using namespace stepline::test;
 namespace fs = std::filesystem;

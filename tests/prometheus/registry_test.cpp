@@ -7,7 +7,7 @@
 
 #include <stepline/prometheus/registry.hpp>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 using namespace stepline::prometheus;
 

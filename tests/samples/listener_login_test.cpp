@@ -7,8 +7,8 @@
 #include <stepline/host/endpoints/amqp_endpoint_poster.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
-#include "support/process.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/process.hpp"
+#include "testkit/stepline_broker.hpp"
 
 using namespace stepline;
 using test::SteplineBroker;

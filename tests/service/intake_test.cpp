@@ -6,7 +6,7 @@
 #include <rapidjson/document.h>
 
 #include "service/serve_fixture.hpp"
-#include "support/tls_files.hpp"
+#include "testkit/tls_files.hpp"
 
 using namespace stepline::test;
 

@@ -5,8 +5,8 @@
 #include <fstream>
 
 #include "service/serve_fixture.hpp"
-#include "support/message_receiver.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/stepline_broker.hpp"
 
 using namespace stepline::test;
 

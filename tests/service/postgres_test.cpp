@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "service/serve_fixture.hpp"
-#include "support/postgres.hpp"
+#include "testkit/postgres.hpp"
 
 using namespace stepline::test;
 

@@ -17,8 +17,8 @@
 
 #include <doctest/doctest.h>
 
-#include "support/http_client.hpp"
-#include "support/process.hpp"
+#include "testkit/http_client.hpp"
+#include "testkit/process.hpp"
 
 namespace stepline::test {
 

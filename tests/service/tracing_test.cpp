@@ -8,8 +8,8 @@
 #include <rapidjson/document.h>
 
 #include "service/serve_fixture.hpp"
-#include "support/message_receiver.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/message_receiver.hpp"
+#include "testkit/stepline_broker.hpp"
 
 using namespace stepline::test;
 

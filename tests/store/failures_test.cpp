@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "store/kinds.hpp"
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 using namespace stepline;
 using namespace stepline::test;

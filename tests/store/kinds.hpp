@@ -1,6 +1,6 @@
 // The kinds of store the store behaviour suite runs every test on, each a fixture that makes a
 // store of its own for the test: an SQLite file in a temporary folder, and a fresh database on
-// the PostgreSQL server the test program starts (support/postgres.hpp). A test written once with
+// the PostgreSQL server the test program starts (testkit/postgres.hpp). A test written once with
 // TEST_CASE_TEMPLATE(name, Kind, STORE_KINDS) runs against both.
 #pragma once
 
@@ -14,7 +14,7 @@
 #include <stepline/host/store/store.hpp>
 
 #include "pipeline/fixture.hpp"
-#include "support/postgres.hpp"
+#include "testkit/postgres.hpp"
 
 namespace stepline::test {
 

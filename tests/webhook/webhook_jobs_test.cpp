@@ -8,8 +8,8 @@
 
 #include <rapidjson/document.h>
 
-#include "support/process.hpp"
-#include "support/webhook_receiver.hpp"
+#include "testkit/process.hpp"
+#include "testkit/webhook_receiver.hpp"
 
 namespace stepline::test {
 namespace {

@@ -12,7 +12,7 @@
 #include <stepline/host/webhook/webhook_request.hpp>
 
 #include "endpoints/endpoint_fixture.hpp"
-#include "support/webhook_receiver.hpp"
+#include "testkit/webhook_receiver.hpp"
 
 namespace stepline::test {
 namespace {

@@ -15,7 +15,7 @@
 #include <stepline/host/store/job_store.hpp>
 #include <stepline/host/store/sqlite_job_store.hpp>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 using namespace stepline;
 using namespace stepline::test;

@@ -10,7 +10,7 @@
 
 #include <proton/message_id.hpp>
 
-#include "support/message_receiver.hpp"
+#include "testkit/message_receiver.hpp"
 
 namespace stepline::test {
 namespace {

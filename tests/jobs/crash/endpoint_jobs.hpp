@@ -18,8 +18,8 @@
 
 #include <stepline/host/store/job_store.hpp>
 
-#include "support/process.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/process.hpp"
+#include "testkit/stepline_broker.hpp"
 
 namespace stepline::test {
 

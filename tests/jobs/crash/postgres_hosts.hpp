@@ -15,8 +15,8 @@
 
 #include <stepline/host/store/job_store.hpp>
 
-#include "support/postgres.hpp"
-#include "support/stepline_broker.hpp"
+#include "testkit/postgres.hpp"
+#include "testkit/stepline_broker.hpp"
 
 namespace stepline::test {
 

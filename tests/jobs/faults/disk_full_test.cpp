@@ -16,7 +16,7 @@
 
 #include "fault_rig.hpp"
 #include "jobs/fixture.hpp"
-#include "support/small_disk.hpp"
+#include "testkit/small_disk.hpp"
 
 using namespace stepline;
 using namespace stepline::test;

@@ -17,7 +17,7 @@
 
 #include <stepline/host/store/job_store.hpp>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 namespace stepline::test {
 

@@ -11,8 +11,8 @@
 #include <proton/message_id.hpp>
 
 #include "jobs/crash/endpoint_jobs.hpp"
-#include "support/tcp_proxy.hpp"
-#include "support/test_peer.hpp"
+#include "testkit/tcp_proxy.hpp"
+#include "testkit/test_peer.hpp"
 
 using namespace stepline;
 using namespace stepline::test;

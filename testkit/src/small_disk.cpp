@@ -1,4 +1,4 @@
-#include "support/small_disk.hpp"
+#include "testkit/small_disk.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>

@@ -1,4 +1,4 @@
-#include "support/stepline_broker.hpp"
+#include "testkit/stepline_broker.hpp"
 
 #include <chrono>
 #include <fstream>

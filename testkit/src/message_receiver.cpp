@@ -1,4 +1,4 @@
-#include "support/message_receiver.hpp"
+#include "testkit/message_receiver.hpp"
 
 #include <chrono>
 #include <future>

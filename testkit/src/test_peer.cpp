@@ -1,4 +1,4 @@
-#include "support/test_peer.hpp"
+#include "testkit/test_peer.hpp"
 
 #include <algorithm>
 #include <future>

@@ -1,4 +1,4 @@
-#include "support/rabbitmq.hpp"
+#include "testkit/rabbitmq.hpp"
 
 #include <fstream>
 #include <stdexcept>

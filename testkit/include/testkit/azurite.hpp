@@ -1,4 +1,4 @@
-// Azurite, Microsoft's Azure Storage emulator (npm, tests/claim_check's lockfile), as a child
+// Azurite, Microsoft's Azure Storage emulator (npm, testkit/azurite's lockfile), as a child
 // process: its Blob service on a free 127.0.0.1 port with a temporary folder, telemetry off,
 // stopped by its pid. stop() and start() keep the port and the folder, to test what happens while
 // it is down. read_with_sdk() reads a blob back with the official @azure/storage-blob client.
@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 namespace stepline::test {
 
@@ -29,7 +29,7 @@ class Azurite {
   void stop();
   void start();
 
-  /// Runs tests/claim_check/read_blob.mjs: the blob at `url` read with @azure/storage-blob, as
+  /// Runs testkit/azurite/read_blob.mjs: the blob at `url` read with @azure/storage-blob, as
   /// JSON {size, sha256, contentType, contentMD5, md5, metadata}. Throws when it fails.
   std::string read_with_sdk(const std::string& url) const;
 
@@ -39,7 +39,7 @@ class Azurite {
   pid_t pid_ = -1;
 };
 
-/// tests/claim_check: the npm folder with azurite and @azure/storage-blob.
-std::string claim_check_npm_folder();
+/// testkit/azurite: the npm folder with azurite and @azure/storage-blob.
+std::string azurite_npm_folder();
 
 }  // namespace stepline::test

@@ -1,4 +1,4 @@
-#include "support/azurite.hpp"
+#include "testkit/azurite.hpp"
 
 #include <filesystem>
 #include <stdexcept>
@@ -10,8 +10,8 @@
 
 namespace stepline::test {
 
-std::string claim_check_npm_folder() {
-  return std::string(STEPLINE_SOURCE_DIR) + "/tests/claim_check";
+std::string azurite_npm_folder() {
+  return std::string(STEPLINE_SOURCE_DIR) + "/testkit/azurite";
 }
 
 Azurite::Azurite() : dir_("stepline-azurite-") {
@@ -38,7 +38,7 @@ std::string Azurite::log() const {
 
 void Azurite::start() {
   if (pid_ > 0) return;
-  pid_ = spawn({"node", claim_check_npm_folder() + "/node_modules/azurite/dist/src/blob/main.js",
+  pid_ = spawn({"node", azurite_npm_folder() + "/node_modules/azurite/dist/src/blob/main.js",
                 "--blobHost", "127.0.0.1", "--blobPort", std::to_string(port_), "--location",
                 (dir_.path() / "data").string(), "--silent", "--skipApiVersionCheck", "--loose",
                 "--disableTelemetry"},
@@ -68,7 +68,7 @@ void Azurite::stop() {
 std::string Azurite::read_with_sdk(const std::string& url) const {
   const auto out = dir_.path() / "read_blob.out";
   std::filesystem::remove(out);
-  int status = run({"node", claim_check_npm_folder() + "/read_blob.mjs", url},
+  int status = run({"node", azurite_npm_folder() + "/read_blob.mjs", url},
                    {{"STEPLINE_CLAIM_CHECK_CONNECTION", connection_string()}}, out);
   std::string text = tail(out, 1 << 20);
   if (status != 0) throw std::runtime_error("read_blob.mjs failed:\n" + text);

@@ -1,4 +1,4 @@
-#include "support/http_client.hpp"
+#include "testkit/http_client.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "support/postgres.hpp"
+#include "testkit/postgres.hpp"
 
 #include <fcntl.h>
 #include <grp.h>

@@ -1,4 +1,4 @@
-#include "support/tcp_proxy.hpp"
+#include "testkit/tcp_proxy.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

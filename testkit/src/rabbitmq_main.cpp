@@ -12,7 +12,7 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "support/rabbitmq.hpp"
+#include "testkit/rabbitmq.hpp"
 
 namespace {
 volatile std::sig_atomic_t stop_requested = 0;

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 namespace stepline::test {
 

@@ -1,4 +1,4 @@
-// The webhook receiver (tests/support/webhook_receiver.mjs, Node) as a child process for tests,
+// The webhook receiver (testkit/webhook_receiver.mjs, Node) as a child process for tests,
 // benchmarks and the demo: a free 127.0.0.1 port, plain HTTP or HTTPS with throw-away
 // certificates, an optional signing secret to verify, stopped by its pid. What it received and
 // what it answers next are read and set over its control URLs.
@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "support/process.hpp"
-#include "support/tls_files.hpp"
+#include "testkit/process.hpp"
+#include "testkit/tls_files.hpp"
 
 namespace stepline::test {
 
@@ -77,7 +77,7 @@ class WebhookReceiver {
   pid_t pid_ = -1;
 };
 
-/// tests/support/webhook_receiver.mjs in the source tree.
+/// testkit/webhook_receiver.mjs in the source tree.
 std::string webhook_receiver_script();
 
 }  // namespace stepline::test

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 namespace stepline::test {
 

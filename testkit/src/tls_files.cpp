@@ -1,9 +1,9 @@
-#include "support/tls_files.hpp"
+#include "testkit/tls_files.hpp"
 
 #include <fstream>
 #include <stdexcept>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 namespace stepline::test {
 

@@ -7,7 +7,7 @@
 #include <sys/types.h>
 #include <string>
 
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 namespace stepline::test {
 

@@ -1,4 +1,4 @@
-#include "support/process.hpp"
+#include "testkit/process.hpp"
 
 #include <csignal>
 #include <cstring>

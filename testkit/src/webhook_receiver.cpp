@@ -1,4 +1,4 @@
-#include "support/webhook_receiver.hpp"
+#include "testkit/webhook_receiver.hpp"
 
 #include <stdexcept>
 #include <thread>
@@ -38,7 +38,7 @@ std::string ReceivedRequest::header(const std::string& name) const {
 }
 
 std::string webhook_receiver_script() {
-  return std::string(STEPLINE_SOURCE_DIR) + "/tests/support/webhook_receiver.mjs";
+  return std::string(STEPLINE_SOURCE_DIR) + "/testkit/webhook_receiver.mjs";
 }
 
 WebhookReceiver::WebhookReceiver(Options options) : dir_("stepline-webhook-receiver-") {
