@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <ctime>
 #include <map>
 
@@ -57,18 +56,7 @@ UrlParts split_url(std::string_view url) {
 
 // Letters, digits and -._~ stay; '/' separates segments and stays; everything else is %XX.
 std::string encode_path(std::string_view name) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : name) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0xF];
-    }
-  }
-  return out;
+  return text::percent_encode(name, "-._~/");
 }
 
 std::string find_header(const Headers& headers, std::string_view name) {

@@ -12,13 +12,6 @@
 namespace stepline::azure {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 struct UriParts {
   std::string host;  // lower case, port removed
   std::string path;  // lower case, no leading or trailing '/'
@@ -50,20 +43,9 @@ std::string encode_uri_component(std::string_view text) {
 }
 
 std::string decode_uri_component(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-    int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-    if (hi < 0 || lo < 0) throw SasTokenError("bad %-escape at offset " + std::to_string(i));
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
+  if (auto at = text::bad_percent_escape(text); at != std::string_view::npos)
+    throw SasTokenError("bad %-escape at offset " + std::to_string(at));
+  return text::percent_decode(text);
 }
 
 std::string hmac_sha256_base64(std::string_view key, std::string_view message) {

@@ -17,7 +17,7 @@ using text::lower;
 
 /// Moves `at` past any white space in `text`.
 inline void skip_spaces(std::string_view text, std::size_t& at) {
-  while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
+  if (at < text.size()) at = text.size() - text::trim_start(text.substr(at)).size();
 }
 
 }  // namespace stepline::broker

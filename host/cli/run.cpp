@@ -23,6 +23,7 @@
 
 #include <stepline/host/configured_host.hpp>
 #include <stepline/host/intake/request.hpp>
+#include <stepline/text.hpp>
 
 #include "command.hpp"
 #include "drain.hpp"
@@ -90,7 +91,7 @@ int run(const RunOptions& o) {
   std::vector<std::pair<std::size_t, std::string>> lines;  // (line number, text)
   std::string line;
   for (std::size_t n = 1; std::getline(in, line); ++n)
-    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.emplace_back(n, line);
+    if (!text::trim(line).empty()) lines.emplace_back(n, line);
 
   std::unique_ptr<host::ConfiguredHost> configured;
   try {

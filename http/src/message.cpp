@@ -1,27 +1,18 @@
 #include <stepline/http/message.hpp>
 
-#include <cctype>
+#include <stepline/text.hpp>
 
 namespace stepline::http {
 
-bool same_name(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 std::string_view Request::header(std::string_view name) const noexcept {
   for (const auto& [n, v] : headers)
-    if (same_name(n, name)) return v;
+    if (text::iequals(n, name)) return v;
   return {};
 }
 
 bool Request::has_header(std::string_view name) const noexcept {
   for (const auto& h : headers)
-    if (same_name(h.first, name)) return true;
+    if (text::iequals(h.first, name)) return true;
   return false;
 }
 
@@ -37,29 +28,6 @@ Response Response::json(int status, std::string body) {
   return text(status, std::move(body), "application/json; charset=utf-8");
 }
 
-std::string percent_decode(std::string_view text, bool plus_is_space) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::map<std::string, std::string, std::less<>> parse_query(std::string_view query) {
   std::map<std::string, std::string, std::less<>> out;
   while (!query.empty()) {
@@ -67,9 +35,9 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view que
     auto pair = query.substr(0, amp);
     if (!pair.empty()) {
       auto eq = pair.find('=');
-      std::string name = percent_decode(pair.substr(0, eq), true);
+      std::string name = text::percent_decode(pair.substr(0, eq), true);
       std::string value =
-          eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true);
+          eq == std::string_view::npos ? "" : text::percent_decode(pair.substr(eq + 1), true);
       out.insert_or_assign(std::move(name), std::move(value));
     }
     if (amp == std::string_view::npos) break;

@@ -21,6 +21,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <stepline/text.hpp>
+
 #include "worker_pool.hpp"
 
 namespace stepline::http {
@@ -258,7 +260,7 @@ class Session final : public SessionBase {
     r.method = std::string(message.method_string());
     r.target = std::string(message.target());
     auto question = r.target.find('?');
-    r.path = percent_decode(std::string_view(r.target).substr(0, question));
+    r.path = text::percent_decode(std::string_view(r.target).substr(0, question));
     if (question != std::string::npos) r.query = r.target.substr(question + 1);
     for (const auto& field : message)
       r.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));

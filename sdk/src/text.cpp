@@ -13,6 +13,19 @@ constexpr bool blank(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Whether text[at] is '%' with two hex digits after it.
+constexpr bool escape_at(std::string_view text, std::size_t at) noexcept {
+  return text[at] == '%' && at + 2 < text.size() && hex_value(text[at + 1]) >= 0 &&
+         hex_value(text[at + 2]) >= 0;
+}
+
 constexpr bool letter_or_digit(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
@@ -26,8 +39,13 @@ std::string lower(std::string_view text) {
 }
 
 std::string_view trim(std::string_view text) noexcept {
-  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
+  text = trim_start(text);
   while (!text.empty() && blank(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+std::string_view trim_start(std::string_view text) noexcept {
+  while (!text.empty() && blank(text.front())) text.remove_prefix(1);
   return text;
 }
 
@@ -51,6 +69,26 @@ std::string percent_encode(std::string_view text, std::string_view unreserved) {
     }
   }
   return out;
+}
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (escape_at(text, i)) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += plus_is_space && text[i] == '+' ? ' ' : text[i];
+    }
+  }
+  return out;
+}
+
+std::size_t bad_percent_escape(std::string_view text) noexcept {
+  for (std::size_t i = text.find('%'); i != std::string_view::npos; i = text.find('%', i + 1))
+    if (!escape_at(text, i)) return i;
+  return std::string_view::npos;
 }
 
 }  // namespace stepline::text

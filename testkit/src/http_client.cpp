@@ -1,7 +1,6 @@
 #include "testkit/http_client.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -11,16 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <stepline/text.hpp>
+
 namespace stepline::test {
-namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-}  // namespace
 
 std::string HttpReply::header(const std::string& name) const {
   auto it = headers.find(name);
@@ -92,9 +84,8 @@ HttpReply HttpConnection::read_reply(std::chrono::milliseconds timeout, bool hea
     std::string line = head_text.substr(at, next - at);
     auto colon = line.find(':');
     if (colon != std::string::npos) {
-      std::string value = line.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(' '));
-      reply.headers[lower(line.substr(0, colon))] = value;
+      reply.headers[text::lower(line.substr(0, colon))] =
+          std::string(text::trim_start(std::string_view(line).substr(colon + 1)));
     }
     at = next + 2;
   }

@@ -21,10 +21,35 @@ TEST_CASE("trimming drops white space at both ends only") {
   CHECK(trim("a b") == "a b");
 }
 
+TEST_CASE("trimming the start leaves the end alone") {
+  CHECK(trim_start(" \t{\"x\": 1} ") == "{\"x\": 1} ");
+  CHECK(trim_start("\r\n") == "");
+  CHECK(trim_start("a ") == "a ");
+}
+
 TEST_CASE("percent-encoding keeps letters, digits and the unreserved characters given") {
   CHECK(percent_encode("Contoso Ltd/ü~") == "Contoso%20Ltd%2F%C3%BC~");
   CHECK(percent_encode("sb://ns/q(1)*", "-_.!~*'()") == "sb%3A%2F%2Fns%2Fq(1)*");
   CHECK(percent_encode("") == "");
+  CHECK(percent_encode("claims/orders/a b", "-._~/") == "claims/orders/a%20b");
+}
+
+TEST_CASE("percent-decoding reverses percent-encoding, in either case of hex") {
+  for (std::string_view text : {"Contoso Ltd/ü~", "sb://ns/q(1)*?a=b&c=%", "", "+ +"})
+    CHECK(percent_decode(percent_encode(text)) == text);
+  CHECK(percent_decode("%c3%BC%2f") == "ü/");
+  CHECK(percent_decode("a+b%2B") == "a+b+");
+  CHECK(percent_decode("a+b%2B", true) == "a b+");
+}
+
+TEST_CASE("a percent sign without two hex digits is kept as written, and found") {
+  CHECK(percent_decode("100%") == "100%");
+  CHECK(percent_decode("%zz%4") == "%zz%4");
+  CHECK(percent_decode("%41%") == "A%");
+  CHECK(bad_percent_escape("a%20b") == std::string_view::npos);
+  CHECK(bad_percent_escape("a%20b%2") == 5);
+  CHECK(bad_percent_escape("%g0") == 0);
+  CHECK(bad_percent_escape("") == std::string_view::npos);
 }
 
 }  // namespace stepline::text

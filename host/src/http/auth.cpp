@@ -3,7 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include <stepline/http/message.hpp>
+#include <stepline/text.hpp>
 
 namespace stepline::host::http {
 namespace {
@@ -27,10 +27,8 @@ std::optional<Caller> ApiKeys::authenticate(std::string_view authorization) cons
   // taken says nothing about how much of a key was right or which key was near.
   std::string_view token;
   if (authorization.size() > 7 &&
-      ::stepline::http::same_name(authorization.substr(0, 7), "Bearer "))
-    token = authorization.substr(7);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+      text::iequals(authorization.substr(0, 7), "Bearer "))
+    token = text::trim(authorization.substr(7));
   auto presented = digest_of(token);
   const Key* found = nullptr;
   for (const auto& k : keys_)

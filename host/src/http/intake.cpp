@@ -9,6 +9,7 @@
 #include <stepline/host/log.hpp>
 #include <stepline/prometheus/registry.hpp>
 #include <stepline/registration/values.hpp>
+#include <stepline/text.hpp>
 
 #include "auth.hpp"
 #include "jobs_api.hpp"
@@ -76,8 +77,7 @@ bool method_allowed(std::string_view allowed, std::string_view method) {
   if (allowed.empty()) return true;
   while (!allowed.empty()) {
     auto comma = allowed.find(',');
-    auto item = allowed.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    auto item = text::trim_start(allowed.substr(0, comma));
     if (item == method) return true;
     if (comma == std::string_view::npos) break;
     allowed.remove_prefix(comma + 1);

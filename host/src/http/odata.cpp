@@ -10,6 +10,7 @@
 #include <rapidjson/writer.h>
 
 #include <stepline/format/json.hpp>
+#include <stepline/text.hpp>
 
 namespace stepline::host::http {
 namespace {
@@ -60,7 +61,7 @@ struct Body {
 };
 
 void parse_body(std::string_view json, Body& body) {
-  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos)
+  if (text::trim(json).empty())
     bad("the request has no body; send a JSON object");
   body.typed.Parse<parse_flags>(json.data(), json.size());
   if (body.typed.HasParseError())
@@ -393,7 +394,7 @@ Entity read_record(std::string_view json, const std::string& table, const Tables
 
 ParameterCollection read_parameters(std::string_view json) {
   ParameterCollection out;
-  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return out;
+  if (text::trim(json).empty()) return out;
   Body body;
   parse_body(json, body);
   for (const auto& m : body.typed.GetObject()) {

@@ -1,5 +1,7 @@
 #include "trace_context.hpp"
 
+#include <stepline/text.hpp>
+
 #include <random>
 
 namespace stepline::host::http {
@@ -45,8 +47,7 @@ bool valid_trace_parent(std::string_view t) {
 }
 
 std::string operation_trace_parent(std::string_view incoming) {
-  while (!incoming.empty() && incoming.front() == ' ') incoming.remove_prefix(1);
-  while (!incoming.empty() && incoming.back() == ' ') incoming.remove_suffix(1);
+  incoming = text::trim(incoming);
   if (valid_trace_parent(incoming))
     return "00-" + std::string(incoming.substr(3, 32)) + "-" + random_hex(8) + "-" +
            std::string(incoming.substr(53, 2));

@@ -430,7 +430,7 @@ Response web_api(const Request& r, const std::string& resource, Host& host, cons
 
 Response run_requests(const Request& r, Host& host, const Caller& caller) {
   std::string_view body = r.body;
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+  if (trim(body).empty())
     return error_response(400, web_code::bad_payload,
                           "the body is empty; send one request, or one request per line (NDJSON)");
   // A single request may span lines (pretty-printed); anything else is one request per line.
@@ -445,7 +445,7 @@ Response run_requests(const Request& r, Host& host, const Caller& caller) {
         auto end = body.find('\n');
         auto line = body.substr(0, end);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.find_first_not_of(" \t") != std::string_view::npos) lines.push_back(line);
+        if (!trim(line).empty()) lines.push_back(line);
         if (end == std::string_view::npos) break;
         body.remove_prefix(end + 1);
       }

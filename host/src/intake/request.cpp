@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include <stepline/format/json.hpp>
+#include <stepline/text.hpp>
 
 #include "untrusted_json.hpp"
 
@@ -210,14 +211,12 @@ pipeline::OperationRequest parse_request(std::string_view json) {
   if (auto a = doc.FindMember("userAgent"); a != doc.MemberEnd())
     request.user_agent = string_field(a->value, "userAgent", "the client's name and version");
   if (auto b = doc.FindMember("bypass"); b != doc.MemberEnd()) {
-    auto text =
+    auto listed =
         string_field(b->value, "bypass", "CustomSync, CustomAsync or CustomSync,CustomAsync");
-    std::string_view rest = text;
+    std::string_view rest = listed;
     while (!rest.empty()) {
       auto comma = rest.find(',');
-      auto item = rest.substr(0, comma);
-      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      auto item = text::trim(rest.substr(0, comma));
       if (item != "CustomSync" && item != "CustomAsync")
         throw RequestError("bypass",
                            "unknown value '" + std::string(item) +
@@ -225,18 +224,16 @@ pipeline::OperationRequest parse_request(std::string_view json) {
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
-    request.parameters.insert_or_assign("BypassBusinessLogicExecution", Value(text));
+    request.parameters.insert_or_assign("BypassBusinessLogicExecution", Value(listed));
   }
   if (auto b = doc.FindMember("bypassStepIds"); b != doc.MemberEnd()) {
     std::string list;
     auto add = [&](const Json& item, const std::string& path) {
-      auto text = string_field(item, path, "a step id");
-      std::string_view rest = text;
+      auto listed = string_field(item, path, "a step id");
+      std::string_view rest = listed;
       while (!rest.empty()) {
         auto comma = rest.find(',');
-        std::string one(rest.substr(0, comma));
-        one.erase(0, one.find_first_not_of(' '));
-        one.erase(one.find_last_not_of(' ') + 1);
+        std::string one(text::trim(rest.substr(0, comma)));
         if (!Guid::try_parse(one))
           throw RequestError(path, "'" + one + "' is not a step id (a guid)");
         list += (list.empty() ? "" : ",") + one;

@@ -11,6 +11,7 @@
 #include <stepline/azure/sas_token.hpp>
 #include <stepline/format/binary.hpp>
 #include <stepline/host/endpoints/endpoint_message.hpp>
+#include <stepline/text.hpp>
 
 #include "untrusted_json.hpp"
 
@@ -179,9 +180,7 @@ WebhookRequest compose_request(const ServiceEndpoint& endpoint, const ExecutionC
 }
 
 std::string response_message(const http_client::Response& response) {
-  std::string_view body = response.body;
-  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front())))
-    body.remove_prefix(1);
+  std::string_view body = text::trim_start(response.body);
   if (body.empty()) return {};
   if (body.front() == '{') {
     // Whatever a receiver sends is read as untrusted JSON: valid UTF-8, bounded nesting. Anything

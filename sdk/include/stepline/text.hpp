@@ -1,8 +1,9 @@
 // Small ASCII text functions that every part of Stepline needs in the same form: lower-casing,
-// trimming, case-insensitive comparison and percent-encoding. ASCII only, as the names, keys,
+// trimming, case-insensitive comparison and percent-encoding and -decoding. ASCII only, as the names, keys,
 // hex digits and URIs they serve are; bytes above 0x7F pass through unchanged.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,8 @@ namespace stepline::text {
 STEPLINE_API std::string lower(std::string_view text);
 /// `text` without leading and trailing spaces, tabs, carriage returns, line and form feeds.
 STEPLINE_API std::string_view trim(std::string_view text) noexcept;
+/// `text` without leading white space (the same characters as trim()).
+STEPLINE_API std::string_view trim_start(std::string_view text) noexcept;
 /// Equal when A-Z and a-z are taken as the same.
 STEPLINE_API bool iequals(std::string_view a, std::string_view b) noexcept;
 /// Every byte of `text` except letters, digits and the characters in `unreserved` as %XX
@@ -21,5 +24,11 @@ STEPLINE_API bool iequals(std::string_view a, std::string_view b) noexcept;
 /// JavaScript's encodeURIComponent keeps.
 STEPLINE_API std::string percent_encode(std::string_view text,
                                         std::string_view unreserved = "-._~");
+/// `text` with every %XX made the byte it names (either case of hex) and, with `plus_is_space`
+/// (an HTML form's query), every '+' a space. A '%' without two hex digits after it stays as it
+/// is; bad_percent_escape() finds one for a reader that refuses it.
+STEPLINE_API std::string percent_decode(std::string_view text, bool plus_is_space = false);
+/// The offset of the first '%' in `text` that two hex digits do not follow, or npos.
+STEPLINE_API std::size_t bad_percent_escape(std::string_view text) noexcept;
 
 }  // namespace stepline::text

@@ -1,12 +1,11 @@
 #include <stepline/format/claim_check.hpp>
 
-#include <cctype>
-
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <stepline/format/format_error.hpp>
+#include <stepline/text.hpp>
 
 #include "json_codec.hpp"
 
@@ -41,13 +40,9 @@ bool operator==(const ClaimCheck& a, const ClaimCheck& b) {
 ClaimCheckSource::~ClaimCheckSource() = default;
 
 bool is_claim_check(std::string_view body) noexcept {
-  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front())))
-    body.remove_prefix(1);
+  body = text::trim_start(body);
   if (!body.starts_with('{')) return false;
-  body.remove_prefix(1);
-  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front())))
-    body.remove_prefix(1);
-  return body.starts_with(reference_key);
+  return text::trim_start(body.substr(1)).starts_with(reference_key);
 }
 
 std::string write_claim_check(const ClaimCheck& r) {

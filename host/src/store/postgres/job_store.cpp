@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <stepline/host/log.hpp>
+#include <stepline/text.hpp>
 
 #include "job_row.hpp"
 #include "migrate.hpp"
@@ -426,8 +427,7 @@ std::unique_ptr<store::JobStore::Companion> PostgresJobStore::accompany(
 }
 
 SystemJob PostgresJobStore::find(std::string_view id_or_part) {
-  std::string key;
-  for (char c : id_or_part) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string key = text::lower(id_or_part);
   if (key.size() < 4)
     throw JobNotFound("'" + std::string(id_or_part) +
                       "' is too short to name a job: give its id or at least 4 characters of it");

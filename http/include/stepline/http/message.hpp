@@ -10,9 +10,6 @@
 
 namespace stepline::http {
 
-/// Header names compare without regard to case, as HTTP says.
-bool same_name(std::string_view a, std::string_view b) noexcept;
-
 struct Request {
   std::string method;  ///< "GET", "POST", … as sent
   std::string target;  ///< as sent: "/api/data/v9.2/accounts(…)?$select=name"
@@ -23,7 +20,7 @@ struct Request {
   std::string remote;  ///< the client's address
   bool tls = false;    ///< arrived over TLS
 
-  /// The first header with this name, or empty.
+  /// The first header with this name (compared without regard to case, as HTTP says), or empty.
   std::string_view header(std::string_view name) const noexcept;
   bool has_header(std::string_view name) const noexcept;
 };
@@ -44,12 +41,9 @@ struct Response {
   static Response json(int status, std::string body);
 };
 
-/// The query string's parameters, percent-decoded ('+' is a space); a later repeat of a name
-/// wins. Names keep their case.
+/// The query string's parameters, percent-decoded ('+' is a space; an escape that is not two hex
+/// digits is kept as written); a later repeat of a name wins. Names keep their case.
 std::map<std::string, std::string, std::less<>> parse_query(std::string_view query);
-/// Percent-decoding; an escape that is not two hex digits is kept as written. `plus_is_space`
-/// for query strings.
-std::string percent_decode(std::string_view text, bool plus_is_space = false);
 
 /// "Not Found" for 404, …; "Unknown" otherwise.
 std::string_view reason(int status) noexcept;
