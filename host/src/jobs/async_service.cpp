@@ -918,7 +918,8 @@ void AsyncService::record(std::vector<store::JobResult>& results) {
     switch (*written[i]) {
       case store::JobStatus::succeeded:
         ++delta.succeeded;
-        log::debug("system job {} succeeded in {} ms", r.id.str(), r.execution_time_ms.value_or(0));
+        log::debug("system job {} succeeded in {} ms", log::lazy([&r] { return r.id.str(); }),
+                   r.execution_time_ms.value_or(0));
         break;
       case store::JobStatus::failed:
         ++delta.failed;

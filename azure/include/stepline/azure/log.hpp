@@ -1,11 +1,14 @@
 // The process log of stepline and stepline-broker: lines on standard error, as text or as JSON
 // lines, from a level up. A line below the level is not even formatted: the functions check
-// enabled() before fmt runs. spdlog is expensive to compile, so only log.cpp includes it; callers
-// format with fmt and log.cpp hands spdlog the finished text.
+// enabled() before fmt runs, so no argument's formatter is called; an argument that costs
+// something to compute (a string built for the line) is passed as log::lazy(...), which computes
+// it only for a line that is written. spdlog is expensive to compile, so only log.cpp includes
+// it; callers format with fmt and log.cpp hands spdlog the finished text.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -21,6 +24,18 @@ void configure(std::string_view level, std::string_view format = "text");
 bool enabled(Level level) noexcept;
 /// Writes a finished line at `level` (nothing when the level is off).
 void write(Level level, std::string_view message);
+
+/// A log argument computed by `make()` when, and only when, its line is formatted.
+template <class F>
+struct Lazy {
+  F make;
+};
+/// log::debug("job {} done", log::lazy([&] { return id.str(); })): id.str() runs only when
+/// debug lines are written.
+template <class F>
+Lazy<F> lazy(F make) {
+  return {std::move(make)};
+}
 
 template <class... A>
 void trace(fmt::format_string<A...> f, A&&... a) {
@@ -66,3 +81,14 @@ class Throttle {
 };
 
 }  // namespace stepline::azure::log
+
+/// A lazy argument formats as what its function returns, with that type's format spec.
+template <class F, class Char>
+struct fmt::formatter<stepline::azure::log::Lazy<F>, Char>
+    : fmt::formatter<std::decay_t<std::invoke_result_t<const F&>>, Char> {
+  template <class FormatContext>
+  auto format(const stepline::azure::log::Lazy<F>& value, FormatContext& ctx) const {
+    return fmt::formatter<std::decay_t<std::invoke_result_t<const F&>>, Char>::format(
+        value.make(), ctx);
+  }
+};
