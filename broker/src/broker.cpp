@@ -49,6 +49,7 @@ void Broker::run(const std::string& listen) {
   // Whatever the writer has not written yet is written now; publishers whose deliveries were not
   // accepted before the stop will send again.
   if (store_) store_->commit();
+  if (group_commit_) group_commit_->release_held();
 }
 
 void Broker::stop() {

@@ -95,6 +95,13 @@ void GroupCommit::settle_batch(std::vector<HeldDelivery>& batch, bool stored) {
   batch.clear();
 }
 
+void GroupCommit::release_held() {
+  for (auto* held : {&waiting_, &committing_}) {
+    for (auto& h : *held) pn_decref(h.delivery);
+    held->clear();
+  }
+}
+
 void GroupCommit::tick(int64_t now) {
   if (failing_) {
     if (running_ || now - last_retry_ms_ < 1000) return;

@@ -55,6 +55,10 @@ class GroupCommit {
   /// Housekeeping: commits changes that no delivery waits for (completions, expiries) and, while
   /// writes fail, tries again once a second.
   void tick(int64_t now_ms);
+  /// At shutdown, once the server has closed every connection: lets go of the deliveries still
+  /// waiting for a commit, unsettled. Their publishers were never told `accepted` and send them
+  /// again; without this each would keep its link, session and connection alive.
+  void release_held();
 
  private:
   void schedule();
