@@ -319,8 +319,8 @@ std::optional<std::size_t> Mapping::size(std::string_view key) {
   if (!value) return std::nullopt;
   std::size_t n = 0;
   auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-  std::string_view unit(end, static_cast<std::size_t>(value->data() + value->size() - end));
-  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  const std::string_view unit = stepline::text::trim_start(
+      std::string_view(end, static_cast<std::size_t>(value->data() + value->size() - end)));
   std::size_t scale = unit.empty() ? 1 : unit == "KiB" ? 1024 : unit == "MiB" ? 1024 * 1024 : 0;
   if (ec != std::errc{} || end == value->data() || scale == 0 || n == 0) {
     problems_.error(where(key), field(key) + ": '" + *value +
