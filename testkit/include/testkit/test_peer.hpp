@@ -17,15 +17,15 @@
 namespace stepline::test {
 
 struct TestPeerOptions {
-  std::string tls_cert, tls_key;  ///< both set = TLS listener
-  bool hold_settlement = false;   ///< leave deliveries unsettled until settle_held()
-  std::string reject_condition;   ///< reject every message with this condition
-  bool release = false;           ///< release every message
+  std::string tls_cert{}, tls_key{};  ///< both set = TLS listener
+  bool hold_settlement = false;       ///< leave deliveries unsettled until settle_held()
+  std::string reject_condition{};     ///< reject every message with this condition
+  bool release = false;               ///< release every message
   /// Shared access rules for $cbs put-token; empty = tokens are not checked (all accepted).
-  std::map<std::string, std::string> cbs_keys;
+  std::map<std::string, std::string> cbs_keys{};
   /// Addresses that do not exist: an attach is answered with a null target and closed with
   /// amqp:not-found, as Service Bus does.
-  std::vector<std::string> missing;
+  std::vector<std::string> missing{};
   /// Idle timeout the peer announces (0 = none): a client that sends no heartbeat within it is
   /// disconnected.
   std::chrono::milliseconds idle_timeout{0};
