@@ -19,9 +19,19 @@
 // (4) floor: the SQLite statements of one such operation and its job alone, on the store's schema
 //     (run_sqlite_floor): what a durable outbox in this database costs before any other work.
 //
+//     After the stepline side, the official @azure/service-bus sender (bench/servicebus/send.mjs,
+//     node) sends as many messages of the job's body size into the same queue in three modes (one
+//     awaited send at a time, 64 in flight, batched) and the stepline figure is printed against
+//     each as a ratio.
+//     Then the open loop: the stepline side again, its operations due at a fixed rate (by default
+//     half the closed loop's, --open-loop FRACTION or --rate R) and submitted when due whatever
+//     earlier ones are doing; latency from each operation's due time to its post's acceptance by
+//     the broker (p50, p99, p999), noted by a poster wrapped around the host's.
+//
 //   bench_jobs [WAITING] [--waiting N] [--messages N] [--workers W] [--batch B] [--clients C]
 //              [--handoff true|false] [--tuned-allocator true|false] [--durability normal|full]
-//              [--history N] [--parts waiting,plugin,floor,endpoint]
+//              [--history N] [--parts waiting,plugin,floor,endpoint] [--sdk-peer true|false]
+//              [--sdk-awaited N] [--open-loop FRACTION | --rate R] [--open-loop-clients C]
 //   bench_jobs --mode stepline --connection-string S --queue Q --messages N --pad BYTES
 //              [--workers W] [--batch B] [--keep DIR] [...]  (one side alone, e.g. under perf)
 #include <sys/resource.h>
@@ -29,6 +39,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -40,6 +53,7 @@
 #include <thread>
 #include <vector>
 
+#include <rapidjson/document.h>
 #include <sqlite3.h>
 #include <CLI/CLI.hpp>
 
@@ -77,7 +91,22 @@ struct Settings {
   std::string queue = "bench-jobs";
   std::size_t pad = 0;
   std::string keep;  // copy the data folder here afterwards (for inspection)
+  // The Service Bus SDK peer (bench/servicebus/send.mjs) after the stepline side, same broker.
+  bool sdk_peer = true;
+  int sdk_awaited = 2000;  // its one-at-a-time mode sends this many (each waits a round trip)
+  // Open loop: operations submitted at a fixed rate whatever their completion.
+  double open_loop = 0.5;  // driver: the rate as a fraction of the closed loop's
+  double rate = 0;         // operations per second (stepline side; the driver's, when given)
+  int open_loop_clients = 16;
+  std::string figures;       // driver: append "NAME VALUE" lines here (bench/report reads them)
+  std::string latency_file;  // open loop: each operation's latency to the broker, ms, one a line
 };
+
+/// Appends "NAME VALUE" to the figures file, when there is one.
+void figure(const Settings& s, const std::string& name, double value) {
+  if (s.figures.empty()) return;
+  std::ofstream(s.figures, std::ios::app) << name << ' ' << value << '\n';
+}
 
 long rss_kib() {
   std::ifstream status("/proc/self/status");
@@ -510,6 +539,256 @@ int run_stepline(const Settings& s) {
   return succeeded == s.messages ? 0 : 1;
 }
 
+/// The poster the open loop measures through: hands each post to the host's poster and notes
+/// when its outcome arrives, by the operation's number (the N of the target's "Contoso Ltd N").
+/// One thread waits for the outcomes in the order of the posts (a link's dispositions come in
+/// its sending order) and passes each on to the service.
+class TimedPoster : public host::endpoints::EndpointPoster {
+ public:
+  TimedPoster(host::endpoints::EndpointPoster& inner, std::size_t operations)
+      : inner_(inner), accepted_(operations) {
+    watcher_ = std::thread([this] { watch(); });
+  }
+  ~TimedPoster() override {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    ready_.notify_all();
+    watcher_.join();
+  }
+  std::future<host::amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
+                                        const ExecutionContext& context,
+                                        const host::endpoints::PostOptions& options) override {
+    long index = -1;
+    if (const Entity* target = context.target()) {
+      auto name = target->get_as<std::string>("name").value_or("");
+      auto space = name.rfind(' ');
+      if (space != std::string::npos) index = std::atol(name.c_str() + space + 1) - 1;
+    }
+    Pending p{index, inner_.post(endpoint, context, options), {}};
+    auto out = p.passed_on.get_future();
+    {
+      std::lock_guard lock(mutex_);
+      pending_.push_back(std::move(p));
+    }
+    ready_.notify_one();
+    return out;
+  }
+  /// When operation i's post was accepted (the epoch when it never was).
+  const std::vector<Clock::time_point>& accepted() const { return accepted_; }
+
+ private:
+  struct Pending {
+    long index;
+    std::future<host::amqp::Outcome> outcome;
+    std::promise<host::amqp::Outcome> passed_on;
+  };
+  void watch() {
+    for (;;) {
+      Pending p;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return done_ || !pending_.empty(); });
+        if (pending_.empty()) return;
+        p = std::move(pending_.front());
+        pending_.pop_front();
+      }
+      try {
+        auto outcome = p.outcome.get();
+        if (outcome.ok() && p.index >= 0 && static_cast<std::size_t>(p.index) < accepted_.size())
+          accepted_[static_cast<std::size_t>(p.index)] = Clock::now();
+        p.passed_on.set_value(std::move(outcome));
+      } catch (...) {
+        p.passed_on.set_exception(std::current_exception());
+      }
+    }
+  }
+  host::endpoints::EndpointPoster& inner_;
+  std::vector<Clock::time_point> accepted_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Pending> pending_;
+  bool done_ = false;
+  std::thread watcher_;
+};
+
+double percentile_of(std::vector<double> values, double p) {
+  std::sort(values.begin(), values.end());
+  return percentile(values, p);
+}
+
+// The open loop's measured side: operation i is due at start + i / rate and is submitted then
+// (by whichever of the client threads is free) whether or not earlier ones have finished; its
+// latency runs from that due time, so a host that falls behind is charged for the wait too.
+// Prints "result SECONDS SUCCEEDED PEAK_RSS_KIB CPU ACHIEVED_RATE P50 P99 P999 RETURN_P50
+// RETURN_P99 LATE_P99" (milliseconds; RETURN_* from due time to the operation's return, its
+// job durable; LATE_* how late the submission itself was).
+int run_stepline_open_loop(const Settings& s) {
+  test::TempDir dir("stepline-bench-jobs-open-");
+  const auto n = static_cast<std::size_t>(s.messages);
+  std::vector<Clock::time_point> due(n), returned(n), submitted(n);
+  std::vector<Clock::time_point> accepted;
+  int succeeded = 0;
+  double seconds = 0;
+  {
+    host::ConfiguredHost configured(write_registration(dir.path(), s));
+    auto& host = configured.host();
+    std::vector<Guid> accounts;
+    for (int c = 0; c < s.open_loop_clients; ++c) accounts.push_back(create_account(host));
+    TimedPoster poster(*configured.endpoint_poster(), n);
+    host::jobs::AsyncServiceOptions options;
+    options.workers = s.workers;
+    options.batch = s.batch;
+    options.handoff = s.handoff;
+    host::jobs::AsyncService service(host.pipeline(), host.store().location(), &poster, options);
+    service.start();
+    const long long sequence = service.store().last_sequence();
+    const auto interval = std::chrono::duration<double>(1.0 / s.rate);
+    const auto start = Clock::now() + std::chrono::milliseconds(50);
+    for (std::size_t i = 0; i < n; ++i)
+      due[i] = start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < s.open_loop_clients; ++c) {
+      clients.emplace_back([&, c] {
+        for (std::size_t i; (i = next.fetch_add(1)) < n && !failed;) {
+          std::this_thread::sleep_until(due[i]);
+          submitted[i] = Clock::now();
+          auto response = host.execute(update(accounts[c], static_cast<int>(i) + 1, s.pad));
+          returned[i] = Clock::now();
+          if (!response.ok()) {
+            std::fprintf(stderr, "Update failed: %s\n", response.error_message.c_str());
+            failed = true;
+          }
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    if (failed) return 1;
+    service.drain(sequence);
+    seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    service.stop();
+    succeeded = static_cast<int>(service.store().count(sequence)[host::store::JobStatus::succeeded]);
+    accepted = poster.accepted();
+  }
+  auto ms = [](Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration<double, std::milli>(to - from).count();
+  };
+  std::vector<double> to_broker, to_return, late;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (accepted[i] != Clock::time_point{}) to_broker.push_back(ms(due[i], accepted[i]));
+    to_return.push_back(ms(due[i], returned[i]));
+    late.push_back(ms(due[i], submitted[i]));
+  }
+  if (!s.latency_file.empty()) {
+    std::ofstream out(s.latency_file);
+    for (double x : to_broker) out << x << '\n';
+  }
+  if (to_broker.size() != n)
+    std::fprintf(stderr, "%zu of %zu posts were not seen accepted\n", n - to_broker.size(), n);
+  const double achieved = static_cast<double>(n) / ms(due.front(), due.back()) * 1000.0;
+  bench::print_result(seconds, succeeded,
+                      {achieved, percentile_of(to_broker, 0.5), percentile_of(to_broker, 0.99),
+                       percentile_of(to_broker, 0.999), percentile_of(to_return, 0.5),
+                       percentile_of(to_return, 0.99), percentile_of(late, 0.99)});
+  return succeeded == s.messages && to_broker.size() == n ? 0 : 1;
+}
+
+/// Runs the Service Bus SDK peer and reads its JSON line: mode -> (msg/s, CPU us per message).
+struct PeerMode {
+  std::string name;
+  double rate = 0, cpu_us = 0;
+  long messages = 0;
+};
+struct PeerResult {
+  std::vector<PeerMode> modes;
+  long sent = 0;
+};
+
+PeerResult run_sdk_peer(const Settings& s, std::size_t size, const std::filesystem::path& dir) {
+  const std::filesystem::path script = STEPLINE_BENCH_DIR "/servicebus/send.mjs";
+  auto log = dir / "servicebus.out";
+  int status = test::run({"node", script.string(), "--connection-string", s.connection_string,
+                          "--queue", s.queue, "--messages", std::to_string(s.messages),
+                          "--awaited-messages", std::to_string(std::min(s.messages, s.sdk_awaited)),
+                          "--size", std::to_string(size)},
+                         {}, log);
+  std::string out = test::tail(log, 100000);
+  auto at = out.rfind("\n{");
+  std::string line = out.substr(at == std::string::npos ? 0 : at + 1);
+  rapidjson::Document json;
+  json.Parse(line.c_str());
+  if (status != 0 || json.HasParseError() || !json.IsObject() || !json.HasMember("modes"))
+    throw std::runtime_error("the Service Bus SDK peer failed (exit " + std::to_string(status) +
+                             "):\n" + test::tail(log));
+  PeerResult r;
+  r.sent = json["sent"].GetInt64();
+  for (auto& m : json["modes"].GetObject())
+    r.modes.push_back({m.name.GetString(), m.value["msg_per_s"].GetDouble(),
+                       m.value["cpu_us_per_msg"].GetDouble(), m.value["messages"].GetInt64()});
+  return r;
+}
+
+std::vector<std::string> stepline_argv(const char* self, const Settings& s) {
+  std::vector<std::string> argv{self,
+                                "--mode",
+                                "stepline",
+                                "--connection-string",
+                                s.connection_string,
+                                "--queue",
+                                s.queue,
+                                "--messages",
+                                std::to_string(s.messages),
+                                "--pad",
+                                std::to_string(s.pad),
+                                "--batch",
+                                std::to_string(s.batch),
+                                "--clients",
+                                std::to_string(s.clients),
+                                "--handoff",
+                                s.handoff ? "true" : "false",
+                                "--tuned-allocator",
+                                s.tuned_allocator ? "true" : "false",
+                                "--durability",
+                                s.durability,
+                                "--history",
+                                std::to_string(s.history)};
+  if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
+  if (s.rate > 0)
+    argv.insert(argv.end(), {"--rate", std::to_string(s.rate), "--open-loop-clients",
+                             std::to_string(s.open_loop_clients)});
+  if (s.rate > 0 && !s.latency_file.empty())
+    argv.insert(argv.end(), {"--latency-file", s.latency_file});
+  return argv;
+}
+
+/// The open loop: the stepline side with operations due at a fixed rate; prints the latency
+/// percentiles from each operation's due time to its post's acceptance by the broker.
+void run_open_loop(const char* self, const Settings& s, const std::filesystem::path& dir,
+                   const char* why) {
+  auto r = bench::run_child(stepline_argv(self, s), "open-loop", dir);
+  if (r.extra.size() < 7) throw std::runtime_error("the open loop printed no latencies");
+  std::printf(
+      "open loop: %d Update operations due at %.0f ops/s (%s; %d client threads), submitted "
+      "at %.0f ops/s; %ld of %d jobs succeeded; host CPU %.1f us per operation\n"
+      "  latency operation due -> broker acceptance: p50 %.2f ms, p99 %.2f ms, p999 %.2f ms "
+      "(goal p99 <= 5 ms)\n"
+      "  latency operation due -> operation returned (job durable): p50 %.2f ms, p99 %.2f ms; "
+      "submissions late by p99 %.2f ms\n",
+      s.messages, s.rate, why, s.open_loop_clients, r.extra[0], r.done, s.messages,
+      r.cpu * 1e6 / s.messages, r.extra[1], r.extra[2], r.extra[3], r.extra[4], r.extra[5],
+      r.extra[6]);
+  std::fflush(stdout);
+  figure(s, "open_rate", s.rate);
+  figure(s, "open_p50_ms", r.extra[1]);
+  figure(s, "open_p99_ms", r.extra[2]);
+  figure(s, "open_p999_ms", r.extra[3]);
+  figure(s, "open_return_p99_ms", r.extra[5]);
+  figure(s, "open_cpu_us", r.cpu * 1e6 / s.messages);
+}
+
 void run_endpoint_throughput(const char* self, Settings s) {
   // `guest`/`guest` is the login of bench_amqp's baseline sender.
   test::SteplineBroker broker(
@@ -535,7 +814,6 @@ void run_endpoint_throughput(const char* self, Settings s) {
     s.pad = static_cast<std::size_t>(std::ceil((target_body - bare.body) / growth));
   MessageSize size = probe(s, s.pad);
 
-  const std::string n = std::to_string(s.messages);
   const double broker_cpu_before = process_cpu_seconds(broker.pid());
   auto baseline = bench::run_child(
       bench::baseline_sender(self, s.connection_string, s.queue, s.messages, size.encoded),
@@ -546,31 +824,9 @@ void run_endpoint_throughput(const char* self, Settings s) {
   // What the broker spends taking in and handing on one message, whoever sends it.
   const double broker_us =
       (process_cpu_seconds(broker.pid()) - broker_cpu_before) * 1e6 / s.messages;
-  std::vector<std::string> argv{self,
-                                "--mode",
-                                "stepline",
-                                "--connection-string",
-                                s.connection_string,
-                                "--queue",
-                                s.queue,
-                                "--messages",
-                                n,
-                                "--pad",
-                                std::to_string(s.pad),
-                                "--batch",
-                                std::to_string(s.batch),
-                                "--clients",
-                                std::to_string(s.clients),
-                                "--handoff",
-                                s.handoff ? "true" : "false",
-                                "--tuned-allocator",
-                                s.tuned_allocator ? "true" : "false",
-                                "--durability",
-                                s.durability,
-                                "--history",
-                                std::to_string(s.history)};
-  if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
-  auto stepline = bench::run_child(argv, "stepline", dir.path());
+  Settings closed = s;
+  closed.rate = 0;
+  auto stepline = bench::run_child(stepline_argv(self, closed), "stepline", dir.path());
   if (stepline.extra.size() < 4) throw std::runtime_error("the stepline side printed no latencies");
   const double queue_seconds = stepline.extra[0], p50 = stepline.extra[1], p99 = stepline.extra[2];
   const double operation_commits = stepline.extra[3];
@@ -602,7 +858,46 @@ void run_endpoint_throughput(const char* self, Settings s) {
       "p99 %.0f ms\n",
       p50, p99);
   std::printf("  ratio stepline/baseline: %.2f (goal >= 0.80)\n", rate / base_rate);
+  std::printf("  host CPU per durable operation: %.1f us (goal <= 30)\n",
+              stepline.cpu * 1e6 / s.messages);
   std::fflush(stdout);
+  figure(s, "clients", s.clients);
+  figure(s, "baseline_rate", base_rate);
+  figure(s, "baseline_cpu_us", baseline.cpu * 1e6 / s.messages);
+  figure(s, "stepline_rate", rate);
+  figure(s, "stepline_cpu_us", stepline.cpu * 1e6 / s.messages);
+  figure(s, "stepline_p50_ms", p50);
+  figure(s, "stepline_p99_ms", p99);
+  figure(s, "message_bytes", static_cast<double>(size.encoded));
+
+  // The official Service Bus SDK's sender into the same queue (a message as large as the job's
+  // body), after the stepline side's messages are all consumed.
+  if (s.sdk_peer) {
+    const std::size_t consumed_before = 2 * static_cast<std::size_t>(s.messages);
+    auto peer = run_sdk_peer(s, size.body, dir.path());
+    consumer.wait_for(consumed_before + static_cast<std::size_t>(peer.sent), 120000);
+    std::printf("  official @azure/service-bus sender (node, same queue, %zu-byte bodies):\n",
+                size.body);
+    for (const auto& m : peer.modes) {
+      const char* goal = m.name == "inflight" ? " (goal >= 1.00)"
+                         : m.name == "batched" ? " (goal >= 0.50)"
+                                               : "";
+      std::printf(
+          "    %-9s %8.0f msg/s (%ld messages)  CPU %6.1f us/msg   stepline/sdk %.2f%s, host "
+          "CPU per op / sdk CPU per msg %.2f\n",
+          m.name.c_str(), m.rate, m.messages, m.cpu_us, rate / m.rate, goal,
+          stepline.cpu * 1e6 / s.messages / m.cpu_us);
+      figure(s, "sdk_" + m.name + "_rate", m.rate);
+      figure(s, "sdk_" + m.name + "_cpu_us", m.cpu_us);
+    }
+    std::fflush(stdout);
+  }
+
+  if (s.open_loop > 0) {
+    Settings open = s;
+    open.rate = s.rate > 0 ? s.rate : s.open_loop * rate;
+    run_open_loop(self, open, dir.path(), s.rate > 0 ? "as asked" : "of the closed loop's rate");
+  }
 
   // The most any host could do here with a durable job per operation in this database: the
   // cores shared by four costs the durable path cannot avoid, and nothing else: the SQLite
@@ -623,6 +918,10 @@ void run_endpoint_throughput(const char* self, Settings s) {
       cores, floor_us, broker_us, sender_us, serialize_us, written / s.messages, ceiling,
       ceiling / base_rate);
   std::fflush(stdout);
+  figure(s, "floor_us", floor_us);
+  figure(s, "broker_us", broker_us);
+  figure(s, "serialize_us", serialize_us);
+  figure(s, "ceiling_rate", ceiling);
 }
 
 }  // namespace
@@ -652,6 +951,27 @@ int main(int argc, char** argv) {
   app.add_option("--parts", parts, "what to measure")
       ->delimiter(',')
       ->check(CLI::IsMember({"waiting", "plugin", "floor", "endpoint"}));
+  app.add_option("--sdk-peer", s.sdk_peer,
+                 "also run the official Service Bus SDK sender (bench/servicebus/send.mjs) into "
+                 "the same queue (true/false)");
+  app.add_option("--sdk-awaited", s.sdk_awaited,
+                 "messages of the SDK peer's one-at-a-time mode (at most --messages)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--open-loop", s.open_loop,
+                 "after the closed loop, submit operations at this fraction of its rate whatever "
+                 "their completion and report latency percentiles; 0 = no open loop")
+      ->check(CLI::Range(0.0, 10.0));
+  app.add_option("--rate", s.rate,
+                 "the open loop's rate in operations per second instead of a fraction of the "
+                 "closed loop's")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--open-loop-clients", s.open_loop_clients,
+                 "threads submitting the open loop's operations")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--figures", s.figures,
+                 "append the end-to-end figures to this file as NAME VALUE lines");
+  app.add_option("--latency-file", s.latency_file,
+                 "write the open loop's latencies to the broker (ms) here, one a line");
   app.add_option("--pad", s.pad, "bytes added to each operation's target");
   app.add_option("--keep", s.keep, "copy the stepline side's data folder here afterwards");
   // The measured side alone (also for profiling): --mode stepline --connection-string S.
@@ -666,7 +986,7 @@ int main(int argc, char** argv) {
     return std::find(parts.begin(), parts.end(), part) != parts.end();
   };
   try {
-    if (s.mode == "stepline") return run_stepline(s);
+    if (s.mode == "stepline") return s.rate > 0 ? run_stepline_open_loop(s) : run_stepline(s);
     test::TempDir dir("stepline-bench-jobs-");
     if (asked("waiting")) run_waiting(dir.path(), s.waiting);
     if (asked("plugin")) run_plugin_throughput(dir.path());
