@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Writes docs/PERFORMANCE.md and its plots from the figures bench/report/report collected.
+
+Reads WORK/main.fig (bench_jobs --figures: NAME VALUE lines), WORK/clients-N.fig (the closed loop
+at N client threads) and WORK/latency.txt (the open loop's latencies to the broker, ms); draws
+the plots with the gnuplot scripts beside this file into OUT/performance/.
+"""
+import argparse
+import glob
+import os
+import platform
+import subprocess
+
+
+def read_figures(path):
+    figures = {}
+    with open(path) as f:
+        for line in f:
+            name, value = line.split()
+            figures[name] = float(value)
+    return figures
+
+
+def cpu_model():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or "unknown"
+
+
+def gnuplot(script, out, **variables):
+    args = ["gnuplot"]
+    for name, value in variables.items():
+        args += ["-e", f"{name}={value}"]
+    subprocess.run(args + [script], check=True)
+
+
+def quoted(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for name in ["work", "out", "started", "load", "load-after", "gp"]:
+        p.add_argument("--" + name, required=True)
+    p.add_argument("--messages", type=int, required=True)
+    p.add_argument("--sweep-messages", type=int, required=True)
+    a = p.parse_args()
+    f = read_figures(os.path.join(a.work, "main.fig"))
+    plots = os.path.join(a.out, "performance")
+    os.makedirs(plots, exist_ok=True)
+
+    # Throughput against clients.
+    sweep = []
+    for path in glob.glob(os.path.join(a.work, "clients-*.fig")):
+        g = read_figures(path)
+        sweep.append((int(g["clients"]), g["stepline_rate"], g["baseline_rate"], g["stepline_cpu_us"]))
+    sweep.sort()
+    data = os.path.join(a.work, "throughput.dat")
+    with open(data, "w") as out:
+        for row in sweep:
+            out.write("%d %.1f %.1f\n" % row[:3])
+    gnuplot(os.path.join(a.gp, "throughput.gp"), None, DATA=quoted(data),
+            OUT=quoted(os.path.join(plots, "throughput.png")))
+
+    # Latency distribution of the open loop.
+    with open(os.path.join(a.work, "latency.txt")) as lat:
+        latencies = sorted(float(x) for x in lat if x.strip())
+    data = os.path.join(a.work, "latency.dat")
+    with open(data, "w") as out:
+        n = len(latencies)
+        for i in range(1000):
+            q = (i + 0.5) / 1000
+            out.write("%.2f %.4f\n" % (q * 100, latencies[min(n - 1, int(q * n))]))
+        out.write("99.95 %.4f\n" % latencies[min(n - 1, int(0.9995 * n))])
+        out.write("100 %.4f\n" % latencies[-1])
+    title = "Open loop at %.0f ops/s: operation due -> broker acceptance (%d operations)" % (
+        f["open_rate"], n)
+    gnuplot(os.path.join(a.gp, "latency.gp"), None, DATA=quoted(data), GOAL=5, TITLE=quoted(title),
+            OUT=quoted(os.path.join(plots, "latency.png")))
+
+    # Per-operation CPU breakdown.
+    host_beyond = f["stepline_cpu_us"] - f["floor_us"]
+    data = os.path.join(a.work, "breakdown.dat")
+    with open(data, "w") as out:
+        out.write('"SQLite floor" %.2f\n' % f["floor_us"])
+        out.write('"host beyond the floor" %.2f\n' % host_beyond)
+        out.write('"host in all" %.2f\n' % f["stepline_cpu_us"])
+        out.write('"host goal" 30\n')
+        out.write('"broker" %.2f\n' % f["broker_us"])
+        out.write('"Proton sender" %.2f\n' % f["baseline_cpu_us"])
+        if "sdk_inflight_cpu_us" in f:
+            out.write('"SDK sender, 64 in flight" %.2f\n' % f["sdk_inflight_cpu_us"])
+    gnuplot(os.path.join(a.gp, "breakdown.gp"), None, DATA=quoted(data),
+            OUT=quoted(os.path.join(plots, "breakdown.png")))
+
+    rate = f["stepline_rate"]
+    rows = [
+        ("Durable operations/s, closed loop, 8 clients (operation -> job Succeeded)",
+         "%.0f ops/s" % rate, "plain Proton C++ sender %.0f msg/s" % f["baseline_rate"],
+         "%.2f" % (rate / f["baseline_rate"]), ">= 0.80"),
+    ]
+    for mode, label, goal in [("inflight", "64 sends in flight", ">= 1.00"),
+                              ("batched", "batched (createMessageBatch)", ">= 0.50"),
+                              ("awaited", "one awaited send at a time", "-")]:
+        if "sdk_%s_rate" % mode in f:
+            rows.append(("Durable operations/s against the @azure/service-bus sender, " + label,
+                         "%.0f ops/s" % rate, "%.0f msg/s" % f["sdk_%s_rate" % mode],
+                         "%.2f" % (rate / f["sdk_%s_rate" % mode]), goal))
+    rows += [
+        ("Host CPU per durable operation", "%.1f us" % f["stepline_cpu_us"],
+         "Proton sender %.1f us/msg" % f["baseline_cpu_us"],
+         "%.2f" % (f["stepline_cpu_us"] / f["baseline_cpu_us"]), "<= 30 us"),
+    ]
+    if "sdk_inflight_cpu_us" in f:
+        rows.append(("Host CPU per durable operation against the SDK sender's CPU per message (64 in flight)",
+                     "%.1f us" % f["stepline_cpu_us"], "%.1f us/msg" % f["sdk_inflight_cpu_us"],
+                     "%.2f" % (f["stepline_cpu_us"] / f["sdk_inflight_cpu_us"]), "-"))
+    rows += [
+        ("Open loop p50 / p99 / p999, operation due -> broker acceptance",
+         "%.2f / %.2f / %.2f ms" % (f["open_p50_ms"], f["open_p99_ms"], f["open_p999_ms"]),
+         "at %.0f ops/s = %.2f x the closed loop's rate" % (f["open_rate"], f["open_rate"] / rate),
+         "p99 %.2f x goal" % (f["open_p99_ms"] / 5.0), "p99 <= 5 ms"),
+        ("Open loop p99, operation due -> operation returned (job durable)",
+         "%.2f ms" % f["open_return_p99_ms"], "same run", "-", "-"),
+        ("Closed loop p50 / p99 latency (job created -> completed, the store's millisecond times)",
+         "%.0f / %.0f ms" % (f["stepline_p50_ms"], f["stepline_p99_ms"]), "-", "-", "-"),
+        ("SQLite floor of one durable operation (its statements alone)", "%.1f us" % f["floor_us"],
+         "host CPU per operation %.1f us" % f["stepline_cpu_us"],
+         "%.2f of the host's CPU" % (f["floor_us"] / f["stepline_cpu_us"]), "-"),
+        ("Broker CPU per message", "%.1f us" % f["broker_us"], "-", "-", "-"),
+        ("Ceiling on this machine from floor + broker + sender + context writing",
+         "%.0f ops/s" % f["ceiling_rate"], "Proton sender %.0f msg/s" % f["baseline_rate"],
+         "%.2f" % (f["ceiling_rate"] / f["baseline_rate"]), "-"),
+        ("`stepline run` against the Host API", "not measured", "-", "-", "within 1.2 x"),
+    ]
+    sweep_rows = "\n".join("| %d | %.0f | %.0f | %.2f | %.1f |" % (c, r, b, r / b, cpu)
+                           for c, r, b, cpu in sweep)
+    table = "\n".join("| %s |" % " | ".join(r) for r in rows)
+    nproc = os.cpu_count()
+    noisy = ""
+    load = float(a.load.split()[0])
+    if load > 0.5 * nproc:
+        noisy = ("\n**The machine was shared and busy during this run** (load average %s at the start, "
+                 "%s at the end, on %d cores): other builds and tests ran beside the benchmark, so "
+                 "absolute rates are low and noisy; the ratios, measured in the same run, are the "
+                 "figures to compare.\n" % (a.load, a.load_after, nproc))
+    text = f"""# Performance
+
+Generated by `./dev bench --report` (bench/report/report; plots by the gnuplot scripts in
+bench/report/) on {a.started}. Do not edit by hand: run it again.
+
+Machine: {nproc} cores ({cpu_model()}), load average {a.load} at the start and {a.load_after}
+at the end.
+{noisy}
+The durable path: an Update operation with one async Service Bus endpoint step (json, a body of
+at least 1 KiB; {int(f['message_bytes'])} bytes encoded) queues a system job in the same SQLite
+transaction as the record; the async service posts it over AMQP to stepline-broker and records
+it Succeeded. Every baseline is measured in the same run, into the same broker and queue
+(bench/jobs/bench_jobs.cpp's header says how). {a.messages} operations; the client sweep
+{a.sweep_messages} per point.
+
+## Figures
+
+| figure | value | baseline (same run) | ratio | goal |
+|---|---|---|---|---|
+{table}
+
+## Throughput against client threads
+
+| clients | stepline ops/s | Proton sender msg/s | ratio | host CPU us/op |
+|---|---|---|---|---|
+{sweep_rows}
+
+![throughput against clients](performance/throughput.png)
+
+## Latency distribution (open loop)
+
+Operations are due at a fixed rate (half the closed loop's) and submitted when due whatever the
+earlier ones are doing; latency runs from the due time to the broker's acceptance of the job's
+post, so a host that falls behind is charged for the wait.
+
+![latency distribution](performance/latency.png)
+
+## CPU per durable operation
+
+The SQLite floor is what the operation's statements cost alone in this database (no pipeline,
+no serialization, no AMQP); the host's CPU beyond it is what Stepline's own code costs.
+
+![per-operation breakdown](performance/breakdown.png)
+"""
+    with open(os.path.join(a.out, "PERFORMANCE.md"), "w") as out:
+        out.write(text)
+    print("wrote %s and its plots in %s" % (os.path.join(a.out, "PERFORMANCE.md"), plots))
+
+
+if __name__ == "__main__":
+    main()
