@@ -97,6 +97,68 @@ TEST_CASE("user_claim decides which user claims travel") {
   CHECK_FALSE(has_property(compose_message(endpoint, c).message, claim::initiating_user_agent));
 }
 
+TEST_CASE("posts one after another each carry their own context's claims") {
+  // The claims are built once for a run of posts with the same values: every value they are
+  // made of must start a new run.
+  auto endpoint = make_endpoint("orders", Contract::queue, "orders");
+  endpoint.user_claim = UserClaim::user_info;
+  ExecutionContext c = samples::full_context();
+  auto claims_of = [&endpoint](const ExecutionContext& context) {
+    proton::message m = compose_message(endpoint, context).message;
+    return std::vector<std::string>{
+        property(m, claim::organization),          property(m, twin::organization),
+        property(m, claim::user),                  property(m, twin::user),
+        property(m, claim::initiating_user),       property(m, twin::initiating_user),
+        property(m, claim::entity_logical_name),   property(m, twin::entity),
+        property(m, claim::request_name),          property(m, twin::message),
+        property(m, claim::initiating_user_agent), property(m, twin::initiating_user_agent)};
+  };
+  auto expected = [](const ExecutionContext& context) {
+    std::string organization = context.organization_name.empty()
+                                   ? context.organization_id.str()
+                                   : context.organization_name;
+    return std::vector<std::string>{organization,
+                                    organization,
+                                    context.user_id.str(),
+                                    context.user_id.str(),
+                                    context.initiating_user_id.str(),
+                                    context.initiating_user_id.str(),
+                                    context.primary_entity_name,
+                                    context.primary_entity_name,
+                                    context.message_name,
+                                    context.message_name,
+                                    context.initiating_user_agent,
+                                    context.initiating_user_agent};
+  };
+  CHECK(claims_of(c) == expected(c));
+  CHECK(claims_of(c) == expected(c));  // the same values again
+  c.organization_name = "Fabrikam";
+  CHECK(claims_of(c) == expected(c));
+  c.organization_name.clear();
+  CHECK(claims_of(c) == expected(c));
+  c.organization_id = Guid::parse("77777777-0000-0000-0000-0000000000f1");
+  CHECK(claims_of(c) == expected(c));
+  c.user_id = Guid::parse("44444444-0000-0000-0000-0000000000a1");
+  CHECK(claims_of(c) == expected(c));
+  c.initiating_user_id = Guid::parse("44444444-0000-0000-0000-0000000000a2");
+  CHECK(claims_of(c) == expected(c));
+  c.primary_entity_name = "contact";
+  CHECK(claims_of(c) == expected(c));
+  c.message_name = "Create";
+  CHECK(claims_of(c) == expected(c));
+  c.initiating_user_agent = "curl/7.88";
+  CHECK(claims_of(c) == expected(c));
+  // The trace context goes on top of the claims built before, and only on its own post.
+  c.shared_variables.insert_or_assign("traceparent", Value(std::string("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")));
+  proton::message traced = compose_message(endpoint, c).message;
+  CHECK(property(traced, trace::traceparent) == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  CHECK(property(traced, claim::request_name) == "Create");
+  c.shared_variables.erase("traceparent");
+  proton::message untraced = compose_message(endpoint, c).message;
+  CHECK_FALSE(has_property(untraced, trace::traceparent));
+  CHECK(claims_of(c) == expected(c));
+}
+
 TEST_CASE("the organization claim falls back to the organization id without a name") {
   auto endpoint = make_endpoint("orders", Contract::queue, "orders");
   ExecutionContext c = samples::full_context();

@@ -1,3 +1,6 @@
+#include <cstdio>
+#include <vector>
+
 #include <doctest/doctest.h>
 
 #include <stepline/entity.hpp>
@@ -30,6 +33,34 @@ TEST_CASE("date-times are UTC with millisecond precision in ISO-8601") {
   CHECK(parse_iso8601("2024-08-02") == DateTime{std::chrono::sys_days{std::chrono::year{2024} / 8 / 2}});
   CHECK_FALSE(parse_iso8601("2024-13-02T00:00:00Z"));
   CHECK_FALSE(parse_iso8601("yesterday"));
+}
+
+TEST_CASE("date-times are written as snprintf would, across the range of four-digit years") {
+  using namespace std::chrono;
+  auto reference = [](DateTime t) {
+    auto day = floor<days>(t);
+    year_month_day ymd{day};
+    hh_mm_ss<milliseconds> hms{t - day};
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+    return std::string(buf);
+  };
+  std::vector<DateTime> times{DateTime{}, DateTime{milliseconds(-1)},
+                              DateTime{sys_days{year{1} / 1 / 1}},
+                              DateTime{sys_days{year{2024} / 2 / 29}} + hours(23) + minutes(59) +
+                                  seconds(59) + milliseconds(999),
+                              DateTime{sys_days{year{9999} / 12 / 31}} + hours(23) + milliseconds(7),
+                              DateTime{sys_days{year{10000} / 1 / 1}}};
+  std::uint64_t x = 88172645463325252ull;  // xorshift: the same times every run
+  for (int i = 0; i < 2000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    times.push_back(DateTime{milliseconds(static_cast<long long>(x % 253402300800000ull))});
+  }
+  for (auto t : times) CHECK(to_iso8601(t) == reference(t));
+  CHECK(to_iso8601(DateTime{}) == "1970-01-01T00:00:00.000Z");
 }
 
 TEST_CASE("decimals keep their exact text") {
