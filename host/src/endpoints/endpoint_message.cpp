@@ -104,8 +104,8 @@ class Envelope {
   }
   void text_field(const std::string& value) { bound_ += value.size() + field_overhead; }
   /// Properties set another way (a copy of ones built before), with their share of the bound.
-  void properties(const proton::value& map, std::size_t bound) {
-    m_.properties().value(map);
+  void properties(const proton::message::property_map& map, std::size_t bound) {
+    m_.properties() = map;
     bound_ += bound;
   }
   std::size_t bound() const { return bound_; }
@@ -139,12 +139,13 @@ void add_claims(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionCon
 
 // add_claims' properties for a run of posts with the same values (one endpoint's posts for one
 // user in one organization, of one message and entity): built once and kept encoded, so that
-// each post copies the map instead of putting a dozen entries and encoding them again. One per
-// thread (the async service's workers post from their own threads).
+// each post copies the map instead of putting a dozen entries. The copy is held decoded, as the
+// puts leave it: proton decodes an encoded map again before it encodes a message. One per thread
+// (the async service's workers post from their own threads).
 void add_claims_once(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionContext& c) {
   struct Built {
     std::string key;
-    proton::value properties;
+    proton::message::property_map properties;
     std::size_t bound = 0;
   };
   thread_local Built built;
@@ -169,7 +170,7 @@ void add_claims_once(Envelope& e, const ServiceEndpoint& endpoint, const Executi
     proton::message scratch;
     Envelope claims(scratch);
     add_claims(claims, endpoint, c);
-    built.properties = scratch.properties().value();
+    built.properties = scratch.properties();
     built.bound = claims.bound() - Envelope(scratch).bound();
     built.key = std::move(key);
   }
