@@ -23,6 +23,25 @@ TEST_CASE("json: every value kind reads back as the same value") {
   }
 }
 
+TEST_CASE("json: strings are escaped only where JSON needs it, in values and in keys") {
+  // Text without a quote, a backslash or a control character is written whole; the rest
+  // character by character, escaped.
+  CHECK(json::write_value(Value(std::string())) == R"("")");
+  CHECK(json::write_value(Value("plain text / with a slash")) == R"("plain text / with a slash")");
+  CHECK(json::write_value(Value("Zoë ⟶ 東京")) == "\"Zoë ⟶ 東京\"");
+  CHECK(json::write_value(Value("say \"hi\"")) == R"("say \"hi\"")");
+  CHECK(json::write_value(Value("C:\\temp")) == R"("C:\\temp")");
+  CHECK(json::write_value(Value("line\nnext\ttab\x01")) == R"("line\nnext\ttab\u0001")");
+  CHECK(json::write_value(Value(std::string("nul\0inside", 10))) == R"("nul\u0000inside")");
+  ParameterCollection p;
+  p.insert_or_assign("plain", Value("a"));
+  p.insert_or_assign("quoted \"key\"", Value("b"));
+  p.insert_or_assign("back\\slash", Value("c\"d"));
+  const std::string text = json::write_parameters(p);
+  CHECK(text == R"({"back\\slash":"c\"d","plain":"a","quoted \"key\"":"b"})");
+  CHECK(json::read_parameters(text) == p);
+}
+
 TEST_CASE("json: values are plain JSON when the JSON type says what they are, tagged otherwise") {
   CHECK(json::write_value(Value()) == "null");
   CHECK(json::write_value(Value("text")) == R"("text")");

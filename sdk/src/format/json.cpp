@@ -21,13 +21,28 @@ std::string_view view(const rapidjson::Value& s) {
   return {s.GetString(), s.GetStringLength()};
 }
 
-void write_string(JsonWriter& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
+void write_string(JsonWriter& w, std::string_view s) { w.Text(s); }
 
-void write_key(JsonWriter& w, std::string_view key) {
-  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-}
+/// A guid's text, written from the stack: a context holds a dozen ids, and Guid::str() would
+/// allocate each one's 36 characters.
+class GuidText {
+ public:
+  explicit GuidText(const Guid& g) {
+    static constexpr char digits[] = "0123456789abcdef";
+    char* p = text_;
+    for (std::size_t i = 0; i < 16; ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+      *p++ = digits[g.bytes()[i] >> 4];
+      *p++ = digits[g.bytes()[i] & 0x0f];
+    }
+  }
+  operator std::string_view() const { return {text_, sizeof text_}; }
+
+ private:
+  char text_[36];
+};
+
+void write_key(JsonWriter& w, std::string_view key) { w.Text(key); }
 
 /// A map as a JSON object, each value written by `write_value`.
 template <class Map, class WriteValue>
@@ -60,7 +75,7 @@ void write_reference_members(JsonWriter& w, const EntityReference& ref, bool alw
   w.Key("logicalName");
   write_string(w, ref.logical_name);
   w.Key("id");
-  write_string(w, ref.id.str());
+  write_string(w, GuidText(ref.id));
   if (!ref.name.empty()) {
     w.Key("name");
     write_string(w, ref.name);
@@ -385,7 +400,7 @@ void write_json_value(JsonWriter& w, const Value& value) {
       write_typed_text(w, ValueKind::date_time, to_iso8601(value.as<DateTime>()));
       return;
     case ValueKind::guid:
-      write_typed_text(w, ValueKind::guid, value.as<Guid>().str());
+      write_typed_text(w, ValueKind::guid, GuidText(value.as<Guid>()));
       return;
     case ValueKind::entity_reference:
       w.StartObject();
@@ -413,7 +428,7 @@ void write_json_entity(JsonWriter& w, const Entity& e, bool with_type) {
   write_string(w, e.logical_name);
   if (!e.id.is_nil()) {
     w.Key("id");
-    write_string(w, e.id.str());
+    write_string(w, GuidText(e.id));
   }
   w.Key("attributes");
   write_json_parameters(w, e.attributes);
@@ -508,7 +523,7 @@ struct MemberWriter {
   JsonWriter& w;
 
   void operator()(const std::string& s) const { write_string(w, s); }
-  void operator()(const Guid& g) const { write_string(w, g.str()); }
+  void operator()(const Guid& g) const { write_string(w, GuidText(g)); }
   void operator()(int n) const { w.Int(n); }
   void operator()(Stage stage) const { w.Int(static_cast<int>(stage)); }
   void operator()(Mode mode) const { w.Int(static_cast<int>(mode)); }
@@ -519,7 +534,7 @@ struct MemberWriter {
   void operator()(const EntityImageCollection& images) const { write_images(w, images); }
   void operator()(const std::optional<Guid>& g) const {
     if (g)
-      write_string(w, g->str());
+      write_string(w, GuidText(*g));
     else
       w.Null();
   }
@@ -608,7 +623,9 @@ namespace {
 
 template <class F>
 std::string write_with(F&& f) {
-  rapidjson::StringBuffer buffer;
+  // Room for a typical context from the start (rapidjson would begin at 256 bytes and grow
+  // half again at a time, copying each time).
+  rapidjson::StringBuffer buffer(nullptr, 8192);
   detail::JsonWriter w(buffer);
   f(w);
   return std::string(buffer.GetString(), buffer.GetSize());

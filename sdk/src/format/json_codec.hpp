@@ -3,6 +3,7 @@
 // appear in public headers.
 #pragma once
 
+#include <cstring>
 #include <string_view>
 
 #include <rapidjson/document.h>
@@ -16,7 +17,25 @@
 
 namespace stepline::format::detail {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+/// RapidJSON's writer, and a string written whole when it needs no escape (names, ids, dates and
+/// most text), rather than character by character through the escape table.
+class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
+ public:
+  using Writer::Writer;
+
+  /// The string as String() (or Key(), where an object expects a key) writes it.
+  bool Text(std::string_view s) {
+    const auto n = static_cast<rapidjson::SizeType>(s.size());
+    for (unsigned char c : s)
+      if (c < 0x20 || c == '"' || c == '\\') return String(s.data(), n);
+    Prefix(rapidjson::kStringType);
+    char* out = os_->Push(s.size() + 2);
+    out[0] = '"';
+    if (!s.empty()) std::memcpy(out + 1, s.data(), s.size());
+    out[s.size() + 1] = '"';
+    return EndValue(true);
+  }
+};
 
 /// Parses `text` into `document`; a syntax error throws FormatError naming line and column.
 void parse_json(std::string_view text, rapidjson::Document& document);
