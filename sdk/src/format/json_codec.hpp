@@ -3,6 +3,7 @@
 // appear in public headers.
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 
@@ -25,15 +26,35 @@ class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
 
   /// The string as String() (or Key(), where an object expects a key) writes it.
   bool Text(std::string_view s) {
-    const auto n = static_cast<rapidjson::SizeType>(s.size());
-    for (unsigned char c : s)
-      if (c < 0x20 || c == '"' || c == '\\') return String(s.data(), n);
+    if (needs_escape(s)) return String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
     Prefix(rapidjson::kStringType);
     char* out = os_->Push(s.size() + 2);
     out[0] = '"';
     if (!s.empty()) std::memcpy(out + 1, s.data(), s.size());
     out[s.size() + 1] = '"';
     return EndValue(true);
+  }
+
+  /// True when `s` holds a quote, a backslash or a control character. Eight bytes at a time:
+  /// a byte of x is zero, or below 0x20, where (x - 0x01…) & ~x (or (x - 0x20…) & ~x) has its
+  /// high bit set, and bytes at or above 0x80 never count.
+  static bool needs_escape(std::string_view s) {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    const char* p = s.data();
+    std::size_t n = s.size();
+    for (; n >= 8; p += 8, n -= 8) {
+      std::uint64_t x;
+      std::memcpy(&x, p, 8);
+      const std::uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+      const std::uint64_t found = ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
+                                  ((backslash - ones) & ~backslash);
+      if (found & high) return true;
+    }
+    for (; n > 0; ++p, --n) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c < 0x20 || c == '"' || c == '\\') return true;
+    }
+    return false;
   }
 };
 
