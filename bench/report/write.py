@@ -138,6 +138,12 @@ def main():
          "%.2f" % (f["ceiling_rate"] / f["baseline_rate"]), "-"),
         ("`stepline run` against the Host API", "not measured", "-", "-", "within 1.2 x"),
     ]
+    callgrind = os.path.join(a.work, "callgrind.fig")
+    if os.path.exists(callgrind) and os.path.getsize(callgrind) > 0:
+        g = read_figures(callgrind)
+        rows.append(("Host instructions per durable operation (bench/jobs/callgrind, 1,000 and "
+                     "3,000 operations, the difference)", "%.0f" % g["instructions_per_op"],
+                     "-", "-", "-"))
     sweep_rows = "\n".join("| %d | %.0f | %.0f | %.2f | %.1f |" % (c, r, b, r / b, cpu)
                            for c, r, b, cpu in sweep)
     table = "\n".join("| %s |" % " | ".join(r) for r in rows)
