@@ -8,19 +8,17 @@
 //   inflight  INFLIGHT sends outstanding at once (default 64), a new one as each completes;
 //   batched   createMessageBatch filled until tryAddMessage refuses, then sent, one at a time.
 // A mode's clock starts with its sender open (a first message sent and awaited, not counted).
-// The packages are tests/interop's, installed from its committed lockfile (./dev setup --tests).
+// Its packages are installed from the committed lockfile beside it (./dev setup --tests).
 //
 //   node bench/servicebus/send.mjs --connection-string S --queue Q [--messages N]
 //        [--awaited-messages N] [--size BYTES] [--inflight K] [--modes awaited,inflight,batched]
-import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 
-const interop = new URL("../../tests/interop/", import.meta.url);
-if (!existsSync(new URL("node_modules/@azure/service-bus/package.json", interop))) {
-  console.error("send.mjs: @azure/service-bus is missing: run './dev setup --tests' (npm ci in tests/interop)");
+if (!existsSync(new URL("./node_modules/@azure/service-bus/package.json", import.meta.url))) {
+  console.error("send.mjs: @azure/service-bus is missing: run './dev setup --tests' (npm ci in bench/servicebus)");
   process.exit(2);
 }
-const { ServiceBusClient } = createRequire(new URL("package.json", interop))("@azure/service-bus");
+const { ServiceBusClient } = await import("@azure/service-bus");
 
 function parse(argv) {
   const options = {
