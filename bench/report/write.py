@@ -153,7 +153,7 @@ def main():
     load = float(a.load.split()[0])
     if load > 0.5 * nproc:
         noisy = ("\n**The machine was shared and busy during this run** (load average %s at the start, "
-                 "%s at the end, on %d cores): other builds and tests ran beside the benchmark, so "
+                 "%s at the end, on %d cores): other work ran before or beside the benchmark, so "
                  "absolute rates are low and noisy; the ratios, measured in the same run, are the "
                  "figures to compare.\n" % (a.load, a.load_after, nproc))
     text = f"""# Performance
