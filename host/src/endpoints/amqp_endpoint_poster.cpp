@@ -10,16 +10,6 @@
 #include "stepline/host/endpoints/endpoint_message.hpp"
 
 namespace stepline::host::endpoints {
-namespace {
-
-std::future<amqp::Outcome> ready(amqp::Outcome outcome) {
-  std::promise<amqp::Outcome> promise;
-  promise.set_value(std::move(outcome));
-  return promise.get_future();
-}
-
-}  // namespace
-
 amqp::Target target_of(const registration::ServiceEndpoint& endpoint) {
   using registration::AuthMechanism;
   return {.name = endpoint.name,

@@ -5,16 +5,6 @@
 #include <stepline/host/webhook/webhook_request.hpp>
 
 namespace stepline::host::webhook {
-namespace {
-
-std::future<amqp::Outcome> ready(amqp::Outcome outcome) {
-  std::promise<amqp::Outcome> promise;
-  promise.set_value(std::move(outcome));
-  return promise.get_future();
-}
-
-}  // namespace
-
 WebhookPoster::WebhookPoster(http_client::Client& client, metrics::Observer* observer,
                              claim_check::BlobStore* claims)
     : client_(client), observer_(observer), claims_(claims) {}
@@ -26,7 +16,7 @@ std::future<amqp::Outcome> WebhookPoster::post(const registration::ServiceEndpoi
   auto finished = [this, &endpoint, started](amqp::Outcome outcome) {
     if (observer_)
       observer_->post_finished(endpoint.name, outcome, std::chrono::steady_clock::now() - started);
-    return ready(std::move(outcome));
+    return endpoints::ready(std::move(outcome));
   };
   WebhookRequest request;
   try {

@@ -39,7 +39,7 @@ class WebhookReceiver {
  public:
   struct Options {
     bool tls = false;         ///< HTTPS (HTTP/2 by ALPN) with certificates of a throw-away CA
-    std::string secret;       ///< verify Standard Webhooks signatures with this secret
+    std::string secret{};     ///< verify Standard Webhooks signatures with this secret
     bool count_only = false;  ///< keep no request, only their number (benchmarks)
   };
 

@@ -7,6 +7,7 @@
 #include <future>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <stepline/execution_context.hpp>
 #include <stepline/host/amqp/outcome.hpp>
@@ -23,6 +24,13 @@ struct PostOptions {
   /// Must be exactly that context's text; ignored for other formats and for a truncated body.
   std::string_view json_body;
 };
+
+/// An outcome known before anything is sent (a post refused up front), as post() returns it.
+inline std::future<amqp::Outcome> ready(amqp::Outcome outcome) {
+  std::promise<amqp::Outcome> promise;
+  promise.set_value(std::move(outcome));
+  return promise.get_future();
+}
 
 class EndpointPoster {
  public:
