@@ -165,9 +165,97 @@ TEST_CASE("a version-1 database gains the job columns and keeps its jobs in thei
   CHECK(taken[1].sequence == 2);
   CHECK(taken[0].context == "{}");  // moved to the contexts table
   host::store::SqliteRecordStore records(file);
-  CHECK(records.schema_version() == 4);
+  CHECK(records.schema_version() == 5);
   records.add_system_job(new_job(5));
   CHECK(jobs.last_sequence() == 3);
+}
+
+TEST_CASE("a version-4 database keeps its jobs, contexts and order when the sequence becomes the rowid") {
+  TempFolder data;
+  auto file = data.path() / "stepline.db";
+  auto query = [&](const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    std::string out;
+    auto row = [](void* into, int n, char** values, char**) {
+      auto& text = *static_cast<std::string*>(into);
+      for (int i = 0; i < n; ++i) text += std::string(values[i] ? values[i] : "NULL") + (i + 1 < n ? "|" : "\n");
+      return 0;
+    };
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), row, &out, &error);
+    INFO(sql << ": " << (error ? error : ""));
+    sqlite3_free(error);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+    return out;
+  };
+  // The version-4 schema as it was, with jobs in three states out of their id order.
+  query(
+      "CREATE TABLE system_jobs (id TEXT PRIMARY KEY, created_on TEXT NOT NULL, step_id TEXT NOT "
+      "NULL, step_name TEXT NOT NULL, regarding_entity TEXT, regarding_id TEXT, message TEXT NOT "
+      "NULL, depth INTEGER NOT NULL, correlation_id TEXT NOT NULL, state_code INTEGER NOT NULL "
+      "DEFAULT 0, status_code INTEGER NOT NULL DEFAULT 0, retry_count INTEGER NOT NULL DEFAULT 0, "
+      "postpone_until TEXT, error_code INTEGER, message_text TEXT, friendly_message TEXT, "
+      "execution_time_ms INTEGER, endpoint TEXT, sequence INTEGER NOT NULL DEFAULT 0, "
+      "ordering_key TEXT, started_on TEXT, completed_on TEXT, lease_owner TEXT, lease_until TEXT, "
+      "trace TEXT, crash_count INTEGER NOT NULL DEFAULT 0);"
+      "CREATE INDEX system_jobs_sequence ON system_jobs (sequence);"
+      "CREATE INDEX system_jobs_state ON system_jobs (state_code, sequence);"
+      "CREATE INDEX system_jobs_postponed ON system_jobs (postpone_until) WHERE state_code = 1;"
+      "CREATE INDEX system_jobs_ordered ON system_jobs (ordering_key, sequence) WHERE "
+      "ordering_key IS NOT NULL;"
+      "CREATE TABLE system_job_contexts (sequence INTEGER PRIMARY KEY, context TEXT NOT NULL);"
+      "CREATE TRIGGER system_jobs_context_gone AFTER DELETE ON system_jobs BEGIN DELETE FROM "
+      "system_job_contexts WHERE sequence = old.sequence; END;"
+      "INSERT INTO system_jobs (id, created_on, step_id, step_name, message, depth, "
+      "correlation_id, state_code, status_code, completed_on, sequence, message_text, "
+      "crash_count) VALUES "
+      "('00000000-0000-0000-0000-000000000003', '2026-01-01T00:00:00.000Z', "
+      "'00000000-0000-0000-0000-000000000009', 'done', 'Update', 1, "
+      "'00000000-0000-0000-0000-000000000001', 3, 30, '2026-01-01T00:00:01.000Z', 7, NULL, 0),"
+      "('00000000-0000-0000-0000-000000000001', '2026-01-01T00:00:00.000Z', "
+      "'00000000-0000-0000-0000-000000000009', 'broken', 'Update', 1, "
+      "'00000000-0000-0000-0000-000000000001', 3, 31, '2026-01-01T00:00:02.000Z', 8, 'it broke', "
+      "1),"
+      "('00000000-0000-0000-0000-000000000002', '2026-01-01T00:00:00.000Z', "
+      "'00000000-0000-0000-0000-000000000009', 'waiting', 'Update', 1, "
+      "'00000000-0000-0000-0000-000000000001', 0, 0, NULL, 9, NULL, 0);"
+      "INSERT INTO system_job_contexts VALUES (7, '{\"n\":7}'), (8, '{\"n\":8}'), (9, "
+      "'{\"n\":9}');"
+      "PRAGMA user_version=4;");
+
+  host::store::SqliteRecordStore records(file);
+  CHECK(records.schema_version() == 5);
+  CHECK(query("PRAGMA user_version") == "5\n");
+  // Every job is there with its columns, in its order, the sequence now the rowid.
+  CHECK(query("SELECT rowid, sequence, id, step_name, state_code, status_code, message_text, "
+              "crash_count FROM system_jobs ORDER BY rowid") ==
+        "7|7|00000000-0000-0000-0000-000000000003|done|3|30|NULL|0\n"
+        "8|8|00000000-0000-0000-0000-000000000001|broken|3|31|it broke|1\n"
+        "9|9|00000000-0000-0000-0000-000000000002|waiting|0|0|NULL|0\n");
+  // The state index holds every job but the succeeded one; the sequence index is gone.
+  CHECK(query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'system_jobs' "
+              "AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name") ==
+        "system_jobs_ordered\nsystem_jobs_postponed\nsystem_jobs_state\n");
+  CHECK(query("SELECT count(*) FROM system_jobs INDEXED BY system_jobs_state WHERE state_code "
+              ">= 0 AND status_code <> 30") == "2\n");
+
+  host::store::SqliteJobStore jobs(file);
+  auto failed = jobs.find("00000000-0000-0000-0000-000000000001");
+  CHECK(failed.context == R"({"n":8})");
+  CHECK(failed.status_code == 31);
+  auto now = now_utc();
+  auto taken = jobs.take("w:1:x", now, now + 1min, 10, true);
+  REQUIRE(taken.size() == 1);
+  CHECK(taken[0].sequence == 9);
+  CHECK(taken[0].context == R"({"n":9})");
+  // New jobs append after the highest sequence; the contexts still go with their jobs.
+  records.add_system_job(new_job(5));
+  CHECK(jobs.last_sequence() == 10);
+  CHECK(jobs.purge(JobStatus::succeeded, now) == 1);
+  CHECK(jobs.purge(JobStatus::failed, now) == 1);
+  CHECK(query("SELECT sequence FROM system_job_contexts ORDER BY sequence") == "9\n10\n");
 }
 
 TEST_CASE("a worker taking jobs waits for an operation's open transaction, then gets its jobs") {

@@ -7,7 +7,7 @@
 
 namespace stepline::host::store::schema {
 
-inline constexpr int version = 4;
+inline constexpr int version = 5;
 
 inline constexpr const char* sql = R"sql(
 -- Records: one row per record; its attributes are one document in Stepline's json format.
@@ -28,8 +28,11 @@ CREATE TABLE IF NOT EXISTS records (
 -- Waiting (postponed or waiting for a retry until postpone_until), 2/20 In progress, 2/21
 -- Pausing, 2/22 Canceling, 3/30 Succeeded, 3/31 Failed, 3/32 Canceled.
 -- Every time is ISO-8601 UTC with milliseconds (fixed width), so text order is time order.
+-- `sequence` is the rowid: creation order (max + 1 when written), so a new job appends to the
+-- table and needs no index of its own.
 CREATE TABLE IF NOT EXISTS system_jobs (
-  id                TEXT    PRIMARY KEY, -- = the frozen context's OperationId
+  sequence          INTEGER PRIMARY KEY, -- creation order
+  id                TEXT    NOT NULL UNIQUE, -- = the frozen context's OperationId
   created_on        TEXT    NOT NULL,    -- = OperationCreatedOn
   step_id           TEXT    NOT NULL,
   step_name         TEXT    NOT NULL,
@@ -47,7 +50,6 @@ CREATE TABLE IF NOT EXISTS system_jobs (
   friendly_message  TEXT,
   execution_time_ms INTEGER,
   endpoint          TEXT,                -- service endpoint name; NULL for a plug-in step
-  sequence          INTEGER NOT NULL DEFAULT 0, -- creation order (max + 1 when written)
   ordering_key      TEXT,                -- jobs sharing a key run one at a time, in sequence
   started_on        TEXT,                -- the last attempt's start
   completed_on      TEXT,
@@ -56,8 +58,12 @@ CREATE TABLE IF NOT EXISTS system_jobs (
   trace             TEXT,                -- the plug-in's trace lines of the last attempt
   crash_count       INTEGER NOT NULL DEFAULT 0 -- attempts during which the host process died
 );
-CREATE INDEX IF NOT EXISTS system_jobs_sequence ON system_jobs (sequence);
-CREATE INDEX IF NOT EXISTS system_jobs_state ON system_jobs (state_code, sequence);
+-- Every job but the succeeded ones, by state: what the service looks for (Ready jobs in
+-- order), and what an operator filters on (failed, waiting). A job that succeeds leaves it, so
+-- it holds the jobs in flight and the few that need a person, not the whole history; a query
+-- that wants it says `status_code <> 30`.
+CREATE INDEX IF NOT EXISTS system_jobs_state ON system_jobs (state_code, sequence)
+  WHERE status_code <> 30;
 CREATE INDEX IF NOT EXISTS system_jobs_postponed ON system_jobs (postpone_until)
   WHERE state_code = 1;
 CREATE INDEX IF NOT EXISTS system_jobs_ordered ON system_jobs (ordering_key, sequence)
@@ -99,6 +105,53 @@ ALTER TABLE system_jobs DROP COLUMN context;
     // 3 -> 4: attempts that never returned because the host died.
     R"sql(
 ALTER TABLE system_jobs ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 4 -> 5: the job's sequence becomes its rowid (one index fewer to write per job), and the
+    // state index leaves succeeded jobs out. SQLite changes neither in place: the table is
+    // copied. (The table as version 5 has it, kept here as it is when `sql` changes later.)
+    R"sql(
+DROP TRIGGER IF EXISTS system_jobs_context_gone;
+CREATE TABLE system_jobs_v5 (
+  sequence          INTEGER PRIMARY KEY, -- creation order
+  id                TEXT    NOT NULL UNIQUE, -- = the frozen context's OperationId
+  created_on        TEXT    NOT NULL,    -- = OperationCreatedOn
+  step_id           TEXT    NOT NULL,
+  step_name         TEXT    NOT NULL,
+  regarding_entity  TEXT,
+  regarding_id      TEXT,
+  message           TEXT    NOT NULL,
+  depth             INTEGER NOT NULL,
+  correlation_id    TEXT    NOT NULL,
+  state_code        INTEGER NOT NULL DEFAULT 0,
+  status_code       INTEGER NOT NULL DEFAULT 0,
+  retry_count       INTEGER NOT NULL DEFAULT 0,
+  postpone_until    TEXT,
+  error_code        INTEGER,
+  message_text      TEXT,
+  friendly_message  TEXT,
+  execution_time_ms INTEGER,
+  endpoint          TEXT,                -- service endpoint name; NULL for a plug-in step
+  ordering_key      TEXT,                -- jobs sharing a key run one at a time, in sequence
+  started_on        TEXT,                -- the last attempt's start
+  completed_on      TEXT,
+  lease_owner       TEXT,                -- host:pid:nonce of the process running it
+  lease_until       TEXT,                -- after this another process may take it back
+  trace             TEXT,                -- the plug-in's trace lines of the last attempt
+  crash_count       INTEGER NOT NULL DEFAULT 0 -- attempts during which the host process died
+);
+INSERT INTO system_jobs_v5 (
+sequence, id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth,
+correlation_id, state_code, status_code, retry_count, postpone_until, error_code, message_text,
+friendly_message, execution_time_ms, endpoint, ordering_key, started_on, completed_on,
+lease_owner, lease_until, trace, crash_count)
+SELECT
+sequence, id, created_on, step_id, step_name, regarding_entity, regarding_id, message, depth,
+correlation_id, state_code, status_code, retry_count, postpone_until, error_code, message_text,
+friendly_message, execution_time_ms, endpoint, ordering_key, started_on, completed_on,
+lease_owner, lease_until, trace, crash_count
+FROM system_jobs ORDER BY sequence;
+DROP TABLE system_jobs;
+ALTER TABLE system_jobs_v5 RENAME TO system_jobs;
 )sql",
 };
 

@@ -27,10 +27,11 @@ constexpr const char* in_order =
 
 std::string due_ready(bool with_endpoints) {
   // The planner is told the index: with a million waiting jobs a scan of the state index would
-  // cost seconds per poll.
+  // cost seconds per poll. `status_code <> 30` is the index's own condition (it leaves succeeded
+  // jobs out), which SQLite must see in the query to use it.
   return std::string(
              "SELECT j.rowid AS r FROM system_jobs j INDEXED BY system_jobs_state WHERE "
-             "j.state_code = 0") +
+             "j.state_code = 0 AND j.status_code <> 30") +
          (with_endpoints ? "" : " AND j.endpoint IS NULL") + " AND " + in_order +
          " ORDER BY j.state_code, j.sequence LIMIT ?4";
 }
@@ -96,8 +97,8 @@ struct SqliteJobStore::Statements {
         // every job done.
         unfinished_after(db,
                          "SELECT EXISTS (SELECT 1 FROM system_jobs INDEXED BY system_jobs_state "
-                         "WHERE state_code IN (0, 1, 2) AND sequence > ?1 AND (?2 OR endpoint IS "
-                         "NULL))"),
+                         "WHERE state_code IN (0, 1, 2) AND status_code <> 30 AND sequence > ?1 "
+                         "AND (?2 OR endpoint IS NULL))"),
         count(db,
               "SELECT state_code, status_code, COUNT(*) FROM system_jobs WHERE sequence > ?1 "
               "GROUP BY state_code, status_code"),
@@ -116,9 +117,16 @@ struct SqliteJobStore::Statements {
                 "postpone_until = NULL, error_code = NULL, message_text = NULL, friendly_message "
                 "= NULL, completed_on = NULL, execution_time_ms = NULL, trace = NULL WHERE id = "
                 "?1"),
+        // Succeeded jobs are the oldest rows, found from the start of the table; failed and
+        // canceled ones through the state index.
+        purge_succeeded(db,
+                        "DELETE FROM system_jobs WHERE rowid IN (SELECT rowid FROM system_jobs "
+                        "WHERE state_code = 3 AND status_code = 30 AND completed_on < ?2 LIMIT "
+                        "5000)"),
         purge(db,
               "DELETE FROM system_jobs WHERE rowid IN (SELECT rowid FROM system_jobs WHERE "
-              "state_code = 3 AND status_code = ?1 AND completed_on < ?2 LIMIT 5000)"),
+              "state_code = 3 AND status_code = ?1 AND status_code <> 30 AND completed_on < ?2 "
+              "LIMIT 5000)"),
         crash(db,
               "UPDATE system_jobs SET crash_count = crash_count + 1 WHERE id = ?1 AND state_code "
               "<> 3 RETURNING crash_count, step_name"),
@@ -131,7 +139,7 @@ struct SqliteJobStore::Statements {
 
   Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, remove, renew, release,
       release_expired, owners, last_sequence, unfinished_after, count, find, find_part, status,
-      set_status, requeue, purge, crash, fail_crashed, begin, commit;
+      set_status, requeue, purge_succeeded, purge, crash, fail_crashed, begin, commit;
 };
 
 /// BEGIN IMMEDIATE … COMMIT on the job store's connection, in the file's write gate; rolled back
@@ -383,6 +391,8 @@ void SqliteJobStore::list(const JobFilter& filter,
   std::string sql =
       std::string("SELECT ") + job_columns_without_context + " FROM system_jobs WHERE 1 = 1";
   if (filter.status) sql += " AND state_code = ?1 AND status_code = ?2";
+  // Any other status is in the state index, which leaves succeeded jobs out.
+  if (filter.status && *filter.status != JobStatus::succeeded) sql += " AND status_code <> 30";
   if (!filter.step.empty()) sql += " AND step_name = ?3";
   if (!filter.entity.empty()) sql += " AND regarding_entity = ?4";
   if (filter.created_from) sql += " AND created_on >= ?6";
@@ -516,7 +526,8 @@ std::size_t SqliteJobStore::purge(JobStatus status, DateTime before) {
   for (;;) {
     std::lock_guard lock(mutex_);
     GateTurn turn(*gate_, job_write_wait, file_);
-    auto& s = statements_->purge.start();
+    auto& s = (status == JobStatus::succeeded ? statements_->purge_succeeded : statements_->purge)
+                  .start();
     s.bind(1, static_cast<long long>(codes_of(status).status_code)).bind(2, iso(before));
     s.step();
     s.done();
