@@ -657,7 +657,7 @@ class Operation {
       }
       row.context = format::json::write_context(job);
       row.frozen = std::make_shared<const ExecutionContext>(std::move(job));
-      pipeline_.store_.add_system_job(row);
+      pipeline_.store_.add_system_job(std::move(row));
     }
   }
 

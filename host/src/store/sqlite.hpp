@@ -105,6 +105,11 @@ class Statement {
     sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  /// Binds text SQLite does not copy: it must stay unchanged until the statement is reset.
+  Statement& bind_static(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    return *this;
+  }
   Statement& bind(int i, long long n) {
     sqlite3_bind_int64(stmt_, i, n);
     return *this;

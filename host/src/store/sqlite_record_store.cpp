@@ -1,8 +1,13 @@
 #include <stepline/host/store/sqlite_record_store.hpp>
 
+#include <linux/futex.h>
 #include <sqlite3.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <ctime>
 
 #include <stepline/format/json.hpp>
 
@@ -12,6 +17,23 @@
 
 namespace stepline::host::store {
 namespace {
+
+// The commit groups' waiting, on the futex word itself (Linux): a condition variable would wake
+// every waiter into a queue for its mutex, one after the other.
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen,
+                std::chrono::nanoseconds timeout) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
+  // Returns at once if the word is no longer `seen`; EINTR and timeouts are the caller's loop's.
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, seen, &ts,
+          nullptr, 0);
+}
+
+void futex_wake_all(std::atomic<std::uint32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX,
+          nullptr, nullptr, 0);
+}
 
 std::string quote_json_key(std::string_view column) {
   std::string out = "$.\"";
@@ -181,47 +203,66 @@ SqliteRecordStore::GroupFailure SqliteRecordStore::settle_group(bool member) {
   const int waiters = group_size_ - (member ? 1 : 0);
   {
     std::lock_guard lock(settled_mutex_);
-    if (!failure.message.empty() && waiters > 0) failed_groups_[group_] = {waiters, failure};
-    settled_ = group_;
+    if (!failure.message.empty() && waiters > 0) {
+      failed_groups_[group_] = {waiters, failure};
+      failed_groups_count_.fetch_add(1);
+    }
+    settled_word_.store(static_cast<std::uint32_t>(group_));
   }
   ++group_;
   group_open_ = false;
   group_size_ = 0;
   gate_->leave();
-  if (waiters > 0) group_settled_.notify_all();
+  // One system call wakes every operation of the group, and none of them takes a lock to see
+  // that it was settled.
+  if (waiters > 0 && group_waiters_.load() > 0) futex_wake_all(settled_word_);
   return failure;
+}
+
+bool SqliteRecordStore::group_settled(std::uint64_t group) const noexcept {
+  // The low 32 bits, compared as a distance: fewer than 2^31 groups are ever open at once.
+  return static_cast<std::int32_t>(settled_word_.load() - static_cast<std::uint32_t>(group)) >= 0;
 }
 
 SqliteRecordStore::GroupFailure SqliteRecordStore::wait_for_group(
     std::unique_lock<std::recursive_mutex>& lock, std::uint64_t group,
     std::chrono::microseconds patience) {
   lock.unlock();
-  {
-    std::unique_lock settled(settled_mutex_);
-    if (!group_settled_.wait_for(settled, patience, [&] { return settled_ >= group; })) {
-      // Nobody settled it in time: settle it ourselves (nobody can be inside it while we hold
-      // the store's lock, and groups settle in order, so `group` is the open one).
-      settled.unlock();
-      lock.lock();
-      bool open = false;
-      {
-        std::lock_guard check(settled_mutex_);
-        open = settled_ < group;
-      }
-      if (open) {
-        auto failure = settle_group(true);
-        lock.unlock();
-        return failure;
-      }
-      lock.unlock();
-      settled.lock();
+  const auto give_up = std::chrono::steady_clock::now() + patience;
+  group_waiters_.fetch_add(1);
+  bool settled = group_settled(group);
+  while (!settled) {
+    const auto left = give_up - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds::zero()) break;
+    const std::uint32_t seen = settled_word_.load();
+    if (group_settled(group)) {
+      settled = true;
+      break;
     }
+    futex_wait(settled_word_, seen, std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+    settled = group_settled(group);
   }
-  std::lock_guard settled(settled_mutex_);
+  group_waiters_.fetch_sub(1);
+  if (!settled) {
+    // Nobody settled it in time: settle it ourselves (nobody can be inside it while we hold
+    // the store's lock, and groups settle in order, so `group` is the open one).
+    lock.lock();
+    if (!group_settled(group)) {
+      auto failure = settle_group(true);
+      lock.unlock();
+      return failure;
+    }
+    lock.unlock();
+  }
+  if (failed_groups_count_.load() == 0) return {};
+  std::lock_guard failures(settled_mutex_);
   auto failed = failed_groups_.find(group);
   if (failed == failed_groups_.end()) return {};
   GroupFailure failure = failed->second.failure;
-  if (--failed->second.waiters == 0) failed_groups_.erase(failed);
+  if (--failed->second.waiters == 0) {
+    failed_groups_.erase(failed);
+    failed_groups_count_.fetch_sub(1);
+  }
   return failure;
 }
 
@@ -449,31 +490,27 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
   return out;
 }
 
-void SqliteRecordStore::add_system_job(const SystemJob& job) {
+void SqliteRecordStore::add_system_job(SystemJob job) {
   std::lock_guard lock(mutex_);
   StandaloneWrite write(*this);
   // Only a job written in an operation's transaction is handed over at its commit.
-  std::optional<SystemJob> claimed;
-  if (handoff_ && open_transactions_ > 0) {
-    claimed = job;
-    if (!handoff_->claim(*claimed)) claimed.reset();
-  }
+  const bool claimed = handoff_ && open_transactions_ > 0 && handoff_->claim(job);
   try {
     auto& s = statements_->insert_job.start();
-    bind_new_job(s, claimed ? *claimed : job);
+    bind_new_job(s, job);
     if (!s.step()) throw std::runtime_error("record store: a new job got no sequence");
-    const long long sequence = s.integer(0);
+    job.sequence = s.integer(0);
     s.done();
-    if (claimed) claimed->sequence = sequence;
     auto& c = statements_->insert_context.start();
-    c.bind(1, sequence).bind(2, job.context);
+    // The context outlives the statement's step: SQLite need not copy it.
+    c.bind(1, job.sequence).bind_static(2, job.context);
     c.step();
     c.done();
   } catch (...) {
-    if (claimed && handoff_) handoff_->abandoned(1);
+    if (claimed) handoff_->abandoned(1);
     throw;
   }
-  if (claimed) claimed_.emplace_back(open_transactions_, std::move(*claimed));
+  if (claimed) claimed_.emplace_back(open_transactions_, std::move(job));
 }
 
 std::vector<SystemJob> SqliteRecordStore::system_jobs() {

@@ -377,7 +377,7 @@ EntityCollection PostgresRecordStore::retrieve_multiple(const Query& query) {
   }
 }
 
-void PostgresRecordStore::add_system_job(const SystemJob& job) {
+void PostgresRecordStore::add_system_job(SystemJob job) {
   Session* s = session();
   if (!s) {
     // Outside any operation: its own transaction, and other hosts are told at once.
@@ -394,20 +394,22 @@ void PostgresRecordStore::add_system_job(const SystemJob& job) {
   {
     std::lock_guard lock(handoff_mutex_);
     if (handoff_ && (!s->handoff || s->handoff == handoff_)) {
-      claimed = job;
+      claimed = std::move(job);
       if (handoff_->claim(*claimed)) {
         if (!s->handoff) ++claiming_;
         s->handoff = handoff_;
       } else {
+        job = std::move(*claimed);
         claimed.reset();
       }
     }
   }
-  if (!job.ordering_key.empty())
-    s->queue(lock_order, Params().add(job.ordering_key + "\n" + job.endpoint.value_or("")));
+  const SystemJob& row = claimed ? *claimed : job;
+  if (!row.ordering_key.empty())
+    s->queue(lock_order, Params().add(row.ordering_key + "\n" + row.endpoint.value_or("")));
   if (claimed) {
-    s->claimed.push_back({s->depth, ++s->claims, *claimed});
-    s->queue(insert_job(), insert_job_params(*claimed), s->claims);
+    s->queue(insert_job(), insert_job_params(*claimed), s->claims + 1);
+    s->claimed.push_back({s->depth, ++s->claims, std::move(*claimed)});
   } else {
     s->queue(insert_job(), insert_job_params(job));
     s->announce = true;

@@ -30,7 +30,7 @@ class PostgresRecordStore final : public RecordStore {
   void update(const Entity& entity) override;
   void remove(std::string_view entity, const Guid& id) override;
   EntityCollection retrieve_multiple(const Query& query) override;
-  void add_system_job(const SystemJob& job) override;
+  void add_system_job(SystemJob job) override;
   std::vector<SystemJob> system_jobs() override;
   bool attach_handoff(JobHandoff& handoff) override;
   void detach_handoff(JobHandoff& handoff) override;

@@ -171,8 +171,9 @@ class RecordStore {
   /// Records matching every equality condition, in creation order, one page at a time.
   virtual EntityCollection retrieve_multiple(const Query& query) = 0;
 
-  /// Writes a new system job (in the calling thread's transaction, if any: the outbox).
-  virtual void add_system_job(const SystemJob& job) = 0;
+  /// Writes a new system job (in the calling thread's transaction, if any: the outbox). Taken by
+  /// value: a job handed over at its commit moves on with its context, uncopied.
+  virtual void add_system_job(SystemJob job) = 0;
   /// Every system job, oldest first (for inspection and tests).
   virtual std::vector<SystemJob> system_jobs() = 0;
 

@@ -37,7 +37,7 @@ class SqliteRecordStore final : public RecordStore {
   void update(const Entity& entity) override;
   void remove(std::string_view entity, const Guid& id) override;
   EntityCollection retrieve_multiple(const Query& query) override;
-  void add_system_job(const SystemJob& job) override;
+  void add_system_job(SystemJob job) override;
   std::vector<SystemJob> system_jobs() override;
   bool attach_handoff(JobHandoff& handoff) override;
   void detach_handoff(JobHandoff& handoff) override;
@@ -95,11 +95,15 @@ class SqliteRecordStore final : public RecordStore {
   std::vector<std::pair<int, SystemJob>> claimed_;
   void drop_claimed(int depth);     ///< a Transaction at `depth` rolled back
   void promote_claimed(int depth);  ///< a Transaction at `depth` committed into its parent
-  // Under settled_mutex_, so that operations waiting for their group's commit need not take
-  // mutex_ back (the next group's operations hold it):
+  // Operations waiting for their group's commit need not take mutex_ back (the next group's
+  // operations hold it): they wait on settled_word_, the low 32 bits of the last settled
+  // group's number, a futex word.
+  bool group_settled(std::uint64_t group) const noexcept;
+  std::atomic<std::uint32_t> settled_word_{0};
+  std::atomic<int> group_waiters_{0};
+  std::atomic<int> failed_groups_count_{0};  ///< entries in failed_groups_
+  // Under settled_mutex_ (the failed groups' waiters read it; the others never take it):
   std::mutex settled_mutex_;
-  std::condition_variable group_settled_;
-  std::uint64_t settled_ = 0;  ///< every group up to this one is settled
   struct Failure {
     int waiters;
     GroupFailure failure;
