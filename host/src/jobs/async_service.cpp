@@ -836,6 +836,14 @@ bool AsyncService::run_plugins(Worker& self, const std::shared_ptr<Batch>& share
 }
 
 void AsyncService::settle_posts(Batch& batch) {
+  // A link settles its posts in about the order they went out: waiting for the batch's last
+  // post first puts the worker to sleep once a batch, not once a post (each wake-up of a thread
+  // costs about as much as a post's encoding).
+  if (!batch.pending.empty()) {
+    auto& last = batch.pending.back().outcome;
+    while (last.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+      if (past_deadline()) break;
+  }
   for (auto& p : batch.pending) {
     const auto& job = batch.jobs[p.index];
     auto& result = batch.results[p.index];
