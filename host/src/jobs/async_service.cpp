@@ -632,10 +632,9 @@ std::shared_ptr<AsyncService::Batch> AsyncService::next_batch(Backoff& backoff) 
     if (jobs.size() == options_.batch) overflowed_.store(true, std::memory_order_release);
   }
   if (jobs.empty()) {
+    // Whatever is there now: the batch goes on gathering after its posts have started (gather).
     std::unique_lock lock(wake_mutex_);
-    if (!handed_.empty() && handed_.size() < options_.batch)
-      wake_.wait_for(lock, options_.linger,
-                     [&] { return stopping() || handed_.size() >= options_.batch; });
+    jobs.reserve(options_.batch);
     while (!handed_.empty() && jobs.size() < options_.batch) {
       jobs.push_back(std::move(handed_.front()));
       handed_.pop_front();
@@ -672,7 +671,10 @@ void AsyncService::work(std::shared_ptr<Worker> self, std::shared_ptr<Batch> res
 }
 
 bool AsyncService::run(Worker& self, const std::shared_ptr<Batch>& batch, std::size_t from) {
-  if (from == 0) start_posts(*batch);
+  if (from == 0) {
+    start_posts(*batch);
+    if (batch->handed) gather(*batch);
+  }
   if (!run_plugins(self, batch, from)) return false;
   settle_posts(*batch);
   for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
@@ -741,9 +743,28 @@ class Attempt {
 
 }  // namespace
 
-void AsyncService::start_posts(Batch& batch) {
+void AsyncService::gather(Batch& batch) {
+  const auto until = Clock::now() + options_.linger;
+  std::unique_lock lock(wake_mutex_);
+  while (batch.jobs.size() < options_.batch && !stopping()) {
+    if (!wake_.wait_until(lock, until, [&] { return stopping() || !handed_.empty(); })) break;
+    if (stopping()) break;
+    const std::size_t first = batch.jobs.size();
+    // Within the capacity reserved in next_batch: the jobs already posted do not move.
+    while (!handed_.empty() && batch.jobs.size() < options_.batch) {
+      batch.jobs.push_back(std::move(handed_.front()));
+      handed_.pop_front();
+    }
+    batch.results.resize(batch.jobs.size());
+    lock.unlock();
+    start_posts(batch, first);
+    lock.lock();
+  }
+}
+
+void AsyncService::start_posts(Batch& batch, std::size_t from) {
   // Posts go out first, so their round trips overlap with each other and with plug-in work.
-  for (std::size_t i = 0; i < batch.jobs.size(); ++i) {
+  for (std::size_t i = from; i < batch.jobs.size(); ++i) {
     const auto& job = batch.jobs[i];
     if (!job.endpoint) continue;
     const auto* endpoint = batch.registration->find_endpoint(*job.endpoint);

@@ -48,8 +48,9 @@ struct AsyncServiceOptions {
   /// Jobs taken that way and not yet finished, at most; 0 = 2 x workers x batch. Beyond it jobs
   /// wait in the database as Ready, so memory stays bounded whatever the backlog.
   std::size_t handoff_window = 0;
-  /// A worker that finds fewer than `batch` jobs handed over waits this long for more, so that
-  /// one commit records many results even when operations arrive one at a time.
+  /// A worker keeps taking the jobs handed over for this long after its batch's first ones, up
+  /// to `batch`, posting each as it comes, so that one commit records many results even when
+  /// operations arrive one at a time, and no post waits for the others to be gathered.
   std::chrono::microseconds linger{std::chrono::milliseconds(2)};
   /// The job store's (and its companion's); nullopt = the pipeline's record store's (which is
   /// the registration's host.durability unless the host was opened with another).
@@ -132,7 +133,11 @@ class AsyncService : private store::JobHandoff {
   /// Runs the batch from plug-in job `from` on; false when the worker was abandoned meanwhile
   /// (it must then return at once, touching nothing of the service).
   bool run(Worker& self, const std::shared_ptr<Batch>& batch, std::size_t from);
-  void start_posts(Batch& batch);
+  /// Starts the posts of the batch's endpoint jobs from `from` on.
+  void start_posts(Batch& batch, std::size_t from = 0);
+  /// Adds the jobs handed over during options_.linger to a batch of handed-over jobs, up to
+  /// options_.batch, starting their posts as they come.
+  void gather(Batch& batch);
   bool run_plugins(Worker& self, const std::shared_ptr<Batch>& batch, std::size_t from);
   void settle_posts(Batch& batch);
   void supervise();
