@@ -83,8 +83,18 @@ class Backend::Impl final : public Runtime {
 
   void post(const Target& target, proton::message message, Callback done) {
     auto post = std::make_shared<Post>();
-    post->done = std::move(done);
     post->message = std::move(message);
+    admit(target, std::move(post), std::move(done));
+  }
+
+  void post(const Target& target, EncodedMessage message, Callback done) {
+    auto post = std::make_shared<Post>();
+    post->encoded = std::move(message.bytes);
+    admit(target, std::move(post), std::move(done));
+  }
+
+  void admit(const Target& target, std::shared_ptr<Post> post, Callback done) {
+    post->done = std::move(done);
     post->deadline = Clock::now() + target.timeout;
     {
       std::unique_lock lock(mutex_);
@@ -204,6 +214,7 @@ class Backend::Impl final : public Runtime {
     if (drained) drained_.notify_all();
     auto done = std::move(post.done);
     post.message = proton::message();
+    std::string().swap(post.encoded);
     if (done) done(outcome);
   }
 
@@ -302,6 +313,17 @@ std::future<Outcome> Backend::post(const Target& target, proton::message message
 }
 
 void Backend::post(const Target& target, proton::message message, Callback done) {
+  impl_->post(target, std::move(message), std::move(done));
+}
+
+std::future<Outcome> Backend::post(const Target& target, EncodedMessage message) {
+  auto promise = std::make_shared<std::promise<Outcome>>();
+  auto future = promise->get_future();
+  impl_->post(target, std::move(message), [promise](const Outcome& o) { promise->set_value(o); });
+  return future;
+}
+
+void Backend::post(const Target& target, EncodedMessage message, Callback done) {
   impl_->post(target, std::move(message), std::move(done));
 }
 

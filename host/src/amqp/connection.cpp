@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include <proton/binary.hpp>
@@ -22,6 +23,7 @@
 #include <proton/connection.h>
 #include <proton/delivery.h>
 #include <proton/disposition.h>
+#include <proton/link.h>
 #include <proton/transport.h>
 
 #include <stepline/azure/conditions.hpp>
@@ -49,6 +51,24 @@ class RawDelivery : public proton::tracker {
   }
 };
 
+class RawSender : public proton::sender {
+ public:
+  explicit RawSender(const proton::sender& s) : proton::sender(s) {}
+  pn_link_t* get() const { return pn_object(); }
+};
+
+// What proton::sender::send() does once the message is encoded: a delivery tagged `tag` carrying
+// `bytes`, settled at once on a link that sends settled. Without it each send would encode the
+// message into a fresh buffer, starting at 512 bytes and encoding again at every doubling.
+void send_encoded(const proton::sender& sender, std::string_view bytes, std::uint64_t tag) {
+  pn_link_t* link = RawSender(sender).get();
+  pn_delivery_t* delivery =
+      pn_delivery(link, pn_dtag(reinterpret_cast<const char*>(&tag), sizeof tag));
+  pn_link_send(link, bytes.data(), bytes.size());
+  pn_link_advance(link);
+  if (pn_link_snd_settle_mode(link) == PN_SND_SETTLED) pn_delivery_settle(delivery);
+}
+
 class RawConnection : public proton::connection {
  public:
   explicit RawConnection(const proton::connection& c) : proton::connection(c) {}
@@ -59,12 +79,6 @@ std::uint64_t tag_value(const proton::binary& tag) {
   std::uint64_t value = 0;
   if (tag.size() == sizeof value) std::memcpy(&value, tag.data(), sizeof value);
   return value;
-}
-
-proton::binary tag_bytes(std::uint64_t value) {
-  proton::binary tag(sizeof value);
-  std::memcpy(tag.data(), &value, sizeof value);
-  return tag;
 }
 
 std::string body_text(const proton::value& body) {
@@ -517,14 +531,26 @@ void Connection::pump(Link& link) {
     std::shared_ptr<Post> post = std::move(link.queue.front());
     link.queue.pop_front();
     if (post->finished) continue;
-    proton::message& m = post->message;
+    std::uint64_t tag = ++next_tag_;
     if (link.twoway) {
+      // The reply address is known only here, so an encoded message is decoded to stamp it.
+      proton::message& m = post->message;
+      if (!post->encoded.empty()) {
+        m.decode(std::vector<char>(post->encoded.begin(), post->encoded.end()));
+        std::string().swap(post->encoded);
+      }
       if (m.id().empty()) m.id(proton::uuid::random().str());
       m.reply_to(link.reply_address);
       link.awaiting_reply[proton::to_string(m.id())] = post;
     }
-    std::uint64_t tag = ++next_tag_;
-    link.sender.send(m, tag_bytes(tag));
+    if (post->encoded.empty()) {
+      // The buffer keeps its capacity from one message to the next, so each is encoded once.
+      post->message.encode(encode_buffer_);
+      send_encoded(link.sender, std::string_view(encode_buffer_.data(), encode_buffer_.size()),
+                   tag);
+    } else {
+      send_encoded(link.sender, post->encoded, tag);
+    }
     link.unsettled.emplace(tag, std::move(post));
   }
   runtime_.note_unsettled(link.unsettled.size());

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <proton/connection.hpp>
 #include <proton/error_condition.hpp>
@@ -130,6 +131,7 @@ class Connection : public proton::messaging_handler {
   proton::error_condition last_error_;
   std::map<std::string, Link> links_;
   std::uint64_t next_tag_ = 0;
+  std::vector<char> encode_buffer_;  // proton::message posts are encoded here
 
   proton::sender cbs_sender_;
   proton::receiver cbs_receiver_;

@@ -29,6 +29,8 @@ struct Route {
 struct Post {
   std::shared_ptr<const Route> route;
   proton::message message;
+  /// The message already encoded (then `message` is empty until a two-way link decodes it).
+  std::string encoded;
   Backend::Callback done;
   Clock::time_point deadline;
   bool finished = false;

@@ -53,6 +53,13 @@ struct BackendOptions {
   bool allow_plain_amqp = false;
 };
 
+/// A message already in its AMQP 1.0 encoding: its sections one after another, as
+/// proton::message::encode() writes them. Posted as it is, with no proton::message built or
+/// encoded again on the AMQP thread (a two-way target, which stamps reply-to, decodes it first).
+struct EncodedMessage {
+  std::string bytes;
+};
+
 /// Counters for tests and benchmarks.
 struct BackendStats {
   std::uint64_t posted = 0;
@@ -81,6 +88,9 @@ class Backend {
   /// The same with a callback, run on the AMQP thread (keep it short, don't post from it); a post
   /// refused before it is queued (bad configuration, shut down) completes on the calling thread.
   void post(const Target& target, proton::message message, Callback done);
+  /// The same for a message encoded by the caller.
+  std::future<Outcome> post(const Target& target, EncodedMessage message);
+  void post(const Target& target, EncodedMessage message, Callback done);
 
   /// Stops taking posts, lets pending ones finish for up to `grace`, fails the rest with a
   /// shutdown outcome, closes the links and connections (waiting up to
