@@ -2,7 +2,9 @@
 // content type, partition key and session, and the size policy.
 #include <doctest/doctest.h>
 
+#include <proton/binary.hpp>
 #include <proton/symbol.hpp>
+#include <proton/timestamp.hpp>
 
 #include <stepline/azure/names.hpp>
 #include <stepline/format/format.hpp>
@@ -105,18 +107,22 @@ TEST_CASE("posts one after another each carry their own context's claims") {
   ExecutionContext c = samples::full_context();
   auto claims_of = [&endpoint](const ExecutionContext& context) {
     proton::message m = compose_message(endpoint, context).message;
-    return std::vector<std::string>{
-        property(m, claim::organization),          property(m, twin::organization),
-        property(m, claim::user),                  property(m, twin::user),
-        property(m, claim::initiating_user),       property(m, twin::initiating_user),
-        property(m, claim::entity_logical_name),   property(m, twin::entity),
-        property(m, claim::request_name),          property(m, twin::message),
-        property(m, claim::initiating_user_agent), property(m, twin::initiating_user_agent)};
+    return std::vector<std::string>{property(m, claim::organization),
+                                    property(m, twin::organization),
+                                    property(m, claim::user),
+                                    property(m, twin::user),
+                                    property(m, claim::initiating_user),
+                                    property(m, twin::initiating_user),
+                                    property(m, claim::entity_logical_name),
+                                    property(m, twin::entity),
+                                    property(m, claim::request_name),
+                                    property(m, twin::message),
+                                    property(m, claim::initiating_user_agent),
+                                    property(m, twin::initiating_user_agent)};
   };
   auto expected = [](const ExecutionContext& context) {
-    std::string organization = context.organization_name.empty()
-                                   ? context.organization_id.str()
-                                   : context.organization_name;
+    std::string organization = context.organization_name.empty() ? context.organization_id.str()
+                                                                 : context.organization_name;
     return std::vector<std::string>{organization,
                                     organization,
                                     context.user_id.str(),
@@ -149,9 +155,11 @@ TEST_CASE("posts one after another each carry their own context's claims") {
   c.initiating_user_agent = "curl/7.88";
   CHECK(claims_of(c) == expected(c));
   // The trace context goes on top of the claims built before, and only on its own post.
-  c.shared_variables.insert_or_assign("traceparent", Value(std::string("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")));
+  c.shared_variables.insert_or_assign(
+      "traceparent", Value(std::string("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")));
   proton::message traced = compose_message(endpoint, c).message;
-  CHECK(property(traced, trace::traceparent) == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  CHECK(property(traced, trace::traceparent) ==
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   CHECK(property(traced, claim::request_name) == "Create");
   c.shared_variables.erase("traceparent");
   proton::message untraced = compose_message(endpoint, c).message;
@@ -422,4 +430,82 @@ TEST_CASE("a reloaded endpoint of the same name is posted to where it now points
   REQUIRE(received.size() == 2);
   CHECK(received[0].to() == "orders");
   CHECK(received[1].to() == "orders-v2");
+}
+
+TEST_CASE("the encoded message is the bytes Proton writes for the same message") {
+  ExecutionContext c = samples::full_context();
+  c.shared_variables.insert_or_assign(
+      "traceparent", Value(std::string("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")));
+  c.initiating_user_agent = "Mozilla/5.0";
+
+  // Built as a proton::message, property by property: the same bytes, application properties
+  // in the order of their keys.
+  auto endpoint = make_endpoint("orders", Contract::queue, "orders");
+  endpoint.format = "json";
+  endpoint.user_claim = UserClaim::user_info;
+  endpoint.order = registration::Ordering::per_record;
+  proton::message m;
+  m.id(c.operation_id.str());
+  m.correlation_id(c.correlation_id.str());
+  m.subject("Update:account");
+  m.content_type("application/json");
+  m.durable(true);
+  m.creation_time(proton::timestamp(c.operation_created_on.time_since_epoch().count()));
+  m.group_id(c.primary_entity_id.str());
+  auto& p = m.properties();
+  const std::string organization = "unq77777777000000000000000000f0";
+  for (auto key : {claim::organization, twin::organization}) p.put(std::string(key), organization);
+  for (auto key : {claim::user, twin::user}) p.put(std::string(key), c.user_id.str());
+  for (auto key : {claim::initiating_user, twin::initiating_user})
+    p.put(std::string(key), c.initiating_user_id.str());
+  for (auto key : {claim::entity_logical_name, twin::entity}) p.put(std::string(key), "account");
+  for (auto key : {claim::request_name, twin::message}) p.put(std::string(key), "Update");
+  for (auto key : {claim::initiating_user_agent, twin::initiating_user_agent})
+    p.put(std::string(key), "Mozilla/5.0");
+  for (auto key : {trace::diagnostic_id, trace::traceparent})
+    p.put(std::string(key), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  const std::string body = format::serialize(c, "json");
+  m.inferred(true);
+  m.body(proton::binary(body.begin(), body.end()));
+  const std::vector<char> expected = m.encode();
+  const std::string& encoded = encode_message(endpoint, c).message.bytes;
+  CHECK(std::vector<char>(encoded.begin(), encoded.end()) == expected);
+
+  // Every format and contract, truncated or not, long fields or not: what Proton decodes it
+  // encodes again byte for byte.
+  auto same_again = [](const std::string& bytes) {
+    proton::message decoded;
+    decoded.decode(std::vector<char>(bytes.begin(), bytes.end()));
+    CHECK(decoded.encode() == std::vector<char>(bytes.begin(), bytes.end()));
+  };
+  for (const std::string& f : test::every_format()) {
+    for (Contract contract : {Contract::queue, Contract::eventhub, Contract::twoway}) {
+      for (bool big : {false, true}) {
+        CAPTURE(f);
+        CAPTURE(big);
+        auto e = make_endpoint("orders", contract, "orders");
+        e.format = f;
+        e.order = registration::Ordering::per_record;
+        e.max_message_size = 32 * 1024;
+        ExecutionContext context = big ? context_of_size(64 * 1024) : c;
+        // A subject over 255 bytes makes the properties a list32.
+        if (big) context.primary_entity_name = std::string(300, 'e');
+        EncodedEndpointMessage message = encode_message(e, context);
+        CHECK(message.truncated == big);
+        CHECK(message.size() <= 32 * 1024);
+        same_again(message.message.bytes);
+      }
+    }
+  }
+  format::ClaimCheck reference;
+  reference.url = "http://127.0.0.1:10000/devstoreaccount1/bodies/a";
+  reference.size = 70000;
+  reference.content_type = "application/json";
+  const std::string& checked = claim_check_message(endpoint, c, reference).message.bytes;
+  same_again(checked);
+  proton::message claim_checked;
+  claim_checked.decode(std::vector<char>(checked.begin(), checked.end()));
+  CHECK(claim_checked.content_type() == format::claim_check_content_type);
+  CHECK(property(claim_checked, format::claim_check_property) == reference.url);
+  CHECK(property(claim_checked, claim::organization) == organization);
 }

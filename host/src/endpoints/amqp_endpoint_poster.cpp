@@ -45,20 +45,20 @@ std::future<amqp::Outcome> AmqpEndpointPoster::post(const registration::ServiceE
     return ready(std::move(outcome));
   };
   std::shared_ptr<const amqp::Target> target;
-  EndpointMessage composed;
+  EncodedEndpointMessage composed;
   try {
     target = target_for(endpoint);
-    composed = compose_message(endpoint, context, options);
+    composed = encode_message(endpoint, context, options);
   } catch (const MessageTooLarge& e) {
     return finished(amqp::Outcome::failure(azure::condition::message_size_exceeded, e.what()));
   } catch (const std::invalid_argument& e) {
     return finished(amqp::Outcome::failure(amqp::local_condition::configuration, e.what()));
   } catch (const std::exception& e) {
     // A value the format cannot write: no retry makes it writable.
-    return finished(amqp::Outcome::failure(
-        amqp::local_condition::configuration,
-        describe(endpoint) + ": cannot write the context of " + describe(context) + " in " +
-            endpoint.format + ": " + e.what()));
+    return finished(amqp::Outcome::failure(amqp::local_condition::configuration,
+                                           describe(endpoint) + ": cannot write the context of " +
+                                               describe(context) + " in " + endpoint.format + ": " +
+                                               e.what()));
   }
   // The blob of a two-way post that the reply confirms, to delete then.
   std::optional<std::pair<registration::ClaimCheck, format::ClaimCheck>> confirmed;
@@ -66,10 +66,9 @@ std::future<amqp::Outcome> AmqpEndpointPoster::post(const registration::ServiceE
     if (!claims_ || !endpoint.claim_check)
       return finished(amqp::Outcome::failure(amqp::local_condition::configuration,
                                              describe(endpoint) + " has no claim_check block"));
-    auto upload =
-        claims_->put(*endpoint.claim_check, claim_check::blob_name(endpoint, context),
-                     composed.oversized_body, format::format_named(endpoint.format),
-                     endpoint.timeout);
+    auto upload = claims_->put(*endpoint.claim_check, claim_check::blob_name(endpoint, context),
+                               composed.oversized_body, format::format_named(endpoint.format),
+                               endpoint.timeout);
     if (!upload.reference)
       return finished(amqp::Outcome::failure(amqp::local_condition::claim_check,
                                              describe(endpoint) + ": " + upload.error));
@@ -79,7 +78,12 @@ std::future<amqp::Outcome> AmqpEndpointPoster::post(const registration::ServiceE
     // A queue's listener confirms by completing the message, and deletes the blob itself; a
     // two-way reply confirms to the host.
     reference.delete_after_read = deletes && endpoint.contract == registration::Contract::queue;
-    attach_claim_check(composed, reference);
+    try {
+      composed = claim_check_message(endpoint, context, reference, options);
+    } catch (const std::exception& e) {
+      return finished(amqp::Outcome::failure(amqp::local_condition::configuration,
+                                             describe(endpoint) + ": " + e.what()));
+    }
     if (deletes && endpoint.contract == registration::Contract::twoway)
       confirmed.emplace(*endpoint.claim_check, std::move(reference));
   }

@@ -6,14 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include <proton/annotation_key.hpp>
-#include <proton/binary.hpp>
-#include <proton/message_id.hpp>
-#include <proton/scalar.hpp>
-#include <proton/symbol.hpp>
-#include <proton/timestamp.hpp>
 #include <proton/uuid.hpp>
-#include <proton/value.hpp>
 
 #include <stepline/azure/names.hpp>
 #include <stepline/format/binary.hpp>
@@ -26,11 +19,6 @@ namespace {
 
 using registration::Contract;
 using registration::ServiceEndpoint;
-
-// Generous per-field and per-message allowances of the AMQP encoding (descriptors, constructors,
-// lengths), so that a message well under its limit is never encoded just to be measured.
-constexpr std::size_t message_overhead = 256;
-constexpr std::size_t field_overhead = 10;
 
 // Fills in one placeholder name; false when the name is unknown.
 bool placeholder_value(std::string_view name, const ExecutionContext& c, std::string& out) {
@@ -85,35 +73,187 @@ std::pair<std::string, std::string> expand(std::string_view text, const Executio
   return {std::move(out), {}};
 }
 
-// The message without its body, and a bound on what those sections take encoded.
-class Envelope {
+// The message in its AMQP 1.0 encoding, written straight into one buffer byte for byte as
+// Proton's pn_message_encode writes the same message (tests/endpoints compares the two): no
+// proton::message is built, filled, encoded and freed per post. The sections in order: header
+// (durable), message-annotations, properties, application-properties (sorted by key, the order of
+// proton::map), body. Compound values take Proton's encodings: maps always map32, a described
+// list list8 when it fits, list0 when empty, its trailing nulls left out.
+class MessageWriter {
  public:
-  explicit Envelope(proton::message& m) : m_(m) {}
+  explicit MessageWriter(std::string& out) : out_(out) {}
 
-  void property(std::string_view key, std::string value) {
-    bound_ += key.size() + value.size() + 2 * field_overhead;
-    m_.properties().put(std::string(key), std::move(value));
+  void section(std::uint8_t descriptor) {
+    put(0x00);  // described, by a smallulong code:
+    put(0x53);
+    put(descriptor);
   }
-  void flag(std::string_view key) {
-    bound_ += key.size() + 2 * field_overhead;
-    m_.properties().put(std::string(key), true);
+  void null() { put(0x40); }
+  void boolean(bool value) { put(value ? 0x41 : 0x42); }
+  void uint0() { put(0x43); }
+  void timestamp(std::int64_t milliseconds) {
+    put(0x83);
+    be(static_cast<std::uint64_t>(milliseconds), 8);
   }
-  void annotation(std::string_view key, std::string value) {
-    bound_ += key.size() + value.size() + 2 * field_overhead;
-    m_.message_annotations().put(proton::symbol(std::string(key)), std::move(value));
+  void string(std::string_view text) { variable(0xa1, 0xb1, text); }
+  void symbol(std::string_view text) { variable(0xa3, 0xb3, text); }
+  void binary(std::string_view bytes) { variable(0xa0, 0xb0, bytes); }
+  void encoded(std::string_view value) { out_.append(value); }
+
+  /// Fields follow, then end_list() with their count.
+  std::size_t begin_list() {
+    put(0xc0);
+    out_.append(2, '\0');
+    return out_.size() - 2;
   }
-  void text_field(const std::string& value) { bound_ += value.size() + field_overhead; }
-  /// Properties set another way (a copy of ones built before), with their share of the bound.
-  void properties(const proton::message::property_map& map, std::size_t bound) {
-    m_.properties() = map;
-    bound_ += bound;
+  void end_list(std::size_t at, std::size_t count) {
+    const std::size_t size = out_.size() - at - 1;  // the count byte and the fields
+    if (count == 0) {
+      out_.resize(at - 1);
+      put(0x45);
+    } else if (size <= 0xff) {
+      out_[at] = static_cast<char>(size);
+      out_[at + 1] = static_cast<char>(count);
+    } else {
+      out_[at - 1] = static_cast<char>(0xd0);  // list32: four-byte size and count
+      std::string head;
+      MessageWriter(head).be(size + 3, 4);
+      MessageWriter(head).be(count, 4);
+      out_.replace(at, 2, head);
+    }
   }
-  std::size_t bound() const { return bound_; }
+  /// Keys and values follow, then end_map() with the number of entries.
+  std::size_t begin_map() {
+    put(0xd1);
+    out_.append(8, '\0');
+    return out_.size() - 8;
+  }
+  void end_map(std::size_t at, std::size_t entries) {
+    std::string head;
+    MessageWriter(head).be(out_.size() - at - 4, 4);
+    MessageWriter(head).be(2 * entries, 4);
+    out_.replace(at, 8, head);
+  }
 
  private:
-  proton::message& m_;
-  std::size_t bound_ = message_overhead;
+  void put(std::uint8_t byte) { out_.push_back(static_cast<char>(byte)); }
+  void be(std::uint64_t value, int bytes) {
+    for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8)
+      put(static_cast<std::uint8_t>(value >> shift));
+  }
+  void variable(std::uint8_t code8, std::uint8_t code32, std::string_view bytes) {
+    if (bytes.size() <= 0xff) {
+      put(code8);
+      put(static_cast<std::uint8_t>(bytes.size()));
+    } else {
+      put(code32);
+      be(bytes.size(), 4);
+    }
+    out_.append(bytes);
+  }
+
+  std::string& out_;
 };
+
+// Section descriptors (AMQP 1.0 part 3.2).
+constexpr std::uint8_t header_section = 0x70, message_annotations_section = 0x72,
+                       properties_section = 0x73, application_properties_section = 0x74,
+                       data_section = 0x75, amqp_value_section = 0x77;
+
+// Everything of a message but its body.
+struct Envelope {
+  struct Property {
+    std::string_view key;
+    std::string value;
+    bool flag = false;  ///< the value is boolean true, not `value`
+  };
+  std::string id, correlation_id, subject;
+  std::string_view content_type;
+  std::int64_t creation_time = 0;  ///< milliseconds since the epoch; 0 = none
+  std::string group_id;
+  std::string partition_key;  ///< the Event Hubs partition key annotation; empty = none
+  std::vector<Property> properties;
+
+  void property(std::string_view key, std::string value) {
+    properties.push_back({key, std::move(value)});
+  }
+  void flag(std::string_view key) { properties.push_back({key, {}, true}); }
+};
+
+// What the body section holds.
+struct Body {
+  std::string_view bytes;
+  bool amqp_value = false;  ///< `bytes` is an encoded AMQP value (binary), not a data section's
+};
+
+void write_message(std::string& out, Envelope& e, const Body& body) {
+  out.clear();
+  std::size_t properties_size = 0;
+  for (const auto& p : e.properties) properties_size += 2 * 6 + p.key.size() + p.value.size();
+  out.reserve(160 + e.id.size() + e.correlation_id.size() + e.subject.size() +
+              e.content_type.size() + e.group_id.size() + e.partition_key.size() + properties_size +
+              body.bytes.size());
+  MessageWriter w(out);
+  w.section(header_section);
+  std::size_t at = w.begin_list();
+  w.boolean(true);  // durable
+  w.end_list(at, 1);
+  if (!e.partition_key.empty()) {
+    w.section(message_annotations_section);
+    at = w.begin_map();
+    w.symbol(azure::annotation::partition_key);
+    w.string(e.partition_key);
+    w.end_map(at, 1);
+  }
+  w.section(properties_section);
+  at = w.begin_list();
+  w.string(e.id);
+  w.null();  // user-id
+  w.null();  // to
+  w.string(e.subject);
+  w.null();  // reply-to
+  w.string(e.correlation_id);
+  w.symbol(e.content_type);
+  std::size_t fields = 7;
+  if (e.creation_time != 0 || !e.group_id.empty()) {
+    w.null();  // content-encoding
+    w.null();  // absolute-expiry-time
+    if (e.creation_time != 0) {
+      w.timestamp(e.creation_time);
+    } else {
+      w.null();
+    }
+    fields = 10;
+  }
+  if (!e.group_id.empty()) {
+    w.string(e.group_id);
+    w.uint0();  // group-sequence, which Proton writes beside a group-id
+    fields = 12;
+  }
+  w.end_list(at, fields);
+  if (!e.properties.empty()) {
+    std::sort(e.properties.begin(), e.properties.end(),
+              [](const auto& a, const auto& b) { return a.key < b.key; });
+    w.section(application_properties_section);
+    at = w.begin_map();
+    for (const auto& p : e.properties) {
+      w.string(p.key);
+      if (p.flag) {
+        w.boolean(true);
+      } else {
+        w.string(p.value);
+      }
+    }
+    w.end_map(at, e.properties.size());
+  }
+  if (body.amqp_value) {
+    w.section(amqp_value_section);
+    w.encoded(body.bytes);
+  } else {
+    w.section(data_section);
+    w.binary(body.bytes);
+  }
+}
 
 void add_claims(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionContext& c) {
   using registration::UserClaim;
@@ -122,10 +262,11 @@ void add_claims(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionCon
   e.property(claim::organization, organization);
   e.property(twin::organization, std::move(organization));
   if (endpoint.user_claim != UserClaim::none) {
-    e.property(claim::user, c.user_id.str());
-    e.property(twin::user, c.user_id.str());
-    e.property(claim::initiating_user, c.initiating_user_id.str());
-    e.property(twin::initiating_user, c.initiating_user_id.str());
+    std::string user = c.user_id.str(), initiating_user = c.initiating_user_id.str();
+    e.property(claim::user, user);
+    e.property(twin::user, std::move(user));
+    e.property(claim::initiating_user, initiating_user);
+    e.property(twin::initiating_user, std::move(initiating_user));
   }
   e.property(claim::entity_logical_name, c.primary_entity_name);
   e.property(twin::entity, c.primary_entity_name);
@@ -135,46 +276,6 @@ void add_claims(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionCon
     e.property(claim::initiating_user_agent, c.initiating_user_agent);
     e.property(twin::initiating_user_agent, c.initiating_user_agent);
   }
-}
-
-// add_claims' properties for a run of posts with the same values (one endpoint's posts for one
-// user in one organization, of one message and entity): built once and kept encoded, so that
-// each post copies the map instead of putting a dozen entries. The copy is held decoded, as the
-// puts leave it: proton decodes an encoded map again before it encodes a message. One per thread
-// (the async service's workers post from their own threads).
-void add_claims_once(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionContext& c) {
-  struct Built {
-    std::string key;
-    proton::message::property_map properties;
-    std::size_t bound = 0;
-  };
-  thread_local Built built;
-  // Every value add_claims reads, each with its length.
-  std::string key;
-  auto field = [&key](std::string_view v) {
-    const auto n = v.size();
-    key.append(reinterpret_cast<const char*>(&n), sizeof n).append(v);
-  };
-  auto guid = [&field](const Guid& g) {
-    field(std::string_view(reinterpret_cast<const char*>(g.bytes().data()), g.bytes().size()));
-  };
-  key.push_back(static_cast<char>(endpoint.user_claim));
-  field(c.organization_name);
-  guid(c.organization_id);
-  guid(c.user_id);
-  guid(c.initiating_user_id);
-  field(c.primary_entity_name);
-  field(c.message_name);
-  field(c.initiating_user_agent);
-  if (key != built.key) {
-    proton::message scratch;
-    Envelope claims(scratch);
-    add_claims(claims, endpoint, c);
-    built.properties = scratch.properties();
-    built.bound = claims.bound() - Envelope(scratch).bound();
-    built.key = std::move(key);
-  }
-  e.properties(built.properties, built.bound);
 }
 
 // The operation's W3C trace context, under the names the Azure SDKs read to continue a trace:
@@ -188,27 +289,18 @@ void add_trace_context(Envelope& e, const ExecutionContext& c) {
   e.property(trace::traceparent, *text);
 }
 
-// Sets the body; returns its size in bytes, or 0 when only encoding tells (the AMQP map).
-// `json_text`, when given, is `c` already in the json format.
-std::size_t set_body(proton::message& m, const format::Format& format, const ExecutionContext& c,
-                     std::string_view json_text = {}) {
-  if (format.name == "json" && !json_text.empty()) {
-    m.inferred(true);
-    // From unsigned bytes, so that the copy is one memmove rather than a loop over chars.
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(json_text.data());
-    m.body(proton::binary(bytes, bytes + json_text.size()));
-    return json_text.size();
+// `c` written in `format` as a body: the binary map as an amqp-value section, any other format's
+// bytes as one data section (format::write_body's sections). `json_text`, when given, is `c`
+// already in the json format. `storage` keeps the bytes the body points at.
+Body body_of(const format::Format& format, const ExecutionContext& c, std::string_view json_text,
+             std::string& storage) {
+  if (format.name == "json" && !json_text.empty()) return {json_text};
+  if (&format == &format::binary::format()) {
+    storage = format::binary::write_context(c);
+    return {storage, true};
   }
-  return format::write_body(m, c, format);
-}
-
-// The encoded size, exact unless the bound already shows it fits.
-std::size_t measure(const proton::message& m, std::size_t body, std::size_t bound,
-                    std::size_t limit) {
-  if (body != 0 && body + bound <= limit) return body + bound;
-  std::vector<char> bytes;
-  m.encode(bytes);
-  return bytes.size();
+  storage = format.write(c);
+  return {storage};
 }
 
 std::string session_key(const ServiceEndpoint& endpoint, const ExecutionContext& c,
@@ -262,66 +354,66 @@ std::string partition_key_problem(const ServiceEndpoint& endpoint) {
   return problem.empty() ? std::string() : describe(endpoint) + ": " + problem;
 }
 
-EndpointMessage compose_message(const ServiceEndpoint& endpoint, const ExecutionContext& context,
-                                const PostOptions& options) {
+namespace {
+
+// encode_message(), and with `claim` the message that carries its claim check instead.
+EncodedEndpointMessage encode(const ServiceEndpoint& endpoint, const ExecutionContext& context,
+                              const PostOptions& options, const format::ClaimCheck* claim) {
   const std::size_t limit = max_message_size(endpoint);
   const format::Format& format = format::format_named(endpoint.format);
-  EndpointMessage out;
-  proton::message& m = out.message;
-  Envelope e(m);
+  EncodedEndpointMessage out;
+  std::string& bytes = out.message.bytes;
+  Envelope e;
 
   // A two-way post is a call: a retry must reach the listener again and get its own reply, so
   // it must not look like a duplicate of the first attempt.
-  std::string id = endpoint.contract == Contract::twoway ? proton::uuid::random().str()
-                                                         : context.operation_id.str();
-  e.text_field(id);
-  m.id(id);
-  m.correlation_id(context.correlation_id.str());
-  std::string subject =
-      context.message_name + ":" +
-      (context.primary_entity_name.empty() ? std::string("none") : context.primary_entity_name);
-  e.text_field(subject);
-  m.subject(std::move(subject));
-  std::string content_type(format.content_type);
-  e.text_field(content_type);
-  m.content_type(content_type);
-  m.durable(true);
+  e.id = endpoint.contract == Contract::twoway ? proton::uuid::random().str()
+                                               : context.operation_id.str();
+  e.correlation_id = context.correlation_id.str();
+  e.subject.reserve(context.message_name.size() + 1 + context.primary_entity_name.size() + 4);
+  e.subject.append(context.message_name)
+      .append(":")
+      .append(context.primary_entity_name.empty() ? "none" : context.primary_entity_name);
+  e.content_type = claim ? format::claim_check_content_type : std::string_view(format.content_type);
   if (context.operation_created_on.time_since_epoch().count() != 0)
-    m.creation_time(proton::timestamp(context.operation_created_on.time_since_epoch().count()));
+    e.creation_time = context.operation_created_on.time_since_epoch().count();
 
-  add_claims_once(e, endpoint, context);
+  e.properties.reserve(16);
+  add_claims(e, endpoint, context);
   add_trace_context(e, context);
   if (endpoint.contract == Contract::eventhub) {
-    if (!posts_to_partition(endpoint)) {
-      std::string key = partition_key(endpoint, context, options);
-      if (!key.empty()) e.annotation(azure::annotation::partition_key, std::move(key));
-    }
-  } else if (std::string session = session_key(endpoint, context, options); !session.empty()) {
-    e.text_field(session);
-    m.group_id(session);
+    if (!posts_to_partition(endpoint)) e.partition_key = partition_key(endpoint, context, options);
+  } else {
+    e.group_id = session_key(endpoint, context, options);
   }
 
-  std::size_t body = set_body(m, format, context, options.json_body);
-  out.size = measure(m, body, e.bound(), limit);
-  if (out.size <= limit) return out;
+  std::string storage;
+  if (claim) {
+    e.property(format::claim_check_property, claim->url);
+    storage = format::write_claim_check(*claim);
+    write_message(bytes, e, {storage});
+    return out;
+  }
+  write_message(bytes, e, body_of(format, context, options.json_body, storage));
+  if (bytes.size() <= limit) return out;
 
   const std::string what = describe(endpoint) + ": the context of " + describe(context);
   if (endpoint.size_policy == registration::SizePolicy::claim_check) {
-    // The poster uploads this and posts attach_claim_check()'s message instead.
+    // The poster uploads this and posts claim_check_message()'s message instead.
     if (format.name == "json" && !options.json_body.empty())
       out.oversized_body = std::string(options.json_body);
     else
-      out.oversized_body = format.write(context);
+      out.oversized_body = storage.empty() ? format.write(context) : std::move(storage);
     return out;
   }
   if (endpoint.size_policy == registration::SizePolicy::fail)
-    throw MessageTooLarge(what + " is " + std::to_string(out.size) +
+    throw MessageTooLarge(what + " is " + std::to_string(bytes.size()) +
                               " bytes, over the endpoint's limit of " + std::to_string(limit) +
                               " bytes, and size_policy is fail; set size_policy: claim-check "
                               "to send it whole through Blob Storage, truncate to send it "
                               "without ParentContext, InputParameters and images, or raise "
                               "max_message_size as far as the service allows",
-                          out.size, limit);
+                          bytes.size(), limit);
 
   // Dataverse's rule: drop what a listener can read back from the
   // record, and flag the message so it knows to.
@@ -331,31 +423,43 @@ EndpointMessage compose_message(const ServiceEndpoint& endpoint, const Execution
   slim.pre_entity_images.clear();
   slim.post_entity_images.clear();
   e.flag(message_max_size_exceeded);
-  body = set_body(m, format, slim);
-  out.size = measure(m, body, e.bound(), limit);
+  write_message(bytes, e, body_of(format, slim, {}, storage));
   out.truncated = true;
-  if (out.size <= limit) return out;
-  throw MessageTooLarge(what + " is " + std::to_string(out.size) +
+  if (bytes.size() <= limit) return out;
+  throw MessageTooLarge(what + " is " + std::to_string(bytes.size()) +
                             " bytes even without ParentContext, InputParameters and images, "
                             "over the endpoint's limit of " +
                             std::to_string(limit) +
                             " bytes; write less into OutputParameters and SharedVariables, set "
                             "size_policy: claim-check, or raise max_message_size as far as the "
                             "service allows",
-                        out.size, limit);
+                        bytes.size(), limit);
 }
 
-void attach_claim_check(EndpointMessage& out, const format::ClaimCheck& reference) {
-  proton::message& m = out.message;
-  const std::string body = format::write_claim_check(reference);
-  m.inferred(true);
-  m.body(proton::binary(body.begin(), body.end()));
-  m.content_type(std::string(format::claim_check_content_type));
-  m.properties().put(std::string(format::claim_check_property), reference.url);
-  out.oversized_body.clear();
-  std::vector<char> bytes;
-  m.encode(bytes);
+}  // namespace
+
+EncodedEndpointMessage encode_message(const ServiceEndpoint& endpoint,
+                                      const ExecutionContext& context, const PostOptions& options) {
+  return encode(endpoint, context, options, nullptr);
+}
+
+EncodedEndpointMessage claim_check_message(const ServiceEndpoint& endpoint,
+                                           const ExecutionContext& context,
+                                           const format::ClaimCheck& reference,
+                                           const PostOptions& options) {
+  return encode(endpoint, context, options, &reference);
+}
+
+EndpointMessage compose_message(const ServiceEndpoint& endpoint, const ExecutionContext& context,
+                                const PostOptions& options) {
+  EncodedEndpointMessage encoded = encode_message(endpoint, context, options);
+  EndpointMessage out;
+  const std::string& bytes = encoded.message.bytes;
+  out.message.decode(std::vector<char>(bytes.begin(), bytes.end()));
   out.size = bytes.size();
+  out.truncated = encoded.truncated;
+  out.oversized_body = std::move(encoded.oversized_body);
+  return out;
 }
 
 }  // namespace stepline::host::endpoints

@@ -13,6 +13,7 @@
 #include <stepline/execution_context.hpp>
 #include <stepline/format/claim_check.hpp>
 #include <stepline/format/format.hpp>
+#include <stepline/host/amqp/backend.hpp>
 #include <stepline/host/endpoints/endpoint_poster.hpp>
 #include <stepline/registration/model.hpp>
 
@@ -39,27 +40,44 @@ class MessageTooLarge : public std::runtime_error {
   std::size_t size_, limit_;
 };
 
-struct EndpointMessage {
-  proton::message message;
-  /// Encoded size in bytes: exact when it was measured, otherwise a bound that already fits.
-  std::size_t size = 0;
+/// The message for a context in its AMQP encoding, as the poster sends it.
+struct EncodedEndpointMessage {
+  amqp::EncodedMessage message;
   bool truncated = false;  ///< ParentContext, InputParameters and images were dropped
   /// size_policy claim-check and over the limit: the body to upload (the message still holds
-  /// it); attach_claim_check() then puts the reference in its place.
+  /// it); claim_check_message() then gives the message to send instead.
+  std::string oversized_body;
+
+  std::size_t size() const { return message.bytes.size(); }
+};
+
+/// Encodes the message for `context` (docs/ENDPOINTS.md lists every section it sets); a context
+/// over the limit of a claim-check endpoint leaves EncodedEndpointMessage::oversized_body set.
+/// Throws MessageTooLarge when the size policy refuses it and std::invalid_argument when the
+/// endpoint's partition_key template names an unknown placeholder.
+EncodedEndpointMessage encode_message(const registration::ServiceEndpoint& endpoint,
+                                      const ExecutionContext& context,
+                                      const PostOptions& options = {});
+
+/// The message of encode_message() with the claim check of the uploaded body in place of the
+/// body (a JSON data section of type application/vnd.stepline.claim-check+json) and the
+/// stepline.claim_check property (the blob's URL); every other property stays.
+EncodedEndpointMessage claim_check_message(const registration::ServiceEndpoint& endpoint,
+                                           const ExecutionContext& context,
+                                           const format::ClaimCheck& reference,
+                                           const PostOptions& options = {});
+
+/// encode_message()'s message decoded, for those who read it rather than send it.
+struct EndpointMessage {
+  proton::message message;
+  std::size_t size = 0;    ///< encoded size in bytes
+  bool truncated = false;  ///< ParentContext, InputParameters and images were dropped
   std::string oversized_body;
 };
 
-/// Builds the message for `context` (docs/ENDPOINTS.md lists every section it sets); a context
-/// over the limit of a claim-check endpoint leaves EndpointMessage::oversized_body set. Throws
-/// MessageTooLarge when the size policy refuses it and std::invalid_argument when the endpoint's
-/// partition_key template names an unknown placeholder.
+/// encode_message(), decoded; throws as it does.
 EndpointMessage compose_message(const registration::ServiceEndpoint& endpoint,
                                 const ExecutionContext& context, const PostOptions& options = {});
-
-/// Replaces the body with the claim check of the uploaded body (a JSON data section of type
-/// application/vnd.stepline.claim-check+json) and adds the stepline.claim_check property (the
-/// blob's URL); every other property stays. Measures the message again.
-void attach_claim_check(EndpointMessage& message, const format::ClaimCheck& reference);
 
 /// The Event Hubs partition key of a hub-level post: options.ordering_key, else the endpoint's
 /// partition_key with its placeholders filled in ({primary_entity_id}, {primary_entity_name},
