@@ -84,9 +84,8 @@ class MessageWriter {
   explicit MessageWriter(std::string& out) : out_(out) {}
 
   void section(std::uint8_t descriptor) {
-    put(0x00);  // described, by a smallulong code:
-    put(0x53);
-    put(descriptor);
+    const char described[] = {0x00, 0x53, static_cast<char>(descriptor)};  // by a smallulong code
+    out_.append(described, sizeof described);
   }
   void null() { put(0x40); }
   void boolean(bool value) { put(value ? 0x41 : 0x42); }
@@ -142,14 +141,18 @@ class MessageWriter {
       put(static_cast<std::uint8_t>(value >> shift));
   }
   void variable(std::uint8_t code8, std::uint8_t code32, std::string_view bytes) {
+    // The constructor and length in one append, then the bytes in another.
+    char head[5];
+    std::size_t n = 0;
     if (bytes.size() <= 0xff) {
-      put(code8);
-      put(static_cast<std::uint8_t>(bytes.size()));
+      head[n++] = static_cast<char>(code8);
+      head[n++] = static_cast<char>(bytes.size());
     } else {
-      put(code32);
-      be(bytes.size(), 4);
+      head[n++] = static_cast<char>(code32);
+      for (int shift = 24; shift >= 0; shift -= 8)
+        head[n++] = static_cast<char>(bytes.size() >> shift);
     }
-    out_.append(bytes);
+    out_.append(head, n).append(bytes);
   }
 
   std::string& out_;
@@ -186,7 +189,7 @@ struct Body {
   bool amqp_value = false;  ///< `bytes` is an encoded AMQP value (binary), not a data section's
 };
 
-void write_message(std::string& out, Envelope& e, const Body& body) {
+void write_message(std::string& out, const Envelope& e, const Body& body) {
   out.clear();
   std::size_t properties_size = 0;
   for (const auto& p : e.properties) properties_size += 2 * 6 + p.key.size() + p.value.size();
@@ -232,19 +235,23 @@ void write_message(std::string& out, Envelope& e, const Body& body) {
   }
   w.end_list(at, fields);
   if (!e.properties.empty()) {
-    std::sort(e.properties.begin(), e.properties.end(),
-              [](const auto& a, const auto& b) { return a.key < b.key; });
+    // Sorted by pointer, so that no string moves.
+    std::vector<const Envelope::Property*> sorted;
+    sorted.reserve(e.properties.size());
+    for (const auto& p : e.properties) sorted.push_back(&p);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->key < b->key; });
     w.section(application_properties_section);
     at = w.begin_map();
-    for (const auto& p : e.properties) {
-      w.string(p.key);
-      if (p.flag) {
+    for (const auto* p : sorted) {
+      w.string(p->key);
+      if (p->flag) {
         w.boolean(true);
       } else {
-        w.string(p.value);
+        w.string(p->value);
       }
     }
-    w.end_map(at, e.properties.size());
+    w.end_map(at, sorted.size());
   }
   if (body.amqp_value) {
     w.section(amqp_value_section);
