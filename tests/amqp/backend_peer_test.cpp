@@ -305,6 +305,36 @@ TEST_CASE("a two-way post returns the listener's reply, and times out when none 
   CHECK(none.description.find("no reply") != std::string::npos);
 }
 
+TEST_CASE("a message the caller encoded is sent as its bytes; a two-way link decodes it first") {
+  TestPeer peer;
+  Backend backend(quick_options());
+  proton::message m = text_message("encoded");
+  m.id(std::string("id-1"));
+  m.subject("Update:account");
+  m.properties().put("stepline.entity", "account");
+  const std::vector<char> bytes = m.encode();
+  auto f = backend.post(make_target(peer.connection_string(), "orders"),
+                        EncodedMessage{std::string(bytes.begin(), bytes.end())});
+  CHECK(wait(f).ok());
+  auto twoway = make_target(peer.connection_string(), "responder", Auth::cbs, two_way);
+  auto g = backend.post(twoway, EncodedMessage{std::string(bytes.begin(), bytes.end())});
+  Outcome o = wait(g);
+  CHECK(o.ok());
+  CHECK(o.reply == "reply:encoded");
+
+  auto received = peer.messages();
+  REQUIRE(received.size() == 2);
+  for (auto& r : received) {
+    CHECK(body_of(r) == "encoded");
+    CHECK(proton::to_string(r.id()) == "id-1");
+    CHECK(r.subject() == "Update:account");
+    CHECK(proton::get<std::string>(r.properties().get("stepline.entity")) == "account");
+  }
+  CHECK(received[0].reply_to().empty());
+  CHECK(received[1].reply_to().rfind("dynamic-", 0) == 0);
+  CHECK(backend.stats().accepted == 2);
+}
+
 TEST_CASE("a two-way post can name a fixed reply address") {
   TestPeer peer;
   Backend backend(quick_options());
