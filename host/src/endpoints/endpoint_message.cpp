@@ -1,6 +1,7 @@
 #include "stepline/host/endpoints/endpoint_message.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <utility>
@@ -163,24 +164,57 @@ constexpr std::uint8_t header_section = 0x70, message_annotations_section = 0x72
                        properties_section = 0x73, application_properties_section = 0x74,
                        data_section = 0x75, amqp_value_section = 0x77;
 
-// Everything of a message but its body.
+// Every application property a message may carry, in the order of their keys: the order Proton
+// writes a proton::map in, so each message is written in that order without sorting.
+constexpr auto property_keys = [] {
+  std::array<std::string_view, 16> keys{claim::organization,
+                                        claim::user,
+                                        claim::initiating_user,
+                                        claim::entity_logical_name,
+                                        claim::request_name,
+                                        claim::initiating_user_agent,
+                                        twin::organization,
+                                        twin::user,
+                                        twin::initiating_user,
+                                        twin::entity,
+                                        twin::message,
+                                        twin::initiating_user_agent,
+                                        trace::diagnostic_id,
+                                        trace::traceparent,
+                                        message_max_size_exceeded,
+                                        format::claim_check_property};
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}();
+
+constexpr std::size_t slot(std::string_view key) {
+  std::size_t i = 0;
+  while (property_keys[i] != key) ++i;  // past the end: not a constant, so no build
+  return i;
+}
+
+// Everything of a message but its body. Property values are views of the context, of the claim
+// check, or of the strings kept here.
 struct Envelope {
-  struct Property {
-    std::string_view key;
-    std::string value;
-    bool flag = false;  ///< the value is boolean true, not `value`
-  };
+  enum class Kind : std::uint8_t { absent, text, flag };
   std::string id, correlation_id, subject;
   std::string_view content_type;
   std::int64_t creation_time = 0;  ///< milliseconds since the epoch; 0 = none
   std::string group_id;
   std::string partition_key;  ///< the Event Hubs partition key annotation; empty = none
-  std::vector<Property> properties;
+  std::array<Kind, property_keys.size()> kinds{};
+  std::array<std::string_view, property_keys.size()> values{};
+  std::string organization, user, initiating_user;  // values made for the properties
 
-  void property(std::string_view key, std::string value) {
-    properties.push_back({key, std::move(value)});
+  template <std::size_t Slot>
+  void property(std::string_view value) {
+    kinds[Slot] = Kind::text;
+    values[Slot] = value;
   }
-  void flag(std::string_view key) { properties.push_back({key, {}, true}); }
+  template <std::size_t Slot>
+  void flag() {
+    kinds[Slot] = Kind::flag;
+  }
 };
 
 // What the body section holds.
@@ -192,7 +226,8 @@ struct Body {
 void write_message(std::string& out, const Envelope& e, const Body& body) {
   out.clear();
   std::size_t properties_size = 0;
-  for (const auto& p : e.properties) properties_size += 2 * 6 + p.key.size() + p.value.size();
+  for (std::size_t i = 0; i < property_keys.size(); ++i)
+    properties_size += 2 * 6 + property_keys[i].size() + e.values[i].size();
   out.reserve(160 + e.id.size() + e.correlation_id.size() + e.subject.size() +
               e.content_type.size() + e.group_id.size() + e.partition_key.size() + properties_size +
               body.bytes.size());
@@ -234,24 +269,21 @@ void write_message(std::string& out, const Envelope& e, const Body& body) {
     fields = 12;
   }
   w.end_list(at, fields);
-  if (!e.properties.empty()) {
-    // Sorted by pointer, so that no string moves.
-    std::vector<const Envelope::Property*> sorted;
-    sorted.reserve(e.properties.size());
-    for (const auto& p : e.properties) sorted.push_back(&p);
-    std::sort(sorted.begin(), sorted.end(),
-              [](const auto* a, const auto* b) { return a->key < b->key; });
+  std::size_t entries = 0;
+  for (auto kind : e.kinds) entries += kind != Envelope::Kind::absent;
+  if (entries != 0) {
     w.section(application_properties_section);
     at = w.begin_map();
-    for (const auto* p : sorted) {
-      w.string(p->key);
-      if (p->flag) {
+    for (std::size_t i = 0; i < property_keys.size(); ++i) {
+      if (e.kinds[i] == Envelope::Kind::absent) continue;
+      w.string(property_keys[i]);
+      if (e.kinds[i] == Envelope::Kind::flag) {
         w.boolean(true);
       } else {
-        w.string(p->value);
+        w.string(e.values[i]);
       }
     }
-    w.end_map(at, sorted.size());
+    w.end_map(at, entries);
   }
   if (body.amqp_value) {
     w.section(amqp_value_section);
@@ -264,24 +296,25 @@ void write_message(std::string& out, const Envelope& e, const Body& body) {
 
 void add_claims(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionContext& c) {
   using registration::UserClaim;
-  std::string organization =
-      c.organization_name.empty() ? c.organization_id.str() : c.organization_name;
-  e.property(claim::organization, organization);
-  e.property(twin::organization, std::move(organization));
+  std::string_view organization = c.organization_name;
+  if (organization.empty()) organization = e.organization = c.organization_id.str();
+  e.property<slot(claim::organization)>(organization);
+  e.property<slot(twin::organization)>(organization);
   if (endpoint.user_claim != UserClaim::none) {
-    std::string user = c.user_id.str(), initiating_user = c.initiating_user_id.str();
-    e.property(claim::user, user);
-    e.property(twin::user, std::move(user));
-    e.property(claim::initiating_user, initiating_user);
-    e.property(twin::initiating_user, std::move(initiating_user));
+    e.user = c.user_id.str();
+    e.initiating_user = c.initiating_user_id.str();
+    e.property<slot(claim::user)>(e.user);
+    e.property<slot(twin::user)>(e.user);
+    e.property<slot(claim::initiating_user)>(e.initiating_user);
+    e.property<slot(twin::initiating_user)>(e.initiating_user);
   }
-  e.property(claim::entity_logical_name, c.primary_entity_name);
-  e.property(twin::entity, c.primary_entity_name);
-  e.property(claim::request_name, c.message_name);
-  e.property(twin::message, c.message_name);
+  e.property<slot(claim::entity_logical_name)>(c.primary_entity_name);
+  e.property<slot(twin::entity)>(c.primary_entity_name);
+  e.property<slot(claim::request_name)>(c.message_name);
+  e.property<slot(twin::message)>(c.message_name);
   if (endpoint.user_claim == UserClaim::user_info && !c.initiating_user_agent.empty()) {
-    e.property(claim::initiating_user_agent, c.initiating_user_agent);
-    e.property(twin::initiating_user_agent, c.initiating_user_agent);
+    e.property<slot(claim::initiating_user_agent)>(c.initiating_user_agent);
+    e.property<slot(twin::initiating_user_agent)>(c.initiating_user_agent);
   }
 }
 
@@ -292,8 +325,8 @@ void add_trace_context(Envelope& e, const ExecutionContext& c) {
   if (it == c.shared_variables.end()) return;
   const auto* text = it->second.get_if<std::string>();
   if (!text || text->empty()) return;
-  e.property(trace::diagnostic_id, *text);
-  e.property(trace::traceparent, *text);
+  e.property<slot(trace::diagnostic_id)>(*text);
+  e.property<slot(trace::traceparent)>(*text);
 }
 
 // `c` written in `format` as a body: the binary map as an amqp-value section, any other format's
@@ -385,7 +418,6 @@ EncodedEndpointMessage encode(const ServiceEndpoint& endpoint, const ExecutionCo
   if (context.operation_created_on.time_since_epoch().count() != 0)
     e.creation_time = context.operation_created_on.time_since_epoch().count();
 
-  e.properties.reserve(16);
   add_claims(e, endpoint, context);
   add_trace_context(e, context);
   if (endpoint.contract == Contract::eventhub) {
@@ -396,7 +428,7 @@ EncodedEndpointMessage encode(const ServiceEndpoint& endpoint, const ExecutionCo
 
   std::string storage;
   if (claim) {
-    e.property(format::claim_check_property, claim->url);
+    e.property<slot(format::claim_check_property)>(claim->url);
     storage = format::write_claim_check(*claim);
     write_message(bytes, e, {storage});
     return out;
@@ -429,7 +461,7 @@ EncodedEndpointMessage encode(const ServiceEndpoint& endpoint, const ExecutionCo
   slim.input_parameters.clear();
   slim.pre_entity_images.clear();
   slim.post_entity_images.clear();
-  e.flag(message_max_size_exceeded);
+  e.flag<slot(message_max_size_exceeded)>();
   write_message(bytes, e, body_of(format, slim, {}, storage));
   out.truncated = true;
   if (bytes.size() <= limit) return out;
