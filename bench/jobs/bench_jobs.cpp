@@ -1,8 +1,8 @@
-// bench_jobs: what the async service costs and how fast it works, in four parts.
+// bench_jobs: what the async service costs and how fast it works, in seven parts.
 //
 // (1) waiting: resident memory of a running async service over a database holding WAITING jobs
-//     postponed into the future (inserted directly), against the same process before the service
-//     started, and how long its due check takes.
+//     postponed into the future (inserted directly), against the same over an empty database
+//     (each in a child process), and how long its due check takes.
 // (2) plug-in: plug-in jobs worked off per second by the service (no-op plug-in, default batch)
 //     against the rate at which the pipeline runs the same operations with the step synchronous.
 // (3) endpoint: the durable path end to end. N Update operations through a ConfiguredHost (record
@@ -27,24 +27,42 @@
 //     half the closed loop's, --open-loop FRACTION or --rate R) and submitted when due whatever
 //     earlier ones are doing; latency from each operation's due time to its post's acceptance by
 //     the broker (p50, p99, p999), noted by a poster wrapped around the host's.
+// (5) run: `stepline run --drain --parallel C` (the JSONL intake, the `stepline` executable)
+//     against the endpoint part's stepline side (the Host API, C client threads) on the same
+//     Updates and registration, in turns for --rounds rounds; both timed from the async service's
+//     start until every job succeeded.
+// (6) rss (only when asked): the stepline side over --rss-operations operations (1,000,000), its
+//     resident memory (VmRSS) sampled about 500 times; after warm-up (a tenth of the operations)
+//     against the end and the highest since, and the samples in --rss-file.
+// (7) restart: --pending Updates (100,000) through a host with no async service leave their
+//     endpoint jobs Ready; then a child process starts a host with its service over that data
+//     folder against the running broker: time from the process's start to the broker's first
+//     acceptance (and to the last), against the same with one pending job.
 //
 //   bench_jobs [WAITING] [--waiting N] [--messages N] [--workers W] [--batch B] [--clients C]
 //              [--handoff true|false] [--tuned-allocator true|false] [--durability normal|full]
-//              [--history N] [--parts waiting,plugin,floor,endpoint] [--sdk-peer true|false]
-//              [--sdk-awaited N] [--open-loop FRACTION | --rate R] [--open-loop-clients C]
+//              [--history N] [--parts waiting,plugin,floor,endpoint,run,rss,restart]
+//              [--sdk-peer true|false] [--sdk-awaited N] [--open-loop FRACTION | --rate R]
+//              [--open-loop-clients C] [--rounds R] [--rss-operations N] [--rss-file F]
+//              [--pending N] [--figures F]
 //   bench_jobs --mode stepline --connection-string S --queue Q --messages N --pad BYTES
 //              [--workers W] [--batch B] [--keep DIR] [...]  (one side alone, e.g. under perf)
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <future>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -100,6 +118,12 @@ struct Settings {
   int open_loop_clients = 16;
   std::string figures;       // driver: append "NAME VALUE" lines here (bench/report reads them)
   std::string latency_file;  // open loop: each operation's latency to the broker, ms, one a line
+  int rounds = 3;            // run: rounds of `stepline run` against the Host API
+  long rss_operations = 1'000'000;  // rss: durable operations while resident memory is sampled
+  std::string rss_file;             // rss: "OPERATIONS RSS_KIB" samples, one a line
+  long pending = 100'000;    // restart: endpoint jobs pending in the data folder at the start
+  std::string data;          // restart side: the folder holding stepline.yaml and data/
+  long long started_ns = 0;  // restart side: when the driver started it (steady clock)
 };
 
 /// Appends "NAME VALUE" to the figures file, when there is one.
@@ -208,12 +232,16 @@ void insert_jobs(const std::filesystem::path& db_file, long count, bool succeede
   sqlite3_close(db);
 }
 
-void run_waiting(const std::filesystem::path& dir, long waiting) {
-  auto file = dir / "waiting.db";
+// The waiting side, in a child process so that its resident memory is its own: `waiting` jobs
+// postponed to 2099 written into a fresh database, then a pipeline and an async service over it
+// for 3 s. Prints "result 3 WAITING PEAK_RSS_KIB CPU RSS_BEFORE_SERVICE_KIB RSS_KIB HAS_DUE_MS
+// INSERT_SECONDS DATABASE_MIB".
+int run_waiting_side(const Settings& s) {
+  test::TempDir dir("stepline-bench-jobs-waiting-");
+  auto file = dir.path() / "waiting.db";
   auto t = Clock::now();
-  insert_jobs(file, waiting, false);
-  std::printf("inserted %ld waiting jobs in %.1f s (%.0f MiB on disk)\n", waiting, seconds_since(t),
-              std::filesystem::file_size(file) / 1048576.0);
+  insert_jobs(file, s.waiting, false);
+  const double insert_s = seconds_since(t);
   Factory factory;
   host::store::SqliteRecordStore store(file);
   host::pipeline::Pipeline pipeline(registration_with(Mode::asynchronous), factory, store);
@@ -226,11 +254,37 @@ void run_waiting(const std::filesystem::path& dir, long waiting) {
   bool due = service.store().has_due(now_utc(), true);
   double has_due_ms = seconds_since(q) * 1000;
   service.stop();
+  if (due) throw std::runtime_error("a job postponed to 2099 was due");
+  bench::print_result(3.0, s.waiting,
+                      {static_cast<double>(before), static_cast<double>(during), has_due_ms,
+                       insert_s, std::filesystem::file_size(file) / 1048576.0});
+  return 0;
+}
+
+/// (1) waiting: the service's resident memory over `s.waiting` waiting jobs against the same
+/// over an empty database, each in a child process.
+void run_waiting(const char* self, const Settings& s, const std::filesystem::path& dir) {
+  auto side = [&](long waiting) {
+    return bench::run_child({self, "--mode", "waiting", "--waiting", std::to_string(waiting),
+                             "--tuned-allocator", s.tuned_allocator ? "true" : "false"},
+                            "waiting-" + std::to_string(waiting), dir);
+  };
+  auto none = side(0), many = side(s.waiting);
+  if (none.extra.size() < 5 || many.extra.size() < 5)
+    throw std::runtime_error("the waiting side printed no memory figures");
+  const double rss = many.extra[1], rss_none = none.extra[1];
   std::printf(
-      "RSS with %ld waiting jobs: %ld KiB before the service, %ld KiB after 3 s of polling "
-      "(+%ld KiB); due check %.3f ms (due=%d)\n",
-      waiting, before, during, during - before, has_due_ms, due ? 1 : 0);
+      "inserted %ld waiting jobs in %.1f s (%.0f MiB on disk)\n"
+      "RSS of a running async service after 3 s of polling: %.0f KiB with %ld waiting jobs, "
+      "%.0f KiB with none: ratio %.2f (goal <= 1.10); %.0f KiB before the service started; "
+      "due check %.3f ms\n",
+      s.waiting, many.extra[3], many.extra[4], rss, s.waiting, rss_none, rss / rss_none,
+      many.extra[0], many.extra[2]);
   std::fflush(stdout);
+  figure(s, "waiting_jobs", static_cast<double>(s.waiting));
+  figure(s, "waiting_rss_kib", rss);
+  figure(s, "waiting_none_rss_kib", rss_none);
+  figure(s, "waiting_due_ms", many.extra[2]);
 }
 
 /// (4) floor: the SQLite statements one end-to-end operation needs, alone, on the store's schema
@@ -502,11 +556,19 @@ int run_stepline(const Settings& s) {
     const auto commits_before = host.store().commits();
     std::string failure;
     std::mutex failure_mutex;
+    // With --rss-file, resident memory about 500 times over the run, by operations taken.
+    const int sample_every = std::max(1, s.messages / 500);
+    std::vector<std::pair<int, long>> rss_samples;
     auto start = Clock::now();
     std::vector<std::thread> clients;
     for (int c = 0; c < s.clients; ++c) {
       clients.emplace_back([&, c] {
         for (int i; (i = next.fetch_add(1)) < s.messages;) {
+          if (!s.rss_file.empty() && i % sample_every == 0) {
+            const long rss = rss_kib();
+            std::lock_guard lock(failure_mutex);
+            rss_samples.emplace_back(i, rss);
+          }
           auto response = host.execute(update(accounts[c], i + 1, s.pad));
           if (!response.ok()) {
             std::lock_guard lock(failure_mutex);
@@ -522,6 +584,12 @@ int run_stepline(const Settings& s) {
     operation_commits = static_cast<double>(host.store().commits() - commits_before);
     service.drain(sequence);
     seconds = seconds_since(start);
+    if (!s.rss_file.empty()) {
+      rss_samples.emplace_back(s.messages, rss_kib());
+      std::sort(rss_samples.begin(), rss_samples.end());
+      std::ofstream out(s.rss_file);
+      for (const auto& [operations, rss] : rss_samples) out << operations << ' ' << rss << '\n';
+    }
 
     service.stop();
     auto counts = service.store().count(sequence);
@@ -647,7 +715,8 @@ int run_stepline_open_loop(const Settings& s) {
     const auto interval = std::chrono::duration<double>(1.0 / s.rate);
     const auto start = Clock::now() + std::chrono::milliseconds(50);
     for (std::size_t i = 0; i < n; ++i)
-      due[i] = start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
+      due[i] =
+          start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
     std::atomic<std::size_t> next{0};
     std::atomic<bool> failed{false};
     std::vector<std::thread> clients;
@@ -670,7 +739,8 @@ int run_stepline_open_loop(const Settings& s) {
     service.drain(sequence);
     seconds = std::chrono::duration<double>(Clock::now() - start).count();
     service.stop();
-    succeeded = static_cast<int>(service.store().count(sequence)[host::store::JobStatus::succeeded]);
+    succeeded =
+        static_cast<int>(service.store().count(sequence)[host::store::JobStatus::succeeded]);
     accepted = poster.accepted();
   }
   auto ms = [](Clock::time_point from, Clock::time_point to) {
@@ -710,11 +780,11 @@ struct PeerResult {
 PeerResult run_sdk_peer(const Settings& s, std::size_t size, const std::filesystem::path& dir) {
   const std::filesystem::path script = STEPLINE_BENCH_DIR "/servicebus/send.mjs";
   auto log = dir / "servicebus.out";
-  int status = test::run({"node", script.string(), "--connection-string", s.connection_string,
-                          "--queue", s.queue, "--messages", std::to_string(s.messages),
-                          "--awaited-messages", std::to_string(std::min(s.messages, s.sdk_awaited)),
-                          "--size", std::to_string(size)},
-                         {}, log);
+  int status = test::run(
+      {"node", script.string(), "--connection-string", s.connection_string, "--queue", s.queue,
+       "--messages", std::to_string(s.messages), "--awaited-messages",
+       std::to_string(std::min(s.messages, s.sdk_awaited)), "--size", std::to_string(size)},
+      {}, log);
   std::string out = test::tail(log, 100000);
   auto at = out.rfind("\n{");
   std::string line = out.substr(at == std::string::npos ? 0 : at + 1);
@@ -761,6 +831,7 @@ std::vector<std::string> stepline_argv(const char* self, const Settings& s) {
                              std::to_string(s.open_loop_clients)});
   if (s.rate > 0 && !s.latency_file.empty())
     argv.insert(argv.end(), {"--latency-file", s.latency_file});
+  if (!s.rss_file.empty()) argv.insert(argv.end(), {"--rss-file", s.rss_file});
   return argv;
 }
 
@@ -789,29 +860,44 @@ void run_open_loop(const char* self, const Settings& s, const std::filesystem::p
   figure(s, "open_cpu_us", r.cpu * 1e6 / s.messages);
 }
 
-void run_endpoint_throughput(const char* self, Settings s) {
+/// A stepline-broker with the bench's queue and a consumer that empties it, counting.
+struct BenchQueue {
   // `guest`/`guest` is the login of bench_amqp's baseline sender.
-  test::SteplineBroker broker(
-      "sas_policies:\n"
-      "  - name: guest\n"
-      "    key: guest\n"
-      "    rights: [manage, send, listen]\n"
-      "queues:\n"
-      "  - name: " +
-      s.queue + "\n");
-  s.connection_string = broker.connection_string("guest", "guest");
-  test::TempDir dir("stepline-bench-jobs-e2e-");
-  test::MessageReceiver consumer(broker.url(), {s.queue},
-                                 {.user = "guest", .password = "guest", .reply = {}},
-                                 test::Keep::count_only);
+  explicit BenchQueue(const std::string& queue)
+      : broker(
+            "sas_policies:\n"
+            "  - name: guest\n"
+            "    key: guest\n"
+            "    rights: [manage, send, listen]\n"
+            "queues:\n"
+            "  - name: " +
+            queue + "\n"),
+        consumer(broker.url(), {queue}, {.user = "guest", .password = "guest", .reply = {}},
+                 test::Keep::count_only) {}
+  std::string connection_string() const { return broker.connection_string("guest", "guest"); }
+  test::SteplineBroker broker;
+  test::MessageReceiver consumer;
+};
 
-  // Pad the description until the posted body is at least 1 KiB (it grows about twice as fast
-  // as the pad: the target appears in the context and in its parent).
+/// The description's length that makes the posted body at least 1 KiB (it grows about twice as
+/// fast as the pad: the target appears in the context and in its parent).
+std::size_t body_pad(const Settings& s) {
   constexpr std::size_t target_body = 1024;
   MessageSize bare = probe(s, 0), padded = probe(s, 100);
   double growth = (double(padded.body) - double(bare.body)) / 100.0;
   if (bare.body < target_body && growth > 0)
-    s.pad = static_cast<std::size_t>(std::ceil((target_body - bare.body) / growth));
+    return static_cast<std::size_t>(std::ceil((target_body - bare.body) / growth));
+  return 0;
+}
+
+void run_endpoint_throughput(const char* self, Settings s) {
+  s.rss_file.clear();  // the rss part's
+  BenchQueue queue(s.queue);
+  auto& broker = queue.broker;
+  auto& consumer = queue.consumer;
+  s.connection_string = queue.connection_string();
+  test::TempDir dir("stepline-bench-jobs-e2e-");
+  s.pad = body_pad(s);
   MessageSize size = probe(s, s.pad);
 
   const double broker_cpu_before = process_cpu_seconds(broker.pid());
@@ -879,7 +965,7 @@ void run_endpoint_throughput(const char* self, Settings s) {
     std::printf("  official @azure/service-bus sender (node, same queue, %zu-byte bodies):\n",
                 size.body);
     for (const auto& m : peer.modes) {
-      const char* goal = m.name == "inflight" ? " (goal >= 1.00)"
+      const char* goal = m.name == "inflight"  ? " (goal >= 1.00)"
                          : m.name == "batched" ? " (goal >= 0.50)"
                                                : "";
       std::printf(
@@ -924,14 +1010,308 @@ void run_endpoint_throughput(const char* self, Settings s) {
   figure(s, "ceiling_rate", ceiling);
 }
 
+// --- (5) `stepline run` against the Host API ---------------------------------------------------
+
+/// The same operations as the Host API side's, as `stepline run` reads them: a Create of each
+/// client's account (`creates`), then `s.messages` Updates (`updates`), operation i on account
+/// i mod clients with the name "Contoso Ltd i+1" and the description's pad, as update() makes them.
+void write_requests(const Settings& s, const std::filesystem::path& creates,
+                    const std::filesystem::path& updates) {
+  std::vector<std::string> ids;
+  for (int c = 0; c < s.clients; ++c) ids.push_back(Guid::random().str());
+  std::ofstream out(creates);
+  for (const auto& id : ids)
+    out << R"({"message":"Create","target":{"logicalName":"account","id":")" << id
+        << R"(","attributes":{"name":"Contoso Ltd"}}})" << '\n';
+  std::ofstream lines(updates);
+  const std::string description(s.pad, 'x');
+  for (int i = 0; i < s.messages; ++i) {
+    lines << R"({"message":"Update","target":{"logicalName":"account","id":")"
+          << ids[static_cast<std::size_t>(i) % ids.size()]
+          << R"(","attributes":{"name":"Contoso Ltd )" << i + 1 << '"';
+    if (s.pad > 0) lines << R"(,"description":")" << description << '"';
+    lines << "}}}\n";
+  }
+}
+
+/// How a command run by run_measured() ended, with its own CPU time and peak RSS (wait4's), which
+/// test::run does not keep.
+struct Finished {
+  int status = -1;  ///< the exit status; -1 when a signal ended it
+  double cpu = 0;
+  long rss_kib = 0;
+};
+
+Finished run_measured(const std::vector<std::string>& argv, const std::filesystem::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int error = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(error));
+  int status = 0;
+  rusage usage{};
+  while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  }
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          seconds(usage.ru_utime) + seconds(usage.ru_stime), usage.ru_maxrss};
+}
+
+/// `stepline run --drain --parallel C` over those lines in a fresh data folder, the accounts
+/// created first by a `stepline run` of their own. Its time is the one its "drained in" line
+/// gives: from the service's start, just before the first line runs, until every job succeeded,
+/// which is how the Host API side (run_stepline) is timed.
+bench::ChildResult run_intake(const char* self, const Settings& s, const std::filesystem::path& dir,
+                              int round) {
+  test::TempDir folder("stepline-bench-jobs-run-");
+  const auto config = write_registration(folder.path(), s).string();
+  const auto creates = folder.path() / "creates.jsonl", updates = folder.path() / "updates.jsonl";
+  write_requests(s, creates, updates);
+  const std::string stepline = (std::filesystem::path(self).parent_path() / "stepline").string();
+  const auto log = dir / ("stepline-run-" + std::to_string(round) + ".out");
+  if (test::run({stepline, "run", "-c", config, "--requests", creates.string(), "--fail-on-error"},
+                {}, log) != 0)
+    throw std::runtime_error("stepline run could not create the accounts:\n" + test::tail(log));
+  auto finished =
+      run_measured({stepline, "run", "-c", config, "--requests", updates.string(), "--drain",
+                    "--parallel", std::to_string(s.clients), "--fail-on-error"},
+                   log);
+  const std::string out = test::tail(log, 100000);
+  bench::ChildResult r;
+  const auto at = out.rfind("async jobs: ");
+  const auto drained = out.find("drained in ", at == std::string::npos ? 0 : at);
+  if (finished.status != 0 || at == std::string::npos || drained == std::string::npos ||
+      std::sscanf(out.c_str() + at, "async jobs: %ld succeeded", &r.done) != 1 ||
+      std::sscanf(out.c_str() + drained, "drained in %lf s", &r.seconds) != 1)
+    throw std::runtime_error("stepline run failed (exit " + std::to_string(finished.status) +
+                             "):\n" + test::tail(log));
+  r.cpu = finished.cpu;
+  r.rss_kib = finished.rss_kib;
+  return r;
+}
+
+/// (5) run: `stepline run --drain` against the Host API side on the same operations and
+/// registration, in turns for `s.rounds` rounds (medians).
+void run_intake_against_host(const char* self, Settings s, const std::filesystem::path& dir) {
+  s.rss_file.clear();
+  s.rate = 0;
+  BenchQueue queue(s.queue);
+  s.connection_string = queue.connection_string();
+  s.pad = body_pad(s);
+  std::size_t posted = 0;
+  std::vector<double> host_rates, run_rates, host_cpu, run_cpu;
+  auto consumed = [&] {
+    posted += static_cast<std::size_t>(s.messages);
+    if (!queue.consumer.wait_for(posted, 120000))
+      throw std::runtime_error("the queue was not drained after a side's run");
+  };
+  int round = 0;
+  bench::Side host_api{"Host API, " + std::to_string(s.clients) + " client threads", [&] {
+                         auto r = bench::run_child(stepline_argv(self, s), "host-api", dir);
+                         consumed();
+                         host_rates.push_back(r.done / r.seconds);
+                         host_cpu.push_back(r.cpu * 1e6 / s.messages);
+                         return r;
+                       }};
+  bench::Side intake{"stepline run --drain --parallel " + std::to_string(s.clients), [&] {
+                       auto r = run_intake(self, s, dir, ++round);
+                       consumed();
+                       run_rates.push_back(r.done / r.seconds);
+                       run_cpu.push_back(r.cpu * 1e6 / s.messages);
+                       return r;
+                     }};
+  std::printf(
+      "`stepline run` (JSONL lines, --drain) against the Host API: %d Updates, each with one "
+      "async endpoint step posting to stepline-broker (durable), %d rounds\n",
+      s.messages, s.rounds);
+  std::fflush(stdout);
+  const double ratio = bench::compare_in_rounds(s.rounds, s.messages, host_api, intake);
+  std::printf(
+      "  stepline run %.0f ops/s against the Host API's %.0f ops/s: it takes %.2f x the Host "
+      "API's time (goal <= 1.20)\n",
+      bench::median(run_rates), bench::median(host_rates), 1 / ratio);
+  std::fflush(stdout);
+  figure(s, "run_rounds", s.rounds);
+  figure(s, "run_rate", bench::median(run_rates));
+  figure(s, "run_host_rate", bench::median(host_rates));
+  figure(s, "run_time_ratio", 1 / ratio);
+  figure(s, "run_cpu_us", bench::median(run_cpu));
+  figure(s, "run_host_cpu_us", bench::median(host_cpu));
+}
+
+// --- (6) resident memory over many durable operations -------------------------------------------
+
+/// (6) rss: the Host API side over `s.rss_operations` operations, its resident memory sampled
+/// about 500 times by operations taken; after warm-up (a tenth of them) against the end and the
+/// highest.
+void run_rss(const char* self, Settings s, const std::filesystem::path& dir) {
+  s.rate = 0;
+  s.messages = static_cast<int>(s.rss_operations);
+  if (s.rss_file.empty()) s.rss_file = (dir / "rss.dat").string();
+  BenchQueue queue(s.queue);
+  s.connection_string = queue.connection_string();
+  s.pad = body_pad(s);
+  auto r = bench::run_child(stepline_argv(self, s), "rss", dir);
+  std::vector<std::pair<long, long>> samples;
+  std::ifstream in(s.rss_file);
+  for (long operations, rss; in >> operations >> rss;) samples.emplace_back(operations, rss);
+  if (samples.empty()) throw std::runtime_error("the rss side wrote no samples");
+  const long warm_at = s.rss_operations / 10;
+  auto warm = std::find_if(samples.begin(), samples.end(),
+                           [&](const auto& x) { return x.first >= warm_at; });
+  if (warm == samples.end()) warm = samples.begin();
+  long highest = 0;
+  for (auto x = warm; x != samples.end(); ++x) highest = std::max(highest, x->second);
+  const double at_warm = warm->second, at_end = samples.back().second;
+  std::printf(
+      "resident memory over %ld durable operations (%d client threads; %.0f ops/s; %ld of them "
+      "succeeded): %.0f KiB after %ld operations, %.0f KiB at the end (%.2f x), at most %.0f KiB "
+      "from then on (%.2f x; goal within 0.90-1.10 x); peak %.0f KiB (VmHWM); %zu samples in %s\n",
+      s.rss_operations, s.clients, r.done / r.seconds, r.done, at_warm, warm->first, at_end,
+      at_end / at_warm, static_cast<double>(highest), highest / at_warm,
+      static_cast<double>(r.rss_kib), samples.size(), s.rss_file.c_str());
+  std::fflush(stdout);
+  figure(s, "rss_operations", static_cast<double>(s.rss_operations));
+  figure(s, "rss_warm_at", static_cast<double>(warm->first));
+  figure(s, "rss_warm_kib", at_warm);
+  figure(s, "rss_end_kib", at_end);
+  figure(s, "rss_max_kib", static_cast<double>(highest));
+  figure(s, "rss_rate", r.done / r.seconds);
+  if (r.done != s.rss_operations) throw std::runtime_error("not every rss job succeeded");
+}
+
+// --- (7) a restart over pending jobs -------------------------------------------------------------
+
+/// Writes a registration into `folder` and `pending` Updates into its data folder through a host
+/// with no async service, so each leaves its endpoint job Ready, as a host stopped before
+/// delivering them would.
+void write_pending(const Settings& s, const std::filesystem::path& folder, long pending) {
+  host::ConfiguredHost configured(write_registration(folder, s));
+  auto& host = configured.host();
+  const auto database = host.store().location().file;
+  std::vector<Guid> accounts;
+  for (int c = 0; c < s.clients; ++c) accounts.push_back(create_account(host));
+  std::atomic<long> next{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < s.clients; ++c)
+    clients.emplace_back([&, c] {
+      for (long i; (i = next.fetch_add(1)) < pending && !failed;)
+        if (!host.execute(update(accounts[c], static_cast<int>(i) + 1, s.pad)).ok()) failed = true;
+    });
+  for (auto& t : clients) t.join();
+  if (failed) throw std::runtime_error("an Update failed while writing pending jobs");
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(database.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* count = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT count(*) FROM system_jobs WHERE state_code = 0 AND status_code = 0",
+                     -1, &count, nullptr);
+  const long ready = sqlite3_step(count) == SQLITE_ROW ? sqlite3_column_int64(count, 0) : -1;
+  sqlite3_finalize(count);
+  sqlite3_close(db);
+  if (ready != pending)
+    throw std::runtime_error(std::to_string(ready) + " jobs Ready instead of " +
+                             std::to_string(pending));
+}
+
+// The restart side: the host (ConfiguredHost and its async service) started over `s.data`,
+// against the running broker. Times run from `s.started_ns`, when the driver started this
+// process. Prints "result SECONDS_TO_ALL SUCCEEDED PEAK_RSS_KIB CPU FIRST_ACCEPTED_S
+// SERVICE_STARTED_S".
+int run_restart_side(const Settings& s) {
+  const Clock::time_point started(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(s.started_ns)));
+  auto since_start = [&](Clock::time_point t) {
+    return std::chrono::duration<double>(t - started).count();
+  };
+  double service_started = 0, all = 0;
+  int succeeded = 0;
+  std::vector<Clock::time_point> accepted;
+  {
+    host::ConfiguredHost configured(std::filesystem::path(s.data) / "stepline.yaml");
+    auto& host = configured.host();
+    TimedPoster poster(*configured.endpoint_poster(), static_cast<std::size_t>(s.pending));
+    host::jobs::AsyncService service(host.pipeline(), host.store().location(), &poster, {});
+    service.start();
+    service_started = since_start(Clock::now());
+    service.drain(0);
+    all = since_start(Clock::now());
+    service.stop();
+    succeeded = static_cast<int>(service.store().count()[host::store::JobStatus::succeeded]);
+    accepted = poster.accepted();
+  }
+  Clock::time_point first = Clock::time_point::max();
+  for (auto t : accepted)
+    if (t != Clock::time_point{}) first = std::min(first, t);
+  if (first == Clock::time_point::max()) throw std::runtime_error("no post was accepted");
+  bench::print_result(all, succeeded, {since_start(first), service_started});
+  return succeeded == s.pending ? 0 : 1;
+}
+
+/// (7) restart: `s.pending` endpoint jobs left Ready in a data folder, then a host started over
+/// it against a running broker: time to the broker's first acceptance (and to the last), against
+/// the same start over a data folder with one pending job.
+void run_restart(const char* self, Settings s, const std::filesystem::path& dir) {
+  BenchQueue queue(s.queue);
+  s.connection_string = queue.connection_string();
+  s.pad = body_pad(s);
+  std::size_t posted = 0;
+  auto restart = [&](long pending) {
+    test::TempDir folder("stepline-bench-jobs-restart-");
+    auto t = Clock::now();
+    write_pending(s, folder.path(), pending);
+    const double writing = seconds_since(t);
+    const long long started =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+            .count();
+    auto r =
+        bench::run_child({self, "--mode", "restart", "--data", folder.path().string(), "--pending",
+                          std::to_string(pending), "--started-ns", std::to_string(started),
+                          "--tuned-allocator", s.tuned_allocator ? "true" : "false"},
+                         "restart-" + std::to_string(pending), dir);
+    if (r.extra.size() < 2) throw std::runtime_error("the restart side printed no times");
+    posted += static_cast<std::size_t>(pending);
+    queue.consumer.wait_for(posted, 120000);
+    std::printf(
+        "  %7ld pending job(s) (written in %.1f s): service started %.3f s after the process, "
+        "first broker acceptance at %.3f s, all %ld delivered at %.2f s, CPU %.2f s, peak RSS "
+        "%.1f MiB\n",
+        pending, writing, r.extra[1], r.extra[0], r.done, r.seconds, r.cpu, r.rss_kib / 1024.0);
+    std::fflush(stdout);
+    return r;
+  };
+  std::printf(
+      "restart over pending endpoint jobs: a host with its async service started over a data "
+      "folder whose jobs a host without one queued, against a running stepline-broker\n");
+  auto one = restart(1);
+  auto many = restart(s.pending);
+  std::printf(
+      "  first acceptance with %ld pending jobs at %.3f s against %.3f s with one: %.2f x "
+      "(goal <= 1 s)\n",
+      s.pending, many.extra[0], one.extra[0], many.extra[0] / one.extra[0]);
+  std::fflush(stdout);
+  figure(s, "restart_pending", static_cast<double>(s.pending));
+  figure(s, "restart_first_s", many.extra[0]);
+  figure(s, "restart_one_first_s", one.extra[0]);
+  figure(s, "restart_all_s", many.seconds);
+  figure(s, "restart_service_started_s", many.extra[1]);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Settings s;
-  std::vector<std::string> parts{"waiting", "plugin", "floor", "endpoint"};
+  std::vector<std::string> parts{"waiting", "plugin", "floor", "endpoint", "run", "restart"};
   CLI::App app{"The async service's footprint and job throughput"};
   app.add_option("waiting,--waiting", s.waiting, "waiting jobs for the memory measurement")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--messages", s.messages, "Update operations end to end")
       ->check(CLI::PositiveNumber);
   app.add_option("--workers", s.workers, "async workers; 0 = the registration's default");
@@ -948,9 +1328,18 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"normal", "full"}));
   app.add_option("--history", s.history,
                  "succeeded jobs already in the end-to-end database (a store that is not purged)");
-  app.add_option("--parts", parts, "what to measure")
+  app.add_option("--parts", parts, "what to measure (rss only when asked: a long run)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"waiting", "plugin", "floor", "endpoint"}));
+      ->check(CLI::IsMember({"waiting", "plugin", "floor", "endpoint", "run", "rss", "restart"}));
+  app.add_option("--rounds", s.rounds, "rounds of `stepline run` against the Host API (run)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--rss-operations", s.rss_operations,
+                 "durable operations while resident memory is sampled (rss)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--rss-file", s.rss_file,
+                 "write the rss part's samples here, OPERATIONS RSS_KIB one a line");
+  app.add_option("--pending", s.pending, "endpoint jobs pending at the restart (restart)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--sdk-peer", s.sdk_peer,
                  "also run the official Service Bus SDK sender (bench/servicebus/send.mjs) into "
                  "the same queue (true/false)");
@@ -975,8 +1364,11 @@ int main(int argc, char** argv) {
   app.add_option("--pad", s.pad, "bytes added to each operation's target");
   app.add_option("--keep", s.keep, "copy the stepline side's data folder here afterwards");
   // The measured side alone (also for profiling): --mode stepline --connection-string S.
-  app.add_option("--mode", s.mode, "driver, or the stepline side")
-      ->check(CLI::IsMember({"driver", "stepline"}));
+  app.add_option("--mode", s.mode, "driver, or one side: stepline, waiting, restart")
+      ->check(CLI::IsMember({"driver", "stepline", "waiting", "restart"}));
+  app.add_option("--data", s.data, "the folder of stepline.yaml and data/ (restart side)");
+  app.add_option("--started-ns", s.started_ns,
+                 "when the driver started this process, steady clock nanoseconds (restart side)");
   app.add_option("--connection-string", s.connection_string, "the broker (stepline side)");
   app.add_option("--queue", s.queue, "the queue (stepline side)");
   CLI11_PARSE(app, argc, argv);
@@ -987,12 +1379,17 @@ int main(int argc, char** argv) {
   };
   try {
     if (s.mode == "stepline") return s.rate > 0 ? run_stepline_open_loop(s) : run_stepline(s);
+    if (s.mode == "waiting") return run_waiting_side(s);
+    if (s.mode == "restart") return run_restart_side(s);
     test::TempDir dir("stepline-bench-jobs-");
-    if (asked("waiting")) run_waiting(dir.path(), s.waiting);
+    if (asked("waiting")) run_waiting(argv[0], s, dir.path());
     if (asked("plugin")) run_plugin_throughput(dir.path());
     // The endpoint part measures the floor too, beside its baseline.
     if (asked("floor") && !asked("endpoint")) run_sqlite_floor(dir.path(), s.messages);
     if (asked("endpoint")) run_endpoint_throughput(argv[0], s);
+    if (asked("run")) run_intake_against_host(argv[0], s, dir.path());
+    if (asked("rss")) run_rss(argv[0], s, dir.path());
+    if (asked("restart")) run_restart(argv[0], s, dir.path());
     std::printf("peak RSS of this process (getrusage) %ld KiB\n", peak_rss_kib());
     return 0;
   } catch (const std::exception& e) {
