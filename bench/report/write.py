@@ -103,8 +103,9 @@ def main():
 
     # Resident memory over the long run.
     mib = lambda kib: kib / 1024.0
-    title = "Host RSS over %d durable operations (8 clients, %.0f ops/s)" % (
-        d["rss_operations"], d["rss_rate"])
+    count = lambda x: "{:,}".format(int(x))
+    title = "Host RSS over %s durable operations (8 clients, %.0f ops/s)" % (
+        count(d["rss_operations"]), d["rss_rate"])
     gnuplot(os.path.join(a.gp, "rss.gp"), None, DATA=quoted(os.path.join(a.work, "rss.dat")),
             WARM=d["rss_warm_kib"], WARM_AT=d["rss_warm_at"], TITLE=quoted(title),
             OUT=quoted(os.path.join(plots, "rss.png")))
@@ -151,17 +152,17 @@ def main():
          "operation -> job Succeeded (median of %d rounds)" % d["run_rounds"],
          "%.0f ops/s" % d["run_rate"], "Host API, 8 client threads %.0f ops/s" % d["run_host_rate"],
          "%.2f x the Host API's time" % d["run_time_ratio"], "<= 1.20 x"),
-        ("Host RSS over %d durable operations: at the end / the most, after warm-up (%d)"
-         % (d["rss_operations"], d["rss_warm_at"]),
+        ("Host RSS over %s durable operations: at the end / the most after warm-up (%s "
+         "operations)" % (count(d["rss_operations"]), count(d["rss_warm_at"])),
          "%.1f / %.1f MiB" % (mib(d["rss_end_kib"]), mib(d["rss_max_kib"])),
          "%.1f MiB after warm-up" % mib(d["rss_warm_kib"]),
          "%.2f / %.2f" % (d["rss_end_kib"] / d["rss_warm_kib"],
                           d["rss_max_kib"] / d["rss_warm_kib"]), "0.90-1.10"),
-        ("Async service RSS with %d waiting jobs" % d["waiting_jobs"],
+        ("Async service RSS with %s waiting jobs" % count(d["waiting_jobs"]),
          "%.1f MiB" % mib(d["waiting_rss_kib"]), "%.1f MiB with none" % mib(d["waiting_none_rss_kib"]),
          "%.2f" % (d["waiting_rss_kib"] / d["waiting_none_rss_kib"]), "<= 1.10"),
-        ("Restart over %d pending endpoint jobs: process start -> first broker acceptance (all "
-         "delivered)" % d["restart_pending"],
+        ("Restart over %s pending endpoint jobs: process start -> first broker acceptance (all "
+         "delivered)" % count(d["restart_pending"]),
          "%.2f s (%.1f s)" % (d["restart_first_s"], d["restart_all_s"]),
          "%.2f s with one pending job" % d["restart_one_first_s"],
          "%.2f" % (d["restart_first_s"] / d["restart_one_first_s"]), "<= 1 s"),
@@ -236,7 +237,7 @@ no serialization, no AMQP); the host's CPU beyond it is what Stepline's own code
 
 ![per-operation breakdown](performance/breakdown.png)
 
-## Resident memory over {int(d['rss_operations'])} durable operations
+## Resident memory over {count(d['rss_operations'])} durable operations
 
 The closed loop's host (8 clients, the same operations) over a long run, its VmRSS sampled about
 500 times by operations taken; the goal is that it stays within 10 % of its level after warm-up
