@@ -596,7 +596,8 @@ int run_stepline(const Settings& s) {
     service.stop();
     auto counts = service.store().count(sequence);
     succeeded = static_cast<int>(counts[host::store::JobStatus::succeeded]);
-    latencies = job_latencies_ms(host.store().location().file, sequence);
+    // (Not for the rss part: a million latencies would raise the peak this process reports.)
+    if (s.rss_file.empty()) latencies = job_latencies_ms(host.store().location().file, sequence);
   }
   if (!s.keep.empty())
     std::filesystem::copy(dir.path() / "data", s.keep,
