@@ -163,8 +163,8 @@ def main():
          "%.2f" % (d["waiting_rss_kib"] / d["waiting_none_rss_kib"]), "<= 1.10"),
         ("Restart over %s pending endpoint jobs: process start -> first broker acceptance (all "
          "delivered)" % count(d["restart_pending"]),
-         "%.2f s (%.1f s)" % (d["restart_first_s"], d["restart_all_s"]),
-         "%.2f s with one pending job" % d["restart_one_first_s"],
+         "%.3f s (%.1f s)" % (d["restart_first_s"], d["restart_all_s"]),
+         "%.3f s with one pending job" % d["restart_one_first_s"],
          "%.2f" % (d["restart_first_s"] / d["restart_one_first_s"]), "<= 1 s"),
     ]
     callgrind = os.path.join(a.work, "callgrind.fig")
