@@ -63,6 +63,9 @@ constexpr const char* release_set =
 
 }  // namespace
 
+// Every statement that looks jobs up by state says `status_code <> 30`, the state index's own
+// condition (it leaves succeeded jobs out): without it SQLite cannot use the index and reads the
+// whole table, every succeeded job of the history included.
 struct SqliteJobStore::Statements {
   explicit Statements(sqlite3* db)
       : take_all(db, take_sql(true)),
@@ -83,14 +86,15 @@ struct SqliteJobStore::Statements {
                "RETURNING state_code, status_code"),
         remove(db, "DELETE FROM system_jobs WHERE id = ?1 AND lease_owner = ?2 AND state_code = 2"),
         renew(db,
-              "UPDATE system_jobs SET lease_until = ?2 WHERE state_code = 2 AND lease_owner = ?1"),
+              "UPDATE system_jobs SET lease_until = ?2 WHERE state_code = 2 AND status_code <> 30 "
+              "AND lease_owner = ?1"),
         release(db, std::string("UPDATE system_jobs SET ") + release_set +
-                        " WHERE state_code = 2 AND lease_owner = ?1"),
+                        " WHERE state_code = 2 AND status_code <> 30 AND lease_owner = ?1"),
         release_expired(db, std::string("UPDATE system_jobs SET ") + release_set +
-                                " WHERE state_code = 2 AND lease_until < ?1"),
+                                " WHERE state_code = 2 AND status_code <> 30 AND lease_until < ?1"),
         owners(db,
-               "SELECT DISTINCT lease_owner FROM system_jobs WHERE state_code = 2 AND "
-               "lease_owner IS NOT NULL"),
+               "SELECT DISTINCT lease_owner FROM system_jobs WHERE state_code = 2 AND status_code "
+               "<> 30 AND lease_owner IS NOT NULL"),
         last_sequence(db, "SELECT COALESCE(MAX(sequence), 0) FROM system_jobs"),
         // Through the state index, unfinished states only: drain() asks every few
         // milliseconds, and walking the completed jobs after `sequence` would cost more with
