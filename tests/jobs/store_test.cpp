@@ -170,7 +170,8 @@ TEST_CASE("a version-1 database gains the job columns and keeps its jobs in thei
   CHECK(jobs.last_sequence() == 3);
 }
 
-TEST_CASE("a version-4 database keeps its jobs, contexts and order when the sequence becomes the rowid") {
+TEST_CASE(
+    "a version-4 database keeps its jobs, contexts and order when the sequence becomes the rowid") {
   TempFolder data;
   auto file = data.path() / "stepline.db";
   auto query = [&](const std::string& sql) {
@@ -179,7 +180,8 @@ TEST_CASE("a version-4 database keeps its jobs, contexts and order when the sequ
     std::string out;
     auto row = [](void* into, int n, char** values, char**) {
       auto& text = *static_cast<std::string*>(into);
-      for (int i = 0; i < n; ++i) text += std::string(values[i] ? values[i] : "NULL") + (i + 1 < n ? "|" : "\n");
+      for (int i = 0; i < n; ++i)
+        text += std::string(values[i] ? values[i] : "NULL") + (i + 1 < n ? "|" : "\n");
       return 0;
     };
     char* error = nullptr;
@@ -308,4 +310,71 @@ TEST_CASE("a job's context lives beside it and goes with it") {
   s.jobs.finish(std::span<const JobResult>(&done, 1), "w:1:x", now_utc());
   CHECK_THROWS(s.jobs.find(id.str()));
   CHECK(contexts() == 0);
+}
+
+namespace {
+
+// The connections SQLite opens in this process while `watching` is set (an auto extension is
+// called for each), so that a test can see the statements a store prepared on its own.
+std::vector<sqlite3*> opened_connections;
+int note_connection(sqlite3* db, char**, const void*) {
+  opened_connections.push_back(db);
+  return SQLITE_OK;
+}
+
+/// The query plan's lines of `sql`, explained on `db`.
+std::vector<std::string> plan_of(sqlite3* db, const char* sql) {
+  std::vector<std::string> lines;
+  sqlite3_stmt* explain = nullptr;
+  if (sqlite3_prepare_v2(db, (std::string("EXPLAIN QUERY PLAN ") + sql).c_str(), -1, &explain,
+                         nullptr) != SQLITE_OK)
+    return {std::string("cannot explain: ") + sqlite3_errmsg(db)};
+  while (sqlite3_step(explain) == SQLITE_ROW)
+    lines.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(explain, 3)));
+  sqlite3_finalize(explain);
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "no statement the stores prepare reads the whole jobs table, but an operator's look-ups") {
+  opened_connections.clear();
+  using Entry = void (*)();
+  REQUIRE(sqlite3_auto_extension(reinterpret_cast<Entry>(&note_connection)) == SQLITE_OK);
+  std::optional<Stores> s;
+  s.emplace();
+  sqlite3_cancel_auto_extension(reinterpret_cast<Entry>(&note_connection));
+  REQUIRE(opened_connections.size() >= 2);
+  // A history of succeeded jobs is the table's bulk: a statement that scans it costs a read of
+  // every job ever run (as the lease statements once did, when they could not use the state
+  // index that leaves succeeded jobs out).
+  std::vector<std::string> scanning;
+  std::size_t statements = 0;
+  for (sqlite3* db : opened_connections) {
+    for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st; st = sqlite3_next_stmt(db, st)) {
+      const char* sql = sqlite3_sql(st);
+      if (!sql || std::string_view(sql).find("system_jobs") == std::string_view::npos) continue;
+      ++statements;
+      for (const auto& line : plan_of(db, sql))
+        // A table read from its start ("SCAN system_jobs", "SCAN j"), not a subquery's rows.
+        if (line.rfind("SCAN ", 0) == 0 && line != "SCAN CONSTANT ROW" &&
+            line.rfind("SCAN (", 0) != 0) {
+          scanning.push_back(std::string(sql) + "  <- " + line);
+          break;
+        }
+    }
+  }
+  CHECK(statements > 20);
+  // Allowed: finding a job by a part of its id (an operator's command), and purging succeeded
+  // jobs, the oldest rows, from the table's start.
+  std::vector<std::string> unexpected;
+  for (const auto& line : scanning)
+    if (line.find("substr(id") == std::string::npos &&
+        line.find("status_code = 30 AND completed_on") == std::string::npos)
+      unexpected.push_back(line);
+  std::string listed;
+  for (const auto& line : unexpected) listed += line + "\n";
+  INFO(listed);
+  CHECK(unexpected.empty());
 }
