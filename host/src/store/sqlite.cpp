@@ -5,6 +5,8 @@
 #include <map>
 #include <thread>
 
+#include <stepline/host/store/wal_batching_vfs.hpp>
+
 #include "schema.hpp"
 
 namespace stepline::host::store {
@@ -147,7 +149,7 @@ sqlite3* open_database(const std::filesystem::path& file, Durability durability,
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(file.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
+                      wal_batching_vfs()) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     throw std::runtime_error("record store " + file.string() + ": cannot open: " + msg +
