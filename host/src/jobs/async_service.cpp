@@ -67,6 +67,7 @@ std::shared_ptr<const ExecutionContext> frozen_context(const store::SystemJob& j
 store::JobResult base_result(const store::SystemJob& job) {
   store::JobResult r;
   r.id = job.id;
+  r.sequence = job.sequence;
   r.retry_count = job.retry_count;
   return r;
 }

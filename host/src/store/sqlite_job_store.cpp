@@ -56,6 +56,23 @@ std::string has_due_sql(bool with_endpoints) {
          due_waiting(with_endpoints) + ")";
 }
 
+/// Records an attempt's result on the job `where` finds (by id, or by its sequence, which is the
+/// rowid, and id: no look-up in the id index).
+std::string finish_sql(const char* where) {
+  // Every right-hand side sees the row as it was, so status_code = 22 means the job was canceled
+  // while this attempt ran.
+  return std::string(
+             "UPDATE system_jobs SET "
+             "state_code = CASE WHEN status_code = 22 AND ?2 < 3 THEN 3 ELSE ?2 END, "
+             "status_code = CASE WHEN status_code = 22 AND ?2 < 3 THEN 32 ELSE ?3 END, "
+             "completed_on = CASE WHEN ?2 = 3 OR status_code = 22 THEN ?12 ELSE NULL END, "
+             "postpone_until = CASE WHEN status_code = 22 THEN NULL ELSE ?5 END, "
+             "retry_count = ?4, error_code = ?6, message_text = ?7, friendly_message = ?8, "
+             "execution_time_ms = ?9, trace = ?10, lease_owner = NULL, lease_until = NULL "
+             "WHERE ") +
+         where + " AND lease_owner = ?11 AND state_code = 2 RETURNING state_code, status_code";
+}
+
 // Hands back held jobs: Ready again, or Canceled when an operator canceled them meanwhile.
 constexpr const char* release_set =
     "state_code = CASE WHEN status_code = 22 THEN 3 ELSE 0 END, status_code = CASE WHEN "
@@ -72,19 +89,12 @@ struct SqliteJobStore::Statements {
         take_plugins(db, take_sql(false)),
         has_due_all(db, has_due_sql(true)),
         has_due_plugins(db, has_due_sql(false)),
-        finish(db,
-               // Every right-hand side sees the row as it was, so status_code = 22 means the
-               // job was canceled while this attempt ran.
-               "UPDATE system_jobs SET "
-               "state_code = CASE WHEN status_code = 22 AND ?2 < 3 THEN 3 ELSE ?2 END, "
-               "status_code = CASE WHEN status_code = 22 AND ?2 < 3 THEN 32 ELSE ?3 END, "
-               "completed_on = CASE WHEN ?2 = 3 OR status_code = 22 THEN ?12 ELSE NULL END, "
-               "postpone_until = CASE WHEN status_code = 22 THEN NULL ELSE ?5 END, "
-               "retry_count = ?4, error_code = ?6, message_text = ?7, friendly_message = ?8, "
-               "execution_time_ms = ?9, trace = ?10, lease_owner = NULL, lease_until = NULL "
-               "WHERE id = ?1 AND lease_owner = ?11 AND state_code = 2 "
-               "RETURNING state_code, status_code"),
+        finish(db, finish_sql("id = ?1")),
+        finish_at(db, finish_sql("rowid = ?13 AND id = ?1")),
         remove(db, "DELETE FROM system_jobs WHERE id = ?1 AND lease_owner = ?2 AND state_code = 2"),
+        remove_at(db,
+                  "DELETE FROM system_jobs WHERE rowid = ?3 AND id = ?1 AND lease_owner = ?2 AND "
+                  "state_code = 2"),
         renew(db,
               "UPDATE system_jobs SET lease_until = ?2 WHERE state_code = 2 AND status_code <> 30 "
               "AND lease_owner = ?1"),
@@ -141,9 +151,10 @@ struct SqliteJobStore::Statements {
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT") {}
 
-  Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, remove, renew, release,
-      release_expired, owners, last_sequence, unfinished_after, count, find, find_part, status,
-      set_status, requeue, purge_succeeded, purge, crash, fail_crashed, begin, commit;
+  Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, finish_at, remove,
+      remove_at, renew, release, release_expired, owners, last_sequence, unfinished_after, count,
+      find, find_part, status, set_status, requeue, purge_succeeded, purge, crash, fail_crashed,
+      begin, commit;
 };
 
 /// BEGIN IMMEDIATE … COMMIT on the job store's connection, in the file's write gate; rolled back
@@ -228,17 +239,20 @@ std::vector<std::optional<JobStatus>> SqliteJobStore::finish(std::span<const Job
   const auto now_text = iso(now);
   for (std::size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
+    const auto id = r.id.str();
     if (r.remove) {
-      auto& s = statements_->remove.start();
-      s.bind(1, r.id.str()).bind(2, owner);
+      auto& s = (r.sequence > 0 ? statements_->remove_at : statements_->remove).start();
+      s.bind(1, id).bind(2, owner);
+      if (r.sequence > 0) s.bind(3, r.sequence);
       s.step();
       s.done();
       if (sqlite3_changes(db_) > 0) written[i] = JobStatus::succeeded;
       continue;
     }
     auto codes = codes_of(r.status);
-    auto& s = statements_->finish.start();
-    s.bind(1, r.id.str());
+    auto& s = (r.sequence > 0 ? statements_->finish_at : statements_->finish).start();
+    s.bind(1, id);
+    if (r.sequence > 0) s.bind(13, r.sequence);
     s.bind(2, static_cast<long long>(codes.state_code));
     s.bind(3, static_cast<long long>(codes.status_code));
     s.bind(4, static_cast<long long>(r.retry_count));

@@ -26,6 +26,9 @@ namespace stepline::host::store {
 /// What an attempt came to, written back by JobStore::finish.
 struct JobResult {
   Guid id;
+  /// The job's sequence (SystemJob::sequence) when known, 0 when not: a store may find the job's
+  /// row by it, and checks the id all the same.
+  long long sequence = 0;
   /// succeeded, failed, waiting (a retry at postpone_until), or ready (handed back without an
   /// attempt, e.g. on shutdown).
   JobStatus status = JobStatus::succeeded;
