@@ -614,8 +614,9 @@ int run_stepline(const Settings& s) {
 
 /// The poster the open loop measures through: hands each post to the host's poster and notes
 /// when its outcome arrives, by the operation's number (the N of the target's "Contoso Ltd N").
-/// One thread waits for the outcomes in the order of the posts (a link's dispositions come in
-/// its sending order) and passes each on to the service.
+/// A post with a callback (as the async service starts them) is noted in the callback, on the
+/// AMQP thread; for one with a future, a thread waits for the outcomes in the order of the posts
+/// (a link's dispositions come in its sending order) and passes each on.
 class TimedPoster : public host::endpoints::EndpointPoster {
  public:
   TimedPoster(host::endpoints::EndpointPoster& inner, std::size_t operations)
@@ -633,13 +634,7 @@ class TimedPoster : public host::endpoints::EndpointPoster {
   std::future<host::amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
                                         const ExecutionContext& context,
                                         const host::endpoints::PostOptions& options) override {
-    long index = -1;
-    if (const Entity* target = context.target()) {
-      auto name = target->get_as<std::string>("name").value_or("");
-      auto space = name.rfind(' ');
-      if (space != std::string::npos) index = std::atol(name.c_str() + space + 1) - 1;
-    }
-    Pending p{index, inner_.post(endpoint, context, options), {}};
+    Pending p{index_of(context), inner_.post(endpoint, context, options), {}};
     auto out = p.passed_on.get_future();
     {
       std::lock_guard lock(mutex_);
@@ -648,10 +643,29 @@ class TimedPoster : public host::endpoints::EndpointPoster {
     ready_.notify_one();
     return out;
   }
+  bool post_then(const registration::ServiceEndpoint& endpoint, const ExecutionContext& context,
+                 const host::endpoints::PostOptions& options, Completion done) override {
+    return inner_.post_then(
+        endpoint, context, options,
+        [this, index = index_of(context), done = std::move(done)](const host::amqp::Outcome& o) {
+          if (o.ok() && index >= 0 && static_cast<std::size_t>(index) < accepted_.size())
+            accepted_[static_cast<std::size_t>(index)] = Clock::now();
+          done(o);
+        });
+  }
   /// When operation i's post was accepted (the epoch when it never was).
   const std::vector<Clock::time_point>& accepted() const { return accepted_; }
 
  private:
+  static long index_of(const ExecutionContext& context) {
+    long index = -1;
+    if (const Entity* target = context.target()) {
+      auto name = target->get_as<std::string>("name").value_or("");
+      auto space = name.rfind(' ');
+      if (space != std::string::npos) index = std::atol(name.c_str() + space + 1) - 1;
+    }
+    return index;
+  }
   struct Pending {
     long index;
     std::future<host::amqp::Outcome> outcome;

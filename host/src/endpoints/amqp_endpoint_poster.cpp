@@ -38,11 +38,22 @@ std::shared_ptr<const amqp::Target> AmqpEndpointPoster::target_for(
 std::future<amqp::Outcome> AmqpEndpointPoster::post(const registration::ServiceEndpoint& endpoint,
                                                     const ExecutionContext& context,
                                                     const PostOptions& options) {
+  auto promise = std::make_shared<std::promise<amqp::Outcome>>();
+  auto future = promise->get_future();
+  post_then(endpoint, context, options,
+            [promise](const amqp::Outcome& outcome) { promise->set_value(outcome); });
+  return future;
+}
+
+bool AmqpEndpointPoster::post_then(const registration::ServiceEndpoint& endpoint,
+                                   const ExecutionContext& context, const PostOptions& options,
+                                   Completion done) {
   const auto started = std::chrono::steady_clock::now();
-  auto finished = [this, &endpoint, started](amqp::Outcome outcome) {
+  auto finished = [this, &endpoint, started, &done](amqp::Outcome outcome) {
     if (observer_)
       observer_->post_finished(endpoint.name, outcome, std::chrono::steady_clock::now() - started);
-    return ready(std::move(outcome));
+    done(outcome);
+    return true;
   };
   std::shared_ptr<const amqp::Target> target;
   EncodedEndpointMessage composed;
@@ -87,21 +98,22 @@ std::future<amqp::Outcome> AmqpEndpointPoster::post(const registration::ServiceE
     if (deletes && endpoint.contract == registration::Contract::twoway)
       confirmed.emplace(*endpoint.claim_check, std::move(reference));
   }
-  if (!observer_ && !confirmed) return backend_.post(*target, std::move(composed.message));
+  if (!observer_ && !confirmed) {
+    backend_.post(*target, std::move(composed.message), std::move(done));
+    return true;
+  }
   // The outcome is seen on the AMQP thread as it arrives.
-  auto promise = std::make_shared<std::promise<amqp::Outcome>>();
-  auto future = promise->get_future();
   backend_.post(*target, std::move(composed.message),
-                [observer = observer_, name = endpoint.name, started, promise, claims = claims_,
-                 confirmed = std::move(confirmed)](const amqp::Outcome& outcome) {
+                [observer = observer_, name = endpoint.name, started, done = std::move(done),
+                 claims = claims_, confirmed = std::move(confirmed)](const amqp::Outcome& outcome) {
                   if (observer)
                     observer->post_finished(name, outcome,
                                             std::chrono::steady_clock::now() - started);
                   if (outcome.ok() && confirmed)
                     claims->remove(confirmed->first, confirmed->second);
-                  promise->set_value(outcome);
+                  done(outcome);
                 });
-  return future;
+  return true;
 }
 
 }  // namespace stepline::host::endpoints

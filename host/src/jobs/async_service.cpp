@@ -126,13 +126,24 @@ enum WorkerState : int {
 struct AsyncService::Batch {
   std::vector<store::SystemJob> jobs;
   std::vector<store::JobResult> results;
+  /// The outcomes of posts started with a callback (EndpointPoster::post_then), by slot. Shared
+  /// with the callbacks: one arriving after the worker gave up on it finds it still there.
+  struct Arrivals {
+    std::mutex mutex;
+    std::condition_variable all_arrived;
+    std::vector<std::optional<amqp::Outcome>> outcomes;
+    std::size_t missing = 0;
+  };
+  static constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
   struct Pending {
     std::size_t index;
     const registration::ServiceEndpoint* endpoint;
-    std::future<amqp::Outcome> outcome;
+    std::future<amqp::Outcome> outcome;  ///< a post started with post()
     Clock::time_point started;
+    std::size_t slot = no_slot;  ///< or its place in `arrivals`
   };
   std::vector<Pending> pending;  ///< posts started, outcomes not yet read
+  std::shared_ptr<Arrivals> arrivals;
   std::shared_ptr<const registration::Registration> registration;  ///< the batch's steps
   bool handed = false;  ///< handed over at commits: counted in the hand-off window
   /// Results written already (a hung plug-in's failure, by the supervisor); empty = none.
@@ -782,8 +793,34 @@ void AsyncService::start_posts(Batch& batch, std::size_t from) {
       endpoints::PostOptions options;
       options.ordering_key = job.ordering_key;
       options.json_body = job.context;  // the frozen context's own text: not written again
-      batch.pending.push_back(
-          {i, endpoint, poster_->post(*endpoint, *context, options), Clock::now()});
+      if (!batch.arrivals) batch.arrivals = std::make_shared<Batch::Arrivals>();
+      auto arrivals = batch.arrivals;
+      std::size_t slot;
+      {
+        std::lock_guard lock(arrivals->mutex);
+        slot = arrivals->outcomes.size();
+        arrivals->outcomes.emplace_back();
+        ++arrivals->missing;
+      }
+      const auto started = Clock::now();
+      const bool called_back = poster_->post_then(*endpoint, *context, options,
+                                                  [arrivals, slot](const amqp::Outcome& outcome) {
+                                                    std::unique_lock lock(arrivals->mutex);
+                                                    arrivals->outcomes[slot] = outcome;
+                                                    if (--arrivals->missing > 0) return;
+                                                    lock.unlock();
+                                                    arrivals->all_arrived.notify_one();
+                                                  });
+      if (called_back) {
+        batch.pending.push_back({i, endpoint, {}, started, slot});
+      } else {
+        {
+          std::lock_guard lock(arrivals->mutex);
+          --arrivals->missing;
+        }
+        batch.pending.push_back(
+            {i, endpoint, poster_->post(*endpoint, *context, options), started});
+      }
     } catch (const std::exception& e) {
       batch.results[i] = failed(job, pipeline::error_code::unexpected, e.what(),
                                 "The job's context could not be posted to service endpoint '" +
@@ -861,26 +898,44 @@ void AsyncService::settle_posts(Batch& batch) {
   // A link settles its posts in about the order they went out: waiting for the batch's last
   // post first puts the worker to sleep once a batch, not once a post (each wake-up of a thread
   // costs about as much as a post's encoding).
-  if (!batch.pending.empty()) {
-    auto& last = batch.pending.back().outcome;
-    while (last.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+  // Posts with callbacks wake the worker once, when the last of them arrives.
+  if (auto arrivals = batch.arrivals) {
+    std::unique_lock lock(arrivals->mutex);
+    while (arrivals->missing > 0)
+      if (arrivals->all_arrived.wait_for(lock, std::chrono::milliseconds(50)) ==
+              std::cv_status::timeout &&
+          past_deadline())
+        break;
+  }
+  for (auto it = batch.pending.rbegin(); it != batch.pending.rend(); ++it) {
+    if (it->slot != Batch::no_slot) continue;
+    while (it->outcome.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
       if (past_deadline()) break;
+    break;
   }
   for (auto& p : batch.pending) {
     const auto& job = batch.jobs[p.index];
     auto& result = batch.results[p.index];
-    while (p.outcome.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
-      if (past_deadline()) break;
-    if (p.outcome.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    std::optional<amqp::Outcome> arrived;
+    if (p.slot != Batch::no_slot) {
+      std::lock_guard lock(batch.arrivals->mutex);
+      arrived = std::move(batch.arrivals->outcomes[p.slot]);
+    } else {
+      while (p.outcome.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+        if (past_deadline()) break;
+      if (p.outcome.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+        try {
+          arrived = p.outcome.get();
+        } catch (const std::exception& e) {
+          arrived = amqp::Outcome::failure(amqp::local_condition::configuration, e.what());
+        }
+      }
+    }
+    if (!arrived) {
       result = released(job);
       continue;
     }
-    amqp::Outcome outcome;
-    try {
-      outcome = p.outcome.get();
-    } catch (const std::exception& e) {
-      outcome = amqp::Outcome::failure(amqp::local_condition::configuration, e.what());
-    }
+    amqp::Outcome outcome = std::move(*arrived);
     const std::string& name = p.endpoint->name;
     const std::string detail = outcome.condition + ": " + outcome.description;
     switch (outcome.status) {
@@ -910,6 +965,7 @@ void AsyncService::settle_posts(Batch& batch) {
     result.execution_time_ms = milliseconds_since(p.started);
   }
   batch.pending.clear();
+  batch.arrivals.reset();  // a callback still to come keeps its own
 }
 
 void AsyncService::record(std::vector<store::JobResult>& results) {

@@ -36,6 +36,9 @@ class AmqpEndpointPoster final : public EndpointPoster {
   std::future<amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
                                   const ExecutionContext& context,
                                   const PostOptions& options = {}) override;
+  /// The same, completing through `done`; always true.
+  bool post_then(const registration::ServiceEndpoint& endpoint, const ExecutionContext& context,
+                 const PostOptions& options, Completion done) override;
 
  private:
   std::shared_ptr<const amqp::Target> target_for(const registration::ServiceEndpoint& endpoint);

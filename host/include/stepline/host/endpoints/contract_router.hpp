@@ -17,6 +17,9 @@ class ContractRouter final : public EndpointPoster {
   std::future<amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
                                   const ExecutionContext& context,
                                   const PostOptions& options = {}) override;
+  /// post() with a callback when the endpoint's poster has it.
+  bool post_then(const registration::ServiceEndpoint& endpoint, const ExecutionContext& context,
+                 const PostOptions& options, Completion done) override;
 
  private:
   EndpointPoster* amqp_;

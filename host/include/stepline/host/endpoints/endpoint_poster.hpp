@@ -4,6 +4,7 @@
 // on the caller's thread; the async service records it on the system job.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <string>
 #include <string_view>
@@ -40,6 +41,20 @@ class EndpointPoster {
   virtual std::future<amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
                                           const ExecutionContext& context,
                                           const PostOptions& options = {}) = 0;
+
+  using Completion = std::function<void(const amqp::Outcome&)>;
+  /// post() with a callback instead of a future, for a caller with many posts in flight (the
+  /// async service): a future's promise costs a system call to complete whether or not anyone
+  /// waits on it. `done` runs once with the outcome, on the poster's own thread (keep it short
+  /// and post nothing from it), or on the calling thread before this returns when the outcome is
+  /// known up front. Returns false without calling `done` when this poster has only post(): the
+  /// caller uses post() then. The default has only post().
+  virtual bool post_then(const registration::ServiceEndpoint& endpoint,
+                         const ExecutionContext& context, const PostOptions& options,
+                         Completion done) {
+    (void)endpoint, (void)context, (void)options, (void)done;
+    return false;
+  }
 };
 
 }  // namespace stepline::host::endpoints
