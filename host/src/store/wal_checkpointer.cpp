@@ -41,14 +41,34 @@ void WalCheckpointer::checkpoint() {
   constexpr int restart_frames = 4096;
   int frames = 0;
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, nullptr);
-  if (rc == SQLITE_OK && frames >= restart_frames && gate_->enter(std::chrono::seconds(1))) {
-    // No writer of this process can start meanwhile; readers finish within SQLite's busy wait.
-    rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
-    gate_->leave();
+  if (rc == SQLITE_OK && frames >= restart_frames) {
+    // The restart holds the gate, so every writer waits for it, and it ends by syncing the
+    // database file. A passive checkpoint syncs that file only when it copied the whole log,
+    // which it seldom does while operations commit, so that sync would flush every page copied
+    // since the last restart: 5-7 ms at the gate, the open loop's p99. Synced here first, and
+    // copied and synced once more to catch up with what was written meanwhile, the restart
+    // copies and flushes only what comes in while it waits for the gate (1-1.5 ms).
+    sync_database();
+    if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+        SQLITE_OK)
+      sync_database();
+    if (gate_->enter(std::chrono::seconds(1))) {
+      // No writer of this process can start meanwhile; readers finish within SQLite's busy wait.
+      rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+      gate_->leave();
+    }
   }
   // Busy only means another checkpoint or a reader was in the way; the next round catches up.
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     log::debug("async service: WAL checkpoint failed: {}", sqlite3_errmsg(db_));
+}
+
+void WalCheckpointer::sync_database() {
+  // What SQLite's own checkpoint does at its end (an fdatasync here), on the connection's file.
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK && file &&
+      file->pMethods)
+    file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);  // failing, the restart's sync says so
 }
 
 }  // namespace stepline::host::store

@@ -38,6 +38,8 @@ class WalCheckpointer final : public JobStore::Companion {
  private:
   void run();
   void checkpoint();
+  /// Flushes the database file to the disk, as the end of a checkpoint does.
+  void sync_database();
 
   sqlite3* db_ = nullptr;
   std::shared_ptr<WriteGate> gate_;
