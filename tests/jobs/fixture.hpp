@@ -33,38 +33,19 @@ class ScriptedPoster : public host::endpoints::EndpointPoster {
   std::future<host::amqp::Outcome> post(const registration::ServiceEndpoint& endpoint,
                                         const ExecutionContext& context,
                                         const host::endpoints::PostOptions& options) override {
-    Post p{endpoint.name,        context.operation_id, context.primary_entity_id,
-           options.ordering_key, context.mode,         context.is_in_transaction};
-    std::unique_lock lock(mutex_);
-    posts.push_back(p);
-    int attempt = ++attempts_[p.operation_id.str()];
-    auto key = p.ordering_key.empty() ? p.record_id.str() : p.ordering_key;
-    int now_in_flight = ++in_flight_[key];
-    max_in_flight_per_key = std::max(max_in_flight_per_key, now_in_flight);
-    auto outcome = decide ? decide(p, attempt) : host::amqp::Outcome::accepted();
     auto promise = std::make_shared<std::promise<host::amqp::Outcome>>();
     auto future = promise->get_future();
-    auto finish = [this, key, promise, outcome] {
-      {
-        std::lock_guard l(mutex_);
-        --in_flight_[key];
-      }
-      promise->set_value(outcome);
-    };
-    if (held_) {
-      waiting_.push_back(finish);
-      changed_.notify_all();
-    } else {
-      lock.unlock();
-      if (delay.count() > 0)
-        std::thread([finish, d = delay] {
-          std::this_thread::sleep_for(d);
-          finish();
-        }).detach();
-      else
-        finish();
-    }
+    start(endpoint, context, options,
+          [promise](const host::amqp::Outcome& outcome) { promise->set_value(outcome); });
     return future;
+  }
+  /// As the host's AMQP poster does, unless `with_callbacks` is false (a poster with only
+  /// post(), as the webhook poster is).
+  bool post_then(const registration::ServiceEndpoint& endpoint, const ExecutionContext& context,
+                 const host::endpoints::PostOptions& options, Completion done) override {
+    if (!with_callbacks) return false;
+    start(endpoint, context, options, std::move(done));
+    return true;
   }
 
   /// Posts from now on wait until release().
@@ -92,11 +73,51 @@ class ScriptedPoster : public host::endpoints::EndpointPoster {
     return posts;
   }
 
-  Decide decide;
+  Decide decide;  ///< may throw: the post then throws, as a post refused for misuse does
   std::chrono::milliseconds delay{0};  ///< each post completes this long after it was made
+  bool with_callbacks = true;
   int max_in_flight_per_key = 0;
 
  private:
+  void start(const registration::ServiceEndpoint& endpoint, const ExecutionContext& context,
+             const host::endpoints::PostOptions& options, Completion done) {
+    Post p{endpoint.name,        context.operation_id, context.primary_entity_id,
+           options.ordering_key, context.mode,         context.is_in_transaction};
+    std::unique_lock lock(mutex_);
+    posts.push_back(p);
+    int attempt = ++attempts_[p.operation_id.str()];
+    auto key = p.ordering_key.empty() ? p.record_id.str() : p.ordering_key;
+    int now_in_flight = ++in_flight_[key];
+    max_in_flight_per_key = std::max(max_in_flight_per_key, now_in_flight);
+    host::amqp::Outcome outcome;
+    try {
+      outcome = decide ? decide(p, attempt) : host::amqp::Outcome::accepted();
+    } catch (...) {
+      --in_flight_[key];
+      throw;
+    }
+    auto finish = [this, key, done = std::move(done), outcome] {
+      {
+        std::lock_guard l(mutex_);
+        --in_flight_[key];
+      }
+      done(outcome);
+    };
+    if (held_) {
+      waiting_.push_back(finish);
+      changed_.notify_all();
+    } else {
+      lock.unlock();
+      if (delay.count() > 0)
+        std::thread([finish, d = delay] {
+          std::this_thread::sleep_for(d);
+          finish();
+        }).detach();
+      else
+        finish();
+    }
+  }
+
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<Post> posts;

@@ -97,6 +97,42 @@ TEST_CASE("an accepted post makes the job Succeeded with its timing, and release
   CHECK(service->stats().succeeded == 1);
 }
 
+TEST_CASE("a post that throws fails its job, and the worker goes on to the others") {
+  // The service starts posts with callbacks where the poster has them, else with futures.
+  bool callbacks = true;
+  SUBCASE("a poster with callbacks") {
+    callbacks = true;
+  }
+  SUBCASE("a poster with futures only") {
+    callbacks = false;
+  }
+  ServiceRig s({async_endpoint_step("publish", "orders")},
+               {make_endpoint("orders", quick_retry(3))});
+  s.poster.with_callbacks = callbacks;
+  std::atomic<int> posts{0};
+  s.poster.decide = [&](const ScriptedPoster::Post&, int) {
+    if (++posts == 2) throw std::invalid_argument("no such link");
+    return Outcome::accepted();
+  };
+  s.account_with_updates(4);
+  auto service = s.service();
+  service->start();
+  REQUIRE(eventually([&] {
+    auto all = s.jobs();
+    return all.size() == 4 && std::all_of(all.begin(), all.end(),
+                                          [](const SystemJob& j) { return j.state_code == 3; });
+  }));
+  std::size_t failed = 0;
+  for (const auto& job : s.jobs()) {
+    if (status_of(job) != JobStatus::failed) continue;
+    ++failed;
+    CHECK(job.message_text.find("no such link") != std::string::npos);
+  }
+  CHECK(failed == 1);
+  service->stop();
+  CHECK(service->stats().succeeded == 3);
+}
+
 namespace {
 /// A taker that takes nothing: attaching it shows whether a service took the store's jobs.
 struct IdleTaker : host::store::JobHandoff {

@@ -803,21 +803,29 @@ void AsyncService::start_posts(Batch& batch, std::size_t from) {
         ++arrivals->missing;
       }
       const auto started = Clock::now();
-      const bool called_back = poster_->post_then(*endpoint, *context, options,
-                                                  [arrivals, slot](const amqp::Outcome& outcome) {
-                                                    std::unique_lock lock(arrivals->mutex);
-                                                    arrivals->outcomes[slot] = outcome;
-                                                    if (--arrivals->missing > 0) return;
-                                                    lock.unlock();
-                                                    arrivals->all_arrived.notify_one();
-                                                  });
+      // The slot takes one outcome: the poster's, or the failure of a post that never started
+      // (a poster without callbacks, or one that threw), so `missing` counts each slot once.
+      auto settle = [arrivals, slot](amqp::Outcome outcome) {
+        std::unique_lock lock(arrivals->mutex);
+        if (arrivals->outcomes[slot]) return;
+        arrivals->outcomes[slot] = std::move(outcome);
+        if (--arrivals->missing > 0) return;
+        lock.unlock();
+        arrivals->all_arrived.notify_one();
+      };
+      bool called_back = false;
+      try {
+        called_back =
+            poster_->post_then(*endpoint, *context, options,
+                               [settle](const amqp::Outcome& outcome) { settle(outcome); });
+      } catch (const std::exception& e) {
+        settle(amqp::Outcome::failure(amqp::local_condition::configuration, e.what()));
+        throw;
+      }
       if (called_back) {
         batch.pending.push_back({i, endpoint, {}, started, slot});
       } else {
-        {
-          std::lock_guard lock(arrivals->mutex);
-          --arrivals->missing;
-        }
+        settle(amqp::Outcome::failure(amqp::local_condition::configuration, "not posted"));
         batch.pending.push_back(
             {i, endpoint, poster_->post(*endpoint, *context, options), started});
       }
