@@ -213,6 +213,29 @@ TEST_CASE(
   sqlite3_close(db);
 }
 
+TEST_CASE("a connection's commits stay one write after another connection restarted the log") {
+  // Each connection has its own handle on the log; the store's operations and its workers write
+  // through two of them, and whichever writes first after a restart starts the log over.
+  test::TempFolder data;
+  const auto file = data.path() / "two.db";
+  const char* batching = host::store::wal_batching_vfs();
+  sqlite3* a = writer(file, batching);
+  sqlite3* b = writer(file, batching);
+  insert(a, 0, 40);
+  insert(b, 40, 80);  // b's handle has written far into the log
+  REQUIRE(scalar(a, "PRAGMA wal_checkpoint(RESTART)") == "0");
+  insert(a, 80, 81);  // a starts the log over, from its beginning
+  CountWrites counting;
+  wal_writes = 0;
+  exec(b, "BEGIN");
+  insert(b, 81, 91);
+  exec(b, "COMMIT");
+  CHECK(wal_writes == 1);
+  CHECK(scalar(a, "SELECT count(*) FROM t WHERE v LIKE printf('%05d', k) || '%'") == "91");
+  sqlite3_close(b);
+  sqlite3_close(a);
+}
+
 TEST_CASE("a value of megabytes written through the batching VFS reads back whole") {
   test::TempFolder data;
   const auto file = data.path() / "big.db";

@@ -38,12 +38,13 @@ struct File {
   sqlite3_file base;    // pMethods: ours, or null when the parent's open left none
   sqlite3_file* real;   // the parent's file, in the same allocation after this header
   bool wal;             // only a write-ahead log holds writes
-  bool commit_frame;    // the last held write was a commit frame's header
   unsigned char* held;  // appended bytes not yet written
   std::size_t held_size;
   std::size_t capacity;
   sqlite3_int64 held_at;  // where held[0] goes
-  sqlite3_int64 end;      // the end of what this log generation appended, held or written
+  sqlite3_int64 page_at;  // where the page of the frame header just written goes; -1: none
+  bool commit_page;       // that header is a commit frame's: its page ends the commit
+  bool page_through;      // that header was written at once: so is its page
 };
 
 constexpr int header_size = static_cast<int>((sizeof(File) + 7) / 8 * 8);
@@ -63,6 +64,13 @@ int write_out(File* f) {
   return rc;
 }
 
+/// Writes out what is held and forgets the frame in progress: before any other call on the log.
+int settle(File* f) {
+  f->page_at = -1;
+  f->commit_page = f->page_through = false;
+  return write_out(f);
+}
+
 bool reserve(File* f, std::size_t size) {
   if (size <= f->capacity) return true;
   std::size_t capacity = std::max<std::size_t>(f->capacity * 2, 64 << 10);
@@ -76,46 +84,80 @@ bool reserve(File* f, std::size_t size) {
   return true;
 }
 
-int write_through(File* f, const void* data, int n, sqlite3_int64 offset) {
-  f->commit_frame = false;  // what is held goes now, a commit frame's header with it
-  if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
-  f->end = std::max(f->end, offset + n);
+int write_now(File* f, const void* data, int n, sqlite3_int64 offset) {
   return real_methods(f).xWrite(f->real, data, n, offset);
 }
 
-int x_write(sqlite3_file* file, const void* data, int n, sqlite3_int64 offset) {
-  File* f = file_of(file);
-  if (!f->wal) return real_methods(f).xWrite(f->real, data, n, offset);
-  if (offset == 0) {  // the log's own header: the log starts over
-    if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
-    f->end = 0;
-  }
-  const bool append = f->held_size > 0
-                          ? offset == f->held_at + static_cast<sqlite3_int64>(f->held_size)
-                          : offset >= f->end;
+/// Adds `data` to what is held (a run of bytes at increasing offsets), writing out first what
+/// it cannot follow; false when it cannot be held (no memory), and nothing was held.
+int hold(File* f, const void* data, int n, sqlite3_int64 offset, bool& held) {
+  held = false;
   const auto size = static_cast<std::size_t>(n);
-  if (!append || size > most_held) return write_through(f, data, n, offset);
-  if (f->held_size + size > most_held)
+  const bool follows =
+      f->held_size > 0 && offset == f->held_at + static_cast<sqlite3_int64>(f->held_size);
+  if ((f->held_size > 0 && !follows) || f->held_size + size > most_held)
     if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
-  if (!reserve(f, f->held_size + size)) return write_through(f, data, n, offset);
+  if (size > most_held || !reserve(f, f->held_size + size)) return SQLITE_OK;
   if (f->held_size == 0) f->held_at = offset;
   std::memcpy(f->held + f->held_size, data, size);
   f->held_size += size;
-  f->end = offset + n;
+  held = true;
+  return SQLITE_OK;
+}
+
+// What SQLite writes to a log: its 32-byte header at offset 0 when the log starts (over), then
+// for each frame of a transaction its 24-byte header and its page, in order; within the
+// transaction a page it wrote already may be written again in place (a page alone), and after a
+// commit that did, the frames' headers again with new checksums (headers alone, each after a
+// read). A frame's page is held only after its own header; a commit frame's header that starts
+// a run (a transaction of one frame, or the last checksum rewritten) is written at once, and its
+// page too, so that nothing of a commit is ever held past it.
+int x_write(sqlite3_file* file, const void* data, int n, sqlite3_int64 offset) {
+  File* f = file_of(file);
+  if (!f->wal) return write_now(f, data, n, offset);
+  bool held = false;
   if (n == frame_header_size) {
     const auto* b = static_cast<const unsigned char*>(data);
-    f->commit_frame = (b[4] | b[5] | b[6] | b[7]) != 0;
+    const bool commit = (b[4] | b[5] | b[6] | b[7]) != 0;
+    const bool follows =
+        f->held_size > 0 && offset == f->held_at + static_cast<sqlite3_int64>(f->held_size);
+    f->page_at = offset + n;
+    f->commit_page = commit;
+    f->page_through = false;
+    if (commit && !follows) {
+      if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
+      f->page_through = true;
+      return write_now(f, data, n, offset);
+    }
+    if (const int rc = hold(f, data, n, offset, held); rc != SQLITE_OK) return rc;
+    if (!held) {
+      f->page_through = true;
+      return write_now(f, data, n, offset);
+    }
     return SQLITE_OK;
   }
-  if (!f->commit_frame) return SQLITE_OK;
-  // The commit frame's page, held after whatever the bytes before it made write out.
-  f->commit_frame = false;
-  return write_out(f);
+  if (offset == 0) {  // the log's own header: a new log, its first frames to follow
+    if (const int rc = settle(f); rc != SQLITE_OK) return rc;
+    if (const int rc = hold(f, data, n, offset, held); rc != SQLITE_OK) return rc;
+    return held ? SQLITE_OK : write_now(f, data, n, offset);
+  }
+  if (offset == f->page_at && !f->page_through) {  // the page of the frame header just held
+    const bool commit = f->commit_page;
+    f->page_at = -1;
+    f->commit_page = false;
+    if (const int rc = hold(f, data, n, offset, held); rc != SQLITE_OK) return rc;
+    if (!held) return write_now(f, data, n, offset);  // what was held went before it
+    return commit ? write_out(f) : SQLITE_OK;
+  }
+  // A page written in place, the page of a header written at once, anything else: now, after
+  // what is held.
+  if (const int rc = settle(f); rc != SQLITE_OK) return rc;
+  return write_now(f, data, n, offset);
 }
 
 int x_close(sqlite3_file* file) {
   File* f = file_of(file);
-  const int written = write_out(f);
+  const int written = settle(f);
   const int rc = real_methods(f).xClose(f->real);
   std::free(f->held);
   f->held = nullptr;
@@ -125,26 +167,25 @@ int x_close(sqlite3_file* file) {
 
 int x_read(sqlite3_file* file, void* data, int n, sqlite3_int64 offset) {
   File* f = file_of(file);
-  if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
+  if (const int rc = settle(f); rc != SQLITE_OK) return rc;
   return real_methods(f).xRead(f->real, data, n, offset);
 }
 
 int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
   File* f = file_of(file);
-  if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
-  f->end = std::min(f->end, size);
+  if (const int rc = settle(f); rc != SQLITE_OK) return rc;
   return real_methods(f).xTruncate(f->real, size);
 }
 
 int x_sync(sqlite3_file* file, int flags) {
   File* f = file_of(file);
-  if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
+  if (const int rc = settle(f); rc != SQLITE_OK) return rc;
   return real_methods(f).xSync(f->real, flags);
 }
 
 int x_file_size(sqlite3_file* file, sqlite3_int64* size) {
   File* f = file_of(file);
-  if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
+  if (const int rc = settle(f); rc != SQLITE_OK) return rc;
   return real_methods(f).xFileSize(f->real, size);
 }
 
@@ -163,7 +204,7 @@ int x_check_reserved_lock(sqlite3_file* file, int* out) {
 
 int x_file_control(sqlite3_file* file, int op, void* arg) {
   File* f = file_of(file);
-  if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
+  if (const int rc = settle(f); rc != SQLITE_OK) return rc;
   const int rc = real_methods(f).xFileControl(f->real, op, arg);
   // The VFS stack's names (PRAGMA vfs_list and the like) carry this layer's.
   if (op == SQLITE_FCNTL_VFSNAME && rc == SQLITE_OK) {
@@ -200,7 +241,7 @@ int x_shm_unmap(sqlite3_file* file, int delete_flag) {
 }
 int x_fetch(sqlite3_file* file, sqlite3_int64 offset, int n, void** out) {
   File* f = file_of(file);
-  if (const int rc = write_out(f); rc != SQLITE_OK) return rc;
+  if (const int rc = settle(f); rc != SQLITE_OK) return rc;
   return real_methods(f).xFetch(f->real, offset, n, out);
 }
 int x_unfetch(sqlite3_file* file, sqlite3_int64 offset, void* p) {
@@ -243,6 +284,7 @@ int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, in
   std::memset(f, 0, sizeof(File));
   f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(f) + header_size);
   f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+  f->page_at = -1;
   sqlite3_vfs* parent = parent_of(vfs);
   const int rc = parent->xOpen(parent, name, f->real, flags, out_flags);
   if (f->real->pMethods) {
