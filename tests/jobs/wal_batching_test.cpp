@@ -99,12 +99,18 @@ sqlite3* writer(const std::filesystem::path& file, const char* vfs) {
   return db;
 }
 
-/// Inserts rows k in [from, to) with 3 KiB values: about one page each, plus the index's.
-void insert(sqlite3* db, int from, int to) {
-  exec(db,
-       "WITH RECURSIVE n(k) AS (SELECT " + std::to_string(from) +
-           " UNION ALL SELECT k + 1 FROM n WHERE k + 1 < " + std::to_string(to) +
-           ") INSERT INTO t (k, v) SELECT k, printf('%05d', k) || hex(randomblob(1500)) FROM n");
+/// Inserts rows k in [from, to) of `table` with 3 KiB values that start with k: about one page
+/// each (plus the index's, in t).
+void insert(sqlite3* db, int from, int to, const std::string& table = "t") {
+  exec(db, "WITH RECURSIVE n(k) AS (SELECT " + std::to_string(from) +
+               " UNION ALL SELECT k + 1 FROM n WHERE k + 1 < " + std::to_string(to) +
+               ") INSERT INTO " + table +
+               " (k, v) SELECT k, printf('%05d', k) || hex(randomblob(1500)) FROM n");
+}
+
+/// The rows of `table` whose value starts with their key, as insert() wrote them.
+std::string whole_rows(sqlite3* db, const std::string& table = "t") {
+  return scalar(db, "SELECT count(*) FROM " + table + " WHERE v LIKE printf('%05d', k) || '%'");
 }
 
 }  // namespace
@@ -231,7 +237,7 @@ TEST_CASE("a connection's commits stay one write after another connection restar
   insert(b, 81, 91);
   exec(b, "COMMIT");
   CHECK(wal_writes == 1);
-  CHECK(scalar(a, "SELECT count(*) FROM t WHERE v LIKE printf('%05d', k) || '%'") == "91");
+  CHECK(whole_rows(a) == "91");
   sqlite3_close(b);
   sqlite3_close(a);
 }
@@ -262,14 +268,9 @@ TEST_CASE("commits of every size up to several writes' worth are whole at once")
   int committed = 0;
   for (int rows = 1; rows <= 100; ++rows) {
     CAPTURE(rows);
-    exec(db, "WITH RECURSIVE n(k) AS (SELECT " + std::to_string(committed) +
-                 " UNION ALL SELECT k + 1 FROM n WHERE k + 1 < " +
-                 std::to_string(committed + rows) +
-                 ") INSERT INTO p (k, v) SELECT k, printf('%05d', k) || hex(randomblob(1500)) "
-                 "FROM n");
+    insert(db, committed, committed + rows, "p");
     committed += rows;
-    REQUIRE(scalar(reader, "SELECT count(*) FROM p WHERE v LIKE printf('%05d', k) || '%'") ==
-            std::to_string(committed));
+    REQUIRE(whole_rows(reader, "p") == std::to_string(committed));
     if (rows % 40 == 0) REQUIRE(scalar(db, "PRAGMA wal_checkpoint(RESTART)") == "0");
   }
   sqlite3_close(reader);
