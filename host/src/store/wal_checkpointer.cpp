@@ -7,8 +7,12 @@
 namespace stepline::host::store {
 
 WalCheckpointer::WalCheckpointer(const std::filesystem::path& database, Durability durability,
-                                 std::chrono::milliseconds every)
-    : db_(open_database(database, durability)), gate_(WriteGate::of(database)), every_(every) {
+                                 std::chrono::milliseconds every,
+                                 std::chrono::milliseconds idle_every)
+    : db_(open_database(database, durability)),
+      gate_(WriteGate::of(database)),
+      every_(every),
+      idle_every_(idle_every) {
   // The restarting checkpoint holds the write gate while it waits for readers: a long listing
   // must not hold up every writer of the process, so it gives up soon and tries next round.
   sqlite3_busy_timeout(db_, 100);
@@ -28,19 +32,22 @@ WalCheckpointer::~WalCheckpointer() {
 
 void WalCheckpointer::run() {
   std::unique_lock lock(mutex_);
-  while (!stop_.wait_for(lock, every_, [&] { return stopping_; })) {
+  auto wait = every_;
+  while (!stop_.wait_for(lock, wait, [&] { return stopping_; })) {
     lock.unlock();
-    checkpoint();
+    wait = checkpoint() ? every_ : idle_every_;
     lock.lock();
   }
 }
 
-void WalCheckpointer::checkpoint() {
+bool WalCheckpointer::checkpoint() {
   // A log this long (16 MiB of 4 KiB pages) is started over; well below wal_autocheckpoint, so
   // commits never get to checkpoint themselves.
   constexpr int restart_frames = 4096;
   int frames = 0;
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, nullptr);
+  const bool grew = rc == SQLITE_OK && frames != last_frames_;
+  last_frames_ = frames;
   if (rc == SQLITE_OK && frames >= restart_frames) {
     // The restart holds the gate, so every writer waits for it, and it ends by syncing the
     // database file. A passive checkpoint syncs that file only when it copied the whole log,
@@ -56,11 +63,13 @@ void WalCheckpointer::checkpoint() {
       // No writer of this process can start meanwhile; readers finish within SQLite's busy wait.
       rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
       gate_->leave();
+      if (rc == SQLITE_OK) last_frames_ = 0;  // the next writer starts the log over
     }
   }
   // Busy only means another checkpoint or a reader was in the way; the next round catches up.
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     log::debug("async service: WAL checkpoint failed: {}", sqlite3_errmsg(db_));
+  return grew;
 }
 
 void WalCheckpointer::sync_database() {

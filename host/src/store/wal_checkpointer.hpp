@@ -27,9 +27,10 @@ class WriteGate;
 /// The SQLite job store's companion of a running service (JobStore::accompany).
 class WalCheckpointer final : public JobStore::Companion {
  public:
-  /// Opens its own connection to `database` and starts checkpointing every `every`.
+  /// Opens its own connection to `database` and starts checkpointing every `every` while the
+  /// log grows, and every `idle_every` while it does not.
   WalCheckpointer(const std::filesystem::path& database, Durability durability,
-                  std::chrono::milliseconds every);
+                  std::chrono::milliseconds every, std::chrono::milliseconds idle_every);
   /// Runs a last checkpoint and closes the connection.
   ~WalCheckpointer() override;
   WalCheckpointer(const WalCheckpointer&) = delete;
@@ -37,13 +38,16 @@ class WalCheckpointer final : public JobStore::Companion {
 
  private:
   void run();
-  void checkpoint();
+  /// One round; true when the log had grown since the last one.
+  bool checkpoint();
   /// Flushes the database file to the disk, as the end of a checkpoint does.
   void sync_database();
 
   sqlite3* db_ = nullptr;
   std::shared_ptr<WriteGate> gate_;
   std::chrono::milliseconds every_;
+  std::chrono::milliseconds idle_every_;
+  int last_frames_ = 0;  ///< the log's length after the last round, in frames
   std::mutex mutex_;
   std::condition_variable stop_;
   bool stopping_ = false;
