@@ -13,6 +13,7 @@
 
 #include <stepline/host/store/wal_batching_vfs.hpp>
 
+#include "jobs/raw_sqlite.hpp"
 #include "pipeline/fixture.hpp"
 
 using namespace stepline;
@@ -64,30 +65,9 @@ struct CountWrites {
   }
 };
 
-sqlite3* open(const std::filesystem::path& file, const char* vfs) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) ==
-          SQLITE_OK);
-  return db;
-}
-
-void exec(sqlite3* db, const std::string& sql) {
-  char* error = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  INFO(sql << ": " << (error ? error : ""));
-  sqlite3_free(error);
-  REQUIRE(rc == SQLITE_OK);
-}
-
-std::string scalar(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-  const auto* text = sqlite3_column_text(s, 0);
-  std::string out = text ? reinterpret_cast<const char*>(text) : "";
-  sqlite3_finalize(s);
-  return out;
-}
+using test::raw_sqlite::exec;
+using test::raw_sqlite::open;
+using test::raw_sqlite::scalar;
 
 /// A writer with the stores' settings: WAL, synchronous=NORMAL, no automatic checkpoint.
 sqlite3* writer(const std::filesystem::path& file, const char* vfs) {

@@ -13,29 +13,14 @@
 #include <stepline/host/store/sqlite_job_store.hpp>
 #include <stepline/host/store/wal_batching_vfs.hpp>
 
+#include "jobs/raw_sqlite.hpp"
 #include "pipeline/fixture.hpp"
 
 using namespace stepline;
 
 namespace {
-
-void run_sql(sqlite3* db, const std::string& sql) {
-  char* error = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  INFO(sql << ": " << (error ? error : ""));
-  sqlite3_free(error);
-  REQUIRE(rc == SQLITE_OK);
-}
-
-long long number(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-  const auto n = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return n;
-}
-
+using test::raw_sqlite::exec;
+using test::raw_sqlite::scalar;
 }  // namespace
 
 TEST_CASE(
@@ -52,29 +37,29 @@ TEST_CASE(
   REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE,
                           host::store::wal_batching_vfs()) == SQLITE_OK);
   sqlite3_busy_timeout(db, 10000);
-  run_sql(db,
-          "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;"
-          "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  exec(db,
+       "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;"
+       "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
   // 12,000 commits of a 3 KiB row, several times the 4,096 frames after which the checkpointer
   // starts the log over. A pause now and then lets a slow machine's checkpointer keep up;
   // without a checkpointer the log holds every commit (about 150 MB).
   constexpr int rows = 12000;
   for (int k = 0; k < rows; ++k) {
-    run_sql(db, "INSERT INTO t (k, v) VALUES (" + std::to_string(k) + ", hex(randomblob(1500)))");
+    exec(db, "INSERT INTO t (k, v) VALUES (" + std::to_string(k) + ", hex(randomblob(1500)))");
     if (k % 200 == 199) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const auto log_bytes = std::filesystem::file_size(file.string() + "-wal");
   INFO("the log's file: " << log_bytes << " bytes");
   // Started over at 4,096 frames of 4 KiB and some, never at its full length.
   CHECK(log_bytes < 32ull * 1024 * 1024);
-  CHECK(number(db, "SELECT count(*) FROM t") == rows);
+  CHECK(scalar(db, "SELECT count(*) FROM t") == std::to_string(rows));
   sqlite3_close(db);
   checkpointer.reset();  // a last checkpoint
 
   // Everything reached the database file: a fresh connection reads it all.
   sqlite3* reader = nullptr;
   REQUIRE(sqlite3_open_v2(file.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  CHECK(number(reader, "SELECT count(*) FROM t") == rows);
-  CHECK(number(reader, "PRAGMA integrity_check") == 0);  // "ok" reads as 0
+  CHECK(scalar(reader, "SELECT count(*) FROM t") == std::to_string(rows));
+  CHECK(scalar(reader, "PRAGMA integrity_check") == "ok");
   sqlite3_close(reader);
 }
