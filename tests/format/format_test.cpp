@@ -240,6 +240,20 @@ TEST_CASE("an escape or reference to no character is refused: a lone surrogate, 
                           "character of text"),
         FormatError);
   }
+  // In an attribute value "<?" and "<!--" are text to pugixml, not the start of something to
+  // skip: the references after them are still looked at, in the value and past it.
+  for (std::string value : {"x<?y", "x<!--y", "x<![CDATA[y"}) {
+    CAPTURE(value);
+    CHECK_THROWS_WITH_AS(format::xml::read_context("<RemoteExecutionContext xmlns=\"" + value +
+                                                   "\"><MessageName>a&#xDC00;b</MessageName>" +
+                                                   "</RemoteExecutionContext>"),
+                         doctest::Contains("a character reference to no character of text"),
+                         FormatError);
+    CHECK_THROWS_WITH_AS(format::xml::read_context(std::string("<RemoteExecutionContext xmlns=\"") +
+                                                   value + "&#0;\"></RemoteExecutionContext>"),
+                         doctest::Contains("a character reference to no character of text"),
+                         FormatError);
+  }
   // In a CDATA section "&#0;" is text, as in a comment.
   ExecutionContext c = format::xml::read_context(
       open + "<!-- &#0; --><MessageName><![CDATA[&#0;]]></MessageName>" +

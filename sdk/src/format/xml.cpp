@@ -444,32 +444,60 @@ bool is_text_code_point(unsigned long code) {
   return code != 0 && (code < 0xD800 || code > 0xDFFF) && code <= 0x10FFFF;
 }
 
+/// Whether `text` holds at `i` a character reference pugixml would decode ("&#...;", "&#x...;")
+/// to no character of text.
+bool invalid_character_reference(std::string_view text, std::size_t i) {
+  if (text.compare(i, 2, "&#") != 0) return false;
+  const bool hex = i + 2 < text.size() && text[i + 2] == 'x';
+  std::size_t digits = i + (hex ? 3 : 2), end = text.find(';', digits);
+  if (end == std::string_view::npos) return false;
+  unsigned long code = 0;
+  auto [ptr, ec] = std::from_chars(text.data() + digits, text.data() + end, code, hex ? 16 : 10);
+  if (ptr != text.data() + end) return false;  // not a reference pugixml decodes
+  return ec != std::errc() || !is_text_code_point(code);
+}
+
 /// The offset of the first character reference ("&#0;", "&#xDC00;") that names no character of
 /// text, or npos. pugixml decodes them as they are: a surrogate to bytes that are not UTF-8, &#0;
 /// to a NUL that cuts its string short. Comments, CDATA sections and processing instructions are
-/// skipped, where "&#" is only text.
+/// skipped, where "&#" is only text; a tag is read to its end, its quoted attribute values
+/// included, in which pugixml decodes references and takes "<?" or "<!--" as text.
 std::size_t invalid_character_reference_at(std::string_view text) {
-  for (std::size_t i = text.find_first_of("&<"); i != std::string_view::npos;
-       i = text.find_first_of("&<", i + 1)) {
-    if (text[i] == '<') {
-      for (auto [open, close] :
-           {std::pair{"<!--", "-->"}, std::pair{"<![CDATA[", "]]>"}, std::pair{"<?", "?>"}}) {
-        if (text.compare(i, std::strlen(open), open) != 0) continue;
-        std::size_t end = text.find(close, i + std::strlen(open));
-        if (end == std::string_view::npos) return std::string_view::npos;  // pugixml refuses it
-        i = end;
-        break;
-      }
+  std::size_t i = text.find_first_of("&<");
+  while (i != std::string_view::npos) {
+    if (text[i] == '&') {
+      if (invalid_character_reference(text, i)) return i;
+      i = text.find_first_of("&<", i + 1);
       continue;
     }
-    if (text.compare(i, 2, "&#") != 0) continue;
-    const bool hex = i + 2 < text.size() && text[i + 2] == 'x';
-    std::size_t digits = i + (hex ? 3 : 2), end = text.find(';', digits);
-    if (end == std::string_view::npos) return std::string_view::npos;
-    unsigned long code = 0;
-    auto [ptr, ec] = std::from_chars(text.data() + digits, text.data() + end, code, hex ? 16 : 10);
-    if (ptr != text.data() + end) continue;  // not a reference pugixml decodes
-    if (ec != std::errc() || !is_text_code_point(code)) return i;
+    bool skipped = false;
+    for (auto [open, close] :
+         {std::pair{"<!--", "-->"}, std::pair{"<![CDATA[", "]]>"}, std::pair{"<?", "?>"}}) {
+      if (text.compare(i, std::strlen(open), open) != 0) continue;
+      std::size_t end = text.find(close, i + std::strlen(open));
+      if (end == std::string_view::npos) return std::string_view::npos;  // pugixml refuses it
+      i = end + std::strlen(close);
+      skipped = true;
+      break;
+    }
+    if (!skipped) {
+      // A tag. Every reference in it is looked at, in a quoted value or not: pugixml may be more
+      // lenient than XML about where text is.
+      char quote = 0;
+      for (++i; i < text.size(); ++i) {
+        const char ch = text[i];
+        if (ch == '&' && invalid_character_reference(text, i)) return i;
+        if (quote) {
+          if (ch == quote) quote = 0;
+        } else if (ch == '"' || ch == '\'') {
+          quote = ch;
+        } else if (ch == '>') {
+          break;
+        }
+      }
+      ++i;
+    }
+    i = i < text.size() ? text.find_first_of("&<", i) : std::string_view::npos;
   }
   return std::string_view::npos;
 }
