@@ -254,6 +254,14 @@ TEST_CASE("an escape or reference to no character is refused: a lone surrogate, 
                          doctest::Contains("a character reference to no character of text"),
                          FormatError);
   }
+  // Nor does an opener without its closer hide what follows it.
+  for (std::string opener : {"<?", "<!--", "<![CDATA["}) {
+    CAPTURE(opener);
+    CHECK_THROWS_WITH_AS(
+        format::xml::read_context(open + "<MessageName>a" + opener +
+                                  "&#xDC00;b</MessageName></RemoteExecutionContext>"),
+        doctest::Contains("a character reference to no character of text"), FormatError);
+  }
   // In a CDATA section "&#0;" is text, as in a comment.
   ExecutionContext c = format::xml::read_context(
       open + "<!-- &#0; --><MessageName><![CDATA[&#0;]]></MessageName>" +

@@ -815,9 +815,7 @@ void AsyncService::start_posts(Batch& batch, std::size_t from) {
       };
       bool called_back = false;
       try {
-        called_back =
-            poster_->post_then(*endpoint, *context, options,
-                               [settle](const amqp::Outcome& outcome) { settle(outcome); });
+        called_back = poster_->post_then(*endpoint, *context, options, settle);
       } catch (const std::exception& e) {
         settle(amqp::Outcome::failure(amqp::local_condition::configuration, e.what()));
         throw;

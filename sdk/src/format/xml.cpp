@@ -461,7 +461,9 @@ bool invalid_character_reference(std::string_view text, std::size_t i) {
 /// text, or npos. pugixml decodes them as they are: a surrogate to bytes that are not UTF-8, &#0;
 /// to a NUL that cuts its string short. Comments, CDATA sections and processing instructions are
 /// skipped, where "&#" is only text; a tag is read to its end, its quoted attribute values
-/// included, in which pugixml decodes references and takes "<?" or "<!--" as text.
+/// included, in which pugixml decodes references and takes "<?" or "<!--" as text. An opener
+/// without its closer skips nothing: what follows is looked at, whether pugixml refuses the
+/// document or reads it some lenient way.
 std::size_t invalid_character_reference_at(std::string_view text) {
   std::size_t i = text.find_first_of("&<");
   while (i != std::string_view::npos) {
@@ -475,8 +477,7 @@ std::size_t invalid_character_reference_at(std::string_view text) {
          {std::pair{"<!--", "-->"}, std::pair{"<![CDATA[", "]]>"}, std::pair{"<?", "?>"}}) {
       if (text.compare(i, std::strlen(open), open) != 0) continue;
       std::size_t end = text.find(close, i + std::strlen(open));
-      if (end == std::string_view::npos) return std::string_view::npos;  // pugixml refuses it
-      i = end + std::strlen(close);
+      i = end == std::string_view::npos ? i + std::strlen(open) : end + std::strlen(close);
       skipped = true;
       break;
     }
