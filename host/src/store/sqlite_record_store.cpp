@@ -12,6 +12,7 @@
 #include <stepline/format/json.hpp>
 
 #include "job_row.hpp"
+#include "record_row.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
 
@@ -42,19 +43,6 @@ std::string quote_json_key(std::string_view column) {
     out += c;
   }
   return out + "\"";
-}
-
-Entity decode_record(std::string_view entity, std::string_view id, std::string_view attributes,
-                     long long version) {
-  Entity e(std::string(entity), Guid::parse(id));
-  e.attributes = format::json::read_parameters(attributes);
-  e.row_version = std::to_string(version);
-  return e;
-}
-
-Entity restrict_columns(Entity e, const ColumnSet& columns) {
-  if (columns.all_columns) return e;
-  return e.project(columns.columns);
 }
 
 }  // namespace
@@ -397,7 +385,7 @@ std::optional<Entity> SqliteRecordStore::retrieve(std::string_view entity, const
   auto id_text = id.str();
   s.bind(1, entity).bind(2, id_text);
   if (!s.step()) return std::nullopt;
-  Entity e = decode_record(entity, id_text, s.text(0), s.integer(1));
+  Entity e = decode_record(entity, id, s.text(0), s.integer(1));
   s.done();
   return restrict_columns(std::move(e), columns);
 }
@@ -469,7 +457,7 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
                            : static_cast<std::size_t>(query.page_size) * (query.page_number - 1);
   std::size_t matched = 0;
   while (s.step()) {
-    Entity e = decode_record(query.entity_name, s.text(0), s.text(1), s.integer(2));
+    Entity e = decode_record(query.entity_name, Guid::parse(s.text(0)), s.text(1), s.integer(2));
     bool match = true;
     for (const auto& [column, value] : query.conditions) {
       if (!(e.get(column) == value)) {

@@ -1,15 +1,17 @@
-// The store component's own parts, whatever the kind of store: the record store's errors and
-// ids, the store's location, and opening the implementation it names.
+// The store component's own parts, whatever the kind of store: the record store's errors, ids
+// and rows read back, the store's location, and opening the implementation it names.
 #include <stepline/host/store/store.hpp>
 
 #include <sqlite3.h>
 
 #include <chrono>
 
+#include <stepline/format/json.hpp>
 #include <stepline/host/store/job_store.hpp>
 #include <stepline/host/store/sqlite_job_store.hpp>
 #include <stepline/host/store/sqlite_record_store.hpp>
 
+#include "record_row.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
 #ifdef STEPLINE_WITH_POSTGRESQL
@@ -36,6 +38,19 @@ Guid time_ordered_guid() {
   for (std::size_t i = 0; i < 6; ++i) bytes[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
   bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0f) | 0x70);  // version 7; variant as random's
   return Guid(bytes);
+}
+
+Entity decode_record(std::string_view entity, const Guid& id, std::string_view attributes,
+                     long long version) {
+  Entity e(std::string(entity), id);
+  e.attributes = format::json::read_parameters(attributes);
+  e.row_version = std::to_string(version);
+  return e;
+}
+
+Entity restrict_columns(Entity e, const ColumnSet& columns) {
+  if (columns.all_columns) return e;
+  return e.project(columns.columns);
 }
 
 std::string redacted_url(std::string_view url) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <stepline/format/json.hpp>
+#include "../record_row.hpp"
 #include "job_row.hpp"
 #include "migrate.hpp"
 
@@ -42,19 +43,6 @@ const Statement hand_back{
     "hand_back_claimed",
     "UPDATE system_jobs SET state_code = 0, status_code = 0, lease_owner = NULL, lease_until = "
     "NULL WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND state_code = 2 AND status_code = 20"};
-
-Entity decode_record(std::string_view entity, const Guid& id, std::string_view attributes,
-                     long long version) {
-  Entity e(std::string(entity), id);
-  e.attributes = format::json::read_parameters(attributes);
-  e.row_version = std::to_string(version);
-  return e;
-}
-
-Entity restrict_columns(Entity e, const ColumnSet& columns) {
-  if (columns.all_columns) return e;
-  return e.project(columns.columns);
-}
 
 /// What a commit's failure is thrown as: a full disk of the database server passes, as SQLite's
 /// does.

@@ -22,12 +22,12 @@ namespace stepline::format {
 
 /// One context format. The views refer to strings with static storage (literals).
 struct Format {
-  std::string_view name;          ///< what registrations write: "json", "dataverse-json"
-  std::string_view content_type;  ///< the body's MIME type: "application/json"
+  std::string_view name{};          ///< what registrations write: "json", "dataverse-json"
+  std::string_view content_type{};  ///< the body's MIME type: "application/json"
   std::string (*write)(const ExecutionContext& context) = nullptr;  ///< the body's bytes
   /// Reads a body; throws FormatError naming the offending field's path.
   ExecutionContext (*read)(std::string_view body) = nullptr;
-  std::string_view library;  ///< who registered it, named when a second registration collides
+  std::string_view library{};  ///< who registered it, named when a second registration collides
 };
 
 /// How many levels a context document may nest in any format; every reader refuses a deeper one
