@@ -263,6 +263,49 @@ TEST_CASE("an asynchronous step becomes a system job committed with the record c
   CHECK(rig.read("account", id)->get_as<std::string>("name") == "B");
 }
 
+TEST_CASE("every asynchronous step of an operation gets the whole context, the last one too") {
+  std::vector<registration::Step> steps;
+  for (const char* message : {"Create", "Update"}) {
+    for (int rank : {1, 2}) {
+      auto s = make_step(std::string(message) + " " + std::to_string(rank), message, "account",
+                         Stage::post_operation, "", rank);
+      s.mode = Mode::asynchronous;
+      s.endpoint = "orders-queue";
+      steps.push_back(s);
+    }
+  }
+  // Ranked last on Update, and skipped: the change names none of its filtering attributes.
+  auto filtered = make_step("filtered", "Update", "account", Stage::post_operation, "", 3);
+  filtered.mode = Mode::asynchronous;
+  filtered.endpoint = "orders-queue";
+  filtered.filtering_attributes = {"telephone1"};
+  steps.push_back(filtered);
+  Rig rig(steps);
+
+  auto created = rig.create(account("A"));
+  REQUIRE(created.ok());
+  const auto id = created.output_parameters.at("id").as<Guid>();
+  Entity change("account", id);
+  change.set("name", Value("B"));
+  REQUIRE(rig.update(change).ok());
+
+  auto jobs = rig.store.system_jobs();
+  REQUIRE(jobs.size() == 4);
+  std::vector<std::string> names;
+  for (const auto& job : jobs) {
+    names.push_back(job.step_name);
+    auto frozen = format::json::read_context(job.context);
+    CHECK(frozen.message_name == job.message);
+    CHECK(frozen.owning_extension.name == job.step_name);
+    CHECK(frozen.operation_id == job.id);
+    CHECK(frozen.primary_entity_id == id);
+    REQUIRE(frozen.target());
+    CHECK(frozen.target()->get_as<std::string>("name") == (job.message == "Create" ? "A" : "B"));
+    if (job.message == "Create") CHECK(frozen.output_parameters.at("id").as<Guid>() == id);
+  }
+  CHECK(names == std::vector<std::string>{"Create 1", "Create 2", "Update 1", "Update 2"});
+}
+
 TEST_CASE(
     "a synchronous endpoint step without a notification service fails with a message saying so") {
   auto post = make_step("post now", "Create", "account", Stage::post_operation, "");

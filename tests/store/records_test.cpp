@@ -48,6 +48,60 @@ TEST_CASE_TEMPLATE("the record store creates, retrieves chosen columns, merges u
   CHECK_THROWS_AS(store.update(change), host::store::RecordNotFound);
 }
 
+TEST_CASE_TEMPLATE("an update replaces each attribute it names whole and leaves the others", Kind,
+                   STORE_KINDS) {
+  Stores<Kind> s;
+  host::store::RecordStore& store = *s.records;
+  Entity a = account("Contoso");
+  const Guid parent_id = Guid::random();
+  a.set("parentaccountid", Value(EntityReference{"account", parent_id, "Fabrikam"}));
+  a.set("revenue", Value(Money{Decimal("2000000.00")}));
+  a.set("numberofemployees", Value(120));
+  a.set("description", Value(std::string(3000, 'd')));
+  a.set("odd \"name\"", Value("quoted"));
+  a.set("dotted.name", Value("dotted"));
+  const Guid id = store.create(a);
+  const auto version = store.retrieve("account", id, ColumnSet::all())->row_version;
+
+  Entity change("account", id);
+  change.set("parentaccountid", Value(EntityReference{"account", parent_id, ""}));
+  change.set("numberofemployees", Value());
+  change.set("telephone1", Value("+1 555 0100"));
+  store.update(change);
+  auto after = store.retrieve("account", id, ColumnSet::all());
+  REQUIRE(after);
+  // The reference is the new one, without the old one's name: replaced, not merged.
+  CHECK(after->get("parentaccountid") == Value(EntityReference{"account", parent_id, ""}));
+  CHECK(after->contains("numberofemployees"));
+  CHECK(after->get("numberofemployees") == Value());
+  CHECK(after->get_as<std::string>("telephone1") == "+1 555 0100");
+  CHECK(after->get("revenue") == Value(Money{Decimal("2000000.00")}));
+  CHECK(after->get_as<std::string>("description") == std::string(3000, 'd'));
+  CHECK(after->get_as<std::string>("odd \"name\"") == "quoted");
+  CHECK(after->get_as<std::string>("dotted.name") == "dotted");
+  CHECK(after->attributes.size() == a.attributes.size() + 1);
+  CHECK(after->row_version != version);
+
+  // Names with a quote, a dot or a space, beside a plain one.
+  Entity odd("account", id);
+  odd.set("odd \"name\"", Value("still quoted"));
+  odd.set("dotted.name", Value("still dotted"));
+  odd.set("name", Value("Contoso Ltd"));
+  store.update(odd);
+  after = store.retrieve("account", id, ColumnSet::all());
+  CHECK(after->get_as<std::string>("odd \"name\"") == "still quoted");
+  CHECK(after->get_as<std::string>("dotted.name") == "still dotted");
+  CHECK(after->get_as<std::string>("name") == "Contoso Ltd");
+  CHECK(after->get_as<std::string>("telephone1") == "+1 555 0100");
+  CHECK(after->attributes.size() == a.attributes.size() + 1);
+
+  // An update that names nothing still counts as a change of the row.
+  const auto before_empty = after->row_version;
+  store.update(Entity("account", id));
+  CHECK(store.retrieve("account", id, ColumnSet::all())->row_version != before_empty);
+  CHECK_THROWS_AS(store.update(Entity("account", Guid::random())), host::store::RecordNotFound);
+}
+
 TEST_CASE_TEMPLATE("a create with a taken id is refused, in another table it is not", Kind,
                    STORE_KINDS) {
   Stores<Kind> s;

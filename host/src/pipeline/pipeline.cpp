@@ -625,10 +625,16 @@ class Operation {
   }
 
   void queue_async_steps() {
+    // The last job takes the operation's context instead of a copy of it: from here on the
+    // operation needs only its output parameters, which it keeps.
+    const IndexedStep* last = nullptr;
+    for (const IndexedStep* entry : steps_)
+      if (entry->step->mode == Mode::asynchronous && should_run(*entry)) last = entry;
     for (const IndexedStep* entry : steps_) {
       const auto& s = *entry->step;
       if (s.mode != Mode::asynchronous || !should_run(*entry)) continue;
-      ExecutionContext job = context_;
+      ExecutionContext job = entry == last ? std::move(context_) : context_;
+      if (entry == last) context_.output_parameters = job.output_parameters;
       job.stage = Stage::post_operation;
       job.mode = Mode::asynchronous;
       job.is_in_transaction = false;
@@ -658,6 +664,7 @@ class Operation {
       row.context = format::json::write_context(job);
       row.frozen = std::make_shared<const ExecutionContext>(std::move(job));
       pipeline_.store_.add_system_job(std::move(row));
+      if (entry == last) break;  // the context is the job's now
     }
   }
 
