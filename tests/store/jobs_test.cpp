@@ -203,6 +203,41 @@ TEST_CASE_TEMPLATE("results record retries, failures and removals in one call", 
   CHECK_THROWS_AS(s.jobs->find(removed.str()), host::store::JobNotFound);
 }
 
+TEST_CASE_TEMPLATE("a result for a job canceled while it ran says what the job became", Kind,
+                   STORE_KINDS) {
+  JobStores<Kind> s;
+  auto retried = s.add(new_job(1));
+  auto delivered = s.add(new_job(2));
+  auto untouched = s.add(new_job(3));
+  auto now = now_utc();
+  REQUIRE(s.jobs->take("w:1:x", now, now + 1min, 10, true).size() == 3);
+  CHECK(s.jobs->cancel(retried, now) == JobStatus::canceling);
+  CHECK(s.jobs->cancel(delivered, now) == JobStatus::canceling);
+  std::vector<JobResult> results{
+      {.id = retried, .status = JobStatus::waiting, .retry_count = 1, .postpone_until = now + 5s},
+      {.id = delivered, .status = JobStatus::succeeded, .execution_time_ms = 7},
+      {.id = untouched, .status = JobStatus::succeeded, .execution_time_ms = 9}};
+  auto written = s.jobs->finish(results, "w:1:x", now + 1s);
+  // A retry of a canceled job does not happen; a post that was made stands.
+  CHECK(written == std::vector<std::optional<JobStatus>>{JobStatus::canceled, JobStatus::succeeded,
+                                                         JobStatus::succeeded});
+  auto r = s.jobs->find(retried.str());
+  CHECK(s.status(retried) == JobStatus::canceled);
+  CHECK_FALSE(r.postpone_until.has_value());
+  CHECK(r.completed_on == now + 1s);
+  CHECK(r.lease_owner.empty());
+  for (auto id : {delivered, untouched}) {
+    auto d = s.jobs->find(id.str());
+    CHECK(s.status(id) == JobStatus::succeeded);
+    CHECK(d.completed_on == now + 1s);
+    CHECK(d.lease_owner.empty());
+  }
+  CHECK(s.jobs->find(delivered.str()).execution_time_ms == 7);
+  CHECK(s.jobs->find(untouched.str()).execution_time_ms == 9);
+  // Written once: a second result for the same attempt finds no job this owner holds.
+  CHECK_FALSE(s.jobs->finish(std::span(&results[2], 1), "w:1:x", now + 2s)[0].has_value());
+}
+
 TEST_CASE_TEMPLATE("an expired lease returns the job to Ready; a renewed one does not", Kind,
                    STORE_KINDS) {
   JobStores<Kind> s;

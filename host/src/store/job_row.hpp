@@ -30,13 +30,15 @@ inline constexpr const char* job_columns_without_context =
 SystemJob read_job(const Statement& s, bool with_context = true);
 
 /// INSERT of a new job with every column but the context bound from `job`; its sequence is its
-/// rowid, max + 1, returned. The context goes in with insert_context_sql under that sequence.
+/// rowid, max + 1, read with sqlite3_last_insert_rowid (a RETURNING clause would cost an
+/// ephemeral table each time, about as much as the insert). The context goes in with
+/// insert_context_sql under that sequence.
 inline constexpr const char* insert_job_sql =
     "INSERT INTO system_jobs (id, created_on, step_id, step_name, regarding_entity, "
     "regarding_id, message, depth, correlation_id, state_code, status_code, retry_count, "
     "postpone_until, error_code, message_text, friendly_message, execution_time_ms, endpoint, "
     "ordering_key, lease_owner, lease_until, started_on) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) RETURNING sequence";
+    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
 inline constexpr const char* insert_context_sql =
     "INSERT INTO system_job_contexts (sequence, context) VALUES (?1, ?2)";
 void bind_new_job(Statement& s, const SystemJob& job);

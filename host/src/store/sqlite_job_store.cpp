@@ -57,7 +57,20 @@ std::string has_due_sql(bool with_endpoints) {
 }
 
 /// Records an attempt's result on the job `where` finds (by id, or by its sequence, which is the
-/// rowid, and id: no look-up in the id index).
+/// rowid, and id: no look-up in the id index), unless an operator is canceling it. Says nothing
+/// back: the result is what was written when a row changed (a RETURNING clause would cost an
+/// ephemeral table each time, about as much as the update). finish_sql takes the other cases.
+std::string finish_plain_sql(const char* where) {
+  return std::string(
+             "UPDATE system_jobs SET state_code = ?2, status_code = ?3, "
+             "completed_on = CASE WHEN ?2 = 3 THEN ?12 ELSE NULL END, postpone_until = ?5, "
+             "retry_count = ?4, error_code = ?6, message_text = ?7, friendly_message = ?8, "
+             "execution_time_ms = ?9, trace = ?10, lease_owner = NULL, lease_until = NULL "
+             "WHERE ") +
+         where + " AND lease_owner = ?11 AND state_code = 2 AND status_code <> 22";
+}
+
+/// The same for any job the owner holds, a canceling one included, saying what it now is.
 std::string finish_sql(const char* where) {
   // Every right-hand side sees the row as it was, so status_code = 22 means the job was canceled
   // while this attempt ran.
@@ -91,6 +104,8 @@ struct SqliteJobStore::Statements {
         has_due_plugins(db, has_due_sql(false)),
         finish(db, finish_sql("id = ?1")),
         finish_at(db, finish_sql("rowid = ?13 AND id = ?1")),
+        finish_plain(db, finish_plain_sql("id = ?1")),
+        finish_plain_at(db, finish_plain_sql("rowid = ?13 AND id = ?1")),
         remove(db, "DELETE FROM system_jobs WHERE id = ?1 AND lease_owner = ?2 AND state_code = 2"),
         remove_at(db,
                   "DELETE FROM system_jobs WHERE rowid = ?3 AND id = ?1 AND lease_owner = ?2 AND "
@@ -151,7 +166,8 @@ struct SqliteJobStore::Statements {
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT") {}
 
-  Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, finish_at, remove,
+  Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, finish_at, finish_plain,
+      finish_plain_at, remove,
       remove_at, renew, release, release_expired, owners, last_sequence, unfinished_after, count,
       find, find_part, status, set_status, requeue, purge_succeeded, purge, crash, fail_crashed,
       begin, commit;
@@ -249,20 +265,32 @@ std::vector<std::optional<JobStatus>> SqliteJobStore::finish(std::span<const Job
       if (sqlite3_changes(db_) > 0) written[i] = JobStatus::succeeded;
       continue;
     }
-    auto codes = codes_of(r.status);
-    auto& s = (r.sequence > 0 ? statements_->finish_at : statements_->finish).start();
-    s.bind(1, id);
-    if (r.sequence > 0) s.bind(13, r.sequence);
-    s.bind(2, static_cast<long long>(codes.state_code));
-    s.bind(3, static_cast<long long>(codes.status_code));
-    s.bind(4, static_cast<long long>(r.retry_count));
-    if (r.postpone_until) s.bind(5, iso(*r.postpone_until));
-    if (r.error_code) s.bind(6, static_cast<long long>(*r.error_code));
-    if (!r.message.empty()) s.bind(7, r.message);
-    if (!r.friendly_message.empty()) s.bind(8, r.friendly_message);
-    if (r.execution_time_ms) s.bind(9, *r.execution_time_ms);
-    if (!r.trace.empty()) s.bind(10, r.trace);
-    s.bind(11, owner).bind(12, now_text);
+    const auto codes = codes_of(r.status);
+    const auto postpone_until = r.postpone_until ? iso(*r.postpone_until) : std::string();
+    auto start = [&](Statement& s) -> Statement& {
+      s.start().bind_static(1, id);
+      if (r.sequence > 0) s.bind(13, r.sequence);
+      s.bind(2, static_cast<long long>(codes.state_code));
+      s.bind(3, static_cast<long long>(codes.status_code));
+      s.bind(4, static_cast<long long>(r.retry_count));
+      if (r.postpone_until) s.bind_static(5, postpone_until);
+      if (r.error_code) s.bind(6, static_cast<long long>(*r.error_code));
+      if (!r.message.empty()) s.bind_static(7, r.message);
+      if (!r.friendly_message.empty()) s.bind_static(8, r.friendly_message);
+      if (r.execution_time_ms) s.bind(9, *r.execution_time_ms);
+      if (!r.trace.empty()) s.bind_static(10, r.trace);
+      s.bind_static(11, owner).bind_static(12, now_text);
+      return s;
+    };
+    auto& plain = start(r.sequence > 0 ? statements_->finish_plain_at : statements_->finish_plain);
+    plain.step();
+    plain.done();
+    if (sqlite3_changes(db_) > 0) {
+      written[i] = r.status;
+      continue;
+    }
+    // Canceling, or no longer this owner's: the statement that says what the job is now.
+    auto& s = start(r.sequence > 0 ? statements_->finish_at : statements_->finish);
     if (s.step())
       written[i] = status_of(static_cast<int>(s.integer(0)), static_cast<int>(s.integer(1)));
     s.done();

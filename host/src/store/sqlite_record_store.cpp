@@ -486,8 +486,8 @@ void SqliteRecordStore::add_system_job(SystemJob job) {
   try {
     auto& s = statements_->insert_job.start();
     bind_new_job(s, job);
-    if (!s.step()) throw std::runtime_error("record store: a new job got no sequence");
-    job.sequence = s.integer(0);
+    s.step();
+    job.sequence = sqlite3_last_insert_rowid(db_);
     s.done();
     auto& c = statements_->insert_context.start();
     // The context outlives the statement's step: SQLite need not copy it.
