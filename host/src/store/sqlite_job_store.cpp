@@ -167,10 +167,9 @@ struct SqliteJobStore::Statements {
         commit(db, "COMMIT") {}
 
   Statement take_all, take_plugins, has_due_all, has_due_plugins, finish, finish_at, finish_plain,
-      finish_plain_at, remove,
-      remove_at, renew, release, release_expired, owners, last_sequence, unfinished_after, count,
-      find, find_part, status, set_status, requeue, purge_succeeded, purge, crash, fail_crashed,
-      begin, commit;
+      finish_plain_at, remove, remove_at, renew, release, release_expired, owners, last_sequence,
+      unfinished_after, count, find, find_part, status, set_status, requeue, purge_succeeded, purge,
+      crash, fail_crashed, begin, commit;
 };
 
 /// BEGIN IMMEDIATE … COMMIT on the job store's connection, in the file's write gate; rolled back
