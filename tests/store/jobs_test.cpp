@@ -48,6 +48,14 @@ struct JobStores : Stores<Kind> {
     return j.id;
   }
   JobStatus status(const Guid& id) { return *status_of(this->jobs->find(id.str())); }
+  /// `n` new jobs, taken by `owner` for a minute from `now`: In progress, as a worker holds them.
+  std::vector<Guid> add_taken(int n, std::string_view owner, DateTime now) {
+    std::vector<Guid> out;
+    for (int i = 1; i <= n; ++i) out.push_back(add(new_job(i)));
+    REQUIRE(this->jobs->take(owner, now, now + 1min, n, true).size() ==
+            static_cast<std::size_t>(n));
+    return out;
+  }
 };
 
 std::vector<Guid> ids(const std::vector<SystemJob>& jobs) {
@@ -167,11 +175,9 @@ TEST_CASE_TEMPLATE("results are written only for jobs the owner still holds", Ki
 
 TEST_CASE_TEMPLATE("results record retries, failures and removals in one call", Kind, STORE_KINDS) {
   JobStores<Kind> s;
-  auto retried = s.add(new_job(1));
-  auto failed = s.add(new_job(2));
-  auto removed = s.add(new_job(3));
   auto now = now_utc();
-  REQUIRE(s.jobs->take("w:1:x", now, now + 1min, 10, true).size() == 3);
+  const auto taken = s.add_taken(3, "w:1:x", now);
+  const Guid retried = taken[0], failed = taken[1], removed = taken[2];
   std::vector<JobResult> results{{.id = retried,
                                   .status = JobStatus::waiting,
                                   .retry_count = 1,
@@ -206,11 +212,9 @@ TEST_CASE_TEMPLATE("results record retries, failures and removals in one call", 
 TEST_CASE_TEMPLATE("a result for a job canceled while it ran says what the job became", Kind,
                    STORE_KINDS) {
   JobStores<Kind> s;
-  auto retried = s.add(new_job(1));
-  auto delivered = s.add(new_job(2));
-  auto untouched = s.add(new_job(3));
   auto now = now_utc();
-  REQUIRE(s.jobs->take("w:1:x", now, now + 1min, 10, true).size() == 3);
+  const auto taken = s.add_taken(3, "w:1:x", now);
+  const Guid retried = taken[0], delivered = taken[1], untouched = taken[2];
   CHECK(s.jobs->cancel(retried, now) == JobStatus::canceling);
   CHECK(s.jobs->cancel(delivered, now) == JobStatus::canceling);
   std::vector<JobResult> results{
