@@ -100,6 +100,7 @@ struct Settings {
   int messages = 20'000;
   int workers = 0;      // 0 = the registration's default
   int clients = 8;      // threads issuing the operations, each waiting for its own to return
+  int in_flight = 0;    // > 0: Host::submit with this many operations in flight, no threads
   bool handoff = true;  // the service takes jobs at their commit (else it finds them by polling)
   bool tuned_allocator = true;  // host::process::tune_allocator(), as the stepline executable does
   std::string durability = "normal";  // the registration's host.durability
@@ -565,7 +566,37 @@ int run_stepline(const Settings& s) {
     std::vector<std::pair<int, long>> rss_samples;
     auto start = Clock::now();
     std::vector<std::thread> clients;
-    for (int c = 0; c < s.clients; ++c) {
+    // Or operations submitted with a fixed number in flight: each response submits the next.
+    std::atomic<int> finished{0};
+    std::mutex all_done_mutex;
+    std::condition_variable all_done;
+    std::function<void()> submit_next = [&] {
+      const int i = next.fetch_add(1);
+      if (i >= s.messages) return;
+      if (!s.rss_file.empty() && i % sample_every == 0) {
+        const long rss = rss_kib();
+        std::lock_guard lock(failure_mutex);
+        rss_samples.emplace_back(i, rss);
+      }
+      host.submit(update(accounts[static_cast<std::size_t>(i % s.clients)], i + 1, s.pad),
+                  [&](host::pipeline::OperationResponse response) {
+                    if (!response.ok()) {
+                      std::lock_guard lock(failure_mutex);
+                      failure = "Update failed: " + response.error_message;
+                    }
+                    submit_next();
+                    if (finished.fetch_add(1) + 1 == s.messages) {
+                      std::lock_guard lock(all_done_mutex);
+                      all_done.notify_all();
+                    }
+                  });
+    };
+    if (s.in_flight > 0) {
+      for (int k = 0; k < s.in_flight; ++k) submit_next();
+      std::unique_lock lock(all_done_mutex);
+      all_done.wait(lock, [&] { return finished.load() == s.messages; });
+    }
+    for (int c = 0; c < s.clients && s.in_flight == 0; ++c) {
       clients.emplace_back([&, c] {
         for (int i; (i = next.fetch_add(1)) < s.messages;) {
           if (!s.rss_file.empty() && i % sample_every == 0) {
@@ -845,6 +876,7 @@ std::vector<std::string> stepline_argv(const char* self, const Settings& s) {
                                 "--history",
                                 std::to_string(s.history)};
   if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
+  if (s.in_flight > 0) argv.insert(argv.end(), {"--in-flight", std::to_string(s.in_flight)});
   if (s.rate > 0)
     argv.insert(argv.end(), {"--rate", std::to_string(s.rate), "--open-loop-clients",
                              std::to_string(s.open_loop_clients)});
@@ -1337,6 +1369,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", s.batch, "jobs a worker takes at once")->check(CLI::PositiveNumber);
   app.add_option("--clients", s.clients, "threads issuing the end-to-end operations")
       ->check(CLI::PositiveNumber);
+  app.add_option("--in-flight", s.in_flight,
+                 "instead of client threads, operations kept in flight through Host::submit");
   app.add_option("--handoff", s.handoff, "the service takes jobs at their commit (true/false)");
   app.add_option("--tuned-allocator", s.tuned_allocator,
                  "keep freed memory in malloc's arenas as the stepline executable does "

@@ -1,5 +1,11 @@
 #include <stepline/host/host.hpp>
 
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include <stepline/host/log.hpp>
+
 #include <stepline/host/intake/request.hpp>
 #include <stepline/host/store/store.hpp>
 
@@ -28,7 +34,97 @@ Host::Host(registration::Registration registration,
                                                      *store_, options.notification,
                                                      options.observer)) {}
 
-Host::~Host() = default;
+/// submit()'s queue and the thread that works it off in batches.
+class Host::Intake {
+ public:
+  explicit Intake(pipeline::Pipeline& pipeline)
+      : pipeline_(pipeline), thread_([this] { run(); }) {}
+  ~Intake() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    work_.notify_one();
+    thread_.join();
+  }
+  Intake(const Intake&) = delete;
+  Intake& operator=(const Intake&) = delete;
+
+  void submit(pipeline::OperationRequest request,
+              std::function<void(pipeline::OperationResponse)> done) {
+    std::unique_lock lock(mutex_);
+    if (std::this_thread::get_id() != thread_.get_id())
+      room_.wait(lock, [&] { return queue_.size() < queue_limit; });
+    queue_.push_back({std::move(request), std::move(done)});
+    // The thread looks at the queue again before it sleeps: it needs waking only when asleep.
+    if (sleeping_) work_.notify_one();
+  }
+
+ private:
+  static constexpr std::size_t queue_limit = 1024;
+  static constexpr std::size_t batch_limit = 64;  // the SQLite store's commit group at most
+  struct Queued {
+    pipeline::OperationRequest request;
+    std::function<void(pipeline::OperationResponse)> done;
+  };
+
+  void run() {
+    std::vector<pipeline::OperationRequest> requests;
+    std::vector<std::function<void(pipeline::OperationResponse)>> done;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (queue_.empty()) {
+        if (stopping_) return;
+        sleeping_ = true;
+        work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        sleeping_ = false;
+        continue;
+      }
+      const bool was_full = queue_.size() >= queue_limit;
+      while (!queue_.empty() && requests.size() < batch_limit) {
+        requests.push_back(std::move(queue_.front().request));
+        done.push_back(std::move(queue_.front().done));
+        queue_.pop_front();
+      }
+      lock.unlock();
+      if (was_full) room_.notify_all();
+      auto responses = pipeline_.execute_batch(requests);
+      for (std::size_t i = 0; i < done.size(); ++i) {
+        try {
+          done[i](std::move(responses[i]));
+        } catch (const std::exception& e) {
+          log::error("a submitted operation's completion handler threw: {}", e.what());
+        } catch (...) {
+          log::error("a submitted operation's completion handler threw");
+        }
+      }
+      requests.clear();
+      done.clear();
+      lock.lock();
+    }
+  }
+
+  pipeline::Pipeline& pipeline_;
+  std::mutex mutex_;
+  std::condition_variable work_, room_;
+  std::deque<Queued> queue_;
+  bool stopping_ = false;
+  bool sleeping_ = false;
+  std::thread thread_;  // last: starts once the rest is ready
+};
+
+Host::~Host() { intake_.reset(); }
+
+void Host::submit(pipeline::OperationRequest request,
+                  std::function<void(pipeline::OperationResponse)> done) {
+  Intake* intake;
+  {
+    std::lock_guard lock(intake_start_);
+    if (!intake_) intake_ = std::make_unique<Intake>(*pipeline_);
+    intake = intake_.get();
+  }
+  intake->submit(std::move(request), std::move(done));
+}
 
 pipeline::OperationResponse Host::execute(const pipeline::OperationRequest& request) {
   return pipeline_->execute(request);

@@ -1,6 +1,10 @@
 // Reading JSON requests, writing responses, and the embeddable Host.
 #include <doctest/doctest.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include <stepline/host/host.hpp>
 #include <stepline/host/intake/request.hpp>
 
@@ -186,4 +190,74 @@ TEST_CASE("the host runs JSON requests against the record store in its data fold
   CHECK(invalid.outcome == host::pipeline::Outcome::invalid_request);
   CHECK(invalid.error_message.find("target.attributes.n") == 0);
   CHECK(h.store().retrieve_multiple({.entity_name = "account"}).entities.size() == 1);
+}
+
+TEST_CASE("submitted operations are answered on the intake thread, in order, once committed") {
+  TempFolder data;
+  auto r = make_registration({});
+  r.host.data_folder = data.path() / "data";
+  TestFactory factory;
+  constexpr int operations = 200;
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<int> order;
+  std::vector<std::thread::id> threads;
+  int visible = 0, failed = 0;
+  bool extra_answered = false;
+  auto create = [](int n) {
+    return host::pipeline::OperationRequest{
+        .message = "Create", .parameters = {{"Target", Value(Entity("account", fixed_guid(n)))}}};
+  };
+  {
+    host::Host h(std::move(r), factory);
+    // Another connection sees only what is committed.
+    host::store::SqliteRecordStore other(data.path() / "data" / "stepline.db");
+    for (int n = 1; n <= operations; ++n) {
+      h.submit(create(n), [&, n](host::pipeline::OperationResponse response) {
+        const bool committed = other.retrieve("account", fixed_guid(n), ColumnSet::all()).has_value();
+        if (n == 1)  // from the handler itself: queued, never waited for
+          h.submit(create(operations + 1), [&](host::pipeline::OperationResponse extra) {
+            std::lock_guard lock(mutex);
+            extra_answered = extra.ok();
+            answered.notify_all();
+          });
+        std::lock_guard lock(mutex);
+        order.push_back(n);
+        threads.push_back(std::this_thread::get_id());
+        if (committed) ++visible;
+        if (!response.ok()) ++failed;
+        answered.notify_all();
+      });
+    }
+    std::unique_lock lock(mutex);
+    REQUIRE(answered.wait_for(lock, std::chrono::seconds(60), [&] {
+      return static_cast<int>(order.size()) == operations && extra_answered;
+    }));
+    CHECK(h.store().commits() < static_cast<std::uint64_t>(operations));
+  }
+  CHECK(failed == 0);
+  CHECK(visible == operations);
+  for (int i = 0; i < operations; ++i) CHECK(order[static_cast<std::size_t>(i)] == i + 1);
+  for (auto id : threads) CHECK(id != std::this_thread::get_id());
+  CHECK(extra_answered);
+}
+
+TEST_CASE("a host that goes away first runs and answers what was submitted") {
+  TempFolder data;
+  auto r = make_registration({});
+  r.host.data_folder = data.path() / "data";
+  TestFactory factory;
+  std::atomic<int> answered{0};
+  {
+    host::Host h(std::move(r), factory);
+    for (int n = 1; n <= 300; ++n)
+      h.submit({.message = "Create",
+                .parameters = {{"Target", Value(Entity("account", fixed_guid(n)))}}},
+               [&](host::pipeline::OperationResponse response) {
+                 if (response.ok()) ++answered;
+               });
+  }
+  CHECK(answered == 300);
+  host::store::SqliteRecordStore store(data.path() / "data" / "stepline.db");
+  CHECK(store.retrieve_multiple({.entity_name = "account"}).entities.size() == 300);
 }

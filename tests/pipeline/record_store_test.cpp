@@ -110,3 +110,63 @@ TEST_CASE("records survive reopening, the schema version is recorded and WAL is 
   CHECK(pragma("PRAGMA journal_mode") == "wal");
   sqlite3_close(db);
 }
+
+TEST_CASE("operations run as a batch share one commit and are answered once it is made") {
+  // A plug-in on every Create looks, through a connection of its own, for the records the
+  // batch's earlier operations wrote: none is committed while the batch runs.
+  TempFolder data;
+  const auto file = data.path() / "stepline.db";
+  SqliteStore other(file);
+  std::vector<int> seen_committed;
+  TestFactory factory;
+  factory.add("look", [&](ExecutionContext&, Services&) {
+    for (int n = 1; n <= 3; ++n)
+      if (other.retrieve("account", fixed_guid(n), ColumnSet::all())) seen_committed.push_back(n);
+  });
+  SqliteStore store(file);
+  host::pipeline::Pipeline pipeline(
+      make_registration({make_step("look", "Create", "account", Stage::post_operation, "look")}),
+      factory, store);
+  auto create = [](int n) {
+    return host::pipeline::OperationRequest{
+        .message = "Create", .parameters = {{"Target", Value(Entity("account", fixed_guid(n)))}}};
+  };
+  // The second takes the first one's id: it fails and rolls back alone.
+  const std::vector<host::pipeline::OperationRequest> requests{create(1), create(1), create(3)};
+  const auto commits = store.commits();
+  auto responses = pipeline.execute_batch(requests);
+
+  REQUIRE(responses.size() == 3);
+  CHECK(responses[0].ok());
+  CHECK(responses[0].output_parameters.at("id").as<Guid>() == fixed_guid(1));
+  CHECK_FALSE(responses[1].ok());
+  CHECK(responses[1].error_message.find("already exists") != std::string::npos);
+  CHECK(responses[2].ok());
+  CHECK(seen_committed.empty());
+  CHECK(store.commits() == commits + 1);
+  CHECK(other.retrieve("account", fixed_guid(1), ColumnSet::all()));
+  CHECK(other.retrieve("account", fixed_guid(3), ColumnSet::all()));
+  CHECK(other.retrieve_multiple({.entity_name = "account"}).entities.size() == 2);
+
+  // Outside a batch, each commits before it returns.
+  CHECK(pipeline.execute(create(2)).ok());
+  CHECK(store.commits() == commits + 2);
+  CHECK(seen_committed == std::vector<int>{1, 3});
+}
+
+TEST_CASE("a batch of more operations than a commit group holds commits them in groups") {
+  TempFolder data;
+  TestFactory factory;
+  SqliteStore store(data.path() / "stepline.db");
+  host::pipeline::Pipeline pipeline(make_registration({}), factory, store);
+  std::vector<host::pipeline::OperationRequest> requests;
+  for (int n = 1; n <= 150; ++n)
+    requests.push_back(
+        {.message = "Create", .parameters = {{"Target", Value(Entity("account", fixed_guid(n)))}}});
+  const auto commits = store.commits();
+  auto responses = pipeline.execute_batch(requests);
+  for (const auto& r : responses) CHECK(r.ok());
+  CHECK(store.commits() == commits + 3);  // 64 + 64 + 22
+  SqliteStore other(data.path() / "stepline.db");
+  CHECK(other.retrieve_multiple({.entity_name = "account"}).entities.size() == 150);
+}

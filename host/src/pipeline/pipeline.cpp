@@ -765,8 +765,83 @@ ParameterCollection Pipeline::run(Chain& chain, const Caller& caller, const std:
   return Operation(*this, chain, caller, message, std::move(inputs)).run();
 }
 
+namespace {
+
+/// Fills `response` with what its caller is told of `failure`, thrown while it ran (or made of
+/// its commit's failure).
+void fail(OperationResponse& response, const OperationRequest& request, std::exception_ptr failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const OperationFailed& e) {
+    response.outcome = Outcome::failed;
+    response.error_message = e.what();
+    response.error_code = e.error_code();
+    response.trace_id = e.trace_id();
+  } catch (const InvalidPluginExecution& e) {
+    response.outcome = Outcome::rejected;
+    response.error_message = e.what();
+    response.error_code = e.error_code();
+  } catch (const store::StorageFull& e) {
+    response.outcome = Outcome::failed;
+    response.error_message = std::string("the operation was not saved: ") + e.what();
+    response.error_code = error_code::unexpected;
+  } catch (const std::exception& e) {
+    response.trace_id = Guid::random().str();
+    log::error("trace id {}: {} of {} failed in the host (correlation {}): {}", response.trace_id,
+               request.message, request.parameters.count("Target") ? "the target" : "no target",
+               response.correlation_id.str(), e.what());
+    response.outcome = Outcome::failed;
+    response.error_message = "an unexpected error occurred in the host; trace id " +
+                             response.trace_id + " (the host log has the details)";
+    response.error_code = error_code::unexpected;
+  }
+}
+
+}  // namespace
+
 OperationResponse Pipeline::execute(const OperationRequest& request) {
   const auto started = std::chrono::steady_clock::now();
+  auto response = respond(request);
+  if (observer_)
+    observer_->operation_finished(request, response, std::chrono::steady_clock::now() - started);
+  return response;
+}
+
+std::vector<OperationResponse> Pipeline::execute_batch(std::span<const OperationRequest> requests) {
+  constexpr auto none = static_cast<std::size_t>(-1);
+  std::vector<OperationResponse> responses;
+  responses.reserve(requests.size());
+  std::vector<std::chrono::steady_clock::time_point> started;
+  started.reserve(requests.size());
+  std::vector<std::size_t> deferred_as(requests.size(), none);  // its index in `failures`
+  std::vector<std::optional<store::RecordStore::CommitFailure>> failures;
+  {
+    store::RecordStore::Batch batch(store_);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      started.push_back(std::chrono::steady_clock::now());
+      const auto before = batch.deferred();
+      responses.push_back(respond(requests[i]));
+      if (batch.deferred() > before) deferred_as[i] = before;
+    }
+    failures = batch.settle();
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    auto& response = responses[i];
+    if (deferred_as[i] != none && failures.at(deferred_as[i])) {
+      const auto& failure = *failures[deferred_as[i]];
+      response.output_parameters.clear();
+      fail(response, requests[i],
+           failure.disk_full ? std::make_exception_ptr(store::StorageFull(failure.message))
+                             : std::make_exception_ptr(std::runtime_error(failure.message)));
+    }
+    if (observer_)
+      observer_->operation_finished(requests[i], response,
+                                    std::chrono::steady_clock::now() - started[i]);
+  }
+  return responses;
+}
+
+OperationResponse Pipeline::respond(const OperationRequest& request) {
   store::RecordStore::Activity activity(store_);
   Chain chain;
   chain.snapshot = snapshot_.load();
@@ -786,32 +861,10 @@ OperationResponse Pipeline::execute(const OperationRequest& request) {
   response.request_id = caller.request_id;
   try {
     response.output_parameters = run(chain, caller, request.message, request.parameters);
-  } catch (const OperationFailed& e) {
-    response.outcome = Outcome::failed;
-    response.error_message = e.what();
-    response.error_code = e.error_code();
-    response.trace_id = e.trace_id();
-  } catch (const InvalidPluginExecution& e) {
-    response.outcome = Outcome::rejected;
-    response.error_message = e.what();
-    response.error_code = e.error_code();
-  } catch (const store::StorageFull& e) {
-    response.outcome = Outcome::failed;
-    response.error_message = std::string("the operation was not saved: ") + e.what();
-    response.error_code = error_code::unexpected;
-  } catch (const std::exception& e) {
-    response.trace_id = Guid::random().str();
-    log::error("trace id {}: {} of {} failed in the host (correlation {}): {}", response.trace_id,
-               request.message, request.parameters.count("Target") ? "the target" : "no target",
-               chain.correlation_id.str(), e.what());
-    response.outcome = Outcome::failed;
-    response.error_message = "an unexpected error occurred in the host; trace id " +
-                             response.trace_id + " (the host log has the details)";
-    response.error_code = error_code::unexpected;
+  } catch (...) {
+    fail(response, request, std::current_exception());
   }
   response.traces = std::move(chain.traces);
-  if (observer_)
-    observer_->operation_finished(request, response, std::chrono::steady_clock::now() - started);
   return response;
 }
 

@@ -321,6 +321,17 @@ void SqliteRecordStore::Operation::commit() {
   --store_.open_transactions_;
   if (!outermost_) return;
   ++store_.group_size_;
+  if (auto* batch = Batch::of_thread(store_)) {
+    // Deferred: the group's commit comes with the batch's settle(), or sooner from others.
+    Batch::Deferred deferred{store_.group_, false, std::nullopt};
+    if (store_.group_size_ >= group_limit) {
+      deferred.settled = true;
+      if (auto failure = store_.settle_group(true); !failure.message.empty())
+        deferred.failure = store_.operation_failure(std::move(failure));
+    }
+    batch->defer(std::move(deferred));
+    return;
+  }
   // Hand the group on to an operation already waiting for the store (it, or one after it,
   // commits for all); wait a moment for operations in progress elsewhere; else commit now.
   // Waiting for a successor is bounded only by its own transaction, which holds the store anyway.
@@ -336,10 +347,29 @@ void SqliteRecordStore::Operation::commit() {
         waiting ? std::chrono::microseconds(std::chrono::seconds(1)) : commit_delay);
   }
   if (failure.message.empty()) return;
-  auto message = "record store " + store_.file_.string() +
-                 ": the operation's changes were not committed: " + failure.message;
-  if (failure.disk_full) throw StorageFull(message);
-  throw std::runtime_error(message);
+  failure = store_.operation_failure(std::move(failure));
+  if (failure.disk_full) throw StorageFull(failure.message);
+  throw std::runtime_error(failure.message);
+}
+
+SqliteRecordStore::CommitFailure SqliteRecordStore::operation_failure(
+    GroupFailure failure) const {
+  failure.message = "record store " + file_.string() +
+                    ": the operation's changes were not committed: " + failure.message;
+  return failure;
+}
+
+void SqliteRecordStore::settle_deferred(std::vector<Batch::Deferred>& deferred) {
+  for (auto& d : deferred) {
+    if (d.settled) continue;
+    // Settled by now if an operation of another thread committed it; else no operation can be
+    // in it while this holds the lock (each holds it to its end), and it is the open group.
+    std::unique_lock lock(mutex_);
+    if (auto failure = wait_for_group(lock, d.group, std::chrono::microseconds(0));
+        !failure.message.empty())
+      d.failure = operation_failure(std::move(failure));
+    d.settled = true;
+  }
 }
 
 SqliteRecordStore::Operation::~Operation() {
@@ -351,8 +381,11 @@ SqliteRecordStore::Operation::~Operation() {
   } catch (...) {
     // Nothing sensible to do in a destructor; SQLite rolls back a failed transaction itself.
   }
+  // The group's operations that wait for it must not wait for a successor that may not come;
+  // a thread's Batch settles it itself, later (unless SQLite already rolled it back).
   if (outermost_ && store_.group_open_ &&
-      (store_.waiting_.load(std::memory_order_relaxed) == 0 || sqlite3_get_autocommit(store_.db_)))
+      (sqlite3_get_autocommit(store_.db_) ||
+       (store_.waiting_.load(std::memory_order_relaxed) == 0 && !Batch::of_thread(store_))))
     store_.settle_group(false);
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include <stepline/format/json.hpp>
+#include <stepline/host/log.hpp>
 #include <stepline/host/store/job_store.hpp>
 #include <stepline/host/store/sqlite_job_store.hpp>
 #include <stepline/host/store/sqlite_record_store.hpp>
@@ -28,6 +29,46 @@ RecordNotFound::RecordNotFound(std::string_view entity, const Guid& id)
 DuplicateRecord::DuplicateRecord(std::string_view entity, const Guid& id)
     : std::runtime_error("a record " + std::string(entity) + " with id " + id.str() +
                          " already exists; leave the id out to have one generated") {}
+
+namespace {
+// The Batch each thread has open, innermost first through Batch::enclosing_.
+thread_local RecordStore::Batch* open_batch = nullptr;
+}  // namespace
+
+RecordStore::Batch::Batch(RecordStore& store) : store_(store), enclosing_(open_batch) {
+  if (of_thread(store))
+    throw std::logic_error("record store: a thread opened a second Batch on the same store");
+  open_batch = this;
+}
+
+RecordStore::Batch::~Batch() {
+  open_batch = enclosing_;
+  try {
+    for (const auto& failure : settle())
+      if (failure) log::error("{}", failure->message);
+  } catch (const std::exception& e) {
+    log::error("record store: deferred commits could not be settled: {}", e.what());
+  }
+}
+
+std::vector<std::optional<RecordStore::CommitFailure>> RecordStore::Batch::settle() {
+  store_.settle_deferred(deferred_);
+  std::vector<std::optional<CommitFailure>> failures;
+  failures.reserve(deferred_.size());
+  for (auto& d : deferred_) failures.push_back(std::move(d.failure));
+  deferred_.clear();
+  return failures;
+}
+
+RecordStore::Batch* RecordStore::Batch::of_thread(const RecordStore& store) noexcept {
+  for (auto* b = open_batch; b; b = b->enclosing_)
+    if (&b->store_ == &store) return b;
+  return nullptr;
+}
+
+void RecordStore::settle_deferred(std::vector<Batch::Deferred>& deferred) {
+  for (auto& d : deferred) d.settled = true;
+}
 
 Guid time_ordered_guid() {
   auto bytes = Guid::random().bytes();

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -48,12 +50,25 @@ class Host {
   /// run: the response has outcome invalid_request and an error naming the JSON path.
   pipeline::OperationResponse execute(std::string_view request_json);
 
+  /// Queues an operation and returns at once; `done` gets its response once the operation's
+  /// changes are committed (or it failed). The host's intake thread, started by the first call,
+  /// runs what is queued one operation after another, up to 64 at a time into one commit
+  /// (Pipeline::execute_batch): a caller with many operations in flight pays neither a thread
+  /// switch nor a commit per operation. `done` runs on the intake thread, in the order the
+  /// operations were queued, and may submit again; what it throws is logged. A call waits while
+  /// 1,024 operations are queued, except from `done`. The destructor runs what is queued first.
+  void submit(pipeline::OperationRequest request,
+              std::function<void(pipeline::OperationResponse)> done);
+
   pipeline::Pipeline& pipeline() noexcept { return *pipeline_; }
   store::RecordStore& store() noexcept { return *store_; }
 
  private:
   std::unique_ptr<store::RecordStore> store_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
+  class Intake;
+  std::unique_ptr<Intake> intake_;  ///< submit()'s thread; stops before the pipeline goes
+  std::mutex intake_start_;
 };
 
 }  // namespace stepline::host

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,6 +105,13 @@ class Pipeline {
   /// pre-validation steps run side by side, their transactions (stages 20-40) take turns on the
   /// record store.
   OperationResponse execute(const OperationRequest& request);
+  /// Runs top-level operations one after another on the calling thread, as execute() does each,
+  /// but their commits share the store's commit groups without waiting for them
+  /// (store::RecordStore::Batch): the responses come back once every operation is committed,
+  /// one commit and no thread switch per operation. An operation whose commit failed gets the
+  /// failed response execute() would have given it. Each operation's transaction sees those
+  /// of the operations before it, which are committed with it or not at all.
+  std::vector<OperationResponse> execute_batch(std::span<const OperationRequest> requests);
 
   /// Runs the plug-in of asynchronous step `step_id` for a system job, on the calling thread,
   /// with the job's frozen context (Mode async, outside any transaction); its nested requests
@@ -138,6 +146,8 @@ class Pipeline {
   friend class StepServices;
   ParameterCollection run(Chain& chain, const Caller& caller, const std::string& message,
                           ParameterCollection inputs);
+  /// execute() without telling the observer.
+  OperationResponse respond(const OperationRequest& request);
 
   store::RecordStore& store_;
   NotificationService* notification_;

@@ -143,6 +143,50 @@ class RecordStore {
     std::unique_ptr<Scope> scope_;
   };
 
+  /// Why an operation's changes were not committed (Batch::settle).
+  struct CommitFailure {
+    std::string message;     ///< names the store and the cause
+    bool disk_full = false;  ///< the disk is full (StorageFull)
+  };
+
+  /// Deferred commits, for the calling thread while it lives: an outermost Transaction of this
+  /// thread on this store then returns from commit() as soon as its changes are in the store's
+  /// open commit group, without waiting for the group's commit; settle() commits the group and
+  /// says of each deferred commit whether it held. A thread that runs operations one after
+  /// another (Pipeline::execute_batch) so waits once per batch instead of once per operation,
+  /// and nothing it returns before settle() may be taken as committed. A store that does not
+  /// group commits (PostgreSQL) commits each at once and defers none.
+  class Batch {
+   public:
+    explicit Batch(RecordStore& store);
+    /// Settles what is still deferred (its failures are then only in the log).
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+    /// Commits deferred since the last settle().
+    std::size_t deferred() const noexcept { return deferred_.size(); }
+    /// Returns once every deferred commit is settled, committing the open group itself when it
+    /// holds one: for each, in order, its failure or nullopt (committed). Call it outside any
+    /// Transaction of the thread.
+    std::vector<std::optional<CommitFailure>> settle();
+
+    /// The calling thread's Batch on `store`, if one is open (for implementations).
+    static Batch* of_thread(const RecordStore& store) noexcept;
+    /// One deferred commit, as the implementation keeps it.
+    struct Deferred {
+      std::uint64_t group = 0;  ///< the implementation's commit group
+      bool settled = false;
+      std::optional<CommitFailure> failure;
+    };
+    void defer(Deferred d) { deferred_.push_back(std::move(d)); }
+
+   private:
+    RecordStore& store_;
+    Batch* enclosing_;  ///< the thread's Batch opened before this one (another store's)
+    std::vector<Deferred> deferred_;
+  };
+
   /// A top-level operation in progress on this store, for as long as it lives; the pipeline holds
   /// one per operation so that commits know whether others may soon join their group.
   class Activity {
@@ -202,6 +246,9 @@ class RecordStore {
   RecordStore() = default;
   /// Starts a Transaction's unit of work for the calling thread.
   virtual std::unique_ptr<Scope> begin() = 0;
+  /// Settles every entry of `deferred` not yet settled (Batch::settle); there are none unless
+  /// the implementation deferred them.
+  virtual void settle_deferred(std::vector<Batch::Deferred>& deferred);
   /// Activity objects alive.
   int active_operations() const noexcept { return active_.load(std::memory_order_relaxed); }
 

@@ -61,10 +61,10 @@ class SqliteRecordStore final : public RecordStore {
   /// caller is inside the group and reads or writes as part of it).
   void settle_open_group();
   /// Why a group's commit failed; empty `message` = it did not.
-  struct GroupFailure {
-    std::string message;
-    bool disk_full = false;
-  };
+  using GroupFailure = CommitFailure;
+  void settle_deferred(std::vector<Batch::Deferred>& deferred) override;
+  /// What an operation of a group that failed is told.
+  CommitFailure operation_failure(GroupFailure failure) const;
   /// Commits the open group (or rolls it back if no operation in it committed) and wakes its
   /// waiters. `member` = the caller's own operation is in the group; returns its failure.
   GroupFailure settle_group(bool member);
