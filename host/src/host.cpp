@@ -37,8 +37,7 @@ Host::Host(registration::Registration registration,
 /// submit()'s queue and the thread that works it off in batches.
 class Host::Intake {
  public:
-  explicit Intake(pipeline::Pipeline& pipeline)
-      : pipeline_(pipeline), thread_([this] { run(); }) {}
+  explicit Intake(pipeline::Pipeline& pipeline) : pipeline_(pipeline), thread_([this] { run(); }) {}
   ~Intake() {
     {
       std::lock_guard lock(mutex_);
@@ -63,6 +62,9 @@ class Host::Intake {
  private:
   static constexpr std::size_t queue_limit = 1024;
   static constexpr std::size_t batch_limit = 64;  // the SQLite store's commit group at most
+  // At most this long per batch: a service that stays behind (an endpoint down or slow) must
+  // not hold operations up, only keep the intake from running far ahead of it.
+  static constexpr std::chrono::milliseconds pace_patience{2};
   struct Queued {
     pipeline::OperationRequest request;
     std::function<void(pipeline::OperationResponse)> done;
@@ -88,6 +90,7 @@ class Host::Intake {
       }
       lock.unlock();
       if (was_full) room_.notify_all();
+      pace(requests.size());
       auto responses = pipeline_.execute_batch(requests);
       for (std::size_t i = 0; i < done.size(); ++i) {
         try {
@@ -104,6 +107,15 @@ class Host::Intake {
     }
   }
 
+  /// Gives the async service, if it is behind, a moment to make room for the batch's jobs.
+  void pace(std::size_t jobs) {
+    auto& store = pipeline_.store();
+    if (store.handoff_room() >= jobs) return;
+    const auto give_up = std::chrono::steady_clock::now() + pace_patience;
+    do std::this_thread::sleep_for(std::chrono::microseconds(100));
+    while (store.handoff_room() < jobs && std::chrono::steady_clock::now() < give_up);
+  }
+
   pipeline::Pipeline& pipeline_;
   std::mutex mutex_;
   std::condition_variable work_, room_;
@@ -113,7 +125,9 @@ class Host::Intake {
   std::thread thread_;  // last: starts once the rest is ready
 };
 
-Host::~Host() { intake_.reset(); }
+Host::~Host() {
+  intake_.reset();
+}
 
 void Host::submit(pipeline::OperationRequest request,
                   std::function<void(pipeline::OperationResponse)> done) {

@@ -214,7 +214,8 @@ TEST_CASE("submitted operations are answered on the intake thread, in order, onc
     host::store::SqliteRecordStore other(data.path() / "data" / "stepline.db");
     for (int n = 1; n <= operations; ++n) {
       h.submit(create(n), [&, n](host::pipeline::OperationResponse response) {
-        const bool committed = other.retrieve("account", fixed_guid(n), ColumnSet::all()).has_value();
+        const bool committed =
+            other.retrieve("account", fixed_guid(n), ColumnSet::all()).has_value();
         if (n == 1)  // from the handler itself: queued, never waited for
           h.submit(create(operations + 1), [&](host::pipeline::OperationResponse extra) {
             std::lock_guard lock(mutex);
@@ -260,4 +261,61 @@ TEST_CASE("a host that goes away first runs and answers what was submitted") {
   CHECK(answered == 300);
   host::store::SqliteRecordStore store(data.path() / "data" / "stepline.db");
   CHECK(store.retrieve_multiple({.entity_name = "account"}).entities.size() == 300);
+}
+
+namespace {
+/// An async service that has no room for jobs until it is told to: counts how often it is asked.
+class FullHandoff : public host::store::JobHandoff {
+ public:
+  bool claim(host::store::SystemJob&) override { return false; }
+  void committed(std::vector<host::store::SystemJob>) override {}
+  void abandoned(std::size_t) override {}
+  std::size_t room() const noexcept override {
+    ++asked;
+    return room_now.load();
+  }
+  mutable std::atomic<int> asked{0};
+  std::atomic<std::size_t> room_now{0};
+};
+}  // namespace
+
+TEST_CASE("submitted operations give a service that is behind a moment, and then go on") {
+  TempFolder data;
+  auto r = make_registration({});
+  r.host.data_folder = data.path() / "data";
+  TestFactory factory;
+  host::Host h(std::move(r), factory);
+  FullHandoff service;
+  REQUIRE(h.store().attach_handoff(service));
+  std::mutex mutex;
+  std::condition_variable answered;
+  int ok = 0;
+  auto submit = [&](int n) {
+    h.submit(
+        {.message = "Create", .parameters = {{"Target", Value(Entity("account", fixed_guid(n)))}}},
+        [&](host::pipeline::OperationResponse response) {
+          std::lock_guard lock(mutex);
+          if (response.ok()) ++ok;
+          answered.notify_all();
+        });
+  };
+  // No room at all: the intake waits a little for each batch, then runs it anyway.
+  const auto started = std::chrono::steady_clock::now();
+  submit(1);
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(answered.wait_for(lock, std::chrono::seconds(10), [&] { return ok == 1; }));
+  }
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(2));
+  CHECK(service.asked > 2);
+  // With room, it asks once and goes on at once.
+  service.room_now = 1000;
+  const int asked = service.asked;
+  submit(2);
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(answered.wait_for(lock, std::chrono::seconds(10), [&] { return ok == 2; }));
+  }
+  CHECK(service.asked == asked + 1);
+  h.store().detach_handoff(service);
 }

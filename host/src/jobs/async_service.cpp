@@ -388,6 +388,11 @@ void AsyncService::abandoned(std::size_t count) {
   in_hand_.fetch_sub(count, std::memory_order_acq_rel);
 }
 
+std::size_t AsyncService::room() const noexcept {
+  const auto in_hand = in_hand_.load(std::memory_order_acquire);
+  return in_hand >= options_.handoff_window ? 0 : options_.handoff_window - in_hand;
+}
+
 void AsyncService::stop(std::chrono::milliseconds grace) {
   if (!started_ || stopping()) return;
   // No job is taken from a commit from here on; the ones taken and not yet run stay In progress

@@ -32,8 +32,8 @@ void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen,
 }
 
 void futex_wake_all(std::atomic<std::uint32_t>& word) {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX,
-          nullptr, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+          nullptr, 0);
 }
 
 std::string quote_json_key(std::string_view column) {
@@ -129,6 +129,11 @@ bool SqliteRecordStore::attach_handoff(JobHandoff& handoff) {
   settle_open_group();
   handoff_ = &handoff;
   return true;
+}
+
+std::size_t SqliteRecordStore::handoff_room() {
+  std::lock_guard lock(mutex_);
+  return handoff_ ? handoff_->room() : static_cast<std::size_t>(-1);
 }
 
 void SqliteRecordStore::detach_handoff(JobHandoff& handoff) {
@@ -352,8 +357,7 @@ void SqliteRecordStore::Operation::commit() {
   throw std::runtime_error(failure.message);
 }
 
-SqliteRecordStore::CommitFailure SqliteRecordStore::operation_failure(
-    GroupFailure failure) const {
+SqliteRecordStore::CommitFailure SqliteRecordStore::operation_failure(GroupFailure failure) const {
   failure.message = "record store " + file_.string() +
                     ": the operation's changes were not committed: " + failure.message;
   return failure;

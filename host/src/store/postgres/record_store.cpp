@@ -419,6 +419,11 @@ bool PostgresRecordStore::attach_handoff(JobHandoff& handoff) {
   return true;
 }
 
+std::size_t PostgresRecordStore::handoff_room() {
+  std::lock_guard lock(handoff_mutex_);
+  return handoff_ ? handoff_->room() : static_cast<std::size_t>(-1);
+}
+
 void PostgresRecordStore::detach_handoff(JobHandoff& handoff) {
   std::unique_lock lock(handoff_mutex_);
   if (handoff_ != &handoff) return;

@@ -151,6 +151,7 @@ class AsyncService : private store::JobHandoff {
   bool claim(store::SystemJob& job) override;
   void committed(std::vector<store::SystemJob> jobs) override;
   void abandoned(std::size_t count) override;
+  std::size_t room() const noexcept override;
 
   pipeline::Pipeline& pipeline_;
   endpoints::EndpointPoster* poster_;

@@ -103,6 +103,8 @@ class JobHandoff {
   virtual void committed(std::vector<SystemJob> jobs) = 0;
   /// Taken jobs that were never committed: their operation rolled back or their commit failed.
   virtual void abandoned(std::size_t count) = 0;
+  /// How many more jobs claim() would take now (SIZE_MAX: no limit).
+  virtual std::size_t room() const noexcept { return static_cast<std::size_t>(-1); }
 };
 
 /// normal: WAL + synchronous=NORMAL, survives process crashes; full: WAL + synchronous=FULL,
@@ -227,6 +229,12 @@ class RecordStore {
   /// Stops offering jobs to `handoff` (if it is the one attached); jobs then wait in the database
   /// to be found. Commits an open group first, so none of its jobs is left half handed over.
   virtual void detach_handoff(JobHandoff& handoff) = 0;
+
+  /// How many more jobs the attached JobHandoff would take now; SIZE_MAX without one. A caller
+  /// running operations back to back may wait for room, so as not to queue jobs faster than
+  /// the service works them off: the ones past its window wait in the database, and taking
+  /// them back from there costs more than taking them at their commit.
+  virtual std::size_t handoff_room() { return static_cast<std::size_t>(-1); }
 
   /// Commits of operations' transactions so far (a group of operations counts once).
   virtual std::uint64_t commits() const noexcept = 0;
