@@ -1,5 +1,6 @@
 // `stepline run -c FILE --requests FILE.jsonl [--fail-on-error] [--drain] [--parallel N]`: runs
-// many requests, one JSON object per line (in order, or N at a time), shows progress on a
+// many requests, one JSON object per line (in order; with N > 1, up to N in flight sharing
+// commits on SQLite, N at a time on PostgreSQL), shows progress on a
 // terminal, reports every request that did not succeed with its line number and the reason, then
 // a summary with the rate. With --drain the async jobs
 // they queue run in this process too, and it waits for them (docs/JOBS.md). Exit 0 when every
@@ -10,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -110,28 +112,63 @@ int run(const RunOptions& o) {
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return seconds > 0 ? tally.done() / seconds : 0.0;
   };
-  // Lines are taken in order; with --parallel N, N threads take them, so operations that finish
-  // close together share a commit, and lines may complete in any order.
-  std::atomic<std::size_t> next{0};
   std::mutex report;
-  auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < lines.size();) {
-      const auto& [number, text] = lines[i];
-      auto response = host.execute(std::string_view(text));
-      std::lock_guard lock(report);
-      tally.add(response.outcome);
-      if (!response.ok()) {
-        bar.clear();
-        std::cout << o.requests << ":" << number << ": " << to_string(response.outcome) << ": "
-                  << response.error_message << std::endl;
-      }
-      bar.update(tally.done(), rate());
+  auto note = [&](std::size_t number, const host::pipeline::OperationResponse& response) {
+    std::lock_guard lock(report);
+    tally.add(response.outcome);
+    if (!response.ok()) {
+      bar.clear();
+      std::cout << o.requests << ":" << number << ": " << to_string(response.outcome) << ": "
+                << response.error_message << std::endl;
     }
+    bar.update(tally.done(), rate());
   };
-  std::vector<std::thread> threads;
-  for (int t = 1; t < o.parallel; ++t) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
+  if (o.parallel == 1) {
+    for (const auto& [number, text] : lines) note(number, host.execute(std::string_view(text)));
+  } else if (host.store().location().kind != host::store::Location::Kind::sqlite) {
+    // A database server runs each operation's transaction beside the others: N threads take the
+    // lines in order, and lines may complete in any order.
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i; (i = next.fetch_add(1)) < lines.size();)
+        note(lines[i].first, host.execute(std::string_view(lines[i].second)));
+    };
+    std::vector<std::thread> threads;
+    for (int t = 1; t < o.parallel; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+  } else {
+    // Up to N lines in flight through the host's intake thread, which runs them in order into
+    // shared commits and answers them in order once committed (Host::submit).
+    std::size_t in_flight = 0;
+    std::condition_variable room;
+    const auto window = static_cast<std::size_t>(o.parallel);
+    for (const auto& [number, text] : lines) {
+      host::pipeline::OperationRequest request;
+      try {
+        request = host::intake::parse_request(text);
+      } catch (const host::intake::RequestError& e) {
+        host::pipeline::OperationResponse invalid;
+        invalid.outcome = host::pipeline::Outcome::invalid_request;
+        invalid.error_message = e.what();
+        note(number, invalid);
+        continue;
+      }
+      {
+        // Refilled half a window at a time: one wake-up per N/2 answers, not one per answer.
+        std::unique_lock lock(report);
+        room.wait(lock, [&] { return in_flight < window; });
+        ++in_flight;
+      }
+      host.submit(std::move(request), [&, number = number](host::pipeline::OperationResponse r) {
+        note(number, r);
+        std::lock_guard lock(report);
+        if (--in_flight <= window / 2) room.notify_one();
+      });
+    }
+    std::unique_lock lock(report);
+    room.wait(lock, [&] { return in_flight == 0; });
+  }
   bar.update(tally.done(), rate(), true);
   bar.clear();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -163,8 +200,8 @@ STEPLINE_COMMAND([](CLI::App& app) {
                     "run the async jobs these requests queue in this process and wait for them");
   command
       ->add_option("--parallel", o->parallel,
-                   "run this many requests at a time (they share commits; lines may then "
-                   "complete in any order)")
+                   "keep up to this many requests in flight (on SQLite they run in order and "
+                   "share commits; on PostgreSQL this many run at once, completing in any order)")
       ->check(CLI::Range(1, 256));
   command->callback([o] { exit_status() = run(*o); });
 });
