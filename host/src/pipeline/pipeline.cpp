@@ -769,7 +769,8 @@ namespace {
 
 /// Fills `response` with what its caller is told of `failure`, thrown while it ran (or made of
 /// its commit's failure).
-void fail(OperationResponse& response, const OperationRequest& request, std::exception_ptr failure) {
+void fail(OperationResponse& response, const OperationRequest& request,
+          std::exception_ptr failure) {
   try {
     std::rethrow_exception(failure);
   } catch (const OperationFailed& e) {
