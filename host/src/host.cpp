@@ -62,9 +62,6 @@ class Host::Intake {
  private:
   static constexpr std::size_t queue_limit = 1024;
   static constexpr std::size_t batch_limit = 64;  // the SQLite store's commit group at most
-  // At most this long per batch: a service that stays behind (an endpoint down or slow) must
-  // not hold operations up, only keep the intake from running far ahead of it.
-  static constexpr std::chrono::milliseconds pace_patience{2};
   struct Queued {
     pipeline::OperationRequest request;
     std::function<void(pipeline::OperationResponse)> done;
@@ -90,7 +87,6 @@ class Host::Intake {
       }
       lock.unlock();
       if (was_full) room_.notify_all();
-      pace(requests.size());
       auto responses = pipeline_.execute_batch(requests);
       for (std::size_t i = 0; i < done.size(); ++i) {
         try {
@@ -105,15 +101,6 @@ class Host::Intake {
       done.clear();
       lock.lock();
     }
-  }
-
-  /// Gives the async service, if it is behind, a moment to make room for the batch's jobs.
-  void pace(std::size_t jobs) {
-    auto& store = pipeline_.store();
-    if (store.handoff_room() >= jobs) return;
-    const auto give_up = std::chrono::steady_clock::now() + pace_patience;
-    do std::this_thread::sleep_for(std::chrono::microseconds(100));
-    while (store.handoff_room() < jobs && std::chrono::steady_clock::now() < give_up);
   }
 
   pipeline::Pipeline& pipeline_;

@@ -299,14 +299,15 @@ TEST_CASE("submitted operations give a service that is behind a moment, and then
           answered.notify_all();
         });
   };
-  // No room at all: the intake waits a little for each batch, then runs it anyway.
+  // No room at all: the intake waits a little for each batch (5 ms without the service
+  // finishing anything), then runs it anyway.
   const auto started = std::chrono::steady_clock::now();
   submit(1);
   {
     std::unique_lock lock(mutex);
     REQUIRE(answered.wait_for(lock, std::chrono::seconds(10), [&] { return ok == 1; }));
   }
-  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(2));
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(5));
   CHECK(service.asked > 2);
   // With room, it asks once and goes on at once.
   service.room_now = 1000;
@@ -317,5 +318,18 @@ TEST_CASE("submitted operations give a service that is behind a moment, and then
     REQUIRE(answered.wait_for(lock, std::chrono::seconds(10), [&] { return ok == 2; }));
   }
   CHECK(service.asked == asked + 1);
+
+  // A caller of execute() is paced the same way: a service that finishes nothing costs it the
+  // stall's 5 ms, not more.
+  service.room_now = 0;
+  const int asked_before = service.asked;
+  const auto executed = std::chrono::steady_clock::now();
+  CHECK(h.execute({.message = "Create",
+                   .parameters = {{"Target", Value(Entity("account", fixed_guid(3)))}}})
+            .ok());
+  const auto took = std::chrono::steady_clock::now() - executed;
+  CHECK(took >= std::chrono::milliseconds(5));
+  CHECK(took < std::chrono::seconds(5));
+  CHECK(service.asked > asked_before + 2);
   h.store().detach_handoff(service);
 }

@@ -1,7 +1,9 @@
 #include <stepline/host/pipeline/pipeline.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 #include <stepline/format/json.hpp>
 #include <stepline/host/log.hpp>
@@ -800,8 +802,32 @@ void fail(OperationResponse& response, const OperationRequest& request,
 
 }  // namespace
 
+void Pipeline::pace(std::size_t jobs) {
+  // A service that is behind gets the caller's patience while it works jobs off, so that
+  // operations come in at its pace instead of far ahead of it: the jobs past its window would
+  // wait in the database, and taking them back from there costs it more than taking them at
+  // their commit, so it would fall further behind. One that finishes nothing for 5 ms (an
+  // endpoint that does not answer) costs each call that long; none holds a call up for more
+  // than 20 ms (an endpoint slower than the operations).
+  constexpr std::chrono::milliseconds stall{5}, limit{20};
+  auto room = store_.handoff_room();
+  if (room >= jobs) return;
+  const auto started = std::chrono::steady_clock::now();
+  auto progressed = started;
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+    const auto now_room = store_.handoff_room();
+    if (now_room >= jobs) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now_room > room) progressed = now;
+    room = now_room;
+    if (now - progressed >= stall || now - started >= limit) return;
+  }
+}
+
 OperationResponse Pipeline::execute(const OperationRequest& request) {
   const auto started = std::chrono::steady_clock::now();
+  pace(1);
   auto response = respond(request);
   if (observer_)
     observer_->operation_finished(request, response, std::chrono::steady_clock::now() - started);
@@ -816,6 +842,7 @@ std::vector<OperationResponse> Pipeline::execute_batch(std::span<const Operation
   started.reserve(requests.size());
   std::vector<std::size_t> deferred_as(requests.size(), none);  // its index in `failures`
   std::vector<std::optional<store::RecordStore::CommitFailure>> failures;
+  pace(requests.size());
   {
     store::RecordStore::Batch batch(store_);
     for (std::size_t i = 0; i < requests.size(); ++i) {

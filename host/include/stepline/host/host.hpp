@@ -57,11 +57,9 @@ class Host {
   /// switch nor a commit per operation. `done` runs on the intake thread, in the order the
   /// operations were queued, and may submit again; what it throws is logged. A call waits while
   /// 1,024 operations are queued, except from `done`. The destructor runs what is queued first.
-  /// While the async service attached to the store holds as many jobs as it takes, each batch
-  /// gives it up to 2 ms to catch up, so that the jobs keep being handed over at their commit
-  /// instead of piling up in the database. On PostgreSQL, which commits each operation on its
-  /// own, the operations still run one at a time: callers there run many at once with
-  /// execute() from several threads.
+  /// A batch paces itself to the async service as execute() does. On PostgreSQL, which commits each
+  /// operation on its own, the operations still run one at a time: callers there run many at once
+  /// with execute() from several threads.
   void submit(pipeline::OperationRequest request,
               std::function<void(pipeline::OperationResponse)> done);
 

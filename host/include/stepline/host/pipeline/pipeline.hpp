@@ -103,7 +103,9 @@ class Pipeline {
   /// Runs one top-level operation on the calling thread. Never throws for an operation's
   /// failure: the response says what happened. Several threads may call it at once: their
   /// pre-validation steps run side by side, their transactions (stages 20-40) take turns on the
-  /// record store.
+  /// record store. While the async service that takes the store's jobs at their commit holds
+  /// as many as it takes, it first gives the service a moment to catch up: up to 20 ms while
+  /// the service finishes jobs, 5 ms when it finishes none (docs/REQUESTS.md "Durability").
   OperationResponse execute(const OperationRequest& request);
   /// Runs top-level operations one after another on the calling thread, as execute() does each,
   /// but their commits share the store's commit groups without waiting for them
@@ -148,6 +150,9 @@ class Pipeline {
                           ParameterCollection inputs);
   /// execute() without telling the observer.
   OperationResponse respond(const OperationRequest& request);
+  /// Waits a little while the async service taking the store's jobs at their commit has no
+  /// room for `jobs` more (RecordStore::handoff_room).
+  void pace(std::size_t jobs);
 
   store::RecordStore& store_;
   NotificationService* notification_;
