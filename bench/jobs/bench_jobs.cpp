@@ -10,12 +10,16 @@
 //     endpoint step (json format) whose target is padded until the body is at least 1 KiB (an
 //     Update's context with its parent context is about 2.5 KiB already, so it usually needs no
 //     pad), worked off by the AsyncService through the real AMQP backend into a stepline-broker
-//     queue; timed from the first operation until every job is Succeeded. The baseline, in the
-//     same run and into the same queue, is bench_amqp's plain Proton C++ sender (`bench_amqp
-//     --mode baseline`) sending N messages as large as the job's encoded message, counted when
-//     the broker has accepted every one. Each side runs in its own child process so its peak RSS
-//     is its own; a consumer empties the queue during both, and the second side starts only once
-//     the first side's messages are all consumed.
+//     queue; timed from the first operation until every job is Succeeded. The operations go in
+//     through Host::submit with --in-flight N (64) in flight, each answered once committed (as
+//     an asynchronous front end or `stepline run --parallel` drives the host); then the same
+//     from --clients C (8) threads that each wait for their own (Host::execute; --threads-side
+//     false leaves it out, --in-flight 0 makes it the only side).
+//     The baseline, in the same run and into the same queue, is bench_amqp's plain Proton C++
+//     sender (`bench_amqp --mode baseline`) sending N messages as large as the job's encoded
+//     message, counted when the broker has accepted every one. Each side runs in its own child
+//     process so its peak RSS is its own; a consumer empties the queue during both, and the second
+//     side starts only once the first side's messages are all consumed.
 // (4) floor: the SQLite statements of one such operation and its job alone, on the store's schema
 //     (run_sqlite_floor): what a durable outbox in this database costs before any other work.
 //
@@ -25,10 +29,11 @@
 //     each as a ratio.
 //     Then the open loop: the stepline side again, its operations due at a fixed rate (by default
 //     half the closed loop's, --open-loop FRACTION or --rate R) and submitted when due whatever
-//     earlier ones are doing; latency from each operation's due time to its post's acceptance by
-//     the broker (p50, p99, p999), noted by a poster wrapped around the host's.
-// (5) run: `stepline run --drain --parallel C` (the JSONL intake, the `stepline` executable)
-//     against the endpoint part's stepline side (the Host API, C client threads) on the same
+//     earlier ones are doing (by whichever of --open-loop-clients threads is free); latency from
+//     each operation's due time to its post's acceptance by the broker (p50, p99, p999), noted by a
+//     poster wrapped around the host's.
+// (5) run: `stepline run --drain --parallel N` (the JSONL intake, the `stepline` executable)
+//     against the endpoint part's stepline side (the Host API, N clients or in flight) on the same
 //     Updates and registration, in turns for --rounds rounds; both timed from the async service's
 //     start until every job succeeded.
 // (6) rss (only when asked): the stepline side over --rss-operations operations (1,000,000), its
@@ -40,6 +45,7 @@
 //     acceptance (and to the last), against the same with one pending job.
 //
 //   bench_jobs [WAITING] [--waiting N] [--messages N] [--workers W] [--batch B] [--clients C]
+//              [--in-flight N] [--threads-side true|false]
 //              [--handoff true|false] [--tuned-allocator true|false] [--durability normal|full]
 //              [--history N] [--parts waiting,plugin,floor,endpoint,run,rss,restart]
 //              [--sdk-peer true|false] [--sdk-awaited N] [--open-loop FRACTION | --rate R]
@@ -98,9 +104,10 @@ struct Settings {
   std::string mode = "driver";  // driver | stepline
   long waiting = 1'000'000;
   int messages = 20'000;
-  int workers = 0;      // 0 = the registration's default
-  int clients = 8;      // threads issuing the operations, each waiting for its own to return
-  int in_flight = 0;    // > 0: Host::submit with this many operations in flight, no threads
+  int workers = 0;           // 0 = the registration's default
+  int clients = 8;           // threads issuing the operations, each waiting for its own to return
+  int in_flight = 64;        // > 0: Host::submit with this many in flight; 0: client threads
+  bool threads_side = true;  // endpoint: then the client threads' side too (Host::execute)
   bool handoff = true;  // the service takes jobs at their commit (else it finds them by polling)
   bool tuned_allocator = true;  // host::process::tune_allocator(), as the stepline executable does
   std::string durability = "normal";  // the registration's host.durability
@@ -876,7 +883,7 @@ std::vector<std::string> stepline_argv(const char* self, const Settings& s) {
                                 "--history",
                                 std::to_string(s.history)};
   if (s.workers > 0) argv.insert(argv.end(), {"--workers", std::to_string(s.workers)});
-  if (s.in_flight > 0) argv.insert(argv.end(), {"--in-flight", std::to_string(s.in_flight)});
+  argv.insert(argv.end(), {"--in-flight", std::to_string(s.in_flight)});
   if (s.rate > 0)
     argv.insert(argv.end(), {"--rate", std::to_string(s.rate), "--open-loop-clients",
                              std::to_string(s.open_loop_clients)});
@@ -968,14 +975,27 @@ void run_endpoint_throughput(const char* self, Settings s) {
   const double queue_seconds = stepline.extra[0], p50 = stepline.extra[1], p99 = stepline.extra[2];
   const double operation_commits = stepline.extra[3];
   bool drained = consumer.wait_for(2 * static_cast<std::size_t>(s.messages), 120000);
+  // The same operations from client threads that each wait for their own (Host::execute).
+  std::size_t sides = 2;
+  bench::ChildResult threads;
+  if (s.threads_side && s.in_flight > 0) {
+    Settings threaded = closed;
+    threaded.in_flight = 0;
+    threads = bench::run_child(stepline_argv(self, threaded), "stepline-threads", dir.path());
+    drained = consumer.wait_for(++sides * static_cast<std::size_t>(s.messages), 120000) && drained;
+  }
+  const double threads_rate = threads.seconds > 0 ? threads.done / threads.seconds : 0;
 
   double base_rate = baseline.done / baseline.seconds;
   double rate = stepline.done / stepline.seconds;
   std::printf(
       "%d Update operations, each with one async endpoint step posting a json context (body %zu "
-      "bytes, message %zu bytes encoded) into stepline-broker; %d client thread(s), %s worker(s) "
-      "x batch %zu, %s allocator, durability %s, %ld earlier jobs\n",
-      s.messages, size.body, size.encoded, s.clients,
+      "bytes, message %zu bytes encoded) into stepline-broker; %s; %s worker(s) x batch %zu, %s "
+      "allocator, durability %s, %ld earlier jobs\n",
+      s.messages, size.body, size.encoded,
+      (s.in_flight > 0 ? "Host::submit with " + std::to_string(s.in_flight) + " in flight"
+                       : std::to_string(s.clients) + " client thread(s)")
+          .c_str(),
       s.workers > 0 ? std::to_string(s.workers).c_str() : "default", s.batch,
       s.tuned_allocator ? "tuned" : "default", s.durability.c_str(), s.history);
   auto row = [&](const char* name, double r, const bench::ChildResult& x) {
@@ -984,6 +1004,7 @@ void run_endpoint_throughput(const char* self, Settings s) {
   };
   row("plain Proton C++ sender (same size)", base_rate, baseline);
   row("stepline operation -> job Succeeded", rate, stepline);
+  if (threads_rate > 0) row("  the same from client threads", threads_rate, threads);
   std::printf(
       "  operations queued their jobs at %.0f ops/s in %.0f commits (%.1f operations per "
       "commit); %ld of %d jobs succeeded%s\n",
@@ -999,6 +1020,15 @@ void run_endpoint_throughput(const char* self, Settings s) {
               stepline.cpu * 1e6 / s.messages);
   std::fflush(stdout);
   figure(s, "clients", s.clients);
+  figure(s, "in_flight", s.in_flight);
+  if (threads_rate > 0) {
+    std::printf(
+        "  %d client threads: %.0f ops/s, %.1f us CPU per operation; Host::submit does "
+        "%.2f x their rate\n",
+        s.clients, threads_rate, threads.cpu * 1e6 / s.messages, rate / threads_rate);
+    figure(s, "threads_rate", threads_rate);
+    figure(s, "threads_cpu_us", threads.cpu * 1e6 / s.messages);
+  }
   figure(s, "baseline_rate", base_rate);
   figure(s, "baseline_cpu_us", baseline.cpu * 1e6 / s.messages);
   figure(s, "stepline_rate", rate);
@@ -1010,7 +1040,7 @@ void run_endpoint_throughput(const char* self, Settings s) {
   // The official Service Bus SDK's sender into the same queue (a message as large as the job's
   // body), after the stepline side's messages are all consumed.
   if (s.sdk_peer) {
-    const std::size_t consumed_before = 2 * static_cast<std::size_t>(s.messages);
+    const std::size_t consumed_before = sides * static_cast<std::size_t>(s.messages);
     auto peer = run_sdk_peer(s, size.body, dir.path());
     consumer.wait_for(consumed_before + static_cast<std::size_t>(peer.sent), 120000);
     std::printf("  official @azure/service-bus sender (node, same queue, %zu-byte bodies):\n",
@@ -1114,6 +1144,11 @@ Finished run_measured(const std::vector<std::string>& argv, const std::filesyste
           seconds(usage.ru_utime) + seconds(usage.ru_stime), usage.ru_maxrss};
 }
 
+/// Operations in flight on a side: Host::submit's window, or one per client thread.
+int in_flight(const Settings& s) {
+  return s.in_flight > 0 ? s.in_flight : s.clients;
+}
+
 /// `stepline run --drain --parallel C` over those lines in a fresh data folder, the accounts
 /// created first by a `stepline run` of their own. Its time is the one its "drained in" line
 /// gives: from the service's start, just before the first line runs, until every job succeeded,
@@ -1131,7 +1166,7 @@ bench::ChildResult run_intake(const char* self, const Settings& s, const std::fi
     throw std::runtime_error("stepline run could not create the accounts:\n" + test::tail(log));
   auto finished =
       run_measured({stepline, "run", "-c", config, "--requests", updates.string(), "--drain",
-                    "--parallel", std::to_string(s.clients), "--fail-on-error"},
+                    "--parallel", std::to_string(in_flight(s)), "--fail-on-error"},
                    log);
   const std::string out = test::tail(log, 100000);
   bench::ChildResult r;
@@ -1163,14 +1198,17 @@ void run_intake_against_host(const char* self, Settings s, const std::filesystem
       throw std::runtime_error("the queue was not drained after a side's run");
   };
   int round = 0;
-  bench::Side host_api{"Host API, " + std::to_string(s.clients) + " client threads", [&] {
-                         auto r = bench::run_child(stepline_argv(self, s), "host-api", dir);
-                         consumed();
-                         host_rates.push_back(r.done / r.seconds);
-                         host_cpu.push_back(r.cpu * 1e6 / s.messages);
-                         return r;
-                       }};
-  bench::Side intake{"stepline run --drain --parallel " + std::to_string(s.clients), [&] {
+  bench::Side host_api{
+      s.in_flight > 0 ? "Host API, Host::submit with " + std::to_string(s.in_flight) + " in flight"
+                      : "Host API, " + std::to_string(s.clients) + " client threads",
+      [&] {
+        auto r = bench::run_child(stepline_argv(self, s), "host-api", dir);
+        consumed();
+        host_rates.push_back(r.done / r.seconds);
+        host_cpu.push_back(r.cpu * 1e6 / s.messages);
+        return r;
+      }};
+  bench::Side intake{"stepline run --drain --parallel " + std::to_string(in_flight(s)), [&] {
                        auto r = run_intake(self, s, dir, ++round);
                        consumed();
                        run_rates.push_back(r.done / r.seconds);
@@ -1189,6 +1227,7 @@ void run_intake_against_host(const char* self, Settings s, const std::filesystem
       bench::median(run_rates), bench::median(host_rates), 1 / ratio);
   std::fflush(stdout);
   figure(s, "run_rounds", s.rounds);
+  figure(s, "run_in_flight", in_flight(s));
   figure(s, "run_rate", bench::median(run_rates));
   figure(s, "run_host_rate", bench::median(host_rates));
   figure(s, "run_time_ratio", 1 / ratio);
@@ -1370,7 +1409,10 @@ int main(int argc, char** argv) {
   app.add_option("--clients", s.clients, "threads issuing the end-to-end operations")
       ->check(CLI::PositiveNumber);
   app.add_option("--in-flight", s.in_flight,
-                 "instead of client threads, operations kept in flight through Host::submit");
+                 "operations kept in flight through Host::submit; 0 = client threads instead")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--threads-side", s.threads_side,
+                 "endpoint: then the same from the client threads (true/false)");
   app.add_option("--handoff", s.handoff, "the service takes jobs at their commit (true/false)");
   app.add_option("--tuned-allocator", s.tuned_allocator,
                  "keep freed memory in malloc's arenas as the stepline executable does "

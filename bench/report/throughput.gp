@@ -1,9 +1,9 @@
-# Durable operations per second against client threads, beside the plain Proton sender of the
-# same run. Input: DATA, columns clients, stepline ops/s, Proton sender msg/s.
+# Durable operations per second against operations in flight (Host::submit), beside the plain
+# Proton sender of the same run. Input: DATA, columns in flight, stepline ops/s, sender msg/s.
 set terminal pngcairo size 800,480 font "sans,10"
 set output OUT
-set title "Durable endpoint path: throughput against client threads"
-set xlabel "client threads (each waits for its operation to return)"
+set title "Durable endpoint path: throughput against operations in flight"
+set xlabel "operations in flight (Host::submit; each answered once its job is durable)"
 set ylabel "operations or messages per second"
 set logscale x 2
 set key top left
