@@ -29,7 +29,8 @@
 //     each as a ratio.
 //     Then the open loop: the stepline side again, its operations due at a fixed rate (by default
 //     half the closed loop's, --open-loop FRACTION or --rate R) and submitted when due whatever
-//     earlier ones are doing (by whichever of --open-loop-clients threads is free); latency from
+//     earlier ones are doing (through Host::submit from one thread, or with
+//     --open-loop-submit false by whichever of --open-loop-clients threads is free); latency from
 //     each operation's due time to its post's acceptance by the broker (p50, p99, p999), noted by a
 //     poster wrapped around the host's.
 // (5) run: `stepline run --drain --parallel N` (the JSONL intake, the `stepline` executable)
@@ -49,7 +50,8 @@
 //              [--handoff true|false] [--tuned-allocator true|false] [--durability normal|full]
 //              [--history N] [--parts waiting,plugin,floor,endpoint,run,rss,restart]
 //              [--sdk-peer true|false] [--sdk-awaited N] [--open-loop FRACTION | --rate R]
-//              [--open-loop-clients C] [--rounds R] [--rss-operations N] [--rss-file F]
+//              [--open-loop-clients C] [--open-loop-submit true|false] [--rounds R]
+//              [--rss-operations N] [--rss-file F]
 //              [--pending N] [--figures F]
 //   bench_jobs --mode stepline --connection-string S --queue Q --messages N --pad BYTES
 //              [--workers W] [--batch B] [--keep DIR] [...]  (one side alone, e.g. under perf)
@@ -125,7 +127,8 @@ struct Settings {
   double open_loop = 0.5;  // driver: the rate as a fraction of the closed loop's
   double rate = 0;         // operations per second (stepline side; the driver's, when given)
   int open_loop_clients = 16;
-  std::string figures;       // driver: append "NAME VALUE" lines here (bench/report reads them)
+  bool open_loop_submit = true;  // Host::submit from one thread instead of the clients
+  std::string figures;           // driver: append "NAME VALUE" lines here (bench/report reads them)
   std::string latency_file;  // open loop: each operation's latency to the broker, ms, one a line
   int rounds = 3;            // run: rounds of `stepline run` against the Host API
   long rss_operations = 1'000'000;  // rss: durable operations while resident memory is sampled
@@ -777,7 +780,32 @@ int run_stepline_open_loop(const Settings& s) {
     std::atomic<std::size_t> next{0};
     std::atomic<bool> failed{false};
     std::vector<std::thread> clients;
-    for (int c = 0; c < s.open_loop_clients; ++c) {
+    std::size_t sent = 0, answered = 0;  // submitted and answered (open_loop_submit)
+    std::mutex answered_mutex;
+    std::condition_variable all_answered;
+    if (s.open_loop_submit) {
+      // Host::submit from one thread, each operation at its due time; answered on the intake
+      // thread once committed.
+      for (std::size_t i = 0; i < n && !failed; ++i, ++sent) {
+        std::this_thread::sleep_until(due[i]);
+        submitted[i] = Clock::now();
+        host.submit(update(accounts[i % accounts.size()], static_cast<int>(i) + 1, s.pad),
+                    [&, i](host::pipeline::OperationResponse response) {
+                      returned[i] = Clock::now();
+                      if (!response.ok()) {
+                        std::fprintf(stderr, "Update failed: %s\n", response.error_message.c_str());
+                        failed = true;
+                      }
+                      std::lock_guard lock(answered_mutex);
+                      ++answered;
+                      all_answered.notify_all();
+                    });
+      }
+      // Every submitted one is answered before what the handlers use goes.
+      std::unique_lock lock(answered_mutex);
+      all_answered.wait(lock, [&] { return answered == sent; });
+    }
+    for (int c = 0; c < s.open_loop_clients && !s.open_loop_submit; ++c) {
       clients.emplace_back([&, c] {
         for (std::size_t i; (i = next.fetch_add(1)) < n && !failed;) {
           std::this_thread::sleep_until(due[i]);
@@ -886,7 +914,8 @@ std::vector<std::string> stepline_argv(const char* self, const Settings& s) {
   argv.insert(argv.end(), {"--in-flight", std::to_string(s.in_flight)});
   if (s.rate > 0)
     argv.insert(argv.end(), {"--rate", std::to_string(s.rate), "--open-loop-clients",
-                             std::to_string(s.open_loop_clients)});
+                             std::to_string(s.open_loop_clients), "--open-loop-submit",
+                             s.open_loop_submit ? "true" : "false"});
   if (s.rate > 0 && !s.latency_file.empty())
     argv.insert(argv.end(), {"--latency-file", s.latency_file});
   if (!s.rss_file.empty()) argv.insert(argv.end(), {"--rss-file", s.rss_file});
@@ -900,15 +929,18 @@ void run_open_loop(const char* self, const Settings& s, const std::filesystem::p
   auto r = bench::run_child(stepline_argv(self, s), "open-loop", dir);
   if (r.extra.size() < 7) throw std::runtime_error("the open loop printed no latencies");
   std::printf(
-      "open loop: %d Update operations due at %.0f ops/s (%s; %d client threads), submitted "
+      "open loop: %d Update operations due at %.0f ops/s (%s; %s), submitted "
       "at %.0f ops/s; %ld of %d jobs succeeded; host CPU %.1f us per operation\n"
       "  latency operation due -> broker acceptance: p50 %.2f ms, p99 %.2f ms, p999 %.2f ms "
       "(goal p99 <= 5 ms)\n"
       "  latency operation due -> operation returned (job durable): p50 %.2f ms, p99 %.2f ms; "
       "submissions late by p99 %.2f ms\n",
-      s.messages, s.rate, why, s.open_loop_clients, r.extra[0], r.done, s.messages,
-      r.cpu * 1e6 / s.messages, r.extra[1], r.extra[2], r.extra[3], r.extra[4], r.extra[5],
-      r.extra[6]);
+      s.messages, s.rate, why,
+      (s.open_loop_submit ? std::string("Host::submit from one thread")
+                          : std::to_string(s.open_loop_clients) + " client threads")
+          .c_str(),
+      r.extra[0], r.done, s.messages, r.cpu * 1e6 / s.messages, r.extra[1], r.extra[2], r.extra[3],
+      r.extra[4], r.extra[5], r.extra[6]);
   std::fflush(stdout);
   figure(s, "open_rate", s.rate);
   figure(s, "open_p50_ms", r.extra[1]);
@@ -1452,6 +1484,8 @@ int main(int argc, char** argv) {
   app.add_option("--open-loop-clients", s.open_loop_clients,
                  "threads submitting the open loop's operations")
       ->check(CLI::PositiveNumber);
+  app.add_option("--open-loop-submit", s.open_loop_submit,
+                 "the open loop's operations through Host::submit from one thread (true/false)");
   app.add_option("--figures", s.figures,
                  "append the end-to-end figures to this file as NAME VALUE lines");
   app.add_option("--latency-file", s.latency_file,

@@ -210,7 +210,7 @@ in flight {a.sweep_messages} per point. The host's side is the Host API: `Host::
 window of operations in flight, each answered once its commit is made (its job durable), the way
 an asynchronous front end or `stepline run --parallel` drives it; then, for comparison, the same
 operations from client threads that each wait for their own (`Host::execute`). The open loop
-submits from 16 client threads.
+submits each operation when it is due, through `Host::submit` from one thread.
 
 ## Figures
 

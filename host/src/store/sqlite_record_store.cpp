@@ -127,12 +127,15 @@ bool SqliteRecordStore::attach_handoff(JobHandoff& handoff) {
   std::lock_guard lock(mutex_);
   if (handoff_ && handoff_ != &handoff) return false;
   settle_open_group();
+  std::lock_guard room(handoff_room_mutex_);
   handoff_ = &handoff;
   return true;
 }
 
 std::size_t SqliteRecordStore::handoff_room() {
-  std::lock_guard lock(mutex_);
+  // Not under the store's lock: every operation asks before it starts, and the lock is held by
+  // the one in progress.
+  std::lock_guard lock(handoff_room_mutex_);
   return handoff_ ? handoff_->room() : static_cast<std::size_t>(-1);
 }
 
@@ -140,6 +143,7 @@ void SqliteRecordStore::detach_handoff(JobHandoff& handoff) {
   std::lock_guard lock(mutex_);
   if (handoff_ != &handoff) return;
   settle_open_group();
+  std::lock_guard room(handoff_room_mutex_);
   handoff_ = nullptr;
 }
 

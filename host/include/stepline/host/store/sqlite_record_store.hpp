@@ -90,7 +90,8 @@ class SqliteRecordStore final : public RecordStore {
   std::uint64_t group_ = 1;               ///< the open (or next) group's number
   std::atomic<int> waiting_{0};           ///< outermost Transactions waiting for mutex_
   std::atomic<std::uint64_t> commits_{0};
-  JobHandoff* handoff_ = nullptr;
+  JobHandoff* handoff_ = nullptr;  ///< set under mutex_ and handoff_room_mutex_ both
+  std::mutex handoff_room_mutex_;  ///< enough for handoff_room() to read handoff_
   /// Jobs taken by handoff_ and not yet committed, each with the Transaction depth that wrote it
   /// (0 = its operation committed into the open group).
   std::vector<std::pair<int, SystemJob>> claimed_;
