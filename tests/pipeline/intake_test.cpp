@@ -331,5 +331,27 @@ TEST_CASE("submitted operations give a service that is behind a moment, and then
   CHECK(took >= std::chrono::milliseconds(5));
   CHECK(took < std::chrono::seconds(5));
   CHECK(service.asked > asked_before + 2);
+  // The service is stalled now: the next call asks once and does not wait, until it finishes
+  // something (its room grows) and is waited for again.
+  const int asked_stalled = service.asked;
+  CHECK(h.execute({.message = "Create",
+                   .parameters = {{"Target", Value(Entity("account", fixed_guid(4)))}}})
+            .ok());
+  CHECK(service.asked == asked_stalled + 1);
+  service.room_now = 0;
+  CHECK(h.execute({.message = "Create",
+                   .parameters = {{"Target", Value(Entity("account", fixed_guid(5)))}}})
+            .ok());
+  CHECK(service.asked == asked_stalled + 2);
+  service.room_now = 1;  // it finished one
+  CHECK(h.execute({.message = "Create",
+                   .parameters = {{"Target", Value(Entity("account", fixed_guid(6)))}}})
+            .ok());
+  service.room_now = 0;
+  const int asked_again = service.asked;
+  CHECK(h.execute({.message = "Create",
+                   .parameters = {{"Target", Value(Entity("account", fixed_guid(7)))}}})
+            .ok());
+  CHECK(service.asked > asked_again + 2);
   h.store().detach_handoff(service);
 }

@@ -806,23 +806,36 @@ void Pipeline::pace(std::size_t jobs) {
   // A service that is behind gets the caller's patience while it works jobs off, so that
   // operations come in at its pace instead of far ahead of it: the jobs past its window would
   // wait in the database, and taking them back from there costs it more than taking them at
-  // their commit, so it would fall further behind. One that finishes nothing for 5 ms (an
-  // endpoint that does not answer) costs each call that long; none holds a call up for more
-  // than 20 ms (an endpoint slower than the operations).
+  // their commit, so it would fall further behind. None holds a call up for more than 20 ms (an
+  // endpoint slower than the operations). One that finishes nothing for 5 ms (an endpoint that
+  // does not answer, a full disk) is stalled: no call waits for it again until it finishes
+  // something, so a stall costs one call 5 ms, not every call.
   constexpr std::chrono::milliseconds stall{5}, limit{20};
+  constexpr auto not_stalled = static_cast<std::size_t>(-1);
   auto room = store_.handoff_room();
-  if (room >= jobs) return;
+  if (room >= jobs) {
+    if (stalled_at_room_.load(std::memory_order_relaxed) != not_stalled)
+      stalled_at_room_.store(not_stalled, std::memory_order_relaxed);
+    return;
+  }
+  const auto stalled_at = stalled_at_room_.load(std::memory_order_relaxed);
+  if (stalled_at != not_stalled && room <= stalled_at) return;
   const auto started = std::chrono::steady_clock::now();
   auto progressed = started;
   for (;;) {
     std::this_thread::sleep_for(std::chrono::microseconds(100));
     const auto now_room = store_.handoff_room();
-    if (now_room >= jobs) return;
+    if (now_room >= jobs) break;
     const auto now = std::chrono::steady_clock::now();
     if (now_room > room) progressed = now;
     room = now_room;
-    if (now - progressed >= stall || now - started >= limit) return;
+    if (now - progressed >= stall) {
+      stalled_at_room_.store(room, std::memory_order_relaxed);
+      return;
+    }
+    if (now - started >= limit) break;
   }
+  stalled_at_room_.store(not_stalled, std::memory_order_relaxed);
 }
 
 OperationResponse Pipeline::execute(const OperationRequest& request) {

@@ -105,7 +105,8 @@ class Pipeline {
   /// pre-validation steps run side by side, their transactions (stages 20-40) take turns on the
   /// record store. While the async service that takes the store's jobs at their commit holds
   /// as many as it takes, it first gives the service a moment to catch up: up to 20 ms while
-  /// the service finishes jobs, 5 ms when it finishes none (docs/REQUESTS.md "Durability").
+  /// the service finishes jobs, 5 ms when it finishes none, and no wait at all while it stays
+  /// stalled so (docs/REQUESTS.md "Durability").
   OperationResponse execute(const OperationRequest& request);
   /// Runs top-level operations one after another on the calling thread, as execute() does each,
   /// but their commits share the store's commit groups without waiting for them
@@ -158,6 +159,9 @@ class Pipeline {
   NotificationService* notification_;
   metrics::Observer* observer_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  /// The async service's room when pace() last found it stalled (finishing nothing); SIZE_MAX
+  /// while it is not.
+  std::atomic<std::size_t> stalled_at_room_{static_cast<std::size_t>(-1)};
 };
 
 }  // namespace stepline::host::pipeline
