@@ -270,12 +270,13 @@ class FullHandoff : public host::store::JobHandoff {
   bool claim(host::store::SystemJob&) override { return false; }
   void committed(std::vector<host::store::SystemJob>) override {}
   void abandoned(std::size_t) override {}
-  std::size_t room() const noexcept override {
+  host::store::HandoffRoom room() const noexcept override {
     ++asked;
-    return room_now.load();
+    return {.free = room_now.load(), .finished = finished.load()};
   }
   mutable std::atomic<int> asked{0};
   std::atomic<std::size_t> room_now{0};
+  std::atomic<std::uint64_t> finished{0};
 };
 }  // namespace
 
@@ -332,7 +333,7 @@ TEST_CASE("submitted operations give a service that is behind a moment, and then
   CHECK(took < std::chrono::seconds(5));
   CHECK(service.asked > asked_before + 2);
   // The service is stalled now: the next call asks once and does not wait, until it finishes
-  // something (its room grows) and is waited for again.
+  // something and is waited for again.
   const int asked_stalled = service.asked;
   CHECK(h.execute({.message = "Create",
                    .parameters = {{"Target", Value(Entity("account", fixed_guid(4)))}}})
@@ -343,15 +344,30 @@ TEST_CASE("submitted operations give a service that is behind a moment, and then
                    .parameters = {{"Target", Value(Entity("account", fixed_guid(5)))}}})
             .ok());
   CHECK(service.asked == asked_stalled + 2);
-  service.room_now = 1;  // it finished one
+  service.finished = 1;  // it finished one, and has still no room
+  const int asked_again = service.asked;
   CHECK(h.execute({.message = "Create",
                    .parameters = {{"Target", Value(Entity("account", fixed_guid(6)))}}})
             .ok());
-  service.room_now = 0;
-  const int asked_again = service.asked;
+  CHECK(service.asked > asked_again + 2);
+  // A service that keeps finishing jobs without room (it works off jobs that wait in the
+  // database) is waited for up to 20 ms, not taken for stalled after 5.
+  std::atomic<bool> working{true};
+  ++service.finished;
+  std::thread worker([&] {
+    while (working) {
+      ++service.finished;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  const auto waited = std::chrono::steady_clock::now();
   CHECK(h.execute({.message = "Create",
                    .parameters = {{"Target", Value(Entity("account", fixed_guid(7)))}}})
             .ok());
-  CHECK(service.asked > asked_again + 2);
+  const auto paced = std::chrono::steady_clock::now() - waited;
+  working = false;
+  worker.join();
+  CHECK(paced >= std::chrono::milliseconds(20));
+  CHECK(paced < std::chrono::seconds(5));
   h.store().detach_handoff(service);
 }

@@ -388,9 +388,15 @@ void AsyncService::abandoned(std::size_t count) {
   in_hand_.fetch_sub(count, std::memory_order_acq_rel);
 }
 
-std::size_t AsyncService::room() const noexcept {
+store::HandoffRoom AsyncService::room() const noexcept {
+  // Jobs that did not fit the window wait in the database and go first: while there are any,
+  // the service has no room for more, though it is working (its finished count grows).
   const auto in_hand = in_hand_.load(std::memory_order_acquire);
-  return in_hand >= options_.handoff_window ? 0 : options_.handoff_window - in_hand;
+  const bool behind = overflowed_.load(std::memory_order_acquire);
+  return {.free = behind || in_hand >= options_.handoff_window
+                      ? 0
+                      : options_.handoff_window - in_hand,
+          .finished = finished_.load(std::memory_order_acquire)};
 }
 
 void AsyncService::stop(std::chrono::milliseconds grace) {
@@ -986,6 +992,7 @@ void AsyncService::record(std::vector<store::JobResult>& results) {
     try {
       written = store_->finish(results, owner_, now_utc());
       outage_->ended();
+      finished_.fetch_add(results.size(), std::memory_order_acq_rel);
       break;
     } catch (const std::exception& e) {
       // The results are kept until they are written, however long the store refuses: dropped,

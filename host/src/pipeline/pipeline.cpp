@@ -811,31 +811,30 @@ void Pipeline::pace(std::size_t jobs) {
   // does not answer, a full disk) is stalled: no call waits for it again until it finishes
   // something, so a stall costs one call 5 ms, not every call.
   constexpr std::chrono::milliseconds stall{5}, limit{20};
-  constexpr auto not_stalled = static_cast<std::size_t>(-1);
+  constexpr auto not_stalled = static_cast<std::uint64_t>(-1);
   auto room = store_.handoff_room();
-  if (room >= jobs) {
-    if (stalled_at_room_.load(std::memory_order_relaxed) != not_stalled)
-      stalled_at_room_.store(not_stalled, std::memory_order_relaxed);
+  if (room.free >= jobs) {
+    if (stalled_at_.load(std::memory_order_relaxed) != not_stalled)
+      stalled_at_.store(not_stalled, std::memory_order_relaxed);
     return;
   }
-  const auto stalled_at = stalled_at_room_.load(std::memory_order_relaxed);
-  if (stalled_at != not_stalled && room <= stalled_at) return;
+  if (stalled_at_.load(std::memory_order_relaxed) == room.finished) return;
   const auto started = std::chrono::steady_clock::now();
   auto progressed = started;
   for (;;) {
     std::this_thread::sleep_for(std::chrono::microseconds(100));
     const auto now_room = store_.handoff_room();
-    if (now_room >= jobs) break;
+    if (now_room.free >= jobs) break;
     const auto now = std::chrono::steady_clock::now();
-    if (now_room > room) progressed = now;
+    if (now_room.finished != room.finished) progressed = now;
     room = now_room;
     if (now - progressed >= stall) {
-      stalled_at_room_.store(room, std::memory_order_relaxed);
+      stalled_at_.store(room.finished, std::memory_order_relaxed);
       return;
     }
     if (now - started >= limit) break;
   }
-  stalled_at_room_.store(not_stalled, std::memory_order_relaxed);
+  stalled_at_.store(not_stalled, std::memory_order_relaxed);
 }
 
 OperationResponse Pipeline::execute(const OperationRequest& request) {

@@ -132,11 +132,11 @@ bool SqliteRecordStore::attach_handoff(JobHandoff& handoff) {
   return true;
 }
 
-std::size_t SqliteRecordStore::handoff_room() {
+HandoffRoom SqliteRecordStore::handoff_room() {
   // Not under the store's lock: every operation asks before it starts, and the lock is held by
   // the one in progress.
   std::lock_guard lock(handoff_room_mutex_);
-  return handoff_ ? handoff_->room() : static_cast<std::size_t>(-1);
+  return handoff_ ? handoff_->room() : HandoffRoom{};
 }
 
 void SqliteRecordStore::detach_handoff(JobHandoff& handoff) {

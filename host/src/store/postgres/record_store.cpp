@@ -419,9 +419,9 @@ bool PostgresRecordStore::attach_handoff(JobHandoff& handoff) {
   return true;
 }
 
-std::size_t PostgresRecordStore::handoff_room() {
+HandoffRoom PostgresRecordStore::handoff_room() {
   std::lock_guard lock(handoff_mutex_);
-  return handoff_ ? handoff_->room() : static_cast<std::size_t>(-1);
+  return handoff_ ? handoff_->room() : HandoffRoom{};
 }
 
 void PostgresRecordStore::detach_handoff(JobHandoff& handoff) {

@@ -151,7 +151,7 @@ class AsyncService : private store::JobHandoff {
   bool claim(store::SystemJob& job) override;
   void committed(std::vector<store::SystemJob> jobs) override;
   void abandoned(std::size_t count) override;
-  std::size_t room() const noexcept override;
+  store::HandoffRoom room() const noexcept override;
 
   pipeline::Pipeline& pipeline_;
   endpoints::EndpointPoster* poster_;
@@ -179,6 +179,7 @@ class AsyncService : private store::JobHandoff {
   std::deque<store::SystemJob> handed_;
   std::atomic<std::size_t> in_hand_{0};
   std::atomic<bool> overflowed_{false};  ///< a job did not fit the window: look in the database
+  std::atomic<std::uint64_t> finished_{0};  ///< jobs whose results are written, for room()
 
   mutable std::mutex stats_mutex_;
   AsyncServiceStats stats_;

@@ -159,9 +159,9 @@ class Pipeline {
   NotificationService* notification_;
   metrics::Observer* observer_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
-  /// The async service's room when pace() last found it stalled (finishing nothing); SIZE_MAX
-  /// while it is not.
-  std::atomic<std::size_t> stalled_at_room_{static_cast<std::size_t>(-1)};
+  /// How many jobs the async service had finished when pace() last found it stalled (finishing
+  /// nothing); UINT64_MAX while it is not.
+  std::atomic<std::uint64_t> stalled_at_{static_cast<std::uint64_t>(-1)};
 };
 
 }  // namespace stepline::host::pipeline

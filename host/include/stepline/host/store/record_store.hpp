@@ -93,6 +93,13 @@ struct SystemJob {
 
 /// Takes the jobs that operations queue straight from their commit: the async service of this
 /// process, so that it need not find them in the database first (docs/JOBS.md "Hand-off").
+/// How far the service is: how many more jobs it would take now (SIZE_MAX: no limit), and how
+/// many it has finished so far, which tells a caller waiting for room whether it is working.
+struct HandoffRoom {
+  std::size_t free = static_cast<std::size_t>(-1);
+  std::uint64_t finished = 0;
+};
+
 class JobHandoff {
  public:
   virtual ~JobHandoff() = default;
@@ -103,8 +110,8 @@ class JobHandoff {
   virtual void committed(std::vector<SystemJob> jobs) = 0;
   /// Taken jobs that were never committed: their operation rolled back or their commit failed.
   virtual void abandoned(std::size_t count) = 0;
-  /// How many more jobs claim() would take now (SIZE_MAX: no limit).
-  virtual std::size_t room() const noexcept { return static_cast<std::size_t>(-1); }
+  /// How many more jobs claim() would take now, and how many it has finished.
+  virtual HandoffRoom room() const noexcept { return {}; }
 };
 
 /// normal: WAL + synchronous=NORMAL, survives process crashes; full: WAL + synchronous=FULL,
@@ -230,11 +237,11 @@ class RecordStore {
   /// to be found. Commits an open group first, so none of its jobs is left half handed over.
   virtual void detach_handoff(JobHandoff& handoff) = 0;
 
-  /// How many more jobs the attached JobHandoff would take now; SIZE_MAX without one. A caller
+  /// The attached JobHandoff's room (no limit without one). A caller
   /// running operations back to back may wait for room, so as not to queue jobs faster than
   /// the service works them off: the ones past its window wait in the database, and taking
   /// them back from there costs more than taking them at their commit.
-  virtual std::size_t handoff_room() { return static_cast<std::size_t>(-1); }
+  virtual HandoffRoom handoff_room() { return {}; }
 
   /// Commits of operations' transactions so far (a group of operations counts once).
   virtual std::uint64_t commits() const noexcept = 0;

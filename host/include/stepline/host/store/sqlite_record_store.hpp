@@ -40,7 +40,7 @@ class SqliteRecordStore final : public RecordStore {
   void add_system_job(SystemJob job) override;
   std::vector<SystemJob> system_jobs() override;
   bool attach_handoff(JobHandoff& handoff) override;
-  std::size_t handoff_room() override;
+  HandoffRoom handoff_room() override;
   void detach_handoff(JobHandoff& handoff) override;
   std::uint64_t commits() const noexcept override {
     return commits_.load(std::memory_order_relaxed);
