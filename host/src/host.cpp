@@ -1,5 +1,6 @@
 #include <stepline/host/host.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -59,6 +60,16 @@ class Host::Intake {
     if (sleeping_) work_.notify_one();
   }
 
+  bool prompt(std::chrono::microseconds patience, std::size_t waiting) {
+    const auto since = batch_started_ns_.load(std::memory_order_acquire);
+    if (since != 0 && std::chrono::steady_clock::now().time_since_epoch() -
+                              std::chrono::nanoseconds(since) >
+                          patience)
+      return false;
+    std::lock_guard lock(mutex_);
+    return queue_.size() < waiting;
+  }
+
  private:
   static constexpr std::size_t queue_limit = 1024;
   static constexpr std::size_t batch_limit = 64;  // the SQLite store's commit group at most
@@ -87,7 +98,11 @@ class Host::Intake {
       }
       lock.unlock();
       if (was_full) room_.notify_all();
+      batch_started_ns_.store(
+          std::chrono::nanoseconds(std::chrono::steady_clock::now().time_since_epoch()).count(),
+          std::memory_order_release);
       auto responses = pipeline_.execute_batch(requests);
+      batch_started_ns_.store(0, std::memory_order_release);
       for (std::size_t i = 0; i < done.size(); ++i) {
         try {
           done[i](std::move(responses[i]));
@@ -109,6 +124,7 @@ class Host::Intake {
   std::deque<Queued> queue_;
   bool stopping_ = false;
   bool sleeping_ = false;
+  std::atomic<std::int64_t> batch_started_ns_{0};  ///< steady clock; 0 between batches
   std::thread thread_;  // last: starts once the rest is ready
 };
 
@@ -125,6 +141,15 @@ void Host::submit(pipeline::OperationRequest request,
     intake = intake_.get();
   }
   intake->submit(std::move(request), std::move(done));
+}
+
+bool Host::submit_is_prompt(std::chrono::microseconds patience, std::size_t waiting) {
+  Intake* intake;
+  {
+    std::lock_guard lock(intake_start_);
+    intake = intake_.get();
+  }
+  return !intake || intake->prompt(patience, waiting);
 }
 
 pipeline::OperationResponse Host::execute(const pipeline::OperationRequest& request) {

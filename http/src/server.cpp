@@ -5,8 +5,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <ctime>
+#include <functional>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
@@ -61,6 +63,30 @@ bool is_disconnect(const beast::error_code& ec) {
 }
 
 }  // namespace
+
+/// Whether the server still runs: a Reply given after it stopped must not touch it.
+struct Liveness {
+  std::mutex mutex;
+  bool alive = true;
+};
+
+/// A Reply's shared part: how to deliver an answer (nullopt: the handler dropped the request).
+struct Reply::State {
+  std::function<void(std::optional<Response>)> deliver;
+  std::atomic<bool> answered{false};
+  ~State() {
+    if (answered.exchange(true)) return;
+    try {
+      deliver(std::nullopt);
+    } catch (...) {  // a destructor: the session times out instead
+    }
+  }
+};
+
+void Reply::operator()(Response answer) const {
+  if (state_->answered.exchange(true)) return;
+  state_->deliver(std::move(answer));
+}
 
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
@@ -140,6 +166,7 @@ class Server::Impl {
   detail::WorkerPool pool;
   std::vector<std::thread> threads;
   bool stopped = false;
+  std::shared_ptr<Liveness> liveness = std::make_shared<Liveness>();
 };
 
 namespace {
@@ -328,23 +355,17 @@ class Session final : public SessionBase {
 
   void dispatch() {
     server_.queued.fetch_add(1, std::memory_order_relaxed);
+    awaiting_ = shared();
     bool queued = server_.pool.try_push([self = shared(), request = request_]() mutable {
       self->server_.queued.fetch_sub(1, std::memory_order_relaxed);
-      Response answer;
+      Reply reply(self->reply_state());
       try {
-        answer = self->server_.handler.handle(*request);
+        self->server_.handler.handle_async(std::move(request), reply);
       } catch (const std::exception& e) {
-        answer = self->server_.handler.error(500, std::string("the request failed: ") + e.what());
+        reply(self->server_.handler.error(500, std::string("the request failed: ") + e.what()));
       } catch (...) {
-        answer = self->server_.handler.error(500, "the request failed");
+        reply(self->server_.handler.error(500, "the request failed"));
       }
-      // The body is freed here; its share of the budget is given back on the session's
-      // strand (respond), which owns that count.
-      request.reset();
-      auto executor = self->executor();
-      net::post(executor, [self = std::move(self), answer = std::move(answer)]() mutable {
-        self->respond(std::move(answer));
-      });
     });
     if (queued) {
       request_.reset();
@@ -352,8 +373,33 @@ class Session final : public SessionBase {
     }
     server_.queued.fetch_sub(1, std::memory_order_relaxed);
     server_.saturated.fetch_add(1, std::memory_order_relaxed);
+    awaiting_.reset();  // the caller's handler holds this session too
     drop_request();
     respond(saturated_response());
+  }
+
+  /// How a Reply answers this session's request: on the session's strand, while the server runs.
+  /// The body's share of the budget is given back there too (respond), which owns that count.
+  /// The Reply holds the session weakly, so that one kept past the server's end (by a handler's
+  /// queue) cannot keep the session, and its socket, past the io_context's; the session holds
+  /// itself (awaiting_) until it is answered or closed.
+  std::shared_ptr<Reply::State> reply_state() {
+    auto state = std::make_shared<Reply::State>();
+    state->deliver = [weak = std::weak_ptr<Session>(shared()),
+                      liveness = server_.liveness](std::optional<Response> answer) {
+      // Under the lock the server cannot stop; the session, even released here, is forgotten
+      // by a server that is still there.
+      std::lock_guard lock(liveness->mutex);
+      if (!liveness->alive) return;
+      auto self = weak.lock();
+      if (!self) return;
+      if (!answer) answer = self->server_.handler.error(500, "the request was dropped unanswered");
+      auto executor = self->executor();
+      net::post(executor, [self, answer = std::move(*answer)]() mutable {
+        self->respond(std::move(answer));
+      });
+    };
+    return state;
   }
 
   void drop_request() {
@@ -375,6 +421,7 @@ class Session final : public SessionBase {
   }
 
   void respond(Response answer, bool close_after = false) {
+    const auto answered = std::move(awaiting_);  // released when this returns
     if (closed_) return;
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(version_ ? version_ : 11);
@@ -411,6 +458,7 @@ class Session final : public SessionBase {
   }
 
   void close() {
+    const auto answered = std::move(awaiting_);  // a late Reply finds no session
     if (closed_) return;
     closed_ = true;
     idle_ = false;
@@ -447,6 +495,7 @@ class Session final : public SessionBase {
   bool idle_ = false;     ///< waiting for a next request's first byte
   bool counted_ = false;  ///< a request of this connection counts as in flight
   bool closed_ = false;
+  std::shared_ptr<Session> awaiting_;  ///< itself, while a Reply may answer its request
 };
 
 }  // namespace
@@ -562,6 +611,11 @@ std::vector<std::shared_ptr<SessionBase>> Server::Impl::live_sessions() {
 void Server::Impl::stop() {
   if (stopped) return;
   stopped = true;
+  {
+    // From here on a Reply given by a handler that still holds one does nothing.
+    std::lock_guard lock(liveness->mutex);
+    liveness->alive = false;
+  }
   stop_accepting();
   for (auto& s : live_sessions()) net::post(s->executor(), [s] { s->close_now(); });
   pool.stop();

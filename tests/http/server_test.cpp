@@ -21,7 +21,8 @@ using namespace std::chrono_literals;
 namespace {
 
 /// Routes: /echo (the body back, on a worker), /now (on the network thread), /block (waits for
-/// release()), /refuse (401 before the body is read), /throw (the handler throws).
+/// release()), /refuse (401 before the body is read), /throw (the handler throws), /later (kept
+/// unanswered until answer_held()), /drop (handed on and dropped unanswered).
 class TestHandler final : public http::Handler {
  public:
   std::optional<http::Response> screen(const http::Request& head) override {
@@ -42,8 +43,31 @@ class TestHandler final : public http::Handler {
     }
     return http::Response::text(200, r.method + " " + r.target + " " + r.body);
   }
+  void handle_async(std::shared_ptr<const http::Request> r, http::Reply reply) override {
+    if (r->path == "/drop") return;
+    if (r->path != "/later") return reply(handle(*r));
+    std::lock_guard lock(mutex_);
+    held_.emplace_back(std::move(r), std::move(reply));
+    changed_.notify_all();
+  }
   http::Response error(int status, const std::string& message) override {
     return http::Response::json(status, "{\"error\":\"" + message + "\"}");
+  }
+  bool wait_held(std::size_t n) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 30s, [&] { return held_.size() >= n; });
+  }
+  /// The requests held so far, answered from this thread, the last first.
+  void answer_held() {
+    std::vector<std::pair<std::shared_ptr<const http::Request>, http::Reply>> held;
+    {
+      std::lock_guard lock(mutex_);
+      held.swap(held_);
+    }
+    for (auto it = held.rbegin(); it != held.rend(); ++it) {
+      it->second(http::Response::text(200, "later " + it->first->body));
+      it->second(http::Response::text(500, "a second answer is ignored"));
+    }
   }
   void release() {
     std::lock_guard lock(mutex_);
@@ -60,6 +84,7 @@ class TestHandler final : public http::Handler {
   std::condition_variable changed_;
   int blocked_ = 0;
   bool released_ = false;
+  std::vector<std::pair<std::shared_ptr<const http::Request>, http::Reply>> held_;
 };
 
 struct Running {
@@ -269,6 +294,48 @@ TEST_CASE("a handler that throws gives 500 through error()") {
   auto r = http_request(s.port(), "GET", "/throw");
   CHECK(r.status == 500);
   CHECK(r.body == "{\"error\":\"the request failed: boom\"}");
+}
+
+TEST_CASE("a handler answering later frees its worker; a request dropped unanswered gets 500") {
+  http::ServerOptions o;
+  o.workers = 1;
+  Running s(o);
+  // Ten requests held at once by a server with one worker: each was handed on and the worker
+  // went on to the next.
+  std::vector<std::unique_ptr<HttpConnection>> connections;
+  std::vector<std::future<HttpReply>> replies;
+  for (int i = 0; i < 10; ++i) {
+    connections.push_back(std::make_unique<HttpConnection>(s.port()));
+    replies.push_back(std::async(std::launch::async, [&c = *connections.back(), i] {
+      return c.request("POST", "/later", std::to_string(i));
+    }));
+  }
+  REQUIRE(s.handler.wait_held(10));
+  CHECK(s.server.stats().in_flight == 10);
+  CHECK(s.server.stats().saturated == 0);
+  std::thread([&] { s.handler.answer_held(); }).join();
+  for (int i = 0; i < 10; ++i) {
+    auto r = replies[i].get();
+    CHECK(r.status == 200);
+    CHECK(r.body == "later " + std::to_string(i));
+  }
+  // The connections go on; the next request is answered at once.
+  CHECK(connections[3]->request("POST", "/echo", "x").body == "POST /echo x");
+  auto dropped = http_request(s.port(), "GET", "/drop");
+  CHECK(dropped.status == 500);
+  CHECK(dropped.body == "{\"error\":\"the request was dropped unanswered\"}");
+  CHECK(eventually([&] { return s.server.stats().in_flight == 0; }));
+}
+
+TEST_CASE("an answer given after the server stopped goes nowhere") {
+  auto s = std::make_unique<Running>();
+  HttpConnection c(s->port());
+  c.send("POST /later HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\n1");
+  REQUIRE(s->handler.wait_held(1));
+  s->server.stop();
+  CHECK(c.closed_by_peer(10s));
+  s->handler.answer_held();  // to a session the stopped server closed: nothing happens
+  s.reset();
 }
 
 TEST_CASE("connections beyond max_connections get 503 and are closed") {

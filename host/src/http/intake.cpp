@@ -191,7 +191,10 @@ Intake::Intake(IntakeServices services) : services_(std::move(services)) {
         {"route", "code"});
 }
 
-Intake::~Intake() = default;
+Intake::~Intake() {
+  std::unique_lock lock(submitted_mutex_);
+  submitted_done_.wait(lock, [&] { return submitted_ == 0; });
+}
 
 Response Intake::counted(std::string_view route, Response r) {
   if (responses_) responses_->labels({route, std::to_string(r.status)}).inc();
@@ -281,6 +284,58 @@ Response Intake::handle(const Request& r) {
                      error_response(404, web_code::no_segment,
                                     "No HTTP resource was found that matches the request URI '" +
                                         r.path + "'."));
+  }
+}
+
+void Intake::handle_async(std::shared_ptr<const Request> request, ::stepline::http::Reply reply) {
+  const auto& r = *request;
+  auto route = route_of(r.path);
+  // A request waits in no queue of the host's behind an operation that takes its time: while
+  // the intake thread is on one batch for over 10 ms, or 256 wait for it, the worker runs the
+  // operation itself, so that a slow plug-in holds up only the workers, as without submit, and
+  // the server's own queue and its 503s stand between the clients and the host.
+  constexpr std::chrono::milliseconds patience{10};
+  constexpr std::size_t waiting = 256;
+  if (route != Route::web_api ||
+      services_.host.store().location().kind != store::Location::Kind::sqlite ||
+      !services_.host.submit_is_prompt(patience, waiting))
+    return reply(handle(r));
+  auto v = view();
+  auto caller = v->keys.authenticate(r.header("Authorization"));
+  if (!caller) return reply(counted(name_of(route), unauthenticated()));
+  std::string resource =
+      r.path.size() > web_api_prefix.size() ? r.path.substr(web_api_prefix.size()) : "";
+  auto routed = route_web_api(r, resource, services_.host, v->tables, *caller);
+  if (auto* answer = std::get_if<Response>(&routed))
+    return reply(counted(name_of(route), std::move(*answer)));
+  // The answer reads the request and the view's tables: the callback keeps both.
+  auto operation = std::make_shared<WebApiOperation>(std::move(std::get<WebApiOperation>(routed)));
+  {
+    std::lock_guard lock(submitted_mutex_);
+    ++submitted_;
+  }
+  auto op = std::move(operation->operation);
+  auto answered = [this, request, v, operation, reply,
+                   name = name_of(route)](pipeline::OperationResponse result) {
+    Response answer;
+    try {
+      answer = answer_web_api(*operation, result);
+    } catch (const std::exception& e) {
+      answer = error(500, std::string("the request failed: ") + e.what());
+    }
+    try {
+      reply(counted(name, std::move(answer)));
+    } catch (...) {  // the Reply, dropped, answers 500
+    }
+    std::lock_guard lock(submitted_mutex_);
+    if (--submitted_ == 0) submitted_done_.notify_all();
+  };
+  try {
+    services_.host.submit(std::move(op), std::move(answered));
+  } catch (...) {
+    std::lock_guard lock(submitted_mutex_);
+    if (--submitted_ == 0) submitted_done_.notify_all();
+    throw;
   }
 }
 

@@ -64,10 +64,6 @@ Response failure(const pipeline::OperationResponse& r) {
   return answer;
 }
 
-pipeline::OperationResponse run(Host& host, const pipeline::OperationRequest& operation) {
-  return host.execute(operation);
-}
-
 /// The $select of a query string as a ColumnSet parameter value; other options are refused.
 std::optional<std::string> select_of(const Request& r) {
   auto options = ::stepline::http::parse_query(r.query);
@@ -203,24 +199,26 @@ Response written(const Request& r, Host& host, const Tables& tables, const std::
   return answer;
 }
 
-Response create(const Request& r, Host& host, const Tables& tables, const Caller& caller,
-                const std::string& table) {
+WebApiOperation create(const Request& r, Host& host, const Tables& tables, const Caller& caller,
+                       const std::string& table) {
   pipeline::OperationRequest op;
   op.message = "Create";
   Entity target = read_record(r.body, table, tables);
   op.parameters.insert_or_assign("Target", Value(target));
   apply_headers(r, caller, op);
   select_of(r);  // a query option it cannot take is refused before anything runs
-  auto result = run(host, op);
-  if (!result.ok()) return failure(result);
-  Guid id;
-  if (auto it = result.output_parameters.find("id"); it != result.output_parameters.end())
-    if (const auto* g = it->second.get_if<Guid>()) id = *g;
-  return written(r, host, tables, table, id, std::move(target), result, 201);
+  return {std::move(op), [&r, &host, &tables, table, target = std::move(target)](
+                             const pipeline::OperationResponse& result) mutable {
+            if (!result.ok()) return failure(result);
+            Guid id;
+            if (auto it = result.output_parameters.find("id"); it != result.output_parameters.end())
+              if (const auto* g = it->second.get_if<Guid>()) id = *g;
+            return written(r, host, tables, table, id, std::move(target), result, 201);
+          }};
 }
 
-Response update(const Request& r, Host& host, const Tables& tables, const Caller& caller,
-                const std::string& table, const Guid& id) {
+WebApiOperation update(const Request& r, Host& host, const Tables& tables, const Caller& caller,
+                       const std::string& table, const Guid& id) {
   pipeline::OperationRequest op;
   op.message = "Update";
   Entity target = read_record(r.body, table, tables);
@@ -232,70 +230,77 @@ Response update(const Request& r, Host& host, const Tables& tables, const Caller
   op.parameters.insert_or_assign("Target", Value(target));
   apply_headers(r, caller, op);
   select_of(r);
-  auto result = run(host, op);
-  if (!result.ok()) return failure(result);
-  return written(r, host, tables, table, id, std::move(target), result, 200);
+  return {std::move(op), [&r, &host, &tables, table, id, target = std::move(target)](
+                             const pipeline::OperationResponse& result) mutable {
+            if (!result.ok()) return failure(result);
+            return written(r, host, tables, table, id, std::move(target), result, 200);
+          }};
 }
 
-Response remove(const Request& r, Host& host, const Caller& caller, const std::string& table,
-                const Guid& id) {
+WebApiOperation remove(const Request& r, const Caller& caller, const std::string& table,
+                       const Guid& id) {
   pipeline::OperationRequest op;
   op.message = "Delete";
   op.parameters.insert_or_assign("Target", Value(EntityReference{table, id, {}}));
   apply_headers(r, caller, op);
-  auto result = run(host, op);
-  if (!result.ok()) return failure(result);
-  Response answer = with_odata(Response{});
-  answer.status = 204;
-  answer.header("x-ms-service-request-id", result.request_id.str());
-  return answer;
+  return {std::move(op), [](const pipeline::OperationResponse& result) {
+            if (!result.ok()) return failure(result);
+            Response answer = with_odata(Response{});
+            answer.status = 204;
+            answer.header("x-ms-service-request-id", result.request_id.str());
+            return answer;
+          }};
 }
 
-Response retrieve(const Request& r, Host& host, const Tables& tables, const Caller& caller,
-                  const std::string& table, const Guid& id) {
+WebApiOperation retrieve(const Request& r, const Tables& tables, const Caller& caller,
+                         const std::string& table, const Guid& id) {
   pipeline::OperationRequest op;
   op.message = "Retrieve";
   op.parameters.insert_or_assign("Target", Value(EntityReference{table, id, {}}));
   auto select = select_of(r);
   if (select) op.parameters.insert_or_assign("ColumnSet", Value(*select));
   apply_headers(r, caller, op);
-  auto result = run(host, op);
-  if (!result.ok()) return failure(result);
-  auto it = result.output_parameters.find("BusinessEntity");
-  if (it == result.output_parameters.end() || !it->second.get_if<Entity>())
-    return error_response(500, web_code::unexpected,
-                          "the Retrieve pipeline returned no BusinessEntity");
-  Entity record = it->second.as<Entity>();
-  if (record.logical_name.empty()) record.logical_name = table;
-  if (record.id.is_nil()) record.id = id;
-  auto answer = json_response(200, write_record(record, context_url(r, tables, table, select),
+  return {std::move(op),
+          [&r, &tables, table, id, select](const pipeline::OperationResponse& result) {
+            if (!result.ok()) return failure(result);
+            auto it = result.output_parameters.find("BusinessEntity");
+            if (it == result.output_parameters.end() || !it->second.get_if<Entity>())
+              return error_response(500, web_code::unexpected,
+                                    "the Retrieve pipeline returned no BusinessEntity");
+            Entity record = it->second.as<Entity>();
+            if (record.logical_name.empty()) record.logical_name = table;
+            if (record.id.is_nil()) record.id = id;
+            auto answer =
+                json_response(200, write_record(record, context_url(r, tables, table, select),
                                                 tables, prefers(r, "odata.include-annotations")));
-  answer.header("x-ms-service-request-id", result.request_id.str());
-  return answer;
+            answer.header("x-ms-service-request-id", result.request_id.str());
+            return answer;
+          }};
 }
 
-Response custom_message(const Request& r, Host& host, const Tables& tables, const Caller& caller,
-                        const std::string& message, std::optional<EntityReference> target) {
+WebApiOperation custom_message(const Request& r, const Tables& tables, const Caller& caller,
+                               const std::string& message, std::optional<EntityReference> target) {
   pipeline::OperationRequest op;
   op.message = message;
   op.parameters = read_parameters(r.body);
   if (target) op.parameters.insert_or_assign("Target", Value(*target));
   apply_headers(r, caller, op);
-  auto result = run(host, op);
-  if (!result.ok()) return failure(result);
-  Response answer;
-  if (result.output_parameters.empty()) {
-    answer = with_odata(Response{});
-    answer.status = 204;
-  } else {
-    answer = json_response(
-        200,
-        write_outputs(result.output_parameters,
-                      service_root(r) + "$metadata#Microsoft.Dynamics.CRM." + message + "Response",
-                      tables));
-  }
-  answer.header("x-ms-service-request-id", result.request_id.str());
-  return answer;
+  return {std::move(op), [&r, &tables, message](const pipeline::OperationResponse& result) {
+            if (!result.ok()) return failure(result);
+            Response answer;
+            if (result.output_parameters.empty()) {
+              answer = with_odata(Response{});
+              answer.status = 204;
+            } else {
+              answer = json_response(
+                  200, write_outputs(result.output_parameters,
+                                     service_root(r) + "$metadata#Microsoft.Dynamics.CRM." +
+                                         message + "Response",
+                                     tables));
+            }
+            answer.header("x-ms-service-request-id", result.request_id.str());
+            return answer;
+          }};
 }
 
 std::string service_document(const Request& r, const Tables& tables) {
@@ -384,8 +389,8 @@ void apply_headers(const Request& r, const Caller& caller, pipeline::OperationRe
   op.trace_parent = operation_trace_parent(r.header("traceparent"));
 }
 
-Response web_api(const Request& r, const std::string& resource, Host& host, const Tables& tables,
-                 const Caller& caller) {
+WebApiRoute route_web_api(const Request& r, const std::string& resource, Host& host,
+                          const Tables& tables, const Caller& caller) {
   try {
     if (resource.empty()) {
       if (r.method != "GET" && r.method != "HEAD") return method_not_allowed("GET");
@@ -399,13 +404,13 @@ Response web_api(const Request& r, const std::string& resource, Host& host, cons
     if (!res.bound_message.empty()) {
       if (r.method != "POST") return method_not_allowed("POST");
       std::string table = table_of(tables, res.set);
-      return custom_message(r, host, tables, caller, res.bound_message,
+      return custom_message(r, tables, caller, res.bound_message,
                             EntityReference{table, *res.id, {}});
     }
     if (!res.id) {
       if (tables.is_custom_message(res.set)) {
         if (r.method != "POST") return method_not_allowed("POST");
-        return custom_message(r, host, tables, caller, res.set, std::nullopt);
+        return custom_message(r, tables, caller, res.set, std::nullopt);
       }
       std::string table = table_of(tables, res.set);
       if (r.method == "GET" || r.method == "HEAD")
@@ -418,14 +423,30 @@ Response web_api(const Request& r, const std::string& resource, Host& host, cons
       return create(r, host, tables, caller, table);
     }
     std::string table = table_of(tables, res.set);
-    if (r.method == "GET" || r.method == "HEAD")
-      return retrieve(r, host, tables, caller, table, *res.id);
+    if (r.method == "GET" || r.method == "HEAD") return retrieve(r, tables, caller, table, *res.id);
     if (r.method == "PATCH") return update(r, host, tables, caller, table, *res.id);
-    if (r.method == "DELETE") return remove(r, host, caller, table, *res.id);
+    if (r.method == "DELETE") return remove(r, caller, table, *res.id);
     return method_not_allowed("GET, PATCH, DELETE");
   } catch (const WebApiError& e) {
     return error_response(e.status(), e.code(), e.what());
   }
+}
+
+Response answer_web_api(const WebApiOperation& operation,
+                        const pipeline::OperationResponse& result) {
+  try {
+    return operation.answer(result);
+  } catch (const WebApiError& e) {
+    return error_response(e.status(), e.code(), e.what());
+  }
+}
+
+Response web_api(const Request& r, const std::string& resource, Host& host, const Tables& tables,
+                 const Caller& caller) {
+  auto routed = route_web_api(r, resource, host, tables, caller);
+  if (auto* answer = std::get_if<Response>(&routed)) return std::move(*answer);
+  auto& operation = std::get<WebApiOperation>(routed);
+  return answer_web_api(operation, host.execute(operation.operation));
 }
 
 Response run_requests(const Request& r, Host& host, const Caller& caller) {

@@ -3,7 +3,9 @@
 // Dataverse client expects.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <variant>
 
 #include <stepline/host/host.hpp>
 #include <stepline/http/message.hpp>
@@ -27,7 +29,24 @@ std::string service_root(const Request& request);
 void apply_headers(const Request& request, const Caller& caller,
                    pipeline::OperationRequest& operation);
 
-/// Answers a request under /api/data/v9.2/ (the path after it in `resource`).
+/// An operation a Web API request runs, and how its outcome becomes the answer. `answer` reads
+/// the request, the tables and the host the route was given: they must outlive it.
+struct WebApiOperation {
+  pipeline::OperationRequest operation;
+  std::function<Response(const pipeline::OperationResponse&)> answer;
+};
+
+/// What a request under /api/data/v9.2/ (the path after it in `resource`) comes to: its answer
+/// at once (a refusal, the service document), or an operation to run first.
+using WebApiRoute = std::variant<Response, WebApiOperation>;
+WebApiRoute route_web_api(const Request& request, const std::string& resource, Host& host,
+                          const Tables& tables, const Caller& caller);
+
+/// The answer to `operation` once it ran with `result` (a WebApiError answered as such).
+Response answer_web_api(const WebApiOperation& operation,
+                        const pipeline::OperationResponse& result);
+
+/// Answers a request under /api/data/v9.2/, running its operation on the calling thread.
 Response web_api(const Request& request, const std::string& resource, Host& host,
                  const Tables& tables, const Caller& caller);
 

@@ -151,6 +151,10 @@ void watch_server(prometheus::Registry& registry, ::stepline::http::Server& serv
   auto& timeouts = registry.counter("stepline_http_timeouts_total",
                                     "Connections closed for sending too slowly or idling.");
   auto& queued = registry.gauge("stepline_http_queued", "Requests waiting for a worker now.");
+  auto& in_flight = registry.gauge(
+      "stepline_http_in_flight",
+      "Requests read whole and not yet answered now: queued, at a worker, or with their "
+      "operation in the host's intake.");
   registry.on_scrape([&, server = &server] {
     auto s = server->stats();
     open.get().set(double(s.connections_open));
@@ -158,6 +162,7 @@ void watch_server(prometheus::Registry& registry, ::stepline::http::Server& serv
     saturated.get().advance_to(double(s.saturated));
     timeouts.get().advance_to(double(s.timeouts));
     queued.get().set(double(s.queued));
+    in_flight.get().set(double(s.in_flight));
   });
 }
 
@@ -286,6 +291,12 @@ void RunningHost::start() {
   p.intake = std::make_unique<http::Intake>(std::move(services));
   p.server = std::make_unique<::stepline::http::Server>(server_options(p.http), *p.intake);
   watch_server(p.registry, *p.server);
+  auto& commits = p.registry.counter(
+      "stepline_store_commits_total",
+      "Commits of operations' transactions to the record store; operations that share one "
+      "commit count once.");
+  p.registry.on_scrape(
+      [&commits, store = &host.store()] { commits.get().advance_to(double(store->commits())); });
   p.server->start();
 }
 

@@ -2,6 +2,7 @@
 // folder, and one call to run a request. Front ends (the CLI, a JSONL runner, a server) sit on it.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -62,6 +63,11 @@ class Host {
   /// with execute() from several threads.
   void submit(pipeline::OperationRequest request,
               std::function<void(pipeline::OperationResponse)> done);
+  /// Whether an operation submitted now would start soon: false while the intake thread has
+  /// been on one batch for longer than `patience` (an operation whose plug-in takes its time
+  /// holds up every one queued behind it) or `waiting` operations are queued already. A caller
+  /// that can run an operation itself as well (an HTTP worker) calls execute() then.
+  bool submit_is_prompt(std::chrono::microseconds patience, std::size_t waiting);
 
   pipeline::Pipeline& pipeline() noexcept { return *pipeline_; }
   store::RecordStore& store() noexcept { return *store_; }

@@ -48,7 +48,21 @@ struct ServerOptions {
   std::string server_name = "stepline";  ///< the Server header
 };
 
-/// What the server does with requests. Only handle() may block.
+/// The answer to one request, given once from any thread (Handler::handle_async). Copies share
+/// it: the first answer counts, later ones are ignored. Dropped without an answer (its last copy
+/// destroyed), it answers 500, so that no connection waits for ever; after the server stopped
+/// it does nothing.
+class Reply {
+ public:
+  struct State;
+  explicit Reply(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  void operator()(Response answer) const;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+/// What the server does with requests. Only handle() and handle_async() may block.
 class Handler {
  public:
   virtual ~Handler() = default;
@@ -61,6 +75,13 @@ class Handler {
   virtual std::optional<Response> answer_now(const Request& request) { return std::nullopt; }
   /// On a worker thread. An exception becomes a 500 made by error().
   virtual Response handle(const Request& request) = 0;
+  /// On a worker thread, for a handler that answers later: it hands the request on (to a queue
+  /// of its own) and returns, and `reply` answers from whichever thread finishes it. The worker
+  /// is free meanwhile, so requests in flight are not limited by the workers. An exception
+  /// thrown before `reply` is called becomes a 500. The default answers handle() at once.
+  virtual void handle_async(std::shared_ptr<const Request> request, Reply reply) {
+    reply(handle(*request));
+  }
   /// The response for a request the server itself refuses: 400 (malformed), 408 (too slow),
   /// 413 (body too large), 431 (head too large), 500 (a handler threw), 503 (saturated; the
   /// server adds Retry-After). `message` says what happened, for the client.

@@ -6,6 +6,7 @@
 // messages), so a registration swapped into the pipeline applies from the next request on.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,11 @@ class Intake final : public ::stepline::http::Handler {
   std::optional<::stepline::http::Response> answer_now(
       const ::stepline::http::Request& request) override;
   ::stepline::http::Response handle(const ::stepline::http::Request& request) override;
+  /// A Web API request's operation goes to Host::submit on SQLite, so that the requests of many
+  /// connections share commits without a worker each; the rest, and every request on PostgreSQL
+  /// (where submit runs one operation at a time), as handle().
+  void handle_async(std::shared_ptr<const ::stepline::http::Request> request,
+                    ::stepline::http::Reply reply) override;
   ::stepline::http::Response error(int status, const std::string& message) override;
 
   class View;
@@ -73,6 +79,11 @@ class Intake final : public ::stepline::http::Handler {
   prometheus::Family<prometheus::Counter>* responses_ = nullptr;
   std::shared_ptr<const View> view_;
   std::mutex view_mutex_;
+  // Operations submitted and not yet answered: the destructor waits for them, whose answers
+  // use this intake.
+  std::mutex submitted_mutex_;
+  std::condition_variable submitted_done_;
+  std::size_t submitted_ = 0;
 };
 
 }  // namespace stepline::host::http
