@@ -350,7 +350,37 @@ class Session final : public SessionBase {
       drop_request();
       return respond(std::move(*answer));
     }
+    if (taken_now()) return;
     dispatch();
+  }
+
+  /// Offers the request to the handler's take_now(); true when it took it (or failed having
+  /// made the Reply, which answers 500 when dropped).
+  bool taken_now() {
+    bool made = false;
+    std::function<Reply()> make_reply = [&] {
+      made = true;
+      awaiting_ = shared();
+      return Reply(reply_state());
+    };
+    try {
+      // A handler that made the Reply and still said no has taken it all the same.
+      if (!server_.handler.take_now(request_, make_reply) && !made) return false;
+    } catch (const std::exception& e) {
+      if (!made) {
+        drop_request();
+        respond(server_.handler.error(500, std::string("the request failed: ") + e.what()));
+      }
+      return true;
+    } catch (...) {
+      if (!made) {
+        drop_request();
+        respond(server_.handler.error(500, "the request failed"));
+      }
+      return true;
+    }
+    request_.reset();  // the handler holds it; the body's budget is given back at respond
+    return true;
   }
 
   void dispatch() {

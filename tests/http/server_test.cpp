@@ -22,7 +22,8 @@ namespace {
 
 /// Routes: /echo (the body back, on a worker), /now (on the network thread), /block (waits for
 /// release()), /refuse (401 before the body is read), /throw (the handler throws), /later (kept
-/// unanswered until answer_held()), /drop (handed on and dropped unanswered).
+/// unanswered until answer_held()), /drop (handed on and dropped unanswered), /taken (kept like
+/// /later, taken on the network thread), /take-throws (throws there).
 class TestHandler final : public http::Handler {
  public:
   std::optional<http::Response> screen(const http::Request& head) override {
@@ -42,6 +43,15 @@ class TestHandler final : public http::Handler {
       changed_.wait(lock, [&] { return released_; });
     }
     return http::Response::text(200, r.method + " " + r.target + " " + r.body);
+  }
+  bool take_now(const std::shared_ptr<const http::Request>& r,
+                const std::function<http::Reply()>& reply) override {
+    if (r->path == "/take-throws") throw std::runtime_error("not now");
+    if (r->path != "/taken") return false;
+    std::lock_guard lock(mutex_);
+    held_.emplace_back(r, reply());
+    changed_.notify_all();
+    return true;
   }
   void handle_async(std::shared_ptr<const http::Request> r, http::Reply reply) override {
     if (r->path == "/drop") return;
@@ -325,6 +335,28 @@ TEST_CASE("a handler answering later frees its worker; a request dropped unanswe
   CHECK(dropped.status == 500);
   CHECK(dropped.body == "{\"error\":\"the request was dropped unanswered\"}");
   CHECK(eventually([&] { return s.server.stats().in_flight == 0; }));
+}
+
+TEST_CASE("a request taken on the network thread needs no worker; one whose taking throws gets 500") {
+  http::ServerOptions o;
+  o.workers = 1;
+  Running s(o);
+  auto busy =
+      std::async(std::launch::async, [&] { return http_request(s.port(), "GET", "/block"); });
+  REQUIRE(s.handler.wait_blocked(1));
+  // The one worker is blocked: what is taken now is held all the same, and answered later.
+  auto taken = std::async(std::launch::async,
+                          [&] { return http_request(s.port(), "POST", "/taken", "t"); });
+  REQUIRE(s.handler.wait_held(1));
+  s.handler.answer_held();
+  auto r = taken.get();
+  CHECK(r.status == 200);
+  CHECK(r.body == "later t");
+  auto thrown = http_request(s.port(), "GET", "/take-throws");
+  CHECK(thrown.status == 500);
+  CHECK(thrown.body == "{\"error\":\"the request failed: not now\"}");
+  s.handler.release();
+  CHECK(busy.get().status == 200);
 }
 
 TEST_CASE("an answer given after the server stopped goes nowhere") {

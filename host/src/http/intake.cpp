@@ -287,35 +287,51 @@ Response Intake::handle(const Request& r) {
   }
 }
 
-void Intake::handle_async(std::shared_ptr<const Request> request, ::stepline::http::Reply reply) {
-  const auto& r = *request;
-  auto route = route_of(r.path);
+bool Intake::submits(const Request& r) {
   // A request waits in no queue of the host's behind an operation that takes its time: while
   // the intake thread is on one batch for over 10 ms, or 256 wait for it, the worker runs the
   // operation itself, so that a slow plug-in holds up only the workers, as without submit, and
-  // the server's own queue and its 503s stand between the clients and the host.
+  // the server's own queue and its 503s stand between the clients and the host. (With 256 of
+  // its 1,024 queued at most, submit() does not wait, even on the network thread.)
   constexpr std::chrono::milliseconds patience{10};
   constexpr std::size_t waiting = 256;
-  if (route != Route::web_api ||
-      services_.host.store().location().kind != store::Location::Kind::sqlite ||
-      !services_.host.submit_is_prompt(patience, waiting))
-    return reply(handle(r));
+  return route_of(r.path) == Route::web_api &&
+         services_.host.store().location().kind == store::Location::Kind::sqlite &&
+         services_.host.submit_is_prompt(patience, waiting);
+}
+
+bool Intake::take_now(const std::shared_ptr<const Request>& request,
+                      const std::function<::stepline::http::Reply()>& reply) {
+  if (!submits(*request)) return false;
+  submit(request, reply);
+  return true;
+}
+
+void Intake::handle_async(std::shared_ptr<const Request> request, ::stepline::http::Reply reply) {
+  if (!submits(*request)) return reply(handle(*request));
+  submit(std::move(request), [&] { return reply; });
+}
+
+void Intake::submit(std::shared_ptr<const Request> request,
+                    const std::function<::stepline::http::Reply()>& make_reply) {
+  const auto& r = *request;
+  const auto route = Route::web_api;
   auto v = view();
   auto caller = v->keys.authenticate(r.header("Authorization"));
-  if (!caller) return reply(counted(name_of(route), unauthenticated()));
+  if (!caller) return make_reply()(counted(name_of(route), unauthenticated()));
   std::string resource =
       r.path.size() > web_api_prefix.size() ? r.path.substr(web_api_prefix.size()) : "";
   auto routed = route_web_api(r, resource, services_.host, v->tables, *caller);
   if (auto* answer = std::get_if<Response>(&routed))
-    return reply(counted(name_of(route), std::move(*answer)));
+    return make_reply()(counted(name_of(route), std::move(*answer)));
   // The answer reads the request and the view's tables: the callback keeps both.
   auto operation = std::make_shared<WebApiOperation>(std::move(std::get<WebApiOperation>(routed)));
+  auto op = std::move(operation->operation);
   {
     std::lock_guard lock(submitted_mutex_);
     ++submitted_;
   }
-  auto op = std::move(operation->operation);
-  auto answered = [this, request, v, operation, reply,
+  auto answered = [this, request, v, operation, reply = make_reply(),
                    name = name_of(route)](pipeline::OperationResponse result) {
     Response answer;
     try {

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,8 +72,16 @@ class Handler {
   /// body; nullopt goes on. `head.body` is empty.
   virtual std::optional<Response> screen(const Request& head) { return std::nullopt; }
   /// On a network thread with the whole request: a response for what never blocks (health,
-  /// metrics); nullopt queues the request for handle().
+  /// metrics); nullopt goes on to take_now().
   virtual std::optional<Response> answer_now(const Request& request) { return std::nullopt; }
+  /// On a network thread, after answer_now(): true when the handler takes the request to answer
+  /// later without blocking (it hands it to a queue of its own), having called `reply` once for
+  /// the Reply that answers it; false queues the request for a worker. Saves the hand-over to a
+  /// worker and back. An exception before `reply` was called becomes a 500.
+  virtual bool take_now(const std::shared_ptr<const Request>& request,
+                        const std::function<Reply()>& reply) {
+    return false;
+  }
   /// On a worker thread. An exception becomes a 500 made by error().
   virtual Response handle(const Request& request) = 0;
   /// On a worker thread, for a handler that answers later: it hands the request on (to a queue

@@ -62,8 +62,11 @@ class Intake final : public ::stepline::http::Handler {
       const ::stepline::http::Request& request) override;
   ::stepline::http::Response handle(const ::stepline::http::Request& request) override;
   /// A Web API request's operation goes to Host::submit on SQLite, so that the requests of many
-  /// connections share commits without a worker each; the rest, and every request on PostgreSQL
-  /// (where submit runs one operation at a time), as handle().
+  /// connections share commits without a worker each: from the network thread (take_now) while
+  /// the host's intake keeps up, else from a worker (handle_async). The rest, and every request
+  /// on PostgreSQL (where submit runs one operation at a time), as handle().
+  bool take_now(const std::shared_ptr<const ::stepline::http::Request>& request,
+                const std::function<::stepline::http::Reply()>& reply) override;
   void handle_async(std::shared_ptr<const ::stepline::http::Request> request,
                     ::stepline::http::Reply reply) override;
   ::stepline::http::Response error(int status, const std::string& message) override;
@@ -74,6 +77,11 @@ class Intake final : public ::stepline::http::Handler {
   std::shared_ptr<const View> view();
 
   ::stepline::http::Response counted(std::string_view route, ::stepline::http::Response r);
+  /// Whether `request`'s operation goes to Host::submit now.
+  bool submits(const ::stepline::http::Request& request);
+  /// Routes a Web API request and submits its operation; `reply` gives the Reply, once.
+  void submit(std::shared_ptr<const ::stepline::http::Request> request,
+              const std::function<::stepline::http::Reply()>& reply);
 
   IntakeServices services_;
   prometheus::Family<prometheus::Counter>* responses_ = nullptr;
