@@ -329,9 +329,10 @@ TEST_CASE("the Web API's operations from many connections share commits, whateve
   for (int i = 0; i < n; ++i) connections.push_back(std::make_unique<HttpConnection>(s.port()));
   for (int i = 0; i < n; ++i) {
     std::string body = "{\"name\":\"A" + std::to_string(i) + "\"}";
-    connections[i]->send("POST /api/data/v9.2/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         "Content-Type: application/json\r\nContent-Length: " +
-                         std::to_string(body.size()) + "\r\n\r\n" + body);
+    connections[i]->send(
+        "POST /api/data/v9.2/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
   }
   std::set<std::string> ids;
   for (int i = 0; i < n; ++i) {
@@ -346,4 +347,34 @@ TEST_CASE("the Web API's operations from many connections share commits, whateve
   // Each record is there, and reads back through the Retrieve pipeline.
   for (const auto& id : ids)
     CHECK(s.request("GET", "/api/data/v9.2/accounts(" + id + ")").status == 200);
+
+  // A batch of requests runs in the order of its lines, each seeing what the lines before it
+  // wrote, in a few commits rather than one a line.
+  std::string batch;
+  const std::string id = "7d9f0000-0000-0000-0000-000000000001";
+  batch += R"({"message":"Create","target":{"logicalName":"account","id":")" + id +
+           R"(","attributes":{"name":"v0"}}})"
+           "\n";
+  for (int i = 1; i < 50; ++i)
+    batch += R"({"message":"Update","target":{"logicalName":"account","id":")" + id +
+             R"(","attributes":{"name":"v)" + std::to_string(i) +
+             R"("}}})"
+             "\n";
+  batch += R"({"message":"Create","target":{"logicalName":"account","id":")" + id +
+           R"(","attributes":{"name":"again"}}})"
+           "\n";
+  const double before_batch = commits();
+  auto answered = s.request("POST", "/stepline/v1/requests", batch);
+  REQUIRE(answered.status == 200);
+  std::vector<std::string> lines;
+  for (std::size_t at = 0, end; (end = answered.body.find('\n', at)) != std::string::npos;
+       at = end + 1)
+    lines.push_back(answered.body.substr(at, end - at));
+  REQUIRE(lines.size() == 51);
+  for (int i = 0; i < 50; ++i)
+    CHECK(lines[i].find("\"outcome\":\"succeeded\"") != std::string::npos);
+  CHECK(lines[50].find("\"outcome\":\"succeeded\"") == std::string::npos);  // a duplicate
+  CHECK(commits() - before_batch < 25);
+  CHECK(s.request("GET", "/api/data/v9.2/accounts(" + id + ")").body.find("\"name\":\"v49\"") !=
+        std::string::npos);
 }

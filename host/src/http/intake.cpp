@@ -1,6 +1,7 @@
 #include <stepline/host/http/intake.hpp>
 
 #include <algorithm>
+#include <atomic>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -295,14 +296,18 @@ bool Intake::submits(const Request& r) {
   // its 1,024 queued at most, submit() does not wait, even on the network thread.)
   constexpr std::chrono::milliseconds patience{10};
   constexpr std::size_t waiting = 256;
-  return route_of(r.path) == Route::web_api &&
+  const auto route = route_of(r.path);
+  return (route == Route::web_api || route == Route::requests) &&
          services_.host.store().location().kind == store::Location::Kind::sqlite &&
          services_.host.submit_is_prompt(patience, waiting);
 }
 
 bool Intake::take_now(const std::shared_ptr<const Request>& request,
                       const std::function<::stepline::http::Reply()>& reply) {
-  if (!submits(*request)) return false;
+  // Reading a body is the network thread's time, which every connection waits for: a big one
+  // (a batch of many requests) is read on a worker instead.
+  constexpr std::size_t read_now = 64 * 1024;
+  if (request->body.size() > read_now || !submits(*request)) return false;
   submit(request, reply);
   return true;
 }
@@ -315,10 +320,11 @@ void Intake::handle_async(std::shared_ptr<const Request> request, ::stepline::ht
 void Intake::submit(std::shared_ptr<const Request> request,
                     const std::function<::stepline::http::Reply()>& make_reply) {
   const auto& r = *request;
-  const auto route = Route::web_api;
+  const auto route = route_of(r.path);
   auto v = view();
   auto caller = v->keys.authenticate(r.header("Authorization"));
   if (!caller) return make_reply()(counted(name_of(route), unauthenticated()));
+  if (route == Route::requests) return submit_requests(r, *caller, make_reply);
   std::string resource =
       r.path.size() > web_api_prefix.size() ? r.path.substr(web_api_prefix.size()) : "";
   auto routed = route_web_api(r, resource, services_.host, v->tables, *caller);
@@ -352,6 +358,65 @@ void Intake::submit(std::shared_ptr<const Request> request,
     std::lock_guard lock(submitted_mutex_);
     if (--submitted_ == 0) submitted_done_.notify_all();
     throw;
+  }
+}
+
+void Intake::submit_requests(const Request& r, const Caller& caller,
+                             const std::function<::stepline::http::Reply()>& make_reply) {
+  auto read = read_requests(r, caller);
+  const auto name = name_of(Route::requests);
+  if (read.refused) return make_reply()(counted(name, std::move(*read.refused)));
+  // The lines' results, filled in by the intake thread as each operation is committed; the
+  // last one answers. Operations run in the order of their lines, as run_requests() runs them.
+  struct Gathered {
+    Gathered(std::vector<pipeline::OperationResponse> r, std::size_t n, ::stepline::http::Reply a)
+        : results(std::move(r)), left(n), reply(std::move(a)) {}
+    std::vector<pipeline::OperationResponse> results;
+    std::atomic<std::size_t> left;
+    ::stepline::http::Reply reply;
+  };
+  std::vector<std::pair<std::size_t, pipeline::OperationRequest>> operations;
+  std::vector<pipeline::OperationResponse> results(read.lines.size());
+  for (std::size_t i = 0; i < read.lines.size(); ++i) {
+    if (auto* op = std::get_if<pipeline::OperationRequest>(&read.lines[i]))
+      operations.emplace_back(i, std::move(*op));
+    else
+      results[i] = std::move(std::get<pipeline::OperationResponse>(read.lines[i]));
+  }
+  if (operations.empty()) return make_reply()(counted(name, requests_answer(results)));
+  auto gathered = std::make_shared<Gathered>(std::move(results), operations.size(), make_reply());
+  {
+    std::lock_guard lock(submitted_mutex_);
+    ++submitted_;
+  }
+  auto finished = [this, gathered, name](std::size_t lines) {
+    if (gathered->left.fetch_sub(lines, std::memory_order_acq_rel) != lines) return;
+    try {
+      gathered->reply(counted(name, requests_answer(gathered->results)));
+    } catch (...) {  // the Reply, dropped, answers 500
+    }
+    std::lock_guard lock(submitted_mutex_);
+    if (--submitted_ == 0) submitted_done_.notify_all();
+  };
+  for (std::size_t k = 0; k < operations.size(); ++k) {
+    const std::size_t line = operations[k].first;
+    try {
+      services_.host.submit(std::move(operations[k].second),
+                            [gathered, finished, line](pipeline::OperationResponse result) {
+                              gathered->results[line] = std::move(result);
+                              finished(1);
+                            });
+    } catch (const std::exception& e) {
+      // Not queued: this line and the ones after it fail; those queued before still run.
+      for (std::size_t rest = k; rest < operations.size(); ++rest) {
+        auto& failed = gathered->results[operations[rest].first];
+        failed.outcome = pipeline::Outcome::failed;
+        failed.error_message = std::string("the operation was not run: ") + e.what();
+        failed.error_code = pipeline::error_code::unexpected;
+      }
+      finished(operations.size() - k);
+      return;
+    }
   }
 }
 

@@ -449,11 +449,15 @@ Response web_api(const Request& r, const std::string& resource, Host& host, cons
   return answer_web_api(operation, host.execute(operation.operation));
 }
 
-Response run_requests(const Request& r, Host& host, const Caller& caller) {
+RequestLines read_requests(const Request& r, const Caller& caller) {
+  RequestLines read;
   std::string_view body = r.body;
-  if (trim(body).empty())
-    return error_response(400, web_code::bad_payload,
-                          "the body is empty; send one request, or one request per line (NDJSON)");
+  if (trim(body).empty()) {
+    read.refused =
+        error_response(400, web_code::bad_payload,
+                       "the body is empty; send one request, or one request per line (NDJSON)");
+    return read;
+  }
   // A single request may span lines (pretty-printed); anything else is one request per line.
   std::vector<std::string_view> lines;
   {
@@ -472,7 +476,7 @@ Response run_requests(const Request& r, Host& host, const Caller& caller) {
       }
     }
   }
-  std::string out;
+  read.lines.reserve(lines.size());
   for (auto line : lines) {
     pipeline::OperationResponse result;
     try {
@@ -494,7 +498,8 @@ Response run_requests(const Request& r, Host& host, const Caller& caller) {
                             "registration's http.api_keys entry needs may_impersonate: true");
         op.user_id = asked;
       }
-      result = host.execute(op);
+      read.lines.emplace_back(std::move(op));
+      continue;
     } catch (const intake::RequestError& e) {
       result.outcome = pipeline::Outcome::invalid_request;
       result.error_message = e.what();
@@ -505,10 +510,32 @@ Response run_requests(const Request& r, Host& host, const Caller& caller) {
       result.error_message = e.what();
       result.error_code = static_cast<std::int32_t>(std::stoul(e.code(), nullptr, 16));
     }
+    read.lines.emplace_back(std::move(result));
+  }
+  return read;
+}
+
+Response requests_answer(const std::vector<pipeline::OperationResponse>& results) {
+  std::string out;
+  for (const auto& result : results) {
     out += intake::write_response(result);
     out += '\n';
   }
   return Response::text(200, std::move(out), "application/x-ndjson");
+}
+
+Response run_requests(const Request& r, Host& host, const Caller& caller) {
+  auto read = read_requests(r, caller);
+  if (read.refused) return std::move(*read.refused);
+  std::vector<pipeline::OperationResponse> results;
+  results.reserve(read.lines.size());
+  for (auto& line : read.lines) {
+    if (auto* op = std::get_if<pipeline::OperationRequest>(&line))
+      results.push_back(host.execute(*op));
+    else
+      results.push_back(std::move(std::get<pipeline::OperationResponse>(line)));
+  }
+  return requests_answer(results);
 }
 
 }  // namespace stepline::host::http

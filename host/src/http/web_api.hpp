@@ -4,8 +4,10 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <stepline/host/host.hpp>
 #include <stepline/http/message.hpp>
@@ -52,6 +54,16 @@ Response web_api(const Request& request, const std::string& resource, Host& host
 
 /// POST /stepline/v1/requests: one request or NDJSON of many, one result line each.
 Response run_requests(const Request& request, Host& host, const Caller& caller);
+
+/// What run_requests() reads from the body: the body refused whole, or each line's operation
+/// to run, or its result already (a line that could not be read or may not run).
+struct RequestLines {
+  std::optional<Response> refused;
+  std::vector<std::variant<pipeline::OperationRequest, pipeline::OperationResponse>> lines;
+};
+RequestLines read_requests(const Request& request, const Caller& caller);
+/// run_requests()'s answer: the lines' results, one line each, in order.
+Response requests_answer(const std::vector<pipeline::OperationResponse>& results);
 
 /// The answer for a refused request, in Dataverse's shape.
 Response error_response(int status, std::string_view code, std::string_view message);

@@ -33,6 +33,8 @@ class JobStore;
 
 namespace stepline::host::http {
 
+struct Caller;
+
 /// What /readyz answers: ready when every check is "ok".
 struct Readiness {
   /// (check, "ok" or what is wrong), e.g. ("store", "ok"), ("endpoint orders", "…").
@@ -82,6 +84,9 @@ class Intake final : public ::stepline::http::Handler {
   /// Routes a Web API request and submits its operation; `reply` gives the Reply, once.
   void submit(std::shared_ptr<const ::stepline::http::Request> request,
               const std::function<::stepline::http::Reply()>& reply);
+  /// The same for POST /stepline/v1/requests: its lines' operations, answered once all are.
+  void submit_requests(const ::stepline::http::Request& request, const Caller& caller,
+                       const std::function<::stepline::http::Reply()>& reply);
 
   IntakeServices services_;
   prometheus::Family<prometheus::Counter>* responses_ = nullptr;
