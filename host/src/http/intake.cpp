@@ -292,8 +292,7 @@ bool Intake::submits(const Request& r) {
   // A request waits in no queue of the host's behind an operation that takes its time: while
   // the intake thread is on one batch for over 10 ms, or 256 wait for it, the worker runs the
   // operation itself, so that a slow plug-in holds up only the workers, as without submit, and
-  // the server's own queue and its 503s stand between the clients and the host. (With 256 of
-  // its 1,024 queued at most, submit() does not wait, even on the network thread.)
+  // the server's own queue and its 503s stand between the clients and the host.
   constexpr std::chrono::milliseconds patience{10};
   constexpr std::size_t waiting = 256;
   const auto route = route_of(r.path);
@@ -305,8 +304,10 @@ bool Intake::submits(const Request& r) {
 bool Intake::take_now(const std::shared_ptr<const Request>& request,
                       const std::function<::stepline::http::Reply()>& reply) {
   // Reading a body is the network thread's time, which every connection waits for: a big one
-  // (a batch of many requests) is read on a worker instead.
-  constexpr std::size_t read_now = 64 * 1024;
+  // (a batch of many requests) is read on a worker instead. And the network thread must not
+  // wait for room in the host's queue: 8 KiB holds 512 requests at most (16 bytes the least
+  // one), which with the 256 already queued stay under its 1,024.
+  constexpr std::size_t read_now = 8 * 1024;
   if (request->body.size() > read_now || !submits(*request)) return false;
   submit(request, reply);
   return true;
