@@ -62,6 +62,17 @@ bool is_disconnect(const beast::error_code& ec) {
          ec == net::error::broken_pipe || ec == ssl::error::stream_truncated;
 }
 
+/// The 500's message for what a handler threw (called in a catch block).
+std::string handler_failure() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return std::string("the request failed: ") + e.what();
+  } catch (...) {
+    return "the request failed";
+  }
+}
+
 }  // namespace
 
 /// Whether the server still runs: a Reply given after it stopped must not touch it.
@@ -366,16 +377,10 @@ class Session final : public SessionBase {
     try {
       // A handler that made the Reply and still said no has taken it all the same.
       if (!server_.handler.take_now(request_, make_reply) && !made) return false;
-    } catch (const std::exception& e) {
-      if (!made) {
-        drop_request();
-        respond(server_.handler.error(500, std::string("the request failed: ") + e.what()));
-      }
-      return true;
     } catch (...) {
       if (!made) {
         drop_request();
-        respond(server_.handler.error(500, "the request failed"));
+        respond(server_.handler.error(500, handler_failure()));
       }
       return true;
     }
@@ -391,10 +396,8 @@ class Session final : public SessionBase {
       Reply reply(self->reply_state());
       try {
         self->server_.handler.handle_async(std::move(request), reply);
-      } catch (const std::exception& e) {
-        reply(self->server_.handler.error(500, std::string("the request failed: ") + e.what()));
       } catch (...) {
-        reply(self->server_.handler.error(500, "the request failed"));
+        reply(self->server_.handler.error(500, handler_failure()));
       }
     });
     if (queued) {

@@ -197,6 +197,17 @@ Intake::~Intake() {
   submitted_done_.wait(lock, [&] { return submitted_ == 0; });
 }
 
+std::shared_ptr<void> Intake::submitted() {
+  {
+    std::lock_guard lock(submitted_mutex_);
+    ++submitted_;
+  }
+  return std::shared_ptr<void>(nullptr, [this](void*) {
+    std::lock_guard lock(submitted_mutex_);
+    if (--submitted_ == 0) submitted_done_.notify_all();
+  });
+}
+
 Response Intake::counted(std::string_view route, Response r) {
   if (responses_) responses_->labels({route, std::to_string(r.status)}).inc();
   return r;
@@ -334,12 +345,8 @@ void Intake::submit(std::shared_ptr<const Request> request,
   // The answer reads the request and the view's tables: the callback keeps both.
   auto operation = std::make_shared<WebApiOperation>(std::move(std::get<WebApiOperation>(routed)));
   auto op = std::move(operation->operation);
-  {
-    std::lock_guard lock(submitted_mutex_);
-    ++submitted_;
-  }
-  auto answered = [this, request, v, operation, reply = make_reply(),
-                   name = name_of(route)](pipeline::OperationResponse result) {
+  auto answered = [this, request, v, operation, reply = make_reply(), name = name_of(route),
+                   pending = submitted()](pipeline::OperationResponse result) {
     Response answer;
     try {
       answer = answer_web_api(*operation, result);
@@ -350,16 +357,8 @@ void Intake::submit(std::shared_ptr<const Request> request,
       reply(counted(name, std::move(answer)));
     } catch (...) {  // the Reply, dropped, answers 500
     }
-    std::lock_guard lock(submitted_mutex_);
-    if (--submitted_ == 0) submitted_done_.notify_all();
   };
-  try {
-    services_.host.submit(std::move(op), std::move(answered));
-  } catch (...) {
-    std::lock_guard lock(submitted_mutex_);
-    if (--submitted_ == 0) submitted_done_.notify_all();
-    throw;
-  }
+  services_.host.submit(std::move(op), std::move(answered));
 }
 
 void Intake::submit_requests(const Request& r, const Caller& caller,
@@ -370,11 +369,13 @@ void Intake::submit_requests(const Request& r, const Caller& caller,
   // The lines' results, filled in by the intake thread as each operation is committed; the
   // last one answers. Operations run in the order of their lines, as run_requests() runs them.
   struct Gathered {
-    Gathered(std::vector<pipeline::OperationResponse> r, std::size_t n, ::stepline::http::Reply a)
-        : results(std::move(r)), left(n), reply(std::move(a)) {}
+    Gathered(std::vector<pipeline::OperationResponse> r, std::size_t n, ::stepline::http::Reply a,
+             std::shared_ptr<void> p)
+        : results(std::move(r)), left(n), reply(std::move(a)), pending(std::move(p)) {}
     std::vector<pipeline::OperationResponse> results;
     std::atomic<std::size_t> left;
     ::stepline::http::Reply reply;
+    std::shared_ptr<void> pending;
   };
   std::vector<std::pair<std::size_t, pipeline::OperationRequest>> operations;
   std::vector<pipeline::OperationResponse> results(read.lines.size());
@@ -385,19 +386,14 @@ void Intake::submit_requests(const Request& r, const Caller& caller,
       results[i] = std::move(std::get<pipeline::OperationResponse>(read.lines[i]));
   }
   if (operations.empty()) return make_reply()(counted(name, requests_answer(results)));
-  auto gathered = std::make_shared<Gathered>(std::move(results), operations.size(), make_reply());
-  {
-    std::lock_guard lock(submitted_mutex_);
-    ++submitted_;
-  }
+  auto gathered =
+      std::make_shared<Gathered>(std::move(results), operations.size(), make_reply(), submitted());
   auto finished = [this, gathered, name](std::size_t lines) {
     if (gathered->left.fetch_sub(lines, std::memory_order_acq_rel) != lines) return;
     try {
       gathered->reply(counted(name, requests_answer(gathered->results)));
     } catch (...) {  // the Reply, dropped, answers 500
     }
-    std::lock_guard lock(submitted_mutex_);
-    if (--submitted_ == 0) submitted_done_.notify_all();
   };
   for (std::size_t k = 0; k < operations.size(); ++k) {
     const std::size_t line = operations[k].first;

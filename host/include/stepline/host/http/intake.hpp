@@ -92,6 +92,10 @@ class Intake final : public ::stepline::http::Handler {
   prometheus::Family<prometheus::Counter>* responses_ = nullptr;
   std::shared_ptr<const View> view_;
   std::mutex view_mutex_;
+  /// Counts a submission until the last copy of what it returns is gone (its completion
+  /// handler, answered or never queued).
+  std::shared_ptr<void> submitted();
+
   // Operations submitted and not yet answered: the destructor waits for them, whose answers
   // use this intake.
   std::mutex submitted_mutex_;

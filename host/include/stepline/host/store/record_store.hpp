@@ -91,15 +91,16 @@ struct SystemJob {
   std::shared_ptr<const ExecutionContext> frozen;
 };
 
-/// Takes the jobs that operations queue straight from their commit: the async service of this
-/// process, so that it need not find them in the database first (docs/JOBS.md "Hand-off").
-/// How far the service is: how many more jobs it would take now (SIZE_MAX: no limit), and how
-/// many it has finished so far, which tells a caller waiting for room whether it is working.
+/// How far the service taking jobs at their commit is: how many more jobs it would take now
+/// (SIZE_MAX: no limit), and how many it has finished so far, which tells a caller waiting for
+/// room whether it is working.
 struct HandoffRoom {
   std::size_t free = static_cast<std::size_t>(-1);
   std::uint64_t finished = 0;
 };
 
+/// Takes the jobs that operations queue straight from their commit: the async service of this
+/// process, so that it need not find them in the database first (docs/JOBS.md "Hand-off").
 class JobHandoff {
  public:
   virtual ~JobHandoff() = default;
@@ -237,10 +238,10 @@ class RecordStore {
   /// to be found. Commits an open group first, so none of its jobs is left half handed over.
   virtual void detach_handoff(JobHandoff& handoff) = 0;
 
-  /// The attached JobHandoff's room (no limit without one). A caller
-  /// running operations back to back may wait for room, so as not to queue jobs faster than
-  /// the service works them off: the ones past its window wait in the database, and taking
-  /// them back from there costs more than taking them at their commit.
+  /// The attached JobHandoff's room (no limit without one). A caller running operations back to
+  /// back may wait for room, so as not to queue jobs faster than the service works them off: the
+  /// ones past its window wait in the database, and taking them back from there costs more than
+  /// taking them at their commit.
   virtual HandoffRoom handoff_room() { return {}; }
 
   /// Commits of operations' transactions so far (a group of operations counts once).
