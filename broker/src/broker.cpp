@@ -41,7 +41,10 @@ Broker::Broker(BrokerConfig config)
       [this] { server_.wake(); });
 }
 
-Broker::~Broker() = default;
+Broker::~Broker() {
+  // The store's writer calls into group_commit_ when a write ends; let it finish first.
+  if (store_) store_->wait_idle();
+}
 
 void Broker::run(const std::string& listen) {
   server_.timers().at(now_ms() + tick_ms, [this] { tick(); });

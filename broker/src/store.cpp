@@ -172,9 +172,19 @@ bool Store::dirty() const {
   return !failed_.empty();
 }
 
+void Store::wait_idle(std::unique_lock<std::mutex>& lock) {
+  // Also waits for the last write's `done` to return: its owner may be destroyed right after.
+  wake_.wait(lock, [this] { return !busy_ && !calling_done_; });
+}
+
+void Store::wait_idle() {
+  std::unique_lock lock(mutex_);
+  wait_idle(lock);
+}
+
 void Store::commit() {
   std::unique_lock lock(mutex_);
-  wake_.wait(lock, [this] { return !busy_; });
+  wait_idle(lock);
   take_failed(pending_);
   write(pending_);
   pending_.clear();
@@ -221,10 +231,13 @@ void Store::writer_loop() {
     // Idle before `done`: it may make the AMQP thread call commit_async at once, and that
     // call's busy_ = true must not be overwritten here afterwards.
     busy_ = false;
+    calling_done_ = true;
     wake_.notify_all();
     lock.unlock();
     done(error);
     lock.lock();
+    calling_done_ = false;
+    wake_.notify_all();
   }
 }
 

@@ -33,9 +33,11 @@ class Store : public Journal {
   /// True when changes wait for commit(), including those of a write that failed.
   bool dirty() const;
   size_t pending() const { return pending_.size(); }
-  /// Waits for a write in progress, then writes pending changes in one transaction on the
-  /// calling thread; throws std::runtime_error on failure.
+  /// Waits for a write in progress (and its `done` callback), then writes pending changes in one
+  /// transaction on the calling thread; throws std::runtime_error on failure.
   void commit();
+  /// Waits until no write is in progress and no `done` callback runs.
+  void wait_idle();
   /// Hands the pending changes to the writer thread, which writes them in one transaction and
   /// then calls `done` (on the writer thread) with an empty string or the error. At most one
   /// write runs at a time: call again only after `done`. The changes of a write that failed (a
@@ -78,6 +80,7 @@ class Store : public Journal {
   void write(std::vector<Op>& ops);
   void take_failed(std::vector<Op>& ops);  // with mutex_ held
   void writer_loop();
+  void wait_idle(std::unique_lock<std::mutex>& lock);
   void exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
   [[noreturn]] void fail(const std::string& what);
@@ -97,6 +100,7 @@ class Store : public Journal {
   std::vector<Op> failed_;  // guarded by mutex_: the ops of a write that failed
   std::function<void(const std::string&)> done_;
   bool busy_ = false;
+  bool calling_done_ = false;  // the writer runs a write's `done` callback
   bool quit_ = false;
   std::thread writer_;
 };
