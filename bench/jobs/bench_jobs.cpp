@@ -130,6 +130,7 @@ struct Settings {
   bool open_loop_submit = true;  // Host::submit from one thread instead of the clients
   std::string figures;           // driver: append "NAME VALUE" lines here (bench/report reads them)
   std::string latency_file;  // open loop: each operation's latency to the broker, ms, one a line
+  std::string parts_file;    // open loop: each operation's latency in parts, ms, one a line
   int rounds = 3;            // run: rounds of `stepline run` against the Host API
   long rss_operations = 1'000'000;  // rss: durable operations while resident memory is sampled
   std::string rss_file;             // rss: "OPERATIONS RSS_KIB" samples, one a line
@@ -661,7 +662,7 @@ int run_stepline(const Settings& s) {
 class TimedPoster : public host::endpoints::EndpointPoster {
  public:
   TimedPoster(host::endpoints::EndpointPoster& inner, std::size_t operations)
-      : inner_(inner), accepted_(operations) {
+      : inner_(inner), accepted_(operations), posted_(operations) {
     watcher_ = std::thread([this] { watch(); });
   }
   ~TimedPoster() override {
@@ -686,9 +687,12 @@ class TimedPoster : public host::endpoints::EndpointPoster {
   }
   bool post_then(const registration::ServiceEndpoint& endpoint, const ExecutionContext& context,
                  const host::endpoints::PostOptions& options, Completion done) override {
+    const long index = index_of(context);
+    if (index >= 0 && static_cast<std::size_t>(index) < posted_.size())
+      posted_[static_cast<std::size_t>(index)] = Clock::now();
     return inner_.post_then(
         endpoint, context, options,
-        [this, index = index_of(context), done = std::move(done)](const host::amqp::Outcome& o) {
+        [this, index, done = std::move(done)](const host::amqp::Outcome& o) {
           if (o.ok() && index >= 0 && static_cast<std::size_t>(index) < accepted_.size())
             accepted_[static_cast<std::size_t>(index)] = Clock::now();
           done(o);
@@ -696,6 +700,8 @@ class TimedPoster : public host::endpoints::EndpointPoster {
   }
   /// When operation i's post was accepted (the epoch when it never was).
   const std::vector<Clock::time_point>& accepted() const { return accepted_; }
+  /// When a worker started operation i's post (posts with callbacks only).
+  const std::vector<Clock::time_point>& posted() const { return posted_; }
 
  private:
   static long index_of(const ExecutionContext& context) {
@@ -734,6 +740,7 @@ class TimedPoster : public host::endpoints::EndpointPoster {
   }
   host::endpoints::EndpointPoster& inner_;
   std::vector<Clock::time_point> accepted_;
+  std::vector<Clock::time_point> posted_;
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Pending> pending_;
@@ -750,13 +757,14 @@ double percentile_of(std::vector<double> values, double p) {
 // (by whichever of the client threads is free) whether or not earlier ones have finished; its
 // latency runs from that due time, so a host that falls behind is charged for the wait too.
 // Prints "result SECONDS SUCCEEDED PEAK_RSS_KIB CPU ACHIEVED_RATE P50 P99 P999 RETURN_P50
-// RETURN_P99 LATE_P99" (milliseconds; RETURN_* from due time to the operation's return, its
-// job durable; LATE_* how late the submission itself was).
+// RETURN_P99 LATE_P99 POST_P50 POST_P99 WIRE_P50 WIRE_P99" (milliseconds; RETURN_* from due
+// time to the operation's return, its job durable; LATE_* how late the submission itself was;
+// POST_* from the return to a worker's post, WIRE_* from the post to the broker's acceptance).
 int run_stepline_open_loop(const Settings& s) {
   test::TempDir dir("stepline-bench-jobs-open-");
   const auto n = static_cast<std::size_t>(s.messages);
   std::vector<Clock::time_point> due(n), returned(n), submitted(n);
-  std::vector<Clock::time_point> accepted;
+  std::vector<Clock::time_point> accepted, posted;
   int succeeded = 0;
   double seconds = 0;
   {
@@ -827,19 +835,36 @@ int run_stepline_open_loop(const Settings& s) {
     succeeded =
         static_cast<int>(service.store().count(sequence)[host::store::JobStatus::succeeded]);
     accepted = poster.accepted();
+    posted = poster.posted();
   }
   auto ms = [](Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double, std::milli>(to - from).count();
   };
-  std::vector<double> to_broker, to_return, late;
+  // The path in three parts: to the operation's return (its job durable), from there to a
+  // worker's post, and from the post to the broker's acceptance (the AMQP thread and the wire).
+  std::vector<double> to_broker, to_return, late, to_post, on_wire;
   for (std::size_t i = 0; i < n; ++i) {
     if (accepted[i] != Clock::time_point{}) to_broker.push_back(ms(due[i], accepted[i]));
     to_return.push_back(ms(due[i], returned[i]));
     late.push_back(ms(due[i], submitted[i]));
+    if (posted[i] == Clock::time_point{} || accepted[i] == Clock::time_point{}) continue;
+    to_post.push_back(ms(returned[i], posted[i]));
+    on_wire.push_back(ms(posted[i], accepted[i]));
   }
   if (!s.latency_file.empty()) {
     std::ofstream out(s.latency_file);
     for (double x : to_broker) out << x << '\n';
+  }
+  if (!s.parts_file.empty()) {
+    // Each operation in due order: the late submission, due -> returned, returned -> posted,
+    // posted -> accepted (-1 where a time is missing).
+    std::ofstream out(s.parts_file);
+    auto part = [&](Clock::time_point from, Clock::time_point to) {
+      return from == Clock::time_point{} || to == Clock::time_point{} ? -1.0 : ms(from, to);
+    };
+    for (std::size_t i = 0; i < n; ++i)
+      out << ms(due[i], submitted[i]) << ' ' << ms(due[i], returned[i]) << ' '
+          << part(returned[i], posted[i]) << ' ' << part(posted[i], accepted[i]) << '\n';
   }
   if (to_broker.size() != n)
     std::fprintf(stderr, "%zu of %zu posts were not seen accepted\n", n - to_broker.size(), n);
@@ -847,7 +872,9 @@ int run_stepline_open_loop(const Settings& s) {
   bench::print_result(seconds, succeeded,
                       {achieved, percentile_of(to_broker, 0.5), percentile_of(to_broker, 0.99),
                        percentile_of(to_broker, 0.999), percentile_of(to_return, 0.5),
-                       percentile_of(to_return, 0.99), percentile_of(late, 0.99)});
+                       percentile_of(to_return, 0.99), percentile_of(late, 0.99),
+                       percentile_of(to_post, 0.5), percentile_of(to_post, 0.99),
+                       percentile_of(on_wire, 0.5), percentile_of(on_wire, 0.99)});
   return succeeded == s.messages && to_broker.size() == n ? 0 : 1;
 }
 
@@ -918,6 +945,8 @@ std::vector<std::string> stepline_argv(const char* self, const Settings& s) {
                              s.open_loop_submit ? "true" : "false"});
   if (s.rate > 0 && !s.latency_file.empty())
     argv.insert(argv.end(), {"--latency-file", s.latency_file});
+  if (s.rate > 0 && !s.parts_file.empty())
+    argv.insert(argv.end(), {"--latency-parts-file", s.parts_file});
   if (!s.rss_file.empty()) argv.insert(argv.end(), {"--rss-file", s.rss_file});
   return argv;
 }
@@ -927,20 +956,22 @@ std::vector<std::string> stepline_argv(const char* self, const Settings& s) {
 void run_open_loop(const char* self, const Settings& s, const std::filesystem::path& dir,
                    const char* why) {
   auto r = bench::run_child(stepline_argv(self, s), "open-loop", dir);
-  if (r.extra.size() < 7) throw std::runtime_error("the open loop printed no latencies");
+  if (r.extra.size() < 11) throw std::runtime_error("the open loop printed no latencies");
   std::printf(
       "open loop: %d Update operations due at %.0f ops/s (%s; %s), submitted "
       "at %.0f ops/s; %ld of %d jobs succeeded; host CPU %.1f us per operation\n"
       "  latency operation due -> broker acceptance: p50 %.2f ms, p99 %.2f ms, p999 %.2f ms "
       "(goal p99 <= 5 ms)\n"
       "  latency operation due -> operation returned (job durable): p50 %.2f ms, p99 %.2f ms; "
-      "submissions late by p99 %.2f ms\n",
+      "submissions late by p99 %.2f ms\n"
+      "  latency operation returned -> post started: p50 %.2f ms, p99 %.2f ms; post started -> "
+      "broker acceptance: p50 %.2f ms, p99 %.2f ms\n",
       s.messages, s.rate, why,
       (s.open_loop_submit ? std::string("Host::submit from one thread")
                           : std::to_string(s.open_loop_clients) + " client threads")
           .c_str(),
       r.extra[0], r.done, s.messages, r.cpu * 1e6 / s.messages, r.extra[1], r.extra[2], r.extra[3],
-      r.extra[4], r.extra[5], r.extra[6]);
+      r.extra[4], r.extra[5], r.extra[6], r.extra[7], r.extra[8], r.extra[9], r.extra[10]);
   std::fflush(stdout);
   figure(s, "open_rate", s.rate);
   figure(s, "open_p50_ms", r.extra[1]);
@@ -1490,6 +1521,9 @@ int main(int argc, char** argv) {
                  "append the end-to-end figures to this file as NAME VALUE lines");
   app.add_option("--latency-file", s.latency_file,
                  "write the open loop's latencies to the broker (ms) here, one a line");
+  app.add_option("--latency-parts-file", s.parts_file,
+                 "write each open-loop operation's latency in parts (ms) here, one a line: "
+                 "late submission, due -> returned, returned -> posted, posted -> accepted");
   app.add_option("--pad", s.pad, "bytes added to each operation's target");
   app.add_option("--keep", s.keep, "copy the stepline side's data folder here afterwards");
   // The measured side alone (also for profiling): --mode stepline --connection-string S.
