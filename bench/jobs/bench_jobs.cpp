@@ -18,8 +18,11 @@
 //     The baseline, in the same run and into the same queue, is bench_amqp's plain Proton C++
 //     sender (`bench_amqp --mode baseline`) sending N messages as large as the job's encoded
 //     message, counted when the broker has accepted every one. Each side runs in its own child
-//     process so its peak RSS is its own; a consumer empties the queue during both, and the second
-//     side starts only once the first side's messages are all consumed.
+//     process so its peak RSS is its own; a consumer empties the queue during both, and each side
+//     starts only once the one before's messages are all consumed. The sender, the stepline side
+//     and the SDK sender (below) take turns for --endpoint-rounds rounds (3); the figures are the
+//     medians of the rounds', a ratio the median of each round's own. The client threads' side
+//     runs once, after them.
 // (4) floor: the SQLite statements of one such operation and its job alone, on the store's schema
 //     (run_sqlite_floor): what a durable outbox in this database costs before any other work.
 //
@@ -32,7 +35,9 @@
 //     earlier ones are doing (through Host::submit from one thread, or with
 //     --open-loop-submit false by whichever of --open-loop-clients threads is free); latency from
 //     each operation's due time to its post's acceptance by the broker (p50, p99, p999), noted by a
-//     poster wrapped around the host's.
+//     poster wrapped around the host's, and in parts: to the operation's return, on to a worker's
+//     post, on to the acceptance. It runs --endpoint-rounds times; the round with the median p99
+//     is the one reported.
 // (5) run: `stepline run --drain --parallel N` (the JSONL intake, the `stepline` executable)
 //     against the endpoint part's stepline side (the Host API, N clients or in flight) on the same
 //     Updates and registration, in turns for --rounds rounds; both timed from the async service's
@@ -51,6 +56,7 @@
 //              [--history N] [--parts waiting,plugin,floor,endpoint,run,rss,restart]
 //              [--sdk-peer true|false] [--sdk-awaited N] [--open-loop FRACTION | --rate R]
 //              [--open-loop-clients C] [--open-loop-submit true|false] [--rounds R]
+//              [--endpoint-rounds R] [--latency-file F] [--latency-parts-file F]
 //              [--rss-operations N] [--rss-file F]
 //              [--pending N] [--figures F]
 //   bench_jobs --mode stepline --connection-string S --queue Q --messages N --pad BYTES
@@ -70,6 +76,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <iterator>
@@ -132,6 +139,7 @@ struct Settings {
   std::string latency_file;  // open loop: each operation's latency to the broker, ms, one a line
   std::string parts_file;    // open loop: each operation's latency in parts, ms, one a line
   int rounds = 3;            // run: rounds of `stepline run` against the Host API
+  int endpoint_rounds = 3;   // endpoint: alternating rounds of the closed loop, and open loops
   long rss_operations = 1'000'000;  // rss: durable operations while resident memory is sampled
   std::string rss_file;             // rss: "OPERATIONS RSS_KIB" samples, one a line
   long pending = 100'000;    // restart: endpoint jobs pending in the data folder at the start
@@ -869,12 +877,12 @@ int run_stepline_open_loop(const Settings& s) {
   if (to_broker.size() != n)
     std::fprintf(stderr, "%zu of %zu posts were not seen accepted\n", n - to_broker.size(), n);
   const double achieved = static_cast<double>(n) / ms(due.front(), due.back()) * 1000.0;
-  bench::print_result(seconds, succeeded,
-                      {achieved, percentile_of(to_broker, 0.5), percentile_of(to_broker, 0.99),
-                       percentile_of(to_broker, 0.999), percentile_of(to_return, 0.5),
-                       percentile_of(to_return, 0.99), percentile_of(late, 0.99),
-                       percentile_of(to_post, 0.5), percentile_of(to_post, 0.99),
-                       percentile_of(on_wire, 0.5), percentile_of(on_wire, 0.99)});
+  bench::print_result(
+      seconds, succeeded,
+      {achieved, percentile_of(to_broker, 0.5), percentile_of(to_broker, 0.99),
+       percentile_of(to_broker, 0.999), percentile_of(to_return, 0.5),
+       percentile_of(to_return, 0.99), percentile_of(late, 0.99), percentile_of(to_post, 0.5),
+       percentile_of(to_post, 0.99), percentile_of(on_wire, 0.5), percentile_of(on_wire, 0.99)});
   return succeeded == s.messages && to_broker.size() == n ? 0 : 1;
 }
 
@@ -951,22 +959,54 @@ std::vector<std::string> stepline_argv(const char* self, const Settings& s) {
   return argv;
 }
 
-/// The open loop: the stepline side with operations due at a fixed rate; prints the latency
-/// percentiles from each operation's due time to its post's acceptance by the broker.
+/// The open loop: the stepline side with operations due at a fixed rate, `s.endpoint_rounds`
+/// times (`after_each` waits until a round's messages are consumed); prints each round's latency
+/// percentiles from each operation's due time to its post's acceptance by the broker, then the
+/// round with the median p99 in full, whose figures and latency files are the ones kept.
 void run_open_loop(const char* self, const Settings& s, const std::filesystem::path& dir,
-                   const char* why) {
-  auto r = bench::run_child(stepline_argv(self, s), "open-loop", dir);
-  if (r.extra.size() < 11) throw std::runtime_error("the open loop printed no latencies");
+                   const char* why, const std::function<void()>& after_each) {
+  std::vector<bench::ChildResult> runs;
+  auto suffixed = [](const std::string& file, int r) {
+    return file.empty() ? file : file + "." + std::to_string(r);
+  };
+  for (int r = 0; r < s.endpoint_rounds; ++r) {
+    Settings round = s;
+    round.latency_file = suffixed(s.latency_file, r);
+    round.parts_file = suffixed(s.parts_file, r);
+    auto x = bench::run_child(stepline_argv(self, round), "open-loop", dir);
+    if (x.extra.size() < 11) throw std::runtime_error("the open loop printed no latencies");
+    after_each();
+    std::printf(
+        "open loop round %d of %d at %.0f ops/s: p50 %.2f ms, p99 %.2f ms, p999 %.2f ms; host "
+        "CPU %.1f us per operation\n",
+        r + 1, s.endpoint_rounds, s.rate, x.extra[1], x.extra[2], x.extra[3],
+        x.cpu * 1e6 / s.messages);
+    std::fflush(stdout);
+    runs.push_back(std::move(x));
+  }
+  std::vector<std::size_t> order(runs.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return runs[a].extra[2] < runs[b].extra[2]; });
+  const std::size_t m = order[order.size() / 2];
+  const auto& r = runs[m];
+  for (const auto* file : {&s.latency_file, &s.parts_file}) {
+    if (file->empty()) continue;
+    std::filesystem::copy_file(suffixed(*file, static_cast<int>(m)), *file,
+                               std::filesystem::copy_options::overwrite_existing);
+    for (int i = 0; i < s.endpoint_rounds; ++i) std::filesystem::remove(suffixed(*file, i));
+  }
   std::printf(
-      "open loop: %d Update operations due at %.0f ops/s (%s; %s), submitted "
-      "at %.0f ops/s; %ld of %d jobs succeeded; host CPU %.1f us per operation\n"
+      "open loop, the round with the median p99 (round %zu of %d): %d Update operations due at "
+      "%.0f ops/s (%s; %s), submitted at %.0f ops/s; %ld of %d jobs succeeded; host CPU %.1f us "
+      "per operation\n"
       "  latency operation due -> broker acceptance: p50 %.2f ms, p99 %.2f ms, p999 %.2f ms "
       "(goal p99 <= 5 ms)\n"
       "  latency operation due -> operation returned (job durable): p50 %.2f ms, p99 %.2f ms; "
       "submissions late by p99 %.2f ms\n"
       "  latency operation returned -> post started: p50 %.2f ms, p99 %.2f ms; post started -> "
       "broker acceptance: p50 %.2f ms, p99 %.2f ms\n",
-      s.messages, s.rate, why,
+      m + 1, s.endpoint_rounds, s.messages, s.rate, why,
       (s.open_loop_submit ? std::string("Host::submit from one thread")
                           : std::to_string(s.open_loop_clients) + " client threads")
           .c_str(),
@@ -979,6 +1019,8 @@ void run_open_loop(const char* self, const Settings& s, const std::filesystem::p
   figure(s, "open_p999_ms", r.extra[3]);
   figure(s, "open_return_p99_ms", r.extra[5]);
   figure(s, "open_cpu_us", r.cpu * 1e6 / s.messages);
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    figure(s, "open_round_p99_ms_" + std::to_string(i + 1), runs[i].extra[2]);
 }
 
 /// A stepline-broker with the bench's queue and a consumer that empties it, counting.
@@ -1011,6 +1053,21 @@ std::size_t body_pad(const Settings& s) {
   return 0;
 }
 
+/// One round of the endpoint part's closed loop: the plain sender, then the stepline side, then
+/// (when asked) the Service Bus SDK's sender, one after another into the same queue.
+struct EndpointRound {
+  bench::ChildResult baseline, stepline;
+  double broker_us = 0;  ///< the broker's CPU per message of the baseline
+  PeerResult peer;
+  double base_rate() const { return baseline.done / baseline.seconds; }
+  double rate() const { return stepline.done / stepline.seconds; }
+  double peer_rate(const std::string& mode) const {
+    for (const auto& m : peer.modes)
+      if (m.name == mode) return m.rate;
+    return 0;
+  }
+};
+
 void run_endpoint_throughput(const char* self, Settings s) {
   s.rss_file.clear();  // the rss part's
   BenchQueue queue(s.queue);
@@ -1020,71 +1077,144 @@ void run_endpoint_throughput(const char* self, Settings s) {
   test::TempDir dir("stepline-bench-jobs-e2e-");
   s.pad = body_pad(s);
   MessageSize size = probe(s, s.pad);
+  const auto n = static_cast<std::size_t>(s.messages);
+  std::size_t sent = 0;  // into the queue so far: each side starts once the last is consumed
+  bool drained = true;
+  auto consumed = [&](std::size_t more) {
+    sent += more;
+    drained = consumer.wait_for(sent, 120000) && drained;
+  };
 
-  const double broker_cpu_before = process_cpu_seconds(broker.pid());
-  auto baseline = bench::run_child(
-      bench::baseline_sender(self, s.connection_string, s.queue, s.messages, size.encoded),
-      "baseline", dir.path());
-  // The stepline side starts on an empty queue.
-  if (!consumer.wait_for(static_cast<std::size_t>(s.messages), 120000))
-    throw std::runtime_error("the queue was not drained after the baseline");
-  // What the broker spends taking in and handing on one message, whoever sends it.
-  const double broker_us =
-      (process_cpu_seconds(broker.pid()) - broker_cpu_before) * 1e6 / s.messages;
-  Settings closed = s;
-  closed.rate = 0;
-  auto stepline = bench::run_child(stepline_argv(self, closed), "stepline", dir.path());
-  if (stepline.extra.size() < 4) throw std::runtime_error("the stepline side printed no latencies");
-  const double queue_seconds = stepline.extra[0], p50 = stepline.extra[1], p99 = stepline.extra[2];
-  const double operation_commits = stepline.extra[3];
-  bool drained = consumer.wait_for(2 * static_cast<std::size_t>(s.messages), 120000);
-  // The same operations from client threads that each wait for their own (Host::execute).
-  std::size_t sides = 2;
-  bench::ChildResult threads;
-  if (s.threads_side && s.in_flight > 0) {
-    Settings threaded = closed;
-    threaded.in_flight = 0;
-    threads = bench::run_child(stepline_argv(self, threaded), "stepline-threads", dir.path());
-    drained = consumer.wait_for(++sides * static_cast<std::size_t>(s.messages), 120000) && drained;
-  }
-  const double threads_rate = threads.seconds > 0 ? threads.done / threads.seconds : 0;
-
-  double base_rate = baseline.done / baseline.seconds;
-  double rate = stepline.done / stepline.seconds;
   std::printf(
       "%d Update operations, each with one async endpoint step posting a json context (body %zu "
       "bytes, message %zu bytes encoded) into stepline-broker; %s; %s worker(s) x batch %zu, %s "
-      "allocator, durability %s, %ld earlier jobs\n",
+      "allocator, durability %s, %ld earlier jobs; %d alternating rounds\n",
       s.messages, size.body, size.encoded,
       (s.in_flight > 0 ? "Host::submit with " + std::to_string(s.in_flight) + " in flight"
                        : std::to_string(s.clients) + " client thread(s)")
           .c_str(),
       s.workers > 0 ? std::to_string(s.workers).c_str() : "default", s.batch,
-      s.tuned_allocator ? "tuned" : "default", s.durability.c_str(), s.history);
+      s.tuned_allocator ? "tuned" : "default", s.durability.c_str(), s.history, s.endpoint_rounds);
   auto row = [&](const char* name, double r, const bench::ChildResult& x) {
     std::printf("  %-40s %8.0f msg/s  %6.2f s  CPU %5.2f s (%5.1f us/msg)  peak RSS %6.1f MiB\n",
                 name, r, x.seconds, x.cpu, x.cpu * 1e6 / s.messages, x.rss_kib / 1024.0);
   };
-  row("plain Proton C++ sender (same size)", base_rate, baseline);
-  row("stepline operation -> job Succeeded", rate, stepline);
-  if (threads_rate > 0) row("  the same from client threads", threads_rate, threads);
+  Settings closed = s;
+  closed.rate = 0;
+  std::vector<EndpointRound> rounds;
+  for (int r = 0; r < s.endpoint_rounds; ++r) {
+    EndpointRound round;
+    const double broker_cpu_before = process_cpu_seconds(broker.pid());
+    round.baseline = bench::run_child(
+        bench::baseline_sender(self, s.connection_string, s.queue, s.messages, size.encoded),
+        "baseline", dir.path());
+    // The stepline side starts on an empty queue.
+    consumed(n);
+    if (!drained) throw std::runtime_error("the queue was not drained after the baseline");
+    // What the broker spends taking in and handing on one message, whoever sends it.
+    round.broker_us = (process_cpu_seconds(broker.pid()) - broker_cpu_before) * 1e6 / s.messages;
+    round.stepline = bench::run_child(stepline_argv(self, closed), "stepline", dir.path());
+    if (round.stepline.extra.size() < 4)
+      throw std::runtime_error("the stepline side printed no latencies");
+    consumed(n);
+    // The official Service Bus SDK's sender into the same queue (a message as large as the
+    // job's body), after the stepline side's messages are all consumed.
+    if (s.sdk_peer) {
+      round.peer = run_sdk_peer(s, size.body, dir.path());
+      consumed(static_cast<std::size_t>(round.peer.sent));
+    }
+    std::printf("round %d of %d:\n", r + 1, s.endpoint_rounds);
+    row("plain Proton C++ sender (same size)", round.base_rate(), round.baseline);
+    row("stepline operation -> job Succeeded", round.rate(), round.stepline);
+    for (const auto& m : round.peer.modes)
+      std::printf("    @azure/service-bus %-9s %8.0f msg/s  CPU %6.1f us/msg  stepline/sdk %.2f\n",
+                  m.name.c_str(), m.rate, m.cpu_us, round.rate() / m.rate);
+    std::fflush(stdout);
+    rounds.push_back(std::move(round));
+  }
+  // Each figure is the median of the rounds' (a ratio: of each round's own ratio).
+  auto median_of = [&](auto of) {
+    std::vector<double> values;
+    for (const auto& r : rounds) values.push_back(of(r));
+    return bench::median(values);
+  };
+  const double base_rate = median_of([](const EndpointRound& r) { return r.base_rate(); });
+  const double rate = median_of([](const EndpointRound& r) { return r.rate(); });
+  const double ratio = median_of([](const EndpointRound& r) { return r.rate() / r.base_rate(); });
+  const double cpu_us =
+      median_of([&](const EndpointRound& r) { return r.stepline.cpu * 1e6 / s.messages; });
+  const double base_cpu_us =
+      median_of([&](const EndpointRound& r) { return r.baseline.cpu * 1e6 / s.messages; });
+  const double broker_us = median_of([](const EndpointRound& r) { return r.broker_us; });
+  const double queue_rate =
+      median_of([&](const EndpointRound& r) { return s.messages / r.stepline.extra[0]; });
+  const double p50 = median_of([](const EndpointRound& r) { return r.stepline.extra[1]; });
+  const double p99 = median_of([](const EndpointRound& r) { return r.stepline.extra[2]; });
+  const double operation_commits =
+      median_of([](const EndpointRound& r) { return r.stepline.extra[3]; });
+  const long succeeded = static_cast<long>(
+      median_of([](const EndpointRound& r) { return static_cast<double>(r.stepline.done); }));
+
+  std::printf("medians of the %d rounds:\n", s.endpoint_rounds);
+  std::printf("  plain Proton C++ sender %.0f msg/s (CPU %.1f us/msg); stepline %.0f ops/s\n",
+              base_rate, base_cpu_us, rate);
   std::printf(
       "  operations queued their jobs at %.0f ops/s in %.0f commits (%.1f operations per "
       "commit); %ld of %d jobs succeeded%s\n",
-      s.messages / queue_seconds, operation_commits,
-      operation_commits > 0 ? s.messages / operation_commits : 0.0, stepline.done, s.messages,
-      drained ? "" : " (the consumer did not see every message)");
+      queue_rate, operation_commits, operation_commits > 0 ? s.messages / operation_commits : 0.0,
+      succeeded, s.messages, drained ? "" : " (the consumer did not see every message)");
   std::printf(
       "  latency operation -> broker acceptance (completed_on - created_on): p50 %.0f ms, "
       "p99 %.0f ms\n",
       p50, p99);
-  std::printf("  ratio stepline/baseline: %.2f (goal >= 0.80)\n", rate / base_rate);
-  std::printf("  host CPU per durable operation: %.1f us (goal <= 30)\n",
-              stepline.cpu * 1e6 / s.messages);
-  std::fflush(stdout);
+  std::printf("  ratio stepline/baseline: %.2f (goal >= 0.80)\n", ratio);
+  std::printf("  host CPU per durable operation: %.1f us (goal <= 30)\n", cpu_us);
+  figure(s, "endpoint_rounds", s.endpoint_rounds);
   figure(s, "clients", s.clients);
   figure(s, "in_flight", s.in_flight);
-  if (threads_rate > 0) {
+  figure(s, "baseline_rate", base_rate);
+  figure(s, "baseline_cpu_us", base_cpu_us);
+  figure(s, "stepline_rate", rate);
+  figure(s, "stepline_ratio", ratio);
+  figure(s, "stepline_cpu_us", cpu_us);
+  figure(s, "stepline_p50_ms", p50);
+  figure(s, "stepline_p99_ms", p99);
+  figure(s, "message_bytes", static_cast<double>(size.encoded));
+  if (s.sdk_peer) {
+    std::printf("  official @azure/service-bus sender (node, same queue, %zu-byte bodies):\n",
+                size.body);
+    for (const auto& m : rounds.front().peer.modes) {
+      const std::string name = m.name;
+      const char* goal = name == "inflight"  ? " (goal >= 1.00)"
+                         : name == "batched" ? " (goal >= 0.50)"
+                                             : "";
+      const double peer_rate = median_of([&](const EndpointRound& r) { return r.peer_rate(name); });
+      const double peer_cpu = median_of([&](const EndpointRound& r) {
+        for (const auto& x : r.peer.modes)
+          if (x.name == name) return x.cpu_us;
+        return 0.0;
+      });
+      const double peer_ratio =
+          median_of([&](const EndpointRound& r) { return r.rate() / r.peer_rate(name); });
+      std::printf(
+          "    %-9s %8.0f msg/s (%ld messages)  CPU %6.1f us/msg   stepline/sdk %.2f%s, host "
+          "CPU per op / sdk CPU per msg %.2f\n",
+          name.c_str(), peer_rate, m.messages, peer_cpu, peer_ratio, goal, cpu_us / peer_cpu);
+      figure(s, "sdk_" + name + "_rate", peer_rate);
+      figure(s, "sdk_" + name + "_cpu_us", peer_cpu);
+      figure(s, "sdk_" + name + "_ratio", peer_ratio);
+    }
+  }
+  std::fflush(stdout);
+
+  // The same operations from client threads that each wait for their own (Host::execute): once,
+  // against the median round.
+  if (s.threads_side && s.in_flight > 0) {
+    Settings threaded = closed;
+    threaded.in_flight = 0;
+    auto threads = bench::run_child(stepline_argv(self, threaded), "stepline-threads", dir.path());
+    consumed(n);
+    const double threads_rate = threads.seconds > 0 ? threads.done / threads.seconds : 0;
     std::printf(
         "  %d client threads: %.0f ops/s, %.1f us CPU per operation; Host::submit does "
         "%.2f x their rate\n",
@@ -1092,41 +1222,12 @@ void run_endpoint_throughput(const char* self, Settings s) {
     figure(s, "threads_rate", threads_rate);
     figure(s, "threads_cpu_us", threads.cpu * 1e6 / s.messages);
   }
-  figure(s, "baseline_rate", base_rate);
-  figure(s, "baseline_cpu_us", baseline.cpu * 1e6 / s.messages);
-  figure(s, "stepline_rate", rate);
-  figure(s, "stepline_cpu_us", stepline.cpu * 1e6 / s.messages);
-  figure(s, "stepline_p50_ms", p50);
-  figure(s, "stepline_p99_ms", p99);
-  figure(s, "message_bytes", static_cast<double>(size.encoded));
-
-  // The official Service Bus SDK's sender into the same queue (a message as large as the job's
-  // body), after the stepline side's messages are all consumed.
-  if (s.sdk_peer) {
-    const std::size_t consumed_before = sides * static_cast<std::size_t>(s.messages);
-    auto peer = run_sdk_peer(s, size.body, dir.path());
-    consumer.wait_for(consumed_before + static_cast<std::size_t>(peer.sent), 120000);
-    std::printf("  official @azure/service-bus sender (node, same queue, %zu-byte bodies):\n",
-                size.body);
-    for (const auto& m : peer.modes) {
-      const char* goal = m.name == "inflight"  ? " (goal >= 1.00)"
-                         : m.name == "batched" ? " (goal >= 0.50)"
-                                               : "";
-      std::printf(
-          "    %-9s %8.0f msg/s (%ld messages)  CPU %6.1f us/msg   stepline/sdk %.2f%s, host "
-          "CPU per op / sdk CPU per msg %.2f\n",
-          m.name.c_str(), m.rate, m.messages, m.cpu_us, rate / m.rate, goal,
-          stepline.cpu * 1e6 / s.messages / m.cpu_us);
-      figure(s, "sdk_" + m.name + "_rate", m.rate);
-      figure(s, "sdk_" + m.name + "_cpu_us", m.cpu_us);
-    }
-    std::fflush(stdout);
-  }
 
   if (s.open_loop > 0) {
     Settings open = s;
     open.rate = s.rate > 0 ? s.rate : s.open_loop * rate;
-    run_open_loop(self, open, dir.path(), s.rate > 0 ? "as asked" : "of the closed loop's rate");
+    run_open_loop(self, open, dir.path(), s.rate > 0 ? "as asked" : "of the closed loop's rate",
+                  [&] { consumed(n); });
   }
 
   // The most any host could do here with a durable job per operation in this database: the
@@ -1134,7 +1235,7 @@ void run_endpoint_throughput(const char* self, Settings s) {
   // statements alone, the broker's CPU per message, the plain sender's own CPU per message and
   // writing the job's frozen context.
   const double floor_us = run_sqlite_floor(dir.path(), s.messages);
-  const double sender_us = baseline.cpu * 1e6 / s.messages;
+  const double sender_us = base_cpu_us;
   const double cpu_serialize = bench::cpu_seconds();
   std::size_t written = 0;
   for (int i = 0; i < s.messages; ++i) written += format::json::write_context(size.frozen).size();
@@ -1489,6 +1590,10 @@ int main(int argc, char** argv) {
   app.add_option("--parts", parts, "what to measure (rss only when asked: a long run)")
       ->delimiter(',')
       ->check(CLI::IsMember({"waiting", "plugin", "floor", "endpoint", "run", "rss", "restart"}));
+  app.add_option("--endpoint-rounds", s.endpoint_rounds,
+                 "alternating rounds of the endpoint part's closed loop (plain sender, stepline, "
+                 "SDK sender), and its open loops; its figures are their medians")
+      ->check(CLI::PositiveNumber);
   app.add_option("--rounds", s.rounds, "rounds of `stepline run` against the Host API (run)")
       ->check(CLI::PositiveNumber);
   app.add_option("--rss-operations", s.rss_operations,
