@@ -114,6 +114,9 @@ class Broker : public Server::Handler {
   /// Stamps and stores one message for a queue or topic; adds the queues that got it.
   void enqueue_service_bus(proton::message& m, const Address& a, int64_t now,
                            std::vector<Queue*>& touched);
+  /// Stores a message for a queue from its raw sections (sections.hpp), the bare message as it
+  /// came; false when it needs decoding (enqueue_service_bus), having changed nothing.
+  bool enqueue_sections(std::string_view raw, Queue& queue, int64_t now);
   void enqueue_event(proton::message& m, const Address& a, int partition, int64_t now);
   void settle_publish(pn_delivery_t* d, pn_link_t* l, const LinkState& st);
   void publish_stored(const HeldDelivery& held, bool stored);
@@ -157,9 +160,9 @@ class Broker : public Server::Handler {
   std::mutex tasks_mutex_;
   std::vector<std::function<void()>> tasks_;  // from run_on_loop, run by on_wake
   std::map<std::string, Traffic> traffic_;
-  std::string incoming_;                 // bytes of the delivery being read, reused
-  proton::message decoded_;              // the message being handled, reused
-  proton::message outgoing_;             // reused for deliveries
+  std::string incoming_;      // bytes of the delivery being read, reused
+  proton::message decoded_;   // the message being handled, reused
+  proton::message outgoing_;  // reused for deliveries
 };
 
 int64_t now_ms();

@@ -11,6 +11,7 @@
 
 #include "broker.hpp"
 #include "codec.hpp"
+#include "sections.hpp"
 
 namespace stepline::broker {
 
@@ -50,6 +51,35 @@ void Broker::pump_partition(EventHub* hub, int partition) {
   for (auto* l : links_.consumers(hub, partition)) service(l);
 }
 
+namespace {
+
+constexpr const char* locked_until_key = "x-opt-locked-until";
+
+// A stored message as it goes to a consumer, from its sections: a header with this delivery's
+// count, the locked-until annotation under peek-lock, the rest as stored; false when it needs
+// decoding.
+bool delivery_bytes(const QueuedMessage& qm, bool peek_lock, std::string& out) {
+  MessageSections sections;
+  HeaderFields header;
+  if (!cut_sections(qm.bytes, sections) || !read_header(sections.header, header)) return false;
+  header.delivery_count = qm.delivery_count;
+  std::optional<std::string> annotations;
+  if (peek_lock) {
+    if (!can_annotate(sections.message_annotations, {locked_until_key})) return false;
+    annotations =
+        annotations_with(sections.message_annotations, {{locked_until_key, true, qm.locked_until}});
+    if (!annotations) return false;
+  }
+  out = header_section(header);
+  out.reserve(qm.bytes.size() + 64);
+  out.append(sections.delivery_annotations)
+      .append(annotations ? std::string_view(*annotations) : sections.message_annotations)
+      .append(sections.bare);
+  return true;
+}
+
+}  // namespace
+
 void Broker::deliver_from_queue(pn_link_t* l, LinkState& st) {
   if (!(pn_link_state(l) & PN_LOCAL_ACTIVE)) return;
   Queue* q = st.address.queue;
@@ -58,18 +88,22 @@ void Broker::deliver_from_queue(pn_link_t* l, LinkState& st) {
     QueuedMessage* qm = q->next_available(now);
     if (!qm) break;
     ++traffic_[q->path()].out;
-    decode_message(qm->bytes, outgoing_);
     pn_delivery_t* d;
     if (st.peek_lock) {
       const LockToken& token = q->lock(*qm, now);
-      outgoing_.message_annotations().put(proton::symbol("x-opt-locked-until"),
-                                          proton::timestamp(qm->locked_until));
       d = pn_delivery(l, pn_dtag(reinterpret_cast<const char*>(token.data()), token.size()));
     } else {
       uint64_t seq = qm->sequence;
       d = pn_delivery(l, pn_dtag(reinterpret_cast<const char*>(&seq), sizeof(seq)));
     }
-    std::string bytes = encode_for_delivery(outgoing_, qm->delivery_count);
+    std::string bytes;
+    if (!delivery_bytes(*qm, st.peek_lock, bytes)) {
+      decode_message(qm->bytes, outgoing_);
+      if (st.peek_lock)
+        outgoing_.message_annotations().put(proton::symbol(locked_until_key),
+                                            proton::timestamp(qm->locked_until));
+      bytes = encode_for_delivery(outgoing_, qm->delivery_count);
+    }
     pn_link_send(l, bytes.data(), bytes.size());
     pn_link_advance(l);
     if (!st.peek_lock) {

@@ -16,6 +16,7 @@
 #include "codec.hpp"
 #include "log.hpp"
 #include "random.hpp"
+#include "sections.hpp"
 
 namespace stepline::broker {
 
@@ -25,6 +26,9 @@ std::string new_message_id() {
   auto& rng = thread_random();
   return fmt::format("{:016x}{:016x}", rng(), rng());
 }
+
+constexpr std::string_view sequence_number_key = "x-opt-sequence-number";
+constexpr std::string_view enqueued_time_key = "x-opt-enqueued-time";
 
 std::string id_text(const proton::message_id& id) {
   if (id.empty()) return {};
@@ -127,6 +131,11 @@ void Broker::publish(pn_delivery_t* d, LinkState& st) {
   int64_t now = now_ms();
   std::vector<Queue*> touched;
   const Address& a = st.address;
+  if (a.queue && !a.hub && enqueue_sections(raw, *a.queue, now)) {
+    settle_publish(d, pn_delivery_link(d), st);
+    pump(a.queue);
+    return;
+  }
   auto members = batch_members(raw);
   decode_message(raw, decoded_);
   if (members.empty()) {
@@ -150,6 +159,42 @@ void Broker::publish(pn_delivery_t* d, LinkState& st) {
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   for (auto* q : touched) pump(q);
+}
+
+bool Broker::enqueue_sections(std::string_view raw, Queue& queue, int64_t now) {
+  // Everything that could send the message down the decoding path is looked at first: the
+  // duplicate check and the sequence number below happen once.
+  MessageSections sections;
+  HeaderFields header;
+  if (!cut_sections(raw, sections) || sections.batch_like ||
+      !read_header(sections.header, header) ||
+      !can_annotate(sections.message_annotations, {sequence_number_key, enqueued_time_key}))
+    return false;
+  auto id = string_message_id(sections.properties);
+  if (!id) return false;  // none (the decoding path gives it one), or not a string
+  DuplicateDetector& dd = queue.duplicates();
+  if (dd.enabled() && dd.seen(std::string(*id), now)) return true;  // accepted, dropped
+  ++traffic_[queue.path()].in;
+  const uint64_t seq = queue.next_sequence();
+  auto annotations = annotations_with(
+      sections.message_annotations,
+      {{sequence_number_key, false, static_cast<int64_t>(seq)}, {enqueued_time_key, true, now}});
+  QueuedMessage qm;
+  qm.sequence = seq;
+  qm.bytes.reserve(raw.size() + 64);
+  qm.bytes.append(sections.header)
+      .append(sections.delivery_annotations)
+      .append(*annotations)
+      .append(sections.bare);
+  qm.message_id = std::string(*id);
+  qm.enqueued_ms = now;
+  const auto& settings = queue.settings();
+  int64_t ttl = header.ttl_ms;
+  if (settings.default_ttl.count() && (!ttl || settings.default_ttl.count() < ttl))
+    ttl = settings.default_ttl.count();
+  qm.expires_ms = ttl ? now + ttl : 0;
+  queue.enqueue(std::move(qm));
+  return true;
 }
 
 void Broker::enqueue_service_bus(proton::message& m, const Address& a, int64_t now,

@@ -1,0 +1,180 @@
+// Messages cut into their sections (sections.hpp): what the broker stamps on them reads back
+// through Proton as if Proton had encoded it, the bare message comes through byte for byte, and
+// what the cutting does not recognise is refused rather than misread.
+#include <algorithm>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <proton/codec.h>
+#include <proton/annotation_key.hpp>
+#include <proton/message_id.hpp>
+#include <proton/timestamp.hpp>
+
+#include "codec.hpp"
+#include "sections.hpp"
+
+using namespace stepline::broker;
+
+namespace {
+
+// A message with every section a sender writes: header, annotations, properties, application
+// properties, a body; then the byte-exact bare message as Proton encodes it.
+proton::message full_message() {
+  proton::message m;
+  m.durable(true);
+  m.priority(7);
+  m.ttl(proton::duration(60000));
+  m.id("job-1");
+  m.correlation_id("corr");
+  m.content_type("application/json");
+  m.subject("Create");
+  m.message_annotations().put(proton::symbol("x-opt-partition-key"), "pk");
+  m.properties().put("http://schemas.microsoft.com/xrm/2011/Claims/Organization", "org.example");
+  m.properties().put("count", int64_t(42));
+  m.body(proton::binary(std::string(R"({"MessageName":"Create"})")));
+  return m;
+}
+
+std::string bare_of(const std::string& bytes) {
+  MessageSections s;
+  REQUIRE(cut_sections(bytes, s));
+  return std::string(s.bare);
+}
+
+int64_t annotation_ms(const proton::message& m, const char* key) {
+  proton::value v = m.message_annotations().get(proton::symbol(key));
+  if (v.type() == proton::type_id::TIMESTAMP)
+    return proton::get<proton::timestamp>(v).milliseconds();
+  return proton::get<int64_t>(v);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a message cuts into its sections, and the bare message is everything from properties on") {
+  std::string bytes = encode_message(full_message());
+  MessageSections s;
+  REQUIRE(cut_sections(bytes, s));
+  CHECK(!s.header.empty());
+  CHECK(!s.message_annotations.empty());
+  CHECK(!s.properties.empty());
+  CHECK(!s.batch_like);
+  CHECK(s.header.size() + s.delivery_annotations.size() + s.message_annotations.size() +
+            s.bare.size() ==
+        bytes.size());
+  CHECK(bytes.substr(bytes.size() - s.bare.size()) == s.bare);
+  CHECK(string_message_id(s.properties) == std::optional<std::string_view>("job-1"));
+  HeaderFields h;
+  REQUIRE(read_header(s.header, h));
+  CHECK(h.durable);
+  CHECK(h.priority == 7);
+  CHECK(h.ttl_ms == 60000);
+  CHECK(h.delivery_count == 0);
+}
+
+TEST_CASE("annotations added to a message's own read back with the message otherwise unchanged") {
+  std::string bytes = encode_message(full_message());
+  MessageSections s;
+  REQUIRE(cut_sections(bytes, s));
+  REQUIRE(can_annotate(s.message_annotations, {"x-opt-sequence-number", "x-opt-enqueued-time"}));
+  auto annotations = annotations_with(
+      s.message_annotations,
+      {{"x-opt-sequence-number", false, 17}, {"x-opt-enqueued-time", true, 1700000000123}});
+  REQUIRE(annotations);
+  HeaderFields h;
+  REQUIRE(read_header(s.header, h));
+  h.delivery_count = 3;
+  std::string stamped =
+      header_section(h) + std::string(s.delivery_annotations) + *annotations + std::string(s.bare);
+  proton::message back;
+  decode_message(stamped, back);
+  CHECK(annotation_ms(back, "x-opt-sequence-number") == 17);
+  CHECK(annotation_ms(back, "x-opt-enqueued-time") == 1700000000123);
+  CHECK(proton::get<std::string>(
+            back.message_annotations().get(proton::symbol("x-opt-partition-key"))) == "pk");
+  CHECK(back.delivery_count() == 3);
+  CHECK(back.durable());
+  CHECK(back.priority() == 7);
+  CHECK(back.ttl().milliseconds() == 60000);
+  CHECK(proton::get<std::string>(back.id()) == "job-1");
+  CHECK(back.subject() == "Create");
+  CHECK(proton::get<int64_t>(back.properties().get("count")) == 42);
+  CHECK(bare_of(stamped) == bare_of(bytes));
+  // Once there, a key cannot be added again.
+  MessageSections again;
+  REQUIRE(cut_sections(stamped, again));
+  CHECK(!can_annotate(again.message_annotations, {"x-opt-enqueued-time"}));
+  CHECK(can_annotate(again.message_annotations, {"x-opt-locked-until"}));
+}
+
+TEST_CASE("a message without header or annotations gets both, with delivery-count written") {
+  proton::message m;
+  m.id("plain");
+  m.body("text");
+  std::string bytes = encode_message(m);
+  MessageSections s;
+  REQUIRE(cut_sections(bytes, s));
+  CHECK(s.message_annotations.empty());
+  HeaderFields h;
+  REQUIRE(read_header(s.header, h));
+  CHECK(h.priority == 4);
+  std::string header = header_section(h);
+  CHECK(header.find(std::string("\x70\x00\x00\x00\x00", 5)) != std::string::npos);
+  auto annotations = annotations_with(s.message_annotations, {{"x-opt-locked-until", true, 5}});
+  REQUIRE(annotations);
+  proton::message back;
+  decode_message(header + *annotations + std::string(s.bare), back);
+  CHECK(back.delivery_count() == 0);
+  CHECK(annotation_ms(back, "x-opt-locked-until") == 5);
+  CHECK(proton::get<std::string>(back.body()) == "text");
+}
+
+TEST_CASE("ids that are not strings, and absent ones, are left to the decoding path") {
+  proton::message m;
+  m.id(uint64_t(7));
+  m.body("x");
+  MessageSections s;
+  REQUIRE(cut_sections(encode_message(m), s));
+  CHECK(!string_message_id(s.properties));
+  proton::message none;
+  none.body("x");
+  REQUIRE(cut_sections(encode_message(none), s));
+  CHECK(!string_message_id(s.properties));
+}
+
+TEST_CASE("a batch envelope's data sections are seen as holding messages") {
+  proton::message inner;
+  inner.body("member");
+  std::string member = encode_message(inner);
+  proton::message envelope;
+  envelope.inferred(true);  // a binary body as a data section
+  envelope.body(proton::binary(member));
+  MessageSections s;
+  REQUIRE(cut_sections(encode_message(envelope), s));
+  CHECK(s.batch_like);
+}
+
+TEST_CASE("malformed, truncated or out-of-order sections are refused") {
+  std::string bytes = encode_message(full_message());
+  MessageSections s;
+  REQUIRE(cut_sections(bytes, s));
+  // Cut anywhere but between two sections.
+  std::vector<size_t> boundaries{
+      s.header.size(), s.header.size() + s.message_annotations.size(),
+      s.header.size() + s.message_annotations.size() + s.properties.size()};
+  for (size_t cut = 1; cut < bytes.size(); ++cut)
+    if (std::find(boundaries.begin(), boundaries.end(), cut) == boundaries.end() &&
+        bytes.find(std::string("\x00\x53", 2), cut) != cut)
+      CHECK(!cut_sections(bytes.substr(0, cut), s));
+  // Properties before the header.
+  REQUIRE(cut_sections(bytes, s));
+  CHECK(!cut_sections(std::string(s.bare) + std::string(s.header), s));
+  // A symbolic descriptor, and a constructor that is no AMQP type.
+  CHECK(!cut_sections(std::string("\x00\xa3\x10", 3) + "amqp:header:list" + "\x45", s));
+  CHECK(!cut_sections(std::string("\x00\x53\x77\x46", 4), s));
+  // Descriptors nested without end end the walk instead of the stack.
+  CHECK(value_size(std::string(100000, '\0')) == 0);
+  // A size that points past the end.
+  CHECK(value_size(std::string("\xb0\xff\xff\xff\xff", 5)) == 0);
+}
