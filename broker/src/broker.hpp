@@ -16,7 +16,9 @@
 //   amqp_data.cpp   reading filters, outcomes and tags from Proton-C's data
 //   connection_input.cpp  one connection driven from bytes, without sockets (tests, fuzzing)
 //   monitoring.cpp  /healthz and /metrics over HTTP (http_listen), from snapshots of this thread
-// and below them the entities (queue, topic, event_hub, filter), the store and the codec.
+// and below them the entities (queue, topic, event_hub, filter), the store, the codec (whole
+// messages through Proton) and sections.cpp (a message's sections as bytes: a queue's messages
+// take that path in and out, with the bare message passed on as the sender wrote it).
 #pragma once
 
 #include <functional>

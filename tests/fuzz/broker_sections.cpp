@@ -1,0 +1,41 @@
+// A queue's message as the broker cuts it into sections (broker/src/sections.hpp), whatever the
+// bytes: the cutting neither crashes nor reads past them, the sections it finds lie within them
+// with the bare message at their end, and a message the broker builds from them (a delivery's
+// header, an added annotation) cuts again into the same bare message, header and annotations.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "sections.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace stepline::broker;
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  if (value_size(bytes) > size) __builtin_trap();
+  MessageSections s;
+  if (!cut_sections(bytes, s)) return 0;
+  auto inside = [&](std::string_view v) {
+    return v.empty() || (v.data() >= bytes.data() && v.data() + v.size() <= bytes.data() + size);
+  };
+  for (auto v : {s.header, s.delivery_annotations, s.message_annotations, s.properties, s.bare})
+    if (!inside(v)) __builtin_trap();
+  if (s.bare.data() + s.bare.size() != bytes.data() + size) __builtin_trap();
+  HeaderFields header;
+  if (!read_header(s.header, header)) return 0;
+  (void)string_message_id(s.properties);
+  if (!can_annotate(s.message_annotations, {"x-opt-sequence-number"})) return 0;
+  auto annotations = annotations_with(s.message_annotations, {{"x-opt-sequence-number", false, 1}});
+  if (!annotations) __builtin_trap();  // a map can_annotate accepted
+  header.delivery_count = 2;
+  const std::string rebuilt = header_section(header) + std::string(s.delivery_annotations) +
+                              *annotations + std::string(s.bare);
+  MessageSections again;
+  if (!cut_sections(rebuilt, again) || again.bare != s.bare) __builtin_trap();
+  HeaderFields back;
+  if (!read_header(again.header, back) || back.delivery_count != 2 ||
+      back.ttl_ms != header.ttl_ms || back.priority != header.priority)
+    __builtin_trap();
+  if (can_annotate(again.message_annotations, {"x-opt-sequence-number"})) __builtin_trap();
+  return 0;
+}
