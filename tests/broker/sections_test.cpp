@@ -134,12 +134,15 @@ TEST_CASE("ids that are not strings, and absent ones, are left to the decoding p
   proton::message m;
   m.id(uint64_t(7));
   m.body("x");
+  // The sections are views into the bytes, which must outlive them.
+  const std::string numeric = encode_message(m);
   MessageSections s;
-  REQUIRE(cut_sections(encode_message(m), s));
+  REQUIRE(cut_sections(numeric, s));
   CHECK(!string_message_id(s.properties));
   proton::message none;
   none.body("x");
-  REQUIRE(cut_sections(encode_message(none), s));
+  const std::string without = encode_message(none);
+  REQUIRE(cut_sections(without, s));
   CHECK(!string_message_id(s.properties));
 }
 
@@ -150,8 +153,9 @@ TEST_CASE("a batch envelope's data sections are seen as holding messages") {
   proton::message envelope;
   envelope.inferred(true);  // a binary body as a data section
   envelope.body(proton::binary(member));
+  const std::string bytes = encode_message(envelope);
   MessageSections s;
-  REQUIRE(cut_sections(encode_message(envelope), s));
+  REQUIRE(cut_sections(bytes, s));
   CHECK(s.batch_like);
 }
 
