@@ -1057,7 +1057,8 @@ std::size_t body_pad(const Settings& s) {
 /// (when asked) the Service Bus SDK's sender, one after another into the same queue.
 struct EndpointRound {
   bench::ChildResult baseline, stepline;
-  double broker_us = 0;  ///< the broker's CPU per message of the baseline
+  double broker_us = 0;           ///< the broker's CPU per message of the baseline
+  double broker_stepline_us = 0;  ///< and of the stepline side's posts
   PeerResult peer;
   double base_rate() const { return baseline.done / baseline.seconds; }
   double rate() const { return stepline.done / stepline.seconds; }
@@ -1113,10 +1114,13 @@ void run_endpoint_throughput(const char* self, Settings s) {
     if (!drained) throw std::runtime_error("the queue was not drained after the baseline");
     // What the broker spends taking in and handing on one message, whoever sends it.
     round.broker_us = (process_cpu_seconds(broker.pid()) - broker_cpu_before) * 1e6 / s.messages;
+    const double broker_cpu_stepline = process_cpu_seconds(broker.pid());
     round.stepline = bench::run_child(stepline_argv(self, closed), "stepline", dir.path());
     if (round.stepline.extra.size() < 4)
       throw std::runtime_error("the stepline side printed no latencies");
     consumed(n);
+    round.broker_stepline_us =
+        (process_cpu_seconds(broker.pid()) - broker_cpu_stepline) * 1e6 / s.messages;
     // The official Service Bus SDK's sender into the same queue (a message as large as the
     // job's body), after the stepline side's messages are all consumed.
     if (s.sdk_peer) {
@@ -1146,6 +1150,8 @@ void run_endpoint_throughput(const char* self, Settings s) {
   const double base_cpu_us =
       median_of([&](const EndpointRound& r) { return r.baseline.cpu * 1e6 / s.messages; });
   const double broker_us = median_of([](const EndpointRound& r) { return r.broker_us; });
+  const double broker_stepline_us =
+      median_of([](const EndpointRound& r) { return r.broker_stepline_us; });
   const double queue_rate =
       median_of([&](const EndpointRound& r) { return s.messages / r.stepline.extra[0]; });
   const double p50 = median_of([](const EndpointRound& r) { return r.stepline.extra[1]; });
@@ -1169,6 +1175,10 @@ void run_endpoint_throughput(const char* self, Settings s) {
       p50, p99);
   std::printf("  ratio stepline/baseline: %.2f (goal >= 0.80)\n", ratio);
   std::printf("  host CPU per durable operation: %.1f us (goal <= 30)\n", cpu_us);
+  std::printf(
+      "  the broker's CPU per message: %.1f us of the plain sender's, %.1f us of the host's "
+      "posts\n",
+      broker_us, broker_stepline_us);
   figure(s, "endpoint_rounds", s.endpoint_rounds);
   figure(s, "clients", s.clients);
   figure(s, "in_flight", s.in_flight);
@@ -1251,6 +1261,7 @@ void run_endpoint_throughput(const char* self, Settings s) {
   std::fflush(stdout);
   figure(s, "floor_us", floor_us);
   figure(s, "broker_us", broker_us);
+  figure(s, "broker_stepline_us", broker_stepline_us);
   figure(s, "serialize_us", serialize_us);
   figure(s, "ceiling_rate", ceiling);
 }
