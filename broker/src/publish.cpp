@@ -131,7 +131,7 @@ void Broker::publish(pn_delivery_t* d, LinkState& st) {
   int64_t now = now_ms();
   std::vector<Queue*> touched;
   const Address& a = st.address;
-  if (a.queue && !a.hub && enqueue_sections(raw, *a.queue, now)) {
+  if (a.queue && !a.topic && !a.hub && enqueue_sections(raw, *a.queue, now)) {
     settle_publish(d, pn_delivery_link(d), st);
     pump(a.queue);
     return;
