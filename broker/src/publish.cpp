@@ -30,6 +30,13 @@ std::string new_message_id() {
 constexpr std::string_view sequence_number_key = "x-opt-sequence-number";
 constexpr std::string_view enqueued_time_key = "x-opt-enqueued-time";
 
+// When a message with this time to live (0: none) expires in a queue: the shorter of its own
+// and the queue's default; 0 = never.
+int64_t expires_at(const QueueSettings& s, int64_t ttl, int64_t now) {
+  if (s.default_ttl.count() && (!ttl || s.default_ttl.count() < ttl)) ttl = s.default_ttl.count();
+  return ttl ? now + ttl : 0;
+}
+
 std::string id_text(const proton::message_id& id) {
   if (id.empty()) return {};
   if (id.type() == proton::type_id::STRING) return proton::get<std::string>(id);
@@ -188,11 +195,7 @@ bool Broker::enqueue_sections(std::string_view raw, Queue& queue, int64_t now) {
       .append(sections.bare);
   qm.message_id = std::string(*id);
   qm.enqueued_ms = now;
-  const auto& settings = queue.settings();
-  int64_t ttl = header.ttl_ms;
-  if (settings.default_ttl.count() && (!ttl || settings.default_ttl.count() < ttl))
-    ttl = settings.default_ttl.count();
-  qm.expires_ms = ttl ? now + ttl : 0;
+  qm.expires_ms = expires_at(queue.settings(), header.ttl_ms, now);
   queue.enqueue(std::move(qm));
   return true;
 }
@@ -217,11 +220,7 @@ void Broker::enqueue_service_bus(proton::message& m, const Address& a, int64_t n
   qm.bytes = encode_message(m);
   qm.message_id = id;
   qm.enqueued_ms = now;
-  auto expiry = [&](const QueueSettings& s) -> int64_t {
-    int64_t t = ttl;
-    if (s.default_ttl.count() && (!t || s.default_ttl.count() < t)) t = s.default_ttl.count();
-    return t ? now + t : 0;
-  };
+  auto expiry = [&](const QueueSettings& s) { return expires_at(s, ttl, now); };
   if (a.queue) {
     qm.expires_ms = expiry(a.queue->settings());
     a.queue->enqueue(std::move(qm));
