@@ -17,8 +17,9 @@
 //   connection_input.cpp  one connection driven from bytes, without sockets (tests, fuzzing)
 //   monitoring.cpp  /healthz and /metrics over HTTP (http_listen), from snapshots of this thread
 // and below them the entities (queue, topic, event_hub, filter), the store, the codec (whole
-// messages through Proton) and sections.cpp (a message's sections as bytes: a queue's messages
-// take that path in and out, with the bare message passed on as the sender wrote it).
+// messages through Proton) and sections.cpp (a message's sections as bytes: a queue's messages,
+// and those of a topic without filters, take that path in and out, with the bare message passed
+// on as the sender wrote it).
 #pragma once
 
 #include <functional>
@@ -116,9 +117,11 @@ class Broker : public Server::Handler {
   /// Stamps and stores one message for a queue or topic; adds the queues that got it.
   void enqueue_service_bus(proton::message& m, const Address& a, int64_t now,
                            std::vector<Queue*>& touched);
-  /// Stores a message for a queue from its raw sections (sections.hpp), the bare message as it
-  /// came; false when it needs decoding (enqueue_service_bus), having changed nothing.
-  bool enqueue_sections(std::string_view raw, Queue& queue, int64_t now);
+  /// Stores a message for a queue, or a topic whose subscriptions all take every message, from
+  /// its raw sections (sections.hpp), the bare message as it came; adds the queues that got it.
+  /// False when it needs decoding (enqueue_service_bus), having changed nothing.
+  bool enqueue_sections(std::string_view raw, const Address& a, int64_t now,
+                        std::vector<Queue*>& touched);
   void enqueue_event(proton::message& m, const Address& a, int partition, int64_t now);
   void settle_publish(pn_delivery_t* d, pn_link_t* l, const LinkState& st);
   void publish_stored(const HeldDelivery& held, bool stored);

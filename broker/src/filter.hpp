@@ -61,6 +61,8 @@ class SubscriptionFilter {
  public:
   static SubscriptionFilter from_config(const SubscriptionConfig& config);
   bool matches(const FilterInput& input) const;
+  /// No rule: every message matches, without its properties being read.
+  bool accepts_all() const { return std::holds_alternative<std::monostate>(rule_); }
 
  private:
   std::variant<std::monostate, std::shared_ptr<SqlFilter>, CorrelationFilter> rule_;

@@ -138,28 +138,25 @@ void Broker::publish(pn_delivery_t* d, LinkState& st) {
   int64_t now = now_ms();
   std::vector<Queue*> touched;
   const Address& a = st.address;
-  if (a.queue && !a.topic && !a.hub && enqueue_sections(raw, *a.queue, now)) {
-    settle_publish(d, pn_delivery_link(d), st);
-    pump(a.queue);
-    return;
-  }
-  auto members = batch_members(raw);
-  decode_message(raw, decoded_);
-  if (members.empty()) {
-    if (a.hub)
-      enqueue_event(decoded_, a, -1, now);
-    else
-      enqueue_service_bus(decoded_, a, now, touched);
-  } else {
-    // One batch goes to one partition, chosen by the envelope's partition key.
-    int partition =
-        a.kind == Address::Kind::hub ? a.hub->choose_partition(partition_key(decoded_)) : -1;
-    for (auto member : members) {
-      decode_message(member, decoded_);
+  if (a.hub || !enqueue_sections(raw, a, now, touched)) {
+    auto members = batch_members(raw);
+    decode_message(raw, decoded_);
+    if (members.empty()) {
       if (a.hub)
-        enqueue_event(decoded_, a, partition, now);
+        enqueue_event(decoded_, a, -1, now);
       else
         enqueue_service_bus(decoded_, a, now, touched);
+    } else {
+      // One batch goes to one partition, chosen by the envelope's partition key.
+      int partition =
+          a.kind == Address::Kind::hub ? a.hub->choose_partition(partition_key(decoded_)) : -1;
+      for (auto member : members) {
+        decode_message(member, decoded_);
+        if (a.hub)
+          enqueue_event(decoded_, a, partition, now);
+        else
+          enqueue_service_bus(decoded_, a, now, touched);
+      }
     }
   }
   settle_publish(d, pn_delivery_link(d), st);
@@ -168,9 +165,15 @@ void Broker::publish(pn_delivery_t* d, LinkState& st) {
   for (auto* q : touched) pump(q);
 }
 
-bool Broker::enqueue_sections(std::string_view raw, Queue& queue, int64_t now) {
+bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t now,
+                              std::vector<Queue*>& touched) {
   // Everything that could send the message down the decoding path is looked at first: the
-  // duplicate check and the sequence number below happen once.
+  // duplicate check and the sequence number below happen once. A topic's message is stored this
+  // way only when no subscription filters (a filter reads the decoded properties).
+  if (!a.queue && !a.topic) return false;
+  if (a.topic)
+    for (const auto& sub : a.topic->subscriptions())
+      if (!sub.filter.accepts_all()) return false;
   MessageSections sections;
   HeaderFields header;
   if (!cut_sections(raw, sections) || sections.batch_like ||
@@ -179,10 +182,10 @@ bool Broker::enqueue_sections(std::string_view raw, Queue& queue, int64_t now) {
     return false;
   auto id = string_message_id(sections.properties);
   if (!id) return false;  // none (the decoding path gives it one), or not a string
-  DuplicateDetector& dd = queue.duplicates();
+  DuplicateDetector& dd = a.topic ? a.topic->duplicates() : a.queue->duplicates();
   if (dd.enabled() && dd.seen(std::string(*id), now)) return true;  // accepted, dropped
-  ++traffic_[queue.path()].in;
-  const uint64_t seq = queue.next_sequence();
+  ++traffic_[a.topic ? a.topic->path() : a.queue->path()].in;
+  const uint64_t seq = a.topic ? a.topic->next_sequence() : a.queue->next_sequence();
   auto annotations = annotations_with(
       sections.message_annotations,
       {{sequence_number_key, false, static_cast<int64_t>(seq)}, {enqueued_time_key, true, now}});
@@ -195,8 +198,18 @@ bool Broker::enqueue_sections(std::string_view raw, Queue& queue, int64_t now) {
       .append(sections.bare);
   qm.message_id = std::string(*id);
   qm.enqueued_ms = now;
-  qm.expires_ms = expires_at(queue.settings(), header.ttl_ms, now);
-  queue.enqueue(std::move(qm));
+  if (a.queue) {
+    qm.expires_ms = expires_at(a.queue->settings(), header.ttl_ms, now);
+    a.queue->enqueue(std::move(qm));
+    touched.push_back(a.queue);
+    return true;
+  }
+  for (auto& sub : a.topic->subscriptions()) {
+    QueuedMessage copy = qm;
+    copy.expires_ms = expires_at(sub.queue->settings(), header.ttl_ms, now);
+    sub.queue->enqueue(std::move(copy));
+    touched.push_back(sub.queue.get());
+  }
   return true;
 }
 

@@ -36,6 +36,11 @@ topics:
       - name: accounts
         filter: "\"http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName\" = 'account'"
       - name: all
+  - name: audit
+    subscriptions:
+      - name: first
+      - name: second
+        default_ttl: 1h
 event_hubs:
   - name: telemetry
     partitions: 4
@@ -167,6 +172,35 @@ TEST_CASE("a topic routes by the EntityLogicalName claim to matching subscriptio
   auto all = receive(broker.url(), "ACCOUNT-EVENTS/subscriptions/All", 5, Settle::accept, root,
                      false, 400);
   CHECK(all.messages.size() == 2);
+}
+
+TEST_CASE("a topic whose subscriptions take every message gives each a copy, as sent, stamped") {
+  // No filter reads the properties: the message is stored from its sections, not decoded.
+  BrokerProcess broker(entities_config);
+  proton::message m = text("audited");
+  m.id("audit-1");
+  m.subject("Update");
+  m.properties().put("http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName", "account");
+  m.message_annotations().put(proton::symbol("x-opt-partition-key"), "pk");
+  REQUIRE(send(broker.url(), "audit", {m, text("unnamed")}, root).accepted == 2);
+  for (const char* sub : {"audit/Subscriptions/first", "audit/Subscriptions/second"}) {
+    auto got = receive(broker.url(), sub, 5, Settle::accept, root, false, 400);
+    REQUIRE(got.messages.size() == 2);
+    const auto& first = got.messages[0];
+    CHECK(proton::get<std::string>(first.id()) == "audit-1");
+    CHECK(first.subject() == "Update");
+    CHECK(proton::get<std::string>(first.properties().get(
+              "http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName")) == "account");
+    CHECK(proton::get<std::string>(
+              first.message_annotations().get(proton::symbol("x-opt-partition-key"))) == "pk");
+    CHECK(proton::get<std::string>(first.body()) == "audited");
+    CHECK(annotation(first, "x-opt-enqueued-time") > 0);
+    CHECK(annotation(first, "x-opt-locked-until") > annotation(first, "x-opt-enqueued-time"));
+    CHECK(first.delivery_count() == 0);
+    CHECK(annotation(first, "x-opt-sequence-number") <
+          annotation(got.messages[1], "x-opt-sequence-number"));
+    CHECK_FALSE(got.messages[1].id().empty());  // the one sent without an id got one
+  }
 }
 
 TEST_CASE("an event hub partition keeps sequence numbers and offsets for its consumers") {
