@@ -1062,10 +1062,11 @@ struct EndpointRound {
   PeerResult peer;
   double base_rate() const { return baseline.done / baseline.seconds; }
   double rate() const { return stepline.done / stepline.seconds; }
-  double peer_rate(const std::string& mode) const {
+  /// The SDK sender's figures in one mode (zeros when it did not run).
+  PeerMode peer_mode(const std::string& name) const {
     for (const auto& m : peer.modes)
-      if (m.name == mode) return m.rate;
-    return 0;
+      if (m.name == name) return m;
+    return {};
   }
 };
 
@@ -1198,14 +1199,12 @@ void run_endpoint_throughput(const char* self, Settings s) {
       const char* goal = name == "inflight"  ? " (goal >= 1.00)"
                          : name == "batched" ? " (goal >= 0.50)"
                                              : "";
-      const double peer_rate = median_of([&](const EndpointRound& r) { return r.peer_rate(name); });
-      const double peer_cpu = median_of([&](const EndpointRound& r) {
-        for (const auto& x : r.peer.modes)
-          if (x.name == name) return x.cpu_us;
-        return 0.0;
-      });
+      const double peer_rate =
+          median_of([&](const EndpointRound& r) { return r.peer_mode(name).rate; });
+      const double peer_cpu =
+          median_of([&](const EndpointRound& r) { return r.peer_mode(name).cpu_us; });
       const double peer_ratio =
-          median_of([&](const EndpointRound& r) { return r.rate() / r.peer_rate(name); });
+          median_of([&](const EndpointRound& r) { return r.rate() / r.peer_mode(name).rate; });
       std::printf(
           "    %-9s %8.0f msg/s (%ld messages)  CPU %6.1f us/msg   stepline/sdk %.2f%s, host "
           "CPU per op / sdk CPU per msg %.2f\n",

@@ -1,4 +1,5 @@
 #include "codec.hpp"
+#include "sections.hpp"
 
 #include <algorithm>
 
@@ -46,25 +47,6 @@ std::string encode_for_delivery(const proton::message& m, uint32_t delivery_coun
   pn_data_free(h);
   return std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))) + body;
 }
-
-namespace {
-
-// A data section's content looks like an encoded message when it starts with a section
-// descriptor: 0x00 then smallulong 0x70..0x77 or a full ulong of the same value.
-bool looks_like_message(std::string_view b) {
-  if (b.size() < 3 || b[0] != 0x00) return false;
-  auto code = static_cast<unsigned char>(b[1]);
-  if (code == 0x53)
-    return static_cast<unsigned char>(b[2]) >= 0x70 && static_cast<unsigned char>(b[2]) <= 0x77;
-  if (code == 0x80 && b.size() >= 10) {
-    for (int i = 2; i < 9; ++i)
-      if (b[i] != 0) return false;
-    return static_cast<unsigned char>(b[9]) >= 0x70 && static_cast<unsigned char>(b[9]) <= 0x77;
-  }
-  return false;
-}
-
-}  // namespace
 
 std::vector<std::string_view> batch_members(std::string_view bytes) {
   std::vector<std::string_view> members;

@@ -149,12 +149,6 @@ bool compound(std::string_view b, std::uint8_t list_or_map, std::string_view& it
   return false;
 }
 
-bool is_encoded_message(std::string_view b) {
-  if (b.size() < 3 || byte_at(b, 0) != 0x00) return false;
-  if (byte_at(b, 1) == 0x53) return byte_at(b, 2) >= 0x70 && byte_at(b, 2) <= 0x77;
-  return byte_at(b, 1) == 0x80;
-}
-
 bool read_bool(std::string_view v, bool& out) {
   switch (byte_at(v, 0)) {
     case 0x40:
@@ -213,6 +207,12 @@ size_t value_size(std::string_view b) {
   return value_size_at(b, 0);
 }
 
+bool looks_like_message(std::string_view b) {
+  std::uint8_t code;
+  size_t at;
+  return section_code(b, code, at) && code >= header_code && code <= value_code;
+}
+
 bool cut_sections(std::string_view bytes, MessageSections& out) {
   out = {};
   size_t pos = 0;
@@ -257,7 +257,7 @@ bool cut_sections(std::string_view bytes, MessageSections& out) {
         payload = v.substr(5);
       else
         return false;
-      if (is_encoded_message(payload)) out.batch_like = true;
+      if (looks_like_message(payload)) out.batch_like = true;
     }
     last = code;
     pos += section.size();

@@ -19,6 +19,10 @@ namespace stepline::broker {
 /// or the value runs past the end of `b`. Compound values are skipped by their size, unread.
 size_t value_size(std::string_view b);
 
+/// True when `b` starts with a section descriptor (0x00, then a small or full ulong from the
+/// header's 0x70 to the amqp-value's 0x77): what a batch envelope's data sections hold.
+bool looks_like_message(std::string_view b);
+
 /// A message's sections, each the whole encoded section (descriptor included) or empty.
 struct MessageSections {
   std::string_view header;
