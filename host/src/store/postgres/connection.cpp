@@ -112,8 +112,16 @@ Connection::Connection(const std::string& url, const std::string& store, const s
   // server has the commit, as SQLite's synchronous=NORMAL returns before its fsync.
   std::string session = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET synchronous_commit = ";
   session += durability == registration::Durability::full ? "on" : "off";
-  run_script(session);
-  if (pipeline && PQenterPipelineMode(conn_) != 1) fail("cannot enter pipeline mode");
+  try {
+    run_script(session);
+    if (pipeline && PQenterPipelineMode(conn_) != 1) fail("cannot enter pipeline mode");
+  } catch (...) {
+    // No destructor runs for an object whose constructor throws (a server that went away
+    // between the connection and its session settings): the connection is closed here.
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw;
+  }
 }
 
 Connection::~Connection() {
