@@ -9,6 +9,7 @@
 
 #include <stepline/host/intake/request.hpp>
 #include <stepline/host/store/store.hpp>
+#include <stepline/thread_name.hpp>
 
 namespace stepline::host {
 namespace {
@@ -38,7 +39,11 @@ Host::Host(registration::Registration registration,
 /// submit()'s queue and the thread that works it off in batches.
 class Host::Intake {
  public:
-  explicit Intake(pipeline::Pipeline& pipeline) : pipeline_(pipeline), thread_([this] { run(); }) {}
+  explicit Intake(pipeline::Pipeline& pipeline)
+      : pipeline_(pipeline), thread_([this] {
+          name_this_thread("sl-intake");
+          run();
+        }) {}
   ~Intake() {
     {
       std::lock_guard lock(mutex_);
@@ -62,9 +67,9 @@ class Host::Intake {
 
   bool prompt(std::chrono::microseconds patience, std::size_t waiting) {
     const auto since = batch_started_ns_.load(std::memory_order_acquire);
-    if (since != 0 && std::chrono::steady_clock::now().time_since_epoch() -
-                              std::chrono::nanoseconds(since) >
-                          patience)
+    if (since != 0 &&
+        std::chrono::steady_clock::now().time_since_epoch() - std::chrono::nanoseconds(since) >
+            patience)
       return false;
     std::lock_guard lock(mutex_);
     return queue_.size() < waiting;
@@ -125,7 +130,7 @@ class Host::Intake {
   bool stopping_ = false;
   bool sleeping_ = false;
   std::atomic<std::int64_t> batch_started_ns_{0};  ///< steady clock; 0 between batches
-  std::thread thread_;  // last: starts once the rest is ready
+  std::thread thread_;                             // last: starts once the rest is ready
 };
 
 Host::~Host() {

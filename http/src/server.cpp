@@ -24,6 +24,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <stepline/text.hpp>
+#include <stepline/thread_name.hpp>
 
 #include "worker_pool.hpp"
 
@@ -569,7 +570,10 @@ void Server::Impl::start() {
   accept();
   keep_running.emplace(ioc.get_executor());
   for (int i = 0; i < std::max(options.network_threads, 1); ++i)
-    threads.emplace_back([this] { ioc.run(); });
+    threads.emplace_back([this] {
+      name_this_thread("sl-http-io");
+      ioc.run();
+    });
 }
 
 void Server::Impl::accept() {

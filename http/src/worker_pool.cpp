@@ -1,11 +1,16 @@
 #include "worker_pool.hpp"
 
 #include <algorithm>
+#include <stepline/thread_name.hpp>
 
 namespace stepline::http::detail {
 
 WorkerPool::WorkerPool(int threads, std::size_t queue_limit) : limit_(queue_limit) {
-  for (int i = 0; i < std::max(threads, 1); ++i) threads_.emplace_back([this] { work(); });
+  for (int i = 0; i < std::max(threads, 1); ++i)
+    threads_.emplace_back([this] {
+      name_this_thread("sl-http-work");
+      work();
+    });
 }
 
 WorkerPool::~WorkerPool() {

@@ -11,6 +11,7 @@
 
 #include <proton/container.hpp>
 #include <proton/work_queue.hpp>
+#include <stepline/thread_name.hpp>
 
 #include "connection.hpp"
 #include "post.hpp"
@@ -70,6 +71,7 @@ class Backend::Impl final : public Runtime {
   explicit Impl(BackendOptions options) : options_(std::move(options)), work_(container_) {
     container_.auto_stop(false);
     thread_ = std::thread([this] {
+      name_this_thread("sl-amqp");
       try {
         container_.run();
       } catch (const std::exception& e) {

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include <stepline/text.hpp>
+#include <stepline/thread_name.hpp>
 
 namespace stepline::host::http_client {
 namespace detail {
@@ -142,7 +143,10 @@ class Client::Impl {
     // The connection cache: enough for every host's connections to stay open between posts.
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
                       std::max(64L, options_.max_host_connections * 4));
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      name_this_thread("sl-http-client");
+      run();
+    });
   }
 
   ~Impl() {

@@ -11,6 +11,7 @@
 #include <stepline/format/format_error.hpp>
 #include <stepline/format/json.hpp>
 #include <stepline/host/log.hpp>
+#include <stepline/thread_name.hpp>
 
 #include "attempt_journal.hpp"
 #include "store_outage.hpp"
@@ -313,7 +314,10 @@ std::size_t AsyncService::start() {
               e.what());
   }
   for (int i = 0; i < options_.workers; ++i) start_worker(nullptr, 0);
-  supervisor_ = std::thread([this] { supervise(); });
+  supervisor_ = std::thread([this] {
+    name_this_thread("sl-jobs-watch");
+    supervise();
+  });
   // Another service of this process may be the store's taker already; this one then polls.
   if (options_.handoff && same_store(pipeline_.store().location(), store_->location()))
     pipeline_.store().attach_handoff(*this);
@@ -393,10 +397,9 @@ store::HandoffRoom AsyncService::room() const noexcept {
   // the service has no room for more, though it is working (its finished count grows).
   const auto in_hand = in_hand_.load(std::memory_order_acquire);
   const bool behind = overflowed_.load(std::memory_order_acquire);
-  return {.free = behind || in_hand >= options_.handoff_window
-                      ? 0
-                      : options_.handoff_window - in_hand,
-          .finished = finished_.load(std::memory_order_acquire)};
+  return {
+      .free = behind || in_hand >= options_.handoff_window ? 0 : options_.handoff_window - in_hand,
+      .finished = finished_.load(std::memory_order_acquire)};
 }
 
 void AsyncService::stop(std::chrono::milliseconds grace) {
@@ -615,6 +618,7 @@ void AsyncService::start_worker(std::shared_ptr<Batch> resumed, std::size_t from
   auto worker = std::make_shared<Worker>(slots_);
   std::lock_guard lock(workers_mutex_);
   worker->thread = std::thread([this, worker, resumed = std::move(resumed), from]() mutable {
+    name_this_thread("sl-job-worker");
     work(worker, std::move(resumed), from);
     worker->finished_promise.set_value();
   });

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include <stepline/host/log.hpp>
+#include <stepline/thread_name.hpp>
 
 namespace stepline::host::service {
 namespace fs = std::filesystem;
@@ -93,7 +94,10 @@ ControlSocket::ControlSocket(fs::path path, Handler handler)
                              ::strerror(error));
   }
   wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("sl-control");
+    run();
+  });
 }
 
 ControlSocket::~ControlSocket() {

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include <stepline/host/log.hpp>
+#include <stepline/thread_name.hpp>
 
 namespace stepline::host::service {
 namespace fs = std::filesystem;
@@ -49,7 +50,10 @@ FileWatch::FileWatch(std::chrono::milliseconds quiet,
     ::close(inotify_);
     throw std::runtime_error(std::string("eventfd: ") + ::strerror(errno));
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("sl-file-watch");
+    run();
+  });
 }
 
 FileWatch::~FileWatch() {

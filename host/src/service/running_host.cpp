@@ -19,6 +19,7 @@
 #include <stepline/http/server.hpp>
 #include <stepline/prometheus/registry.hpp>
 #include <stepline/registration/values.hpp>
+#include <stepline/thread_name.hpp>
 
 #include "file_watch.hpp"
 
@@ -53,7 +54,11 @@ std::string file_state(const std::filesystem::path& database) {
 /// never hold up: they read what the watch saw last.
 class StoreWatch {
  public:
-  explicit StoreWatch(store::JobStore& jobs) : jobs_(jobs), thread_([this] { run(); }) {}
+  explicit StoreWatch(store::JobStore& jobs)
+      : jobs_(jobs), thread_([this] {
+          name_this_thread("sl-store-watch");
+          run();
+        }) {}
   ~StoreWatch() {
     {
       std::lock_guard lock(mutex_);
@@ -259,7 +264,10 @@ void RunningHost::start() {
     }
   }
   // After the watch exists: the reloader re-arms it after each reload.
-  p.reloader = std::thread([this] { reloads(); });
+  p.reloader = std::thread([this] {
+    name_this_thread("sl-reload");
+    reloads();
+  });
   if (p.options.control_socket) {
     auto data_folder = p.configured->host().pipeline().registration()->host.data_folder;
     auto path = control_socket_path(data_folder, long(::getpid()));

@@ -1,6 +1,7 @@
 #include "wal_checkpointer.hpp"
 
 #include <stepline/host/log.hpp>
+#include <stepline/thread_name.hpp>
 
 #include "sqlite.hpp"
 
@@ -16,7 +17,10 @@ WalCheckpointer::WalCheckpointer(const std::filesystem::path& database, Durabili
   // The restarting checkpoint holds the write gate while it waits for readers: a long listing
   // must not hold up every writer of the process, so it gives up soon and tries next round.
   sqlite3_busy_timeout(db_, 100);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("sl-checkpoint");
+    run();
+  });
 }
 
 WalCheckpointer::~WalCheckpointer() {

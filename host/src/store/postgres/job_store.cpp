@@ -10,6 +10,7 @@
 
 #include <stepline/host/log.hpp>
 #include <stepline/text.hpp>
+#include <stepline/thread_name.hpp>
 
 #include "job_row.hpp"
 #include "migrate.hpp"
@@ -181,7 +182,10 @@ class Announcements final : public store::JobStore::Companion {
       : pool_(pool), announced_(std::move(announced)), stop_(::eventfd(0, EFD_CLOEXEC)) {
     if (stop_ < 0) throw std::runtime_error("cannot create an eventfd");
     connection_ = listen();  // a store that cannot be listened to is reported at start
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      name_this_thread("sl-pg-listen");
+      run();
+    });
   }
   ~Announcements() override {
     std::uint64_t one = 1;
