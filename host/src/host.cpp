@@ -1,6 +1,8 @@
 #include <stepline/host/host.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -34,13 +36,17 @@ Host::Host(registration::Registration registration,
                                  options.durability.value_or(registration.host.durability))),
       pipeline_(std::make_unique<pipeline::Pipeline>(std::move(registration), std::move(factory),
                                                      *store_, options.notification,
-                                                     options.observer)) {}
+                                                     options.observer)),
+      intake_linger_(store_->location().kind == store::Location::Kind::sqlite
+                         ? std::max(options.intake_linger, std::chrono::microseconds(0))
+                         : std::chrono::microseconds(0)) {}
 
 /// submit()'s queue and the thread that works it off in batches.
 class Host::Intake {
  public:
-  explicit Intake(pipeline::Pipeline& pipeline)
-      : pipeline_(pipeline), thread_([this] {
+  /// `linger`: HostOptions::intake_linger, 0 where the store does not share commits.
+  Intake(pipeline::Pipeline& pipeline, std::chrono::microseconds linger)
+      : pipeline_(pipeline), linger_(linger), thread_([this] {
           name_this_thread("sl-intake");
           run();
         }) {}
@@ -61,6 +67,7 @@ class Host::Intake {
     if (std::this_thread::get_id() != thread_.get_id())
       room_.wait(lock, [&] { return queue_.size() < queue_limit; });
     queue_.push_back({std::move(request), std::move(done)});
+    if (executing_) arrived_while_executing_ = true;
     // The thread looks at the queue again before it sleeps: it needs waking only when asleep.
     if (sleeping_) work_.notify_one();
   }
@@ -83,6 +90,16 @@ class Host::Intake {
     std::function<void(pipeline::OperationResponse)> done;
   };
 
+  /// With mutex_ held: moves queued operations into the batch, up to its limit.
+  void take_queued(std::vector<pipeline::OperationRequest>& requests,
+                   std::vector<std::function<void(pipeline::OperationResponse)>>& done) {
+    while (!queue_.empty() && requests.size() < batch_limit) {
+      requests.push_back(std::move(queue_.front().request));
+      done.push_back(std::move(queue_.front().done));
+      queue_.pop_front();
+    }
+  }
+
   void run() {
     std::vector<pipeline::OperationRequest> requests;
     std::vector<std::function<void(pipeline::OperationResponse)>> done;
@@ -96,17 +113,38 @@ class Host::Intake {
         continue;
       }
       const bool was_full = queue_.size() >= queue_limit;
-      while (!queue_.empty() && requests.size() < batch_limit) {
-        requests.push_back(std::move(queue_.front().request));
-        done.push_back(std::move(queue_.front().done));
-        queue_.pop_front();
+      take_queued(requests, done);
+      // Operations that arrived while the last batch ran came from other callers than the ones
+      // it answered (a caller of one operation at a time waits for its answer): more are on their
+      // way. Waiting for them a moment, at most as long as that batch took, lets one commit serve
+      // several, instead of each paying a commit and a wake-up of every thread after it. A caller
+      // with one operation in flight is never made to wait so.
+      if (linger_.count() > 0 && arrived_while_executing_ && requests.size() < batch_limit) {
+        const auto until = std::chrono::steady_clock::now() + std::min(linger_, last_batch_);
+        while (requests.size() < batch_limit && !stopping_) {
+          sleeping_ = true;
+          const bool more =
+              work_.wait_until(lock, until, [&] { return stopping_ || !queue_.empty(); });
+          sleeping_ = false;
+          if (!more) break;
+          take_queued(requests, done);
+        }
       }
+      arrived_while_executing_ = false;
+      executing_ = true;
       lock.unlock();
       if (was_full) room_.notify_all();
       batch_started_ns_.store(
           std::chrono::nanoseconds(std::chrono::steady_clock::now().time_since_epoch()).count(),
           std::memory_order_release);
+      const auto started = std::chrono::steady_clock::now();
       auto responses = pipeline_.execute_batch(requests);
+      last_batch_ = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - started);
+      {
+        std::lock_guard executed(mutex_);
+        executing_ = false;
+      }
       batch_started_ns_.store(0, std::memory_order_release);
       for (std::size_t i = 0; i < done.size(); ++i) {
         try {
@@ -124,11 +162,15 @@ class Host::Intake {
   }
 
   pipeline::Pipeline& pipeline_;
+  const std::chrono::microseconds linger_;
   std::mutex mutex_;
   std::condition_variable work_, room_;
   std::deque<Queued> queue_;
   bool stopping_ = false;
   bool sleeping_ = false;
+  bool executing_ = false;                   ///< a batch is running (set under mutex_)
+  bool arrived_while_executing_ = false;     ///< an operation was queued while it ran
+  std::chrono::microseconds last_batch_{0};  ///< how long the last batch took (the thread's own)
   std::atomic<std::int64_t> batch_started_ns_{0};  ///< steady clock; 0 between batches
   std::thread thread_;                             // last: starts once the rest is ready
 };
@@ -142,7 +184,7 @@ void Host::submit(pipeline::OperationRequest request,
   Intake* intake;
   {
     std::lock_guard lock(intake_start_);
-    if (!intake_) intake_ = std::make_unique<Intake>(*pipeline_);
+    if (!intake_) intake_ = std::make_unique<Intake>(*pipeline_, intake_linger_);
     intake = intake_.get();
   }
   intake->submit(std::move(request), std::move(done));

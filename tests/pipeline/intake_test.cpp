@@ -2,7 +2,9 @@
 #include <doctest/doctest.h>
 
 #include <condition_variable>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <stepline/host/host.hpp>
@@ -241,6 +243,74 @@ TEST_CASE("submitted operations are answered on the intake thread, in order, onc
   for (int i = 0; i < operations; ++i) CHECK(order[static_cast<std::size_t>(i)] == i + 1);
   for (auto id : threads) CHECK(id != std::this_thread::get_id());
   CHECK(extra_answered);
+}
+
+namespace {
+
+/// A host whose Create of an account takes `slow` in a step (other entities none), with
+/// `linger` for its intake, submitting and waiting on the caller's thread.
+struct LingerRig {
+  LingerRig(std::chrono::milliseconds slow, std::chrono::microseconds linger) {
+    auto r =
+        make_registration({make_step("slow", "Create", "account", Stage::pre_operation, "slow")});
+    r.host.data_folder = data.path() / "data";
+    factory.add("slow",
+                [slow](ExecutionContext&, Services&) { std::this_thread::sleep_for(slow); });
+    h.emplace(std::move(r), factory, host::HostOptions{.intake_linger = linger});
+  }
+  /// Submits a Create of `entity`; the future is ready once it is answered (true = ok).
+  std::future<bool> submit(const char* entity, int n) {
+    auto answered = std::make_shared<std::promise<bool>>();
+    auto ready = answered->get_future();
+    h->submit(
+        {.message = "Create", .parameters = {{"Target", Value(Entity(entity, fixed_guid(n)))}}},
+        [answered](host::pipeline::OperationResponse response) {
+          answered->set_value(response.ok());
+        });
+    return ready;
+  }
+  TempFolder data;
+  TestFactory factory;
+  std::optional<host::Host> h;
+};
+
+/// How many commits a slow operation, one that arrives while it runs, and one submitted once the
+/// slow one is answered take.
+std::uint64_t commits_for_three(std::chrono::microseconds linger) {
+  LingerRig rig(std::chrono::milliseconds(100), linger);
+  const auto before = rig.h->store().commits();
+  auto slow = rig.submit("account", 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the slow one is running
+  auto during = rig.submit("contact", 2);
+  CHECK(slow.get());
+  auto after = rig.submit("contact", 3);
+  CHECK(during.get());
+  CHECK(after.get());
+  return rig.h->store().commits() - before;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "an operation that arrives while a batch runs waits a moment for others to share a commit") {
+  // It came from another caller than the one the batch answers, so more may follow: the intake
+  // waits for them up to the linger, and at most as long as the last batch took (100 ms here),
+  // and the one submitted just after the slow one's answer joins its batch.
+  CHECK(commits_for_three(std::chrono::seconds(1)) == 2);
+  // Without the linger each is a batch and a commit of its own.
+  CHECK(commits_for_three(std::chrono::microseconds(0)) == 3);
+}
+
+TEST_CASE("a caller with one operation in flight is never kept waiting for others") {
+  // Nothing arrives while its operation runs, so the intake starts each batch at once, however
+  // long the linger and the last batch.
+  LingerRig rig(std::chrono::milliseconds(40), std::chrono::seconds(1));
+  constexpr int operations = 10;
+  const auto started = std::chrono::steady_clock::now();
+  for (int n = 1; n <= operations; ++n) CHECK(rig.submit("account", n).get());
+  const auto took = std::chrono::steady_clock::now() - started;
+  // 10 × 40 ms in the step; waiting as long as each last batch took would double it.
+  CHECK(took < std::chrono::milliseconds(operations * 40 * 3 / 2));
 }
 
 TEST_CASE("a host that goes away first runs and answers what was submitted") {

@@ -29,6 +29,11 @@ struct HostOptions {
   NotificationService* notification = nullptr;
   /// Hears of operations, steps and posts as they finish (metrics); null = none.
   metrics::Observer* observer = nullptr;
+  /// How long submit()'s intake may wait for more operations before it starts a batch, when
+  /// operations of other callers arrived while its last batch ran; never longer than that batch
+  /// took. More operations share a commit, at the cost of that wait. 0 = never wait. Only where
+  /// batches share a commit (SQLite).
+  std::chrono::microseconds intake_linger{200};
 };
 
 class Host {
@@ -76,7 +81,8 @@ class Host {
   std::unique_ptr<store::RecordStore> store_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   class Intake;
-  std::unique_ptr<Intake> intake_;  ///< submit()'s thread; stops before the pipeline goes
+  std::unique_ptr<Intake> intake_;           ///< submit()'s thread; stops before the pipeline goes
+  std::chrono::microseconds intake_linger_;  ///< 0 where the store does not group commits
   std::mutex intake_start_;
 };
 
