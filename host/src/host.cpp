@@ -134,10 +134,9 @@ class Host::Intake {
       executing_ = true;
       lock.unlock();
       if (was_full) room_.notify_all();
-      batch_started_ns_.store(
-          std::chrono::nanoseconds(std::chrono::steady_clock::now().time_since_epoch()).count(),
-          std::memory_order_release);
       const auto started = std::chrono::steady_clock::now();
+      batch_started_ns_.store(std::chrono::nanoseconds(started.time_since_epoch()).count(),
+                              std::memory_order_release);
       auto responses = pipeline_.execute_batch(requests);
       last_batch_ = std::chrono::duration_cast<std::chrono::microseconds>(
           std::chrono::steady_clock::now() - started);
