@@ -16,6 +16,9 @@ find_package(benchmark QUIET)
 # item.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LibYAML REQUIRED IMPORTED_TARGET GLOBAL yaml-0.1)
+# xxHash checks the records of the context log (host/src/store/context_log.cpp), inlined from
+# its header.
+pkg_check_modules(xxHash REQUIRED IMPORTED_TARGET GLOBAL libxxhash)
 # libpq, for the PostgreSQL store (docs/SCALING.md). Optional: without it the host keeps its
 # SQLite store only, and `host.store: {postgresql: …}` says how to get it.
 find_package(PostgreSQL QUIET)

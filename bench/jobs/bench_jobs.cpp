@@ -98,6 +98,7 @@
 #include <stepline/host/store/sqlite_record_store.hpp>
 #include <stepline/host/store/wal_batching_vfs.hpp>
 #include <stepline/plugin.hpp>
+#include "store/context_log.hpp"
 
 #include "child_run.hpp"
 #include "testkit/message_receiver.hpp"
@@ -313,9 +314,10 @@ void run_waiting(const char* self, const Settings& s, const std::filesystem::pat
 /// (4) floor: the SQLite statements one end-to-end operation needs, alone, on the store's schema
 /// and one connection, as the host runs them at best: per operation an Update of a record (a
 /// 1 KiB attributes document), the job's row, written In progress as a job handed over at its
-/// commit is, and its 2.5 KiB context, 8 operations to a commit; then each job's result, 64 to a
-/// commit. No pipeline, no serialization, no AMQP: what any durable outbox in this database pays
-/// per operation, whatever the code around it.
+/// commit is, and its 2.5 KiB context appended to the store's context log before the commit, 8
+/// operations to a commit; then each job's result, 64 to a commit. No pipeline, no serialization,
+/// no AMQP: what any durable outbox in this database pays per operation, whatever the code around
+/// it.
 double run_sqlite_floor(const std::filesystem::path& dir, int operations) {
   const auto file = dir / "floor.db";
   host::store::SqliteRecordStore(file).create(
@@ -343,10 +345,11 @@ double run_sqlite_floor(const std::filesystem::path& dir, int operations) {
   sqlite3_stmt* job = prepare(
       "INSERT INTO system_jobs (id, created_on, step_id, step_name, regarding_entity, "
       "regarding_id, message, depth, correlation_id, endpoint, sequence, state_code, "
-      "status_code, lease_owner, lease_until, started_on) VALUES (?1, ?2, ?3, 'publish', "
-      "'account', ?3, 'Update', 1, ?3, 'orders', ?4, 2, 20, 'host:1:x', ?2, ?2)");
-  sqlite3_stmt* context =
-      prepare("INSERT INTO system_job_contexts (sequence, context) VALUES (?1, ?2)");
+      "status_code, lease_owner, lease_until, started_on, context_at, context_size) VALUES (?1, "
+      "?2, ?3, 'publish', 'account', ?3, 'Update', 1, ?3, 'orders', ?4, 2, 20, 'host:1:x', ?2, "
+      "?2, ?5, ?6)");
+  // The context goes to the store's context log, written before each commit.
+  auto contexts = host::store::ContextLog::of(file);
   sqlite3_stmt* finish = prepare(
       "UPDATE system_jobs SET state_code = 3, status_code = 30, completed_on = ?2, lease_owner = "
       "NULL, lease_until = NULL, execution_time_ms = 1 WHERE id = ?1");
@@ -356,7 +359,10 @@ double run_sqlite_floor(const std::filesystem::path& dir, int operations) {
   ids.reserve(static_cast<std::size_t>(operations));
   const double cpu_start = bench::cpu_seconds();
   for (int i = 0; i < operations; ++i) {
-    if (i % 8 == 0) run(begin);
+    if (i % 8 == 0) {
+      run(begin);
+      contexts->begin();
+    }
     sqlite3_bind_text(update, 1, attributes.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_text(update, 2, now.c_str(), -1, SQLITE_STATIC);
     run(update);
@@ -365,11 +371,14 @@ double run_sqlite_floor(const std::filesystem::path& dir, int operations) {
     sqlite3_bind_text(job, 2, now.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_text(job, 3, step.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_int64(job, 4, i + 1);
+    const auto place = contexts->stage(ids.back(), frozen);
+    sqlite3_bind_int64(job, 5, place.at);
+    sqlite3_bind_int64(job, 6, place.size);
     run(job);
-    sqlite3_bind_int64(context, 1, i + 1);
-    sqlite3_bind_text(context, 2, frozen.c_str(), -1, SQLITE_STATIC);
-    run(context);
-    if (i % 8 == 7 || i == operations - 1) run(commit);
+    if (i % 8 == 7 || i == operations - 1) {
+      contexts->write_staged(false);
+      run(commit);
+    }
   }
   const double cpu_operations = bench::cpu_seconds();
   for (int i = 0; i < operations; ++i) {
@@ -380,7 +389,7 @@ double run_sqlite_floor(const std::filesystem::path& dir, int operations) {
     if (i % 64 == 63 || i == operations - 1) run(commit);
   }
   const double cpu_end = bench::cpu_seconds();
-  for (sqlite3_stmt* s : {begin, commit, update, job, context, finish}) sqlite3_finalize(s);
+  for (sqlite3_stmt* s : {begin, commit, update, job, finish}) sqlite3_finalize(s);
   sqlite3_close(db);
   const double per_op = (cpu_end - cpu_start) * 1e6 / operations;
   std::printf(

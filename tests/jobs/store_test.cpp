@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -165,7 +167,7 @@ TEST_CASE("a version-1 database gains the job columns and keeps its jobs in thei
   CHECK(taken[1].sequence == 2);
   CHECK(taken[0].context == "{}");  // moved to the contexts table
   host::store::SqliteRecordStore records(file);
-  CHECK(records.schema_version() == 5);
+  CHECK(records.schema_version() == 6);
   records.add_system_job(new_job(5));
   CHECK(jobs.last_sequence() == 3);
 }
@@ -228,8 +230,8 @@ TEST_CASE(
       "PRAGMA user_version=4;");
 
   host::store::SqliteRecordStore records(file);
-  CHECK(records.schema_version() == 5);
-  CHECK(query("PRAGMA user_version") == "5\n");
+  CHECK(records.schema_version() == 6);
+  CHECK(query("PRAGMA user_version") == "6\n");
   // Every job is there with its columns, in its order, the sequence now the rowid.
   CHECK(query("SELECT rowid, sequence, id, step_name, state_code, status_code, message_text, "
               "crash_count FROM system_jobs ORDER BY rowid") ==
@@ -239,7 +241,7 @@ TEST_CASE(
   // The state index holds every job but the succeeded one; the sequence index is gone.
   CHECK(query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'system_jobs' "
               "AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name") ==
-        "system_jobs_ordered\nsystem_jobs_postponed\nsystem_jobs_state\n");
+        "system_jobs_context_at\nsystem_jobs_ordered\nsystem_jobs_postponed\nsystem_jobs_state\n");
   CHECK(query("SELECT count(*) FROM system_jobs INDEXED BY system_jobs_state WHERE state_code "
               ">= 0 AND status_code <> 30") == "2\n");
 
@@ -252,12 +254,18 @@ TEST_CASE(
   REQUIRE(taken.size() == 1);
   CHECK(taken[0].sequence == 9);
   CHECK(taken[0].context == R"({"n":9})");
-  // New jobs append after the highest sequence; the contexts still go with their jobs.
-  records.add_system_job(new_job(5));
+  // New jobs append after the highest sequence, their contexts to the context log; the old
+  // contexts still go with their jobs.
+  auto added = new_job(5);
+  added.context = R"({"n":10})";
+  records.add_system_job(added);
   CHECK(jobs.last_sequence() == 10);
+  CHECK(jobs.find(added.id.str()).context == R"({"n":10})");
+  CHECK(query("SELECT sequence, context_at IS NOT NULL, context_size FROM system_jobs WHERE "
+              "sequence >= 9 ORDER BY sequence") == "9|0|NULL\n10|1|8\n");
   CHECK(jobs.purge(JobStatus::succeeded, now) == 1);
   CHECK(jobs.purge(JobStatus::failed, now) == 1);
-  CHECK(query("SELECT sequence FROM system_job_contexts ORDER BY sequence") == "9\n10\n");
+  CHECK(query("SELECT sequence FROM system_job_contexts ORDER BY sequence") == "9\n");
 }
 
 TEST_CASE("a worker taking jobs waits for an operation's open transaction, then gets its jobs") {
@@ -284,32 +292,66 @@ TEST_CASE("a worker taking jobs waits for an operation's open transaction, then 
   CHECK(jobs[0].lease_owner == "w:1:x");
 }
 
-TEST_CASE("a job's context lives beside it and goes with it") {
+TEST_CASE("a job's context goes to the context log beside the database and comes back checked") {
   Stores s;
   auto job = new_job(1);
   job.context = R"({"MessageName":"Update"})";
   auto id = s.add(job);
   CHECK(s.jobs.find(id.str()).context == job.context);
-  auto contexts = [&] {
+  const auto file = s.records.location().file;
+  auto count = [&](const char* sql) {
     sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(s.records.location().file.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
     sqlite3_stmt* q = nullptr;
-    sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM system_job_contexts", -1, &q, nullptr);
+    sqlite3_prepare_v2(db, sql, -1, &q, nullptr);
     sqlite3_step(q);
     auto n = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
     sqlite3_close(db);
     return n;
   };
-  CHECK(contexts() == 1);
+  // Not in the database: in the log's first segment, once.
+  CHECK(count("SELECT COUNT(*) FROM system_job_contexts") == 0);
+  CHECK(count("SELECT COUNT(*) FROM system_jobs WHERE context_at IS NOT NULL") == 1);
+  const auto segment = std::filesystem::path(file.string() + "-contexts") / "00000001.log";
+  std::string bytes;
+  {
+    std::ifstream in(segment, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  REQUIRE(bytes.find(job.context) != std::string::npos);
+  CHECK(bytes.find(job.context, bytes.find(job.context) + 1) == std::string::npos);
+
+  // A second job's record follows the first; the listing gives sizes without reading either.
+  auto second = new_job(2);
+  second.context = R"({"MessageName":"Create"})";
+  auto second_id = s.add(second);
+  CHECK(s.jobs.find(second_id.str()).context == second.context);
+
+  // A byte changed on the disk: the read names the job and the file instead of returning it.
+  {
+    std::fstream io(segment, std::ios::binary | std::ios::in | std::ios::out);
+    io.seekp(static_cast<std::streamoff>(bytes.find("Update")));
+    io.put('X');
+  }
+  // The job read back says what is wrong in place of its context (the async service fails it
+  // with that); the other job reads as before, and taking both does not fail.
+  const auto unreadable = std::string(1, SystemJob::unreadable_context_mark) +
+                          "the frozen context of system job " + id.str() + " (" + segment.string() +
+                          ", byte 0) cannot be read: ";
+  CHECK(s.jobs.find(id.str()).context ==
+        unreadable +
+            "its bytes do not match their hash (damaged); restore the data folder from "
+            "a backup, or cancel the job");
+  CHECK(s.jobs.find(second_id.str()).context == second.context);
+  // Cut short: the file ends before the record does.
+  std::filesystem::resize_file(segment, std::filesystem::file_size(segment) - 3);
+  CHECK(s.jobs.find(second_id.str()).context.find("the file ends before the record does") !=
+        std::string::npos);
   auto now = now_utc();
-  REQUIRE(s.jobs.take("w:1:x", now, now + 1min, 10, true).size() == 1);
-  JobResult done;
-  done.id = id;
-  done.remove = true;  // a succeeded job of an auto_delete step
-  s.jobs.finish(std::span<const JobResult>(&done, 1), "w:1:x", now_utc());
-  CHECK_THROWS(s.jobs.find(id.str()));
-  CHECK(contexts() == 0);
+  auto taken = s.jobs.take("w:1:x", now, now + 1min, 10, true);
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].context.rfind(unreadable, 0) == 0);
 }
 
 namespace {

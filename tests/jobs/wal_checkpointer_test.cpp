@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <stepline/host/store/sqlite_job_store.hpp>
+#include <stepline/host/store/sqlite_record_store.hpp>
 #include <stepline/host/store/wal_batching_vfs.hpp>
 
 #include "jobs/raw_sqlite.hpp"
@@ -62,4 +64,84 @@ TEST_CASE(
   CHECK(scalar(reader, "SELECT count(*) FROM t") == std::to_string(rows));
   CHECK(scalar(reader, "PRAGMA integrity_check") == "ok");
   sqlite3_close(reader);
+}
+
+TEST_CASE(
+    "while a service runs, a segment of the context log that jobs hardly use any more has their "
+    "contexts moved into the database and is deleted; the newest segment stays") {
+  test::TempFolder data;
+  const auto file = data.path() / "stepline.db";
+  host::store::SqliteRecordStore records(file);
+  host::store::SqliteJobStore jobs(file);
+  const auto folder = std::filesystem::path(file.string() + "-contexts");
+  const auto segment = [&](int n) {
+    return folder / (std::string(7, '0') + std::to_string(n) + ".log");
+  };
+
+  // 1 MiB contexts: the 65th job starts the second 64 MiB segment.
+  std::vector<Guid> ids;
+  std::vector<std::string> contexts;
+  for (int n = 0; n < 66; ++n) {
+    host::store::SystemJob job;
+    job.id = Guid::random();
+    job.created_on = now_utc();
+    job.step_id = Guid::random();
+    job.step_name = "publish";
+    job.message = "Update";
+    job.correlation_id = Guid::random();
+    job.endpoint = "orders";
+    job.context = std::string(1 << 20, static_cast<char>('a' + n % 26)) + std::to_string(n);
+    records.add_system_job(job);
+    ids.push_back(job.id);
+    contexts.push_back(job.context);
+  }
+  REQUIRE(std::filesystem::exists(segment(1)));
+  REQUIRE(std::filesystem::exists(segment(2)));
+  CHECK_FALSE(std::filesystem::exists(segment(3)));
+
+  // Every job of the first segment but two succeeds and is deleted (auto_delete), and so do the
+  // jobs of the second.
+  auto now = now_utc();
+  auto taken = jobs.take("w:1:x", now, now + std::chrono::minutes(1), 100, true);
+  REQUIRE(taken.size() == 66);
+  std::vector<host::store::JobResult> results;
+  for (const auto& job : taken) {
+    if (job.id == ids[3] || job.id == ids[40]) continue;
+    host::store::JobResult done;
+    done.id = job.id;
+    done.sequence = job.sequence;
+    done.remove = true;
+    results.push_back(done);
+  }
+  jobs.finish(results, "w:1:x", now_utc());
+
+  {
+    auto checkpointer = jobs.accompany({});
+    // A round moves the two contexts out of the first segment, a later one deletes it.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::filesystem::exists(segment(1)) && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK_FALSE(std::filesystem::exists(segment(1)));
+  CHECK(std::filesystem::exists(segment(2)));  // the newest, which new jobs go on filling
+  CHECK(jobs.find(ids[3].str()).context == contexts[3]);
+  CHECK(jobs.find(ids[40].str()).context == contexts[40]);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  CHECK(scalar(db, "SELECT count(*) FROM system_job_contexts") == "2");
+  CHECK(scalar(db, "SELECT count(*) FROM system_jobs WHERE context_at IS NOT NULL") == "0");
+  sqlite3_close(db);
+
+  // New jobs go on appending to the second segment, and read back.
+  host::store::SystemJob later;
+  later.id = Guid::random();
+  later.created_on = now_utc();
+  later.step_id = Guid::random();
+  later.step_name = "publish";
+  later.message = "Update";
+  later.correlation_id = Guid::random();
+  later.context = R"({"later":true})";
+  records.add_system_job(later);
+  CHECK(jobs.find(later.id.str()).context == later.context);
+  CHECK_FALSE(std::filesystem::exists(segment(3)));
 }

@@ -7,7 +7,7 @@
 
 namespace stepline::host::store::schema {
 
-inline constexpr int version = 5;
+inline constexpr int version = 6;
 
 inline constexpr const char* sql = R"sql(
 -- Records: one row per record; its attributes are one document in Stepline's json format.
@@ -56,7 +56,9 @@ CREATE TABLE IF NOT EXISTS system_jobs (
   lease_owner       TEXT,                -- host:pid:nonce of the process running it
   lease_until       TEXT,                -- after this another process may take it back
   trace             TEXT,                -- the plug-in's trace lines of the last attempt
-  crash_count       INTEGER NOT NULL DEFAULT 0 -- attempts during which the host process died
+  crash_count       INTEGER NOT NULL DEFAULT 0, -- attempts during which the host process died
+  context_at        INTEGER,             -- where the frozen context is in the context log
+  context_size      INTEGER              -- (NULL: in system_job_contexts instead), its bytes
 );
 -- Every job but the succeeded ones, by state: what the service looks for (Ready jobs in
 -- order), and what an operator filters on (failed, waiting). A job that succeeds leaves it, so
@@ -69,9 +71,15 @@ CREATE INDEX IF NOT EXISTS system_jobs_postponed ON system_jobs (postpone_until)
 CREATE INDEX IF NOT EXISTS system_jobs_ordered ON system_jobs (ordering_key, sequence)
   WHERE ordering_key IS NOT NULL;
 
--- The frozen contexts, apart from their jobs: a job's row is rewritten when a worker takes it
--- and when it records a result, and without its 2-3 KiB context that touches a fraction of a
--- page instead of a page. Keyed by the job's sequence, so new contexts append.
+-- The jobs whose contexts are in the context log, by place: which jobs refer to a segment
+-- (host/src/store/context_log.hpp).
+CREATE INDEX IF NOT EXISTS system_jobs_context_at ON system_jobs (context_at)
+  WHERE context_at IS NOT NULL;
+
+-- The frozen contexts that are not in the context log (written before it, or moved out of a
+-- segment that was retired), apart from their jobs: a job's row is rewritten when a worker
+-- takes it and when it records a result, and without its 2-3 KiB context that touches a
+-- fraction of a page instead of a page. Keyed by the job's sequence.
 CREATE TABLE IF NOT EXISTS system_job_contexts (
   sequence INTEGER PRIMARY KEY,          -- = system_jobs.sequence
   context  TEXT    NOT NULL              -- json format, Mode=1, IsInTransaction=false
@@ -152,6 +160,11 @@ lease_owner, lease_until, trace, crash_count
 FROM system_jobs ORDER BY sequence;
 DROP TABLE system_jobs;
 ALTER TABLE system_jobs_v5 RENAME TO system_jobs;
+)sql",
+    // 5 -> 6: new jobs' contexts go to the context log; the jobs keep where.
+    R"sql(
+ALTER TABLE system_jobs ADD COLUMN context_at INTEGER;
+ALTER TABLE system_jobs ADD COLUMN context_size INTEGER;
 )sql",
 };
 

@@ -7,6 +7,7 @@
 
 #include <stepline/host/store/wal_batching_vfs.hpp>
 
+#include "context_log.hpp"
 #include "schema.hpp"
 
 namespace stepline::host::store {
@@ -136,6 +137,28 @@ int bring_up_to_date(sqlite3* db) {
   }
 }
 
+/// stepline_context(id, context_at, context_size): the frozen context of the job `id` from the
+/// context log (job_row.hpp). The connection owns a reference to the log.
+void context_function(sqlite3_context* call, int, sqlite3_value** args) {
+  if (sqlite3_value_type(args[1]) == SQLITE_NULL) {
+    sqlite3_result_null(call);
+    return;
+  }
+  auto& log = *static_cast<std::shared_ptr<ContextLog>*>(sqlite3_user_data(call));
+  const auto* id = reinterpret_cast<const char*>(sqlite3_value_text(args[0]));
+  const auto id_size = static_cast<std::size_t>(sqlite3_value_bytes(args[0]));
+  try {
+    auto context = log->read(std::string_view(id ? id : "", id_size),
+                             {sqlite3_value_int64(args[1]), sqlite3_value_int64(args[2])});
+    sqlite3_result_text64(call, context.data(), context.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  } catch (const std::exception& e) {
+    // Not an SQL error: that would fail the whole statement (a worker's take of every job
+    // due) for one job.
+    const auto problem = SystemJob::unreadable_context_mark + std::string(e.what());
+    sqlite3_result_text64(call, problem.data(), problem.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  }
+}
+
 }  // namespace
 
 sqlite3* open_database(const std::filesystem::path& file, Durability durability,
@@ -164,6 +187,10 @@ sqlite3* open_database(const std::filesystem::path& file, Durability durability,
     // commit; a running async service checkpoints from its own thread well before this limit,
     // which only matters when nothing else does (docs/JOBS.md "Throughput").
     exec(db, "PRAGMA wal_autocheckpoint=8192");
+    auto* log = new std::shared_ptr<ContextLog>(ContextLog::of(file));
+    sqlite3_create_function_v2(
+        db, "stepline_context", 3, SQLITE_UTF8, log, context_function, nullptr, nullptr,
+        [](void* p) { delete static_cast<std::shared_ptr<ContextLog>*>(p); });
     const int found = bring_up_to_date(db);
     if (found_version) *found_version = found;
   } catch (const std::exception& e) {

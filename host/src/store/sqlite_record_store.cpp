@@ -11,6 +11,7 @@
 
 #include <stepline/format/json.hpp>
 
+#include "context_log.hpp"
 #include "job_row.hpp"
 #include "record_row.hpp"
 #include "schema.hpp"
@@ -58,12 +59,11 @@ struct SqliteRecordStore::Statements {
                "entity = ?1 AND id = ?2"),
         remove(db, "DELETE FROM records WHERE entity = ?1 AND id = ?2"),
         insert_job(db, insert_job_sql),
-        insert_context(db, insert_context_sql),
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         savepoint(db, "SAVEPOINT op"),
         release(db, "RELEASE op") {}
-  Statement insert, select, update, remove, insert_job, insert_context;
+  Statement insert, select, update, remove, insert_job;
   // A commit group's and its outermost operations' transaction control, once per operation.
   Statement begin, commit, savepoint, release;
 };
@@ -92,7 +92,8 @@ SqliteRecordStore::SqliteRecordStore(const std::filesystem::path& file, Durabili
       location_(Location::sqlite(file)),
       durability_(durability),
       db_(open_database(file, durability)),
-      gate_(WriteGate::of(file)) {
+      gate_(WriteGate::of(file)),
+      contexts_(ContextLog::of(file)) {
   try {
     statements_ = std::make_unique<Statements>(db_);
   } catch (const std::exception& e) {
@@ -168,14 +169,19 @@ SqliteRecordStore::GroupFailure SqliteRecordStore::settle_group(bool member) {
   GroupFailure failure;
   if (group_size_ > 0 && sqlite3_get_autocommit(db_)) {
     // SQLite rolled the whole transaction back after an error (disk full, I/O error).
+    contexts_->drop_staged();
     failure.disk_full = disk_full(db_);
     failure.message = failure.disk_full ? disk_full_message(db_)
                                         : "the database rolled back the transaction: " +
                                               std::string(sqlite3_errmsg(db_));
   } else if (group_size_ == 0) {
+    contexts_->drop_staged();
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   } else {
     try {
+      // The contexts reach the file (and the disk, with Durability::full) before the rows that
+      // say where they are.
+      contexts_->write_staged(durability_ == Durability::full);
       statements_->commit.run();
       commits_.fetch_add(1, std::memory_order_relaxed);
     } catch (const StorageFull&) {
@@ -307,6 +313,7 @@ SqliteRecordStore::Operation::Operation(SqliteRecordStore& store)
       store_.gate_->leave();
       throw;
     }
+    store_.contexts_->begin();
     store_.group_open_ = true;
   }
   try {
@@ -523,18 +530,35 @@ void SqliteRecordStore::add_system_job(SystemJob job) {
   std::lock_guard lock(mutex_);
   StandaloneWrite write(*this);
   // Only a job written in an operation's transaction is handed over at its commit.
-  const bool claimed = handoff_ && open_transactions_ > 0 && handoff_->claim(job);
+  const bool standalone = open_transactions_ == 0;
+  const bool claimed = handoff_ && !standalone && handoff_->claim(job);
   try {
-    auto& s = statements_->insert_job.start();
-    bind_new_job(s, job);
-    s.step();
-    job.sequence = sqlite3_last_insert_rowid(db_);
-    s.done();
-    auto& c = statements_->insert_context.start();
-    // The context outlives the statement's step: SQLite need not copy it.
-    c.bind(1, job.sequence).bind_static(2, job.context);
-    c.step();
-    c.done();
+    // A job written outside an operation is a transaction of its own, so that its row and its
+    // context are written together.
+    if (standalone) {
+      statements_->begin.run();
+      contexts_->begin();
+    }
+    try {
+      const auto id = job.id.str();
+      const auto place = contexts_->stage(id, job.context);
+      auto& s = statements_->insert_job.start();
+      bind_new_job(s, job);
+      s.bind(23, place.at).bind(24, place.size);
+      s.step();
+      job.sequence = sqlite3_last_insert_rowid(db_);
+      s.done();
+      if (standalone) {
+        contexts_->write_staged(durability_ == Durability::full);
+        statements_->commit.run();
+      }
+    } catch (...) {
+      if (standalone) {
+        contexts_->drop_staged();
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      }
+      throw;
+    }
   } catch (...) {
     if (claimed) handoff_->abandoned(1);
     throw;

@@ -72,7 +72,12 @@ struct SystemJob {
   std::string friendly_message;
   std::optional<long long> execution_time_ms;
   std::optional<std::string> endpoint;  ///< service endpoint name; empty for plug-in steps
-  std::string context;  ///< the serialized context (json format), Mode=1, IsInTransaction=false
+  /// The serialized context (json format), Mode=1, IsInTransaction=false. A job read back whose
+  /// stored context cannot be read (a damaged or missing file of the context log) has instead
+  /// unreadable_context_mark followed by what is wrong: the job fails with that, and the others
+  /// go on.
+  std::string context;
+  static constexpr char unreadable_context_mark = '\x01';
   /// Jobs that must run one at a time in creation order share a key ("account:<id>" for an
   /// endpoint with `order: per-record`); empty = no ordering.
   std::string ordering_key;

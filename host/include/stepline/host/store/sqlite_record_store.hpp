@@ -19,6 +19,7 @@ struct sqlite3;
 namespace stepline::host::store {
 
 class WriteGate;
+class ContextLog;
 
 class SqliteRecordStore final : public RecordStore {
  public:
@@ -79,6 +80,7 @@ class SqliteRecordStore final : public RecordStore {
   Durability durability_;
   sqlite3* db_ = nullptr;
   std::shared_ptr<WriteGate> gate_;
+  std::shared_ptr<ContextLog> contexts_;  ///< where new jobs' frozen contexts go
   std::unique_ptr<Statements> statements_;
   std::recursive_mutex mutex_;
   int open_transactions_ = 0;
