@@ -3,6 +3,9 @@
 // show what happened.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include <stepline/host/host.hpp>
 
 #include "jobs/fixture.hpp"
@@ -131,6 +134,48 @@ TEST_CASE("a post that throws fails its job, and the worker goes on to the other
   CHECK(failed == 1);
   service->stop();
   CHECK(service->stats().succeeded == 3);
+}
+
+TEST_CASE("a job whose context in the context log is damaged fails, saying so; the rest go") {
+  ServiceRig s({async_endpoint_step("publish", "orders")},
+               {make_endpoint("orders", quick_retry(3))});
+  s.account_with_updates(3);  // no service yet: the jobs wait Ready in the database
+  auto before = s.jobs();
+  REQUIRE(before.size() == 3);
+  // One byte of the second job's context changed on the disk.
+  const auto segment =
+      std::filesystem::path(s.rig.store.location().file.string() + "-contexts") / "00000001.log";
+  std::string bytes;
+  {
+    std::ifstream in(segment, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto at = bytes.find(before[1].context);
+  REQUIRE(at != std::string::npos);
+  {
+    std::fstream io(segment, std::ios::binary | std::ios::in | std::ios::out);
+    io.seekp(static_cast<std::streamoff>(at + 1));
+    io.put('#');
+  }
+  auto service = s.service();
+  service->start();
+  REQUIRE(eventually([&] {
+    auto all = s.jobs();
+    return std::all_of(all.begin(), all.end(),
+                       [](const SystemJob& j) { return j.state_code == 3; });
+  }));
+  service->stop();
+  for (const auto& job : s.jobs()) {
+    if (job.id == before[1].id) {
+      CHECK(status_of(job) == JobStatus::failed);
+      CHECK(job.message_text.find("the frozen context of system job " + job.id.str() + " (" +
+                                  segment.string()) != std::string::npos);
+      CHECK(job.message_text.find("do not match their hash") != std::string::npos);
+    } else {
+      CHECK(status_of(job) == JobStatus::succeeded);
+    }
+  }
+  CHECK(s.poster.all_posts().size() == 2);
 }
 
 namespace {
