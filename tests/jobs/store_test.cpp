@@ -9,9 +9,11 @@
 
 #include <atomic>
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <thread>
 
 #include <stepline/host/jobs/retry_schedule.hpp>
@@ -266,6 +268,84 @@ TEST_CASE(
   CHECK(jobs.purge(JobStatus::succeeded, now) == 1);
   CHECK(jobs.purge(JobStatus::failed, now) == 1);
   CHECK(query("SELECT sequence FROM system_job_contexts ORDER BY sequence") == "9\n");
+}
+
+TEST_CASE("processes sharing a data folder append their jobs' contexts to one log, each intact") {
+  TempFolder data;
+  const auto file = data.path() / "stepline.db";
+  // The schema first, so the processes do not race to create it; then nothing of SQLite is
+  // open in this process while they run.
+  { host::store::SqliteRecordStore(file).create(Entity("account", Guid::random())); }
+  constexpr int processes = 3, jobs_each = 600;
+  auto context_of = [](int p, int n) {
+    return "{\"process\":" + std::to_string(p) + ",\"n\":" + std::to_string(n) + ",\"pad\":\"" +
+           std::string(static_cast<std::size_t>(100 + 37 * n), 'p') + "\"}";
+  };
+  // The children start together once the pipe closes, and pause between jobs, so that their
+  // transactions alternate.
+  int start[2];
+  REQUIRE(pipe(start) == 0);
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      close(start[1]);
+      char byte;
+      (void)!read(start[0], &byte, 1);
+      int status = 0;
+      try {
+        host::store::SqliteRecordStore records(file);
+        for (int n = 0; n < jobs_each; ++n) {
+          auto job = new_job(n);
+          job.id = fixed_guid(1000 * (p + 1) + n);  // forked: the children's generators agree
+          job.context = context_of(p, n);
+          if (n % 3 == 0) {
+            records.add_system_job(job);  // a transaction of its own
+          } else {
+            host::store::RecordStore::Transaction operation(records);  // in a commit group
+            records.add_system_job(job);
+            operation.commit();
+          }
+          std::this_thread::sleep_for(std::chrono::microseconds(300));
+        }
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "process %d: %s\n", p, e.what());
+        status = 1;
+      }
+      _exit(status);
+    }
+    children.push_back(child);
+  }
+  close(start[0]);
+  close(start[1]);
+  for (pid_t child : children) {
+    int status = -1;
+    waitpid(child, &status, 0);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  host::store::SqliteJobStore jobs(file);
+  std::vector<std::string> ids;
+  host::store::JobFilter every;
+  every.limit = 0;
+  jobs.list(every, [&](const SystemJob& listed) { ids.push_back(listed.id.str()); });
+  CHECK(ids.size() == static_cast<std::size_t>(processes * jobs_each));
+  std::map<int, int> seen;
+  int last = -1, switches = 0;
+  for (const auto& id : ids) {
+    auto job = jobs.find(id);
+    int p = -1, n = -1;
+    REQUIRE(std::sscanf(job.context.c_str(), "{\"process\":%d,\"n\":%d", &p, &n) == 2);
+    CHECK(job.context == context_of(p, n));
+    ++seen[p];
+    if (p != last) ++switches;
+    last = p;
+  }
+  CHECK(seen.size() == static_cast<std::size_t>(processes));
+  for (const auto& [process, count] : seen) CHECK(count == jobs_each);
+  // The log holds the processes' records one after another as their transactions took turns.
+  INFO("runs of one process's jobs in the log: " << switches);
+  CHECK(switches > processes);
 }
 
 TEST_CASE("a worker taking jobs waits for an operation's open transaction, then gets its jobs") {
