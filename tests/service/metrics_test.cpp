@@ -120,6 +120,11 @@ TEST_CASE("/metrics counts operations, steps, posts, jobs and connections, and p
   CHECK(has_line(text, R"(stepline_http_responses_total{route="web_api",code="204"} 2)"));
   CHECK(has_line(text, R"(stepline_http_responses_total{route="web_api",code="400"} 1)"));
   CHECK(text.find("stepline_http_connections ") != std::string::npos);
+  // The one job's context, in the context log's first segment after its 24-byte header.
+  CHECK(has_line(text, "stepline_context_log_segments 1"));
+  const auto log_bytes = text.find("\nstepline_context_log_bytes ");
+  REQUIRE(log_bytes != std::string::npos);
+  CHECK(std::stod(text.substr(log_bytes + 28)) > 24 + 100);
 
   auto check = promtool_check(text);
   CHECK_MESSAGE(check.status == 0, check.output);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -305,6 +306,30 @@ void RunningHost::start() {
       "commit count once.");
   p.registry.on_scrape(
       [&commits, store = &host.store()] { commits.get().advance_to(double(store->commits())); });
+  if (host.store().location().kind == store::Location::Kind::sqlite) {
+    // The context log beside the database (docs/JOBS.md "The context log"): its room on the disk.
+    auto& bytes = p.registry.gauge(
+        "stepline_context_log_bytes",
+        "Bytes in the segments of the context log, where the jobs' frozen contexts are kept.");
+    auto& segments =
+        p.registry.gauge("stepline_context_log_segments", "Segment files of the context log.");
+    p.registry.on_scrape(
+        [&bytes, &segments, folder = host.store().location().file.string() + "-contexts"] {
+          double total = 0, files = 0;
+          std::error_code ec;
+          for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end;
+               it.increment(ec)) {
+            if (it->path().extension() != ".log") continue;
+            std::error_code size_error;
+            const auto size = it->file_size(size_error);
+            if (size_error) continue;  // retired meanwhile
+            total += double(size);
+            ++files;
+          }
+          bytes.get().set(total);
+          segments.get().set(files);
+        });
+  }
   p.server->start();
 }
 
