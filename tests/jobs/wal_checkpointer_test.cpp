@@ -4,9 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -144,4 +148,80 @@ TEST_CASE(
   records.add_system_job(later);
   CHECK(jobs.find(later.id.str()).context == later.context);
   CHECK_FALSE(std::filesystem::exists(segment(3)));
+}
+
+TEST_CASE(
+    "a segment another process may still append to is not deleted, though no job refers to it; "
+    "once that process moved on to the newest, it is") {
+  test::TempFolder data;
+  const auto file = data.path() / "stepline.db";
+  const auto folder = std::filesystem::path(file.string() + "-contexts");
+  // The schema first; nothing of SQLite stays open in this process across the fork.
+  { host::store::SqliteRecordStore(file).create(Entity("account", Guid::random())); }
+  auto job_with = [](int n, std::string context) {
+    host::store::SystemJob job;
+    job.id = fixed_guid(n);
+    job.created_on = now_utc();
+    job.step_id = fixed_guid(100);
+    job.step_name = "publish";
+    job.message = "Update";
+    job.correlation_id = fixed_guid(101);
+    job.endpoint = "orders";
+    job.context = std::move(context);
+    return job;
+  };
+  int to_child[2], to_parent[2];
+  REQUIRE(pipe(to_child) == 0);
+  REQUIRE(pipe(to_parent) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The other process: writes a job, stays idle (its segment still its own), writes another.
+    int status = 0;
+    char byte = 0;
+    try {
+      host::store::SqliteRecordStore records(file);
+      records.add_system_job(job_with(1, R"({"first":true})"));
+      (void)!write(to_parent[1], "1", 1);
+      (void)!read(to_child[0], &byte, 1);
+      records.add_system_job(job_with(2, R"({"second":true})"));
+    } catch (...) {
+      status = 1;
+    }
+    _exit(status);
+  }
+  char byte = 0;
+  REQUIRE(read(to_parent[0], &byte, 1) == 1);
+  REQUIRE(std::filesystem::exists(folder / "00000001.log"));
+  {
+    host::store::SqliteJobStore jobs(file);
+    // The job succeeds and is deleted; a third process starts a newer segment meanwhile.
+    auto now = now_utc();
+    auto taken = jobs.take("w:1:x", now, now + std::chrono::minutes(1), 10, true);
+    REQUIRE(taken.size() == 1);
+    host::store::JobResult done;
+    done.id = taken[0].id;
+    done.sequence = taken[0].sequence;
+    done.remove = true;
+    jobs.finish(std::span<const host::store::JobResult>(&done, 1), "w:1:x", now_utc());
+    { std::ofstream(folder / "00000002.log", std::ios::binary); }
+
+    auto checkpointer = jobs.accompany({});
+    // Rounds a second apart: two would delete an unreferenced segment nobody holds.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2600));
+    CHECK(std::filesystem::exists(folder / "00000001.log"));  // the other process may append
+
+    (void)!write(to_child[1], "2", 1);  // its next job goes to the newest segment
+    int status = -1;
+    waitpid(child, &status, 0);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK(std::filesystem::file_size(folder / "00000002.log") > 0);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::filesystem::exists(folder / "00000001.log") &&
+           std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK_FALSE(std::filesystem::exists(folder / "00000001.log"));
+    CHECK(jobs.find(fixed_guid(2).str()).context == R"({"second":true})");
+  }
+  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) close(fd);
 }

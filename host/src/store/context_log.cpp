@@ -1,6 +1,7 @@
 #include "context_log.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,6 +120,9 @@ void ContextLog::open_writer(std::uint32_t segment) {
     throw std::runtime_error("context log: cannot open " + file.string() + ": " +
                              errno_text(errno) + " (check that the data folder is writable)");
   if (!existed) sync_folder(folder_);  // the new file's name must outlast a power loss too
+  // Held shared for as long as this process may append to it: a checkpointer (of any process)
+  // deletes only a segment it can hold exclusively.
+  ::flock(fd, LOCK_SH);
   if (writer_fd_ >= 0) {
     if (unsynced_)
       retired_fds_.push_back(writer_fd_);  // sync() flushes and closes it
@@ -144,16 +148,19 @@ void ContextLog::position() {
       throw std::runtime_error("context log: cannot create " + folder_.string() + ": " +
                                ec.message() + " (check that the data folder is writable)");
     auto present = segments();
-    open_writer(present.empty() ? 1 : present.back());
+    open_writer(present.empty() ? 1 : std::max(present.back(), segment_));
   }
-  struct stat st {};
-  if (::fstat(writer_fd_, &st) != 0)
-    throw std::runtime_error("context log: " + file_of(segment_).string() + ": " +
-                             errno_text(errno));
-  end_ = st.st_size;
+  auto size_now = [&] {
+    struct stat st {};
+    if (::fstat(writer_fd_, &st) != 0)
+      throw std::runtime_error("context log: " + file_of(segment_).string() + ": " +
+                               errno_text(errno));
+    return static_cast<std::int64_t>(st.st_size);
+  };
+  end_ = size_now();
   if (end_ >= segment_limit) {
     open_writer(segment_ + 1);
-    end_ = 0;
+    end_ = size_now();  // another process may have started it already
   }
   positioned_ = true;
 }
@@ -292,15 +299,24 @@ void ContextLog::sync() {
   }
 }
 
-void ContextLog::remove(std::uint32_t segment) {
+bool ContextLog::remove(std::uint32_t segment) {
   std::lock_guard lock(mutex_);
-  if (segment == segment_) return;
+  if (segment == segment_) return false;
+  const auto file = file_of(segment);
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  // A writer of any process holds its segment shared while it may append to it.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
   if (auto found = readers_.find(segment); found != readers_.end()) {
     ::close(found->second);
     readers_.erase(found);
   }
-  std::error_code ec;
-  std::filesystem::remove(file_of(segment), ec);
+  const bool removed = ::unlink(file.c_str()) == 0 || errno == ENOENT;
+  ::close(fd);
+  return removed;
 }
 
 }  // namespace stepline::host::store

@@ -15,6 +15,10 @@
 // XXH3 hash of the bytes) and the context; a read checks all four, so a record cut short or
 // overwritten is an error naming the file and the job, never a wrong context.
 //
+// A writer holds its segment's file shared (flock) for as long as it may append to it, and a
+// segment is deleted only by whoever holds it exclusively: so a process that has not written
+// since another one started newer segments never appends to a file that is gone.
+//
 // The async service's checkpointer (wal_checkpointer.cpp) syncs the segments before each
 // checkpoint, so the database never reaches the disk ahead of the contexts it refers to, and
 // retires old segments: one that no job refers to any more is deleted; one whose jobs still
@@ -82,8 +86,9 @@ class ContextLog {
   std::vector<std::uint32_t> segments() const;
   /// Bytes in `segment` (0 when it is gone).
   std::int64_t segment_size(std::uint32_t segment) const;
-  /// Deletes a segment no job refers to any more.
-  void remove(std::uint32_t segment);
+  /// Deletes a segment no job refers to any more; false when a writer (of any process) may
+  /// still append to it (it holds the file shared), or it could not be deleted.
+  bool remove(std::uint32_t segment);
   const std::filesystem::path& folder() const noexcept { return folder_; }
   std::filesystem::path file_of(std::uint32_t segment) const;
 

@@ -111,10 +111,9 @@ void WalCheckpointer::retire_segments() {
       return;
     }
     if (jobs == 0) {
-      if (std::find(unreferenced_.begin(), unreferenced_.end(), segment) != unreferenced_.end())
-        contexts_->remove(segment);
-      else
-        unreferenced.push_back(segment);
+      const bool seen_before =
+          std::find(unreferenced_.begin(), unreferenced_.end(), segment) != unreferenced_.end();
+      if (!seen_before || !contexts_->remove(segment)) unreferenced.push_back(segment);
     } else if (bytes * 4 <= contexts_->segment_size(segment) && empty_segment(segment)) {
       unreferenced.push_back(segment);
     }
