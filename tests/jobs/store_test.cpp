@@ -432,6 +432,20 @@ TEST_CASE("a job's context goes to the context log beside the database and comes
   auto taken = s.jobs.take("w:1:x", now, now + 1min, 10, true);
   REQUIRE(taken.size() == 2);
   CHECK(taken[0].context.rfind(unreadable, 0) == 0);
+
+  // A row whose size was changed says so, and nothing of that size is allocated.
+  auto set = [&](const std::string& sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  };
+  set("UPDATE system_jobs SET context_size = 3000000000 WHERE id = '" + second_id.str() + "'");
+  CHECK(s.jobs.find(second_id.str()).context.find("the file ends before the record does") !=
+        std::string::npos);
+  set("UPDATE system_jobs SET context_size = -5 WHERE id = '" + second_id.str() + "'");
+  CHECK(s.jobs.find(second_id.str()).context.find("its row gives an impossible place") !=
+        std::string::npos);
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <system_error>
 
@@ -159,8 +160,11 @@ void ContextLog::position() {
   };
   end_ = size_now();
   if (end_ >= segment_limit) {
-    open_writer(segment_ + 1);
-    end_ = size_now();  // another process may have started it already
+    // After the newest there is: a number is never used twice, even when the segment that had
+    // it is gone (a reader of another process may still hold that file open).
+    const auto present = segments();
+    open_writer(std::max(present.empty() ? 0 : present.back(), segment_) + 1);
+    end_ = size_now();
   }
   positioned_ = true;
 }
@@ -226,13 +230,53 @@ int ContextLog::reader_fd(std::uint32_t segment) {
   return fd;
 }
 
+std::string ContextLog::read_record(std::uint32_t segment, std::int64_t offset, std::size_t total,
+                                    std::string& record) {
+  int fd = reader_fd(segment);
+  if (fd < 0) return "the file is missing (" + errno_text(errno) + ")";
+  // Checked before anything is allocated: a damaged row's size must not cost its memory.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return errno_text(errno);
+  if (static_cast<std::uint64_t>(st.st_size) < static_cast<std::uint64_t>(offset) + total)
+    return "the file ends before the record does";
+  record.assign(total, '\0');
+  std::size_t done = 0;
+  while (done < total) {
+    auto n = ::pread(fd, record.data() + done, total - done,
+                     static_cast<off_t>(offset + static_cast<std::int64_t>(done)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done < total ? "the file ends before the record does" : "";
+}
+
+std::string ContextLog::check(const std::string& record, std::string_view job_id,
+                              std::int64_t size) {
+  Header h = get_header(record.data());
+  if (h.magic != record_magic) return "no record starts there";
+  if (h.job != XXH3_64bits(job_id.data(), job_id.size()))
+    return "the record there is another job's";
+  if (h.size != static_cast<std::uint32_t>(size))
+    return "the record there holds " + std::to_string(h.size) + " bytes, not " +
+           std::to_string(size);
+  if (h.hash != XXH3_64bits(record.data() + record_header_size, h.size))
+    return "its bytes do not match their hash (damaged)";
+  return "";
+}
+
 std::string ContextLog::read(std::string_view job_id, ContextPlace place) {
   const auto segment = segment_of(place.at);
   const auto offset = place.at & 0xffffffffLL;
-  const auto total = record_header_size + static_cast<std::size_t>(place.size);
-  std::string record(total, '\0');
-  std::string problem;
   const auto file = file_of(segment);
+  if (place.at < 0 || place.size < 0 || place.size > std::numeric_limits<std::uint32_t>::max())
+    throw std::runtime_error("the frozen context of system job " + std::string(job_id) +
+                             " cannot be read: its row gives an impossible place (" +
+                             std::to_string(place.at) + ", " + std::to_string(place.size) +
+                             " bytes); restore the data folder from a backup, or cancel the job");
+  const auto total = record_header_size + static_cast<std::size_t>(place.size);
+  std::string record;
+  std::string problem;
   {
     std::lock_guard lock(mutex_);
     if (segment == segment_ && offset >= end_ &&
@@ -240,34 +284,19 @@ std::string ContextLog::read(std::string_view job_id, ContextPlace place) {
             static_cast<std::int64_t>(staged_.size())) {
       record.assign(staged_, static_cast<std::size_t>(offset - end_), total);
     } else {
-      int fd = place.size < 0 ? -1 : reader_fd(segment);
-      if (fd < 0) {
-        problem = "the file is missing (" + errno_text(errno) + ")";
-      } else {
-        std::size_t done = 0;
-        while (done < total) {
-          auto n = ::pread(fd, record.data() + done, total - done,
-                           static_cast<off_t>(offset + static_cast<std::int64_t>(done)));
-          if (n < 0 && errno == EINTR) continue;
-          if (n <= 0) break;
-          done += static_cast<std::size_t>(n);
+      problem = read_record(segment, offset, total, record);
+      if (!problem.empty() || !check(record, job_id, place.size).empty()) {
+        // A file this process opened earlier may have been deleted since (and a newer one
+        // written under another number): read once more from the file there now.
+        if (auto cached = readers_.find(segment); cached != readers_.end()) {
+          ::close(cached->second);
+          readers_.erase(cached);
+          problem = read_record(segment, offset, total, record);
         }
-        if (done < total) problem = "the file ends before the record does";
       }
     }
   }
-  if (problem.empty()) {
-    Header h = get_header(record.data());
-    if (h.magic != record_magic)
-      problem = "no record starts there";
-    else if (h.job != XXH3_64bits(job_id.data(), job_id.size()))
-      problem = "the record there is another job's";
-    else if (h.size != static_cast<std::uint32_t>(place.size))
-      problem = "the record there holds " + std::to_string(h.size) + " bytes, not " +
-                std::to_string(place.size);
-    else if (h.hash != XXH3_64bits(record.data() + record_header_size, h.size))
-      problem = "its bytes do not match their hash (damaged)";
-  }
+  if (problem.empty()) problem = check(record, job_id, place.size);
   if (!problem.empty())
     throw std::runtime_error("the frozen context of system job " + std::string(job_id) + " (" +
                              file.string() + ", byte " + std::to_string(offset) +

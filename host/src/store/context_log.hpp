@@ -100,7 +100,12 @@ class ContextLog {
   }
 
  private:
-  void position();                          // under mutex_
+  void position();  // under mutex_
+  /// Reads `total` bytes at `offset` of `segment` into `record`; what went wrong, or "".
+  std::string read_record(std::uint32_t segment, std::int64_t offset, std::size_t total,
+                          std::string& record);
+  /// What is wrong with `record` (a header and `size` bytes) as the context of `job_id`, or "".
+  static std::string check(const std::string& record, std::string_view job_id, std::int64_t size);
   int reader_fd(std::uint32_t segment);     // under mutex_
   void open_writer(std::uint32_t segment);  // under mutex_
 
