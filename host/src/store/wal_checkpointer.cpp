@@ -92,6 +92,7 @@ bool WalCheckpointer::checkpoint() {
 void WalCheckpointer::retire_segments() {
   const auto present = contexts_->segments();
   std::vector<std::uint32_t> unreferenced;
+  bool emptied = false;
   for (std::size_t i = 0; i + 1 < present.size(); ++i) {
     const auto segment = present[i];
     long long jobs = 0, bytes = 0;
@@ -114,8 +115,10 @@ void WalCheckpointer::retire_segments() {
       const bool seen_before =
           std::find(unreferenced_.begin(), unreferenced_.end(), segment) != unreferenced_.end();
       if (!seen_before || !contexts_->remove(segment)) unreferenced.push_back(segment);
-    } else if (bytes * 4 <= contexts_->segment_size(segment) && empty_segment(segment)) {
-      unreferenced.push_back(segment);
+    } else if (!emptied && bytes * 4 <= contexts_->segment_size(segment)) {
+      // One a round: the checkpoints wait meanwhile.
+      emptied = true;
+      if (empty_segment(segment)) unreferenced.push_back(segment);
     }
   }
   unreferenced_ = std::move(unreferenced);
