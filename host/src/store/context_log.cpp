@@ -202,9 +202,9 @@ void ContextLog::write_staged(bool sync) {
   if (!error && sync && ::fdatasync(writer_fd_) != 0) error = errno;
   const auto file = file_of(segment_);
   if (error) {
-    // Nothing refers to what was written: the transaction rolls back. Cut it off all the same.
-    if (::ftruncate(writer_fd_, static_cast<off_t>(end_)) != 0) {
-    }
+    // Nothing will refer to what was written: the transaction rolls back, and the next one
+    // appends after it. It is not cut off: the room it took would go to the database's next
+    // write, and a disk that is full must stay full for every writer until space is freed.
     if (is_full(error))
       throw StorageFull("the disk holding " + file.string() + " is full: free space in " +
                         folder_.parent_path().string() +

@@ -65,7 +65,8 @@ bool WalCheckpointer::checkpoint() {
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, nullptr);
   const bool grew = rc == SQLITE_OK && frames != last_frames_;
   last_frames_ = frames;
-  if (rc == SQLITE_OK && frames >= restart_frames) {
+  const auto now = std::chrono::steady_clock::now();
+  if (rc == SQLITE_OK && frames >= restart_frames && now >= restart_after_) {
     // The restart holds the gate, so every writer waits for it, and it ends by syncing the
     // database file. A passive checkpoint syncs that file only when it copied the whole log,
     // which it seldom does while operations commit, so that sync would flush every page copied
@@ -76,12 +77,22 @@ bool WalCheckpointer::checkpoint() {
     if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
         SQLITE_OK)
       sync_database();
+    bool restarted = false;
     if (gate_->enter(std::chrono::seconds(1))) {
       // No writer of this process can start meanwhile; readers finish within SQLite's busy wait.
       rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
       gate_->leave();
-      if (rc == SQLITE_OK) last_frames_ = 0;  // the next writer starts the log over
+      restarted = rc == SQLITE_OK;
+      if (restarted) last_frames_ = 0;  // the next writer starts the log over
     }
+    // A reader that outlasts the busy wait (a long listing, a backup) would otherwise make every
+    // round hold the gate, and every writer, for that wait: the next try waits a while, longer
+    // each time, and the passive rounds go on meanwhile.
+    using std::chrono::milliseconds;
+    restart_backoff_ =
+        restarted ? milliseconds(0)
+                  : std::min(milliseconds(5000), std::max(milliseconds(250), restart_backoff_ * 2));
+    restart_after_ = now + restart_backoff_;
   }
   // Busy only means another checkpoint or a reader was in the way; the next round catches up.
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)

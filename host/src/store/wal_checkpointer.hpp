@@ -61,6 +61,9 @@ class WalCheckpointer final : public JobStore::Companion {
   std::chrono::milliseconds every_;
   std::chrono::milliseconds idle_every_;
   int last_frames_ = 0;  ///< the log's length after the last round, in frames
+  /// No restart before this: the last one found a reader in the way (see checkpoint()).
+  std::chrono::steady_clock::time_point restart_after_{};
+  std::chrono::milliseconds restart_backoff_{0};
   std::shared_ptr<ContextLog> contexts_;
   std::chrono::steady_clock::time_point next_retire_{};
   std::vector<std::uint32_t> unreferenced_;  ///< segments no job referred to at the last look
