@@ -185,8 +185,18 @@ ContextPlace ContextLog::stage(std::string_view job_id, std::string_view context
 void ContextLog::write_staged(bool sync) {
   std::lock_guard lock(mutex_);
   if (staged_.empty()) return;
-  std::string staged = std::move(staged_);
-  staged_.clear();
+  // Emptied whatever happens, keeping its room for the next transaction's records unless an
+  // unusually large one made it big.
+  struct Clear {
+    std::string& staged;
+    ~Clear() {
+      if (staged.capacity() > (std::size_t{4} << 20))
+        std::string().swap(staged);
+      else
+        staged.clear();
+    }
+  } clear{staged_};
+  const std::string& staged = staged_;
   std::size_t done = 0;
   int error = 0;
   while (done < staged.size()) {
