@@ -167,7 +167,12 @@ int show(const JobsOptions& o) {
                                   : "");
   line("error", j.message_text);
   line("friendly message", j.friendly_message);
-  line("context size", std::to_string(j.context.size()) + " bytes");
+  const bool unreadable =
+      !j.context.empty() && j.context.front() == host::store::SystemJob::unreadable_context_mark;
+  if (unreadable)
+    line("context", j.context.substr(1));  // what is wrong with the stored one
+  else
+    line("context size", std::to_string(j.context.size()) + " bytes");
   if (!j.trace.empty()) {
     std::cout << "trace:\n";
     std::size_t start = 0;
@@ -178,7 +183,7 @@ int show(const JobsOptions& o) {
       start = end + 1;
     }
   }
-  if (o.context) std::cout << "context:\n" << j.context << '\n';
+  if (o.context && !unreadable) std::cout << "context:\n" << j.context << '\n';
   return exit_code::ok;
 }
 

@@ -112,8 +112,9 @@ TEST_CASE("stepline jobs list cuts a step name wider than its column and keeps t
   }
   CHECK(rows == 20);
   // The whole name is in the JSON listing.
-  CHECK(w.jobs({"list", "--json", "--limit", "1"}).output.find(
-            "\"step\":\"Set the account tier a little later than now\"") != std::string::npos);
+  CHECK(w.jobs({"list", "--json", "--limit", "1"})
+            .output.find("\"step\":\"Set the account tier a little later than now\"") !=
+        std::string::npos);
 }
 
 TEST_CASE("stepline jobs show prints every field and the context size; unknown ids exit 3") {
@@ -134,6 +135,26 @@ TEST_CASE("stepline jobs show prints every field and the context size; unknown i
   CHECK(missing.status == 3);
   CHECK(missing.output.find("no system job has the id") != std::string::npos);
   CHECK(w.jobs({"cancel", "ffffffff"}).status == 3);
+}
+
+TEST_CASE("stepline jobs show says what is wrong with a context that cannot be read") {
+  Workspace w;
+  w.queue();
+  auto id = w.first_id();
+  // The first record of the context log cut short on the disk.
+  const auto segment = w.folder.path() / "data" / "stepline.db-contexts" / "00000001.log";
+  REQUIRE(fs::exists(segment));
+  fs::resize_file(segment, 30);
+  auto r = w.jobs({"show", id, "--context"});
+  CHECK(r.status == 0);
+  CHECK(r.output.find("cannot be read: the file ends before the record does") != std::string::npos);
+  CHECK(r.output.find(segment.string()) != std::string::npos);
+  auto json = w.jobs({"show", id, "--json"});
+  CHECK(json.status == 0);
+  CHECK(json.output.find("\"context\":null,\"contextProblem\":\"the frozen context of system job " +
+                         id) != std::string::npos);
+  // Still one JSON object a line that a parser takes.
+  CHECK(json.output.find('\x01') == std::string::npos);
 }
 
 TEST_CASE("cancel, resume, retry and postpone exit 0 when applied and 1 when refused") {
@@ -213,8 +234,8 @@ TEST_CASE("stepline run --parallel runs every line, their jobs too") {
   CHECK(r.output.find("20 requests in") != std::string::npos);
   CHECK(r.output.find("20 succeeded, 0 rejected") != std::string::npos);
   CHECK(r.output.find("async jobs: 20 succeeded, 0 failed, 0 canceled") != std::string::npos);
-  CHECK(run_stepline({"run", "-c", w.config.string(), "--requests", w.requests.string(),
-                      "--parallel", "0"})
+  CHECK(run_stepline(
+            {"run", "-c", w.config.string(), "--requests", w.requests.string(), "--parallel", "0"})
             .status != 0);
 }
 

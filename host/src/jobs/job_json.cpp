@@ -94,7 +94,14 @@ std::string job_json(const store::SystemJob& j, const std::string* context_json)
     w.Key("contextSize");
     w.Uint64(j.context.size());
     w.Key("context");
-    w.RawValue(context_json->data(), context_json->size(), rapidjson::kObjectType);
+    if (!context_json->empty() &&
+        context_json->front() == store::SystemJob::unreadable_context_mark) {
+      // The stored context could not be read: null, and what is wrong.
+      w.Null();
+      text("contextProblem", std::string_view(*context_json).substr(1));
+    } else {
+      w.RawValue(context_json->data(), context_json->size(), rapidjson::kObjectType);
+    }
   }
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());

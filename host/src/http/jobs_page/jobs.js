@@ -209,7 +209,7 @@ async function showJob(id) {
     const actions = el("div", { class: "actions" }, action("retry", "Retry"), action("resume", "Resume"), action("cancel", "Cancel"), postponeUntil, action("postpone", "Postpone"),
       el("button", { type: "button", id: "refresh", onclick: () => showJob(id) }, "Refresh"));
 
-    const context = el("section", {}, el("h2", {}, "Context (secrets masked)"), el("pre", { id: "context" }, JSON.stringify(job.context, null, 2)));
+    const context = el("section", {}, el("h2", {}, "Context (secrets masked)"), el("pre", { id: "context" }, job.contextProblem ? job.contextProblem : JSON.stringify(job.context, null, 2)));
     const trace = job.trace ? el("section", {}, el("h2", {}, "Trace"), el("pre", { id: "trace" }, job.trace)) : null;
     const parts = [el("p", {}, el("a", { href: "/jobs" }, "← All jobs")), el("h2", {}, job.step, " ", badge(job.status)), actions, fields, error, schedule, context, trace];
     main.replaceChildren(...parts.filter((part) => part !== null));
