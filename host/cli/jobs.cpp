@@ -167,10 +167,9 @@ int show(const JobsOptions& o) {
                                   : "");
   line("error", j.message_text);
   line("friendly message", j.friendly_message);
-  const bool unreadable =
-      !j.context.empty() && j.context.front() == host::store::SystemJob::unreadable_context_mark;
-  if (unreadable)
-    line("context", j.context.substr(1));  // what is wrong with the stored one
+  const auto problem = j.context_problem();
+  if (!problem.empty())
+    line("context", problem);  // what is wrong with the stored one
   else
     line("context size", std::to_string(j.context.size()) + " bytes");
   if (!j.trace.empty()) {
@@ -183,7 +182,7 @@ int show(const JobsOptions& o) {
       start = end + 1;
     }
   }
-  if (o.context && !unreadable) std::cout << "context:\n" << j.context << '\n';
+  if (o.context && problem.empty()) std::cout << "context:\n" << j.context << '\n';
   return exit_code::ok;
 }
 

@@ -27,6 +27,20 @@ using namespace stepline;
 namespace {
 using test::raw_sqlite::exec;
 using test::raw_sqlite::scalar;
+
+/// An endpoint job `id` with `context`, ready to be written.
+host::store::SystemJob endpoint_job(const Guid& id, std::string context) {
+  host::store::SystemJob job;
+  job.id = id;
+  job.created_on = now_utc();
+  job.step_id = test::fixed_guid(100);
+  job.step_name = "publish";
+  job.message = "Update";
+  job.correlation_id = test::fixed_guid(101);
+  job.endpoint = "orders";
+  job.context = std::move(context);
+  return job;
+}
 }  // namespace
 
 TEST_CASE(
@@ -86,15 +100,8 @@ TEST_CASE(
   std::vector<Guid> ids;
   std::vector<std::string> contexts;
   for (int n = 0; n < 66; ++n) {
-    host::store::SystemJob job;
-    job.id = Guid::random();
-    job.created_on = now_utc();
-    job.step_id = Guid::random();
-    job.step_name = "publish";
-    job.message = "Update";
-    job.correlation_id = Guid::random();
-    job.endpoint = "orders";
-    job.context = std::string(1 << 20, static_cast<char>('a' + n % 26)) + std::to_string(n);
+    auto job = endpoint_job(
+        Guid::random(), std::string(1 << 20, static_cast<char>('a' + n % 26)) + std::to_string(n));
     records.add_system_job(job);
     ids.push_back(job.id);
     contexts.push_back(job.context);
@@ -137,14 +144,7 @@ TEST_CASE(
   sqlite3_close(db);
 
   // New jobs go on appending to the second segment, and read back.
-  host::store::SystemJob later;
-  later.id = Guid::random();
-  later.created_on = now_utc();
-  later.step_id = Guid::random();
-  later.step_name = "publish";
-  later.message = "Update";
-  later.correlation_id = Guid::random();
-  later.context = R"({"later":true})";
+  auto later = endpoint_job(Guid::random(), R"({"later":true})");
   records.add_system_job(later);
   CHECK(jobs.find(later.id.str()).context == later.context);
   CHECK_FALSE(std::filesystem::exists(segment(3)));
@@ -158,18 +158,6 @@ TEST_CASE(
   const auto folder = std::filesystem::path(file.string() + "-contexts");
   // The schema first; nothing of SQLite stays open in this process across the fork.
   { host::store::SqliteRecordStore(file).create(Entity("account", Guid::random())); }
-  auto job_with = [](int n, std::string context) {
-    host::store::SystemJob job;
-    job.id = fixed_guid(n);
-    job.created_on = now_utc();
-    job.step_id = fixed_guid(100);
-    job.step_name = "publish";
-    job.message = "Update";
-    job.correlation_id = fixed_guid(101);
-    job.endpoint = "orders";
-    job.context = std::move(context);
-    return job;
-  };
   int to_child[2], to_parent[2];
   REQUIRE(pipe(to_child) == 0);
   REQUIRE(pipe(to_parent) == 0);
@@ -181,10 +169,10 @@ TEST_CASE(
     char byte = 0;
     try {
       host::store::SqliteRecordStore records(file);
-      records.add_system_job(job_with(1, R"({"first":true})"));
+      records.add_system_job(endpoint_job(fixed_guid(1), R"({"first":true})"));
       (void)!write(to_parent[1], "1", 1);
       (void)!read(to_child[0], &byte, 1);
-      records.add_system_job(job_with(2, R"({"second":true})"));
+      records.add_system_job(endpoint_job(fixed_guid(2), R"({"second":true})"));
     } catch (...) {
       status = 1;
     }

@@ -235,10 +235,7 @@ std::string retry_schedule(const store::SystemJob& j, const registration::Regist
 ::stepline::http::Response show(const std::string& id, store::JobStore& store,
                                 const registration::Registration& r) {
   store::SystemJob j = store.find(id);
-  // A context that could not be read says so (job_json); there is nothing in it to mask.
-  const bool unreadable =
-      !j.context.empty() && j.context.front() == store::SystemJob::unreadable_context_mark;
-  std::string context = unreadable ? j.context : mask_secrets(j.context);
+  std::string context = mask_secrets(j.context);
   std::string body = jobs::job_json(j, &context);
   body.pop_back();  // the closing brace: more fields follow
   body += ",\"retrySchedule\":" + retry_schedule(j, r) + ",\"actions\":[";

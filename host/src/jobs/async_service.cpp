@@ -62,8 +62,8 @@ bool same_store(store::Location a, store::Location b) {
 /// The job's context: the one handed over in memory, else read from its stored text.
 std::shared_ptr<const ExecutionContext> frozen_context(const store::SystemJob& job) {
   if (job.frozen) return job.frozen;
-  if (!job.context.empty() && job.context[0] == store::SystemJob::unreadable_context_mark)
-    throw std::runtime_error(job.context.substr(1));
+  if (auto problem = job.context_problem(); !problem.empty())
+    throw std::runtime_error(std::string(problem));
   return std::make_shared<const ExecutionContext>(format::json::read_context(job.context));
 }
 

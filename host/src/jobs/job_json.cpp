@@ -94,11 +94,10 @@ std::string job_json(const store::SystemJob& j, const std::string* context_json)
     w.Key("contextSize");
     w.Uint64(j.context.size());
     w.Key("context");
-    if (!context_json->empty() &&
-        context_json->front() == store::SystemJob::unreadable_context_mark) {
+    if (auto problem = j.context_problem(); !problem.empty()) {
       // The stored context could not be read: null, and what is wrong.
       w.Null();
-      text("contextProblem", std::string_view(*context_json).substr(1));
+      text("contextProblem", problem);
     } else {
       w.RawValue(context_json->data(), context_json->size(), rapidjson::kObjectType);
     }

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <condition_variable>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -313,22 +312,11 @@ void RunningHost::start() {
         "Bytes in the segments of the context log, where the jobs' frozen contexts are kept.");
     auto& segments =
         p.registry.gauge("stepline_context_log_segments", "Segment files of the context log.");
-    p.registry.on_scrape(
-        [&bytes, &segments, folder = host.store().location().file.string() + "-contexts"] {
-          double total = 0, files = 0;
-          std::error_code ec;
-          for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end;
-               it.increment(ec)) {
-            if (it->path().extension() != ".log") continue;
-            std::error_code size_error;
-            const auto size = it->file_size(size_error);
-            if (size_error) continue;  // retired meanwhile
-            total += double(size);
-            ++files;
-          }
-          bytes.get().set(total);
-          segments.get().set(files);
-        });
+    p.registry.on_scrape([&bytes, &segments, where = host.store().location()] {
+      const auto usage = store::context_log_usage(where);
+      bytes.get().set(double(usage.bytes));
+      segments.get().set(double(usage.segments));
+    });
   }
   p.server->start();
 }

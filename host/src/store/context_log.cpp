@@ -18,6 +18,8 @@
 
 #include <stepline/host/store/record_store.hpp>
 
+#include "one_per_file.hpp"
+
 namespace stepline::host::store {
 
 namespace {
@@ -66,17 +68,9 @@ bool is_full(int error) {
 }  // namespace
 
 std::shared_ptr<ContextLog> ContextLog::of(const std::filesystem::path& database) {
-  static std::mutex registry_mutex;
-  static std::map<std::filesystem::path, std::weak_ptr<ContextLog>> registry;
-  std::error_code ec;
-  auto key = std::filesystem::weakly_canonical(database, ec);
-  if (ec) key = std::filesystem::absolute(database);
-  std::lock_guard lock(registry_mutex);
-  std::erase_if(registry, [](const auto& entry) { return entry.second.expired(); });
-  auto& slot = registry[key];
-  auto log = slot.lock();
-  if (!log) slot = log = std::make_shared<ContextLog>(key.string() + "-contexts");
-  return log;
+  return one_per_file<ContextLog>(database, [](const std::filesystem::path& file) {
+    return std::make_shared<ContextLog>(file.string() + "-contexts");
+  });
 }
 
 ContextLog::ContextLog(std::filesystem::path folder) : folder_(std::move(folder)) {}
@@ -293,20 +287,23 @@ std::string ContextLog::read(std::string_view job_id, ContextPlace place) {
         offset - end_ + static_cast<std::int64_t>(total) <=
             static_cast<std::int64_t>(staged_.size())) {
       record.assign(staged_, static_cast<std::size_t>(offset - end_), total);
+      problem = check(record, job_id, place.size);
     } else {
-      problem = read_record(segment, offset, total, record);
-      if (!problem.empty() || !check(record, job_id, place.size).empty()) {
-        // A file this process opened earlier may have been deleted since (and a newer one
-        // written under another number): read once more from the file there now.
-        if (auto cached = readers_.find(segment); cached != readers_.end()) {
-          ::close(cached->second);
-          readers_.erase(cached);
-          problem = read_record(segment, offset, total, record);
-        }
+      auto attempt = [&] {
+        auto wrong = read_record(segment, offset, total, record);
+        return wrong.empty() ? check(record, job_id, place.size) : wrong;
+      };
+      // A file this process opened earlier may have been deleted since (and a newer one written
+      // under another number): one that fails is read once more from a fresh open.
+      const bool was_open = readers_.count(segment) > 0;
+      problem = attempt();
+      if (!problem.empty() && was_open) {
+        ::close(readers_[segment]);
+        readers_.erase(segment);
+        problem = attempt();
       }
     }
   }
-  if (problem.empty()) problem = check(record, job_id, place.size);
   if (!problem.empty())
     throw std::runtime_error("the frozen context of system job " + std::string(job_id) + " (" +
                              file.string() + ", byte " + std::to_string(offset) +

@@ -2,28 +2,19 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <thread>
 
 #include <stepline/host/store/wal_batching_vfs.hpp>
 
 #include "context_log.hpp"
+#include "one_per_file.hpp"
 #include "schema.hpp"
 
 namespace stepline::host::store {
 
 std::shared_ptr<WriteGate> WriteGate::of(const std::filesystem::path& file) {
-  static std::mutex registry_mutex;
-  static std::map<std::filesystem::path, std::weak_ptr<WriteGate>> registry;
-  std::error_code ec;
-  auto key = std::filesystem::weakly_canonical(file, ec);
-  if (ec) key = std::filesystem::absolute(file);
-  std::lock_guard lock(registry_mutex);
-  std::erase_if(registry, [](const auto& entry) { return entry.second.expired(); });
-  auto& slot = registry[key];
-  auto gate = slot.lock();
-  if (!gate) slot = gate = std::make_shared<WriteGate>();
-  return gate;
+  return one_per_file<WriteGate>(
+      file, [](const std::filesystem::path&) { return std::make_shared<WriteGate>(); });
 }
 
 bool WriteGate::enter(std::chrono::milliseconds timeout) {

@@ -12,6 +12,7 @@
 #include <stepline/host/store/sqlite_job_store.hpp>
 #include <stepline/host/store/sqlite_record_store.hpp>
 
+#include "context_log.hpp"
 #include "record_row.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
@@ -182,6 +183,17 @@ std::unique_ptr<JobStore> open_jobs(const Location& where, Durability durability
 #else
   no_postgresql(where);
 #endif
+}
+
+ContextLogUsage context_log_usage(const Location& where) {
+  ContextLogUsage usage;
+  if (where.kind != Location::Kind::sqlite) return usage;
+  auto log = ContextLog::of(where.file);
+  for (auto segment : log->segments()) {
+    ++usage.segments;
+    usage.bytes += static_cast<std::uint64_t>(log->segment_size(segment));
+  }
+  return usage;
 }
 
 Migration migrate(const Location& where) {

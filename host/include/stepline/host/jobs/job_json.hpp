@@ -10,9 +10,9 @@
 namespace stepline::host::jobs {
 
 /// `context_json`, when given, is written as the job's "context" (with "contextSize", the size
-/// of the stored one): the stored context itself, or a copy with secrets masked. A context that
-/// could not be read (SystemJob::unreadable_context_mark) is written as null, with what is wrong
-/// as "contextProblem".
+/// of the stored one): the stored context itself, or a copy with secrets masked. A job whose
+/// stored context could not be read (SystemJob::context_problem()) gets null instead, with what
+/// is wrong as "contextProblem".
 std::string job_json(const store::SystemJob& job, const std::string* context_json = nullptr);
 
 }  // namespace stepline::host::jobs

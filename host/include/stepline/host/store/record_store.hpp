@@ -78,6 +78,11 @@ struct SystemJob {
   /// go on.
   std::string context;
   static constexpr char unreadable_context_mark = '\x01';
+  /// What is wrong with the stored context, when it could not be read; empty when it was.
+  std::string_view context_problem() const noexcept {
+    if (context.empty() || context.front() != unreadable_context_mark) return {};
+    return std::string_view(context).substr(1);
+  }
   /// Jobs that must run one at a time in creation order share a key ("account:<id>" for an
   /// endpoint with `order: per-record`); empty = no ordering.
   std::string ordering_key;

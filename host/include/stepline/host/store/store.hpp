@@ -7,6 +7,7 @@
 // transaction of its own, pipelines its statements, and announces new jobs to every host.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -65,6 +66,14 @@ std::unique_ptr<JobStore> open_jobs(const Location& where,
                                     Durability durability = Durability::normal);
 
 /// What a migration did.
+/// The context log beside an SQLite database (docs/JOBS.md "The context log"): its segment files
+/// and their bytes; none for PostgreSQL.
+struct ContextLogUsage {
+  std::size_t segments = 0;
+  std::uint64_t bytes = 0;
+};
+ContextLogUsage context_log_usage(const Location& where);
+
 struct Migration {
   int from = 0;  ///< the schema version found (0: a new store)
   int to = 0;    ///< the version it has now, this build's
