@@ -35,14 +35,15 @@ TEST_CASE("json: strings are escaped only where JSON needs it, in values and in 
   CHECK(json::write_value(Value("C:\\temp")) == R"("C:\\temp")");
   CHECK(json::write_value(Value("line\nnext\ttab\x01")) == R"("line\nnext\ttab\u0001")");
   CHECK(json::write_value(Value(std::string("nul\0inside", 10))) == R"("nul\u0000inside")");
-  // Wherever the character falls in a longer text (the check reads eight bytes at a time).
-  for (std::size_t at = 0; at < 25; ++at) {
+  // Wherever the character falls in a longer text (the check reads sixteen bytes at a time,
+  // then eight, then one).
+  for (std::size_t at = 0; at < 41; ++at) {
     for (const auto& entry : std::vector<std::pair<char, std::size_t>>{
              {'\x1f', 5}, {'\x01', 5}, {'"', 1}, {'\\', 1}, {'\x7f', 0}, {'!', 0}, {' ', 0}}) {
       // Not a structured binding: CAPTURE's lambda captures the name.
       const char c = entry.first;
       const std::size_t grows = entry.second;
-      std::string text(25, 'a');
+      std::string text(41, 'a');
       text[at] = c;
       CAPTURE(at);
       CAPTURE(static_cast<int>(c));

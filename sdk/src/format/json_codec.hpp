@@ -7,6 +7,10 @@
 #include <cstring>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -35,13 +39,27 @@ class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
     return EndValue(true);
   }
 
-  /// True when `s` holds a quote, a backslash or a control character. Eight bytes at a time:
-  /// a byte of x is zero, or below 0x20, where (x - 0x01…) & ~x (or (x - 0x20…) & ~x) has its
-  /// high bit set, and bytes at or above 0x80 never count.
+  /// True when `s` holds a quote, a backslash or a control character: sixteen bytes at a time
+  /// with SSE2 (every x86-64 has it), else eight at a time in a 64-bit word. Bytes at or above
+  /// 0x80 never count.
   static bool needs_escape(std::string_view s) {
-    constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
     const char* p = s.data();
     std::size_t n = s.size();
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  below_space = _mm_set1_epi8(0x1f);
+    for (; n >= 16; p += 16, n -= 16) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      // A byte is a control character when its unsigned minimum with 0x1f is itself.
+      const __m128i found =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+                       _mm_cmpeq_epi8(_mm_min_epu8(x, below_space), x));
+      if (_mm_movemask_epi8(found) != 0) return true;
+    }
+#endif
+    // A byte of x is zero, or below 0x20, where (x - 0x01…) & ~x (or (x - 0x20…) & ~x) has its
+    // high bit set.
+    constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
     for (; n >= 8; p += 8, n -= 8) {
       std::uint64_t x;
       std::memcpy(&x, p, 8);
