@@ -1,6 +1,7 @@
 #include <stepline/date_time.hpp>
 
 #include <cstdio>
+#include <algorithm>
 
 namespace stepline {
 
@@ -8,25 +9,27 @@ DateTime now_utc() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
 
-std::string to_iso8601(DateTime t) {
+Iso8601Text iso8601_text(DateTime t) noexcept {
   using namespace std::chrono;
   auto day = floor<days>(t);
   year_month_day ymd{day};
   hh_mm_ss<milliseconds> hms{t - day};
   const int year = static_cast<int>(ymd.year());
   if (year < 0 || year > 9999) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
+    Iso8601Text out;
+    const int n = std::snprintf(out.chars, sizeof out.chars, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                   static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
                   static_cast<int>(hms.seconds().count()),
                   static_cast<int>(hms.subseconds().count()));
-    return buf;
+    out.size = n > 0 ? std::min(static_cast<std::size_t>(n), sizeof out.chars - 1) : 0;
+    return out;
   }
   // Every job, result and record carries a few of these: written digit by digit rather than
   // through snprintf, which costs ten times as much.
-  std::string out(24, '\0');
-  char* p = out.data();
+  Iso8601Text out;
+  out.size = 24;
+  char* p = out.chars;
   auto put = [&p](unsigned value, int width) {
     for (int i = width - 1; i >= 0; --i, value /= 10) p[i] = static_cast<char>('0' + value % 10);
     p += width;
@@ -47,6 +50,8 @@ std::string to_iso8601(DateTime t) {
   *p = 'Z';
   return out;
 }
+
+std::string to_iso8601(DateTime t) { return std::string(iso8601_text(t).view()); }
 
 std::optional<DateTime> parse_iso8601(std::string_view s) {
   using namespace std::chrono;

@@ -60,17 +60,19 @@ Guid Guid::random() {
   return Guid(bytes);
 }
 
-std::string Guid::str() const {
+Guid::Text Guid::text() const noexcept {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out(36, '-');
-  char* p = out.data();
+  Text out;
+  char* p = out.chars;
   for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) ++p;  // over the '-'
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
     *p++ = digits[bytes_[i] >> 4];
     *p++ = digits[bytes_[i] & 0x0f];
   }
   return out;
 }
+
+std::string Guid::str() const { return std::string(text().view()); }
 
 }  // namespace stepline
 

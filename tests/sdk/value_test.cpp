@@ -11,6 +11,7 @@ using namespace stepline;
 TEST_CASE("a guid round-trips through its text and rejects malformed text") {
   Guid g = Guid::parse("55555555-0000-0000-0000-0000000000AC");
   CHECK(g.str() == "55555555-0000-0000-0000-0000000000ac");
+  CHECK(g.text().view() == g.str());  // the same text, in place
   CHECK(Guid::parse("{" + g.str() + "}") == g);
   CHECK_FALSE(Guid::try_parse("55555555-0000-0000-0000-0000000000a"));
   CHECK_FALSE(Guid::try_parse("55555555x0000-0000-0000-0000000000ac"));
@@ -53,13 +54,17 @@ TEST_CASE("date-times are written as snprintf would, across the range of four-di
                               DateTime{sys_days{year{2024} / 2 / 29}} + hours(23) + minutes(59) +
                                   seconds(59) + milliseconds(999),
                               DateTime{sys_days{year{9999} / 12 / 31}} + hours(23) + milliseconds(7),
-                              DateTime{sys_days{year{10000} / 1 / 1}}};
+                              DateTime{sys_days{year{10000} / 1 / 1}},
+                              DateTime{sys_days{year{-32767} / 1 / 1}}};
   std::uint64_t x = 88172645463325252ull;  // xorshift: the same times every run
   for (int i = 0; i < 2000; ++i) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     times.push_back(DateTime{milliseconds(static_cast<long long>(x % 253402300800000ull))});
   }
-  for (auto t : times) CHECK(to_iso8601(t) == reference(t));
+  for (auto t : times) {
+    CHECK(to_iso8601(t) == reference(t));
+    CHECK(iso8601_text(t).view() == reference(t));  // the same text, in place
+  }
   CHECK(to_iso8601(DateTime{}) == "1970-01-01T00:00:00.000Z");
 }
 

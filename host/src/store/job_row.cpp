@@ -42,26 +42,38 @@ SystemJob read_job(const Statement& s, bool with_context) {
   return j;
 }
 
-void bind_new_job(Statement& s, const SystemJob& job) {
-  s.bind(1, job.id.str())
-      .bind(2, to_iso8601(job.created_on))
-      .bind(3, job.step_id.str())
-      .bind(4, job.step_name);
-  s.bind(5, job.regarding_entity).bind(6, job.regarding_id.str()).bind(7, job.message);
-  s.bind(8, static_cast<long long>(job.depth)).bind(9, job.correlation_id.str());
+void bind_new_job(Statement& s, const SystemJob& job, NewJobText& text) {
+  text.id = job.id.text();
+  text.created_on = iso8601_text(job.created_on);
+  text.step_id = job.step_id.text();
+  text.regarding_id = job.regarding_id.text();
+  text.correlation_id = job.correlation_id.text();
+  s.bind_static(1, text.id).bind_static(2, text.created_on).bind_static(3, text.step_id);
+  s.bind_static(4, job.step_name).bind_static(5, job.regarding_entity);
+  s.bind_static(6, text.regarding_id).bind_static(7, job.message);
+  s.bind(8, static_cast<long long>(job.depth)).bind_static(9, text.correlation_id);
   s.bind(10, static_cast<long long>(job.state_code))
       .bind(11, static_cast<long long>(job.status_code));
   s.bind(12, static_cast<long long>(job.retry_count));
-  if (job.postpone_until) s.bind(13, to_iso8601(*job.postpone_until));
+  if (job.postpone_until) {
+    text.postpone_until = iso8601_text(*job.postpone_until);
+    s.bind_static(13, text.postpone_until);
+  }
   if (job.error_code) s.bind(14, static_cast<long long>(*job.error_code));
-  if (!job.message_text.empty()) s.bind(15, job.message_text);
-  if (!job.friendly_message.empty()) s.bind(16, job.friendly_message);
+  if (!job.message_text.empty()) s.bind_static(15, job.message_text);
+  if (!job.friendly_message.empty()) s.bind_static(16, job.friendly_message);
   if (job.execution_time_ms) s.bind(17, *job.execution_time_ms);
-  if (job.endpoint) s.bind(18, *job.endpoint);
-  if (!job.ordering_key.empty()) s.bind(19, job.ordering_key);
-  if (!job.lease_owner.empty()) s.bind(20, job.lease_owner);
-  if (job.lease_until) s.bind(21, to_iso8601(*job.lease_until));
-  if (job.started_on) s.bind(22, to_iso8601(*job.started_on));
+  if (job.endpoint) s.bind_static(18, *job.endpoint);
+  if (!job.ordering_key.empty()) s.bind_static(19, job.ordering_key);
+  if (!job.lease_owner.empty()) s.bind_static(20, job.lease_owner);
+  if (job.lease_until) {
+    text.lease_until = iso8601_text(*job.lease_until);
+    s.bind_static(21, text.lease_until);
+  }
+  if (job.started_on) {
+    text.started_on = iso8601_text(*job.started_on);
+    s.bind_static(22, text.started_on);
+  }
 }
 
 }  // namespace stepline::host::store

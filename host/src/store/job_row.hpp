@@ -46,6 +46,13 @@ inline constexpr const char* insert_job_sql =
     "ordering_key, lease_owner, lease_until, started_on, context_at, context_size) VALUES (?1, "
     "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
     "?21, ?22, ?23, ?24)";
-void bind_new_job(Statement& s, const SystemJob& job);
+/// The text of a new job's row that is not in the SystemJob itself (its ids and times), written
+/// in place rather than allocated. SQLite reads bound text at the statement's step, so this and
+/// the job must outlive the step.
+struct NewJobText {
+  Guid::Text id, step_id, regarding_id, correlation_id;
+  Iso8601Text created_on, postpone_until, lease_until, started_on;
+};
+void bind_new_job(Statement& s, const SystemJob& job, NewJobText& text);
 
 }  // namespace stepline::host::store

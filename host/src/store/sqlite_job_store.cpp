@@ -254,10 +254,10 @@ std::vector<std::optional<JobStatus>> SqliteJobStore::finish(std::span<const Job
   const auto now_text = iso(now);
   for (std::size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
-    const auto id = r.id.str();
+    const auto id = r.id.text();
     if (r.remove) {
       auto& s = (r.sequence > 0 ? statements_->remove_at : statements_->remove).start();
-      s.bind(1, id).bind(2, owner);
+      s.bind_static(1, id).bind_static(2, owner);
       if (r.sequence > 0) s.bind(3, r.sequence);
       s.step();
       s.done();

@@ -540,10 +540,10 @@ void SqliteRecordStore::add_system_job(SystemJob job) {
       contexts_->begin();
     }
     try {
-      const auto id = job.id.str();
-      const auto place = contexts_->stage(id, job.context);
+      NewJobText text;
       auto& s = statements_->insert_job.start();
-      bind_new_job(s, job);
+      bind_new_job(s, job, text);
+      const auto place = contexts_->stage(text.id, job.context);
       s.bind(23, place.at).bind(24, place.size);
       s.step();
       job.sequence = sqlite3_last_insert_rowid(db_);

@@ -26,8 +26,16 @@ class STEPLINE_API Guid {
   /// A random (version 4) guid.
   static Guid random();
 
+  /// Lower-case canonical text in place: what str() holds, without allocating.
+  struct Text {
+    char chars[36];
+    std::string_view view() const noexcept { return {chars, sizeof chars}; }
+    operator std::string_view() const noexcept { return view(); }
+  };
+
   /// Lower-case canonical text.
   std::string str() const;
+  Text text() const noexcept;
   bool is_nil() const noexcept { return bytes_ == std::array<std::uint8_t, 16>{}; }
   const std::array<std::uint8_t, 16>& bytes() const noexcept { return bytes_; }
 

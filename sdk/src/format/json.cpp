@@ -23,25 +23,6 @@ std::string_view view(const rapidjson::Value& s) {
 
 void write_string(JsonWriter& w, std::string_view s) { w.Text(s); }
 
-/// A guid's text, written from the stack: a context holds a dozen ids, and Guid::str() would
-/// allocate each one's 36 characters.
-class GuidText {
- public:
-  explicit GuidText(const Guid& g) {
-    static constexpr char digits[] = "0123456789abcdef";
-    char* p = text_;
-    for (std::size_t i = 0; i < 16; ++i) {
-      if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-      *p++ = digits[g.bytes()[i] >> 4];
-      *p++ = digits[g.bytes()[i] & 0x0f];
-    }
-  }
-  operator std::string_view() const { return {text_, sizeof text_}; }
-
- private:
-  char text_[36];
-};
-
 void write_key(JsonWriter& w, std::string_view key) { w.Text(key); }
 
 /// A map as a JSON object, each value written by `write_value`.
@@ -75,7 +56,7 @@ void write_reference_members(JsonWriter& w, const EntityReference& ref, bool alw
   w.Key("logicalName");
   write_string(w, ref.logical_name);
   w.Key("id");
-  write_string(w, GuidText(ref.id));
+  write_string(w, ref.id.text());
   if (!ref.name.empty()) {
     w.Key("name");
     write_string(w, ref.name);
@@ -397,10 +378,10 @@ void write_json_value(JsonWriter& w, const Value& value) {
       w.EndObject();
       return;
     case ValueKind::date_time:
-      write_typed_text(w, ValueKind::date_time, to_iso8601(value.as<DateTime>()));
+      write_typed_text(w, ValueKind::date_time, iso8601_text(value.as<DateTime>()));
       return;
     case ValueKind::guid:
-      write_typed_text(w, ValueKind::guid, GuidText(value.as<Guid>()));
+      write_typed_text(w, ValueKind::guid, value.as<Guid>().text());
       return;
     case ValueKind::entity_reference:
       w.StartObject();
@@ -428,7 +409,7 @@ void write_json_entity(JsonWriter& w, const Entity& e, bool with_type) {
   write_string(w, e.logical_name);
   if (!e.id.is_nil()) {
     w.Key("id");
-    write_string(w, GuidText(e.id));
+    write_string(w, e.id.text());
   }
   w.Key("attributes");
   write_json_parameters(w, e.attributes);
@@ -523,18 +504,18 @@ struct MemberWriter {
   JsonWriter& w;
 
   void operator()(const std::string& s) const { write_string(w, s); }
-  void operator()(const Guid& g) const { write_string(w, GuidText(g)); }
+  void operator()(const Guid& g) const { write_string(w, g.text()); }
   void operator()(int n) const { w.Int(n); }
   void operator()(Stage stage) const { w.Int(static_cast<int>(stage)); }
   void operator()(Mode mode) const { w.Int(static_cast<int>(mode)); }
   void operator()(IsolationMode mode) const { w.Int(static_cast<int>(mode)); }
   void operator()(bool b) const { w.Bool(b); }
-  void operator()(DateTime t) const { write_string(w, to_iso8601(t)); }
+  void operator()(DateTime t) const { write_string(w, iso8601_text(t)); }
   void operator()(const ParameterCollection& p) const { write_json_parameters(w, p); }
   void operator()(const EntityImageCollection& images) const { write_images(w, images); }
   void operator()(const std::optional<Guid>& g) const {
     if (g)
-      write_string(w, GuidText(*g));
+      write_string(w, g->text());
     else
       w.Null();
   }
