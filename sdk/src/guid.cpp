@@ -1,5 +1,6 @@
 #include <stepline/guid.hpp>
 
+#include <cstring>
 #include <random>
 #include <stdexcept>
 
@@ -60,15 +61,29 @@ Guid Guid::random() {
   return Guid(bytes);
 }
 
-Guid::Text Guid::text() const noexcept {
-  static constexpr char digits[] = "0123456789abcdef";
-  Text out;
-  char* p = out.chars;
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    *p++ = digits[bytes_[i] >> 4];
-    *p++ = digits[bytes_[i] & 0x0f];
+namespace {
+
+/// "000102…feff": each byte's two lower-case hex digits.
+constexpr std::array<char, 512> hex_pairs = [] {
+  constexpr char digits[] = "0123456789abcdef";
+  std::array<char, 512> pairs{};
+  for (std::size_t b = 0; b < 256; ++b) {
+    pairs[2 * b] = digits[b >> 4];
+    pairs[2 * b + 1] = digits[b & 0x0f];
   }
+  return pairs;
+}();
+
+}  // namespace
+
+Guid::Text Guid::text() const noexcept {
+  // Where each byte's two digits go in 8-4-4-4-12.
+  static constexpr std::uint8_t at[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+                                          19, 21, 24, 26, 28, 30, 32, 34};
+  Text out;
+  out.chars[8] = out.chars[13] = out.chars[18] = out.chars[23] = '-';
+  for (std::size_t i = 0; i < 16; ++i)
+    std::memcpy(out.chars + at[i], &hex_pairs[2u * bytes_[i]], 2);
   return out;
 }
 
