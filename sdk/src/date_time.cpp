@@ -1,7 +1,7 @@
 #include <stepline/date_time.hpp>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 
 namespace stepline {
 
@@ -17,11 +17,11 @@ Iso8601Text iso8601_text(DateTime t) noexcept {
   const int year = static_cast<int>(ymd.year());
   if (year < 0 || year > 9999) {
     Iso8601Text out;
-    const int n = std::snprintf(out.chars, sizeof out.chars, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()),
-                  static_cast<int>(hms.subseconds().count()));
+    const int n = std::snprintf(
+        out.chars, sizeof out.chars, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
+        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+        static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+        static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
     out.size = n > 0 ? std::min(static_cast<std::size_t>(n), sizeof out.chars - 1) : 0;
     return out;
   }
