@@ -123,6 +123,13 @@ class Broker : public Server::Handler {
   bool enqueue_sections(std::string_view raw, const Address& a, int64_t now,
                         std::vector<Queue*>& touched);
   void enqueue_event(proton::message& m, const Address& a, int partition, int64_t now);
+  /// Publishes into an event hub: one event, or a batch's members into one partition, each from
+  /// its sections where it can (the bare event as it came) and decoded where it cannot.
+  void publish_to_hub(std::string_view raw, const Address& a, int64_t now);
+  /// Stores one event from its sections into `partition` (-1: chosen by its partition key);
+  /// false when it needs decoding (enqueue_event), having changed nothing.
+  bool enqueue_event_sections(std::string_view raw, const Address& a, int partition,
+                              int64_t now);
   void settle_publish(pn_delivery_t* d, pn_link_t* l, const LinkState& st);
   void publish_stored(const HeldDelivery& held, bool stored);
 

@@ -69,6 +69,38 @@ const StoredEvent& EventHub::append(int partition, proton::message& event, int64
   return p.events.back();
 }
 
+const StoredEvent* EventHub::append(int partition, const MessageSections& event,
+                                    int64_t now_ms) {
+  Partition& p = partitions_.at(partition);
+  if (!can_append(event)) return nullptr;
+  const std::string offset = std::to_string(p.next_offset);
+  auto annotations = annotations_with(event.message_annotations,
+                                      {{"x-opt-sequence-number", false, p.next_sequence},
+                                       {"x-opt-offset", false, 0, offset},
+                                       {"x-opt-enqueued-time", true, now_ms}});
+  if (!annotations) return nullptr;
+  StoredEvent e;
+  e.sequence = p.next_sequence++;
+  e.offset = p.next_offset;
+  e.enqueued_ms = now_ms;
+  e.bytes.reserve(event.header.size() + event.delivery_annotations.size() +
+                  annotations->size() + event.bare.size());
+  e.bytes.append(event.header)
+      .append(event.delivery_annotations)
+      .append(*annotations)
+      .append(event.bare);
+  p.next_offset += e.bytes.size();
+  p.last_enqueued_ms = now_ms;
+  if (journal_) journal_->event_stored(key_, partition, e);
+  p.events.push_back(std::move(e));
+  return &p.events.back();
+}
+
+bool EventHub::can_append(const MessageSections& event) {
+  return can_annotate(event.message_annotations,
+                      {"x-opt-sequence-number", "x-opt-offset", "x-opt-enqueued-time"});
+}
+
 void EventHub::restore(int partition, StoredEvent e) {
   Partition& p = partitions_.at(partition);
   p.next_sequence = e.sequence + 1;

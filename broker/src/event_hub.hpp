@@ -11,6 +11,7 @@
 
 #include "config.hpp"
 #include "journal.hpp"
+#include "sections.hpp"
 
 namespace stepline::broker {
 
@@ -49,6 +50,12 @@ class EventHub {
   int choose_partition(const std::string& partition_key);
   /// Stamps x-opt-sequence-number, x-opt-offset and x-opt-enqueued-time, stores the event.
   const StoredEvent& append(int partition, proton::message& event, int64_t now_ms);
+  /// The same from an encoded event's sections, its bare message stored byte for byte as its
+  /// sender wrote it; null (nothing stored) when its annotations already hold one of the three
+  /// or cannot be read, and the caller decodes the event instead.
+  const StoredEvent* append(int partition, const MessageSections& event, int64_t now_ms);
+  /// True when append() takes `event` from its sections.
+  static bool can_append(const MessageSections& event);
   void restore(int partition, StoredEvent e);
   /// Applies retention by count and age.
   void prune(int64_t now_ms);

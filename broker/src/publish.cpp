@@ -52,8 +52,10 @@ size_t discard(pn_link_t* l) {
   return total;
 }
 
+constexpr std::string_view partition_key_key = "x-opt-partition-key";
+
 std::string partition_key(const proton::message& m) {
-  proton::value key = m.message_annotations().get(proton::symbol("x-opt-partition-key"));
+  proton::value key = m.message_annotations().get(proton::symbol(std::string(partition_key_key)));
   return key.type() == proton::type_id::STRING ? proton::get<std::string>(key) : "";
 }
 
@@ -138,24 +140,17 @@ void Broker::publish(pn_delivery_t* d, LinkState& st) {
   int64_t now = now_ms();
   std::vector<Queue*> touched;
   const Address& a = st.address;
-  if (a.hub || !enqueue_sections(raw, a, now, touched)) {
+  if (a.hub) {
+    publish_to_hub(raw, a, now);
+  } else if (!enqueue_sections(raw, a, now, touched)) {
     auto members = batch_members(raw);
     decode_message(raw, decoded_);
     if (members.empty()) {
-      if (a.hub)
-        enqueue_event(decoded_, a, -1, now);
-      else
-        enqueue_service_bus(decoded_, a, now, touched);
+      enqueue_service_bus(decoded_, a, now, touched);
     } else {
-      // One batch goes to one partition, chosen by the envelope's partition key.
-      int partition =
-          a.kind == Address::Kind::hub ? a.hub->choose_partition(partition_key(decoded_)) : -1;
       for (auto member : members) {
         decode_message(member, decoded_);
-        if (a.hub)
-          enqueue_event(decoded_, a, partition, now);
-        else
-          enqueue_service_bus(decoded_, a, now, touched);
+        enqueue_service_bus(decoded_, a, now, touched);
       }
     }
   }
@@ -210,6 +205,52 @@ bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t no
     sub.queue->enqueue(std::move(copy));
     touched.push_back(sub.queue.get());
   }
+  return true;
+}
+
+void Broker::publish_to_hub(std::string_view raw, const Address& a, int64_t now) {
+  auto members = batch_members(raw);
+  if (members.empty()) {
+    if (!enqueue_event_sections(raw, a, -1, now)) {
+      decode_message(raw, decoded_);
+      enqueue_event(decoded_, a, -1, now);
+    }
+    return;
+  }
+  // One batch goes to one partition, chosen by the envelope's partition key.
+  int partition = a.kind == Address::Kind::hub_partition ? a.partition : -1;
+  if (partition < 0) {
+    MessageSections envelope;
+    std::string_view key;
+    if (cut_sections(raw, envelope) &&
+        string_annotation(envelope.message_annotations, partition_key_key, key)) {
+      partition = a.hub->choose_partition(std::string(key));
+    } else {
+      decode_message(raw, decoded_);
+      partition = a.hub->choose_partition(partition_key(decoded_));
+    }
+  }
+  for (auto member : members) {
+    if (enqueue_event_sections(member, a, partition, now)) continue;
+    decode_message(member, decoded_);
+    enqueue_event(decoded_, a, partition, now);
+  }
+}
+
+bool Broker::enqueue_event_sections(std::string_view raw, const Address& a, int partition,
+                                    int64_t now) {
+  MessageSections sections;
+  std::string_view key;
+  if (!cut_sections(raw, sections) || sections.batch_like || !EventHub::can_append(sections) ||
+      !string_annotation(sections.message_annotations, partition_key_key, key))
+    return false;
+  if (a.kind == Address::Kind::hub_partition)
+    partition = a.partition;
+  else if (partition < 0)
+    partition = a.hub->choose_partition(std::string(key));
+  if (!a.hub->append(partition, sections, now)) return false;
+  ++traffic_[a.hub->name()].in;
+  pump_partition(a.hub, partition);
   return true;
 }
 

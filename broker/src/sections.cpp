@@ -347,6 +347,35 @@ std::optional<std::string_view> string_message_id(std::string_view properties) {
   return id;
 }
 
+bool string_annotation(std::string_view section, std::string_view key, std::string_view& out) {
+  out = {};
+  if (section.empty()) return true;
+  std::string_view entries;
+  std::uint32_t count;
+  if (!annotations_map(section, entries, count)) return false;
+  size_t used = 0;
+  for (std::uint32_t i = 0; i < count; i += 2) {
+    // annotations_map checked that every entry is a whole value.
+    std::string_view k = entries.substr(used);
+    const size_t key_bytes = value_size(k);
+    std::string_view v = entries.substr(used + key_bytes);
+    const size_t value_bytes = value_size(v);
+    used += key_bytes + value_bytes;
+    std::string_view name;
+    if (byte_at(k, 0) == 0xa3)
+      name = k.substr(2, key_bytes - 2);
+    else if (byte_at(k, 0) == 0xb3)
+      name = k.substr(5, key_bytes - 5);
+    if (name != key) continue;
+    if (byte_at(v, 0) == 0xa1)
+      out = v.substr(2, value_bytes - 2);
+    else if (byte_at(v, 0) == 0xb1)
+      out = v.substr(5, value_bytes - 5);
+    return true;  // the first entry with the key, as a map holds one
+  }
+  return true;
+}
+
 bool can_annotate(std::string_view section, std::initializer_list<std::string_view> keys) {
   if (section.empty()) return true;
   std::string_view entries;
@@ -382,6 +411,17 @@ std::optional<std::string> annotations_with(std::string_view section,
     more.push_back(static_cast<char>(0xa3));
     more.push_back(static_cast<char>(a.key.size()));
     more.append(a.key);
+    if (a.text) {
+      if (a.text->size() <= 255) {
+        more.push_back(static_cast<char>(0xa1));
+        more.push_back(static_cast<char>(a.text->size()));
+      } else {
+        more.push_back(static_cast<char>(0xb1));
+        put_be32(more, static_cast<std::uint32_t>(a.text->size()));
+      }
+      more.append(*a.text);
+      continue;
+    }
     more.push_back(static_cast<char>(a.timestamp ? 0x83 : 0x81));
     put_be64(more, static_cast<std::uint64_t>(a.value));
   }

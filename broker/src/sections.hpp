@@ -58,15 +58,20 @@ std::string header_section(const HeaderFields& h);
 /// (no section, no id, or an id of another type).
 std::optional<std::string_view> string_message_id(std::string_view properties);
 
-/// A message annotation the broker adds: a symbol key and a long or timestamp value.
+/// A message annotation the broker adds: a symbol key and a long, timestamp or string value.
 struct Annotation {
   std::string_view key;
   bool timestamp = false;  ///< AMQP timestamp (ms since the epoch); else long
   std::int64_t value = 0;
+  std::optional<std::string_view> text = std::nullopt;  ///< an AMQP string instead, when set
 };
 /// True when `section` (a message-annotations section, or empty) is a map whose keys include
 /// none of `keys`, so that annotations_with can add them.
 bool can_annotate(std::string_view section, std::initializer_list<std::string_view> keys);
+/// The value of the annotation with the symbol key `key` in `section` (a message-annotations
+/// section, or empty) when it is a string, as Proton reads it; empty when it is absent or not a
+/// string. False when `section` is malformed.
+bool string_annotation(std::string_view section, std::string_view key, std::string_view& out);
 /// `section`'s annotations with `added` after them, as a message-annotations section (a new one
 /// when `section` is empty); nullopt when `section` is malformed. Check can_annotate first: a key
 /// already there would be written twice.

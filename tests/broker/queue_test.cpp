@@ -218,6 +218,52 @@ TEST_CASE("an event hub partition keeps sequence numbers and offsets for its con
             .error == "amqp:not-found");
 }
 
+TEST_CASE("events keep what their sender wrote, and one partition key keeps to one partition") {
+  BrokerProcess broker(entities_config);
+  auto keyed = [](const std::string& body) {
+    proton::message m = text(body);
+    m.id("event-" + body);
+    m.subject("Update");
+    m.properties().put("http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName", "account");
+    m.message_annotations().put(proton::symbol("x-opt-partition-key"), "device-9");
+    return m;
+  };
+  // The sender's own sequence number is replaced by the broker's, as Event Hubs does.
+  proton::message forwarded = keyed("e3");
+  forwarded.message_annotations().put(proton::symbol("x-opt-sequence-number"), int64_t(999));
+  REQUIRE(send(broker.url(), "telemetry", {keyed("e1"), keyed("e2"), forwarded}, root).accepted ==
+          3);
+  std::vector<proton::message> found;
+  int partitions_with_events = 0;
+  for (int p = 0; p < 4; ++p) {
+    auto got = receive(broker.url(),
+                       "telemetry/ConsumerGroups/$Default/Partitions/" + std::to_string(p), 3,
+                       Settle::accept, root, false, 300);
+    if (got.messages.empty()) continue;
+    ++partitions_with_events;
+    found = got.messages;
+  }
+  CHECK(partitions_with_events == 1);
+  REQUIRE(found.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    const auto& e = found[static_cast<size_t>(i)];
+    CAPTURE(i);
+    CHECK(proton::get<std::string>(e.body()) == "e" + std::to_string(i + 1));
+    CHECK(proton::get<std::string>(e.id()) == "event-e" + std::to_string(i + 1));
+    CHECK(e.subject() == "Update");
+    CHECK(proton::get<std::string>(e.properties().get(
+              "http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName")) == "account");
+    CHECK(proton::get<std::string>(
+              e.message_annotations().get(proton::symbol("x-opt-partition-key"))) == "device-9");
+    CHECK(annotation(e, "x-opt-sequence-number") == i);
+    CHECK(annotation(e, "x-opt-enqueued-time") > 0);
+  }
+  CHECK(std::stoll(proton::get<std::string>(
+            found[2].message_annotations().get(proton::symbol("x-opt-offset")))) >
+        std::stoll(proton::get<std::string>(
+            found[1].message_annotations().get(proton::symbol("x-opt-offset")))));
+}
+
 TEST_CASE("the broker stops cleanly on SIGTERM") {
   BrokerProcess broker(entities_config);
   CHECK(broker.stop() == 0);

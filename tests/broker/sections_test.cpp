@@ -12,6 +12,7 @@
 #include <proton/timestamp.hpp>
 
 #include "codec.hpp"
+#include "event_hub.hpp"
 #include "sections.hpp"
 
 using namespace stepline::broker;
@@ -181,4 +182,73 @@ TEST_CASE("malformed, truncated or out-of-order sections are refused") {
   CHECK(value_size(std::string(100000, '\0')) == 0);
   // A size that points past the end.
   CHECK(value_size(std::string("\xb0\xff\xff\xff\xff", 5)) == 0);
+}
+
+TEST_CASE("a string annotation is found by its symbol key, and nothing else is taken for it") {
+  std::string bytes = encode_message(full_message());
+  MessageSections s;
+  REQUIRE(cut_sections(bytes, s));
+  std::string_view key = "stale";
+  REQUIRE(string_annotation(s.message_annotations, "x-opt-partition-key", key));
+  CHECK(key == "pk");
+  REQUIRE(string_annotation(s.message_annotations, "x-opt-offset", key));
+  CHECK(key.empty());  // absent
+  REQUIRE(string_annotation({}, "x-opt-partition-key", key));
+  CHECK(key.empty());  // no annotations at all
+  proton::message m;
+  m.message_annotations().put(proton::symbol("x-opt-partition-key"), int64_t(7));
+  m.message_annotations().put(proton::symbol("long-key"), std::string(300, 'k'));
+  m.body("x");
+  const std::string numeric = encode_message(m);
+  REQUIRE(cut_sections(numeric, s));
+  REQUIRE(string_annotation(s.message_annotations, "x-opt-partition-key", key));
+  CHECK(key.empty());  // not a string: as Proton's reading gives no key
+  REQUIRE(string_annotation(s.message_annotations, "long-key", key));
+  CHECK(key == std::string(300, 'k'));  // a str32
+  CHECK(!string_annotation(std::string("\x00\x53\x72\xc1\x05\x03", 6), "k", key));  // malformed
+}
+
+TEST_CASE("an event hub stores an event from its sections: stamped, its bare message as sent") {
+  EventHubConfig config;
+  config.name = "telemetry";
+  config.partitions = 2;
+  EventHub hub(config, nullptr);
+  proton::message m = full_message();
+  m.message_annotations().put(proton::symbol("custom"), "kept");
+  const std::string bytes = encode_message(m);
+  MessageSections s;
+  REQUIRE(cut_sections(bytes, s));
+  REQUIRE(EventHub::can_append(s));
+  const StoredEvent* first = hub.append(1, s, 1700000000123);
+  REQUIRE(first);
+  CHECK(first->sequence == 0);
+  CHECK(first->offset == 0);
+  CHECK(bare_of(first->bytes) == std::string(s.bare));
+  const StoredEvent* second = hub.append(1, s, 1700000000124);
+  REQUIRE(second);
+  CHECK(second->sequence == 1);
+  CHECK(second->offset == first->bytes.size());
+  proton::message back;
+  decode_message(second->bytes, back);
+  CHECK(annotation_ms(back, "x-opt-sequence-number") == 1);
+  CHECK(annotation_ms(back, "x-opt-enqueued-time") == 1700000000124);
+  CHECK(proton::get<std::string>(back.message_annotations().get(proton::symbol("x-opt-offset"))) ==
+        std::to_string(first->bytes.size()));
+  CHECK(proton::get<std::string>(back.message_annotations().get(proton::symbol("custom"))) ==
+        "kept");
+  CHECK(proton::get<std::string>(back.id()) == "job-1");
+  CHECK(proton::get<int64_t>(back.properties().get("count")) == 42);
+  CHECK(back.durable());
+  CHECK(hub.partitions()[1].next_offset == first->bytes.size() + second->bytes.size());
+  CHECK(hub.partitions()[0].events.empty());
+  // An event that already carries one of the three is left to the decoding path (whose
+  // stamps replace the sender's), and nothing is stored.
+  proton::message stamped = full_message();
+  stamped.message_annotations().put(proton::symbol("x-opt-offset"), "999");
+  const std::string stamped_bytes = encode_message(stamped);
+  REQUIRE(cut_sections(stamped_bytes, s));
+  CHECK(!EventHub::can_append(s));
+  CHECK(hub.append(1, s, 1700000000125) == nullptr);
+  CHECK(hub.partitions()[1].events.size() == 2);
+  CHECK(hub.partitions()[1].next_sequence == 2);
 }

@@ -1,7 +1,8 @@
 // A queue's message as the broker cuts it into sections (broker/src/sections.hpp), whatever the
 // bytes: the cutting neither crashes nor reads past them, the sections it finds lie within them
 // with the bare message at their end, and a message the broker builds from them (a delivery's
-// header, an added annotation) cuts again into the same bare message, header and annotations.
+// header, added annotations) cuts again into the same bare message, header and annotations, and
+// a string annotation found in them lies within them.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -24,8 +25,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   HeaderFields header;
   if (!read_header(s.header, header)) return 0;
   (void)string_message_id(s.properties);
-  if (!can_annotate(s.message_annotations, {"x-opt-sequence-number"})) return 0;
-  auto annotations = annotations_with(s.message_annotations, {{"x-opt-sequence-number", false, 1}});
+  std::string_view key;
+  if (string_annotation(s.message_annotations, "x-opt-partition-key", key) && !inside(key))
+    __builtin_trap();
+  if (!can_annotate(s.message_annotations, {"x-opt-sequence-number", "x-opt-offset"})) return 0;
+  auto annotations = annotations_with(
+      s.message_annotations, {{"x-opt-sequence-number", false, 1}, {"x-opt-offset", false, 0, "12"}});
   if (!annotations) __builtin_trap();  // a map can_annotate accepted
   header.delivery_count = 2;
   const std::string rebuilt = header_section(header) + std::string(s.delivery_annotations) +
@@ -37,5 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       back.ttl_ms != header.ttl_ms || back.priority != header.priority)
     __builtin_trap();
   if (can_annotate(again.message_annotations, {"x-opt-sequence-number"})) __builtin_trap();
+  if (!string_annotation(again.message_annotations, "x-opt-offset", key) || key != "12")
+    __builtin_trap();
   return 0;
 }
