@@ -10,6 +10,7 @@
 #include <proton/connection_options.hpp>
 #include <proton/container.hpp>
 #include <proton/message.hpp>
+#include <proton/message_id.hpp>
 #include <proton/messaging_handler.hpp>
 #include <proton/receiver.hpp>
 #include <proton/sender.hpp>
@@ -20,15 +21,27 @@ namespace {
 class Publisher : public proton::messaging_handler {
  public:
   Publisher(std::string url, std::string address, int count, size_t size, std::string user,
-            std::string password, bool declare)
+            std::string password, bool declare, bool ids, bool claims)
       : url_(std::move(url)),
         address_(std::move(address)),
         count_(count),
         user_(std::move(user)),
         password_(std::move(password)),
-        declare_(declare) {
+        declare_(declare),
+        ids_(ids) {
     message_.body(proton::binary(std::string(size, 'x')));
     message_.durable(true);
+    if (claims) {
+      // The application properties a Dataverse post carries (docs/ENDPOINTS.md).
+      const std::string claim = "http://schemas.microsoft.com/xrm/2011/Claims/";
+      auto& p = message_.properties();
+      p.put(claim + "Organization", "org.example.com");
+      p.put(claim + "User", "9c2a1b44-0f4e-4e2a-9d0c-1f2e3d4c5b6a");
+      p.put(claim + "InitiatingUser", "9c2a1b44-0f4e-4e2a-9d0c-1f2e3d4c5b6a");
+      p.put(claim + "EntityLogicalName", "account");
+      p.put(claim + "RequestName", "Update");
+      p.put(claim + "InitiatingUserAgent", "stepline");
+    }
   }
 
   void on_container_start(proton::container& c) override {
@@ -51,6 +64,7 @@ class Publisher : public proton::messaging_handler {
   void on_sendable(proton::sender& s) override {
     if (sent_ == 0) start_ = std::chrono::steady_clock::now();
     while (s.credit() > 0 && sent_ < count_) {
+      if (ids_) message_.id(proton::message_id("message-" + std::to_string(sent_)));
       s.send(message_);
       ++sent_;
     }
@@ -75,7 +89,7 @@ class Publisher : public proton::messaging_handler {
   std::string url_, address_;
   int count_;
   std::string user_, password_;
-  bool declare_;
+  bool declare_, ids_;
   proton::message message_;
   std::chrono::steady_clock::time_point start_;
 };
@@ -94,9 +108,12 @@ int main(int argc, char** argv) {
   app.add_option("--size", size, "body bytes per message");
   app.add_option("--user", user, "SASL PLAIN user")->required();
   app.add_option("--password", password, "SASL PLAIN password")->required();
+  bool ids = false, claims = false;
   app.add_flag("--declare", declare, "attach a receiver first so the queue exists (RabbitMQ)");
+  app.add_flag("--message-ids", ids, "give each message its own string message-id");
+  app.add_flag("--claims", claims, "add the application properties of a Dataverse post");
   CLI11_PARSE(app, argc, argv);
-  Publisher p(url, address, count, size, user, password, declare);
+  Publisher p(url, address, count, size, user, password, declare, ids, claims);
   try {
     proton::container(p).run();
   } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 // without holding it), handing $cbs and $management requests to their nodes, and publishing
 // into queues, topics and event hubs.
 #include <algorithm>
+#include <optional>
 
 #include <proton/connection.h>
 #include <proton/delivery.h>
@@ -163,12 +164,8 @@ void Broker::publish(pn_delivery_t* d, LinkState& st) {
 bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t now,
                               std::vector<Queue*>& touched) {
   // Everything that could send the message down the decoding path is looked at first: the
-  // duplicate check and the sequence number below happen once. A topic's message is stored this
-  // way only when no subscription filters (a filter reads the decoded properties).
+  // duplicate check and the sequence number below happen once.
   if (!a.queue && !a.topic) return false;
-  if (a.topic)
-    for (const auto& sub : a.topic->subscriptions())
-      if (!sub.filter.accepts_all()) return false;
   MessageSections sections;
   HeaderFields header;
   if (!cut_sections(raw, sections) || sections.batch_like ||
@@ -177,6 +174,20 @@ bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t no
     return false;
   auto id = string_message_id(sections.properties);
   if (!id) return false;  // none (the decoding path gives it one), or not a string
+  // A subscription's filter reads the message's properties and application properties: those
+  // two sections are decoded, alone, when a filter needs them.
+  std::optional<FilterInput> input;
+  if (a.topic &&
+      std::any_of(a.topic->subscriptions().begin(), a.topic->subscriptions().end(),
+                  [](const auto& sub) { return !sub.filter.accepts_all(); })) {
+    try {
+      decode_message(std::string(sections.properties) + std::string(sections.application_properties),
+                     decoded_);
+      input.emplace(decoded_);
+    } catch (const std::exception&) {
+      return false;  // the decoding path says what is wrong with them
+    }
+  }
   DuplicateDetector& dd = a.topic ? a.topic->duplicates() : a.queue->duplicates();
   if (dd.enabled() && dd.seen(std::string(*id), now)) return true;  // accepted, dropped
   ++traffic_[a.topic ? a.topic->path() : a.queue->path()].in;
@@ -200,6 +211,7 @@ bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t no
     return true;
   }
   for (auto& sub : a.topic->subscriptions()) {
+    if (input && !sub.filter.matches(*input)) continue;
     QueuedMessage copy = qm;
     copy.expires_ms = expires_at(sub.queue->settings(), header.ttl_ms, now);
     sub.queue->enqueue(std::move(copy));

@@ -5,7 +5,8 @@ namespace stepline::broker {
 namespace {
 
 constexpr std::uint8_t header_code = 0x70, delivery_annotations_code = 0x71,
-                       message_annotations_code = 0x72, properties_code = 0x73, data_code = 0x75,
+                       message_annotations_code = 0x72, properties_code = 0x73,
+                       application_properties_code = 0x74, data_code = 0x75,
                        sequence_code = 0x76, value_code = 0x77, footer_code = 0x78;
 
 std::uint8_t byte_at(std::string_view b, size_t i) {
@@ -243,6 +244,9 @@ bool cut_sections(std::string_view bytes, MessageSections& out) {
         break;
       case properties_code:
         out.properties = section;
+        break;
+      case application_properties_code:
+        out.application_properties = section;
         break;
       default:
         break;

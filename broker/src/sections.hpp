@@ -29,6 +29,7 @@ struct MessageSections {
   std::string_view delivery_annotations;
   std::string_view message_annotations;
   std::string_view properties;
+  std::string_view application_properties;
   /// From the first section after the message annotations to the end: the bare message.
   std::string_view bare;
   /// A data section of the body holds bytes that look like an encoded message (a batch

@@ -36,6 +36,8 @@ topics:
       - name: accounts
         filter: "\"http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName\" = 'account'"
       - name: all
+      - name: large-updates
+        filter: "sys.Label = 'Update' AND size > 3"
   - name: audit
     subscriptions:
       - name: first
@@ -157,21 +159,42 @@ TEST_CASE("a message larger than max_message_size is rejected with message-size-
 }
 
 TEST_CASE("a topic routes by the EntityLogicalName claim to matching subscriptions only") {
-  BrokerProcess broker(entities_config);
-  proton::message account = text("account created");
-  account.properties().put("http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName",
-                           "account");
-  proton::message contact = text("contact created");
-  contact.properties().put("http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName",
-                           "contact");
-  REQUIRE(send(broker.url(), "account-events", {account, contact}, root).accepted == 2);
-  auto accounts = receive(broker.url(), "account-events/Subscriptions/accounts", 5, Settle::accept,
-                          root, false, 400);
-  REQUIRE(accounts.messages.size() == 1);
-  CHECK(proton::get<std::string>(accounts.messages[0].body()) == "account created");
-  auto all = receive(broker.url(), "ACCOUNT-EVENTS/subscriptions/All", 5, Settle::accept, root,
-                     false, 400);
-  CHECK(all.messages.size() == 2);
+  // Without a message-id the broker decodes a message; with a string one it decodes only the
+  // properties and application properties the filters read, and stores the message as sent.
+  for (bool with_ids : {false, true}) {
+    CAPTURE(with_ids);
+    BrokerProcess broker(entities_config);
+    auto message = [&](const std::string& body, const std::string& entity, const char* subject,
+                       int64_t size) {
+      proton::message m = text(body);
+      if (with_ids) m.id("id-" + body);
+      m.subject(subject);
+      m.properties().put("http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName", entity);
+      m.properties().put("size", size);
+      return m;
+    };
+    REQUIRE(send(broker.url(), "account-events",
+                 {message("account created", "account", "Create", 9),
+                  message("contact created", "contact", "Create", 9),
+                  message("account updated", "account", "Update", 2),
+                  message("contact updated", "contact", "Update", 7)},
+                 root)
+                .accepted == 4);
+    auto bodies = [&](const std::string& address) {
+      std::vector<std::string> out;
+      for (const auto& m : receive(broker.url(), address, 5, Settle::accept, root, false, 400).messages) {
+        out.push_back(proton::get<std::string>(m.body()));
+        CHECK(proton::get<int64_t>(m.properties().get("size")) > 0);
+        CHECK(annotation(m, "x-opt-sequence-number") >= 0);
+      }
+      return out;
+    };
+    CHECK(bodies("account-events/Subscriptions/accounts") ==
+          std::vector<std::string>{"account created", "account updated"});
+    CHECK(bodies("account-events/Subscriptions/large-updates") ==
+          std::vector<std::string>{"contact updated"});
+    CHECK(bodies("ACCOUNT-EVENTS/subscriptions/All").size() == 4);
+  }
 }
 
 TEST_CASE("a topic whose subscriptions take every message gives each a copy, as sent, stamped") {
