@@ -172,8 +172,18 @@ bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t no
       !read_header(sections.header, header) ||
       !can_annotate(sections.message_annotations, {sequence_number_key, enqueued_time_key}))
     return false;
+  // A message without a message-id gets one, as on the decoding path; one whose id is not a
+  // string takes that path.
   auto id = string_message_id(sections.properties);
-  if (!id) return false;  // none (the decoding path gives it one), or not a string
+  std::string given_id;
+  std::optional<std::string> given_properties;
+  if (!id) {
+    given_id = new_message_id();
+    given_properties = properties_with_id(sections.properties, given_id);
+    if (!given_properties) return false;
+    id = given_id;
+  }
+  const std::string_view properties = given_properties ? *given_properties : sections.properties;
   // A subscription's filter reads the message's properties and application properties: those
   // two sections are decoded, alone, when a filter needs them.
   std::optional<FilterInput> input;
@@ -181,7 +191,7 @@ bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t no
       std::any_of(a.topic->subscriptions().begin(), a.topic->subscriptions().end(),
                   [](const auto& sub) { return !sub.filter.accepts_all(); })) {
     try {
-      decode_message(std::string(sections.properties) + std::string(sections.application_properties),
+      decode_message(std::string(properties) + std::string(sections.application_properties),
                      decoded_);
       input.emplace(decoded_);
     } catch (const std::exception&) {
@@ -201,7 +211,8 @@ bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t no
   qm.bytes.append(sections.header)
       .append(sections.delivery_annotations)
       .append(*annotations)
-      .append(sections.bare);
+      .append(properties)
+      .append(sections.bare.substr(sections.properties.size()));
   qm.message_id = std::string(*id);
   qm.enqueued_ms = now;
   if (a.queue) {

@@ -351,6 +351,44 @@ std::optional<std::string_view> string_message_id(std::string_view properties) {
   return id;
 }
 
+std::optional<std::string> properties_with_id(std::string_view properties, std::string_view id) {
+  std::string_view items;
+  std::uint32_t count = 0;
+  if (!properties.empty()) {
+    std::uint8_t code;
+    size_t at;
+    if (!section_code(properties, code, at) || code != properties_code ||
+        !compound(properties.substr(at), 0xc0, items, count))
+      return std::nullopt;
+    // The fields fill the list exactly, and the first (the message-id) is null.
+    size_t used = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const size_t n = value_size(items.substr(used));
+      if (!n) return std::nullopt;
+      used += n;
+    }
+    if (used != items.size()) return std::nullopt;
+    if (count > 0) {
+      if (byte_at(items, 0) != 0x40) return std::nullopt;
+      items.remove_prefix(1);
+    }
+  }
+  std::string fields;
+  if (id.size() <= 255) {
+    fields.push_back(static_cast<char>(0xa1));
+    fields.push_back(static_cast<char>(id.size()));
+  } else {
+    fields.push_back(static_cast<char>(0xb1));
+    put_be32(fields, static_cast<std::uint32_t>(id.size()));
+  }
+  fields.append(id);
+  fields.append(items);
+  std::string out{'\x00', '\x53', static_cast<char>(properties_code), '\xd0'};
+  put_be32(out, static_cast<std::uint32_t>(4 + fields.size()));
+  put_be32(out, count > 0 ? count : 1);
+  return out + fields;
+}
+
 bool string_annotation(std::string_view section, std::string_view key, std::string_view& out) {
   out = {};
   if (section.empty()) return true;

@@ -59,6 +59,11 @@ std::string header_section(const HeaderFields& h);
 /// (no section, no id, or an id of another type).
 std::optional<std::string_view> string_message_id(std::string_view properties);
 
+/// A properties section (the whole section) whose message-id is the string `id`: `properties`
+/// with its first field set when that field is null or absent, or a new section holding only the
+/// id when `properties` is empty. nullopt when `properties` is malformed or already has an id.
+std::optional<std::string> properties_with_id(std::string_view properties, std::string_view id);
+
 /// A message annotation the broker adds: a symbol key and a long, timestamp or string value.
 struct Annotation {
   std::string_view key;

@@ -252,3 +252,51 @@ TEST_CASE("an event hub stores an event from its sections: stamped, its bare mes
   CHECK(hub.partitions()[1].events.size() == 2);
   CHECK(hub.partitions()[1].next_sequence == 2);
 }
+
+TEST_CASE("a message without an id gets one in its properties, the rest of them kept") {
+  // No properties section at all: a new one holding only the id.
+  proton::message bare_message;
+  bare_message.body(proton::binary(std::string("payload")));
+  const std::string encoded = encode_message(bare_message);
+  MessageSections s;
+  REQUIRE(cut_sections(encoded, s));
+  // Proton writes a properties section even when its fields are all null: left out here, as
+  // other senders do.
+  const std::string plain = std::string(s.header) + std::string(s.message_annotations) +
+                            std::string(s.bare.substr(s.properties.size()));
+  REQUIRE(cut_sections(plain, s));
+  REQUIRE(s.properties.empty());
+  auto given = properties_with_id(s.properties, "given-1");
+  REQUIRE(given);
+  CHECK(string_message_id(*given) == std::optional<std::string_view>("given-1"));
+  proton::message back;
+  decode_message(std::string(s.header) + *given + std::string(s.bare), back);
+  CHECK(proton::get<std::string>(back.id()) == "given-1");
+  CHECK(proton::get<proton::binary>(back.body()) == proton::binary(std::string("payload")));
+  // Properties with a null id: the other fields stay as they were.
+  proton::message m = full_message();
+  m.id(proton::message_id());
+  const std::string bytes = encode_message(m);
+  REQUIRE(cut_sections(bytes, s));
+  REQUIRE(!s.properties.empty());
+  given = properties_with_id(s.properties, std::string(300, 'i'));  // a str32
+  REQUIRE(given);
+  decode_message(std::string(s.header) + std::string(s.message_annotations) + *given +
+                     std::string(s.bare.substr(s.properties.size())),
+                 back);
+  CHECK(proton::get<std::string>(back.id()) == std::string(300, 'i'));
+  CHECK(proton::get<std::string>(back.correlation_id()) == "corr");
+  CHECK(back.subject() == "Create");
+  CHECK(back.content_type() == "application/json");
+  CHECK(proton::get<int64_t>(back.properties().get("count")) == 42);
+  // An id already there, of any type, is not replaced; a malformed section is refused.
+  const std::string with_id = encode_message(full_message());
+  REQUIRE(cut_sections(with_id, s));
+  CHECK(!properties_with_id(s.properties, "given-2"));
+  proton::message numeric;
+  numeric.id(uint64_t(7));
+  const std::string numeric_bytes = encode_message(numeric);
+  REQUIRE(cut_sections(numeric_bytes, s));
+  CHECK(!properties_with_id(s.properties, "given-3"));
+  CHECK(!properties_with_id(std::string("\x00\x53\x73\xc0\x05\x02\x40", 7), "x"));
+}
