@@ -2,9 +2,11 @@
 // bytes: the cutting neither crashes nor reads past them, the sections it finds lie within them
 // with the bare message at their end, and a message the broker builds from them (a delivery's
 // header, added annotations) cuts again into the same bare message, header and annotations, and
-// a string annotation found in them lies within them.
+// a string annotation found in them lies within them; a message-id written into properties that
+// had none reads back.
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,7 +26,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (s.bare.data() + s.bare.size() != bytes.data() + size) __builtin_trap();
   HeaderFields header;
   if (!read_header(s.header, header)) return 0;
-  (void)string_message_id(s.properties);
+  if (!string_message_id(s.properties)) {
+    // A message without an id: one written into its properties reads back, the rest unchanged.
+    if (auto given = properties_with_id(s.properties, "fuzz-id")) {
+      if (string_message_id(*given) != std::optional<std::string_view>("fuzz-id")) __builtin_trap();
+      const std::string with_id = std::string(s.header) + std::string(s.delivery_annotations) +
+                                  std::string(s.message_annotations) + *given +
+                                  std::string(s.bare.substr(s.properties.size()));
+      MessageSections again;
+      if (!cut_sections(with_id, again) || again.properties != *given) __builtin_trap();
+    }
+  }
   std::string_view key;
   if (string_annotation(s.message_annotations, "x-opt-partition-key", key) && !inside(key))
     __builtin_trap();

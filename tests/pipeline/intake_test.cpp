@@ -274,8 +274,8 @@ struct LingerRig {
   std::optional<host::Host> h;
 };
 
-/// How many commits a slow operation, one that arrives while it runs, and one submitted once the
-/// slow one is answered take.
+/// How many commits a slow operation, one that arrives while it runs, and one submitted 20 ms
+/// after the slow one is answered take.
 std::uint64_t commits_for_three(std::chrono::microseconds linger) {
   LingerRig rig(std::chrono::milliseconds(100), linger);
   const auto before = rig.h->store().commits();
@@ -283,6 +283,9 @@ std::uint64_t commits_for_three(std::chrono::microseconds linger) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the slow one is running
   auto during = rig.submit("contact", 2);
   CHECK(slow.get());
+  // A moment later, well inside the linger's wait (100 ms) and well after a batch that does not
+  // wait has started: otherwise the intake and this thread race to the queue.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
   auto after = rig.submit("contact", 3);
   CHECK(during.get());
   CHECK(after.get());
@@ -295,7 +298,7 @@ TEST_CASE(
     "an operation that arrives while a batch runs waits a moment for others to share a commit") {
   // It came from another caller than the one the batch answers, so more may follow: the intake
   // waits for them up to the linger, and at most as long as the last batch took (100 ms here),
-  // and the one submitted just after the slow one's answer joins its batch.
+  // and the one submitted 20 ms after the slow one's answer joins its batch.
   CHECK(commits_for_three(std::chrono::seconds(1)) == 2);
   // Without the linger each is a batch and a commit of its own.
   CHECK(commits_for_three(std::chrono::microseconds(0)) == 3);
