@@ -26,6 +26,18 @@ void put_be64(std::string& out, std::uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
 }
 
+// An AMQP string: str8, or str32 past 255 bytes.
+void put_string(std::string& out, std::string_view s) {
+  if (s.size() <= 255) {
+    out.push_back(static_cast<char>(0xa1));
+    out.push_back(static_cast<char>(s.size()));
+  } else {
+    out.push_back(static_cast<char>(0xb1));
+    put_be32(out, static_cast<std::uint32_t>(s.size()));
+  }
+  out.append(s);
+}
+
 // The fixed width of a constructor's value, or -1 (variable width), or -2 (not an AMQP type).
 int fixed_width(std::uint8_t code) {
   switch (code) {
@@ -374,14 +386,7 @@ std::optional<std::string> properties_with_id(std::string_view properties, std::
     }
   }
   std::string fields;
-  if (id.size() <= 255) {
-    fields.push_back(static_cast<char>(0xa1));
-    fields.push_back(static_cast<char>(id.size()));
-  } else {
-    fields.push_back(static_cast<char>(0xb1));
-    put_be32(fields, static_cast<std::uint32_t>(id.size()));
-  }
-  fields.append(id);
+  put_string(fields, id);
   fields.append(items);
   std::string out{'\x00', '\x53', static_cast<char>(properties_code), '\xd0'};
   put_be32(out, static_cast<std::uint32_t>(4 + fields.size()));
@@ -454,14 +459,7 @@ std::optional<std::string> annotations_with(std::string_view section,
     more.push_back(static_cast<char>(a.key.size()));
     more.append(a.key);
     if (a.text) {
-      if (a.text->size() <= 255) {
-        more.push_back(static_cast<char>(0xa1));
-        more.push_back(static_cast<char>(a.text->size()));
-      } else {
-        more.push_back(static_cast<char>(0xb1));
-        put_be32(more, static_cast<std::uint32_t>(a.text->size()));
-      }
-      more.append(*a.text);
+      put_string(more, *a.text);
       continue;
     }
     more.push_back(static_cast<char>(a.timestamp ? 0x83 : 0x81));
