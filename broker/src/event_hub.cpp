@@ -53,20 +53,11 @@ int EventHub::choose_partition(const std::string& partition_key) {
 
 const StoredEvent& EventHub::append(int partition, proton::message& event, int64_t now_ms) {
   Partition& p = partitions_.at(partition);
-  StoredEvent e;
-  e.sequence = p.next_sequence++;
-  e.offset = p.next_offset;
-  e.enqueued_ms = now_ms;
   auto& ann = event.message_annotations();
-  ann.put(proton::symbol("x-opt-sequence-number"), int64_t(e.sequence));
-  ann.put(proton::symbol("x-opt-offset"), std::to_string(e.offset));
+  ann.put(proton::symbol("x-opt-sequence-number"), int64_t(p.next_sequence));
+  ann.put(proton::symbol("x-opt-offset"), std::to_string(p.next_offset));
   ann.put(proton::symbol("x-opt-enqueued-time"), proton::timestamp(now_ms));
-  e.bytes = encode_message(event);
-  p.next_offset += e.bytes.size();
-  p.last_enqueued_ms = now_ms;
-  if (journal_) journal_->event_stored(key_, partition, e);
-  p.events.push_back(std::move(e));
-  return p.events.back();
+  return keep(p, encode_message(event), now_ms);
 }
 
 const StoredEvent* EventHub::append(int partition, const MessageSections& event,
@@ -79,21 +70,27 @@ const StoredEvent* EventHub::append(int partition, const MessageSections& event,
                                        {"x-opt-offset", false, 0, offset},
                                        {"x-opt-enqueued-time", true, now_ms}});
   if (!annotations) return nullptr;
+  std::string bytes;
+  bytes.reserve(event.header.size() + event.delivery_annotations.size() + annotations->size() +
+                event.bare.size());
+  bytes.append(event.header)
+      .append(event.delivery_annotations)
+      .append(*annotations)
+      .append(event.bare);
+  return &keep(p, std::move(bytes), now_ms);
+}
+
+const StoredEvent& EventHub::keep(Partition& p, std::string bytes, int64_t now_ms) {
   StoredEvent e;
   e.sequence = p.next_sequence++;
   e.offset = p.next_offset;
   e.enqueued_ms = now_ms;
-  e.bytes.reserve(event.header.size() + event.delivery_annotations.size() +
-                  annotations->size() + event.bare.size());
-  e.bytes.append(event.header)
-      .append(event.delivery_annotations)
-      .append(*annotations)
-      .append(event.bare);
+  e.bytes = std::move(bytes);
   p.next_offset += e.bytes.size();
   p.last_enqueued_ms = now_ms;
-  if (journal_) journal_->event_stored(key_, partition, e);
+  if (journal_) journal_->event_stored(key_, p.id, e);
   p.events.push_back(std::move(e));
-  return &p.events.back();
+  return p.events.back();
 }
 
 bool EventHub::can_append(const MessageSections& event) {

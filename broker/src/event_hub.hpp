@@ -65,6 +65,9 @@ class EventHub {
   int64_t start_sequence(int partition, const std::string& selector) const;
 
  private:
+  /// Stores an event stamped with the partition's next sequence number and offset.
+  const StoredEvent& keep(Partition& p, std::string bytes, int64_t now_ms);
+
   EventHubConfig config_;
   std::string key_;
   Journal* journal_;
