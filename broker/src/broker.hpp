@@ -122,6 +122,7 @@ class Broker : public Server::Handler {
   /// False when it needs decoding (enqueue_service_bus), having changed nothing.
   bool enqueue_sections(std::string_view raw, const Address& a, int64_t now,
                         std::vector<Queue*>& touched);
+  /// Stores one decoded event into `partition` (-1: chosen by its partition key).
   void enqueue_event(proton::message& m, const Address& a, int partition, int64_t now);
   /// Publishes into an event hub: one event, or a batch's members into one partition, each from
   /// its sections where it can (the bare event as it came) and decoded where it cannot.

@@ -191,8 +191,10 @@ bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t no
       std::any_of(a.topic->subscriptions().begin(), a.topic->subscriptions().end(),
                   [](const auto& sub) { return !sub.filter.accepts_all(); })) {
     try {
-      decode_message(std::string(properties) + std::string(sections.application_properties),
-                     decoded_);
+      std::string read;
+      read.reserve(properties.size() + sections.application_properties.size());
+      read.append(properties).append(sections.application_properties);
+      decode_message(read, decoded_);
       input.emplace(decoded_);
     } catch (const std::exception&) {
       return false;  // the decoding path says what is wrong with them
@@ -232,16 +234,17 @@ bool Broker::enqueue_sections(std::string_view raw, const Address& a, int64_t no
 }
 
 void Broker::publish_to_hub(std::string_view raw, const Address& a, int64_t now) {
+  // The partition the sender attached to; else -1, chosen by the partition key.
+  int partition = a.kind == Address::Kind::hub_partition ? a.partition : -1;
   auto members = batch_members(raw);
   if (members.empty()) {
-    if (!enqueue_event_sections(raw, a, -1, now)) {
+    if (!enqueue_event_sections(raw, a, partition, now)) {
       decode_message(raw, decoded_);
-      enqueue_event(decoded_, a, -1, now);
+      enqueue_event(decoded_, a, partition, now);
     }
     return;
   }
   // One batch goes to one partition, chosen by the envelope's partition key.
-  int partition = a.kind == Address::Kind::hub_partition ? a.partition : -1;
   if (partition < 0) {
     MessageSections envelope;
     std::string_view key;
@@ -267,10 +270,7 @@ bool Broker::enqueue_event_sections(std::string_view raw, const Address& a, int 
   if (!cut_sections(raw, sections) || sections.batch_like || !EventHub::can_append(sections) ||
       !string_annotation(sections.message_annotations, partition_key_key, key))
     return false;
-  if (a.kind == Address::Kind::hub_partition)
-    partition = a.partition;
-  else if (partition < 0)
-    partition = a.hub->choose_partition(std::string(key));
+  if (partition < 0) partition = a.hub->choose_partition(std::string(key));
   if (!a.hub->append(partition, sections, now)) return false;
   ++traffic_[a.hub->name()].in;
   pump_partition(a.hub, partition);
@@ -315,10 +315,7 @@ void Broker::enqueue_service_bus(proton::message& m, const Address& a, int64_t n
 }
 
 void Broker::enqueue_event(proton::message& m, const Address& a, int partition, int64_t now) {
-  if (a.kind == Address::Kind::hub_partition)
-    partition = a.partition;
-  else if (partition < 0)
-    partition = a.hub->choose_partition(partition_key(m));
+  if (partition < 0) partition = a.hub->choose_partition(partition_key(m));
   a.hub->append(partition, m, now);
   ++traffic_[a.hub->name()].in;
   pump_partition(a.hub, partition);

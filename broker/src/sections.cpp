@@ -8,6 +8,8 @@ constexpr std::uint8_t header_code = 0x70, delivery_annotations_code = 0x71,
                        message_annotations_code = 0x72, properties_code = 0x73,
                        application_properties_code = 0x74, data_code = 0x75,
                        sequence_code = 0x76, value_code = 0x77, footer_code = 0x78;
+// The short forms of two types (str8, sym8); the long ones are 0x10 more.
+constexpr std::uint8_t string_code = 0xa1, symbol_code = 0xa3;
 
 std::uint8_t byte_at(std::string_view b, size_t i) {
   return static_cast<std::uint8_t>(b[i]);
@@ -29,10 +31,10 @@ void put_be64(std::string& out, std::uint64_t v) {
 // An AMQP string: str8, or str32 past 255 bytes.
 void put_string(std::string& out, std::string_view s) {
   if (s.size() <= 255) {
-    out.push_back(static_cast<char>(0xa1));
+    out.push_back(static_cast<char>(string_code));
     out.push_back(static_cast<char>(s.size()));
   } else {
-    out.push_back(static_cast<char>(0xb1));
+    out.push_back(static_cast<char>(string_code + 0x10));
     put_be32(out, static_cast<std::uint32_t>(s.size()));
   }
   out.append(s);
@@ -198,20 +200,32 @@ bool read_uint(std::string_view v, std::uint32_t& out) {
   }
 }
 
+// The text of the value `v` (`n` bytes) when it is of the type `code` (string_code or
+// symbol_code), in its short or long form; empty for any other type.
+std::string_view text_of(std::string_view v, size_t n, std::uint8_t code) {
+  if (byte_at(v, 0) == code) return v.substr(2, n - 2);
+  if (byte_at(v, 0) == code + 0x10) return v.substr(5, n - 5);
+  return {};
+}
+
+// True when `count` whole values fill `items` exactly.
+bool whole_values(std::string_view items, std::uint32_t count) {
+  size_t used = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const size_t n = value_size(items.substr(used));
+    if (!n) return false;
+    used += n;
+  }
+  return used == items.size();
+}
+
 // The annotations map of a message-annotations section: its entries and how many values.
 bool annotations_map(std::string_view section, std::string_view& entries, std::uint32_t& count) {
   std::uint8_t code;
   size_t at;
   if (!section_code(section, code, at) || code != message_annotations_code) return false;
-  if (!compound(section.substr(at), 0xc1, entries, count) || count % 2 != 0) return false;
-  // The entries fill the map exactly.
-  size_t used = 0;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    size_t n = value_size(entries.substr(used));
-    if (!n) return false;
-    used += n;
-  }
-  return used == entries.size();
+  return compound(section.substr(at), 0xc1, entries, count) && count % 2 == 0 &&
+         whole_values(entries, count);
 }
 
 }  // namespace
@@ -354,11 +368,7 @@ std::optional<std::string_view> string_message_id(std::string_view properties) {
   if (!compound(properties.substr(at), 0xc0, items, count) || count == 0) return std::nullopt;
   const size_t n = value_size(items);
   if (!n) return std::nullopt;
-  std::string_view id;
-  if (byte_at(items, 0) == 0xa1)
-    id = items.substr(2, n - 2);
-  else if (byte_at(items, 0) == 0xb1)
-    id = items.substr(5, n - 5);
+  const std::string_view id = text_of(items, n, string_code);
   if (id.empty()) return std::nullopt;
   return id;
 }
@@ -370,17 +380,9 @@ std::optional<std::string> properties_with_id(std::string_view properties, std::
     std::uint8_t code;
     size_t at;
     if (!section_code(properties, code, at) || code != properties_code ||
-        !compound(properties.substr(at), 0xc0, items, count))
+        !compound(properties.substr(at), 0xc0, items, count) || !whole_values(items, count))
       return std::nullopt;
-    // The fields fill the list exactly, and the first (the message-id) is null.
-    size_t used = 0;
-    for (std::uint32_t i = 0; i < count; ++i) {
-      const size_t n = value_size(items.substr(used));
-      if (!n) return std::nullopt;
-      used += n;
-    }
-    if (used != items.size()) return std::nullopt;
-    if (count > 0) {
+    if (count > 0) {  // the first field, the message-id, must be null
       if (byte_at(items, 0) != 0x40) return std::nullopt;
       items.remove_prefix(1);
     }
@@ -408,16 +410,8 @@ bool string_annotation(std::string_view section, std::string_view key, std::stri
     std::string_view v = entries.substr(used + key_bytes);
     const size_t value_bytes = value_size(v);
     used += key_bytes + value_bytes;
-    std::string_view name;
-    if (byte_at(k, 0) == 0xa3)
-      name = k.substr(2, key_bytes - 2);
-    else if (byte_at(k, 0) == 0xb3)
-      name = k.substr(5, key_bytes - 5);
-    if (name != key) continue;
-    if (byte_at(v, 0) == 0xa1)
-      out = v.substr(2, value_bytes - 2);
-    else if (byte_at(v, 0) == 0xb1)
-      out = v.substr(5, value_bytes - 5);
+    if (text_of(k, key_bytes, symbol_code) != key) continue;
+    out = text_of(v, value_bytes, string_code);
     return true;  // the first entry with the key, as a map holds one
   }
   return true;
@@ -434,15 +428,9 @@ bool can_annotate(std::string_view section, std::initializer_list<std::string_vi
     const size_t n = value_size(v);
     used += n;
     if (i % 2 != 0) continue;  // a value
-    std::string_view key;
-    if (byte_at(v, 0) == 0xa3)
-      key = v.substr(2, n - 2);
-    else if (byte_at(v, 0) == 0xb3)
-      key = v.substr(5, n - 5);
-    else
-      continue;
+    const std::string_view key = text_of(v, n, symbol_code);
     for (auto k : keys)
-      if (key == k) return false;
+      if (!key.empty() && key == k) return false;
   }
   return true;
 }
@@ -455,7 +443,7 @@ std::optional<std::string> annotations_with(std::string_view section,
   std::string more;
   for (const auto& a : added) {
     if (a.key.size() > 255) return std::nullopt;
-    more.push_back(static_cast<char>(0xa3));
+    more.push_back(static_cast<char>(symbol_code));
     more.push_back(static_cast<char>(a.key.size()));
     more.append(a.key);
     if (a.text) {

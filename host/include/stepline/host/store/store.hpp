@@ -65,7 +65,6 @@ std::unique_ptr<RecordStore> open_records(const Location& where,
 std::unique_ptr<JobStore> open_jobs(const Location& where,
                                     Durability durability = Durability::normal);
 
-/// What a migration did.
 /// The context log beside an SQLite database (docs/JOBS.md "The context log"): its segment files
 /// and their bytes; none for PostgreSQL.
 struct ContextLogUsage {
@@ -74,6 +73,7 @@ struct ContextLogUsage {
 };
 ContextLogUsage context_log_usage(const Location& where);
 
+/// What a migration did.
 struct Migration {
   int from = 0;  ///< the schema version found (0: a new store)
   int to = 0;    ///< the version it has now, this build's
