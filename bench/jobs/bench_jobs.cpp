@@ -119,6 +119,7 @@ struct Settings {
   int in_flight = 64;        // > 0: Host::submit with this many in flight; 0: client threads
   bool threads_side = true;  // endpoint: then the client threads' side too (Host::execute)
   bool handoff = true;  // the service takes jobs at their commit (else it finds them by polling)
+  std::size_t handoff_window = 0;  // jobs handed over and unfinished at most; 0 = the service's
   bool tuned_allocator = true;  // host::process::tune_allocator(), as the stepline executable does
   std::string durability = "normal";  // the registration's host.durability
   long history = 0;  // succeeded jobs in the stepline side's database before it starts
@@ -609,6 +610,7 @@ int run_stepline(const Settings& s) {
     options.workers = s.workers;
     options.batch = s.batch;
     options.handoff = s.handoff;
+    options.handoff_window = s.handoff_window;
     host::jobs::AsyncService service(host.pipeline(), host.store().location(),
                                      configured.endpoint_poster(), options);
     service.start();
@@ -825,6 +827,7 @@ int run_stepline_open_loop(const Settings& s) {
     options.workers = s.workers;
     options.batch = s.batch;
     options.handoff = s.handoff;
+    options.handoff_window = s.handoff_window;
     host::jobs::AsyncService service(host.pipeline(), host.store().location(), &poster, options);
     service.start();
     const long long sequence = service.store().last_sequence();
@@ -1635,6 +1638,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads-side", s.threads_side,
                  "endpoint: then the same from the client threads (true/false)");
   app.add_option("--handoff", s.handoff, "the service takes jobs at their commit (true/false)");
+  app.add_option("--handoff-window", s.handoff_window,
+                 "jobs handed over and not yet finished, at most (0 = the service's default); a "
+                 "large one keeps a run under valgrind on the hand-off path");
   app.add_option("--tuned-allocator", s.tuned_allocator,
                  "keep freed memory in malloc's arenas as the stepline executable does "
                  "(true/false)");

@@ -192,6 +192,12 @@ def main():
                      "3,000 operations, the difference)", "%.0f" % g["instructions_per_op"],
                      "not run here: 481,000 before the changes docs/JOBS.md lists",
                      "%.2f" % (g["instructions_per_op"] / 481000), "-"))
+        if "instructions_submit_per_op" in g:
+            rows.append(("The same through Host::submit with 64 in flight (the closed loop above)",
+                         "%.0f" % g["instructions_submit_per_op"],
+                         "8 client threads %.0f" % g["instructions_per_op"],
+                         "%.2f" % (g["instructions_submit_per_op"] / g["instructions_per_op"]),
+                         "-"))
     sweep_rows = "\n".join("| %d | %.0f | %.0f | %.2f | %.1f |" % (c, r, b, r / b, cpu)
                            for c, r, b, cpu in sweep)
     table = "\n".join("| %s |" % " | ".join(r) for r in rows)
