@@ -1,9 +1,15 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <random>
 #include <utility>
 #include <vector>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <stepline/format/json.hpp>
 
@@ -59,6 +65,64 @@ TEST_CASE("json: strings are escaped only where JSON needs it, in values and in 
   const std::string text = json::write_parameters(p);
   CHECK(text == R"({"back\\slash":"c\"d","plain":"a","quoted \"key\"":"b"})");
   CHECK(json::read_parameters(text) == p);
+}
+
+namespace {
+
+/// `text` parsed and written again by RapidJSON's own writer.
+std::string rewritten(const std::string& text) {
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  REQUIRE_FALSE(d.HasParseError());
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  d.Accept(w);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace
+
+TEST_CASE("json: the writer writes what RapidJSON's writer does, byte for byte") {
+  std::mt19937_64 random(20261207);
+  // Strings of every byte, the escaped ones often: RapidJSON writes each of them the same way.
+  for (int round = 0; round < 2000; ++round) {
+    std::string text(random() % 40, '\0');
+    for (auto& c : text) {
+      const auto pick = random() % 4;
+      c = static_cast<char>(pick == 0 ? random() % 0x20 : pick == 1 ? "\"\\/a"[random() % 4]
+                                                                     : random() % 256);
+    }
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+    CAPTURE(round);
+    CHECK(json::write_value(Value(text)) == std::string(buffer.GetString(), buffer.GetSize()));
+  }
+  // Finite doubles of every magnitude, and the integers' edges.
+  for (int round = 0; round < 2000; ++round) {
+    const std::uint64_t bits = random();
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    if (!std::isfinite(d)) continue;
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.Double(d);
+    CAPTURE(d);
+    CHECK(json::write_value(Value(d)) == std::string(buffer.GetString(), buffer.GetSize()));
+  }
+  for (const double d : {0.0, -0.0, 1.0, 0.1, 1e-7, 1e21, 123456789.125, -2.5e-300}) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.Double(d);
+    CHECK(json::write_value(Value(d)) == std::string(buffer.GetString(), buffer.GetSize()));
+  }
+  for (const std::int32_t n : {0, 7, -1, 2147483647, -2147483647 - 1})
+    CHECK(json::write_value(Value(n)) == std::to_string(n));
+  // Whole documents: objects, arrays and the separators between their members.
+  const std::string context = json::write_context(samples::full_context());
+  CHECK(rewritten(context) == context);
+  const std::string values = json::write_parameters(samples::every_value_kind());
+  CHECK(rewritten(values) == values);
 }
 
 TEST_CASE("json: values are plain JSON when the JSON type says what they are, tagged otherwise") {

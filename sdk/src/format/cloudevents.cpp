@@ -49,24 +49,23 @@ std::string event_source(const ExecutionContext& c) {
 }
 
 std::string write_context(const ExecutionContext& c) {
-  rapidjson::StringBuffer buffer;
-  detail::JsonWriter w(buffer);
-  auto string_member = [&](const char* key, const std::string& value) {
-    w.Key(key);
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-  };
-  w.StartObject();
-  string_member("specversion", "1.0");
-  string_member("id", event_id(c));
-  string_member("source", event_source(c));
-  string_member("type", event_type(c));
-  string_member("subject", c.primary_entity_id.str());
-  string_member("time", to_iso8601(c.operation_created_on));
-  string_member("datacontenttype", "application/json");
-  w.Key("data");
-  detail::write_json_context(w, c);
-  w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return detail::write_json([&](detail::JsonWriter& w) {
+    auto string_member = [&](const char* key, const std::string& value) {
+      w.Key(key);
+      w.String(value);
+    };
+    w.StartObject();
+    string_member("specversion", "1.0");
+    string_member("id", event_id(c));
+    string_member("source", event_source(c));
+    string_member("type", event_type(c));
+    string_member("subject", c.primary_entity_id.str());
+    string_member("time", to_iso8601(c.operation_created_on));
+    string_member("datacontenttype", "application/json");
+    w.Key("data");
+    detail::write_json_context(w, c);
+    w.EndObject();
+  });
 }
 
 ExecutionContext read_context(std::string_view json) {

@@ -604,12 +604,7 @@ namespace {
 
 template <class F>
 std::string write_with(F&& f) {
-  // Room for a typical context from the start (rapidjson would begin at 256 bytes and grow
-  // half again at a time, copying each time).
-  rapidjson::StringBuffer buffer(nullptr, 8192);
-  detail::JsonWriter w(buffer);
-  f(w);
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return detail::write_json(std::forward<F>(f));
 }
 
 template <class T>
