@@ -197,14 +197,20 @@ constexpr std::size_t slot(std::string_view key) {
 // check, or of the strings kept here.
 struct Envelope {
   enum class Kind : std::uint8_t { absent, text, flag };
-  std::string id, correlation_id, subject;
+  Envelope() = default;
+  Envelope(const Envelope&) = delete;  // its views point into it
+  Envelope& operator=(const Envelope&) = delete;
+  std::string_view id, correlation_id;
+  std::string subject;
   std::string_view content_type;
   std::int64_t creation_time = 0;  ///< milliseconds since the epoch; 0 = none
   std::string group_id;
   std::string partition_key;  ///< the Event Hubs partition key annotation; empty = none
   std::array<Kind, property_keys.size()> kinds{};
   std::array<std::string_view, property_keys.size()> values{};
-  std::string organization, user, initiating_user;  // values made for the properties
+  // Values made for the properties and ids, kept here while the views above point at them.
+  Guid::Text operation_id{}, correlation{}, organization{}, user{}, initiating_user{};
+  std::string call_id;  ///< a two-way post's own message id
 
   template <std::size_t Slot>
   void property(std::string_view value) {
@@ -297,16 +303,16 @@ void write_message(std::string& out, const Envelope& e, const Body& body) {
 void add_claims(Envelope& e, const ServiceEndpoint& endpoint, const ExecutionContext& c) {
   using registration::UserClaim;
   std::string_view organization = c.organization_name;
-  if (organization.empty()) organization = e.organization = c.organization_id.str();
+  if (organization.empty()) organization = (e.organization = c.organization_id.text()).view();
   e.property<slot(claim::organization)>(organization);
   e.property<slot(twin::organization)>(organization);
   if (endpoint.user_claim != UserClaim::none) {
-    e.user = c.user_id.str();
-    e.initiating_user = c.initiating_user_id.str();
-    e.property<slot(claim::user)>(e.user);
-    e.property<slot(twin::user)>(e.user);
-    e.property<slot(claim::initiating_user)>(e.initiating_user);
-    e.property<slot(twin::initiating_user)>(e.initiating_user);
+    e.user = c.user_id.text();
+    e.initiating_user = c.initiating_user_id.text();
+    e.property<slot(claim::user)>(e.user.view());
+    e.property<slot(twin::user)>(e.user.view());
+    e.property<slot(claim::initiating_user)>(e.initiating_user.view());
+    e.property<slot(twin::initiating_user)>(e.initiating_user.view());
   }
   e.property<slot(claim::entity_logical_name)>(c.primary_entity_name);
   e.property<slot(twin::entity)>(c.primary_entity_name);
@@ -407,9 +413,15 @@ EncodedEndpointMessage encode(const ServiceEndpoint& endpoint, const ExecutionCo
 
   // A two-way post is a call: a retry must reach the listener again and get its own reply, so
   // it must not look like a duplicate of the first attempt.
-  e.id = endpoint.contract == Contract::twoway ? proton::uuid::random().str()
-                                               : context.operation_id.str();
-  e.correlation_id = context.correlation_id.str();
+  if (endpoint.contract == Contract::twoway) {
+    e.call_id = proton::uuid::random().str();
+    e.id = e.call_id;
+  } else {
+    e.operation_id = context.operation_id.text();
+    e.id = e.operation_id.view();
+  }
+  e.correlation = context.correlation_id.text();
+  e.correlation_id = e.correlation.view();
   e.subject.reserve(context.message_name.size() + 1 + context.primary_entity_name.size() + 4);
   e.subject.append(context.message_name)
       .append(":")

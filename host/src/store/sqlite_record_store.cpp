@@ -430,8 +430,8 @@ std::optional<Entity> SqliteRecordStore::retrieve(std::string_view entity, const
   std::lock_guard lock(mutex_);
   settle_open_group();
   auto& s = statements_->select.start();
-  auto id_text = id.str();
-  s.bind(1, entity).bind(2, id_text);
+  const auto id_text = id.text();
+  s.bind(1, entity).bind_static(2, id_text.view());
   if (!s.step()) return std::nullopt;
   Entity e = decode_record(entity, id, s.text(0), s.integer(1));
   s.done();
@@ -444,11 +444,15 @@ void SqliteRecordStore::update(const Entity& entity) {
   auto current = retrieve(entity.logical_name, entity.id, ColumnSet::all());
   if (!current) throw RecordNotFound(entity.logical_name, entity.id);
   for (const auto& [k, v] : entity.attributes) current->attributes.insert_or_assign(k, v);
+  // Bound without SQLite's copies: each lives until the statement is done.
+  const auto id = entity.id.text();
+  const std::string attributes = format::json::write_parameters(current->attributes);
+  const auto now = iso8601_text(now_utc());
   auto& s = statements_->update.start();
   s.bind(1, entity.logical_name)
-      .bind(2, entity.id.str())
-      .bind(3, format::json::write_parameters(current->attributes));
-  s.bind(4, to_iso8601(now_utc()));
+      .bind_static(2, id.view())
+      .bind_static(3, attributes)
+      .bind_static(4, now.view());
   s.step();
   s.done();
 }
