@@ -602,11 +602,6 @@ ExecutionContext read_json_context(const rapidjson::Value& node, const Path& pat
 namespace json {
 namespace {
 
-template <class F>
-std::string write_with(F&& f) {
-  return detail::write_json(std::forward<F>(f));
-}
-
 template <class T>
 T read_with(std::string_view text, T (*read)(const rapidjson::Value&, const detail::Path&)) {
   rapidjson::Document d;
@@ -617,7 +612,7 @@ T read_with(std::string_view text, T (*read)(const rapidjson::Value&, const deta
 }  // namespace
 
 std::string write_value(const Value& value) {
-  return write_with([&](detail::JsonWriter& w) { detail::write_json_value(w, value); });
+  return detail::write_json([&](detail::JsonWriter& w) { detail::write_json_value(w, value); });
 }
 
 Value read_value(std::string_view text) {
@@ -625,7 +620,8 @@ Value read_value(std::string_view text) {
 }
 
 std::string write_entity(const Entity& entity) {
-  return write_with([&](detail::JsonWriter& w) { detail::write_json_entity(w, entity, false); });
+  return detail::write_json(
+      [&](detail::JsonWriter& w) { detail::write_json_entity(w, entity, false); });
 }
 
 Entity read_entity(std::string_view text) {
@@ -633,7 +629,8 @@ Entity read_entity(std::string_view text) {
 }
 
 std::string write_parameters(const ParameterCollection& parameters) {
-  return write_with([&](detail::JsonWriter& w) { detail::write_json_parameters(w, parameters); });
+  return detail::write_json(
+      [&](detail::JsonWriter& w) { detail::write_json_parameters(w, parameters); });
 }
 
 ParameterCollection read_parameters(std::string_view text) {
@@ -641,7 +638,7 @@ ParameterCollection read_parameters(std::string_view text) {
 }
 
 std::string write_context(const ExecutionContext& context) {
-  return write_with([&](detail::JsonWriter& w) { detail::write_json_context(w, context); });
+  return detail::write_json([&](detail::JsonWriter& w) { detail::write_json_context(w, context); });
 }
 
 ExecutionContext read_context(std::string_view text) {

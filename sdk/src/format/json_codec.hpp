@@ -29,13 +29,24 @@ namespace stepline::format::detail {
 /// and number forms; the tests compare the two), with less work a value: a string that needs no
 /// escape (names, ids, dates and most text) is copied whole.
 class JsonWriter {
+  struct Level {
+    bool array;
+    std::uint32_t count;  ///< values written in it (an object's keys count as values)
+  };
+
  public:
-  /// Writes over the bytes of `storage` from its start, growing it when they run out (write_json
-  /// keeps one per thread, so a document costs no allocation of its own); text() is what was
-  /// written.
-  explicit JsonWriter(std::string& storage) : out_(storage) {
+  /// Where a writer writes: its text, and the objects and arrays it is in.
+  struct Storage {
+    std::string text;
+    std::vector<Level> levels;
+  };
+
+  /// Writes over the bytes of `storage` from its start, growing it when they run out
+  /// (write_json keeps one per thread, so a document costs no allocation of its own); text() is
+  /// what was written.
+  explicit JsonWriter(Storage& storage) : out_(storage.text), levels_(storage.levels) {
     if (out_.size() < 256) out_.resize(256);
-    levels_.reserve(16);
+    levels_.clear();
   }
 
   void StartObject() { open('{', false); }
@@ -110,11 +121,6 @@ class JsonWriter {
   }
 
  private:
-  struct Level {
-    bool array;
-    std::uint32_t count;  ///< values written in it (an object's keys count as values)
-  };
-
   /// Before a value: a comma after an earlier value, a colon between a key and its value.
   void prefix() {
     if (levels_.empty()) return;
@@ -188,20 +194,33 @@ class JsonWriter {
 
   std::string& out_;
   std::size_t pos_ = 0;
-  std::vector<Level> levels_;
+  std::vector<Level>& levels_;
 };
 
 /// The JSON text that `write(JsonWriter&)` writes. It is written into this thread's scratch
 /// storage, which keeps its room from one document to the next (up to 1 MiB), so the only
-/// allocation is the returned string's.
+/// allocation is the returned string's. A document written while another is (by `write`) gets
+/// storage of its own.
 template <class Write>
 std::string write_json(Write&& write) {
-  thread_local std::string scratch;
+  thread_local JsonWriter::Storage scratch;
+  thread_local bool busy = false;
+  if (busy) {
+    JsonWriter::Storage own;
+    JsonWriter w(own);
+    write(w);
+    return std::string(w.text());
+  }
+  busy = true;
+  struct Done {
+    ~Done() {
+      busy = false;
+      if (scratch.text.size() > (std::size_t{1} << 20)) std::string().swap(scratch.text);
+    }
+  } done;
   JsonWriter w(scratch);
   write(w);
-  std::string text(w.text());
-  if (scratch.size() > (std::size_t{1} << 20)) std::string().swap(scratch);
-  return text;
+  return std::string(w.text());
 }
 
 /// Parses `text` into `document`; a syntax error throws FormatError naming line and column.
