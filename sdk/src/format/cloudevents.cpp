@@ -52,7 +52,7 @@ std::string write_context(const ExecutionContext& c) {
   return detail::write_json([&](detail::JsonWriter& w) {
     auto string_member = [&](const char* key, const std::string& value) {
       w.Key(key);
-      w.String(value);
+      w.Text(value);
     };
     w.StartObject();
     string_member("specversion", "1.0");

@@ -3,20 +3,18 @@
 // appear in public headers.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
 #include <rapidjson/document.h>
-#include <rapidjson/internal/dtoa.h>
-#include <rapidjson/internal/itoa.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <stepline/entity.hpp>
 #include <stepline/execution_context.hpp>
@@ -25,64 +23,22 @@
 
 namespace stepline::format::detail {
 
-/// Writes compact JSON, byte for byte as RapidJSON's `Writer` does (the same separators, escapes
-/// and number forms; the tests compare the two), with less work a value: a string that needs no
-/// escape (names, ids, dates and most text) is copied whole.
-class JsonWriter {
-  struct Level {
-    bool array;
-    std::uint32_t count;  ///< values written in it (an object's keys count as values)
-  };
-
+/// RapidJSON's writer, and a string written whole when it needs no escape (names, ids, dates and
+/// most text), rather than character by character through the escape table.
+class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
  public:
-  /// Where a writer writes: its text, and the objects and arrays it is in.
-  struct Storage {
-    std::string text;
-    std::vector<Level> levels;
-  };
+  using Writer::Writer;
 
-  /// Writes over the bytes of `storage` from its start, growing it when they run out
-  /// (write_json keeps one per thread, so a document costs no allocation of its own); text() is
-  /// what was written.
-  explicit JsonWriter(Storage& storage) : out_(storage.text), levels_(storage.levels) {
-    if (out_.size() < 256) out_.resize(256);
-    levels_.clear();
+  /// The string as String() (or Key(), where an object expects a key) writes it.
+  bool Text(std::string_view s) {
+    if (needs_escape(s)) return String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    Prefix(rapidjson::kStringType);
+    char* out = os_->Push(s.size() + 2);
+    out[0] = '"';
+    if (!s.empty()) std::memcpy(out + 1, s.data(), s.size());
+    out[s.size() + 1] = '"';
+    return EndValue(true);
   }
-
-  void StartObject() { open('{', false); }
-  void EndObject() { close('}'); }
-  void StartArray() { open('[', true); }
-  void EndArray() { close(']'); }
-  void Key(std::string_view key) { Text(key); }
-  void String(std::string_view s) { Text(s); }
-  void Null() { literal("null", 4); }
-  void Bool(bool b) { b ? literal("true", 4) : literal("false", 5); }
-  void Int(int n) {
-    prefix();
-    char* at = room(11);
-    pos_ += static_cast<std::size_t>(rapidjson::internal::i32toa(n, at) - at);
-  }
-  /// A finite number, in RapidJSON's shortest form ("2.0", "1e-7"); JSON has no NaN or infinity,
-  /// so callers write those otherwise.
-  void Double(double d) {
-    prefix();
-    char* at = room(25);
-    pos_ += static_cast<std::size_t>(rapidjson::internal::dtoa(d, at) - at);
-  }
-
-  /// The string as a value, or as a key where an object expects one.
-  void Text(std::string_view s) {
-    prefix();
-    if (needs_escape(s)) return escaped(s);
-    char* at = room(s.size() + 2);
-    at[0] = '"';
-    if (!s.empty()) std::memcpy(at + 1, s.data(), s.size());
-    at[s.size() + 1] = '"';
-    pos_ += s.size() + 2;
-  }
-
-  /// The text written so far, in the storage given at the start.
-  std::string_view text() const { return {out_.data(), pos_}; }
 
   /// True when `s` holds a quote, a backslash or a control character: sixteen bytes at a time
   /// with SSE2 (every x86-64 has it), else eight at a time in a 64-bit word. Bytes at or above
@@ -119,108 +75,35 @@ class JsonWriter {
     }
     return false;
   }
-
- private:
-  /// Before a value: a comma after an earlier value, a colon between a key and its value.
-  void prefix() {
-    if (levels_.empty()) return;
-    Level& level = levels_.back();
-    if (level.count > 0) {
-      char* at = room(1);
-      *at = level.array || level.count % 2 == 0 ? ',' : ':';
-      ++pos_;
-    }
-    ++level.count;
-  }
-
-  void open(char bracket, bool array) {
-    prefix();
-    *room(1) = bracket;
-    ++pos_;
-    levels_.push_back({array, 0});
-  }
-
-  void close(char bracket) {
-    levels_.pop_back();
-    *room(1) = bracket;
-    ++pos_;
-  }
-
-  void literal(const char* text, std::size_t size) {
-    prefix();
-    std::memcpy(room(size), text, size);
-    pos_ += size;
-  }
-
-  /// A string with characters JSON escapes: \b \t \n \f \r, \" and \\, and \u00XX for the
-  /// other control characters; every other byte as it is.
-  void escaped(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    char* at = room(2 + s.size() * 6);
-    char* p = at;
-    *p++ = '"';
-    for (const char ch : s) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (c >= 0x20 && c != '"' && c != '\\') {
-        *p++ = ch;
-        continue;
-      }
-      *p++ = '\\';
-      switch (c) {
-        case '"': *p++ = '"'; break;
-        case '\\': *p++ = '\\'; break;
-        case '\b': *p++ = 'b'; break;
-        case '\t': *p++ = 't'; break;
-        case '\n': *p++ = 'n'; break;
-        case '\f': *p++ = 'f'; break;
-        case '\r': *p++ = 'r'; break;
-        default:
-          *p++ = 'u';
-          *p++ = '0';
-          *p++ = '0';
-          *p++ = hex[c >> 4];
-          *p++ = hex[c & 15];
-      }
-    }
-    *p++ = '"';
-    pos_ += static_cast<std::size_t>(p - at);
-  }
-
-  /// Room for `n` more bytes at the end of the text; grows the string by half again at least.
-  char* room(std::size_t n) {
-    if (out_.size() - pos_ < n) out_.resize(std::max(out_.size() + out_.size() / 2, pos_ + n));
-    return out_.data() + pos_;
-  }
-
-  std::string& out_;
-  std::size_t pos_ = 0;
-  std::vector<Level>& levels_;
 };
 
-/// The JSON text that `write(JsonWriter&)` writes. It is written into this thread's scratch
-/// storage, which keeps its room from one document to the next (up to 1 MiB), so the only
-/// allocation is the returned string's. A document written while another is (by `write`) gets
-/// storage of its own.
+/// The JSON text that `write(JsonWriter&)` writes. The writer and its buffer are this thread's,
+/// kept from one document to the next with their room (the buffer's up to 1 MiB), so the only
+/// allocation is the returned string's. A document written while another is (by `write`) gets a
+/// writer of its own.
 template <class Write>
 std::string write_json(Write&& write) {
-  thread_local JsonWriter::Storage scratch;
+  thread_local rapidjson::StringBuffer buffer(nullptr, 4096);
+  thread_local JsonWriter writer(buffer);
   thread_local bool busy = false;
   if (busy) {
-    JsonWriter::Storage own;
+    rapidjson::StringBuffer own;
     JsonWriter w(own);
     write(w);
-    return std::string(w.text());
+    return std::string(own.GetString(), own.GetSize());
   }
   busy = true;
   struct Done {
     ~Done() {
       busy = false;
-      if (scratch.text.size() > (std::size_t{1} << 20)) std::string().swap(scratch.text);
+      if (buffer.GetSize() > (std::size_t{1} << 20))
+        buffer = rapidjson::StringBuffer(nullptr, 4096);
     }
   } done;
-  JsonWriter w(scratch);
-  write(w);
-  return std::string(w.text());
+  buffer.Clear();
+  writer.Reset(buffer);
+  write(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 /// Parses `text` into `document`; a syntax error throws FormatError naming line and column.
