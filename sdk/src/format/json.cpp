@@ -597,6 +597,11 @@ ExecutionContext read_json_context(const rapidjson::Value& node, const Path& pat
   return c;
 }
 
+JsonScratch& json_scratch() {
+  thread_local JsonScratch scratch;
+  return scratch;
+}
+
 }  // namespace detail
 
 namespace json {

@@ -77,33 +77,41 @@ class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
   }
 };
 
-/// The JSON text that `write(JsonWriter&)` writes. The writer and its buffer are this thread's,
-/// kept from one document to the next with their room (the buffer's up to 1 MiB), so the only
-/// allocation is the returned string's. A document written while another is (by `write`) gets a
-/// writer of its own.
+/// A writer and its buffer, kept by each thread from one document to the next (write_json).
+struct JsonScratch {
+  rapidjson::StringBuffer buffer{nullptr, 4096};
+  JsonWriter writer{buffer};
+  bool busy = false;  ///< a document is being written with it
+};
+
+/// This thread's JsonScratch.
+JsonScratch& json_scratch();
+
+/// The JSON text that `write(JsonWriter&)` writes, with this thread's writer and buffer, which
+/// keep their room (the buffer's up to 1 MiB), so the only allocation is the returned string's.
+/// A document written while another is (by `write`) gets a writer of its own.
 template <class Write>
 std::string write_json(Write&& write) {
-  thread_local rapidjson::StringBuffer buffer(nullptr, 4096);
-  thread_local JsonWriter writer(buffer);
-  thread_local bool busy = false;
-  if (busy) {
+  JsonScratch& scratch = json_scratch();
+  if (scratch.busy) {
     rapidjson::StringBuffer own;
     JsonWriter w(own);
     write(w);
     return std::string(own.GetString(), own.GetSize());
   }
-  busy = true;
+  scratch.busy = true;
   struct Done {
+    JsonScratch& scratch;
     ~Done() {
-      busy = false;
-      if (buffer.GetSize() > (std::size_t{1} << 20))
-        buffer = rapidjson::StringBuffer(nullptr, 4096);
+      scratch.busy = false;
+      if (scratch.buffer.GetSize() > (std::size_t{1} << 20))
+        scratch.buffer = rapidjson::StringBuffer(nullptr, 4096);
     }
-  } done;
-  buffer.Clear();
-  writer.Reset(buffer);
-  write(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
+  } done{scratch};
+  scratch.buffer.Clear();
+  scratch.writer.Reset(scratch.buffer);
+  write(scratch.writer);
+  return std::string(scratch.buffer.GetString(), scratch.buffer.GetSize());
 }
 
 /// Parses `text` into `document`; a syntax error throws FormatError naming line and column.
