@@ -84,6 +84,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -150,7 +152,7 @@ struct Settings {
 };
 
 /// Operations to a commit in the closed loop: the operations in flight, up to the SQLite store's
-/// commit group (64); the client threads' side commits about one operation per thread.
+/// commit group (64); on the client threads' side, about one operation of each thread.
 int commit_group(const Settings& s) {
   return s.in_flight > 0 ? std::min(s.in_flight, 64) : s.clients;
 }
@@ -320,10 +322,11 @@ void run_waiting(const char* self, const Settings& s, const std::filesystem::pat
 
 /// What the SQLite statements of the durable path cost alone, per operation (run_sqlite_floor).
 struct Floor {
-  double total_us = 0;      ///< all of it: the record, the job, its context and its result
   double operation_us = 0;  ///< the record, the job's row and its context, at the operation
   double result_us = 0;     ///< the job's result
   double record_us = 0;     ///< the record and its context alone, no job row, no result
+  /// All of it: the record, the job, its context and its result.
+  double total_us() const { return operation_us + result_us; }
 };
 
 /// (4) floor: the SQLite statements one end-to-end operation needs, alone, on the store's schema
@@ -337,7 +340,8 @@ struct Floor {
 /// still pay.
 Floor run_sqlite_floor(const std::filesystem::path& dir, int operations, int group) {
   group = std::max(1, group);
-  auto pass = [&](const char* name, bool with_jobs, Floor& floor) {
+  // CPU microseconds an operation: at the operation, and for its result (none without jobs).
+  auto pass = [&](const char* name, bool with_jobs) -> std::pair<double, double> {
     const auto file = dir / name;
     host::store::SqliteRecordStore(file).create(
         Entity("account", host::store::time_ordered_guid()));  // the schema
@@ -412,24 +416,19 @@ Floor run_sqlite_floor(const std::filesystem::path& dir, int operations, int gro
     const double cpu_end = bench::cpu_seconds();
     for (sqlite3_stmt* s : {begin, commit, update, job, finish}) sqlite3_finalize(s);
     sqlite3_close(db);
-    if (with_jobs) {
-      floor.total_us = (cpu_end - cpu_start) * 1e6 / operations;
-      floor.operation_us = (cpu_operations - cpu_start) * 1e6 / operations;
-      floor.result_us = (cpu_end - cpu_operations) * 1e6 / operations;
-    } else {
-      floor.record_us = (cpu_end - cpu_start) * 1e6 / operations;
-    }
+    return {(cpu_operations - cpu_start) * 1e6 / operations,
+            (cpu_end - cpu_operations) * 1e6 / operations};
   };
   Floor floor;
-  pass("floor.db", true, floor);
-  pass("floor-records.db", false, floor);
+  std::tie(floor.operation_us, floor.result_us) = pass("floor.db", true);
+  floor.record_us = pass("floor-records.db", false).first;
   std::printf(
       "SQLite floor of one durable operation (%d operations, %d to a commit, its statements "
       "alone): %.1f us CPU (record + job + context %.1f us, the result %.1f us; the record and "
       "its context without the job's row and result %.1f us): at most %.0f operations/s per "
       "core before any other work\n",
-      operations, group, floor.total_us, floor.operation_us, floor.result_us, floor.record_us,
-      1e6 / floor.total_us);
+      operations, group, floor.total_us(), floor.operation_us, floor.result_us, floor.record_us,
+      1e6 / floor.total_us());
   std::fflush(stdout);
   return floor;
 }
@@ -1287,7 +1286,7 @@ void run_endpoint_throughput(const char* self, Settings s) {
   // statements alone, the broker's CPU per message, the plain sender's own CPU per message and
   // writing the job's frozen context.
   const Floor floor = run_sqlite_floor(dir.path(), s.messages, commit_group(s));
-  const double floor_us = floor.total_us;
+  const double floor_us = floor.total_us();
   const double sender_us = base_cpu_us;
   const double cpu_serialize = bench::cpu_seconds();
   std::size_t written = 0;
