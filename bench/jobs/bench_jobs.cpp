@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -75,11 +76,13 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -583,18 +586,45 @@ std::vector<double> job_latencies_ms(const std::filesystem::path& database, long
   return out;
 }
 
+/// On-CPU seconds of this process's threads by name (the async service's workers summed), from
+/// /proc/self/task/*/schedstat, which counts nanoseconds. A thread that has ended is no longer
+/// listed, so a snapshot is taken while the threads it is about still run.
+std::map<std::string, double> thread_cpu_seconds() {
+  std::map<std::string, double> by_name;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream name_file(task.path() / "comm"), time_file(task.path() / "schedstat");
+    std::string name;
+    unsigned long long ns = 0;
+    if (std::getline(name_file, name) && time_file >> ns) by_name[name] += ns / 1e9;
+  }
+  return by_name;
+}
+
+double system_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+/// The host's threads whose CPU the stepline side reports apart, in its result line's order.
+constexpr std::array<const char*, 4> reported_threads = {"sl-intake", "sl-job-worker", "sl-amqp",
+                                                         "sl-checkpoint"};
+
 double percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   auto at = static_cast<std::size_t>(std::ceil(p * sorted.size())) - 1;
   return sorted[std::min(at, sorted.size() - 1)];
 }
 
-// The measured side: prints "result SECONDS SUCCEEDED PEAK_RSS_KIB CPU QUEUE_SECONDS P50 P99".
+// The measured side: prints "result SECONDS SUCCEEDED PEAK_RSS_KIB CPU QUEUE_SECONDS P50 P99
+// COMMITS", then the CPU per operation (us) from the service's start to its drain of the intake
+// thread, the workers, the AMQP thread, the checkpointer and every other thread, and the part of
+// the process's CPU in the kernel.
 int run_stepline(const Settings& s) {
   test::TempDir dir("stepline-bench-jobs-");
   int succeeded = 0;
   double seconds = 0, queue_seconds = 0, operation_commits = 0, setup_cpu = 0;
-  std::vector<double> latencies;
+  std::vector<double> latencies, thread_us;
   {
     if (s.history > 0) {
       std::filesystem::create_directories(dir.path() / "data");
@@ -614,6 +644,8 @@ int run_stepline(const Settings& s) {
                                      configured.endpoint_poster(), options);
     service.start();
     const long long sequence = service.store().last_sequence();
+    const auto threads_before = thread_cpu_seconds();
+    const double system_before = system_cpu_seconds();
 
     // Each client runs its share of the operations one after another, as a caller that waits
     // for each operation to return (its job durable) before it sends the next.
@@ -679,6 +711,18 @@ int run_stepline(const Settings& s) {
     operation_commits = static_cast<double>(host.store().commits() - commits_before);
     service.drain(sequence);
     seconds = seconds_since(start);
+    {
+      auto spent = thread_cpu_seconds();
+      for (const auto& [name, before] : threads_before) spent[name] -= before;
+      double others = 0;
+      for (const auto& [name, cpu] : spent) others += cpu;
+      for (const char* name : reported_threads) {
+        thread_us.push_back(spent[name] * 1e6 / s.messages);
+        others -= spent[name];
+      }
+      thread_us.push_back(others * 1e6 / s.messages);
+      thread_us.push_back((system_cpu_seconds() - system_before) * 1e6 / s.messages);
+    }
     if (!s.rss_file.empty()) {
       rss_samples.emplace_back(s.messages, rss_kib());
       std::sort(rss_samples.begin(), rss_samples.end());
@@ -696,10 +740,10 @@ int run_stepline(const Settings& s) {
     std::filesystem::copy(dir.path() / "data", s.keep,
                           std::filesystem::copy_options::recursive |
                               std::filesystem::copy_options::overwrite_existing);
-  bench::print_result(
-      seconds, succeeded,
-      {queue_seconds, percentile(latencies, 0.5), percentile(latencies, 0.99), operation_commits},
-      setup_cpu);
+  std::vector<double> extra = {queue_seconds, percentile(latencies, 0.5),
+                               percentile(latencies, 0.99), operation_commits};
+  extra.insert(extra.end(), thread_us.begin(), thread_us.end());
+  bench::print_result(seconds, succeeded, extra, setup_cpu);
   return succeeded == s.messages ? 0 : 1;
 }
 
@@ -1222,6 +1266,18 @@ void run_endpoint_throughput(const char* self, Settings s) {
       "  the broker's CPU per message: %.1f us of the plain sender's, %.1f us of the host's "
       "posts\n",
       broker_us, broker_stepline_us);
+  // The stepline side's CPU by thread, and in the kernel (result line fields 9-14).
+  const bool by_thread = std::all_of(rounds.begin(), rounds.end(), [](const EndpointRound& r) {
+    return r.stepline.extra.size() >= 4 + reported_threads.size() + 2;
+  });
+  std::vector<double> thread_us;
+  for (std::size_t k = 0; by_thread && k < reported_threads.size() + 2; ++k)
+    thread_us.push_back(median_of([&](const EndpointRound& r) { return r.stepline.extra[4 + k]; }));
+  if (by_thread)
+    std::printf(
+        "  host CPU per operation by thread: intake %.1f us, workers %.1f, AMQP %.1f, "
+        "checkpointer %.1f, others %.1f; in the kernel %.1f us of it\n",
+        thread_us[0], thread_us[1], thread_us[2], thread_us[3], thread_us[4], thread_us[5]);
   figure(s, "endpoint_rounds", s.endpoint_rounds);
   figure(s, "clients", s.clients);
   figure(s, "in_flight", s.in_flight);
@@ -1233,6 +1289,11 @@ void run_endpoint_throughput(const char* self, Settings s) {
   figure(s, "stepline_p50_ms", p50);
   figure(s, "stepline_p99_ms", p99);
   figure(s, "message_bytes", static_cast<double>(size.encoded));
+  if (by_thread) {
+    const char* names[] = {"intake", "workers", "amqp", "checkpointer", "others", "kernel"};
+    for (std::size_t k = 0; k < thread_us.size(); ++k)
+      figure(s, std::string("stepline_cpu_") + names[k] + "_us", thread_us[k]);
+  }
   if (s.sdk_peer) {
     std::printf("  official @azure/service-bus sender (node, same queue, %zu-byte bodies):\n",
                 size.body);

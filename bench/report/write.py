@@ -136,6 +136,17 @@ def main():
          "Proton sender %.1f us/msg" % f["baseline_cpu_us"],
          "%.2f" % (f["stepline_cpu_us"] / f["baseline_cpu_us"]), "<= 30 us"),
     ]
+    if "stepline_cpu_intake_us" in f:
+        # The intake thread runs every operation and its commit group one after another: its
+        # share of a core is the most the closed loop can get out of it.
+        rows.append(("Host CPU per durable operation by thread: the intake (operations and their "
+                     "commits) / the async service's workers / the AMQP thread / the checkpointer "
+                     "/ the others; in the kernel",
+                     "%.1f / %.1f / %.1f / %.1f / %.1f us; %.1f us" % tuple(
+                         f["stepline_cpu_%s_us" % k] for k in
+                         ["intake", "workers", "amqp", "checkpointer", "others", "kernel"]),
+                     "the intake at %.0f ops/s" % rate,
+                     "%.2f of a core" % (f["stepline_cpu_intake_us"] * rate / 1e6), "-"))
     if "sdk_inflight_cpu_us" in f:
         rows.append(("Host CPU per durable operation against the SDK sender's CPU per message (64 in flight)",
                      "%.1f us" % f["stepline_cpu_us"], "%.1f us/msg" % f["sdk_inflight_cpu_us"],
