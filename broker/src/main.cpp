@@ -1,6 +1,7 @@
 // stepline-broker: a local AMQP 1.0 broker that the Azure Service Bus and Event Hubs SDK clients
 // use unchanged. `stepline-broker -c broker.yaml [--listen 127.0.0.1:5672]`.
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   try {
     Broker broker(config);
     std::thread([&broker, stop_signals] {
+      pthread_setname_np(pthread_self(), "broker-signals");
       int sig = 0;
       sigwait(&stop_signals, &sig);
       log::info("signal {}: stopping", sig);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <stepline/http/server.hpp>
+#include <stepline/prometheus/process.hpp>
 #include <stepline/prometheus/registry.hpp>
 
 #include "broker.hpp"
@@ -118,7 +119,12 @@ class Monitoring::Routes final : public http::Handler {
         closed_(registry_.counter("stepline_broker_connections_closed_total",
                                   "AMQP connections the broker closed, by reason.", {"reason"})),
         store_failures_(registry_.counter("stepline_broker_store_write_failures_total",
-                                          "Group commits of the message store that failed.")) {}
+                                          "Group commits of the message store that failed.")) {
+    prometheus::add_process_metrics(registry_);
+    prometheus::add_thread_cpu_metrics(
+        registry_, "stepline_broker_thread_cpu_seconds_total",
+        "CPU time, user and system, of the broker's threads by name.");
+  }
 
   std::optional<Response> screen(const Request& head) override {
     if (head.path != "/healthz" && head.path != "/metrics")

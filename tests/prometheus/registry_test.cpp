@@ -2,27 +2,19 @@
 // of hostile label values, histogram consistency, the series limit, and promtool's verdict.
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <thread>
 
 #include <stepline/prometheus/registry.hpp>
 
-#include "testkit/process.hpp"
+#include "testkit/promtool.hpp"
 
 using namespace stepline::prometheus;
+using stepline::test::promtool_check;
 
 namespace {
 
 bool contains(const std::string& text, const std::string& line) {
   return text.find(line) != std::string::npos;
-}
-
-/// promtool's `check metrics` on the text: its exit status and what it said.
-stepline::test::Captured promtool_check(const std::string& text) {
-  stepline::test::TempDir dir("stepline-promtool-");
-  auto file = dir.path() / "metrics.txt";
-  std::ofstream(file) << text;
-  return stepline::test::capture({"sh", "-c", "promtool check metrics < '" + file.string() + "'"});
 }
 
 }  // namespace

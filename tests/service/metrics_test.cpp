@@ -2,10 +2,11 @@
 // AMQP connections, plug-in loads; and /readyz turning 503 when an endpoint's last post failed.
 #include <doctest/doctest.h>
 
-#include <fstream>
+#include <cstring>
 
 #include "service/serve_fixture.hpp"
 #include "testkit/message_receiver.hpp"
+#include "testkit/promtool.hpp"
 #include "testkit/stepline_broker.hpp"
 
 using namespace stepline::test;
@@ -59,13 +60,6 @@ steps:
 
 bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
-}
-
-Captured promtool_check(const std::string& text) {
-  TempDir dir("stepline-promtool-");
-  auto file = dir.path() / "metrics.txt";
-  std::ofstream(file) << text;
-  return capture({"sh", "-c", "promtool check metrics < '" + file.string() + "'"});
 }
 
 }  // namespace
@@ -125,6 +119,16 @@ TEST_CASE("/metrics counts operations, steps, posts, jobs and connections, and p
   const auto log_bytes = text.find("\nstepline_context_log_bytes ");
   REQUIRE(log_bytes != std::string::npos);
   CHECK(std::stod(text.substr(log_bytes + 28)) > 24 + 100);
+  // The process's own figures, and its threads' CPU by name: the intake ran the operations.
+  for (const char* series : {"process_cpu_seconds_total", "process_resident_memory_bytes",
+                             "process_open_fds", "process_start_time_seconds", "process_threads"}) {
+    const auto at = text.find("\n" + std::string(series) + " ");
+    REQUIRE_MESSAGE(at != std::string::npos, series);
+    CHECK_MESSAGE(std::stod(text.substr(at + std::strlen(series) + 2)) > 0, series);
+  }
+  CHECK(text.find("\nstepline_thread_cpu_seconds_total{thread=\"sl-intake\"} ") !=
+        std::string::npos);
+  CHECK(text.find("\nstepline_thread_cpu_seconds_total{thread=\"sl-amqp\"} ") != std::string::npos);
 
   auto check = promtool_check(text);
   CHECK_MESSAGE(check.status == 0, check.output);

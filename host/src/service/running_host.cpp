@@ -17,6 +17,7 @@
 #include <stepline/host/store/job_store.hpp>
 #include <stepline/host/store/store.hpp>
 #include <stepline/http/server.hpp>
+#include <stepline/prometheus/process.hpp>
 #include <stepline/prometheus/registry.hpp>
 #include <stepline/registration/values.hpp>
 #include <stepline/thread_name.hpp>
@@ -299,6 +300,14 @@ void RunningHost::start() {
   p.intake = std::make_unique<http::Intake>(std::move(services));
   p.server = std::make_unique<::stepline::http::Server>(server_options(p.http), *p.intake);
   watch_server(p.registry, *p.server);
+  prometheus::add_process_metrics(p.registry);
+  // Which thread is busy: sl-intake runs the operations handed to the host (the HTTP intake's)
+  // one batch after another, so its rate near 1 is the host's ceiling for them (docs/HTTP.md).
+  prometheus::add_thread_cpu_metrics(
+      p.registry, "stepline_thread_cpu_seconds_total",
+      "CPU time, user and system, of the host's threads by name (sl-intake: the operations and "
+      "their commits; sl-job-worker: the async service; sl-amqp: the AMQP connections; "
+      "sl-checkpoint: the SQLite checkpoints; sl-http: the HTTP server).");
   auto& commits = p.registry.counter(
       "stepline_store_commits_total",
       "Commits of operations' transactions to the record store; operations that share one "
