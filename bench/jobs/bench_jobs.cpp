@@ -617,9 +617,9 @@ double percentile(const std::vector<double>& sorted, double p) {
 }
 
 // The measured side: prints "result SECONDS SUCCEEDED PEAK_RSS_KIB CPU QUEUE_SECONDS P50 P99
-// COMMITS", then the CPU per operation (us) from the service's start to its drain of the intake
-// thread, the workers, the AMQP thread, the checkpointer and every other thread, and the part of
-// the process's CPU in the kernel.
+// COMMITS", then six CPU figures per operation (us), each from the service's start to its drain:
+// the intake thread's, the workers', the AMQP thread's, the checkpointer's, every other thread's,
+// and the process's time in the kernel.
 int run_stepline(const Settings& s) {
   test::TempDir dir("stepline-bench-jobs-");
   int succeeded = 0;

@@ -138,7 +138,7 @@ def main():
     ]
     if "stepline_cpu_intake_us" in f:
         # The intake thread runs every operation and its commit group one after another: its
-        # share of a core is the most the closed loop can get out of it.
+        # share of a core says how near the closed loop is to what one thread can run.
         rows.append(("Host CPU per durable operation by thread: the intake (operations and their "
                      "commits) / the async service's workers / the AMQP thread / the checkpointer "
                      "/ the others; in the kernel",

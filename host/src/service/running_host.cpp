@@ -307,7 +307,7 @@ void RunningHost::start() {
       p.registry, "stepline_thread_cpu_seconds_total",
       "CPU time, user and system, of the host's threads by name (sl-intake: the operations and "
       "their commits; sl-job-worker: the async service; sl-amqp: the AMQP connections; "
-      "sl-checkpoint: the SQLite checkpoints; sl-http: the HTTP server).");
+      "sl-checkpoint: the SQLite checkpoints; sl-http-io, sl-http-work: the HTTP server).");
   auto& commits = p.registry.counter(
       "stepline_store_commits_total",
       "Commits of operations' transactions to the record store; operations that share one "
