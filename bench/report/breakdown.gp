@@ -1,7 +1,8 @@
-# CPU per durable operation, split: the SQLite statements alone (floor), the broker's share, and
-# the host's own work beyond the floor; the goal for the host's whole CPU per operation beside.
+# CPU per durable operation, split: the SQLite statements alone (floor), the broker's share, the
+# host's own work beyond the floor and the host's threads; the goal for the host's whole CPU per
+# operation beside.
 # Input: DATA, rows "label value" in microseconds.
-set terminal pngcairo size 800,480 font "sans,10"
+set terminal pngcairo size 960,480 font "sans,10"
 set output OUT
 set title "CPU per durable operation (microseconds)"
 set style data histograms

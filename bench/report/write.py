@@ -93,6 +93,10 @@ def main():
         out.write('"SQLite floor" %.2f\n' % f["floor_us"])
         out.write('"host beyond the floor" %.2f\n' % host_beyond)
         out.write('"host in all" %.2f\n' % f["stepline_cpu_us"])
+        for key, label in [("intake", "intake thread"), ("workers", "workers"),
+                           ("amqp", "AMQP thread"), ("checkpointer", "checkpointer")]:
+            if "stepline_cpu_%s_us" % key in f:
+                out.write('"host: %s" %.2f\n' % (label, f["stepline_cpu_%s_us" % key]))
         out.write('"host goal" 30\n')
         out.write('"broker" %.2f\n' % f["broker_us"])
         out.write('"Proton sender" %.2f\n' % f["baseline_cpu_us"])
@@ -275,7 +279,10 @@ post, so a host that falls behind is charged for the wait.
 ## CPU per durable operation
 
 The SQLite floor is what the operation's statements cost alone in this database (no pipeline,
-no serialization, no AMQP); the host's CPU beyond it is what Stepline's own code costs.
+no serialization, no AMQP); the host's CPU beyond it is what Stepline's own code costs. The
+"host:" bars split the host's CPU by thread: the intake thread runs the operations and their
+commits one batch after another, so its share of a core is how near the closed loop is to what
+one thread can run.
 
 ![per-operation breakdown](performance/breakdown.png)
 
