@@ -25,38 +25,35 @@ std::string read_file(const std::filesystem::path& file) {
 }
 
 /// A /proc stat line: the name between the first '(' and the last ')' (a name may hold both),
-/// then the numeric fields; field(n) is the n-th field of proc(5), counting the pid as 1.
+/// then the fields, read as numbers (the state letter reads as 0).
 struct Stat {
   std::string name;
-  std::vector<std::string_view> fields;  // from field 3 on, into `text`
-  std::string text;
+  std::vector<unsigned long long> fields;  // from field 3 of proc(5) on, counting the pid as 1
 
   static std::optional<Stat> read(const std::filesystem::path& file) {
-    Stat s;
-    s.text = read_file(file);
-    const auto open = s.text.find('('), close = s.text.rfind(')');
+    const std::string text = read_file(file);
+    const auto open = text.find('('), close = text.rfind(')');
     if (open == std::string::npos || close == std::string::npos || close < open) return {};
-    s.name = s.text.substr(open + 1, close - open - 1);
-    std::string_view rest(s.text);
+    Stat s;
+    s.name = text.substr(open + 1, close - open - 1);
+    std::string_view rest(text);
     rest.remove_prefix(close + 1);
     while (!rest.empty()) {
       const auto start = rest.find_first_not_of(" \n");
       if (start == std::string_view::npos) break;
       rest.remove_prefix(start);
       const auto end = std::min(rest.find_first_of(" \n"), rest.size());
-      s.fields.push_back(rest.substr(0, end));
+      unsigned long long value = 0;
+      std::from_chars(rest.data(), rest.data() + end, value);
+      s.fields.push_back(value);
       rest.remove_prefix(end);
     }
     return s;
   }
 
-  /// Field `n` (3 and up) as a number; 0 when absent or not a number.
+  /// Field `n` of proc(5) (3 and up); 0 when absent.
   unsigned long long number(std::size_t n) const {
-    if (n < 3 || n - 3 >= fields.size()) return 0;
-    unsigned long long value = 0;
-    const auto f = fields[n - 3];
-    std::from_chars(f.data(), f.data() + f.size(), value);
-    return value;
+    return n >= 3 && n - 3 < fields.size() ? fields[n - 3] : 0;
   }
 };
 
