@@ -41,23 +41,25 @@ TEST_CASE("json: strings are escaped only where JSON needs it, in values and in 
   CHECK(json::write_value(Value("C:\\temp")) == R"("C:\\temp")");
   CHECK(json::write_value(Value("line\nnext\ttab\x01")) == R"("line\nnext\ttab\u0001")");
   CHECK(json::write_value(Value(std::string("nul\0inside", 10))) == R"("nul\u0000inside")");
-  // Wherever the character falls in a longer text (the check reads sixteen bytes at a time,
-  // then eight, then one).
-  for (std::size_t at = 0; at < 41; ++at) {
-    for (const auto& entry : std::vector<std::pair<char, std::size_t>>{
-             {'\x1f', 5}, {'\x01', 5}, {'"', 1}, {'\\', 1}, {'\x7f', 0}, {'!', 0}, {' ', 0}}) {
-      // Not a structured binding: CAPTURE's lambda captures the name.
-      const char c = entry.first;
-      const std::size_t grows = entry.second;
-      std::string text(41, 'a');
-      text[at] = c;
-      CAPTURE(at);
-      CAPTURE(static_cast<int>(c));
-      const std::string written = json::write_value(Value(text));
-      CHECK(written.size() == text.size() + 2 + grows);
-      CHECK(json::read_value(written) == Value(text));
+  // Wherever the character falls, in texts short and long (the check reads sixteen bytes at a
+  // time, then eight, then the last eight again, or a short text's bytes padded to eight).
+  for (const std::size_t size : {1, 3, 7, 8, 9, 15, 16, 17, 24, 41})
+    for (std::size_t at = 0; at < size; ++at) {
+      for (const auto& entry : std::vector<std::pair<char, std::size_t>>{
+               {'\x1f', 5}, {'\x01', 5}, {'"', 1}, {'\\', 1}, {'\x7f', 0}, {'!', 0}, {' ', 0}}) {
+        // Not a structured binding: CAPTURE's lambda captures the name.
+        const char c = entry.first;
+        const std::size_t grows = entry.second;
+        std::string text(size, 'a');
+        text[at] = c;
+        CAPTURE(size);
+        CAPTURE(at);
+        CAPTURE(static_cast<int>(c));
+        const std::string written = json::write_value(Value(text));
+        CHECK(written.size() == text.size() + 2 + grows);
+        CHECK(json::read_value(written) == Value(text));
+      }
     }
-  }
   ParameterCollection p;
   p.insert_or_assign("plain", Value("a"));
   p.insert_or_assign("quoted \"key\"", Value("b"));

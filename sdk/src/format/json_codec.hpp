@@ -58,22 +58,34 @@ class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
       if (_mm_movemask_epi8(found) != 0) return true;
     }
 #endif
-    // A byte of x is zero, or below 0x20, where (x - 0x01…) & ~x (or (x - 0x20…) & ~x) has its
-    // high bit set.
-    constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    for (; n >= 8; p += 8, n -= 8) {
-      std::uint64_t x;
-      std::memcpy(&x, p, 8);
-      const std::uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
-      const std::uint64_t found = ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
-                                  ((backslash - ones) & ~backslash);
-      if (found & high) return true;
-    }
-    for (; n > 0; ++p, --n) {
-      const auto c = static_cast<unsigned char>(*p);
-      if (c < 0x20 || c == '"' || c == '\\') return true;
-    }
-    return false;
+    for (; n >= 8; p += 8, n -= 8)
+      if (word_needs_escape(load8(p))) return true;
+    if (n == 0) return false;
+    // The last few bytes: the string's last eight when it has eight (bytes looked at twice are
+    // harmless), else the bytes themselves with spaces after them.
+    if (s.size() >= 8) return word_needs_escape(load8(s.data() + s.size() - 8));
+    std::uint64_t x = ones * ' ';
+    std::memcpy(&x, p, n);
+    return word_needs_escape(x);
+  }
+
+ private:
+  static constexpr std::uint64_t ones = 0x0101010101010101ull;
+
+  static std::uint64_t load8(const char* p) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    return x;
+  }
+
+  /// True when one of the eight bytes in `x` is a quote, a backslash or below 0x20: such a byte
+  /// b makes (b - 0x20) & ~b (or the same of b ^ '"', b ^ '\\' less one) set its high bit.
+  static bool word_needs_escape(std::uint64_t x) {
+    constexpr std::uint64_t high = 0x8080808080808080ull;
+    const std::uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+    const std::uint64_t found =
+        ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
+    return (found & high) != 0;
   }
 };
 
