@@ -95,6 +95,23 @@ TEST_CASE_TEMPLATE("an update replaces each attribute it names whole and leaves 
   CHECK(after->get_as<std::string>("telephone1") == "+1 555 0100");
   CHECK(after->attributes.size() == a.attributes.size() + 1);
 
+  // Values JSON escapes, and names past the few an update usually sets (twelve at once).
+  Entity many("account", id);
+  const std::string hostile = "say \"hi\" \\ back, a tab\t, a bell \a and Zo\u00eb";
+  for (int i = 0; i < 12; ++i)
+    many.set("field" + std::to_string(i), Value(hostile + std::to_string(i)));
+  store.update(many);
+  Entity escaped("account", id);
+  escaped.set("description", Value(std::string(hostile)));
+  escaped.set("field3", Value(2.5));
+  store.update(escaped);
+  after = store.retrieve("account", id, ColumnSet::all());
+  CHECK(after->get_as<std::string>("description") == hostile);
+  CHECK(after->get("field3") == Value(2.5));
+  CHECK(after->get_as<std::string>("field11") == hostile + "11");
+  CHECK(after->get_as<std::string>("odd \"name\"") == "still quoted");
+  CHECK(after->attributes.size() == a.attributes.size() + 1 + 12);
+
   // An update that names nothing still counts as a change of the row.
   const auto before_empty = after->row_version;
   store.update(Entity("account", id));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <ctime>
 
@@ -66,7 +67,40 @@ struct SqliteRecordStore::Statements {
   Statement insert, select, update, remove, insert_job;
   // A commit group's and its outermost operations' transaction control, once per operation.
   Statement begin, commit, savepoint, release;
+  // merge[n]: the update that sets n named attributes inside the stored document (merge_sql),
+  // prepared when first needed.
+  std::array<std::optional<Statement>, 9> merge;
 };
+
+namespace {
+
+/// An update that sets `n` attributes in place: json_set inserts or replaces each (?4 a path,
+/// ?5 the value's JSON text, and so on), so the stored document is not read back and written
+/// whole. ?3 is the time.
+std::string merge_sql(std::size_t n) {
+  std::string set = "attributes";
+  if (n > 0) {
+    set = "json_set(attributes";
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto at = 4 + 2 * i;
+      set += ", ?" + std::to_string(at) + ", json(?" + std::to_string(at + 1) + ")";
+    }
+    set += ")";
+  }
+  return "UPDATE records SET attributes = " + set +
+         ", modified_on = ?3, version = version + 1 WHERE entity = ?1 AND id = ?2";
+}
+
+/// True when SQLite's JSON path can name `column` as the document holds it: a quoted label is
+/// compared with the key's bytes as written, with no escapes in either, so a name that JSON
+/// must escape (a quote, a backslash, a control character) cannot be named that way.
+bool names_plainly(std::string_view column) {
+  return std::none_of(column.begin(), column.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  });
+}
+
+}  // namespace
 
 namespace {
 // As long as SQLite's busy timeout on the record store's connection.
@@ -441,13 +475,36 @@ std::optional<Entity> SqliteRecordStore::retrieve(std::string_view entity, const
 void SqliteRecordStore::update(const Entity& entity) {
   std::lock_guard lock(mutex_);
   StandaloneWrite write(*this);
+  // Bound without SQLite's copies: each lives until the statement is done.
+  const auto id = entity.id.text();
+  const auto now = iso8601_text(now_utc());
+  const auto& named = entity.attributes;
+  if (named.size() < statements_->merge.size() &&
+      std::all_of(named.begin(), named.end(),
+                  [](const auto& a) { return names_plainly(a.first); })) {
+    // The usual update: a few attributes with plain names, set in the stored document.
+    auto& slot = statements_->merge[named.size()];
+    if (!slot) slot.emplace(db_, merge_sql(named.size()));
+    std::vector<std::string> texts;  // paths and values, alive until the statement is done
+    texts.reserve(2 * named.size());
+    auto& s = slot->start();
+    s.bind(1, entity.logical_name).bind_static(2, id.view()).bind_static(3, now.view());
+    int at = 4;
+    for (const auto& [column, value] : named) {
+      texts.push_back(quote_json_key(column));
+      s.bind_static(at++, texts.back());
+      texts.push_back(format::json::write_value(value));
+      s.bind_static(at++, texts.back());
+    }
+    s.step();
+    s.done();
+    if (sqlite3_changes(db_) == 0) throw RecordNotFound(entity.logical_name, entity.id);
+    return;
+  }
   auto current = retrieve(entity.logical_name, entity.id, ColumnSet::all());
   if (!current) throw RecordNotFound(entity.logical_name, entity.id);
   for (const auto& [k, v] : entity.attributes) current->attributes.insert_or_assign(k, v);
-  // Bound without SQLite's copies: each lives until the statement is done.
-  const auto id = entity.id.text();
   const std::string attributes = format::json::write_parameters(current->attributes);
-  const auto now = iso8601_text(now_utc());
   auto& s = statements_->update.start();
   s.bind(1, entity.logical_name)
       .bind_static(2, id.view())
