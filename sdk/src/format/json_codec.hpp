@@ -32,11 +32,22 @@ class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
   /// The string as String() (or Key(), where an object expects a key) writes it.
   bool Text(std::string_view s) {
     if (needs_escape(s)) return String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    Prefix(rapidjson::kStringType);
-    char* out = os_->Push(s.size() + 2);
-    out[0] = '"';
-    if (!s.empty()) std::memcpy(out + 1, s.data(), s.size());
-    out[s.size() + 1] = '"';
+    // What Prefix() does, with the separator it writes pushed with the string.
+    char separator = 0;
+    if (level_stack_.GetSize() != 0) {
+      Level* level = level_stack_.template Top<Level>();
+      if (level->valueCount > 0)
+        separator = level->inArray || level->valueCount % 2 == 0 ? ',' : ':';
+      ++level->valueCount;
+    } else {
+      hasRoot_ = true;
+    }
+    const std::size_t with = separator != 0 ? 1 : 0;
+    char* out = os_->Push(s.size() + 2 + with);
+    out[0] = separator;  // overwritten by the quote when there is none
+    out[with] = '"';
+    if (!s.empty()) std::memcpy(out + with + 1, s.data(), s.size());
+    out[with + s.size() + 1] = '"';
     return EndValue(true);
   }
 
