@@ -1,4 +1,7 @@
+#include <array>
+#include <cstdint>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -21,6 +24,25 @@ TEST_CASE("a guid round-trips through its text and rejects malformed text") {
   CHECK_FALSE(r.is_nil());
   CHECK(r != Guid::random());
   CHECK((r.bytes()[6] >> 4) == 4);
+}
+
+TEST_CASE("a guid's text has each byte's two lower-case digits in their places") {
+  // Every byte value in every position: byte i of guid k is (k + 17 * i) mod 256.
+  for (int k = 0; k < 256; ++k) {
+    std::array<std::uint8_t, 16> bytes{};
+    std::string expected;
+    for (int i = 0; i < 16; ++i) {
+      bytes[i] = static_cast<std::uint8_t>((k + 17 * i) % 256);
+      if (i == 4 || i == 6 || i == 8 || i == 10) expected += '-';
+      char digits[3];
+      std::snprintf(digits, sizeof digits, "%02x", bytes[i]);
+      expected += digits;
+    }
+    const Guid g(bytes);
+    CAPTURE(k);
+    CHECK(g.text().view() == expected);
+    CHECK(Guid::parse(expected) == g);
+  }
 }
 
 TEST_CASE("date-times are UTC with millisecond precision in ISO-8601") {
