@@ -119,6 +119,47 @@ TEST_CASE_TEMPLATE("an update replaces each attribute it names whole and leaves 
   CHECK_THROWS_AS(store.update(Entity("account", Guid::random())), host::store::RecordNotFound);
 }
 
+TEST_CASE_TEMPLATE("text with a NUL is kept by SQLite and refused by PostgreSQL, naming it", Kind,
+                   STORE_KINDS) {
+  Stores<Kind> s;
+  host::store::RecordStore& store = *s.records;
+  const std::string with_nul = std::string("before") + '\0' + "after";
+  Entity a = account("Contoso");
+  // Six characters that read like the escape, after a backslash: not a NUL.
+  a.set("description", Value(std::string("a backslash then \\u0000")));
+  const Guid id = store.create(a);
+  CHECK(store.retrieve("account", id, ColumnSet::all())->get_as<std::string>("description") ==
+        "a backslash then \\u0000");
+
+  Entity change("account", id);
+  change.set("telephone1", Value("+1 555 0100"));
+  change.set("description", Value(with_nul));
+  Entity named(account("Fabrikam"));
+  named.set(std::string("odd") + '\0' + "name", Value("x"));
+  Query query;
+  query.entity_name = "account";
+  query.conditions.emplace_back("description", Value(with_nul));
+  if (std::is_same_v<Kind, test::SqliteKind>) {
+    store.update(change);
+    CHECK(store.retrieve("account", id, ColumnSet::all())->get_as<std::string>("description") ==
+          with_nul);
+    CHECK(store.retrieve_multiple(query).entities.size() == 1);
+  } else {
+    CHECK_THROWS_WITH_AS(
+        store.update(change),
+        "account attribute 'description' holds a NUL character (U+0000), which a "
+        "PostgreSQL store cannot keep (jsonb refuses it); send the text without it",
+        host::store::UnstorableText);
+    CHECK_THROWS_WITH_AS(store.create(named), doctest::Contains("attribute 'odd\\x00name'"),
+                         host::store::UnstorableText);
+    // Nothing was written, and a query for such text finds nothing instead of failing.
+    CHECK(store.retrieve("account", id, ColumnSet::all())->get_as<std::string>("description") ==
+          "a backslash then \\u0000");
+    CHECK(store.retrieve_multiple(query).entities.empty());
+    CHECK(store.retrieve_multiple(Query{"account"}).entities.size() == 1);
+  }
+}
+
 TEST_CASE_TEMPLATE("a create with a taken id is refused, in another table it is not", Kind,
                    STORE_KINDS) {
   Stores<Kind> s;
@@ -148,9 +189,20 @@ TEST_CASE_TEMPLATE("RetrieveMultiple matches every condition and pages in creati
     a.set("city", Value(i % 2 == 0 ? "Oslo" : "Bergen"));
     a.set("rank", Value(i));
     a.set("tier", Value(OptionSetValue{i < 3 ? 1 : 2}));
+    a.set("odd \"name\"", Value(i < 2 ? "quoted" : "other"));
+    a.set("back\\slash", Value(i == 6));
     store.create(a);
   }
   store.create(Entity("contact"));
+  // Names that JSON escapes, which SQL's JSON paths cannot always spell.
+  CHECK(store
+            .retrieve_multiple(
+                {.entity_name = "account", .conditions = {{"odd \"name\"", Value("quoted")}}})
+            .entities.size() == 2);
+  CHECK(store
+            .retrieve_multiple(
+                {.entity_name = "account", .conditions = {{"back\\slash", Value(true)}}})
+            .entities.size() == 1);
 
   auto oslo =
       store.retrieve_multiple({.entity_name = "account", .conditions = {{"city", Value("Oslo")}}});

@@ -623,6 +623,8 @@ class Operation {
       throw OperationFailed(e.what(), error_code::not_found);
     } catch (const store::DuplicateRecord& e) {
       throw OperationFailed(e.what(), error_code::duplicate);
+    } catch (const store::UnstorableText& e) {
+      throw bad_request(e.what());
     }
   }
 

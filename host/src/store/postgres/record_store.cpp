@@ -291,13 +291,35 @@ Result PostgresRecordStore::run(const Statement& statement, const Params& params
   return std::move(results.back());
 }
 
+namespace {
+
+/// True when the JSON text `json` escapes a NUL character (\u0000): an escape read as one, not
+/// the same six characters after an escaped backslash.
+bool escapes_nul(std::string_view json) {
+  for (std::size_t i = json.find('\\'); i != std::string_view::npos; i = json.find('\\', i)) {
+    if (json.substr(i + 1, 5) == "u0000") return true;
+    i += 2;  // past the escape's first two characters, whatever it is
+  }
+  return false;
+}
+
+/// `attributes` written as the records' JSON document, or UnstorableText naming the first
+/// attribute whose name or text holds a NUL, which jsonb cannot keep.
+std::string document_of(const Entity& entity) {
+  std::string document = format::json::write_parameters(entity.attributes);
+  if (document.find("\\u0000") == std::string::npos || !escapes_nul(document)) return document;
+  for (const auto& [name, value] : entity.attributes)
+    if (name.find('\0') != std::string::npos || escapes_nul(format::json::write_value(value)))
+      throw UnstorableText(entity.logical_name, name);
+  throw UnstorableText(entity.logical_name, "?");  // not reached: the NUL is in one of them
+}
+
+}  // namespace
+
 Guid PostgresRecordStore::create(const Entity& entity) {
   Guid id = entity.id.is_nil() ? time_ordered_guid() : entity.id;
-  auto r = run(insert_record, Params()
-                                  .add(entity.logical_name)
-                                  .add(id)
-                                  .add(format::json::write_parameters(entity.attributes))
-                                  .add(now_utc()));
+  auto r = run(insert_record,
+               Params().add(entity.logical_name).add(id).add(document_of(entity)).add(now_utc()));
   if (r.rows() == 0) throw DuplicateRecord(entity.logical_name, id);
   return id;
 }
@@ -310,11 +332,9 @@ std::optional<Entity> PostgresRecordStore::retrieve(std::string_view entity, con
 }
 
 void PostgresRecordStore::update(const Entity& entity) {
-  auto r = run(update_record, Params()
-                                  .add(entity.logical_name)
-                                  .add(entity.id)
-                                  .add(format::json::write_parameters(entity.attributes))
-                                  .add(now_utc()));
+  auto r =
+      run(update_record,
+          Params().add(entity.logical_name).add(entity.id).add(document_of(entity)).add(now_utc()));
   if (r.rows() == 0) throw RecordNotFound(entity.logical_name, entity.id);
 }
 
@@ -338,6 +358,9 @@ EntityCollection PostgresRecordStore::retrieve_multiple(const Query& query) {
   const std::string document = format::json::write_parameters(narrowing);
   EntityCollection out;
   out.entity_name = query.entity_name;
+  // No stored record holds a NUL (create and update refuse one), and jsonb cannot read a
+  // document that does: nothing matches.
+  if (escapes_nul(document)) return out;
   const std::size_t skip =
       query.page_size == 0 ? 0
                            : static_cast<std::size_t>(query.page_size) * (query.page_number - 1);

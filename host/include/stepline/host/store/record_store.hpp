@@ -38,6 +38,13 @@ class DuplicateRecord : public std::runtime_error {
   DuplicateRecord(std::string_view entity, const Guid& id);
 };
 
+/// A record's text that the store cannot keep: a NUL character (U+0000), which PostgreSQL's
+/// jsonb refuses. The request is at fault, not the store; nothing was written.
+class UnstorableText : public std::invalid_argument {
+ public:
+  UnstorableText(std::string_view entity, std::string_view attribute);
+};
+
 /// The database could not be written because its disk is full. Nothing of the write (or of the
 /// transaction it was part of) was applied; the store works again as soon as space is freed.
 class StorageFull : public std::runtime_error {
