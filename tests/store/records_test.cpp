@@ -95,6 +95,16 @@ TEST_CASE_TEMPLATE("an update replaces each attribute it names whole and leaves 
   CHECK(after->get_as<std::string>("telephone1") == "+1 555 0100");
   CHECK(after->attributes.size() == a.attributes.size() + 1);
 
+  // Names a JSON path would read as steps, set in place (no quote or backslash among them).
+  Entity steps("account", id);
+  steps.set("dotted.name", Value("dotted again"));
+  steps.set("with [0] brackets", Value("bracketed"));
+  store.update(steps);
+  after = store.retrieve("account", id, ColumnSet::all());
+  CHECK(after->get_as<std::string>("dotted.name") == "dotted again");
+  CHECK(after->get_as<std::string>("with [0] brackets") == "bracketed");
+  CHECK(after->attributes.size() == a.attributes.size() + 2);
+
   // Values JSON escapes, and names past the few an update usually sets (twelve at once).
   Entity many("account", id);
   const std::string hostile = "say \"hi\" \\ back, a tab\t, a bell \a and Zo\u00eb";
@@ -110,7 +120,7 @@ TEST_CASE_TEMPLATE("an update replaces each attribute it names whole and leaves 
   CHECK(after->get("field3") == Value(2.5));
   CHECK(after->get_as<std::string>("field11") == hostile + "11");
   CHECK(after->get_as<std::string>("odd \"name\"") == "still quoted");
-  CHECK(after->attributes.size() == a.attributes.size() + 1 + 12);
+  CHECK(after->attributes.size() == a.attributes.size() + 2 + 12);
 
   // An update that names nothing still counts as a change of the row.
   const auto before_empty = after->row_version;
