@@ -83,6 +83,12 @@ TEST_CASE("two hosts on one PostgreSQL store share the jobs page, metrics and st
     REQUIRE(
         b.request("POST", "/api/data/v9.2/accounts", "{\"name\":\"B" + std::to_string(i) + "\"}")
             .status == 204);
+  // Text PostgreSQL cannot keep is the request's fault, named, and nothing is written.
+  auto nul = a.request("POST", "/api/data/v9.2/accounts", R"({"name":"A\u0000NUL"})");
+  CHECK(nul.status == 400);
+  CHECK_MESSAGE(
+      nul.body.find("account attribute 'name' holds a NUL character") != std::string::npos,
+      nul.body);
   // Each host's page lists all five, newest first, whichever host queued them.
   REQUIRE(eventually([&] { return shared_listed(b, "?status=failed").size() == 5; }));
   auto on_a = shared_listed(a, "");

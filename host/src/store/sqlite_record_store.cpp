@@ -100,9 +100,6 @@ bool names_plainly(std::string_view column) {
   });
 }
 
-}  // namespace
-
-namespace {
 // As long as SQLite's busy timeout on the record store's connection.
 constexpr std::chrono::milliseconds operation_write_wait{5000};
 }  // namespace
