@@ -91,4 +91,21 @@ std::size_t bad_percent_escape(std::string_view text) noexcept {
   return std::string_view::npos;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b >= 0x20 && b != 0x7F) {
+      out += c;
+      continue;
+    }
+    constexpr char hex[] = "0123456789abcdef";
+    out += "\\u00";
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
 }  // namespace stepline::text

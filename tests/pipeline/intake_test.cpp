@@ -191,6 +191,15 @@ TEST_CASE("the host runs JSON requests against the record store in its data fold
       R"({"message":"Create","target":{"logicalName":"account","attributes":{"n":{"@type":"bogus"}}}})"));
   CHECK(invalid.outcome == host::pipeline::Outcome::invalid_request);
   CHECK(invalid.error_message.find("target.attributes.n") == 0);
+  // A table name with a control character: refused before any step or store sees it (PostgreSQL
+  // would end the name at a NUL, and take the record for account's, past account's steps).
+  auto control = h.execute(std::string_view(
+      R"({"message":"Create","target":{"logicalName":"account\u0000x","attributes":{"name":"N"}}})"));
+  CHECK(control.outcome == host::pipeline::Outcome::failed);
+  CHECK(control.error_code == host::pipeline::error_code::invalid_argument);
+  CHECK(control.error_message ==
+        "Create: the table name \"account\\u0000x\" holds a control character; a table's logical "
+        "name is letters, digits and underscores");
   CHECK(h.store().retrieve_multiple({.entity_name = "account"}).entities.size() == 1);
 }
 

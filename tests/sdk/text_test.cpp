@@ -52,4 +52,10 @@ TEST_CASE("a percent sign without two hex digits is kept as written, and found")
   CHECK(bad_percent_escape("") == std::string_view::npos);
 }
 
+TEST_CASE("printable text shows control characters as JSON escapes and keeps the rest") {
+  CHECK(printable("plain name") == "plain name");
+  CHECK(printable(std::string("a") + '\0' + "b\n\x1f\x7f") == "a\\u0000b\\u000a\\u001f\\u007f");
+  CHECK(printable("Zo\u00eb \"quoted\"") == "Zo\u00eb \"quoted\"");
+}
+
 }  // namespace stepline::text

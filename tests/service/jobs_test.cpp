@@ -139,6 +139,11 @@ TEST_CASE("the jobs API lists newest first, filters by status, step, table and t
 
   CHECK(s.request("GET", "/stepline/v1/jobs?status=lost").status == 400);
   CHECK(s.request("GET", "/stepline/v1/jobs?from=yesterday").status == 400);
+  auto control = s.request("GET", "/stepline/v1/jobs?step=Gate%00x");
+  CHECK(control.status == 400);
+  CHECK_MESSAGE(control.body.find("step: 'Gate\\\\u0000x' holds a control character") !=
+                    std::string::npos,
+                control.body);
 }
 
 TEST_CASE("a job shows every field, its retry schedule, its actions and its context masked") {

@@ -160,7 +160,7 @@ TEST_CASE_TEMPLATE("text with a NUL is kept by SQLite and refused by PostgreSQL,
         "account attribute 'description' holds a NUL character (U+0000), which a "
         "PostgreSQL store cannot keep (jsonb refuses it); send the text without it",
         host::store::UnstorableText);
-    CHECK_THROWS_WITH_AS(store.create(named), doctest::Contains("attribute 'odd\\x00name'"),
+    CHECK_THROWS_WITH_AS(store.create(named), doctest::Contains("attribute 'odd\\u0000name'"),
                          host::store::UnstorableText);
     // Nothing was written, and a query for such text finds nothing instead of failing.
     CHECK(store.retrieve("account", id, ColumnSet::all())->get_as<std::string>("description") ==

@@ -128,8 +128,18 @@ std::optional<DateTime> time_parameter(const std::string& name, const std::strin
                             "' is not a job status; use ready, waiting, in-progress, pausing, "
                             "canceling, succeeded, failed or canceled");
   }
-  filter.step = get("step");
-  filter.entity = get("entity");
+  // Names hold no control characters (PostgreSQL would end one at a NUL and list another's jobs).
+  auto name = [&](const char* parameter) {
+    std::string value = get(parameter);
+    if (std::any_of(value.begin(), value.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+      throw WebApiError(400, web_code::invalid_argument,
+                        std::string(parameter) + ": '" + text::printable(value) +
+                            "' holds a control character, which no step or table name has");
+    return value;
+  };
+  filter.step = name("step");
+  filter.entity = name("entity");
   filter.created_from = time_parameter("from", get("from"));
   filter.created_until = time_parameter("until", get("until"));
   filter.limit = default_page;

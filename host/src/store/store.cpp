@@ -11,6 +11,7 @@
 #include <stepline/host/store/job_store.hpp>
 #include <stepline/host/store/sqlite_job_store.hpp>
 #include <stepline/host/store/sqlite_record_store.hpp>
+#include <stepline/text.hpp>
 
 #include "context_log.hpp"
 #include "record_row.hpp"
@@ -27,29 +28,8 @@ namespace stepline::host::store {
 RecordNotFound::RecordNotFound(std::string_view entity, const Guid& id)
     : std::runtime_error(std::string(entity) + " with id " + id.str() + " does not exist") {}
 
-namespace {
-
-/// `name` as an error message can show it: control characters (a NUL among them) as \xNN.
-std::string printable(std::string_view name) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (char c : name) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b >= 0x20 && b != 0x7f) {
-      out += c;
-      continue;
-    }
-    out += "\\x";
-    out += digits[b >> 4];
-    out += digits[b & 0x0f];
-  }
-  return out;
-}
-
-}  // namespace
-
 UnstorableText::UnstorableText(std::string_view entity, std::string_view attribute)
-    : std::invalid_argument(std::string(entity) + " attribute '" + printable(attribute) +
+    : std::invalid_argument(std::string(entity) + " attribute '" + text::printable(attribute) +
                             "' holds a NUL character (U+0000), which a PostgreSQL store cannot "
                             "keep (jsonb refuses it); send the text without it") {}
 

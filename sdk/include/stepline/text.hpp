@@ -1,5 +1,6 @@
 // Small ASCII text functions that every part of Stepline needs in the same form: lower-casing,
-// trimming, case-insensitive comparison and percent-encoding and -decoding. ASCII only, as the names, keys,
+// trimming, case-insensitive comparison, percent-encoding and -decoding, and control characters
+// made visible. ASCII only, as the names, keys,
 // hex digits and URIs they serve are; bytes above 0x7F pass through unchanged.
 #pragma once
 
@@ -30,5 +31,9 @@ STEPLINE_API std::string percent_encode(std::string_view text,
 STEPLINE_API std::string percent_decode(std::string_view text, bool plus_is_space = false);
 /// The offset of the first '%' in `text` that two hex digits do not follow, or npos.
 STEPLINE_API std::size_t bad_percent_escape(std::string_view text) noexcept;
+/// `text` with each control character (below U+0020, and DEL) written as \u00XX, as JSON writes
+/// it: for names and keys an error message shows, where a NUL would end what() and a newline
+/// break the line the error is printed on.
+STEPLINE_API std::string printable(std::string_view text);
 
 }  // namespace stepline::text

@@ -5,6 +5,8 @@
 // Header-only and not installed: a target that reads untrusted text links stepline_input.
 #pragma once
 
+#include <stepline/text.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -50,25 +52,7 @@ inline std::size_t invalid_utf8_at(std::string_view text) {
   return std::string_view::npos;
 }
 
-/// `text` with each control character (below U+0020, and DEL) written as \u00XX, as JSON
-/// writes it: for keys shown in an error's path, where a NUL would end what() and a newline
-/// break the line the error is printed on.
-inline std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b >= 0x20 && b != 0x7F) {
-      out += c;
-      continue;
-    }
-    constexpr char hex[] = "0123456789abcdef";
-    out += "\\u00";
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
-}
+using text::printable;  // control characters as \u00XX, for error messages
 
 struct TextPosition {
   std::size_t line = 1;
