@@ -74,8 +74,14 @@ struct Statement {
 /// A statement's parameters, as text (libpq's text format); absent = NULL.
 class Params {
  public:
+  /// libpq reads a text parameter up to its first NUL, and PostgreSQL's text holds none: each
+  /// NUL goes as the six characters \u0000, so what follows one (a plug-in's trace, an error's
+  /// text) is kept and the value stays what it was. Names and records' documents are refused
+  /// before they get here (the pipeline, the jobs API, UnstorableText).
   Params& add(std::string_view text) {
-    values_.emplace_back(text);
+    auto& value = values_.emplace_back(std::in_place, text);
+    for (auto at = value->find('\0'); at != std::string::npos; at = value->find('\0', at + 6))
+      value->replace(at, 1, "\\u0000");
     return *this;
   }
   Params& add(const char* text) { return add(std::string_view(text)); }
