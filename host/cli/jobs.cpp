@@ -2,6 +2,7 @@
 // database — list, show, cancel, resume, retry, postpone, purge (docs/JOBS.md). Exit status:
 // 0 done, 1 refused (the job's status does not allow it), 2 bad input or configuration, 3 no
 // such job. Results go to stdout, errors to stderr, one line each.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <stepline/host/store/job_store.hpp>
 #include <stepline/host/store/store.hpp>
 #include <stepline/registration/load.hpp>
+#include <stepline/text.hpp>
 
 #include "command.hpp"
 #include "registered_store.hpp"
@@ -92,6 +94,21 @@ std::string status_text(const SystemJob& j) {
   return s ? std::string(to_string(*s)) : fmt::format("{}/{}", j.state_code, j.status_code);
 }
 
+/// `text` for a person's terminal: a job's texts come from plug-ins, endpoints and webhooks, so
+/// their control characters (an escape sequence would restyle or retitle the terminal, or hide
+/// what follows) are shown as \u00XX; tabs stay.
+std::string for_terminal(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t start = 0; start < text.size();) {
+    const auto tab = std::min(text.find('\t', start), text.size());
+    out += text::printable(text.substr(start, tab - start));
+    if (tab < text.size()) out += '\t';
+    start = tab + 1;
+  }
+  return out;
+}
+
 int list(const JobsOptions& o) {
   host::store::JobFilter filter;
   if (!o.status.empty()) {
@@ -116,7 +133,8 @@ int list(const JobsOptions& o) {
   }
   // Rows are printed as they are read, so the columns have fixed widths; longer text is cut
   // with "..." (`show ID` and `--json` give it whole).
-  auto fit = [](const std::string& text, std::size_t width) {
+  auto fit = [](std::string_view raw, std::size_t width) {
+    const std::string text = for_terminal(raw);
     return text.size() > width ? text.substr(0, width - 3) + "..." : text;
   };
   std::cout << fmt::format("{:<36}  {:<11}  {:<28}  {:<16}  {:>7}  {:<24}  {}\n", "ID", "STATUS",
@@ -141,7 +159,7 @@ int show(const JobsOptions& o) {
     return exit_code::ok;
   }
   auto line = [](std::string_view name, std::string_view value) {
-    std::cout << fmt::format("{:<18} {}\n", name, value.empty() ? "-" : value);
+    std::cout << fmt::format("{:<18} {}\n", name, value.empty() ? "-" : for_terminal(value));
   };
   line("id", j.id.str());
   line("status",
@@ -177,7 +195,8 @@ int show(const JobsOptions& o) {
     std::size_t start = 0;
     while (start <= j.trace.size()) {
       auto end = j.trace.find('\n', start);
-      std::cout << "  " << j.trace.substr(start, end - start) << '\n';
+      std::cout << "  " << for_terminal(std::string_view(j.trace).substr(start, end - start))
+                << '\n';
       if (end == std::string::npos) break;
       start = end + 1;
     }

@@ -3,6 +3,7 @@
 // folder of the test's own. Exit statuses are part of the contract scripts rely on.
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -155,6 +156,34 @@ TEST_CASE("stepline jobs show says what is wrong with a context that cannot be r
                          id) != std::string::npos);
   // Still one JSON object a line that a parser takes.
   CHECK(json.output.find('\x01') == std::string::npos);
+}
+
+TEST_CASE("stepline jobs show and list write the control characters of a job's texts visibly") {
+  Workspace w;
+  w.queue();
+  auto id = w.first_id();
+  // Texts as a hostile endpoint or plug-in could leave them: escape sequences that would retitle
+  // the terminal, colour it or clear it.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((w.folder.path() / "data" / "stepline.db").c_str(), &db) == SQLITE_OK);
+  const std::string sql =
+      "UPDATE system_jobs SET message_text = 'error \x1b]0;title\x07 end', "
+      "friendly_message = 'friendly \x1b[31mred', trace = 'line 1' || char(10) || "
+      "'line' || char(9) || '\x1b[2J 2' WHERE id = '" +
+      id + "'";
+  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto shown = w.jobs({"show", id});
+  CHECK(shown.status == 0);
+  CHECK(shown.output.find('\x1b') == std::string::npos);
+  CHECK_MESSAGE(shown.output.find("error \\u001b]0;title\\u0007 end\n") != std::string::npos,
+                shown.output);
+  CHECK(shown.output.find("friendly \\u001b[31mred\n") != std::string::npos);
+  CHECK(shown.output.find("  line 1\n  line\t\\u001b[2J 2\n") != std::string::npos);
+  auto listed = w.jobs({"list"});
+  CHECK(listed.status == 0);
+  CHECK(listed.output.find('\x1b') == std::string::npos);
+  CHECK(listed.output.find("friendly \\u001b[31mred") != std::string::npos);
 }
 
 TEST_CASE("cancel, resume, retry and postpone exit 0 when applied and 1 when refused") {
