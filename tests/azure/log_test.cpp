@@ -2,6 +2,12 @@
 // and no lazy argument is computed, so debug lines cost a level check when debug is off.
 #include <doctest/doctest.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include <stepline/azure/log.hpp>
@@ -79,6 +85,30 @@ TEST_CASE("a level or format that is not one of the names is refused, naming it"
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(configure("info", "xml"), "log format 'xml' is not one of text, json",
                        std::invalid_argument);
+}
+
+TEST_CASE("a text line shows a message's control characters escaped: no forged line, no escape") {
+  LevelRestored restored;
+  configure("info", "text");
+  char path[] = "/tmp/stepline-log-test-XXXXXX";
+  const int file = mkstemp(path);
+  REQUIRE(file >= 0);
+  std::fflush(stderr);
+  const int saved = dup(2);
+  dup2(file, 2);
+  info("from a peer: {}", std::string("a\nforged line\x1b[2J\r\tend"));
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  close(file);
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(path);
+  CAPTURE(text);
+  CHECK(text.find("from a peer: a\\u000aforged line\\u001b[2J\\u000d\\u0009end\n") !=
+        std::string::npos);
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find('\n') == text.size() - 1);  // one line
 }
 
 }  // namespace stepline::azure::log
