@@ -1,7 +1,7 @@
 // Small ASCII text functions that every part of Stepline needs in the same form: lower-casing,
 // trimming, case-insensitive comparison, percent-encoding and -decoding, and control characters
-// made visible. ASCII only, as the names, keys,
-// hex digits and URIs they serve are; bytes above 0x7F pass through unchanged.
+// made visible. ASCII only, as the names, keys, hex digits and URIs they serve are; bytes above
+// 0x7F pass through unchanged.
 #pragma once
 
 #include <cstddef>

@@ -76,8 +76,8 @@ class Params {
  public:
   /// libpq reads a text parameter up to its first NUL, and PostgreSQL's text holds none: each
   /// NUL goes as the six characters \u0000, so what follows one (a plug-in's trace, an error's
-  /// text) is kept and the value stays what it was. Names and records' documents are refused
-  /// before they get here (the pipeline, the jobs API, UnstorableText).
+  /// text) is kept, the NUL shown where it was. Names and records' documents with a NUL are
+  /// refused before they get here (the pipeline, the jobs API, UnstorableText).
   Params& add(std::string_view text) {
     auto& value = values_.emplace_back(std::in_place, text);
     for (auto at = value->find('\0'); at != std::string::npos; at = value->find('\0', at + 6))
