@@ -1,6 +1,5 @@
 #include "stepline/azure/log.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <stdexcept>
@@ -108,9 +107,7 @@ void write(Level level, std::string_view message) {
   if (json_lines) {
     const std::string field = "\"message\":\"" + json_escape(message) + "\"";
     logger().log(to_spdlog(level), std::string_view(field));
-  } else if (std::any_of(message.begin(), message.end(), [](char c) {
-               return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-             })) {
+  } else if (text::has_control(message)) {
     // A message can quote what a peer, a plug-in or a request sent: its control characters are
     // shown as \u00XX, so that none starts a forged line or drives the terminal reading the log.
     logger().log(to_spdlog(level), std::string_view(text::printable(message)));

@@ -108,4 +108,10 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+bool has_control(std::string_view text) noexcept {
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+  return false;
+}
+
 }  // namespace stepline::text

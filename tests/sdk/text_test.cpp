@@ -55,6 +55,10 @@ TEST_CASE("a percent sign without two hex digits is kept as written, and found")
 TEST_CASE("printable text shows control characters as JSON escapes and keeps the rest") {
   CHECK(printable("plain name") == "plain name");
   CHECK(printable(std::string("a") + '\0' + "b\n\x1f\x7f") == "a\\u0000b\\u000a\\u001f\\u007f");
+  CHECK_FALSE(has_control("plain\u00e9 name"));
+  CHECK(has_control(std::string("a") + '\0'));
+  CHECK(has_control("tab\there"));
+  CHECK(has_control("del\x7f"));
   CHECK(printable("Zo\u00eb \"quoted\"") == "Zo\u00eb \"quoted\"");
 }
 

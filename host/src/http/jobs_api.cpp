@@ -131,8 +131,7 @@ std::optional<DateTime> time_parameter(const std::string& name, const std::strin
   // Names hold no control characters (PostgreSQL would end one at a NUL and list another's jobs).
   auto name = [&](const char* parameter) {
     std::string value = get(parameter);
-    if (std::any_of(value.begin(), value.end(),
-                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    if (text::has_control(value))
       throw WebApiError(400, web_code::invalid_argument,
                         std::string(parameter) + ": '" + text::printable(value) +
                             "' holds a control character, which no step or table name has");

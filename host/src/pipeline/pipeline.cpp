@@ -387,8 +387,7 @@ class Operation {
     }
     // A control character (a NUL above all, which PostgreSQL's text parameters end at) would let
     // a name pass for another table's in the store while matching none of its steps.
-    if (std::any_of(entity_.begin(), entity_.end(),
-                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    if (text::has_control(entity_))
       throw bad_request(message + ": the table name \"" + text::printable(entity_) +
                         "\" holds a control character; a table's logical name is letters, digits "
                         "and underscores");

@@ -35,5 +35,7 @@ STEPLINE_API std::size_t bad_percent_escape(std::string_view text) noexcept;
 /// it: for names and keys an error message shows, where a NUL would end what() and a newline
 /// break the line the error is printed on.
 STEPLINE_API std::string printable(std::string_view text);
+/// True when `text` holds a control character (below U+0020, or DEL).
+STEPLINE_API bool has_control(std::string_view text) noexcept;
 
 }  // namespace stepline::text
