@@ -91,26 +91,46 @@ std::size_t bad_percent_escape(std::string_view text) noexcept {
   return std::string_view::npos;
 }
 
+namespace {
+
+/// The length of the control character at `text[i]`: 1 for one below U+0020 or DEL, 2 for a C1
+/// control (U+0080 to U+009F, the UTF-8 bytes C2 80 to C2 9F, which some terminals obey as they
+/// do ESC [), else 0.
+std::size_t control_at(std::string_view text, std::size_t i) noexcept {
+  const auto b = static_cast<unsigned char>(text[i]);
+  if (b < 0x20 || b == 0x7F) return 1;
+  if (b == 0xC2 && i + 1 < text.size()) {
+    const auto next = static_cast<unsigned char>(text[i + 1]);
+    if (next >= 0x80 && next <= 0x9F) return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b >= 0x20 && b != 0x7F) {
-      out += c;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = control_at(text, i);
+    if (length == 0) {
+      out += text[i++];
       continue;
     }
+    // The code point: the byte itself, or the C1 control's second byte (C2 XX is U+00XX).
+    const auto code = static_cast<unsigned char>(text[i + length - 1]);
     constexpr char hex[] = "0123456789abcdef";
     out += "\\u00";
-    out += hex[b >> 4];
-    out += hex[b & 15];
+    out += hex[code >> 4];
+    out += hex[code & 15];
+    i += length;
   }
   return out;
 }
 
 bool has_control(std::string_view text) noexcept {
-  for (char c : text)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (control_at(text, i) != 0) return true;
   return false;
 }
 

@@ -59,6 +59,14 @@ TEST_CASE("printable text shows control characters as JSON escapes and keeps the
   CHECK(has_control(std::string("a") + '\0'));
   CHECK(has_control("tab\there"));
   CHECK(has_control("del\x7f"));
+  // C1 controls (U+0080 to U+009F) count; the letters beside them in UTF-8 do not.
+  CHECK(
+      has_control("csi \xc2\x9b"
+                  "2J"));
+  CHECK(printable("csi \xc2\x9b"
+                  "2J, next line \xc2\x85.") == "csi \\u009b2J, next line \\u0085.");
+  CHECK_FALSE(has_control("\xc2\xa0\xc3\x80 \xc2"));  // no-break space, À, a lone lead byte
+  CHECK(printable("\xc2\xa0\xc3\x80 \xc2") == "\xc2\xa0\xc3\x80 \xc2");
   CHECK(printable("Zo\u00eb \"quoted\"") == "Zo\u00eb \"quoted\"");
 }
 

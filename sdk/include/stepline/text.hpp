@@ -31,11 +31,12 @@ STEPLINE_API std::string percent_encode(std::string_view text,
 STEPLINE_API std::string percent_decode(std::string_view text, bool plus_is_space = false);
 /// The offset of the first '%' in `text` that two hex digits do not follow, or npos.
 STEPLINE_API std::size_t bad_percent_escape(std::string_view text) noexcept;
-/// `text` with each control character (below U+0020, and DEL) written as \u00XX, as JSON writes
-/// it: for names and keys an error message shows, where a NUL would end what() and a newline
-/// break the line the error is printed on.
+/// `text` with each control character (below U+0020, DEL, and the C1 controls U+0080 to U+009F)
+/// written as \u00XX, as JSON writes it: for names, keys and quoted text that an error message,
+/// a log line or a terminal shows, where a NUL would end what() and a newline or an escape
+/// sequence break the line or drive the terminal.
 STEPLINE_API std::string printable(std::string_view text);
-/// True when `text` holds a control character (below U+0020, or DEL).
+/// True when `text` holds a control character, as printable() counts them.
 STEPLINE_API bool has_control(std::string_view text) noexcept;
 
 }  // namespace stepline::text
