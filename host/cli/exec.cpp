@@ -15,6 +15,7 @@
 
 #include "command.hpp"
 #include "drain.hpp"
+#include "terminal.hpp"
 
 namespace stepline::cli {
 namespace {
@@ -30,7 +31,7 @@ struct ExecOptions {
 void print(const host::pipeline::OperationResponse& r, std::ostream& out) {
   out << to_string(r.outcome);
   if (!r.ok()) {
-    out << ": " << r.error_message;
+    out << ": " << for_terminal(r.error_message);
     if (r.error_code) out << " (code " << r.error_code << ")";
   }
   out << '\n';
@@ -38,11 +39,12 @@ void print(const host::pipeline::OperationResponse& r, std::ostream& out) {
   if (!r.output_parameters.empty()) {
     out << "output parameters:\n";
     for (const auto& [name, value] : r.output_parameters)
-      out << "  " << name << " = " << format::json::write_value(value) << '\n';
+      out << "  " << for_terminal(name) << " = " << for_terminal(format::json::write_value(value))
+          << '\n';
   }
   if (!r.traces.empty()) {
     out << "trace:\n";
-    for (const auto& line : r.traces) out << "  " << line << '\n';
+    for (const auto& line : r.traces) out << "  " << for_terminal(line) << '\n';
   }
 }
 

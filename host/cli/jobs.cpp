@@ -20,6 +20,7 @@
 
 #include "command.hpp"
 #include "registered_store.hpp"
+#include "terminal.hpp"
 
 namespace stepline::cli {
 namespace {
@@ -92,21 +93,6 @@ std::string when(const std::optional<DateTime>& t) {
 std::string status_text(const SystemJob& j) {
   auto s = host::store::status_of(j);
   return s ? std::string(to_string(*s)) : fmt::format("{}/{}", j.state_code, j.status_code);
-}
-
-/// `text` for a person's terminal: a job's texts come from plug-ins, endpoints and webhooks, so
-/// their control characters (an escape sequence would restyle or retitle the terminal, or hide
-/// what follows) are shown as \u00XX; tabs stay.
-std::string for_terminal(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t start = 0; start < text.size();) {
-    const auto tab = std::min(text.find('\t', start), text.size());
-    out += text::printable(text.substr(start, tab - start));
-    if (tab < text.size()) out += '\t';
-    start = tab + 1;
-  }
-  return out;
 }
 
 int list(const JobsOptions& o) {

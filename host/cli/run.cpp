@@ -29,6 +29,7 @@
 
 #include "command.hpp"
 #include "drain.hpp"
+#include "terminal.hpp"
 
 namespace stepline::cli {
 namespace {
@@ -119,7 +120,7 @@ int run(const RunOptions& o) {
     if (!response.ok()) {
       bar.clear();
       std::cout << o.requests << ":" << number << ": " << to_string(response.outcome) << ": "
-                << response.error_message << std::endl;
+                << for_terminal(response.error_message) << std::endl;
     }
     bar.update(tally.done(), rate());
   };

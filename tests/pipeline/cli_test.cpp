@@ -86,6 +86,23 @@ TEST_CASE("stepline exec prints the outcome, output parameters and trace lines")
   CHECK(get.output.find(R"("attributes":{"tier":"gold"})") != std::string::npos);
 }
 
+TEST_CASE("stepline exec shows a record's control characters escaped, not as terminal controls") {
+  // JSON leaves DEL and the C1 controls as they are; some terminals take U+009B as ESC [.
+  Workspace w;
+  auto create = run_stepline(
+      {"exec", "-c", w.config.string(), "--request",
+       R"({"message":"Create","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-0000000000ab","attributes":{"name":"Con\u007ftoso\u009b2J"}}})"});
+  REQUIRE_MESSAGE(create.status == 0, create.output);
+  auto shown = run_stepline(
+      {"exec", "-c", w.config.string(), "--request",
+       R"({"message":"Retrieve","target":{"logicalName":"account","id":"a0000000-0000-0000-0000-0000000000ab"},"columns":["name"]})"});
+  CHECK(shown.status == 0);
+  CHECK_MESSAGE(shown.output.find(R"("name":"Con\u007ftoso\u009b2J")") != std::string::npos,
+                shown.output);
+  CHECK(shown.output.find("\x7f") == std::string::npos);
+  CHECK(shown.output.find("\xc2\x9b") == std::string::npos);
+}
+
 TEST_CASE("stepline exec exits 1 with the plug-in's message when the operation is rejected") {
   Workspace w;
   auto r =
