@@ -108,6 +108,13 @@ SasToken SasToken::parse(std::string_view token) {
   if (ec != std::errc() || end != se.data() + se.size() || se.empty()) {
     throw SasTokenError("the SAS token's se is not a number of seconds");
   }
+  // A time point of the system clock counts nanoseconds in 64 bits, which end in April 2262:
+  // a later expiry would overflow it.
+  constexpr std::int64_t last_second =
+      std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count();
+  if (seconds < 0 || seconds > last_second) {
+    throw SasTokenError("the SAS token's se is not a time between 1970 and 2262");
+  }
   SasToken parsed;
   parsed.resource = decode_uri_component(sr);
   parsed.signature = decode_uri_component(sig);

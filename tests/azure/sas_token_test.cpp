@@ -70,6 +70,16 @@ TEST_CASE("parsing reads fields in any order and names what is missing") {
                        doctest::Contains("no sig"), SasTokenError);
   CHECK_THROWS_WITH_AS(SasToken::parse("SharedAccessSignature sr=x&sig=y&se=soon"),
                        doctest::Contains("se is not a number"), SasTokenError);
+  // An expiry the system clock cannot hold (its nanoseconds would overflow) or before 1970.
+  CHECK_THROWS_WITH_AS(SasToken::parse("SharedAccessSignature sr=x&sig=y&se=9223372036854775807"),
+                       doctest::Contains("se is not a time between 1970 and 2262"), SasTokenError);
+  CHECK_THROWS_WITH_AS(SasToken::parse("SharedAccessSignature sr=x&sig=y&se=10000000000"),
+                       doctest::Contains("between 1970 and 2262"), SasTokenError);
+  CHECK_THROWS_WITH_AS(SasToken::parse("SharedAccessSignature sr=x&sig=y&se=-1"),
+                       doctest::Contains("between 1970 and 2262"), SasTokenError);
+  CHECK(
+      SasToken::parse("SharedAccessSignature sr=x&sig=y&se=9223372036").expiry.time_since_epoch() ==
+      std::chrono::seconds(9223372036));
 }
 
 TEST_CASE("a namespace token covers every entity, an entity token covers its children only") {
