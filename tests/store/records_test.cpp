@@ -201,6 +201,8 @@ TEST_CASE_TEMPLATE("RetrieveMultiple matches every condition and pages in creati
     a.set("tier", Value(OptionSetValue{i < 3 ? 1 : 2}));
     a.set("odd \"name\"", Value(i < 2 ? "quoted" : "other"));
     a.set("back\\slash", Value(i == 6));
+    a.set("revenue", Value(Money{Decimal(i == 3 ? "1200.50" : "7")}));
+    a.set("share", Value(Decimal(i == 4 ? "-0.250" : "1")));
     store.create(a);
   }
   store.create(Entity("contact"));
@@ -214,6 +216,27 @@ TEST_CASE_TEMPLATE("RetrieveMultiple matches every condition and pages in creati
                 {.entity_name = "account", .conditions = {{"back\\slash", Value(true)}}})
             .entities.size() == 1);
 
+  // Decimals and money match as numbers, whatever text each was written with.
+  auto by_revenue = store.retrieve_multiple(
+      {.entity_name = "account", .conditions = {{"revenue", Value(Money{Decimal("1200.5")})}}});
+  REQUIRE(by_revenue.entities.size() == 1);
+  CHECK(by_revenue.entities[0].get_as<std::string>("name") == "A3");
+  CHECK(store
+            .retrieve_multiple({.entity_name = "account",
+                                .conditions = {{"revenue", Value(Money{Decimal("01200.500")})}}})
+            .entities.size() == 1);
+  CHECK(store
+            .retrieve_multiple(
+                {.entity_name = "account", .conditions = {{"share", Value(Decimal("-0.25"))}}})
+            .entities.size() == 1);
+  CHECK(store
+            .retrieve_multiple({.entity_name = "account",
+                                .conditions = {{"revenue", Value(Money{Decimal("1200.51")})}}})
+            .entities.empty());
+  CHECK(store
+            .retrieve_multiple(
+                {.entity_name = "account", .conditions = {{"revenue", Value(Decimal("7"))}}})
+            .entities.empty());  // a decimal is not money
   auto oslo =
       store.retrieve_multiple({.entity_name = "account", .conditions = {{"city", Value("Oslo")}}});
   CHECK(oslo.entities.size() == 4);

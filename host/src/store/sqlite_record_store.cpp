@@ -571,7 +571,7 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
     Entity e = decode_record(query.entity_name, Guid::parse(s.text(0)), s.text(1), s.integer(2));
     bool match = true;
     for (const auto& [column, value] : query.conditions) {
-      if (!(e.get(column) == value)) {
+      if (!meets(e.get(column), value)) {
         match = false;
         break;
       }

@@ -38,6 +38,35 @@ DuplicateRecord::DuplicateRecord(std::string_view entity, const Guid& id)
                          " already exists; leave the id out to have one generated") {}
 
 namespace {
+
+/// A decimal's text without what does not change its number: a '+', leading zeros, trailing
+/// zeros of the fraction, a '.' with nothing after it, the sign of zero.
+std::string number_of(const Decimal& d) {
+  std::string_view t = d.str();
+  const bool negative = !t.empty() && t.front() == '-';
+  if (!t.empty() && (t.front() == '-' || t.front() == '+')) t.remove_prefix(1);
+  if (auto dot = t.find('.'); dot != std::string_view::npos) {
+    while (t.back() == '0') t.remove_suffix(1);
+    if (t.back() == '.') t.remove_suffix(1);
+  }
+  while (t.size() > 1 && t.front() == '0' && t[1] != '.') t.remove_prefix(1);
+  if (t == "0" || t.empty()) return "0";
+  return (negative ? "-" : "") + std::string(t);
+}
+
+}  // namespace
+
+bool meets(const Value& stored, const Value& condition) {
+  if (const auto* a = stored.get_if<Money>())
+    if (const auto* b = condition.get_if<Money>())
+      return number_of(a->value) == number_of(b->value);
+  if (const auto* a = stored.get_if<Decimal>())
+    if (const auto* b = condition.get_if<Decimal>()) return number_of(*a) == number_of(*b);
+  return stored == condition;
+}
+
+namespace {
+// The Batch each thread has opennamespace {
 // The Batch each thread has open, innermost first through Batch::enclosing_.
 thread_local RecordStore::Batch* open_batch = nullptr;
 }  // namespace

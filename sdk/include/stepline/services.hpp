@@ -38,7 +38,8 @@ struct ColumnSet {
 struct Query {
   std::string entity_name;
   ColumnSet columns = ColumnSet::all();
-  /// Records match when every (column, value) pair is equal.
+  /// Records match when every (column, value) pair is equal (decimals and money as numbers:
+  /// 12.5 matches 12.50; a null value matches a record without the column).
   std::vector<std::pair<std::string, Value>> conditions;
   /// 0 = no paging (every match).
   int page_size = 0;

@@ -374,7 +374,7 @@ EntityCollection PostgresRecordStore::retrieve_multiple(const Query& query) {
       Entity e = decode_record(query.entity_name, Guid::parse(r.text(row, 1)), r.text(row, 2),
                                r.integer(row, 3));
       bool match = std::all_of(query.conditions.begin(), query.conditions.end(),
-                               [&](const auto& c) { return e.get(c.first) == c.second; });
+                               [&](const auto& c) { return meets(e.get(c.first), c.second); });
       if (!match) continue;
       if (matched++ < skip) continue;
       if (query.page_size > 0 && out.entities.size() == static_cast<std::size_t>(query.page_size)) {

@@ -52,6 +52,11 @@ class StorageFull : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Whether a record's value meets a RetrieveMultiple condition (Query::conditions): the same
+/// value, except that decimals and money compare as numbers (12.5 meets 12.50, as a caller
+/// means it, although each keeps the text it was written with).
+bool meets(const Value& stored, const Value& condition);
+
 /// The id the store gives a new record and the pipeline a new system job (and its frozen
 /// context's OperationId): a time-ordered guid (version 7, RFC 9562) with the Unix time in
 /// milliseconds in its first 48 bits, then 74 random bits. Its text sorts by creation time, so a
