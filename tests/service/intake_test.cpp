@@ -34,6 +34,11 @@ steps:
     entity: account
     stage: post-operation
     handler: {plugin: Tests.MarkRetrieved}
+  - name: Mark listed
+    message: RetrieveMultiple
+    entity: account
+    stage: post-operation
+    handler: {plugin: Tests.MarkRetrieved}
   - name: Echo
     message: tests_Echo
     stage: post-operation
@@ -170,8 +175,101 @@ TEST_CASE("unknown entity sets and routes are 404 in Dataverse's shape; wrong me
   CHECK(s.request("GET", "/stepline/v1/requests").status == 405);
   auto alternate = s.request("GET", "/api/data/v9.2/accounts(name='x')");
   CHECK(alternate.status == 400);
-  auto list = s.request("GET", "/api/data/v9.2/accounts");
-  CHECK(list.status == 501);
+  auto post_list = s.request("PUT", "/api/data/v9.2/accounts", "{}");
+  CHECK(post_list.status == 405);
+  CHECK(post_list.header("allow") == "GET, POST");
+}
+
+TEST_CASE("GET on a set lists its records: $filter with eq and and, $select, pages with nextLink") {
+  Served s(intake_registration);
+  const std::vector<std::string> bodies = {
+      R"({"name":"Contoso","revenue":12.50,"city":"Oslo","employees":7})",
+      R"({"name":"Fabrikam","revenue":99,"city":"Oslo","employees":7})",
+      R"({"name":"O'Neil","revenue":12.5,"city":"Bergen","employees":8})",
+      R"({"name":"Litware","revenue":12.50,"city":"Oslo","employees":9,"active":true})",
+      R"({"name":"Northwind","revenue":1,"city":"Oslo","employees":9})"};
+  for (const auto& body : bodies)
+    REQUIRE(s.request("POST", "/api/data/v9.2/accounts", body).status == 204);
+  auto names = [](const HttpReply& r) {
+    std::vector<std::string> out;
+    auto d = json_of(r.body);
+    for (const auto& record : d["value"].GetArray()) out.emplace_back(record["name"].GetString());
+    return out;
+  };
+
+  // Money compares as a number whatever its text (12.5 and 12.50); strings with '' quoted.
+  auto oslo = s.request("GET",
+                        "/api/data/v9.2/accounts?$select=name,revenue&$filter=city%20eq%20'Oslo'"
+                        "%20and%20revenue%20eq%2012.5");
+  REQUIRE_MESSAGE(oslo.status == 200, oslo.body);
+  CHECK(names(oslo) == std::vector<std::string>{"Contoso", "Litware"});
+  auto d = json_of(oslo.body);
+  CHECK(std::string(d["@odata.context"].GetString()).ends_with("$metadata#accounts(name,revenue)"));
+  CHECK_FALSE(d["value"][0].HasMember("city"));
+  // The RetrieveMultiple pipeline ran: its post-operation step marked what it answers.
+  CHECK(std::string(d["value"][1]["retrieved_by"].GetString()) == "Tests.MarkRetrieved");
+  CHECK(d["value"][0].HasMember("accountid"));
+  CHECK_FALSE(d.HasMember("@odata.nextLink"));
+  CHECK(names(s.request("GET", "/api/data/v9.2/accounts?$filter=name%20eq%20'O''Neil'")) ==
+        std::vector<std::string>{"O'Neil"});
+  CHECK(names(s.request("GET", "/api/data/v9.2/accounts?$filter=active%20eq%20true")) ==
+        std::vector<std::string>{"Litware"});
+  CHECK(names(s.request("GET", "/api/data/v9.2/accounts?$filter=city%20eq%20'Paris'")).empty());
+
+  // Pages: odata.maxpagesize, followed by @odata.nextLink until there is none.
+  std::vector<std::string> all;
+  std::string target = "/api/data/v9.2/accounts?$select=name&$filter=employees%20eq%207%20or";
+  auto refused = s.request("GET", target);
+  CHECK(refused.status == 400);
+  CHECK(error_message(refused).find("$filter: expected `and` or the end of the filter (at "
+                                    "character 16 of 'employees eq 7 or')") != std::string::npos);
+  target = "/api/data/v9.2/accounts?$select=name";
+  int pages = 0;
+  while (!target.empty()) {
+    auto page = s.request("GET", target, {}, {{"Prefer", "odata.maxpagesize=2"}});
+    REQUIRE_MESSAGE(page.status == 200, page.body);
+    CHECK(page.header("preference-applied") == "odata.maxpagesize=2");
+    auto got = names(page);
+    CHECK(got.size() <= 2);
+    all.insert(all.end(), got.begin(), got.end());
+    auto p = json_of(page.body);
+    target.clear();
+    if (p.HasMember("@odata.nextLink")) {
+      std::string next = p["@odata.nextLink"].GetString();
+      auto path = next.find("/api/");
+      REQUIRE(path != std::string::npos);
+      target = next.substr(path);
+      CHECK(target.find("$select=name") != std::string::npos);
+    }
+    REQUIRE(++pages <= 3);
+  }
+  CHECK(pages == 3);
+  CHECK(all == std::vector<std::string>{"Contoso", "Fabrikam", "O'Neil", "Litware", "Northwind"});
+  auto top =
+      s.request("GET", "/api/data/v9.2/accounts?$top=2", {}, {{"Prefer", "odata.maxpagesize=1"}});
+  CHECK(names(top) == std::vector<std::string>{"Contoso", "Fabrikam"});
+  CHECK_FALSE(json_of(top.body).HasMember("@odata.nextLink"));
+
+  // What it cannot take is refused, naming it.
+  auto refuse = [&](const std::string& query, const std::string& says) {
+    auto r = s.request("GET", "/api/data/v9.2/accounts?" + query);
+    CHECK_MESSAGE(r.status == 400, query);
+    CHECK_MESSAGE(error_message(r).find(says) != std::string::npos, error_message(r));
+  };
+  refuse("$filter=name%20ne%20'x'", "only `column eq value` conditions joined by `and`");
+  refuse("$filter=revenue%20eq%20'lots'", "$filter: revenue: must be a number");
+  refuse("$filter=_primarycontactid_value%20eq%20a0000000-0000-0000-0000-000000000001",
+         "a filter on a lookup (_primarycontactid_value) is not supported");
+  refuse("$filter=accountid%20eq%20a0000000-0000-0000-0000-000000000001",
+         "retrieve the record as accounts(ID)");
+  refuse("$filter=name%20eq%20'a'%20and%20name%20eq%20'b'", "name is in the filter twice");
+  refuse("$filter=name%20eq%20'open", "a string is not closed");
+  refuse("$orderby=name", "the query option $orderby is not supported by this host");
+  refuse("$top=0", "$top: '0' is not a whole number from 1 to 5000");
+  refuse("$skiptoken=x", "$skiptoken: 'x' is not a whole number");
+  auto big =
+      s.request("GET", "/api/data/v9.2/accounts", {}, {{"Prefer", "odata.maxpagesize=9999"}});
+  CHECK(big.status == 400);
 }
 
 TEST_CASE("MSCRM headers: tag, bypass of custom sync logic and of steps by id") {

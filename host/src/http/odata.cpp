@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <set>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -403,6 +404,172 @@ ParameterCollection read_parameters(std::string_view json) {
     out.insert_or_assign(name, plain_value(name, m.value, raw_member(body, m.name)));
   }
   return out;
+}
+
+namespace {
+
+/// Reads $filter's text: `column eq literal`, joined by `and`.
+class FilterReader {
+ public:
+  explicit FilterReader(std::string_view text) : text_(text) {}
+
+  /// The conditions as the JSON object a Create's body would be, so that each literal becomes
+  /// the value a record of the table holds (by the column's declared type).
+  std::string conditions(const std::string& table, const std::string& set) {
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    w.StartObject();
+    std::set<std::string, std::less<>> columns;
+    do {
+      skip_spaces();
+      const std::string column = name();
+      if (column == table + "id")
+        fail("a filter on the record's id is not supported; retrieve the record as " + set +
+             "(ID)");
+      if (column.size() > 7 && column.front() == '_' && column.ends_with("_value"))
+        fail("a filter on a lookup (" + column + ") is not supported by this host");
+      if (!columns.insert(column).second) fail(column + " is in the filter twice");
+      skip_spaces();
+      if (!word("eq"))
+        fail("only `column eq value` conditions joined by `and` are supported by this host");
+      skip_spaces();
+      w.Key(column.data(), static_cast<rapidjson::SizeType>(column.size()));
+      literal(w);
+      skip_spaces();
+    } while (at_ < text_.size() && word("and"));
+    if (at_ < text_.size()) fail("expected `and` or the end of the filter");
+    w.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& why) const {
+    throw WebApiError(400, web_code::invalid_argument,
+                      "$filter: " + why + " (at character " + std::to_string(at_ + 1) + " of '" +
+                          text::printable(text_) + "')");
+  }
+
+  void skip_spaces() {
+    while (at_ < text_.size() && text_[at_] == ' ') ++at_;
+  }
+
+  static bool name_char(char c, bool first) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           (!first && c >= '0' && c <= '9');
+  }
+
+  std::string name() {
+    const std::size_t start = at_;
+    while (at_ < text_.size() && name_char(text_[at_], at_ == start)) ++at_;
+    if (at_ == start) fail("expected a column name");
+    return std::string(text_.substr(start, at_ - start));
+  }
+
+  /// The keyword `w` followed by a space, taken.
+  bool word(std::string_view w) {
+    if (text_.substr(at_, w.size()) != w) return false;
+    if (at_ + w.size() >= text_.size() || text_[at_ + w.size()] != ' ') return false;
+    at_ += w.size();
+    return true;
+  }
+
+  void literal(Writer& w) {
+    if (at_ >= text_.size()) fail("expected a value");
+    const char c = text_[at_];
+    if (c == '\'') {
+      std::string value;
+      for (++at_;; ++at_) {
+        if (at_ >= text_.size()) fail("a string is not closed with '");
+        if (text_[at_] == '\'') {
+          if (at_ + 1 < text_.size() && text_[at_ + 1] == '\'') {
+            value += '\'';
+            ++at_;
+            continue;
+          }
+          ++at_;
+          break;
+        }
+        value += text_[at_];
+      }
+      w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+      return;
+    }
+    std::size_t end = at_;
+    while (end < text_.size() && text_[end] != ' ') ++end;
+    const std::string_view token = text_.substr(at_, end - at_);
+    if (token == "true" || token == "false") {
+      w.Bool(token == "true");
+    } else if (token == "null") {
+      w.Null();
+    } else if (token.size() == 36 && Guid::try_parse(token)) {
+      w.String(token.data(), static_cast<rapidjson::SizeType>(token.size()));
+    } else if (json_number(token)) {
+      w.RawValue(token.data(), token.size(), rapidjson::kNumberType);
+    } else {
+      fail("expected a value: 'text', a number, true, false, null or a guid");
+    }
+    at_ = end;
+  }
+
+  /// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as JSON spells a number.
+  static bool json_number(std::string_view t) {
+    std::size_t i = 0;
+    auto digits = [&] {
+      const std::size_t from = i;
+      while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+      return i > from;
+    };
+    if (i < t.size() && t[i] == '-') ++i;
+    if (i < t.size() && t[i] == '0') {
+      ++i;
+    } else if (!digits()) {
+      return false;
+    }
+    if (i < t.size() && t[i] == '.' && (++i, !digits())) return false;
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+      ++i;
+      if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+      if (!digits()) return false;
+    }
+    return i == t.size();
+  }
+
+  std::string_view text_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace
+
+Entity read_filter(std::string_view filter, const std::string& table, const Tables& tables) {
+  const std::string conditions = FilterReader(filter).conditions(table, tables.set_of(table));
+  try {
+    return read_record(conditions, table, tables);
+  } catch (const WebApiError& e) {
+    throw WebApiError(400, web_code::invalid_argument, std::string("$filter: ") + e.what());
+  }
+}
+
+std::string write_records(const EntityCollection& records, const std::string& context_url,
+                          const std::string& next_link, const Tables& tables, bool annotations) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  w.Key("@odata.context");
+  write_string(w, context_url);
+  w.Key("value");
+  w.StartArray();
+  for (const auto& record : records.entities) {
+    w.StartObject();
+    write_entity_members(w, record, tables, annotations, 0);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (!next_link.empty()) {
+    w.Key("@odata.nextLink");
+    write_string(w, next_link);
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 std::string write_record(const Entity& record, const std::string& context_url, const Tables& tables,

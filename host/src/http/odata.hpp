@@ -51,6 +51,15 @@ Entity read_record(std::string_view json, const std::string& table, const Tables
 /// {"@type":…} form for what JSON cannot tell). Throws WebApiError (400).
 ParameterCollection read_parameters(std::string_view json);
 
+/// A $filter's conditions as the Query entity of a RetrieveMultiple on `table`: `column eq
+/// value` joined by `and`, each value ('text', a number, true, false, null or a guid) read as a
+/// Create's body would read it into the column. Throws WebApiError (400) naming the place.
+Entity read_filter(std::string_view filter, const std::string& table, const Tables& tables);
+/// A page of records as the Web API lists them: `@odata.context`, `value` and, when there is a
+/// next page, `@odata.nextLink`.
+std::string write_records(const EntityCollection& records, const std::string& context_url,
+                          const std::string& next_link, const Tables& tables, bool annotations);
+
 /// A record as the Web API returns it, with `@odata.context`. `annotations` adds the lookup
 /// tables and formatted values (Prefer: odata.include-annotations).
 std::string write_record(const Entity& record, const std::string& context_url, const Tables& tables,

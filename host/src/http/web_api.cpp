@@ -1,5 +1,7 @@
 #include "web_api.hpp"
 
+#include <charconv>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -34,6 +36,21 @@ bool prefers(const Request& r, std::string_view preference) {
   return false;
 }
 
+/// The value of a preference the Prefer header names ("odata.maxpagesize=50" → "50").
+std::optional<std::string> preference(const Request& r, std::string_view name) {
+  std::string_view text = r.header("Prefer");
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = trim(text.substr(0, comma));
+    auto eq = item.find('=');
+    if (eq != std::string_view::npos && trim(item.substr(0, eq)) == name)
+      return std::string(trim(item.substr(eq + 1)));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return std::nullopt;
+}
+
 Response with_odata(Response r) {
   r.header("OData-Version", std::string(odata_version));
   return r;
@@ -64,11 +81,33 @@ Response failure(const pipeline::OperationResponse& r) {
   return answer;
 }
 
-/// The $select of a query string as a ColumnSet parameter value; other options are refused.
-std::optional<std::string> select_of(const Request& r) {
-  auto options = ::stepline::http::parse_query(r.query);
-  std::optional<std::string> select;
-  for (const auto& [name, value] : options) {
+/// The query options a route takes. Only a listing takes more than $select.
+struct QueryOptions {
+  std::optional<std::string> select;  ///< $select as a ColumnSet parameter value
+  std::optional<std::string> filter;  ///< $filter, as sent (decoded)
+  std::optional<int> top;             ///< $top
+  int page = 1;                       ///< $skiptoken: the page of a nextLink
+};
+
+/// The most records one answer lists (a listing without $top pages by this, or by a smaller
+/// odata.maxpagesize), as Dataverse's own limit.
+constexpr int max_page_size = 5000;
+
+int whole_number(const std::string& option, const std::string& value, int low, int high) {
+  int n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size() || n < low || n > high)
+    throw WebApiError(400, web_code::invalid_argument,
+                      option + ": '" + text::printable(value) + "' is not a whole number from " +
+                          std::to_string(low) + " to " + std::to_string(high));
+  return n;
+}
+
+/// The query string's options: $select everywhere, and for a listing (`listing`) $filter, $top
+/// and $skiptoken; others are refused.
+QueryOptions options_of(const Request& r, bool listing = false) {
+  QueryOptions out;
+  for (const auto& [name, value] : ::stepline::http::parse_query(r.query)) {
     if (name == "$select") {
       std::string columns;
       std::string_view rest = value;
@@ -86,13 +125,24 @@ std::optional<std::string> select_of(const Request& r) {
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);
       }
-      select = columns;
+      out.select = columns;
+    } else if (listing && name == "$filter") {
+      out.filter = value;
+    } else if (listing && name == "$top") {
+      out.top = whole_number(name, value, 1, max_page_size);
+    } else if (listing && name == "$skiptoken") {
+      out.page = whole_number(name, value, 1, 1'000'000);
     } else if (!name.empty() && name.front() == '$') {
       throw WebApiError(400, web_code::invalid_argument,
-                        "the query option " + name + " is not supported by this host; $select is");
+                        "the query option " + name + " is not supported by this host; " +
+                            (listing ? "$select, $filter, $top and $skiptoken are" : "$select is"));
     }
   }
-  return select;
+  return out;
+}
+
+std::optional<std::string> select_of(const Request& r) {
+  return options_of(r).select;
 }
 
 struct Resource {
@@ -278,6 +328,65 @@ WebApiOperation retrieve(const Request& r, const Tables& tables, const Caller& c
           }};
 }
 
+/// The request's own query string without its $skiptoken, then the next page's.
+std::string next_link(const Request& r, const Tables& tables, const std::string& table,
+                      int next_page) {
+  std::string query;
+  std::string_view rest = r.query;
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto item = rest.substr(0, amp);
+    if (!item.empty() && text::percent_decode(item.substr(0, item.find('=')), true) != "$skiptoken")
+      query.append(item).append("&");
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return service_root(r) + tables.set_of(table) + "?" + query +
+         "$skiptoken=" + std::to_string(next_page);
+}
+
+/// GET {set}: the RetrieveMultiple pipeline over the records $filter matches, a page at a time.
+WebApiOperation list(const Request& r, const Tables& tables, const Caller& caller,
+                     const std::string& table) {
+  const QueryOptions options = options_of(r, true);
+  pipeline::OperationRequest op;
+  op.message = "RetrieveMultiple";
+  Entity query = options.filter ? read_filter(*options.filter, table, tables) : Entity(table);
+  op.parameters.insert_or_assign("Query", Value(std::move(query)));
+  if (options.select) op.parameters.insert_or_assign("ColumnSet", Value(*options.select));
+  std::optional<int> max_page;
+  if (auto asked = preference(r, "odata.maxpagesize"))
+    max_page = whole_number("Prefer: odata.maxpagesize", *asked, 1, max_page_size);
+  const int page_size = options.top.value_or(max_page.value_or(max_page_size));
+  op.parameters.insert_or_assign("PageSize", Value(page_size));
+  op.parameters.insert_or_assign("PageNumber", Value(options.page));
+  apply_headers(r, caller, op);
+  return {
+      std::move(op),
+      [&r, &tables, table, options, max_page](const pipeline::OperationResponse& result) {
+        if (!result.ok()) return failure(result);
+        auto it = result.output_parameters.find("BusinessEntityCollection");
+        const EntityCollection* records =
+            it == result.output_parameters.end() ? nullptr : it->second.get_if<EntityCollection>();
+        if (!records)
+          return error_response(500, web_code::unexpected,
+                                "the RetrieveMultiple pipeline returned no "
+                                "BusinessEntityCollection");
+        std::string context = service_root(r) + "$metadata#" + tables.set_of(table);
+        if (options.select) context += "(" + *options.select + ")";
+        // $top asks for that many and no more: it has no next page.
+        const std::string next = records->more_records && !options.top
+                                     ? next_link(r, tables, table, options.page + 1)
+                                     : std::string();
+        auto answer = json_response(200, write_records(*records, context, next, tables,
+                                                       prefers(r, "odata.include-annotations")));
+        if (max_page && !options.top)
+          answer.header("Preference-Applied", "odata.maxpagesize=" + std::to_string(*max_page));
+        answer.header("x-ms-service-request-id", result.request_id.str());
+        return answer;
+      }};
+}
+
 WebApiOperation custom_message(const Request& r, const Tables& tables, const Caller& caller,
                                const std::string& message, std::optional<EntityReference> target) {
   pipeline::OperationRequest op;
@@ -413,13 +522,8 @@ WebApiRoute route_web_api(const Request& r, const std::string& resource, Host& h
         return custom_message(r, tables, caller, res.set, std::nullopt);
       }
       std::string table = table_of(tables, res.set);
-      if (r.method == "GET" || r.method == "HEAD")
-        return error_response(501, web_code::invalid_argument,
-                              "listing " + res.set +
-                                  " is not supported by this host; retrieve "
-                                  "one record as " +
-                                  res.set + "(ID)");
-      if (r.method != "POST") return method_not_allowed("POST");
+      if (r.method == "GET" || r.method == "HEAD") return list(r, tables, caller, table);
+      if (r.method != "POST") return method_not_allowed("GET, POST");
       return create(r, host, tables, caller, table);
     }
     std::string table = table_of(tables, res.set);

@@ -43,15 +43,20 @@ class RequireName : public stepline::Plugin {
 };
 STEPLINE_PLUGIN(RequireName, "Tests.RequireName", "1.0.0")
 
-/// Post-operation of Retrieve: marks the record it returns, so a test can tell the pipeline ran.
+/// Post-operation of Retrieve or RetrieveMultiple: marks the records it returns, so a test can
+/// tell the pipeline ran.
 class MarkRetrieved : public stepline::Plugin {
  public:
   using Plugin::Plugin;
   void execute(ExecutionContext& context, Services&) override {
-    auto it = context.output_parameters.find("BusinessEntity");
-    if (it == context.output_parameters.end()) return;
-    auto* record = it->second.get_if<stepline::Entity>();
-    if (record) record->set("retrieved_by", Value(std::string("Tests.MarkRetrieved")));
+    const Value mark(std::string("Tests.MarkRetrieved"));
+    if (auto it = context.output_parameters.find("BusinessEntity");
+        it != context.output_parameters.end())
+      if (auto* record = it->second.get_if<stepline::Entity>()) record->set("retrieved_by", mark);
+    if (auto it = context.output_parameters.find("BusinessEntityCollection");
+        it != context.output_parameters.end())
+      if (auto* records = it->second.get_if<stepline::EntityCollection>())
+        for (auto& record : records->entities) record.set("retrieved_by", mark);
   }
 };
 STEPLINE_PLUGIN(MarkRetrieved, "Tests.MarkRetrieved", "1.0.0")
