@@ -201,6 +201,22 @@ TEST_CASE("the host runs JSON requests against the record store in its data fold
         "Create: the table name \"account\\u0000x\" holds a control character; a table's logical "
         "name is letters, digits and underscores");
   CHECK(h.store().retrieve_multiple({.entity_name = "account"}).entities.size() == 1);
+
+  // A page the store will not hold in memory is the query's fault: invalid, saying what to ask.
+  const std::string large(1 << 20, 'x');
+  for (int i = 0; i < 65; ++i) {
+    Entity big("note");
+    big.set("text", Value(large));
+    h.store().create(big);
+  }
+  auto whole = h.execute(
+      std::string_view(R"({"message":"RetrieveMultiple","query":{"logicalName":"note"}})"));
+  CHECK(whole.outcome == host::pipeline::Outcome::failed);
+  CHECK(whole.error_code == host::pipeline::error_code::invalid_argument);
+  CHECK(whole.error_message.find("ask for fewer records a page") != std::string::npos);
+  auto paged = h.execute(std::string_view(
+      R"({"message":"RetrieveMultiple","query":{"logicalName":"note","pageSize":10}})"));
+  CHECK(paged.ok());
 }
 
 TEST_CASE("submitted operations are answered on the intake thread, in order, once committed") {

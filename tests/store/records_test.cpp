@@ -271,6 +271,32 @@ TEST_CASE_TEMPLATE("RetrieveMultiple matches every condition and pages in creati
             .entities.empty());
 }
 
+TEST_CASE_TEMPLATE("a RetrieveMultiple page over 64 MiB fails, naming what to ask for instead",
+                   Kind, STORE_KINDS) {
+  Stores<Kind> s;
+  const std::string large(1 << 20, 'x');
+  for (int i = 0; i < 66; ++i) {
+    Entity a = account("A" + std::to_string(i));
+    a.set("notes", Value(large));
+    s.records->create(a);
+  }
+  try {
+    s.records->retrieve_multiple({.entity_name = "account"});
+    FAIL("a page of 66 MiB was answered");
+  } catch (const host::store::PageTooLarge& e) {
+    CHECK(std::string(e.what()) ==
+          "RetrieveMultiple of account: the page would hold more than 64 MiB of records (it "
+          "reached that at record 64); ask for fewer records a page (PageSize; over HTTP, Prefer: "
+          "odata.maxpagesize or $top)");
+  }
+  // A page of fewer, or of small columns of each, is answered.
+  CHECK(s.records->retrieve_multiple({.entity_name = "account", .page_size = 60}).entities.size() ==
+        60);
+  CHECK(s.records
+            ->retrieve_multiple({.entity_name = "account", .columns = ColumnSet{false, {"name"}}})
+            .entities.size() == 66);
+}
+
 TEST_CASE_TEMPLATE("RetrieveMultiple reads a table larger than one chunk of rows", Kind,
                    STORE_KINDS) {
   Stores<Kind> s;

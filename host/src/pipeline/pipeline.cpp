@@ -631,6 +631,8 @@ class Operation {
       throw OperationFailed(e.what(), error_code::duplicate);
     } catch (const store::UnstorableText& e) {
       throw bad_request(e.what());
+    } catch (const store::PageTooLarge& e) {
+      throw bad_request(e.what());
     }
   }
 

@@ -567,6 +567,7 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
       query.page_size == 0 ? 0
                            : static_cast<std::size_t>(query.page_size) * (query.page_number - 1);
   std::size_t matched = 0;
+  std::size_t bytes = 0;  // what the page holds, about (max_page_bytes)
   while (s.step()) {
     Entity e = decode_record(query.entity_name, Guid::parse(s.text(0)), s.text(1), s.integer(2));
     bool match = true;
@@ -584,6 +585,8 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
       break;
     }
     out.entities.push_back(restrict_columns(std::move(e), query.columns));
+    bytes += footprint(out.entities.back());
+    if (bytes > max_page_bytes) throw PageTooLarge(query.entity_name, out.entities.size());
   }
   s.done();
   return out;

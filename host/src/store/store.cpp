@@ -33,6 +33,30 @@ UnstorableText::UnstorableText(std::string_view entity, std::string_view attribu
                             "' holds a NUL character (U+0000), which a PostgreSQL store cannot "
                             "keep (jsonb refuses it); send the text without it") {}
 
+PageTooLarge::PageTooLarge(std::string_view entity, std::size_t records)
+    : std::invalid_argument(
+          "RetrieveMultiple of " + text::printable(entity) + ": the page would hold more than " +
+          std::to_string(max_page_bytes >> 20) + " MiB of records (it reached that at record " +
+          std::to_string(records) +
+          "); ask for fewer records a page (PageSize; over HTTP, "
+          "Prefer: odata.maxpagesize or $top)") {}
+
+std::size_t footprint(const Entity& record) {
+  std::size_t bytes = record.logical_name.size() + 16;
+  for (const auto& [name, value] : record.attributes) {
+    bytes += name.size();
+    if (const auto* text = value.get_if<std::string>())
+      bytes += text->size();
+    else if (const auto* nested = value.get_if<Entity>())
+      bytes += footprint(*nested);
+    else if (const auto* many = value.get_if<EntityCollection>())
+      for (const auto& e : many->entities) bytes += footprint(e);
+    else
+      bytes += 16;
+  }
+  return bytes;
+}
+
 DuplicateRecord::DuplicateRecord(std::string_view entity, const Guid& id)
     : std::runtime_error("a record " + std::string(entity) + " with id " + id.str() +
                          " already exists; leave the id out to have one generated") {}

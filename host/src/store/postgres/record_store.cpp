@@ -365,6 +365,7 @@ EntityCollection PostgresRecordStore::retrieve_multiple(const Query& query) {
       query.page_size == 0 ? 0
                            : static_cast<std::size_t>(query.page_size) * (query.page_number - 1);
   std::size_t matched = 0;
+  std::size_t bytes = 0;  // what the page holds, about (max_page_bytes)
   long long after = 0;
   // Candidates are read a chunk at a time, so a large table never sits in memory whole.
   for (;;) {
@@ -383,6 +384,8 @@ EntityCollection PostgresRecordStore::retrieve_multiple(const Query& query) {
         return out;
       }
       out.entities.push_back(restrict_columns(std::move(e), query.columns));
+      bytes += footprint(out.entities.back());
+      if (bytes > max_page_bytes) throw PageTooLarge(query.entity_name, out.entities.size());
     }
     if (r.rows() < query_chunk) return out;
   }

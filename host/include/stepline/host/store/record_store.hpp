@@ -52,6 +52,22 @@ class StorageFull : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The most one RetrieveMultiple answer may hold in memory: its records' text, about. A page of
+/// records larger than this (a table of large records read without paging, or a page of
+/// thousands of them) fails with PageTooLarge instead of taking the host's memory.
+inline constexpr std::size_t max_page_bytes = std::size_t{64} << 20;
+
+/// A RetrieveMultiple whose page would hold more than max_page_bytes. The query is at fault;
+/// it can ask for fewer records a page.
+class PageTooLarge : public std::invalid_argument {
+ public:
+  PageTooLarge(std::string_view entity, std::size_t records);
+};
+
+/// About how many bytes a record takes: its attributes' names and text (a value that is not
+/// text counts 16).
+std::size_t footprint(const Entity& record);
+
 /// Whether a record's value meets a RetrieveMultiple condition (Query::conditions): the same
 /// value, except that decimals and money compare as numbers (12.5 meets 12.50, as a caller
 /// means it, although each keeps the text it was written with).
