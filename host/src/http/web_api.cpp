@@ -20,34 +20,34 @@ using text::trim;
 
 constexpr std::string_view odata_version = "4.0";
 
+/// The Prefer header's items, each trimmed: "return=representation", "odata.maxpagesize=50".
+std::vector<std::string_view> preferences(const Request& r) {
+  std::vector<std::string_view> items;
+  std::string_view text = r.header("Prefer");
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    items.push_back(trim(text.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
 /// Whether the Prefer header asks for `preference`: a whole item ("return=representation") or,
 /// given a bare name, any value of it ("odata.include-annotations").
 bool prefers(const Request& r, std::string_view preference) {
   const bool by_name = preference.find('=') == std::string_view::npos;
-  std::string_view text = r.header("Prefer");
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    auto item = trim(text.substr(0, comma));
-    auto name = trim(item.substr(0, item.find('=')));
-    if (by_name ? name == preference : item == preference) return true;
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
+  for (auto item : preferences(r))
+    if (by_name ? trim(item.substr(0, item.find('='))) == preference : item == preference)
+      return true;
   return false;
 }
 
 /// The value of a preference the Prefer header names ("odata.maxpagesize=50" → "50").
 std::optional<std::string> preference(const Request& r, std::string_view name) {
-  std::string_view text = r.header("Prefer");
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    auto item = trim(text.substr(0, comma));
-    auto eq = item.find('=');
-    if (eq != std::string_view::npos && trim(item.substr(0, eq)) == name)
+  for (auto item : preferences(r))
+    if (auto eq = item.find('='); eq != std::string_view::npos && trim(item.substr(0, eq)) == name)
       return std::string(trim(item.substr(eq + 1)));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
   return std::nullopt;
 }
 
