@@ -545,8 +545,16 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
     next += 2;
   }
   sql += " ORDER BY seq";
+  const std::size_t skip =
+      query.page_size == 0 ? 0
+                           : static_cast<std::size_t>(query.page_size) * (query.page_number - 1);
+  // Without conditions every row matches: SQLite steps over the earlier pages' rows itself,
+  // instead of their records being read and decoded only to be passed over.
+  const bool skipped_in_sql = query.conditions.empty() && skip > 0;
+  if (skipped_in_sql) sql += " LIMIT -1 OFFSET ?" + std::to_string(next);
   Statement s(db_, sql);
   s.start().bind(1, query.entity_name);
+  if (skipped_in_sql) s.bind(next, static_cast<long long>(skip));
   std::size_t i = 0;
   for (const auto& [column, value] : query.conditions) {
     if (!narrows(column, value)) continue;
@@ -563,9 +571,7 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
 
   EntityCollection out;
   out.entity_name = query.entity_name;
-  const std::size_t skip =
-      query.page_size == 0 ? 0
-                           : static_cast<std::size_t>(query.page_size) * (query.page_number - 1);
+  const std::size_t skip_here = skipped_in_sql ? 0 : skip;
   std::size_t matched = 0;
   std::size_t bytes = 0;  // what the page holds, about (max_page_bytes)
   while (s.step()) {
@@ -578,7 +584,7 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
       }
     }
     if (!match) continue;
-    if (matched++ < skip) continue;
+    if (matched++ < skip_here) continue;
     if (query.page_size > 0 && out.entities.size() == static_cast<std::size_t>(query.page_size)) {
       out.more_records = true;
       out.paging_cookie = std::to_string(query.page_number + 1);
