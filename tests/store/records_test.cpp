@@ -271,6 +271,23 @@ TEST_CASE_TEMPLATE("RetrieveMultiple matches every condition and pages in creati
             .entities.empty());
 }
 
+TEST_CASE_TEMPLATE("RetrieveMultiple takes a thousand conditions, and checks every one", Kind,
+                   STORE_KINDS) {
+  Stores<Kind> s;
+  Entity wide = account("Wide");
+  Query query{.entity_name = "account"};
+  for (int i = 0; i < 1200; ++i) {
+    wide.set("c" + std::to_string(i), Value(i));
+    query.conditions.emplace_back("c" + std::to_string(i), Value(i));
+  }
+  s.records->create(wide);
+  s.records->create(account("Narrow"));
+  CHECK(s.records->retrieve_multiple(query).entities.size() == 1);
+  // The last condition, far past those the SQL narrows by, still decides.
+  query.conditions.back().second = Value(-1);
+  CHECK(s.records->retrieve_multiple(query).entities.empty());
+}
+
 TEST_CASE_TEMPLATE("a RetrieveMultiple page over 64 MiB fails, naming what to ask for instead",
                    Kind, STORE_KINDS) {
   Stores<Kind> s;

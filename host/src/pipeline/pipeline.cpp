@@ -800,9 +800,15 @@ void fail(OperationResponse& response, const OperationRequest& request,
     response.error_code = error_code::unexpected;
   } catch (const std::exception& e) {
     response.trace_id = Guid::random().str();
+    // The table it was about, as its Target or Query names it.
+    std::string table = "no table";
+    for (const char* name : {"Target", "Query"})
+      if (auto it = request.parameters.find(name); it != request.parameters.end()) {
+        if (const auto* entity = it->second.get_if<Entity>()) table = entity->logical_name;
+        if (const auto* ref = it->second.get_if<EntityReference>()) table = ref->logical_name;
+      }
     log::error("trace id {}: {} of {} failed in the host (correlation {}): {}", response.trace_id,
-               request.message, request.parameters.count("Target") ? "the target" : "no target",
-               response.correlation_id.str(), e.what());
+               request.message, table, response.correlation_id.str(), e.what());
     response.outcome = Outcome::failed;
     response.error_message = "an unexpected error occurred in the host; trace id " +
                              response.trace_id + " (the host log has the details)";

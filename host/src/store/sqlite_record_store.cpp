@@ -535,13 +535,18 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
     return names_plainly(column);
   };
   std::string sql = "SELECT id, attributes, version FROM records WHERE entity = ?1";
-  std::vector<std::pair<int, const Value*>> binds;
+  // The conditions that narrow in SQL, each with its first parameter. A few narrow enough; a
+  // statement with hundreds would pass SQLite's limit on an expression's depth (1,000) and
+  // could not be prepared.
+  constexpr std::size_t most_narrowing = 16;
+  std::vector<std::pair<int, const std::pair<std::string, Value>*>> binds;
   int next = 2;
-  for (const auto& [column, value] : query.conditions) {
-    if (!narrows(column, value)) continue;
+  for (const auto& condition : query.conditions) {
+    if (binds.size() == most_narrowing) break;
+    if (!narrows(condition.first, condition.second)) continue;
     sql += " AND json_extract(attributes, ?" + std::to_string(next) + ") = ?" +
            std::to_string(next + 1);
-    binds.emplace_back(next, &value);
+    binds.emplace_back(next, &condition);
     next += 2;
   }
   sql += " ORDER BY seq";
@@ -555,11 +560,9 @@ EntityCollection SqliteRecordStore::retrieve_multiple(const Query& query) {
   Statement s(db_, sql);
   s.start().bind(1, query.entity_name);
   if (skipped_in_sql) s.bind(next, static_cast<long long>(skip));
-  std::size_t i = 0;
-  for (const auto& [column, value] : query.conditions) {
-    if (!narrows(column, value)) continue;
+  for (const auto& [at, condition] : binds) {
+    const auto& [column, value] = *condition;
     const auto k = value.kind();
-    int at = binds[i++].first;
     s.bind(at, quote_json_key(column));
     if (k == ValueKind::string)
       s.bind(at + 1, value.as<std::string>());
