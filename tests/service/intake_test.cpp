@@ -180,6 +180,16 @@ TEST_CASE("unknown entity sets and routes are 404 in Dataverse's shape; wrong me
   CHECK(post_list.header("allow") == "GET, POST");
 }
 
+TEST_CASE("a column whose name holds a NUL comes back whole, escaped") {
+  Served s(intake_registration);
+  auto id =
+      id_from(s.request("POST", "/api/data/v9.2/accounts", R"({"name":"N","a\u0000b":"kept"})"));
+  auto got = s.request("GET", "/api/data/v9.2/accounts(" + id + ")");
+  REQUIRE(got.status == 200);
+  CHECK_MESSAGE(got.body.find(R"("a\u0000b":"kept")") != std::string::npos, got.body);
+  CHECK(got.body.find(R"("a":)") == std::string::npos);
+}
+
 TEST_CASE("GET on a set lists its records: $filter with eq and and, $select, pages with nextLink") {
   Served s(intake_registration);
   const std::vector<std::string> bodies = {

@@ -223,6 +223,11 @@ void write_string(Writer& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
+/// A member's name, whole: a name holding a NUL is written with it escaped, not cut short there.
+void write_key(Writer& w, std::string_view name) {
+  w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+}
+
 void write_raw_number(Writer& w, const std::string& text) {
   w.RawValue(text.data(), text.size(), rapidjson::kNumberType);
 }
@@ -230,30 +235,30 @@ void write_raw_number(Writer& w, const std::string& text) {
 void write_entity_members(Writer& w, const Entity& e, const Tables& tables, bool annotations,
                           int depth) {
   if (!e.id.is_nil()) {
-    w.Key((e.logical_name + "id").c_str());
+    write_key(w, e.logical_name + "id");
     write_string(w, e.id.str());
   }
   for (const auto& [column, value] : e.attributes) {
     if (column == e.logical_name + "id" && !e.id.is_nil()) continue;
     if (const auto* r = value.get_if<EntityReference>()) {
       std::string key = "_" + column + "_value";
-      w.Key(key.c_str());
+      write_key(w, key);
       write_string(w, r->id.str());
       if (annotations) {
-        w.Key((key + "@Microsoft.Dynamics.CRM.lookuplogicalname").c_str());
+        write_key(w, key + "@Microsoft.Dynamics.CRM.lookuplogicalname");
         write_string(w, r->logical_name);
         if (!r->name.empty()) {
-          w.Key((key + "@OData.Community.Display.V1.FormattedValue").c_str());
+          write_key(w, key + "@OData.Community.Display.V1.FormattedValue");
           write_string(w, r->name);
         }
       }
       continue;
     }
-    w.Key(column.c_str());
+    write_key(w, column);
     write_value(w, value, tables, depth + 1);
     if (annotations)
       if (auto f = e.formatted_values.find(column); f != e.formatted_values.end()) {
-        w.Key((column + "@OData.Community.Display.V1.FormattedValue").c_str());
+        write_key(w, column + "@OData.Community.Display.V1.FormattedValue");
         write_string(w, f->second);
       }
   }
@@ -315,7 +320,7 @@ void write_value(Writer& w, const Value& v, const Tables& tables, int depth) {
       w.StartObject();
       w.Key("@odata.type");
       write_string(w, "#Microsoft.Dynamics.CRM." + r.logical_name);
-      w.Key((r.logical_name + "id").c_str());
+      write_key(w, r.logical_name + "id");
       write_string(w, r.id.str());
       w.EndObject();
       break;
@@ -433,7 +438,7 @@ class FilterReader {
       if (!word("eq"))
         fail("only `column eq value` conditions joined by `and` are supported by this host");
       skip_spaces();
-      w.Key(column.data(), static_cast<rapidjson::SizeType>(column.size()));
+      write_key(w, column);
       literal(w);
       skip_spaces();
     } while (at_ < text_.size() && word("and"));
@@ -592,7 +597,7 @@ std::string write_outputs(const ParameterCollection& outputs, const std::string&
   w.Key("@odata.context");
   write_string(w, context_url);
   for (const auto& [name, value] : outputs) {
-    w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
+    write_key(w, name);
     write_value(w, value, tables, 1);
   }
   w.EndObject();
